@@ -1,0 +1,58 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import serializers, services
+
+
+class _PublicApi(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    def valid_data(self, serializer_class, request) -> dict:
+        serializer = serializer_class(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+class RegisterApi(_PublicApi):
+    @extend_schema(
+        request=serializers.RegisterSerializer, responses={201: serializers.RegisteredSerializer}
+    )
+    def post(self, request):
+        data = self.valid_data(serializers.RegisterSerializer, request)
+        user = services.register_rider(**data)
+        body = {"email": user.email, "detail": "We e-mailed you a 6-digit code to confirm."}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class ConfirmApi(_PublicApi):
+    @extend_schema(
+        request=serializers.ConfirmSerializer, responses={200: serializers.DetailSerializer}
+    )
+    def post(self, request):
+        data = self.valid_data(serializers.ConfirmSerializer, request)
+        services.confirm_email(email=data["email"], code=data["code"])
+        return Response({"detail": "Your e-mail is confirmed. You can sign in."})
+
+
+class ResendCodeApi(_PublicApi):
+    @extend_schema(
+        request=serializers.ResendSerializer, responses={202: serializers.DetailSerializer}
+    )
+    def post(self, request):
+        data = self.valid_data(serializers.ResendSerializer, request)
+        services.resend_confirmation_code(email=data["email"])
+        body = {"detail": "If that account waits for confirmation, a new code is on its way."}
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class TokenApi(_PublicApi):
+    @extend_schema(
+        request=serializers.TokenRequestSerializer, responses={200: serializers.TokenSerializer}
+    )
+    def post(self, request):
+        data = self.valid_data(serializers.TokenRequestSerializer, request)
+        return Response({"token": services.issue_token(**data)})

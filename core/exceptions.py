@@ -1,0 +1,79 @@
+"""Domain errors and the one place where they become HTTP answers.
+
+Services raise `DomainError` subclasses with a sentence a person understands; views never
+catch them. `api_exception_handler` turns them (and DRF's own errors) into JSON.
+"""
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+class DomainError(Exception):
+    """A business rule said no. `status_code` is how the API reports it."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "The request could not be completed."
+
+    def __init__(self, detail: str | None = None):
+        self.detail = detail or self.default_detail
+        super().__init__(self.detail)
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class NotFound(DomainError):
+    status_code = status.HTTP_404_NOT_FOUND
+    default_detail = "Not found."
+
+
+class Conflict(DomainError):
+    """The thing exists but is in a state that does not allow this change."""
+
+    status_code = status.HTTP_409_CONFLICT
+
+
+class Unprocessable(DomainError):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+
+
+class ServiceUnavailable(DomainError):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+
+    def __init__(self, detail: str | None = None, retry_after: int | None = None):
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)} if self.retry_after else {}
+
+
+_FRIENDLY = {
+    exceptions.NotAuthenticated: "Sign in first: send 'Authorization: Token <key>'.",
+    exceptions.AuthenticationFailed: "That token is not valid. Ask for a new one.",
+    exceptions.UnsupportedMediaType: "Send the body as JSON (Content-Type: application/json).",
+}
+
+
+def api_exception_handler(exc, context):
+    """Map domain errors and framework errors to `{"detail": "..."}` answers."""
+    if isinstance(exc, DomainError):
+        return Response({"detail": exc.detail}, status=exc.status_code, headers=exc.headers())
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {"detail": "The request body is too large."},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound("Not found.")
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, exceptions.ParseError):
+        exc = exceptions.ParseError("The request body is not valid JSON.")
+    for kind, sentence in _FRIENDLY.items():
+        if isinstance(exc, kind):
+            exc.detail = sentence
+    return exception_handler(exc, context)

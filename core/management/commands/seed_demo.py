@@ -1,0 +1,20 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from accounts.demo import DEMO_PASSWORD, seed_demo_accounts
+from rides.demo import seed_demo_fleet
+
+
+class Command(BaseCommand):
+    help = "Seed the local demo data (fleet, accounts). Safe to run again: adds what is missing."
+
+    def handle(self, *args, **options):
+        if not settings.DEMO_DATA_ALLOWED:
+            raise CommandError("Demo data is only for local runs (DEMO_DATA_ALLOWED is off).")
+        with transaction.atomic():
+            users = seed_demo_accounts()
+            unicorns = seed_demo_fleet()
+        self.stdout.write(f"Demo fleet: {unicorns} unicorn(s) added.")
+        for user in users:
+            self.stdout.write(f"Demo account: {user.email} / {DEMO_PASSWORD}")

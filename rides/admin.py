@@ -1,0 +1,82 @@
+from django.contrib import admin, messages
+
+from core.exceptions import DomainError
+from rides import services
+from rides.models import Ride, Unicorn
+
+
+@admin.register(Unicorn)
+class UnicornAdmin(admin.ModelAdmin):
+    list_display = ["name", "color", "gender", "on_duty", "is_available", "latitude", "longitude"]
+    list_filter = ["on_duty", "is_available", "gender", "color"]
+    search_fields = ["name", "color"]
+    readonly_fields = ["is_available", "created_at", "updated_at"]
+    fields = [
+        "name",
+        "color",
+        "gender",
+        ("latitude", "longitude"),
+        "on_duty",
+        "is_available",
+        "created_at",
+        "updated_at",
+    ]
+
+
+@admin.register(Ride)
+class RideAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "requested_at",
+        "rider",
+        "unicorn",
+        "status",
+        "discount_multiplier",
+        "fare_display",
+    ]
+    list_filter = ["status", "requested_at", "unicorn"]
+    list_select_related = ["rider", "unicorn"]
+    search_fields = ["rider__email", "=id"]
+    date_hierarchy = "requested_at"
+    raw_id_fields = ["rider", "unicorn"]
+    actions = ["cancel_selected_rides"]
+    readonly_fields = [
+        "id",
+        "rider",
+        "unicorn",
+        "status",
+        "pickup_latitude",
+        "pickup_longitude",
+        "dropoff_latitude",
+        "dropoff_longitude",
+        "distance_to_pickup_m",
+        "eta_seconds",
+        "discount_multiplier",
+        "fare_minor",
+        "fare_currency",
+        "requested_at",
+        "completed_at",
+        "cancelled_at",
+        "cancelled_by",
+    ]
+
+    def has_add_permission(self, request):
+        return False  # rides are requested by riders, through the dispatch service
+
+    @admin.display(description="fare")
+    def fare_display(self, ride):
+        return f"{ride.fare_minor / 100:.2f} {ride.fare_currency}"
+
+    @admin.action(description="Cancel selected rides", permissions=["change"])
+    def cancel_selected_rides(self, request, queryset):
+        cancelled, refused = 0, []
+        for ride in queryset:
+            try:
+                services.cancel_ride(ride=ride, by=request.user)
+                cancelled += 1
+            except DomainError as error:
+                refused.append(f"{ride.id}: {error.detail}")
+        if cancelled:
+            self.message_user(request, f"Cancelled {cancelled} ride(s).", messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.WARNING)

@@ -1,0 +1,75 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from core.idempotency import HEADER as IDEMPOTENCY_HEADER
+from core.idempotency import respond_once
+from rides import selectors, services
+from rides.serializers import RideRequestSerializer, RideSerializer
+
+_IDEMPOTENCY_PARAM = OpenApiParameter(
+    IDEMPOTENCY_HEADER,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Send the same key again to get the first answer instead of a second ride.",
+)
+
+
+def _point(data):
+    return services.Point(**data) if data else None
+
+
+class RideListCreateApi(ListAPIView):
+    serializer_class = RideSerializer
+
+    def get_queryset(self):
+        return selectors.rides_of(self.request.user)
+
+    @extend_schema(
+        request=RideRequestSerializer,
+        responses={201: RideSerializer},
+        parameters=[_IDEMPOTENCY_PARAM],
+    )
+    def post(self, request):
+        serializer = RideRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+
+        def book():
+            ride = services.request_ride(
+                rider=request.user,
+                pickup=_point(data["pickup"]),
+                dropoff=_point(data.get("dropoff")),
+            )
+            return Response(RideSerializer(ride).data, status=status.HTTP_201_CREATED)
+
+        return respond_once(
+            request=request, owner=f"user:{request.user.pk}", scope="rides.create", action=book
+        )
+
+
+class RideDetailApi(APIView):
+    @extend_schema(responses=RideSerializer)
+    def get(self, request, ride_id):
+        ride = selectors.ride_for(user=request.user, ride_id=ride_id)
+        return Response(RideSerializer(ride).data)
+
+
+class _RideTransitionApi(APIView):
+    transition = None
+
+    @extend_schema(request=None, responses=RideSerializer)
+    def post(self, request, ride_id):
+        ride = selectors.ride_for(user=request.user, ride_id=ride_id)
+        ride = self.transition(ride=ride, by=request.user)
+        return Response(RideSerializer(ride).data)
+
+
+class RideCancelApi(_RideTransitionApi):
+    transition = staticmethod(services.cancel_ride)
+
+
+class RideCompleteApi(_RideTransitionApi):
+    transition = staticmethod(services.complete_ride)

@@ -1,0 +1,78 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class Unicorn(models.Model):
+    class Gender(models.TextChoices):
+        MALE = "male", "male"
+        FEMALE = "female", "female"
+        NONBINARY = "nonbinary", "non-binary"
+
+    name = models.CharField(max_length=80, unique=True)
+    color = models.CharField("colour", max_length=40)
+    gender = models.CharField(max_length=10, choices=Gender.choices)
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+    on_duty = models.BooleanField(default=True, help_text="Working today.")
+    is_available = models.BooleanField(
+        default=True, editable=False, help_text="Free for a new ride (not on one now)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [
+            models.Index(fields=["on_duty", "is_available", "latitude"], name="unicorn_dispatch_idx")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def pronoun(self) -> str:
+        return {"male": "his", "female": "her"}.get(self.gender, "their")
+
+
+class Ride(models.Model):
+    class Status(models.TextChoices):
+        ASSIGNED = "assigned", "assigned"
+        COMPLETED = "completed", "completed"
+        CANCELLED = "cancelled", "cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    rider = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="rides")
+    unicorn = models.ForeignKey(Unicorn, on_delete=models.PROTECT, related_name="rides")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ASSIGNED)
+    pickup_latitude = models.FloatField()
+    pickup_longitude = models.FloatField()
+    dropoff_latitude = models.FloatField(null=True, blank=True)
+    dropoff_longitude = models.FloatField(null=True, blank=True)
+    distance_to_pickup_m = models.PositiveIntegerField()
+    eta_seconds = models.PositiveIntegerField()
+    discount_multiplier = models.DecimalField(max_digits=3, decimal_places=2, default=1)
+    fare_minor = models.PositiveIntegerField(help_text="Fare after discount, in minor units.")
+    fare_currency = models.CharField(max_length=3)
+    requested_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-requested_at"]
+        indexes = [models.Index(fields=["rider", "-requested_at"], name="ride_rider_newest_idx")]
+
+    def __str__(self):
+        return f"{self.unicorn} for {self.rider} ({self.status})"
+
+    @property
+    def has_dropoff(self) -> bool:
+        return self.dropoff_latitude is not None

@@ -1,0 +1,91 @@
+import math
+
+from rest_framework import serializers
+
+from rides.fares import Money
+from rides.models import Ride
+
+
+class CoordinateField(serializers.Field):
+    """A JSON number within [-limit, limit]; strings, booleans, NaN and Infinity are refused."""
+
+    def __init__(self, *, limit: float, **kwargs):
+        self.limit = limit
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int | float):
+            raise serializers.ValidationError("Must be a number of degrees.")
+        value = float(data)
+        if not math.isfinite(value):
+            raise serializers.ValidationError("Must be a finite number of degrees.")
+        if not -self.limit <= value <= self.limit:
+            raise serializers.ValidationError(
+                f"Must be between -{self.limit:g} and {self.limit:g} degrees."
+            )
+        return value
+
+    def to_representation(self, value):
+        return value
+
+
+class PointSerializer(serializers.Serializer):
+    latitude = CoordinateField(limit=90)
+    longitude = CoordinateField(limit=180)
+
+
+class RideRequestSerializer(serializers.Serializer):
+    pickup = PointSerializer()
+    dropoff = PointSerializer(required=False, allow_null=True)
+
+
+class UnicornSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    color = serializers.CharField()
+    gender = serializers.CharField()
+
+
+class MoneySerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+
+
+class RideSerializer(serializers.ModelSerializer):
+    rider = serializers.EmailField(source="rider.email")
+    unicorn = UnicornSerializer()
+    pickup = serializers.SerializerMethodField()
+    dropoff = serializers.SerializerMethodField()
+    fare = serializers.SerializerMethodField()
+    payment = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Ride
+        fields = [
+            "id",
+            "status",
+            "rider",
+            "unicorn",
+            "eta_seconds",
+            "pickup",
+            "dropoff",
+            "discount_multiplier",
+            "fare",
+            "requested_at",
+            "completed_at",
+            "cancelled_at",
+            "payment",
+        ]
+
+    def get_pickup(self, ride) -> PointSerializer:
+        return {"latitude": ride.pickup_latitude, "longitude": ride.pickup_longitude}
+
+    def get_dropoff(self, ride) -> PointSerializer(allow_null=True):
+        if not ride.has_dropoff:
+            return None
+        return {"latitude": ride.dropoff_latitude, "longitude": ride.dropoff_longitude}
+
+    def get_fare(self, ride) -> MoneySerializer:
+        return Money(ride.fare_minor, ride.fare_currency).as_api()
+
+    def get_payment(self, ride) -> str | None:
+        return None

@@ -1,0 +1,125 @@
+"""Dispatch and the ride lifecycle: assigned → completed or cancelled."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from core.exceptions import Conflict, ServiceUnavailable
+from rides import fares, selectors
+from rides.models import Ride, Unicorn
+
+# Search near first: most requests find a unicorn in the smallest box.
+_SEARCH_RADII_KM = (2.0, 10.0)
+
+
+class NoUnicornAvailable(ServiceUnavailable):
+    default_detail = "No unicorn is free near you right now."
+
+
+@dataclass(frozen=True)
+class Point:
+    latitude: float
+    longitude: float
+
+    def as_tuple(self) -> tuple[float, float]:
+        return (self.latitude, self.longitude)
+
+
+def _search_radii():
+    largest = settings.DISPATCH_MAX_RADIUS_KM
+    return [r for r in _SEARCH_RADII_KM if r < largest] + [largest]
+
+
+def dispatch_nearest_unicorn(pickup: Point) -> tuple[Unicorn, float]:
+    """Claim the nearest free unicorn and return it with its distance in km.
+
+    The claim is a conditional UPDATE (`is_available` still true), so two concurrent
+    requests can never win the same unicorn: the loser moves on to the next nearest.
+    """
+    for radius in _search_radii():
+        candidates = selectors.free_unicorns_near(
+            latitude=pickup.latitude, longitude=pickup.longitude, radius_km=radius
+        )
+        for unicorn, km in candidates:
+            claimed = Unicorn.objects.filter(pk=unicorn.pk, is_available=True, on_duty=True).update(
+                is_available=False, updated_at=timezone.now()
+            )
+            if claimed:
+                unicorn.is_available = False
+                return unicorn, km
+    retry = settings.DISPATCH_RETRY_AFTER_SECONDS
+    raise NoUnicornAvailable(
+        f"No unicorn is free near you right now. Try again in {retry} seconds.",
+        retry_after=retry,
+    )
+
+
+def eta_seconds(distance_km: float) -> int:
+    return max(1, round(distance_km / settings.UNICORN_SPEED_KMH * 3600))
+
+
+@transaction.atomic
+def request_ride(*, rider, pickup: Point, dropoff: Point | None = None) -> Ride:
+    """Dispatch the nearest free unicorn to `pickup` and record the ride with its fare."""
+    unicorn, km = dispatch_nearest_unicorn(pickup)
+    multiplier = Decimal("1.00")
+    base = fares.base_fare_minor(pickup.as_tuple(), dropoff.as_tuple() if dropoff else None)
+    ride = Ride.objects.create(
+        rider=rider,
+        unicorn=unicorn,
+        pickup_latitude=pickup.latitude,
+        pickup_longitude=pickup.longitude,
+        dropoff_latitude=dropoff.latitude if dropoff else None,
+        dropoff_longitude=dropoff.longitude if dropoff else None,
+        distance_to_pickup_m=round(km * 1000),
+        eta_seconds=eta_seconds(km),
+        discount_multiplier=multiplier,
+        fare_minor=fares.apply_discount(base, multiplier),
+        fare_currency=settings.FARE_CURRENCY,
+    )
+    return ride
+
+
+def _lock_assigned_ride(ride: Ride, action: str) -> Ride:
+    locked = Ride.objects.select_for_update().select_related("unicorn", "rider").get(pk=ride.pk)
+    if locked.status != Ride.Status.ASSIGNED:
+        raise Conflict(f"This ride is already {locked.status}; it cannot be {action}.")
+    return locked
+
+
+def _free_unicorn(unicorn: Unicorn, *, latitude: float | None = None, longitude=None):
+    unicorn.is_available = True
+    fields = ["is_available", "updated_at"]
+    if latitude is not None:
+        unicorn.latitude, unicorn.longitude = latitude, longitude
+        fields += ["latitude", "longitude"]
+    unicorn.save(update_fields=fields)
+
+
+@transaction.atomic
+def cancel_ride(*, ride: Ride, by) -> Ride:
+    """Cancel an assigned ride; the unicorn stays where it is and is free again."""
+    ride = _lock_assigned_ride(ride, "cancelled")
+    ride.status = Ride.Status.CANCELLED
+    ride.cancelled_at = timezone.now()
+    ride.cancelled_by = by
+    ride.save(update_fields=["status", "cancelled_at", "cancelled_by"])
+    _free_unicorn(ride.unicorn)
+    return ride
+
+
+@transaction.atomic
+def complete_ride(*, ride: Ride, by) -> Ride:
+    """Finish an assigned ride; the unicorn is free at the drop-off (or the pickup)."""
+    ride = _lock_assigned_ride(ride, "completed")
+    ride.status = Ride.Status.COMPLETED
+    ride.completed_at = timezone.now()
+    ride.save(update_fields=["status", "completed_at"])
+    if ride.has_dropoff:
+        _free_unicorn(ride.unicorn, latitude=ride.dropoff_latitude, longitude=ride.dropoff_longitude)
+    else:
+        _free_unicorn(ride.unicorn, latitude=ride.pickup_latitude, longitude=ride.pickup_longitude)
+    return ride
