@@ -20,6 +20,7 @@ setup: $(VENV)/.installed
 
 migrate: setup
 	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py collectstatic --no-input -v0
 
 seed: migrate
 	$(BIN)/python manage.py seed_demo

@@ -1,6 +1,8 @@
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -56,3 +58,37 @@ class TokenApi(_PublicApi):
     def post(self, request):
         data = self.valid_data(serializers.TokenRequestSerializer, request)
         return Response({"token": services.issue_token(**data)})
+
+
+def _me(user) -> dict:
+    return {"email": user.email, "full_name": user.full_name, "is_staff": user.is_staff}
+
+
+@method_decorator(csrf_protect, name="post")
+class SessionLoginApi(_PublicApi):
+    """Sign in for the web pages: starts a session instead of returning a token."""
+
+    @extend_schema(
+        request=serializers.TokenRequestSerializer, responses={200: serializers.MeSerializer}
+    )
+    def post(self, request):
+        data = self.valid_data(serializers.TokenRequestSerializer, request)
+        user = services.sign_in(request=request, **data)
+        return Response(_me(user))
+
+
+@method_decorator(csrf_protect, name="post")
+class SessionLogoutApi(_PublicApi):
+    @extend_schema(request=None, responses={200: serializers.DetailSerializer})
+    def post(self, request):
+        services.sign_out(request=request)
+        return Response({"detail": "You are signed out."})
+
+
+@method_decorator(ensure_csrf_cookie, name="get")
+class MeApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=serializers.MeSerializer)
+    def get(self, request):
+        return Response(_me(request.user))

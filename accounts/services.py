@@ -11,7 +11,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import authenticate, password_validation
+from django.contrib.auth import authenticate, login, logout, password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
 from django.db import transaction
@@ -127,12 +127,29 @@ def confirm_email(*, email: str, code: str) -> User:
     )
 
 
-def issue_token(*, email: str, password: str) -> str:
-    """The API token of a confirmed user whose password matches."""
-    user = authenticate(username=email.strip().lower(), password=password)
+def authenticate_confirmed(*, email: str, password: str, request=None) -> User:
+    """The confirmed user with this e-mail and password, or a sentence why not."""
+    user = authenticate(request, username=email.strip().lower(), password=password)
     if user is None:
         raise AccountError("Wrong e-mail or password.")
     if not user.is_confirmed:
         raise AccountError("Confirm your e-mail address first: enter the code we sent you.")
+    return user
+
+
+def issue_token(*, email: str, password: str) -> str:
+    """The API token of a confirmed user whose password matches."""
+    user = authenticate_confirmed(email=email, password=password)
     token, _ = Token.objects.get_or_create(user=user)
     return token.key
+
+
+def sign_in(*, request, email: str, password: str) -> User:
+    """Start a browser session (the web pages call the API with session + CSRF)."""
+    user = authenticate_confirmed(email=email, password=password, request=request)
+    login(request, user)
+    return user
+
+
+def sign_out(*, request) -> None:
+    logout(request)

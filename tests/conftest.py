@@ -1,0 +1,62 @@
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    """Unit tests render templates without a collectstatic manifest."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+def client_for(user) -> APIClient:
+    """An API client that sends `user`'s token, as a real rider app does."""
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def rider(db):
+    return factories.UserFactory()
+
+
+@pytest.fixture
+def other_rider(db):
+    return factories.UserFactory()
+
+
+@pytest.fixture
+def operator(db):
+    return factories.OperatorFactory()
+
+
+@pytest.fixture
+def finance(db):
+    return factories.FinanceFactory()
+
+
+@pytest.fixture
+def rider_api(rider):
+    return client_for(rider)
+
+
+@pytest.fixture
+def other_rider_api(other_rider):
+    return client_for(other_rider)
+
+
+@pytest.fixture
+def operator_api(operator):
+    return client_for(operator)

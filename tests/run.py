@@ -1,0 +1,58 @@
+"""`make test`: the whole suite on SQLite, then again on a real PostgreSQL.
+
+PostgreSQL comes from DATABASE_URL when set, else from a throwaway server started on
+loopback with Debian's binaries. Where neither can be had the PostgreSQL pass is skipped
+loudly, except in CI (CI=true), where that is a failure.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests import pgcluster  # noqa: E402
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+NO_TESTS_COLLECTED = 5
+
+
+def pytest(args: list[str], env: dict) -> int:
+    cmd = [sys.executable, "-m", "pytest", *args]
+    print("\n$ " + " ".join(cmd), flush=True)
+    code = subprocess.call(cmd, cwd=ROOT, env=env)
+    if code == NO_TESTS_COLLECTED:
+        print("(no tests selected in this pass)")
+        return 0
+    return code
+
+
+def main(extra: list[str]) -> int:
+    base_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    print("=== Pass 1: SQLite ===", flush=True)
+    sqlite_code = pytest(["-n", "2", "--dist", "loadgroup", *extra], base_env)
+
+    print("\n=== Pass 2: PostgreSQL ===", flush=True)
+    pg_args = ["-n", "2", "--dist", "loadgroup", "-m", "not browser and not package", *extra]
+    if os.environ.get("DATABASE_URL"):
+        pg_code = pytest(pg_args, dict(os.environ))
+    elif pgcluster.available():
+        with pgcluster.running_cluster() as cluster:
+            print(f"PostgreSQL started on 127.0.0.1:{cluster.port}", flush=True)
+            pg_code = pytest(pg_args, {**base_env, "DATABASE_URL": cluster.url})
+    elif IN_CI:
+        print("FAIL: CI=true but no PostgreSQL server binaries (apt-get install postgresql).")
+        pg_code = 1
+    else:
+        print("!" * 78)
+        print("SKIPPED the PostgreSQL pass: no DATABASE_URL and no initdb/pg_ctl found.")
+        print("Install Debian's 'postgresql' package to run it.")
+        print("!" * 78)
+        pg_code = 0
+    return sqlite_code or pg_code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
