@@ -37,4 +37,12 @@ class UserAdmin(BaseUserAdmin):
         ),
         (_("Dates"), {"fields": ("last_login", "date_joined", "email_confirmed_at")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "usable_password", "password1", "password2")}),)
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "usable_password", "password1", "password2"),
+            },
+        ),
+    )

@@ -11,6 +11,7 @@ GROUP_PERMISSIONS = {
     OPERATORS: {
         "rides.unicorn": ["view", "add", "change"],
         "rides.ride": ["view", "change"],
+        "rides.unicornapplication": ["view", "change"],
     },
     FINANCE: {},
 }

@@ -121,7 +121,9 @@ def confirm_email(*, email: str, code: str) -> User:
         pending.save(update_fields=["failed_attempts"])
     left = settings.CONFIRMATION_CODE_MAX_ATTEMPTS - pending.failed_attempts
     if left:
-        raise AccountError(f"That code is not right. {left} {'try' if left == 1 else 'tries'} left.")
+        raise AccountError(
+            f"That code is not right. {left} {'try' if left == 1 else 'tries'} left."
+        )
     raise AccountError(
         "That code is not right, and it has now been tried too many times. Ask for a new code."
     )

@@ -33,9 +33,7 @@ def read_key(request) -> str | None:
     return key
 
 
-def respond_once(
-    *, request, owner: str, scope: str, action: Callable[[], Response]
-) -> Response:
+def respond_once(*, request, owner: str, scope: str, action: Callable[[], Response]) -> Response:
     """Run `action` once per (owner, scope, key); replay its answer for a retry.
 
     The key is claimed inside the same transaction as the action, so a failed action

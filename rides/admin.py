@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 
 from core.exceptions import DomainError
 from rides import services
-from rides.models import Ride, Unicorn
+from rides.models import Ride, Unicorn, UnicornApplication
 
 
 @admin.register(Unicorn)
@@ -80,3 +80,36 @@ class RideAdmin(admin.ModelAdmin):
             self.message_user(request, f"Cancelled {cancelled} ride(s).", messages.SUCCESS)
         for line in refused:
             self.message_user(request, line, messages.WARNING)
+
+
+@admin.register(UnicornApplication)
+class UnicornApplicationAdmin(admin.ModelAdmin):
+    list_display = ["name", "color", "gender", "email", "status", "submitted_at", "decided_by"]
+    list_filter = ["status", "gender", "submitted_at"]
+    search_fields = ["name", "email"]
+    date_hierarchy = "submitted_at"
+    list_select_related = ["decided_by"]
+    readonly_fields = ["status", "submitted_at", "decided_at", "decided_by", "unicorn"]
+    actions = ["accept_applications", "reject_applications"]
+
+    def has_add_permission(self, request):
+        return False  # applications come from the public "apply" page
+
+    def _decide(self, request, queryset, decide, verb):
+        done = 0
+        for application in queryset:
+            try:
+                decide(application=application, by=request.user)
+                done += 1
+            except DomainError as error:
+                self.message_user(request, f"{application.name}: {error.detail}", messages.WARNING)
+        if done:
+            self.message_user(request, f"{verb} {done} application(s).", messages.SUCCESS)
+
+    @admin.action(description="Accept: add to the fleet (off duty)", permissions=["change"])
+    def accept_applications(self, request, queryset):
+        self._decide(request, queryset, services.accept_unicorn_application, "Accepted")
+
+    @admin.action(description="Reject selected applications", permissions=["change"])
+    def reject_applications(self, request, queryset):
+        self._decide(request, queryset, services.reject_unicorn_application, "Rejected")

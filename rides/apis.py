@@ -1,13 +1,21 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from core.idempotency import respond_once
-from rides import selectors, services
-from rides.serializers import RideRequestSerializer, RideSerializer
+from rides import fares, selectors, services
+from rides.geo import haversine_km
+from rides.serializers import (
+    FareEstimateSerializer,
+    RideRequestSerializer,
+    RideSerializer,
+    UnicornApplicationReceiptSerializer,
+    UnicornApplicationSerializer,
+)
 
 _IDEMPOTENCY_PARAM = OpenApiParameter(
     IDEMPOTENCY_HEADER,
@@ -73,3 +81,40 @@ class RideCancelApi(_RideTransitionApi):
 
 class RideCompleteApi(_RideTransitionApi):
     transition = staticmethod(services.complete_ride)
+
+
+class FareEstimateApi(APIView):
+    """The fare before any discount, from the same rule that charges the ride."""
+
+    @extend_schema(request=RideRequestSerializer, responses=FareEstimateSerializer)
+    def post(self, request):
+        serializer = RideRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        pickup = _point(serializer.validated_data["pickup"]).as_tuple()
+        dropoff = _point(serializer.validated_data.get("dropoff"))
+        dropoff = dropoff.as_tuple() if dropoff else None
+        distance = round(haversine_km(*pickup, *dropoff), 2) if dropoff else None
+        fare = fares.estimate_fare(pickup, dropoff)
+        return Response({"fare": fare.as_api(), "distance_km": distance})
+
+
+class UnicornApplicationApi(APIView):
+    """A unicorn applies to join the fleet. Operators decide in the admin."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        request=UnicornApplicationSerializer,
+        responses={201: UnicornApplicationReceiptSerializer},
+    )
+    def post(self, request):
+        serializer = UnicornApplicationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        application = services.submit_unicorn_application(**serializer.validated_data)
+        body = {
+            "id": application.pk,
+            "status": application.status,
+            "detail": "Thank you! Our stable masters will read your application soon.",
+        }
+        return Response(body, status=status.HTTP_201_CREATED)

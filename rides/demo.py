@@ -1,8 +1,8 @@
 """The demo fleet: unicorns around Seattle, the original Wild Rydes city."""
 
-from rides.models import Unicorn
+from django.conf import settings
 
-DEMO_CITY = (47.6062, -122.3321)
+from rides.models import Unicorn
 
 # name, colour, gender, offset from the city centre in degrees (lat, lon)
 DEMO_FLEET = [
@@ -24,14 +24,15 @@ DEMO_FLEET = [
 def seed_demo_fleet() -> int:
     """Create the missing demo unicorns; return how many were added."""
     added = 0
+    city = settings.CITY_CENTER
     for name, color, gender, (dlat, dlon) in DEMO_FLEET:
         _, created = Unicorn.objects.get_or_create(
             name=name,
             defaults={
                 "color": color,
                 "gender": gender,
-                "latitude": DEMO_CITY[0] + dlat,
-                "longitude": DEMO_CITY[1] + dlon,
+                "latitude": city[0] + dlat,
+                "longitude": city[1] + dlon,
             },
         )
         added += created

@@ -18,7 +18,7 @@ class Money:
 
 
 def base_fare_minor(pickup, dropoff) -> int:
-    """Base + per-km × distance with a drop-off; a flat fare without one."""
+    """Base + per-km rate times distance with a drop-off; a flat fare without one."""
     if dropoff is None:
         return settings.FARE_FLAT_MINOR
     km = Decimal(str(haversine_km(*pickup, *dropoff)))

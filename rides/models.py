@@ -25,7 +25,9 @@ class Unicorn(models.Model):
     class Meta:
         ordering = ["name"]
         indexes = [
-            models.Index(fields=["on_duty", "is_available", "latitude"], name="unicorn_dispatch_idx")
+            models.Index(
+                fields=["on_duty", "is_available", "latitude"], name="unicorn_dispatch_idx"
+            )
         ]
 
     def __str__(self):
@@ -43,13 +45,17 @@ class Ride(models.Model):
         CANCELLED = "cancelled", "cancelled"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    rider = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="rides")
+    rider = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="rides"
+    )
     unicorn = models.ForeignKey(Unicorn, on_delete=models.PROTECT, related_name="rides")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ASSIGNED)
     pickup_latitude = models.FloatField()
     pickup_longitude = models.FloatField()
     dropoff_latitude = models.FloatField(null=True, blank=True)
     dropoff_longitude = models.FloatField(null=True, blank=True)
+    unicorn_start_latitude = models.FloatField(help_text="Where the unicorn was when dispatched.")
+    unicorn_start_longitude = models.FloatField()
     distance_to_pickup_m = models.PositiveIntegerField()
     eta_seconds = models.PositiveIntegerField()
     discount_multiplier = models.DecimalField(max_digits=3, decimal_places=2, default=1)
@@ -76,3 +82,33 @@ class Ride(models.Model):
     @property
     def has_dropoff(self) -> bool:
         return self.dropoff_latitude is not None
+
+
+class UnicornApplication(models.Model):
+    """A unicorn asking to join the fleet; an operator accepts (creating the unicorn) or not."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "pending"
+        ACCEPTED = "accepted", "accepted"
+        REJECTED = "rejected", "rejected"
+
+    name = models.CharField(max_length=80)
+    color = models.CharField("colour", max_length=40)
+    gender = models.CharField(max_length=10, choices=Unicorn.Gender.choices)
+    email = models.EmailField(help_text="How we reach the applicant.")
+    motivation = models.TextField(max_length=2000, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    unicorn = models.OneToOneField(
+        Unicorn, null=True, blank=True, on_delete=models.SET_NULL, related_name="application"
+    )
+
+    class Meta:
+        ordering = ["-submitted_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.status})"

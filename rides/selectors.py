@@ -24,9 +24,7 @@ def free_unicorns_near(*, latitude: float, longitude: float, radius_km: float):
         (unicorn, haversine_km(latitude, longitude, unicorn.latitude, unicorn.longitude))
         for unicorn in boxed
     )
-    return sorted(
-        ((u, km) for u, km in with_distance if km <= radius_km), key=lambda pair: pair[1]
-    )
+    return sorted(((u, km) for u, km in with_distance if km <= radius_km), key=lambda pair: pair[1])
 
 
 def rides_of(rider) -> QuerySet[Ride]:

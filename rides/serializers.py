@@ -3,7 +3,7 @@ import math
 from rest_framework import serializers
 
 from rides.fares import Money
-from rides.models import Ride
+from rides.models import Ride, Unicorn
 
 
 class CoordinateField(serializers.Field):
@@ -45,6 +45,12 @@ class UnicornSerializer(serializers.Serializer):
     gender = serializers.CharField()
 
 
+class DispatchedUnicornSerializer(UnicornSerializer):
+    """The unicorn of a ride, with where it set off from (the map animates from there)."""
+
+    start = PointSerializer()
+
+
 class MoneySerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=12, decimal_places=2)
     currency = serializers.CharField()
@@ -52,7 +58,7 @@ class MoneySerializer(serializers.Serializer):
 
 class RideSerializer(serializers.ModelSerializer):
     rider = serializers.EmailField(source="rider.email")
-    unicorn = UnicornSerializer()
+    unicorn = serializers.SerializerMethodField()
     pickup = serializers.SerializerMethodField()
     dropoff = serializers.SerializerMethodField()
     fare = serializers.SerializerMethodField()
@@ -76,6 +82,18 @@ class RideSerializer(serializers.ModelSerializer):
             "payment",
         ]
 
+    def get_unicorn(self, ride) -> DispatchedUnicornSerializer:
+        unicorn = ride.unicorn
+        return {
+            "name": unicorn.name,
+            "color": unicorn.color,
+            "gender": unicorn.gender,
+            "start": {
+                "latitude": ride.unicorn_start_latitude,
+                "longitude": ride.unicorn_start_longitude,
+            },
+        }
+
     def get_pickup(self, ride) -> PointSerializer:
         return {"latitude": ride.pickup_latitude, "longitude": ride.pickup_longitude}
 
@@ -89,3 +107,22 @@ class RideSerializer(serializers.ModelSerializer):
 
     def get_payment(self, ride) -> str | None:
         return None
+
+
+class FareEstimateSerializer(serializers.Serializer):
+    fare = MoneySerializer()
+    distance_km = serializers.FloatField(allow_null=True)
+
+
+class UnicornApplicationSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=80)
+    color = serializers.CharField(max_length=40)
+    gender = serializers.ChoiceField(choices=Unicorn.Gender.choices)
+    email = serializers.EmailField(max_length=254)
+    motivation = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
+class UnicornApplicationReceiptSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    detail = serializers.CharField()

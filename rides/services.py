@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from core.exceptions import Conflict, ServiceUnavailable
 from rides import fares, selectors
-from rides.models import Ride, Unicorn
+from rides.models import Ride, Unicorn, UnicornApplication
 
 # Search near first: most requests find a unicorn in the smallest box.
 _SEARCH_RADII_KM = (2.0, 10.0)
@@ -74,6 +74,8 @@ def request_ride(*, rider, pickup: Point, dropoff: Point | None = None) -> Ride:
         pickup_longitude=pickup.longitude,
         dropoff_latitude=dropoff.latitude if dropoff else None,
         dropoff_longitude=dropoff.longitude if dropoff else None,
+        unicorn_start_latitude=unicorn.latitude,
+        unicorn_start_longitude=unicorn.longitude,
         distance_to_pickup_m=round(km * 1000),
         eta_seconds=eta_seconds(km),
         discount_multiplier=multiplier,
@@ -119,7 +121,52 @@ def complete_ride(*, ride: Ride, by) -> Ride:
     ride.completed_at = timezone.now()
     ride.save(update_fields=["status", "completed_at"])
     if ride.has_dropoff:
-        _free_unicorn(ride.unicorn, latitude=ride.dropoff_latitude, longitude=ride.dropoff_longitude)
+        _free_unicorn(
+            ride.unicorn, latitude=ride.dropoff_latitude, longitude=ride.dropoff_longitude
+        )
     else:
         _free_unicorn(ride.unicorn, latitude=ride.pickup_latitude, longitude=ride.pickup_longitude)
     return ride
+
+
+def submit_unicorn_application(
+    *, name: str, color: str, gender: str, email: str, motivation: str = ""
+) -> UnicornApplication:
+    return UnicornApplication.objects.create(
+        name=name.strip(), color=color.strip(), gender=gender, email=email, motivation=motivation
+    )
+
+
+def _decide(application_id, by, status) -> UnicornApplication:
+    application = UnicornApplication.objects.select_for_update().get(pk=application_id)
+    if application.status != UnicornApplication.Status.PENDING:
+        raise Conflict(f"This application was already {application.status}.")
+    application.status = status
+    application.decided_at = timezone.now()
+    application.decided_by = by
+    return application
+
+
+@transaction.atomic
+def accept_unicorn_application(*, application: UnicornApplication, by) -> Unicorn:
+    """Welcome the applicant into the fleet: a new unicorn, off duty until it starts."""
+    application = _decide(application.pk, by, UnicornApplication.Status.ACCEPTED)
+    if Unicorn.objects.filter(name__iexact=application.name).exists():
+        raise Conflict(f"A unicorn named {application.name} is already in the fleet.")
+    application.unicorn = Unicorn.objects.create(
+        name=application.name,
+        color=application.color,
+        gender=application.gender,
+        latitude=settings.CITY_CENTER[0],
+        longitude=settings.CITY_CENTER[1],
+        on_duty=False,
+    )
+    application.save()
+    return application.unicorn
+
+
+@transaction.atomic
+def reject_unicorn_application(*, application: UnicornApplication, by) -> UnicornApplication:
+    application = _decide(application.pk, by, UnicornApplication.Status.REJECTED)
+    application.save()
+    return application

@@ -4,10 +4,10 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import FINANCE, OPERATORS
-from rides.demo import DEMO_CITY
 from rides.models import Ride, Unicorn
 
 PASSWORD = "correct-horse-battery"
+DEMO_CITY = (47.6062, -122.3321)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -60,6 +60,8 @@ class RideFactory(factory.django.DjangoModelFactory):
     unicorn = factory.SubFactory(UnicornFactory, is_available=False)
     pickup_latitude = DEMO_CITY[0]
     pickup_longitude = DEMO_CITY[1]
+    unicorn_start_latitude = DEMO_CITY[0]
+    unicorn_start_longitude = DEMO_CITY[1]
     distance_to_pickup_m = 500
     eta_seconds = 60
     fare_minor = 1250

@@ -65,7 +65,9 @@ class Cluster:
     def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError):
             subprocess.run(
-                _as_server_user([find_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]),
+                _as_server_user(
+                    [find_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]
+                ),
                 check=True,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,

@@ -170,6 +170,11 @@ SPECTACULAR_SETTINGS = {
 }
 
 # --- Rides ----------------------------------------------------------------------------
+# The city the service runs in: map centre, and the stable where new unicorns start.
+CITY_CENTER = (
+    env.float("CITY_LATITUDE", default=47.6062),
+    env.float("CITY_LONGITUDE", default=-122.3321),
+)
 UNICORN_SPEED_KMH = env.float("UNICORN_SPEED_KMH", default=30.0)
 DISPATCH_MAX_RADIUS_KM = env.float("DISPATCH_MAX_RADIUS_KM", default=50.0)
 DISPATCH_RETRY_AFTER_SECONDS = env.int("DISPATCH_RETRY_AFTER_SECONDS", default=30)

@@ -3,11 +3,17 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.views import health
+from rides.apis import UnicornApplicationApi
 
 api = [
     path("health/", health, name="health"),
     path("auth/", include("accounts.urls")),
     path("rides/", include("rides.urls")),
+    path(
+        "unicorn-applications/",
+        UnicornApplicationApi.as_view(),
+        name="unicorn-application-create",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
