@@ -8,4 +8,6 @@ class AccountsConfig(AppConfig):
     def ready(self):
         from accounts.roles import sync_group_permissions
 
-        post_migrate.connect(sync_group_permissions, sender=self)
+        # After every app's migrations: an app later in INSTALLED_APPS gets its
+        # permissions created only when its own post_migrate signal fires.
+        post_migrate.connect(sync_group_permissions, dispatch_uid="sync_group_permissions")

@@ -1,0 +1,215 @@
+import pytest
+
+from rides.models import Ride, Unicorn
+from tests.factories import RideFactory, UnicornFactory
+
+pytestmark = pytest.mark.django_db
+
+SEATTLE = {"latitude": 47.6062, "longitude": -122.3321}
+
+
+def near(dlat=0.0, dlon=0.0):
+    return {"latitude": SEATTLE["latitude"] + dlat, "longitude": SEATTLE["longitude"] + dlon}
+
+
+def request_ride(client, **body):
+    body.setdefault("pickup", SEATTLE)
+    return client.post("/api/rides/", body, format="json")
+
+
+def test_request_dispatches_the_nearest_free_unicorn(rider_api):
+    UnicornFactory(name="Far", latitude=47.70, longitude=-122.33)
+    UnicornFactory(name="Near", latitude=47.607, longitude=-122.332)
+    UnicornFactory(name="Busy", latitude=47.6062, longitude=-122.3321, is_available=False)
+    UnicornFactory(name="Resting", latitude=47.6062, longitude=-122.3321, on_duty=False)
+
+    response = request_ride(rider_api)
+
+    assert response.status_code == 201
+    ride = response.json()
+    assert ride["unicorn"]["name"] == "Near"
+    assert ride["status"] == "assigned"
+    assert not Unicorn.objects.get(name="Near").is_available
+
+
+def test_ride_answer_has_the_contract_fields(rider_api, rider):
+    UnicornFactory(name="Shadowfax", color="white", gender="male")
+    ride = request_ride(rider_api, dropoff=near(0.01, 0.01)).json()
+    assert set(ride) >= {
+        "id", "status", "rider", "unicorn", "eta_seconds", "pickup", "dropoff",
+        "discount_multiplier", "fare", "requested_at", "completed_at", "payment",
+    }  # fmt: skip
+    assert ride["rider"] == rider.email
+    assert ride["unicorn"]["name"] == "Shadowfax"
+    assert ride["unicorn"]["color"] == "white"
+    assert ride["discount_multiplier"] == "1.00"
+    assert ride["fare"]["currency"] == "USD"
+    assert ride["requested_at"].endswith("Z")
+
+
+def test_eta_comes_from_distance_and_speed(rider_api, settings):
+    settings.UNICORN_SPEED_KMH = 36  # 10 m/s
+    UnicornFactory(latitude=SEATTLE["latitude"] + 0.009, longitude=SEATTLE["longitude"])
+    ride = request_ride(rider_api).json()
+    assert 95 <= ride["eta_seconds"] <= 105  # ~1 km at 10 m/s
+
+
+def test_fare_is_base_plus_rate_times_distance(rider_api, settings):
+    settings.FARE_BASE_MINOR, settings.FARE_PER_KM_MINOR = 300, 200
+    UnicornFactory()
+    # 0.09 degrees of latitude is 10.0076 km: 300 + round(2001.5) = 2302
+    ride = request_ride(rider_api, dropoff=near(0.09)).json()
+    assert ride["fare"] == {"amount": "23.02", "currency": "USD"}
+    assert Ride.objects.get().fare_minor == 2302
+
+
+def test_fare_without_dropoff_is_flat(rider_api, settings):
+    settings.FARE_FLAT_MINOR = 1250
+    UnicornFactory()
+    ride = request_ride(rider_api).json()
+    assert ride["fare"] == {"amount": "12.50", "currency": "USD"}
+    assert ride["dropoff"] is None
+
+
+def test_no_free_unicorn_is_503_with_retry_after_and_nothing_recorded(rider_api, settings):
+    settings.DISPATCH_RETRY_AFTER_SECONDS = 42
+    UnicornFactory(is_available=False)
+    response = request_ride(rider_api)
+    assert response.status_code == 503
+    assert response["Retry-After"] == "42"
+    assert "Try again in 42 seconds" in response.json()["detail"]
+    assert not Ride.objects.exists()
+
+
+def test_unicorn_beyond_the_dispatch_radius_is_not_sent(rider_api, settings):
+    settings.DISPATCH_MAX_RADIUS_KM = 20
+    UnicornFactory(latitude=48.5, longitude=-122.33)  # ~100 km north
+    assert request_ride(rider_api).status_code == 503
+
+
+def test_idempotency_key_replays_the_first_answer(rider_api):
+    UnicornFactory.create_batch(2)
+    first = rider_api.post(
+        "/api/rides/", {"pickup": SEATTLE}, format="json", HTTP_IDEMPOTENCY_KEY="abc"
+    )
+    again = rider_api.post(
+        "/api/rides/", {"pickup": SEATTLE}, format="json", HTTP_IDEMPOTENCY_KEY="abc"
+    )
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again["Idempotent-Replayed"] == "true"
+    assert Ride.objects.count() == 1
+    assert Unicorn.objects.filter(is_available=True).count() == 1
+
+
+def test_idempotency_key_reused_for_another_body_is_422(rider_api):
+    UnicornFactory.create_batch(2)
+    rider_api.post("/api/rides/", {"pickup": SEATTLE}, format="json", HTTP_IDEMPOTENCY_KEY="k")
+    other = rider_api.post(
+        "/api/rides/", {"pickup": near(0.01)}, format="json", HTTP_IDEMPOTENCY_KEY="k"
+    )
+    assert other.status_code == 422
+    assert "different request" in other.json()["detail"]
+    assert Ride.objects.count() == 1
+
+
+def test_idempotency_keys_belong_to_one_rider(rider_api, other_rider_api):
+    UnicornFactory.create_batch(2)
+    a = rider_api.post("/api/rides/", {"pickup": SEATTLE}, HTTP_IDEMPOTENCY_KEY="same")
+    b = other_rider_api.post("/api/rides/", {"pickup": SEATTLE}, HTTP_IDEMPOTENCY_KEY="same")
+    assert a.json()["id"] != b.json()["id"]
+
+
+def test_failed_request_does_not_burn_the_idempotency_key(rider_api):
+    first = rider_api.post("/api/rides/", {"pickup": SEATTLE}, HTTP_IDEMPOTENCY_KEY="retry")
+    assert first.status_code == 503
+    UnicornFactory()
+    second = rider_api.post("/api/rides/", {"pickup": SEATTLE}, HTTP_IDEMPOTENCY_KEY="retry")
+    assert second.status_code == 201
+
+
+def test_list_shows_own_rides_newest_first_paginated(rider_api, rider, other_rider):
+    older = RideFactory(rider=rider)
+    newer = RideFactory(rider=rider)
+    RideFactory(rider=other_rider)
+    Ride.objects.filter(pk=older.pk).update(requested_at="2026-01-01T10:00:00Z")
+    body = rider_api.get("/api/rides/").json()
+    assert body["count"] == 2
+    assert [r["id"] for r in body["results"]] == [str(newer.id), str(older.id)]
+    assert set(body) == {"count", "next", "previous", "results"}
+
+
+def test_detail_of_own_ride(rider_api, rider):
+    ride = RideFactory(rider=rider)
+    response = rider_api.get(f"/api/rides/{ride.id}/")
+    assert response.status_code == 200
+    assert response.json()["id"] == str(ride.id)
+
+
+def test_detail_of_another_riders_ride_is_404(rider_api, other_rider):
+    ride = RideFactory(rider=other_rider)
+    response = rider_api.get(f"/api/rides/{ride.id}/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "No such ride."}
+
+
+def test_cancel_frees_the_unicorn(rider_api, rider):
+    ride = RideFactory(rider=rider)
+    response = rider_api.post(f"/api/rides/{ride.id}/cancel/")
+    assert response.status_code == 200
+    assert response.json()["status"] == "cancelled"
+    ride.unicorn.refresh_from_db()
+    assert ride.unicorn.is_available
+
+
+def test_complete_frees_the_unicorn_at_the_dropoff(rider_api, rider):
+    ride = RideFactory(rider=rider, dropoff_latitude=47.7, dropoff_longitude=-122.4)
+    response = rider_api.post(f"/api/rides/{ride.id}/complete/")
+    assert response.status_code == 200
+    assert response.json()["status"] == "completed"
+    assert response.json()["completed_at"]
+    ride.unicorn.refresh_from_db()
+    assert ride.unicorn.is_available
+    assert (ride.unicorn.latitude, ride.unicorn.longitude) == (47.7, -122.4)
+
+
+@pytest.mark.parametrize("first, second", [("complete", "complete"), ("cancel", "complete"),
+                                           ("complete", "cancel"), ("cancel", "cancel")])  # fmt: skip
+def test_second_transition_is_409(rider_api, rider, first, second):
+    ride = RideFactory(rider=rider)
+    rider_api.post(f"/api/rides/{ride.id}/{first}/")
+    response = rider_api.post(f"/api/rides/{ride.id}/{second}/")
+    assert response.status_code == 409
+    assert "already" in response.json()["detail"]
+
+
+def test_a_freed_unicorn_can_be_dispatched_again(rider_api):
+    UnicornFactory(name="Only")
+    ride = request_ride(rider_api).json()
+    assert request_ride(rider_api).status_code == 503
+    rider_api.post(f"/api/rides/{ride['id']}/complete/")
+    assert request_ride(rider_api).json()["unicorn"]["name"] == "Only"
+
+
+def test_other_rider_cannot_cancel_or_complete(other_rider_api, rider):
+    ride = RideFactory(rider=rider)
+    for action in ("cancel", "complete"):
+        assert other_rider_api.post(f"/api/rides/{ride.id}/{action}/").status_code == 404
+    ride.refresh_from_db()
+    assert ride.status == "assigned"
+
+
+def test_operator_can_cancel_any_ride(operator_api, rider):
+    ride = RideFactory(rider=rider)
+    response = operator_api.post(f"/api/rides/{ride.id}/cancel/")
+    assert response.status_code == 200
+    ride.refresh_from_db()
+    assert ride.status == "cancelled"
+
+
+def test_fare_estimate_uses_the_same_rule(rider_api, settings):
+    settings.FARE_BASE_MINOR, settings.FARE_PER_KM_MINOR = 300, 200
+    response = rider_api.post("/api/rides/estimate/", {"pickup": SEATTLE, "dropoff": near(0.09)})
+    assert response.status_code == 200
+    assert response.json()["fare"] == {"amount": "23.02", "currency": "USD"}
+    assert response.json()["distance_km"] == pytest.approx(10.0, abs=0.02)
