@@ -1,0 +1,127 @@
+import pytest
+from django.core.management import call_command
+
+from accounts.models import User
+from rides.models import Ride, Unicorn, UnicornApplication
+from tests.factories import RideFactory, UnicornFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def operator_browser(client, operator):
+    client.force_login(operator)
+    return client
+
+
+def test_operator_sees_the_fleet_and_adds_a_unicorn(operator_browser):
+    UnicornFactory(name="Shadowfax")
+    assert b"Shadowfax" in operator_browser.get("/admin/rides/unicorn/").content
+    response = operator_browser.post(
+        "/admin/rides/unicorn/add/",
+        {
+            "name": "Glitter",
+            "color": "pink",
+            "gender": "female",
+            "latitude": "47.61",
+            "longitude": "-122.33",
+            "on_duty": "on",
+        },
+    )
+    assert response.status_code == 302
+    assert Unicorn.objects.get(name="Glitter").is_available
+
+
+def test_operator_edits_a_unicorn(operator_browser):
+    unicorn = UnicornFactory(name="Blaze", on_duty=True)
+    response = operator_browser.post(
+        f"/admin/rides/unicorn/{unicorn.pk}/change/",
+        {
+            "name": "Blaze",
+            "color": "red",
+            "gender": "male",
+            "latitude": "47.6",
+            "longitude": "-122.3",
+        },
+    )
+    assert response.status_code == 302
+    unicorn.refresh_from_db()
+    assert (unicorn.color, unicorn.on_duty) == ("red", False)
+
+
+def test_ride_list_filters_by_status_and_searches_rider_email(operator_browser, rider):
+    RideFactory(rider=rider)
+    RideFactory(status=Ride.Status.CANCELLED)
+    page = operator_browser.get("/admin/rides/ride/", {"status__exact": "assigned"})
+    assert page.status_code == 200
+    assert page.context["cl"].result_count == 1
+    page = operator_browser.get("/admin/rides/ride/", {"q": rider.email})
+    assert page.context["cl"].result_count == 1
+
+
+def test_admin_cancel_action_goes_through_the_service(operator_browser):
+    assigned = RideFactory()
+    done = RideFactory(status=Ride.Status.COMPLETED)
+    response = operator_browser.post(
+        "/admin/rides/ride/",
+        {"action": "cancel_selected_rides", "_selected_action": [assigned.pk, done.pk]},
+        follow=True,
+    )
+    messages = [str(m) for m in response.context["messages"]]
+    assert "Cancelled 1 ride(s)." in messages
+    assert any("already completed" in m for m in messages)
+    assigned.refresh_from_db()
+    assert assigned.status == "cancelled"
+    assert (
+        assigned.unicorn.is_available is False
+        or Unicorn.objects.get(
+            pk=assigned.unicorn_pk if hasattr(assigned, "unicorn_pk") else assigned.unicorn_id
+        ).is_available
+    )
+
+
+def test_ride_audit_fields_are_read_only(operator_browser):
+    ride = RideFactory()
+    page = operator_browser.get(f"/admin/rides/ride/{ride.pk}/change/")
+    assert page.status_code == 200
+    form_fields = page.context["adminform"].form.fields
+    assert "fare_minor" not in form_fields
+    assert "status" not in form_fields
+
+
+def test_rider_cannot_open_the_admin(client, rider):
+    client.force_login(rider)
+    response = client.get("/admin/rides/ride/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_accepting_an_application_adds_an_off_duty_unicorn(operator_browser, api):
+    api.post(
+        "/api/unicorn-applications/",
+        {"name": "Nimbus", "color": "grey", "gender": "male", "email": "nimbus@example.com"},
+    )
+    application = UnicornApplication.objects.get()
+    operator_browser.post(
+        "/admin/rides/unicornapplication/",
+        {"action": "accept_applications", "_selected_action": [application.pk]},
+    )
+    unicorn = Unicorn.objects.get(name="Nimbus")
+    assert not unicorn.on_duty
+    application.refresh_from_db()
+    assert application.status == "accepted"
+    assert application.unicorn == unicorn
+
+
+def test_seed_demo_twice_does_not_duplicate(settings):
+    settings.DEMO_DATA_ALLOWED = True
+    call_command("seed_demo")
+    counts = (Unicorn.objects.count(), User.objects.count())
+    call_command("seed_demo")
+    assert (Unicorn.objects.count(), User.objects.count()) == counts
+    assert counts[0] >= 10
+    names = set(Unicorn.objects.values_list("name", flat=True))
+    assert {"Bucephalus", "Shadowfax", "Rocinante"} <= names
+    operator = User.objects.get(email="operator@example.com")
+    assert operator.is_staff and operator.groups.filter(name="Operators").exists()
+    assert operator.check_password("wildrydes-demo")
