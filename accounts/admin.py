@@ -2,8 +2,10 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
+from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey
 
-from accounts.models import User
+from accounts.models import ServiceKey, User
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -46,3 +48,24 @@ class UserAdmin(BaseUserAdmin):
             },
         ),
     )
+
+
+admin.site.unregister(APIKey)  # the library's own model; ours is ServiceKey
+
+
+@admin.register(ServiceKey)
+class ServiceKeyAdmin(APIKeyModelAdmin):
+    """Create a key (shown once), see who uses it, revoke it."""
+
+    list_display = ["prefix", "name", "service", "created", "expiry_date", "revoked"]
+    list_filter = ["revoked", "service", "created"]
+    search_fields = ["name", "prefix", "service"]
+    date_hierarchy = "created"
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "created_by")
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

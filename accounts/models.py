@@ -2,6 +2,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from rest_framework_api_key.models import AbstractAPIKey
 
 
 class UserManager(BaseUserManager):
@@ -61,3 +62,22 @@ class ConfirmationCode(models.Model):
 
     def __str__(self):
         return f"code for {self.user}"
+
+
+class ServiceKey(AbstractAPIKey):
+    """A key another service sends as `Authorization: Api-Key <key>`.
+
+    Only a SHA-512 hash is stored; the key is shown once, when an operator creates it in
+    the admin. Revoking is final.
+    """
+
+    service = models.CharField(
+        max_length=80, help_text="Which service or partner uses this key, e.g. 'rides-prod'."
+    )
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "service key"
+        verbose_name_plural = "service keys"

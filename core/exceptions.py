@@ -51,10 +51,12 @@ class ServiceUnavailable(DomainError):
         return {"Retry-After": str(self.retry_after)} if self.retry_after else {}
 
 
+# DRF's terse defaults, said the way a person would understand them.
 _FRIENDLY = {
-    exceptions.NotAuthenticated: "Sign in first: send 'Authorization: Token <key>'.",
-    exceptions.AuthenticationFailed: "That token is not valid. Ask for a new one.",
-    exceptions.UnsupportedMediaType: "Send the body as JSON (Content-Type: application/json).",
+    "Authentication credentials were not provided.": (
+        "Sign in first: send 'Authorization: Token <key>'."
+    ),
+    "Invalid token.": "That token is not valid. Ask for a new one.",
 }
 
 
@@ -73,7 +75,10 @@ def api_exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, exceptions.ParseError):
         exc = exceptions.ParseError("The request body is not valid JSON.")
-    for kind, sentence in _FRIENDLY.items():
-        if isinstance(exc, kind):
-            exc.detail = sentence
+    elif isinstance(exc, exceptions.UnsupportedMediaType):
+        exc = exceptions.UnsupportedMediaType(
+            exc.detail, "Send the body as JSON (Content-Type: application/json)."
+        )
+    if isinstance(getattr(exc, "detail", None), str) and exc.detail in _FRIENDLY:
+        exc.detail = _FRIENDLY[exc.detail]
     return exception_handler(exc, context)

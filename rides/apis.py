@@ -5,10 +5,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.geo import haversine_km
 from core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from core.idempotency import respond_once
 from rides import fares, selectors, services
-from rides.geo import haversine_km
 from rides.serializers import (
     FareEstimateSerializer,
     RideRequestSerializer,

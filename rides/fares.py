@@ -1,24 +1,15 @@
-"""Fares in integer minor units (cents). Decimal appears only at the API edge."""
+"""Fares in integer minor units: base + per-km rate times distance, or a flat fare."""
 
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 
-from rides.geo import haversine_km
-
-
-@dataclass(frozen=True)
-class Money:
-    minor: int
-    currency: str
-
-    def as_api(self) -> dict:
-        return {"amount": f"{Decimal(self.minor) / 100:.2f}", "currency": self.currency}
+from core.geo import haversine_km
+from core.money import Money, apply_multiplier
 
 
 def base_fare_minor(pickup, dropoff) -> int:
-    """Base + per-km rate times distance with a drop-off; a flat fare without one."""
+    """Base + per-km rate times pickup-to-drop-off distance; a flat fare without drop-off."""
     if dropoff is None:
         return settings.FARE_FLAT_MINOR
     km = Decimal(str(haversine_km(*pickup, *dropoff)))
@@ -26,10 +17,6 @@ def base_fare_minor(pickup, dropoff) -> int:
     return settings.FARE_BASE_MINOR + int(per_km)
 
 
-def apply_discount(fare_minor: int, multiplier: Decimal) -> int:
-    return int((Decimal(fare_minor) * multiplier).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
 def estimate_fare(pickup, dropoff, multiplier: Decimal = Decimal("1.00")) -> Money:
-    fare = apply_discount(base_fare_minor(pickup, dropoff), multiplier)
+    fare = apply_multiplier(base_fare_minor(pickup, dropoff), multiplier)
     return Money(fare, settings.FARE_CURRENCY)

@@ -58,8 +58,13 @@ class Ride(models.Model):
     unicorn_start_longitude = models.FloatField()
     distance_to_pickup_m = models.PositiveIntegerField()
     eta_seconds = models.PositiveIntegerField()
+    base_fare_minor = models.PositiveIntegerField(help_text="Fare before discount, in cents.")
     discount_multiplier = models.DecimalField(max_digits=3, decimal_places=2, default=1)
-    fare_minor = models.PositiveIntegerField(help_text="Fare after discount, in minor units.")
+    discount_award_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The promo service's award (it may live elsewhere)."
+    )
+    discount_label = models.CharField(max_length=120, blank=True)
+    fare_minor = models.PositiveIntegerField(help_text="Fare after discount, in cents.")
     fare_currency = models.CharField(max_length=3)
     requested_at = models.DateTimeField(auto_now_add=True, db_index=True)
     completed_at = models.DateTimeField(null=True, blank=True)

@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 
 from core.exceptions import NotFound
-from rides.geo import bounding_box, haversine_km
+from core.geo import bounding_box, haversine_km
 from rides.models import Ride, Unicorn
 
 

@@ -2,7 +2,7 @@ import math
 
 from rest_framework import serializers
 
-from rides.fares import Money
+from core.money import Money
 from rides.models import Ride, Unicorn
 
 
@@ -75,6 +75,7 @@ class RideSerializer(serializers.ModelSerializer):
             "pickup",
             "dropoff",
             "discount_multiplier",
+            "discount_label",
             "fare",
             "requested_at",
             "completed_at",

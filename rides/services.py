@@ -1,13 +1,15 @@
 """Dispatch and the ride lifecycle: assigned → completed or cancelled."""
 
+import uuid
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from core.exceptions import Conflict, ServiceUnavailable
+from core.money import apply_multiplier
+from promos import client as promo_client
 from rides import fares, selectors
 from rides.models import Ride, Unicorn, UnicornApplication
 
@@ -63,11 +65,23 @@ def eta_seconds(distance_km: float) -> int:
 
 @transaction.atomic
 def request_ride(*, rider, pickup: Point, dropoff: Point | None = None) -> Ride:
-    """Dispatch the nearest free unicorn to `pickup` and record the ride with its fare."""
+    """Dispatch the nearest free unicorn to `pickup` and record the ride with its fare.
+
+    The discount comes from the promo service (never from the rider's request) and is
+    recorded with the ride; if that service fails the ride is booked at 1.00.
+    """
     unicorn, km = dispatch_nearest_unicorn(pickup)
-    multiplier = Decimal("1.00")
+    ride_id = uuid.uuid4()
     base = fares.base_fare_minor(pickup.as_tuple(), dropoff.as_tuple() if dropoff else None)
+    discount = promo_client.draw_discount_for_ride(
+        ride_id=ride_id,
+        username=rider.email,
+        latitude=pickup.latitude,
+        longitude=pickup.longitude,
+        fare_minor=base,
+    )
     ride = Ride.objects.create(
+        id=ride_id,
         rider=rider,
         unicorn=unicorn,
         pickup_latitude=pickup.latitude,
@@ -78,8 +92,11 @@ def request_ride(*, rider, pickup: Point, dropoff: Point | None = None) -> Ride:
         unicorn_start_longitude=unicorn.longitude,
         distance_to_pickup_m=round(km * 1000),
         eta_seconds=eta_seconds(km),
-        discount_multiplier=multiplier,
-        fare_minor=fares.apply_discount(base, multiplier),
+        base_fare_minor=base,
+        discount_multiplier=discount.multiplier,
+        discount_award_id=discount.award_id,
+        discount_label=discount.label or "",
+        fare_minor=apply_multiplier(base, discount.multiplier),
         fare_currency=settings.FARE_CURRENCY,
     )
     return ride

@@ -64,5 +64,43 @@ class RideFactory(factory.django.DjangoModelFactory):
     unicorn_start_longitude = DEMO_CITY[1]
     distance_to_pickup_m = 500
     eta_seconds = 60
+    base_fare_minor = 1250
     fare_minor = 1250
     fare_currency = "USD"
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    """A running campaign with the classic tiers: 1.00 x60, 0.90 x25, 0.75 x10, 0.50 x5."""
+
+    class Meta:
+        model = "promos.Campaign"
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    starts_at = factory.LazyFunction(lambda: timezone.now() - timezone.timedelta(hours=1))
+
+    @factory.post_generation
+    def tiers(self, create, extracted, **kwargs):
+        if not create:
+            return
+        for multiplier, weight in extracted or [
+            ("1.00", 60),
+            ("0.90", 25),
+            ("0.75", 10),
+            ("0.50", 5),
+        ]:
+            self.tiers.create(multiplier=multiplier, weight=weight)
+
+
+class ServiceKeyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "accounts.ServiceKey"
+
+    name = factory.Sequence(lambda n: f"key {n}")
+    service = "rides-dev"
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        key_object, key = model_class.objects.create_key(**kwargs)
+        key_object.plain_key = key
+        return key_object

@@ -9,6 +9,7 @@ api = [
     path("health/", health, name="health"),
     path("auth/", include("accounts.urls")),
     path("rides/", include("rides.urls")),
+    path("promos/", include("promos.urls")),
     path(
         "unicorn-applications/",
         UnicornApplicationApi.as_view(),

@@ -213,3 +213,27 @@ def test_fare_estimate_uses_the_same_rule(rider_api, settings):
     assert response.status_code == 200
     assert response.json()["fare"] == {"amount": "23.02", "currency": "USD"}
     assert response.json()["distance_km"] == pytest.approx(10.0, abs=0.02)
+
+
+def test_ride_records_the_discount_drawn_by_the_promo_service(rider_api):
+    from promos.models import DiscountAward
+    from tests.factories import CampaignFactory
+
+    CampaignFactory(name="Unicorn Tuesday", tiers=[("0.75", 1)])
+    UnicornFactory()
+    ride = request_ride(rider_api).json()
+    assert ride["discount_multiplier"] == "0.75"
+    assert ride["discount_label"] == "Unicorn Tuesday: 25% off"
+    assert ride["fare"]["amount"] == "9.38"  # flat 12.50 x 0.75, rounded half up
+    award = DiscountAward.objects.get()
+    assert str(award.ride_id) == ride["id"]
+    assert Ride.objects.get().discount_award_id == award.pk
+
+
+def test_no_unicorn_leaves_no_discount_award_behind(rider_api):
+    from promos.models import DiscountAward
+    from tests.factories import CampaignFactory
+
+    CampaignFactory()
+    assert request_ride(rider_api).status_code == 503
+    assert not DiscountAward.objects.exists()

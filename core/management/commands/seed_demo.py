@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.demo import DEMO_PASSWORD, seed_demo_accounts
+from promos.demo import seed_demo_campaign
 from rides.demo import seed_demo_fleet
 
 
@@ -15,6 +16,8 @@ class Command(BaseCommand):
         with transaction.atomic():
             users = seed_demo_accounts()
             unicorns = seed_demo_fleet()
+            campaign = seed_demo_campaign()
         self.stdout.write(f"Demo fleet: {unicorns} unicorn(s) added.")
+        self.stdout.write(f"Demo campaign: {'added' if campaign else 'already there'}.")
         for user in users:
             self.stdout.write(f"Demo account: {user.email} / {DEMO_PASSWORD}")

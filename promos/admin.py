@@ -1,0 +1,101 @@
+from django.contrib import admin
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils.html import format_html
+
+from core.money import Money
+from promos.models import Campaign, DiscountAward, DiscountTier
+
+
+class DiscountTierInline(admin.TabularInline):
+    model = DiscountTier
+    extra = 1
+    min_num = 1
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "is_active",
+        "priority",
+        "starts_at",
+        "ends_at",
+        "budget_display",
+        "spent_display",
+        "awards_link",
+    ]
+    list_filter = ["is_active", "starts_at"]
+    search_fields = ["name"]
+    date_hierarchy = "starts_at"
+    readonly_fields = ["spent_display", "awards_link", "created_at", "updated_at"]
+    inlines = [DiscountTierInline]
+    fieldsets = [
+        (None, {"fields": ["name", "is_active", "priority", ("starts_at", "ends_at")]}),
+        ("Where", {"fields": [("center_latitude", "center_longitude", "radius_km")]}),
+        (
+            "Limits",
+            {"fields": ["daily_cap_per_rider", ("budget_minor", "currency"), "spent_display"]},
+        ),
+        ("Results", {"fields": ["awards_link", "created_at", "updated_at"]}),
+    ]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                award_count=Count("awards"),
+                discounted_count=Count("awards", filter=Q(awards__multiplier__lt=1)),
+            )
+        )
+
+    @admin.display(description="budget")
+    def budget_display(self, campaign):
+        if campaign.budget_minor is None:
+            return "no limit"
+        return str(Money(campaign.budget_minor, campaign.currency))
+
+    @admin.display(description="spent", ordering="spent_minor")
+    def spent_display(self, campaign):
+        spent = str(Money(campaign.spent_minor, campaign.currency))
+        if not campaign.budget_minor:
+            return spent
+        return f"{spent} ({campaign.spent_minor * 100 // campaign.budget_minor}% of budget)"
+
+    @admin.display(description="awards")
+    def awards_link(self, campaign):
+        url = (
+            reverse("admin:promos_discountaward_changelist") + f"?campaign__id__exact={campaign.pk}"
+        )
+        total = getattr(campaign, "award_count", None)
+        if total is None:
+            total = campaign.awards.count()
+        discounted = getattr(campaign, "discounted_count", None)
+        if discounted is None:
+            discounted = campaign.awards.filter(multiplier__lt=1).count()
+        return format_html('<a href="{}">{} draws, {} discounted</a>', url, total, discounted)
+
+
+@admin.register(DiscountAward)
+class DiscountAwardAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "username",
+        "campaign",
+        "multiplier",
+        "outcome",
+        "discount_minor",
+        "ride_id",
+    ]
+    list_filter = ["outcome", "campaign", "multiplier", "created_at"]
+    list_select_related = ["campaign"]
+    search_fields = ["username", "=ride_id"]
+    date_hierarchy = "created_at"
+    readonly_fields = [f.name for f in DiscountAward._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # awards are drawn by the discount service only
+
+    def has_change_permission(self, request, obj=None):
+        return False

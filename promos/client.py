@@ -1,0 +1,138 @@
+"""How other apps ask for a discount: in-process by default, over HTTP when configured.
+
+With PROMO_SERVICE_URL and PROMO_SERVICE_KEY set, the draw goes to another deployment's
+`POST /api/promos/discounts/` with a short timeout and one retry on connection errors.
+Whatever goes wrong (down, slow, nonsense), the caller gets no discount (1.00) and the
+failure is logged with the ride id: a ride is never refused or delayed for a promo.
+"""
+
+import json
+import logging
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+
+logger = logging.getLogger(__name__)
+
+ONE = Decimal("1.00")
+
+
+@dataclass(frozen=True)
+class Discount:
+    multiplier: Decimal = ONE
+    award_id: int | None = None
+    campaign: str | None = None
+    label: str | None = None
+
+
+NO_DISCOUNT = Discount()
+
+
+class PromoServiceError(Exception):
+    pass
+
+
+def draw_discount_for_ride(
+    *, ride_id: uuid.UUID, username: str, latitude: float, longitude: float, fare_minor: int
+) -> Discount:
+    request = {
+        "ride_id": ride_id,
+        "username": username,
+        "latitude": latitude,
+        "longitude": longitude,
+        "fare_minor": fare_minor,
+    }
+    try:
+        if settings.PROMO_SERVICE_URL:
+            return _draw_over_http(**request)
+        return _draw_in_process(**request)
+    except PromoServiceError as error:
+        logger.warning("Promo service failed for ride %s, booked at 1.00: %s", ride_id, error)
+        return NO_DISCOUNT
+
+
+def _draw_in_process(**request) -> Discount:
+    from promos.services import draw_discount
+
+    try:
+        with transaction.atomic():  # a savepoint: a failed draw leaves the ride intact
+            award = draw_discount(**request)
+    except DatabaseError as error:
+        raise PromoServiceError(f"in-process draw failed: {error}") from error
+    return Discount(
+        multiplier=award.multiplier,
+        award_id=award.pk,
+        campaign=award.campaign.name if award.campaign else None,
+        label=award.label,
+    )
+
+
+def _draw_over_http(*, ride_id, username, latitude, longitude, fare_minor) -> Discount:
+    body = json.dumps(
+        {
+            "username": username,
+            "latitude": latitude,
+            "longitude": longitude,
+            "ride_id": str(ride_id),
+            "fare": {
+                "amount": f"{Decimal(fare_minor) / 100:.2f}",
+                "currency": settings.FARE_CURRENCY,
+            },
+        }
+    ).encode()
+    url = settings.PROMO_SERVICE_URL.rstrip("/") + "/api/promos/discounts/"
+    request = urllib.request.Request(  # noqa: S310 (URL comes from settings, http/https only)
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Api-Key {settings.PROMO_SERVICE_KEY}",
+        },
+    )
+    for attempt in (1, 2):
+        try:
+            with urllib.request.urlopen(
+                request, timeout=settings.PROMO_SERVICE_TIMEOUT
+            ) as response:
+                return _parse(response.status, response.read(64 * 1024))
+        except urllib.error.HTTPError as error:
+            raise PromoServiceError(f"answered HTTP {error.code}") from error
+        except urllib.error.URLError as error:
+            if isinstance(error.reason, ConnectionError) and attempt == 1:
+                continue  # refused or reset: one more try
+            raise PromoServiceError(f"unreachable: {error.reason}") from error
+        except (TimeoutError, ConnectionError, OSError) as error:
+            if isinstance(error, ConnectionError) and attempt == 1:
+                continue
+            raise PromoServiceError(f"no answer in time: {error}") from error
+    raise PromoServiceError("unreachable")  # pragma: no cover (loop always returns or raises)
+
+
+def _parse(status: int, raw: bytes) -> Discount:
+    if status != 201:
+        raise PromoServiceError(f"answered HTTP {status}")
+    try:
+        data = json.loads(raw)
+        multiplier = Decimal(str(data["discount_multiplier"]))
+        award_id = data.get("id")
+        campaign = data.get("campaign")
+        label = data.get("label")
+    except (ValueError, TypeError, KeyError, InvalidOperation) as error:
+        raise PromoServiceError(f"answered nonsense: {raw[:200]!r}") from error
+    well_formed = (
+        multiplier.is_finite()
+        and Decimal("0.01") <= multiplier <= ONE
+        and multiplier == multiplier.quantize(Decimal("0.01"))
+        and (award_id is None or (isinstance(award_id, int) and not isinstance(award_id, bool)))
+        and (campaign is None or isinstance(campaign, str))
+        and (label is None or isinstance(label, str))
+    )
+    if not well_formed:
+        raise PromoServiceError(f"answered nonsense: {raw[:200]!r}")
+    return Discount(multiplier.quantize(Decimal("0.01")), award_id, campaign, label)

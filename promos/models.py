@@ -1,0 +1,118 @@
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+ONE = Decimal("1.00")
+
+
+class Campaign(models.Model):
+    """A discount campaign: who may win what, where, when, and how much it may cost."""
+
+    name = models.CharField(max_length=80, unique=True)
+    is_active = models.BooleanField(default=True, help_text="Switch the campaign on or off.")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True, help_text="Empty: no end.")
+    priority = models.IntegerField(default=0, help_text="Where campaigns overlap, higher wins.")
+    center_latitude = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)]
+    )
+    center_longitude = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(-180), MaxValueValidator(180)]
+    )
+    radius_km = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0.1)], help_text="Empty: anywhere."
+    )
+    daily_cap_per_rider = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Discounts one rider may win per day. Empty: no cap."
+    )
+    budget_minor = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Total discount money, in cents. Empty: no limit."
+    )
+    spent_minor = models.PositiveBigIntegerField(default=0, editable=False)
+    currency = models.CharField(max_length=3, default="USD")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-priority", "-starts_at"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def has_geofence(self) -> bool:
+        return self.radius_km is not None
+
+    def clean(self):
+        geofence = [self.center_latitude, self.center_longitude, self.radius_km]
+        if any(v is not None for v in geofence) and None in geofence:
+            raise ValidationError("A geofence needs a centre latitude, longitude and a radius.")
+        if self.ends_at and self.ends_at <= self.starts_at:
+            raise ValidationError("The campaign must end after it starts.")
+
+
+class DiscountTier(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="tiers")
+    multiplier = models.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(ONE)],
+        help_text="0.75 means 25% off.",
+    )
+    weight = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+
+    class Meta:
+        ordering = ["-multiplier"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "multiplier"], name="one_tier_per_multiplier"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.multiplier} (weight {self.weight})"
+
+
+class DiscountAward(models.Model):
+    """One draw: what a rider won at a place and time, and for which ride."""
+
+    class Outcome(models.TextChoices):
+        DRAWN = "drawn", "drawn"
+        NO_CAMPAIGN = "no_campaign", "no campaign applies"
+        DAILY_CAP = "daily_cap", "daily cap reached"
+        BUDGET = "budget", "budget exhausted"
+
+    username = models.CharField(max_length=254, db_index=True)
+    latitude = models.FloatField()
+    longitude = models.FloatField()
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.PROTECT, related_name="awards"
+    )
+    multiplier = models.DecimalField(max_digits=3, decimal_places=2)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices)
+    fare_minor = models.PositiveIntegerField(null=True, blank=True, help_text="Before discount.")
+    discount_minor = models.PositiveIntegerField(default=0, help_text="Money given away.")
+    ride_id = models.UUIDField(null=True, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["campaign", "username", "created_at"], name="award_daily_cap_idx")
+        ]
+
+    def __str__(self):
+        return f"{self.multiplier} for {self.username}"
+
+    @property
+    def percent_off(self) -> int:
+        return int((ONE - self.multiplier) * 100)
+
+    @property
+    def label(self) -> str | None:
+        """What the rider reads: "Unicorn Tuesday: 25% off"."""
+        if self.campaign is None or self.multiplier >= ONE:
+            return None
+        return f"{self.campaign.name}: {self.percent_off}% off"

@@ -1,0 +1,33 @@
+from decimal import Decimal
+
+from django.conf import settings
+from rest_framework import serializers
+
+from rides.serializers import CoordinateField
+
+
+class FareSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(
+        max_digits=9, decimal_places=2, min_value=Decimal("0.00"), max_value=Decimal("100000")
+    )
+    currency = serializers.CharField(min_length=3, max_length=3)
+
+    def validate_currency(self, value):
+        if value.upper() != settings.FARE_CURRENCY:
+            raise serializers.ValidationError(f"Fares are in {settings.FARE_CURRENCY}.")
+        return value.upper()
+
+
+class DiscountRequestSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=254)
+    latitude = CoordinateField(limit=90)
+    longitude = CoordinateField(limit=180)
+    ride_id = serializers.UUIDField(required=False, allow_null=True)
+    fare = FareSerializer(required=False, allow_null=True)
+
+
+class DiscountSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    discount_multiplier = serializers.DecimalField(max_digits=3, decimal_places=2)
+    campaign = serializers.CharField(allow_null=True)
+    label = serializers.CharField(allow_null=True)

@@ -1,0 +1,92 @@
+"""The discount draw: given a rider and a location, what multiplier applies to the fare."""
+
+import random
+import uuid
+from bisect import bisect_right
+from collections.abc import Sequence
+from decimal import Decimal
+from itertools import accumulate
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from core.money import apply_multiplier
+from promos import selectors
+from promos.models import ONE, Campaign, DiscountAward, DiscountTier
+
+_system_random = random.SystemRandom()
+
+
+def pick_tier(tiers: Sequence[DiscountTier], rng: random.Random) -> DiscountTier:
+    """One tier, chosen with probability weight / total weight."""
+    cumulative = list(accumulate(tier.weight for tier in tiers))
+    roll = rng.random() * cumulative[-1]
+    return tiers[bisect_right(cumulative, roll)]
+
+
+def _spend_budget(campaign: Campaign, amount_minor: int) -> bool:
+    """Take `amount_minor` from the campaign's budget if it is there (atomic, race-free)."""
+    if campaign.budget_minor is None or amount_minor == 0:
+        if amount_minor:
+            Campaign.objects.filter(pk=campaign.pk).update(
+                spent_minor=F("spent_minor") + amount_minor
+            )
+        return True
+    return bool(
+        Campaign.objects.filter(
+            pk=campaign.pk, spent_minor__lte=F("budget_minor") - amount_minor
+        ).update(spent_minor=F("spent_minor") + amount_minor)
+    )
+
+
+@transaction.atomic
+def draw_discount(
+    *,
+    username: str,
+    latitude: float,
+    longitude: float,
+    fare_minor: int | None = None,
+    ride_id: uuid.UUID | None = None,
+    rng: random.Random | None = None,
+) -> DiscountAward:
+    """Draw and record a discount for `username` at a location.
+
+    The applicable campaign (active, geofence, priority) gives weighted tiers; the tier is
+    drawn from `rng` (seedable in tests). A rider over the campaign's daily cap, or a
+    campaign whose budget cannot cover this discount, gets 1.00. No campaign: 1.00.
+    Every draw is recorded, so retention can be measured against what riders were given.
+    """
+    now = timezone.now()
+    award = DiscountAward(
+        username=username,
+        latitude=latitude,
+        longitude=longitude,
+        fare_minor=fare_minor,
+        ride_id=ride_id,
+        multiplier=ONE,
+        outcome=DiscountAward.Outcome.NO_CAMPAIGN,
+    )
+    campaign = selectors.applicable_campaign(latitude=latitude, longitude=longitude, at=now)
+    if campaign is not None:
+        award.campaign = campaign
+        award.outcome, award.multiplier = _draw_from(campaign, award, rng or _system_random, now)
+        if award.multiplier < ONE and fare_minor is not None:
+            award.discount_minor = fare_minor - apply_multiplier(fare_minor, award.multiplier)
+            if not _spend_budget(campaign, award.discount_minor):
+                award.outcome, award.multiplier = DiscountAward.Outcome.BUDGET, ONE
+                award.discount_minor = 0
+    award.save()
+    return award
+
+
+def _draw_from(campaign: Campaign, award: DiscountAward, rng, now) -> tuple[str, Decimal]:
+    multiplier = pick_tier(campaign.drawable_tiers, rng).multiplier
+    if multiplier < ONE and campaign.daily_cap_per_rider is not None:
+        won = selectors.discounts_won_today(campaign=campaign, username=award.username, at=now)
+        if won >= campaign.daily_cap_per_rider:
+            return DiscountAward.Outcome.DAILY_CAP, ONE
+    if multiplier < ONE and campaign.budget_minor is not None:
+        if campaign.spent_minor >= campaign.budget_minor:
+            return DiscountAward.Outcome.BUDGET, ONE
+    return DiscountAward.Outcome.DRAWN, multiplier

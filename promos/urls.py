@@ -1,0 +1,7 @@
+from django.urls import path
+
+from promos import apis
+
+urlpatterns = [
+    path("discounts/", apis.DiscountDrawApi.as_view(), name="promo-discount-draw"),
+]

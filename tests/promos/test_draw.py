@@ -1,0 +1,118 @@
+import random
+from collections import Counter
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from promos.models import Campaign, DiscountAward
+from promos.services import draw_discount, pick_tier
+from tests.factories import CampaignFactory
+
+pytestmark = pytest.mark.django_db
+
+SEATTLE = (47.6062, -122.3321)
+PORTLAND = (45.5152, -122.6784)
+
+
+def draw(username="rider@example.com", at=SEATTLE, **kwargs):
+    return draw_discount(username=username, latitude=at[0], longitude=at[1], **kwargs)
+
+
+def test_ten_thousand_seeded_draws_match_the_weights_within_two_points():
+    CampaignFactory(tiers=[("1.00", 60), ("0.90", 25), ("0.75", 10), ("0.50", 5)])
+    rng = random.Random(20261124)
+    counts = Counter(draw(f"r{i}@example.com", rng=rng).multiplier for i in range(10_000))
+    expected = {"1.00": 60, "0.90": 25, "0.75": 10, "0.50": 5}
+    for multiplier, percent in expected.items():
+        observed = counts[Decimal(multiplier)] / 100
+        assert abs(observed - percent) <= 2, f"{multiplier}: {observed}% vs {percent}%"
+    assert DiscountAward.objects.count() == 10_000
+
+
+def test_pick_tier_never_picks_a_zero_share():
+    campaign = CampaignFactory(tiers=[("1.00", 1), ("0.50", 1)])
+    tiers = list(campaign.tiers.all())
+    picks = {pick_tier(tiers, random.Random(seed)).multiplier for seed in range(200)}
+    assert picks == {Decimal("1.00"), Decimal("0.50")}
+
+
+def test_no_campaign_gives_one_and_is_still_recorded():
+    award = draw()
+    assert award.multiplier == Decimal("1.00")
+    assert award.campaign is None
+    assert award.outcome == "no_campaign"
+    assert DiscountAward.objects.count() == 1
+
+
+def test_geofence_excludes_riders_outside_it():
+    CampaignFactory(
+        center_latitude=SEATTLE[0], center_longitude=SEATTLE[1], radius_km=25, tiers=[("0.50", 1)]
+    )
+    assert draw(at=SEATTLE).multiplier == Decimal("0.50")
+    assert draw(at=PORTLAND).multiplier == Decimal("1.00")
+
+
+def test_higher_priority_campaign_wins_where_they_overlap():
+    CampaignFactory(name="Everyday", priority=1, tiers=[("0.90", 1)])
+    CampaignFactory(name="Unicorn Tuesday", priority=5, tiers=[("0.75", 1)])
+    award = draw()
+    assert award.campaign.name == "Unicorn Tuesday"
+    assert award.label == "Unicorn Tuesday: 25% off"
+
+
+def test_inactive_future_and_ended_campaigns_do_not_apply():
+    now = timezone.now()
+    CampaignFactory(is_active=False, tiers=[("0.50", 1)])
+    CampaignFactory(starts_at=now + timedelta(days=1), tiers=[("0.50", 1)])
+    CampaignFactory(starts_at=now - timedelta(days=9), ends_at=now - timedelta(days=1))
+    assert draw().campaign is None
+
+
+def test_daily_cap_stops_discounts_for_that_rider_only():
+    CampaignFactory(daily_cap_per_rider=2, tiers=[("0.50", 1)])
+    results = [draw("greedy@example.com").multiplier for _ in range(3)]
+    assert results == [Decimal("0.50"), Decimal("0.50"), Decimal("1.00")]
+    assert DiscountAward.objects.filter(outcome="daily_cap").count() == 1
+    assert draw("someone-else@example.com").multiplier == Decimal("0.50")
+
+
+def test_yesterdays_discounts_do_not_count_toward_the_cap():
+    CampaignFactory(daily_cap_per_rider=1, tiers=[("0.50", 1)])
+    draw()
+    DiscountAward.objects.update(created_at=timezone.now() - timedelta(days=1))
+    assert draw().multiplier == Decimal("0.50")
+
+
+def test_budget_is_spent_and_then_discounts_stop():
+    campaign = CampaignFactory(budget_minor=1000, tiers=[("0.50", 1)])
+    first = draw(fare_minor=1200)  # 600 off
+    second = draw(fare_minor=1200)  # another 600 would exceed 1000
+    third = draw(fare_minor=600)  # 300 fits
+    assert (first.multiplier, first.discount_minor) == (Decimal("0.50"), 600)
+    assert (second.multiplier, second.outcome) == (Decimal("1.00"), "budget")
+    assert third.discount_minor == 300
+    campaign.refresh_from_db()
+    assert campaign.spent_minor == 900
+
+
+def test_award_records_rider_location_ride_and_time():
+    import uuid
+
+    CampaignFactory(tiers=[("0.90", 1)])
+    ride_id = uuid.uuid4()
+    award = draw("who@example.com", ride_id=ride_id, fare_minor=1000)
+    award.refresh_from_db()
+    assert (award.username, award.ride_id, award.discount_minor) == (
+        "who@example.com",
+        ride_id,
+        100,
+    )
+    assert (award.latitude, award.longitude) == SEATTLE
+    assert award.created_at is not None
+
+
+def test_campaign_without_tiers_is_skipped():
+    Campaign.objects.create(name="Empty", starts_at=timezone.now() - timedelta(hours=1))
+    assert draw().multiplier == Decimal("1.00")
