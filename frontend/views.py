@@ -1,0 +1,121 @@
+"""The rider's pages. They render markup only: every action goes through the REST API.
+
+Each page sets the CSRF cookie, which the page scripts send back as X-CSRFToken.
+"""
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.password_validation import password_validators_help_texts
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_safe
+
+from frontend import selectors
+
+SIGN_IN_URL = reverse_lazy("frontend:signin")
+
+# The notifications API arrives in a later issue under this URL name; until it exists the
+# page shows its empty state without calling anything.
+NOTIFICATIONS_API_NAME = "notification-list"
+
+
+def page(view):
+    """A GET-only page that sets the CSRF cookie for the scripts that call the API."""
+    return require_safe(ensure_csrf_cookie(view))
+
+
+def rider_page(view):
+    """A page for a signed-in rider; anyone else is sent to sign in first."""
+    return page(login_required(view, login_url=SIGN_IN_URL))
+
+
+def _optional_url(name: str) -> str:
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return ""
+
+
+def _safe_next(request, default: str) -> str:
+    target = request.GET.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+@page
+def home(request):
+    return render(request, "frontend/home.html")
+
+
+@page
+def unicorns(request):
+    return render(request, "frontend/unicorns.html", {"fleet": selectors.fleet()})
+
+
+@page
+def investors(request):
+    return render(request, "frontend/investors.html")
+
+
+@page
+def faq(request):
+    return render(request, "frontend/faq.html")
+
+
+@page
+def apply(request):
+    return render(request, "frontend/apply.html")
+
+
+@page
+def register(request):
+    return render(
+        request,
+        "frontend/register.html",
+        {"password_rules": password_validators_help_texts()},
+    )
+
+
+@page
+def verify(request):
+    return render(
+        request,
+        "frontend/verify.html",
+        {"email": request.GET.get("email", ""), "just_sent": "sent" in request.GET},
+    )
+
+
+@page
+def sign_in(request):
+    return render(
+        request,
+        "frontend/signin.html",
+        {
+            "email": request.GET.get("email", ""),
+            "confirmed": "confirmed" in request.GET,
+            "next_url": _safe_next(request, default=reverse("frontend:ride")),
+        },
+    )
+
+
+@rider_page
+def ride(request):
+    return render(request, "frontend/ride.html")
+
+
+@rider_page
+def history(request):
+    return render(request, "frontend/history.html")
+
+
+@rider_page
+def notifications(request):
+    return render(
+        request,
+        "frontend/notifications.html",
+        {"notifications_api_url": _optional_url(NOTIFICATIONS_API_NAME)},
+    )
