@@ -21,5 +21,5 @@ class Money:
 
 
 def apply_multiplier(minor: int, multiplier: Decimal) -> int:
-    """`minor` × `multiplier`, rounded half up to a whole minor unit."""
+    """`minor` times `multiplier`, rounded half up to a whole minor unit."""
     return int((Decimal(minor) * multiplier).quantize(Decimal(1), rounding=ROUND_HALF_UP))

@@ -97,9 +97,8 @@ def _draw_over_http(*, ride_id, username, latitude, longitude, fare_minor) -> Di
     )
     for attempt in (1, 2):
         try:
-            with urllib.request.urlopen(
-                request, timeout=settings.PROMO_SERVICE_TIMEOUT
-            ) as response:
+            timeout = settings.PROMO_SERVICE_TIMEOUT
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
                 return _parse(response.status, response.read(64 * 1024))
         except urllib.error.HTTPError as error:
             raise PromoServiceError(f"answered HTTP {error.code}") from error

@@ -86,7 +86,9 @@ def _draw_from(campaign: Campaign, award: DiscountAward, rng, now) -> tuple[str,
         won = selectors.discounts_won_today(campaign=campaign, username=award.username, at=now)
         if won >= campaign.daily_cap_per_rider:
             return DiscountAward.Outcome.DAILY_CAP, ONE
-    if multiplier < ONE and campaign.budget_minor is not None:
-        if campaign.spent_minor >= campaign.budget_minor:
-            return DiscountAward.Outcome.BUDGET, ONE
+    budget_gone = (
+        campaign.budget_minor is not None and campaign.spent_minor >= campaign.budget_minor
+    )
+    if multiplier < ONE and budget_gone:
+        return DiscountAward.Outcome.BUDGET, ONE
     return DiscountAward.Outcome.DRAWN, multiplier

@@ -173,8 +173,15 @@ def test_complete_frees_the_unicorn_at_the_dropoff(rider_api, rider):
     assert (ride.unicorn.latitude, ride.unicorn.longitude) == (47.7, -122.4)
 
 
-@pytest.mark.parametrize("first, second", [("complete", "complete"), ("cancel", "complete"),
-                                           ("complete", "cancel"), ("cancel", "cancel")])  # fmt: skip
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        ("complete", "complete"),
+        ("cancel", "complete"),
+        ("complete", "cancel"),
+        ("cancel", "cancel"),
+    ],
+)
 def test_second_transition_is_409(rider_api, rider, first, second):
     ride = RideFactory(rider=rider)
     rider_api.post(f"/api/rides/{ride.id}/{first}/")
