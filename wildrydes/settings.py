@@ -37,12 +37,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "rest_framework_api_key",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "frontend.leaflet_assets",  # django-leaflet without its GDAL-only admin
     "core",
     "accounts",
     "rides",
+    "promos",
     "frontend",
 ]
 
@@ -154,6 +156,10 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "DEFAULT_THROTTLE_RATES": {
+        "promo_draws": env("PROMO_DRAW_THROTTLE_RATE", default="600/minute"),
+    },
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(
@@ -209,6 +215,12 @@ LEAFLET_CONFIG = {
     "RESET_VIEW": False,
     "SCALE": "metric",
 }
+
+# --- Promos ---------------------------------------------------------------------------
+# Empty: draw discounts in-process. Set both to call another deployment's promo service.
+PROMO_SERVICE_URL = env("PROMO_SERVICE_URL", default="")
+PROMO_SERVICE_KEY = env("PROMO_SERVICE_KEY", default="")
+PROMO_SERVICE_TIMEOUT = env.float("PROMO_SERVICE_TIMEOUT", default=0.8)
 
 # Demo data is seeded only where this is true (never on an AWS stage).
 DEMO_DATA_ALLOWED = env.bool("DEMO_DATA_ALLOWED", default=IS_LOCAL)
