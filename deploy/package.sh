@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# `make package`: build the Lambda zip for a stage with Zappa, without deploying it.
+#
+#   deploy/package.sh [STAGE]        (default: dev) -> build/wildrydes-STAGE.zip
+#
+# Zappa zips the *active* virtualenv, so it runs from its own one, .venv-lambda, holding only
+# requirements/deploy.txt (production dependencies + zappa); the dev tools in .venv never
+# get near the package. The virtualenv is rebuilt from scratch only when that lock changes
+# (a leftover package from an older lock would otherwise be zipped too).
+# zappa_settings.json drops what the running Lambda does not need (Zappa's own CLI
+# dependencies, boto3 which Lambda provides, tests, caches).
+#
+# The zip ships exactly the hash-checked wheels pip installed here ("use_precompiled_packages":
+# false: Zappa would otherwise re-download compiled wheels from PyPI unchecked, and silently
+# keep the local ones when that fails). So the build host must match Lambda's python3.11
+# x86_64: Linux x86_64 with Python 3.11 (CI, or a python:3.11 container on a Mac).
+# Needs network to PyPI (or a wheel mirror) when the lock changes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STAGE="${1:-dev}"
+VENV=.venv-lambda
+LOCK=requirements/deploy.txt
+STAMP="$VENV/.installed-lock"
+OUTPUT="build/wildrydes-$STAGE.zip"
+PARTIAL="build/.partial-wildrydes-$STAGE.zip"
+
+if [ "$(uname -s)/$(uname -m)" != "Linux/x86_64" ]; then
+  echo "package.sh: build on Linux x86_64 (Lambda's platform), e.g. in a python:3.11 container:" >&2
+  echo "  docker run --rm -v \"\$PWD\":/src -w /src python:3.11 make package" >&2
+  exit 1
+fi
+
+find_python() {
+  local candidate
+  for candidate in "${PYTHON:-}" python3.11 python3; do
+    [ -n "$candidate" ] || continue
+    command -v "$candidate" >/dev/null 2>&1 || continue
+    if "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  echo "package.sh: Python 3.11 is needed (the Lambda runtime is python3.11); set PYTHON=..." >&2
+  return 1
+}
+
+# One build at a time per checkout (`make test` may build while you `make package`).
+mkdir -p build
+exec 9>build/.package.lock
+command -v flock >/dev/null && flock 9
+
+python="$(find_python)"
+wanted="$("$python" -c 'import hashlib, sys
+print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' "$LOCK")"
+if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$wanted" ]; then
+  echo "==> $VENV: installing $LOCK"
+  rm -rf "$VENV"
+  "$python" -m venv "$VENV"
+  # PEP 600 hook read by pip: accept compiled wheels only up to Amazon Linux 2's glibc 2.26
+  # (the python3.11 runtime), not the build host's newer glibc.
+  cat >"$VENV/lib/python3.11/site-packages/_manylinux.py" <<'PY'
+def manylinux_compatible(tag_major, tag_minor, tag_arch):
+    return tag_arch == "x86_64" and (tag_major, tag_minor) <= (2, 26)
+PY
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+    --require-hashes --no-deps -r "$LOCK"
+  echo "$wanted" >"$STAMP"
+else
+  echo "==> $VENV: up to date with $LOCK"
+fi
+
+# Zappa packages the virtualenv named by VIRTUAL_ENV (what `activate` would set).
+export VIRTUAL_ENV="$PWD/$VENV"
+export PATH="$VIRTUAL_ENV/bin:$PATH"
+unset PYTHONHOME
+
+echo "==> zappa package $STAGE"
+rm -f "$PARTIAL"
+zappa package "$STAGE" -o "$PARTIAL" --disable_progress
+mv -f "$PARTIAL" "$OUTPUT"  # readers never see a half-written zip
+
+"$VENV/bin/python" - "$OUTPUT" <<'PY'
+import os
+import sys
+import zipfile
+
+with zipfile.ZipFile(sys.argv[1]) as zf:
+    entries = zf.infolist()
+print(
+    f"==> {sys.argv[1]}: {os.path.getsize(sys.argv[1]) / 2**20:.1f} MiB zipped, "
+    f"{sum(e.file_size for e in entries) / 2**20:.1f} MiB unzipped, {len(entries)} files"
+)
+PY
