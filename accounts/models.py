@@ -74,6 +74,14 @@ class ServiceKey(AbstractAPIKey):
     service = models.CharField(
         max_length=80, help_text="Which service or partner uses this key, e.g. 'rides-prod'."
     )
+    organization = models.ForeignKey(
+        "payments.Organization",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="service_keys",
+        help_text="The organization this key acts for (payments, payment lists).",
+    )
     created_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -17,3 +17,23 @@ class IsServiceOrStaff(BasePermission):
             return True
         user = request.user
         return bool(user and user.is_authenticated and user.is_staff)
+
+
+def service_key_of(request) -> ServiceKey | None:
+    return request.auth if is_service(request) else None
+
+
+class ModelPermissionOrService(BasePermission):
+    """Services (by key) may; staff need the model permission named by the view's
+    `required_permission` for this method; everyone else is refused with 403."""
+
+    message = "Only finance staff and Wild Rydes services may do this."
+
+    def has_permission(self, request, view):
+        if is_service(request):
+            return True
+        perm = view.required_permissions.get(request.method)
+        if perm is None:
+            return bool(request.user and request.user.is_authenticated)
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_staff and user.has_perm(perm))

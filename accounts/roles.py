@@ -12,8 +12,23 @@ GROUP_PERMISSIONS = {
         "rides.unicorn": ["view", "add", "change"],
         "rides.ride": ["view", "change"],
         "rides.unicornapplication": ["view", "change"],
+        "promos.campaign": ["view", "add", "change"],
+        "promos.discounttier": ["view", "add", "change", "delete"],
+        "promos.discountaward": ["view"],
+        "events.deadletter": ["view", "change"],
+        "events.outboxevent": ["view"],
+        "bi.dailyaggregate": ["view"],
+        "bi.campaigndailyspend": ["view"],
     },
-    FINANCE: {},
+    FINANCE: {
+        "payments.payment": ["view", "add", "change", "delete"],
+        "payments.organization": ["view", "add", "change"],
+        "payments.subscription": ["view", "add", "change"],
+        "accounts.servicekey": ["view", "add", "change"],
+        "events.deadletter": ["view", "change"],
+        "events.outboxevent": ["view"],
+        "bi.dailyaggregate": ["view"],
+    },
 }
 
 

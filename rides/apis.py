@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from core.geo import haversine_km
 from core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from core.idempotency import respond_once
+from payments.selectors import fare_payment_ids
 from rides import fares, selectors, services
 from rides.serializers import (
     FareEstimateSerializer,
@@ -34,6 +35,18 @@ class RideListCreateApi(ListAPIView):
 
     def get_queryset(self):
         return selectors.rides_of(self.request.user)
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        # One query for the page's fare payments instead of one per ride.
+        self.fare_payments = fare_payment_ids([ride.id for ride in page or []])
+        return page
+
+    def get_serializer_context(self):
+        return {
+            **super().get_serializer_context(),
+            "fare_payments": getattr(self, "fare_payments", None),
+        }
 
     @extend_schema(
         request=RideRequestSerializer,

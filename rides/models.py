@@ -63,6 +63,7 @@ class Ride(models.Model):
     discount_award_id = models.BigIntegerField(
         null=True, blank=True, help_text="The promo service's award (it may live elsewhere)."
     )
+    discount_campaign = models.CharField(max_length=80, blank=True)
     discount_label = models.CharField(max_length=120, blank=True)
     fare_minor = models.PositiveIntegerField(help_text="Fare after discount, in cents.")
     fare_currency = models.CharField(max_length=3)

@@ -44,3 +44,11 @@ def ride_for(*, user, ride_id) -> Ride:
     if ride is None:
         raise NotFound("No such ride.")
     return ride
+
+
+def unicorn_name_for_ride(ride_id) -> str | None:
+    return Ride.objects.filter(pk=ride_id).values_list("unicorn__name", flat=True).first()
+
+
+def ride_by_id(ride_id) -> Ride | None:
+    return Ride.objects.filter(pk=ride_id).first()

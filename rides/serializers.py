@@ -3,6 +3,7 @@ import math
 from rest_framework import serializers
 
 from core.money import Money
+from payments.selectors import fare_payment_ids
 from rides.models import Ride, Unicorn
 
 
@@ -107,7 +108,16 @@ class RideSerializer(serializers.ModelSerializer):
         return Money(ride.fare_minor, ride.fare_currency).as_api()
 
     def get_payment(self, ride) -> str | None:
-        return None
+        """The id of the ride's fare payment, once the ride is completed."""
+        if getattr(ride, "fare_payment", None) is not None:
+            return str(ride.fare_payment.id)
+        if ride.status != Ride.Status.COMPLETED:
+            return None
+        known = self.context.get("fare_payments")
+        if known is None:
+            known = fare_payment_ids([ride.id])
+        payment_id = known.get(ride.id)
+        return str(payment_id) if payment_id else None
 
 
 class FareEstimateSerializer(serializers.Serializer):

@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from core.exceptions import Conflict, ServiceUnavailable
 from core.money import apply_multiplier
+from events.services import emit
+from payments import services as payment_services
 from promos import client as promo_client
 from rides import fares, selectors
 from rides.models import Ride, Unicorn, UnicornApplication
@@ -95,6 +97,7 @@ def request_ride(*, rider, pickup: Point, dropoff: Point | None = None) -> Ride:
         base_fare_minor=base,
         discount_multiplier=discount.multiplier,
         discount_award_id=discount.award_id,
+        discount_campaign=discount.campaign or "",
         discount_label=discount.label or "",
         fare_minor=apply_multiplier(base, discount.multiplier),
         fare_currency=settings.FARE_CURRENCY,
@@ -132,18 +135,39 @@ def cancel_ride(*, ride: Ride, by) -> Ride:
 
 @transaction.atomic
 def complete_ride(*, ride: Ride, by) -> Ride:
-    """Finish an assigned ride; the unicorn is free at the drop-off (or the pickup)."""
+    """Finish an assigned ride: free the unicorn where the ride ended, register the fare
+    payment (once: its reference is the ride) and report RideCompleted."""
     ride = _lock_assigned_ride(ride, "completed")
     ride.status = Ride.Status.COMPLETED
     ride.completed_at = timezone.now()
     ride.save(update_fields=["status", "completed_at"])
-    if ride.has_dropoff:
-        _free_unicorn(
-            ride.unicorn, latitude=ride.dropoff_latitude, longitude=ride.dropoff_longitude
-        )
-    else:
-        _free_unicorn(ride.unicorn, latitude=ride.pickup_latitude, longitude=ride.pickup_longitude)
+    end = (
+        (ride.dropoff_latitude, ride.dropoff_longitude)
+        if ride.has_dropoff
+        else (ride.pickup_latitude, ride.pickup_longitude)
+    )
+    _free_unicorn(ride.unicorn, latitude=end[0], longitude=end[1])
+    ride.fare_payment = payment_services.register_fare_payment(ride=ride, actor=by)
+    emit(RIDE_COMPLETED, ride_completed_data(ride))
     return ride
+
+
+RIDE_COMPLETED = "rides.RideCompleted"
+
+
+def ride_completed_data(ride: Ride) -> dict:
+    return {
+        "ride_id": str(ride.id),
+        "rider_id": ride.rider_id,
+        "unicorn": ride.unicorn.name,
+        "base_fare_minor": ride.base_fare_minor,
+        "fare_minor": ride.fare_minor,
+        "currency": ride.fare_currency,
+        "discount_multiplier": str(ride.discount_multiplier),
+        "campaign": ride.discount_campaign or None,
+        "requested_at": ride.requested_at.isoformat(),
+        "completed_at": ride.completed_at.isoformat(),
+    }
 
 
 def submit_unicorn_application(

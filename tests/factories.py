@@ -104,3 +104,20 @@ class ServiceKeyFactory(factory.django.DjangoModelFactory):
         key_object, key = model_class.objects.create_key(**kwargs)
         key_object.plain_key = key
         return key_object
+
+
+class OrganizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "payments.Organization"
+
+    name = factory.Sequence(lambda n: f"Organization {n}")
+
+
+class PaymentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "payments.Payment"
+
+    reference = factory.Sequence(lambda n: f"PAY-{n:06d}")
+    amount_minor = 1250
+    currency = "USD"
+    registered_by = "finance@example.com"

@@ -40,12 +40,14 @@ INSTALLED_APPS = [
     "rest_framework_api_key",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "frontend.leaflet_assets",  # django-leaflet without its GDAL-only admin
     "core",
     "accounts",
     "rides",
     "promos",
-    "frontend",
+    "events",
+    "payments",
+    "bi",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -191,36 +193,39 @@ FARE_BASE_MINOR = env.int("FARE_BASE_MINOR", default=500)
 FARE_PER_KM_MINOR = env.int("FARE_PER_KM_MINOR", default=150)
 FARE_FLAT_MINOR = env.int("FARE_FLAT_MINOR", default=1250)
 
-# --- Frontend (rider pages) -----------------------------------------------------------
-# Map tiles: OpenStreetMap by default; point MAP_TILES_URL at another tile server (or a
-# local one) with the usual {z}/{x}/{y} placeholders. Without tiles the map still works.
-MAP_TILES_URL = env("MAP_TILES_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
-LEAFLET_CONFIG = {
-    "TILES": [
-        (
-            "OpenStreetMap",
-            MAP_TILES_URL,
-            {
-                "attribution": "&copy; <a href=\"https://www.openstreetmap.org/copyright\">"
-                "OpenStreetMap</a> contributors",
-                "maxZoom": 19,
-                "referrerPolicy": "strict-origin",
-            },
-        )
-    ],
-    "DEFAULT_CENTER": CITY_CENTER,
-    "DEFAULT_ZOOM": 14,
-    "MIN_ZOOM": 3,
-    "MAX_ZOOM": 19,
-    "RESET_VIEW": False,
-    "SCALE": "metric",
-}
-
 # --- Promos ---------------------------------------------------------------------------
 # Empty: draw discounts in-process. Set both to call another deployment's promo service.
 PROMO_SERVICE_URL = env("PROMO_SERVICE_URL", default="")
 PROMO_SERVICE_KEY = env("PROMO_SERVICE_KEY", default="")
 PROMO_SERVICE_TIMEOUT = env.float("PROMO_SERVICE_TIMEOUT", default=0.8)
+
+# --- Payments and events ---------------------------------------------------------------
+PAYMENT_CURRENCIES = env.list("PAYMENT_CURRENCIES", default=["USD", "EUR", "GBP"])
+AWS_REGION = env("AWS_REGION", default="us-east-1")
+# Empty: events are delivered in-process after commit. Set: the relay publishes to SNS.
+EVENTS_SNS_TOPIC_ARN = env("EVENTS_SNS_TOPIC_ARN", default="")
+EVENTS_MAX_ATTEMPTS = env.int("EVENTS_MAX_ATTEMPTS", default=5)
+EVENTS_RETRY_BASE_SECONDS = env.float("EVENTS_RETRY_BASE_SECONDS", default=2.0)
+# Who listens to what. On AWS each name is also the suffix of its SQS queue.
+EVENT_SUBSCRIBERS = {
+    "bi": {
+        "handler": "bi.subscribers.handle_event",
+        "types": [
+            "rides.RideCompleted",
+            "payments.PaymentRegistered",
+            "payments.PaymentVerified",
+            "payments.PaymentDeleted",
+        ],
+    },
+    "notifications": {
+        "handler": "notifications.subscribers.handle_event",
+        "types": [
+            "payments.PaymentRegistered",
+            "payments.PaymentVerified",
+            "payments.PaymentDeleted",
+        ],
+    },
+}
 
 # Demo data is seeded only where this is true (never on an AWS stage).
 DEMO_DATA_ALLOWED = env.bool("DEMO_DATA_ALLOWED", default=IS_LOCAL)

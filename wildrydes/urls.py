@@ -10,6 +10,8 @@ api = [
     path("auth/", include("accounts.urls")),
     path("rides/", include("rides.urls")),
     path("promos/", include("promos.urls")),
+    path("payments/", include("payments.urls")),
+    path("notifications/", include("notifications.urls")),
     path(
         "unicorn-applications/",
         UnicornApplicationApi.as_view(),
@@ -22,7 +24,6 @@ api = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api)),
-    path("", include("frontend.urls")),
 ]
 
 handler404 = "core.views.not_found"

@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.demo import DEMO_PASSWORD, seed_demo_accounts
+from payments.demo import seed_demo_organization
 from promos.demo import seed_demo_campaign
 from rides.demo import seed_demo_fleet
 
@@ -17,7 +18,10 @@ class Command(BaseCommand):
             users = seed_demo_accounts()
             unicorns = seed_demo_fleet()
             campaign = seed_demo_campaign()
+            finance = next(user for user in users if user.email == "finance@example.com")
+            organization = seed_demo_organization(finance)
         self.stdout.write(f"Demo fleet: {unicorns} unicorn(s) added.")
         self.stdout.write(f"Demo campaign: {'added' if campaign else 'already there'}.")
+        self.stdout.write(f"Demo organization: {'added' if organization else 'already there'}.")
         for user in users:
             self.stdout.write(f"Demo account: {user.email} / {DEMO_PASSWORD}")

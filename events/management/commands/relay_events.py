@@ -1,0 +1,25 @@
+import time
+
+from django.core.management.base import BaseCommand
+
+from events.services import relay_events
+
+
+class Command(BaseCommand):
+    help = "Publish unpublished outbox events and retry due deliveries (once, or --loop)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--loop", action="store_true", help="Keep relaying every --interval.")
+        parser.add_argument("--interval", type=float, default=2.0)
+
+    def handle(self, *args, loop=False, interval=2.0, **options):
+        while True:
+            result = relay_events()
+            if result["published"] or result["retried"] or not loop:
+                self.stdout.write(
+                    f"published {result['published']}, retried {result['retried']}, "
+                    f"delivered {result['delivered']}"
+                )
+            if not loop:
+                return
+            time.sleep(interval)

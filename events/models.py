@@ -1,0 +1,99 @@
+import uuid
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+
+class OutboxEvent(models.Model):
+    """A domain event, written in the same transaction as the change it reports.
+
+    `published_at` is set once it has been handed on: to the in-process subscribers
+    locally, or to SNS on AWS. The relay sends whatever is still unpublished.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    type = models.CharField(max_length=80, db_index=True)
+    version = models.PositiveSmallIntegerField(default=1)
+    occurred_at = models.DateTimeField(db_index=True)
+    data = models.JSONField(encoder=DjangoJSONEncoder)
+    published_at = models.DateTimeField(null=True, blank=True)
+    publish_attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["occurred_at"]
+        indexes = [
+            models.Index(
+                fields=["occurred_at"],
+                condition=models.Q(published_at__isnull=True),
+                name="outbox_unpublished_idx",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.type} {self.id}"
+
+    def envelope(self) -> dict:
+        """The message every subscriber receives (JSON-safe)."""
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "version": self.version,
+            "occurred_at": self.occurred_at.isoformat(),
+            "data": self.data,
+        }
+
+
+class Delivery(models.Model):
+    """One event on its way to one subscriber: retried with backoff, then dead-lettered."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "pending"
+        DELIVERED = "delivered", "delivered"
+        DEAD = "dead", "dead letter"
+
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries")
+    subscriber = models.CharField(max_length=40)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event", "subscriber"], name="one_delivery_per_subscriber"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due_idx")]
+
+    def __str__(self):
+        return f"{self.event.type} to {self.subscriber} ({self.status})"
+
+
+class DeadLetter(Delivery):
+    """The admin's view of deliveries that gave up: inspect and replay."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "dead letter"
+
+
+class ProcessedEvent(models.Model):
+    """What a subscriber has already handled: a redelivery of the same event changes nothing."""
+
+    subscriber = models.CharField(max_length=40)
+    event_id = models.UUIDField()
+    processed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subscriber", "event_id"], name="processed_once")
+        ]
+
+    def __str__(self):
+        return f"{self.subscriber} {self.event_id}"

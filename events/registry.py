@@ -1,0 +1,44 @@
+"""Who listens to what. Each subscriber: a handler path and the event types it takes.
+
+On AWS each subscriber has its own SQS queue subscribed to the SNS topic with a filter
+policy on the `event_type` attribute built from the same `types`.
+"""
+
+from dataclasses import dataclass
+from functools import cache
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    name: str
+    handler_path: str
+    types: frozenset[str]
+
+    @property
+    def handler(self):
+        return import_string(self.handler_path)
+
+    def wants(self, event_type: str) -> bool:
+        return event_type in self.types
+
+
+@cache
+def subscribers() -> tuple[Subscriber, ...]:
+    return tuple(
+        Subscriber(name, spec["handler"], frozenset(spec["types"]))
+        for name, spec in settings.EVENT_SUBSCRIBERS.items()
+    )
+
+
+def subscriber(name: str) -> Subscriber:
+    for candidate in subscribers():
+        if candidate.name == name:
+            return candidate
+    raise LookupError(f"No subscriber named {name!r}.")
+
+
+def subscribers_for(event_type: str) -> list[Subscriber]:
+    return [s for s in subscribers() if s.wants(event_type)]

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from notifications import apis
+
+urlpatterns = [
+    path("", apis.NotificationListApi.as_view(), name="notification-list"),
+    path(
+        "<int:notification_id>/read/", apis.NotificationReadApi.as_view(), name="notification-read"
+    ),
+]

@@ -1,0 +1,87 @@
+from django.contrib import admin, messages
+
+from core.exceptions import DomainError
+from core.money import Money
+from payments import services
+from payments.models import Organization, Payment, Subscription
+
+
+class SubscriptionInline(admin.TabularInline):
+    model = Subscription
+    extra = 0
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_at"]
+    search_fields = ["name"]
+    date_hierarchy = "created_at"
+    filter_horizontal = ["members"]
+    inlines = [SubscriptionInline]
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(admin.ModelAdmin):
+    list_display = ["organization", "plan", "starts_at", "ends_at", "max_rows_per_list"]
+    list_filter = ["plan", "starts_at"]
+    search_fields = ["organization__name", "plan"]
+    date_hierarchy = "starts_at"
+    list_select_related = ["organization"]
+    autocomplete_fields = ["organization"]
+
+
+@admin.register(Payment)
+class PaymentAdmin(admin.ModelAdmin):
+    list_display = [
+        "reference",
+        "amount_display",
+        "status",
+        "payer_email",
+        "registered_at",
+        "registered_by",
+    ]
+    list_filter = ["status", "currency", "registered_at", "organization"]
+    search_fields = ["reference", "payer_email", "=id"]
+    date_hierarchy = "registered_at"
+    list_select_related = ["organization"]
+    raw_id_fields = ["ride", "payer", "organization"]
+    readonly_fields = [
+        "id", "reference", "amount_minor", "currency", "status", "ride", "payer", "payer_email",
+        "organization", "registered_at", "registered_by", "verified_at", "verified_by",
+        "deleted_at", "deleted_by",
+    ]  # fmt: skip
+    actions = ["verify_selected", "delete_selected_payments"]
+
+    def has_add_permission(self, request):
+        return False  # payments come through the API, rides and payment lists
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deleting keeps the row: use the "delete" action
+
+    @admin.display(description="amount", ordering="amount_minor")
+    def amount_display(self, payment):
+        return str(Money(payment.amount_minor, payment.currency))
+
+    def _apply(self, request, queryset, change, verb):
+        done = 0
+        for payment in queryset:
+            try:
+                change(payment=payment, actor=request.user)
+                done += 1
+            except DomainError as error:
+                self.message_user(request, f"{payment.reference}: {error.detail}", messages.WARNING)
+        if done:
+            self.message_user(request, f"{verb} {done} payment(s).", messages.SUCCESS)
+
+    @admin.action(description="Verify selected payments", permissions=["change"])
+    def verify_selected(self, request, queryset):
+        self._apply(request, queryset, services.verify_payment, "Verified")
+
+    @admin.action(description="Delete selected payments (kept for audit)", permissions=["change"])
+    def delete_selected_payments(self, request, queryset):
+        self._apply(request, queryset, services.delete_payment, "Deleted")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions

@@ -1,0 +1,102 @@
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
+
+from accounts.authentication import ServiceKeyAuthentication
+from accounts.permissions import ModelPermissionOrService, service_key_of
+from accounts.selectors import user_by_email
+from core.idempotency import respond_once
+from payments import selectors, services
+from payments.models import Payment
+from payments.serializers import PaymentCreateSerializer, PaymentSerializer
+from rides.selectors import ride_by_id
+
+
+class _PaymentApi(APIView):
+    authentication_classes = [
+        ServiceKeyAuthentication,
+        *api_settings.DEFAULT_AUTHENTICATION_CLASSES,
+    ]
+    permission_classes = [ModelPermissionOrService]
+    required_permissions = {
+        "POST": "payments.add_payment",
+        "DELETE": "payments.delete_payment",
+    }
+
+
+def _owner(request) -> str:
+    key = service_key_of(request)
+    return f"service:{key.prefix}" if key else f"user:{request.user.pk}"
+
+
+class PaymentListCreateApi(_PaymentApi, ListAPIView):
+    serializer_class = PaymentSerializer
+
+    def get_queryset(self):
+        payments = selectors.payments_visible_to(self.request)
+        wanted = self.request.query_params.get("status")
+        if wanted:
+            if wanted not in Payment.Status.values:
+                known = ", ".join(Payment.Status.values)
+                raise ValidationError({"status": [f"Unknown status {wanted!r}; use {known}."]})
+            payments = payments.filter(status=wanted)
+        return payments
+
+    @extend_schema(parameters=[OpenApiParameter("status", enum=Payment.Status.values)])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=PaymentCreateSerializer, responses={201: PaymentSerializer})
+    def post(self, request):
+        serializer = PaymentCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        ride = None
+        if data.get("ride"):
+            ride = ride_by_id(data["ride"])
+            if ride is None:
+                raise ValidationError({"ride": ["No ride with this id."]})
+        key = service_key_of(request)
+
+        def register():
+            payment = services.register_payment(
+                amount_minor=data["amount"],
+                currency=data["currency"],
+                reference=data["reference"],
+                ride=ride,
+                payer=user_by_email(data["payer_email"]) if data.get("payer_email") else None,
+                payer_email=data.get("payer_email", ""),
+                organization=key.organization if key else None,
+                actor=request.user,
+            )
+            return Response(PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
+
+        return respond_once(
+            request=request, owner=_owner(request), scope="payments.create", action=register
+        )
+
+
+class PaymentDetailApi(_PaymentApi):
+    @extend_schema(responses=PaymentSerializer)
+    def get(self, request, payment_id):
+        return Response(PaymentSerializer(selectors.payment_for(request, payment_id)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, payment_id):
+        payment = selectors.payment_for(request, payment_id)
+        services.delete_payment(payment=payment, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PaymentVerifyApi(_PaymentApi):
+    required_permissions = {"POST": "payments.change_payment"}
+
+    @extend_schema(request=None, responses=PaymentSerializer)
+    def post(self, request, payment_id):
+        payment = selectors.payment_for(request, payment_id)
+        payment = services.verify_payment(payment=payment, actor=request.user)
+        return Response(PaymentSerializer(payment).data)

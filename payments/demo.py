@@ -1,0 +1,23 @@
+"""Demo organization with an active subscription; the finance demo user acts for it."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from payments.models import Organization
+
+DEMO_ORGANIZATION = "Enchanted Forest Tours"
+
+
+def seed_demo_organization(finance_user) -> bool:
+    organization, created = Organization.objects.get_or_create(name=DEMO_ORGANIZATION)
+    organization.members.add(finance_user)
+    if created:
+        organization.subscriptions.create(
+            plan="business",
+            starts_at=timezone.now() - timedelta(days=1),
+            ends_at=None,
+            max_rows_per_list=1_000_000,
+            max_total_minor_per_list=10_000_000_000,
+        )
+    return created

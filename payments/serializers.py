@@ -1,0 +1,65 @@
+from decimal import Decimal
+
+from django.conf import settings
+from rest_framework import serializers
+
+from core.money import CENTS, Money
+from payments.models import Payment
+
+
+class PaymentCreateSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        error_messages={
+            "max_decimal_places": "Use at most 2 decimals (cents).",
+            "min_value": "The amount must be more than zero.",
+            "invalid": 'The amount must be a decimal number, like "12.50".',
+        },
+    )
+    currency = serializers.CharField(max_length=3)
+    reference = serializers.RegexField(
+        r"^[A-Za-z0-9._:/-]{1,64}$",
+        max_length=64,
+        error_messages={"invalid": "Use 1 to 64 letters, digits or . _ : / -"},
+    )
+    ride = serializers.UUIDField(required=False, allow_null=True)
+    payer_email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+
+    def validate_currency(self, value: str) -> str:
+        code = value.upper()
+        if code not in settings.PAYMENT_CURRENCIES:
+            known = ", ".join(settings.PAYMENT_CURRENCIES)
+            raise serializers.ValidationError(f"Unknown currency {value!r}; use one of {known}.")
+        return code
+
+    def validate_amount(self, value: Decimal) -> int:
+        return int(value * CENTS)
+
+
+class PaymentSerializer(serializers.ModelSerializer):
+    amount = serializers.SerializerMethodField()
+    organization = serializers.StringRelatedField()
+
+    class Meta:
+        model = Payment
+        fields = [
+            "id",
+            "reference",
+            "amount",
+            "currency",
+            "status",
+            "ride",
+            "payer_email",
+            "organization",
+            "registered_at",
+            "registered_by",
+            "verified_at",
+            "verified_by",
+            "deleted_at",
+            "deleted_by",
+        ]
+
+    def get_amount(self, payment) -> str:
+        return Money(payment.amount_minor, payment.currency).as_api()["amount"]

@@ -1,0 +1,22 @@
+import pytest
+from rest_framework.test import APIClient
+
+from tests.conftest import client_for
+from tests.factories import ServiceKeyFactory
+
+
+@pytest.fixture
+def finance_api(finance):
+    return client_for(finance)
+
+
+@pytest.fixture
+def service_key(db):
+    return ServiceKeyFactory(service="rides-dev")
+
+
+@pytest.fixture
+def service_api(service_key):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {service_key.plain_key}")
+    return client
