@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "rest_framework_api_key",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "frontend.leaflet_assets",  # django-leaflet without its GDAL-only admin
     "core",
     "accounts",
     "rides",
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "payments",
     "bi",
     "notifications",
+    "frontend",
 ]
 
 MIDDLEWARE = [
@@ -192,6 +194,31 @@ FARE_CURRENCY = env("FARE_CURRENCY", default="USD")
 FARE_BASE_MINOR = env.int("FARE_BASE_MINOR", default=500)
 FARE_PER_KM_MINOR = env.int("FARE_PER_KM_MINOR", default=150)
 FARE_FLAT_MINOR = env.int("FARE_FLAT_MINOR", default=1250)
+
+# --- Frontend (rider pages) -----------------------------------------------------------
+# Map tiles: OpenStreetMap by default; point MAP_TILES_URL at another tile server (or a
+# local one) with the usual {z}/{x}/{y} placeholders. Without tiles the map still works.
+MAP_TILES_URL = env("MAP_TILES_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+LEAFLET_CONFIG = {
+    "TILES": [
+        (
+            "OpenStreetMap",
+            MAP_TILES_URL,
+            {
+                "attribution": '&copy; <a href="https://www.openstreetmap.org/copyright">'
+                "OpenStreetMap</a> contributors",
+                "maxZoom": 19,
+                "referrerPolicy": "strict-origin",
+            },
+        )
+    ],
+    "DEFAULT_CENTER": CITY_CENTER,
+    "DEFAULT_ZOOM": 14,
+    "MIN_ZOOM": 3,
+    "MAX_ZOOM": 19,
+    "RESET_VIEW": False,
+    "SCALE": "metric",
+}
 
 # --- Promos ---------------------------------------------------------------------------
 # Empty: draw discounts in-process. Set both to call another deployment's promo service.

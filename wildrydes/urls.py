@@ -24,6 +24,7 @@ api = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api)),
+    path("", include("frontend.urls")),
 ]
 
 handler404 = "core.views.not_found"
