@@ -11,19 +11,23 @@ const empty = root.querySelector("[data-rides-empty]");
 const more = root.querySelector("[data-more]");
 const retry = root.querySelector("[data-retry]");
 
-const STATUS_BADGES = { completed: "badge-success", cancelled: "badge-danger", assigned: "badge-info" };
+const STATUSES = {
+  assigned: ["Under way", "badge-info"],
+  completed: ["Completed", "badge-success"],
+  cancelled: ["Cancelled", "badge-danger"],
+};
 let nextUrl = root.dataset.ridesUrl;
 
 function row(ride) {
   const cell = (label, children, className) => element("td", { className, attrs: { "data-label": label } }, children);
-  const statusText = ride.status.charAt(0).toUpperCase() + ride.status.slice(1);
+  const [statusText, badge] = STATUSES[ride.status] ?? [ride.status, ""];
   return element("tr", { attrs: { "data-ride-id": ride.id } }, [
     cell("When", [element("time", { text: formatDateTime(ride.requested_at), attrs: { datetime: ride.requested_at } })]),
     cell("Unicorn", [
       element("span", { className: "ride-unicorn-name", text: ride.unicorn.name }),
       element("span", { className: "ride-unicorn-color", text: `${ride.unicorn.color} unicorn` }),
     ]),
-    cell("Status", [element("span", { className: `badge ${STATUS_BADGES[ride.status] ?? ""}`, text: statusText })]),
+    cell("Status", [element("span", { className: `badge ${badge}`, text: statusText })]),
     cell("Discount", [describeDiscount(ride.discount_multiplier)]),
     cell("Fare", [formatMoney(ride.fare)], "num"),
   ]);

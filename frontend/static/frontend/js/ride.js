@@ -14,7 +14,7 @@ import {
   setBusy,
 } from "wildrydes/ui";
 
-const ARRIVAL_ANIMATION_MAX_MS = 4000; // the real ETA is minutes; the demo shows it in seconds
+const ARRIVAL_ANIMATION_MAX_MS = 3000; // the real ETA is minutes; the demo shows it in seconds
 const RIDE_ID_PLACEHOLDER = "00000000-0000-0000-0000-000000000000";
 
 const root = document.querySelector("[data-ride-page]");

@@ -1,0 +1,119 @@
+"""Browser tests: Debian's Chromium, headless, driven by Playwright against a live server.
+
+The live server is pytest-django's, with one change: it serves static files the way
+`make run` does. collectstatic runs once into a temporary STATIC_ROOT with the manifest
+storage, and WhiteNoise (already in MIDDLEWARE) serves the hashed, compressed files from
+there, so pages reference the same hashed names as in production. pytest-django's own
+static handler would serve unhashed files from the finders instead.
+
+Map tiles never leave the machine: tile requests get a blank local PNG, and any other
+off-site request is aborted.
+"""
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.test import Client, override_settings
+
+from tests.browser.gate import CHROMIUM, LAUNCH_ARGS, require_browser
+from tests.browser.support import DESKTOP, serve_blank_tiles
+
+MANIFEST_STORAGE = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
+
+
+class _WhiteNoiseServesStatic:
+    """Takes the live server's static-handler slot and passes every request on."""
+
+    def __init__(self, application):
+        self.application = application
+
+    def __call__(self, environ, start_response):
+        return self.application(environ, start_response)
+
+
+@pytest.fixture(scope="session")
+def collected_static(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("staticfiles")
+    storages = {**settings.STORAGES, "staticfiles": MANIFEST_STORAGE}
+    with override_settings(STATIC_ROOT=root, STORAGES=storages):
+        call_command("collectstatic", interactive=False, verbosity=0)
+    return root
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings, collected_static):
+    """Overrides the unit tests' plain storage: browser tests use the real manifest."""
+    settings.STATIC_ROOT = collected_static
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": MANIFEST_STORAGE}
+
+
+@pytest.fixture(scope="session")
+def live_server(collected_static):
+    from pytest_django.live_server_helper import LiveServer
+
+    storages = {**settings.STORAGES, "staticfiles": MANIFEST_STORAGE}
+    # WhiteNoise indexes STATIC_ROOT when the server thread builds its middleware.
+    with override_settings(STATIC_ROOT=collected_static, STORAGES=storages):
+        server = LiveServer("localhost", start=False)
+        server.thread.static_handler = _WhiteNoiseServesStatic
+        server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="package")
+def browser():
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an asyncio loop running in this thread, and Django then
+    # refuses ORM calls from the test body (SynchronousOnlyOperation). Those calls are
+    # plain synchronous ones, so allow them, only while the browser is open: the package
+    # scope closes it (and restores the check) before other tests run in this process.
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """Open pages in fresh contexts (desktop size unless told); uncaught JS errors fail."""
+    contexts, errors = [], []
+
+    def open_page(viewport=DESKTOP):
+        context = browser.new_context(viewport=viewport, base_url=live_server.url)
+        context.set_default_timeout(10_000)
+        serve_blank_tiles(context, live_server.url)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+@pytest.fixture
+def page(new_page):
+    return new_page()
+
+
+@pytest.fixture
+def sign_in(live_server):
+    """Start a session for a user in a page's browser context, without the form."""
+
+    def start_session(page, user) -> None:
+        client = Client()
+        client.force_login(user)
+        session = client.cookies[settings.SESSION_COOKIE_NAME].value
+        page.context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}]
+        )
+
+    return start_session

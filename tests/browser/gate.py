@@ -1,0 +1,40 @@
+"""Whether the browser tests can run here: Debian's Chromium and the playwright package.
+
+Browser builds cannot be downloaded on these machines, so Playwright drives the system
+Chromium. In CI (CI=true) a missing browser is a failure; on a laptop the tests skip,
+loudly.
+"""
+
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path(os.environ.get("WILDRYDES_CHROMIUM", "/usr/bin/chromium"))
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def missing_piece(chromium: Path = CHROMIUM) -> str | None:
+    if not chromium.exists():
+        return f"{chromium} is missing (apt-get install chromium)"
+    if importlib.util.find_spec("playwright") is None:
+        return "the playwright package is missing (make setup)"
+    return None
+
+
+def require_browser(chromium: Path = CHROMIUM, environ=os.environ) -> None:
+    """Fail in CI, skip loudly elsewhere, when the browser tests cannot run."""
+    reason = missing_piece(chromium)
+    if reason is None:
+        return
+    if environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI=true but the browser tests cannot run: {reason}", pytrace=False)
+    pytest.skip(f"BROWSER TESTS SKIPPED: {reason}")

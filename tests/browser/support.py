@@ -1,0 +1,75 @@
+"""Helpers for the browser tests: viewports, markers, offline tiles, screenshots."""
+
+import re
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+
+
+# Every browser test module sets `pytestmark = BROWSER`: the marker that `make test`'s
+# PostgreSQL pass deselects, and one xdist group so one worker runs them all (one
+# collectstatic, one browser).
+BROWSER = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+
+
+def _blank_png(size: int = 256, rgb: tuple[int, int, int] = (242, 239, 233)) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    rows = b"".join(b"\x00" + bytes(rgb) * size for _ in range(size))
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows, 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+BLANK_TILE = _blank_png()
+
+
+def tile_pattern(template: str = settings.MAP_TILES_URL) -> re.Pattern:
+    """A regex for the tile URLs of MAP_TILES_URL (`{z}/{x}/{y}` and friends)."""
+    pattern = re.escape(template)
+    for placeholder in ("s", "z", "x", "y", "r"):
+        pattern = pattern.replace(re.escape("{" + placeholder + "}"), "[^/]*")
+    return re.compile("^(https?:)?" + pattern.removeprefix(re.escape("https:")) + r"(\?.*)?$")
+
+
+TILES = tile_pattern()
+
+
+def serve_blank_tiles(context, base_url: str) -> None:
+    """Tile requests get a blank tile; anything else off-site is aborted."""
+    context.unroute_all()
+
+    def handle(route):
+        if TILES.match(route.request.url):
+            route.fulfill(status=200, content_type="image/png", body=BLANK_TILE)
+        else:
+            route.abort()
+
+    context.route(lambda url: not url.startswith(base_url), handle)
+
+
+def go_offline_for_tiles(context, base_url: str) -> None:
+    """No tiles at all, as without internet: every off-site request fails."""
+    context.unroute_all()
+    context.route(lambda url: not url.startswith(base_url), lambda route: route.abort())
+
+
+def screenshot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

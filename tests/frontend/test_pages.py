@@ -1,0 +1,124 @@
+import re
+
+import pytest
+from django.conf import settings
+from django.template.loader import get_template
+from django.test import RequestFactory
+
+from core.views import server_error
+from tests.factories import UnicornFactory
+
+PUBLIC_PAGES = ["/", "/unicorns/", "/investors/", "/faq/", "/apply/", "/register/", "/verify/"]
+PUBLIC_PAGES += ["/signin/"]
+RIDER_PAGES = ["/ride/", "/history/", "/notifications/"]
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("path", PUBLIC_PAGES)
+def test_public_page_renders_and_sets_the_csrf_cookie(client, path):
+    response = client.get(path)
+
+    assert response.status_code == 200
+    assert b"Wild Rydes" in response.content
+    assert "csrftoken" in response.cookies
+
+
+@pytest.mark.parametrize("path", RIDER_PAGES)
+def test_rider_page_sends_an_anonymous_visitor_to_sign_in(client, path):
+    response = client.get(path)
+
+    assert response.status_code == 302
+    assert response.url == f"/signin/?next={path}"
+
+
+@pytest.mark.parametrize("path", RIDER_PAGES)
+def test_rider_page_renders_for_a_signed_in_rider(client, rider, path):
+    client.force_login(rider)
+
+    response = client.get(path)
+
+    assert response.status_code == 200
+    assert "data-sign-out" in response.content.decode()
+
+
+def test_pages_only_answer_reads(client):
+    assert client.post("/faq/").status_code == 405
+
+
+def test_ride_page_has_a_leaflet_map_with_the_tile_url_setting(client, rider):
+    client.force_login(rider)
+
+    page = client.get("/ride/").content.decode()
+
+    assert 'id="ride-map"' in page
+    assert "leaflet/leaflet.js" in page
+    assert settings.MAP_TILES_URL in page
+
+
+def test_unicorns_page_lists_the_fleet_from_the_database(client):
+    UnicornFactory(name="Shadowfax", color="white")
+    UnicornFactory(name="Moonbeam", color="silver", on_duty=False)
+
+    page = client.get("/unicorns/").content.decode()
+
+    assert "Shadowfax" in page
+    assert "A white unicorn" in page
+    assert "Moonbeam" in page
+    assert "Resting today" in page
+
+
+def test_sign_in_page_returns_to_a_local_next_page(client):
+    page = client.get("/signin/?next=/history/").content.decode()
+
+    assert 'data-next-url="/history/"' in page
+
+
+def test_sign_in_page_ignores_a_next_page_on_another_site(client):
+    page = client.get("/signin/?next=https://evil.example/").content.decode()
+
+    assert 'data-next-url="/ride/"' in page
+
+
+def test_notifications_page_shows_its_empty_state(client, rider):
+    client.force_login(rider)
+
+    page = client.get("/notifications/").content.decode()
+
+    assert "No notifications yet." in page
+
+
+def test_pages_load_scripts_and_styles_from_static_files_only(client, rider):
+    client.force_login(rider)
+    for path in [*PUBLIC_PAGES, *RIDER_PAGES]:
+        page = client.get(path).content.decode()
+        assets = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', page)
+        assert assets, path
+        for url in assets:
+            assert url.startswith(settings.STATIC_URL), f"{path} loads {url}"
+
+
+def test_an_unknown_page_shows_the_friendly_404_page(client):
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+    assert "This page has wandered off" in response.content.decode()
+
+
+def test_an_unknown_api_path_still_answers_json(client):
+    response = client.get("/api/no-such-thing/")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_the_500_page_needs_no_context_and_no_database(django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = server_error(RequestFactory().get("/ride/"))
+        page = get_template("500.html").render()
+
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in response.content.decode()
+    assert "{%" not in page
+    assert "Traceback" not in page
