@@ -15,9 +15,10 @@ from frontend import selectors
 
 SIGN_IN_URL = reverse_lazy("frontend:signin")
 
-# The notifications API arrives in a later issue under this URL name; until it exists the
-# page shows its empty state without calling anything.
+# The notifications API, by URL name. Where it is not installed the page shows its empty
+# state without calling anything.
 NOTIFICATIONS_API_NAME = "notification-list"
+NOTIFICATION_READ_API_NAME = "notification-read"
 
 
 def page(view):
@@ -30,9 +31,9 @@ def rider_page(view):
     return page(login_required(view, login_url=SIGN_IN_URL))
 
 
-def _optional_url(name: str) -> str:
+def _optional_url(name: str, *args) -> str:
     try:
-        return reverse(name)
+        return reverse(name, args=args)
     except NoReverseMatch:
         return ""
 
@@ -117,5 +118,9 @@ def notifications(request):
     return render(
         request,
         "frontend/notifications.html",
-        {"notifications_api_url": _optional_url(NOTIFICATIONS_API_NAME)},
+        {
+            "notifications_api_url": _optional_url(NOTIFICATIONS_API_NAME),
+            # The page swaps the 0 for a notification's id.
+            "notification_read_url": _optional_url(NOTIFICATION_READ_API_NAME, 0),
+        },
     )
