@@ -22,6 +22,7 @@ GROUP_PERMISSIONS = {
     },
     FINANCE: {
         "payments.payment": ["view", "add", "change", "delete"],
+        "payments.paymentlist": ["view", "change"],
         "payments.organization": ["view", "add", "change"],
         "payments.subscription": ["view", "add", "change"],
         "accounts.servicekey": ["view", "add", "change"],

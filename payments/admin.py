@@ -3,6 +3,7 @@ from django.contrib import admin, messages
 from core.exceptions import DomainError
 from core.money import Money
 from payments import services
+from payments.list_admin import PaymentListAdmin  # noqa: F401 (registers the list pages)
 from payments.models import Organization, Payment, Subscription
 
 

@@ -5,6 +5,8 @@ events) so `make run` needs no configuration. An AWS stage sets the environment 
 listed in zappa_settings.json and docs.
 """
 
+import os
+import tempfile
 from pathlib import Path
 
 import environ
@@ -100,8 +102,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             ),
         }
     )
-    # Tests use a file too (one per xdist worker), so threads share it like real workers.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}
+    # Tests use a file too, so threads share it like real workers; one per test process,
+    # so concurrent runs (and xdist workers) never share one.
+    DATABASES["default"]["TEST"] = {
+        "NAME": os.path.join(tempfile.gettempdir(), f"wildrydes-test-{os.getpid()}.sqlite3")
+    }
 # Persistent connections: one per worker process (or Lambda container), health-checked.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -253,6 +258,13 @@ EVENT_SUBSCRIBERS = {
         ],
     },
 }
+
+# Payment lists: uploads up to this size (bytes); rows imported per ImportList call;
+# how the workflow runs: "thread" (local), "inline" (tests, commands), "stepfunctions" (AWS).
+FILE_UPLOAD_MAX_SIZE = env.int("FILE_UPLOAD_MAX_SIZE", default=200 * 1024 * 1024)
+PAYMENT_LIST_IMPORT_CHUNK = env.int("PAYMENT_LIST_IMPORT_CHUNK", default=100_000)
+PAYMENT_LIST_RUNNER = env("PAYMENT_LIST_RUNNER", default="thread")
+PAYMENT_LIST_STATE_MACHINE_ARN = env("PAYMENT_LIST_STATE_MACHINE_ARN", default="")
 
 # Demo data is seeded only where this is true (never on an AWS stage).
 DEMO_DATA_ALLOWED = env.bool("DEMO_DATA_ALLOWED", default=IS_LOCAL)

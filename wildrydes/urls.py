@@ -11,6 +11,7 @@ api = [
     path("rides/", include("rides.urls")),
     path("promos/", include("promos.urls")),
     path("payments/", include("payments.urls")),
+    path("payment-lists/", include("payments.list_urls")),
     path("notifications/", include("notifications.urls")),
     path(
         "unicorn-applications/",

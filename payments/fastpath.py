@@ -1,0 +1,52 @@
+"""Bulk writes through Django's own connection, by the driver's fastest path.
+
+PostgreSQL: COPY ... FROM STDIN (psycopg 3). SQLite: executemany in the open transaction.
+Django's bulk_create runs at about a quarter of that speed for a million rows.
+"""
+
+from django.db import connection
+
+
+def copy_rows(model, columns: list[str], rows: list[tuple]) -> None:
+    if not rows:
+        return
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    names = ", ".join(quote(column) for column in columns)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({marks})", rows)  # noqa: S608
+
+
+def db_uuid(value):
+    """A UUID as the driver takes it for a UUIDField column (SQLite stores 32 hex chars)."""
+    if value is None or connection.vendor == "postgresql":
+        return value
+    return value.hex
+
+
+def new_uuid_sql() -> str:
+    """An SQL expression for a fresh UUID, stored the way Django stores UUIDField."""
+    if connection.vendor == "postgresql":
+        return "gen_random_uuid()"
+    return "lower(hex(randomblob(16)))"
+
+
+def uuid_text_sql(column: str) -> str:
+    """The canonical 8-4-4-4-12 text of a UUID column, as str(uuid) writes it."""
+    if connection.vendor == "postgresql":
+        return f"{column}::text"
+    parts = [(1, 8), (9, 4), (13, 4), (17, 4), (21, 12)]
+    return " || '-' || ".join(f"substr({column}, {start}, {length})" for start, length in parts)
+
+
+def json_object_sql(pairs: dict[str, str]) -> str:
+    """A JSON object built in SQL from {key: SQL expression}."""
+    function = "json_build_object" if connection.vendor == "postgresql" else "json_object"
+    args = ", ".join(f"'{key}', {expression}" for key, expression in pairs.items())
+    return f"{function}({args})"

@@ -1,0 +1,142 @@
+"""The payment-list page of the admin: upload, progress, errors, re-run."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from core.exceptions import DomainError
+from payments import list_services
+from payments.models import Organization, PaymentList
+
+
+class UploadForm(forms.Form):
+    organization = forms.ModelChoiceField(queryset=Organization.objects.all())
+    file = forms.FileField(help_text="CSV: reference,payer_email,amount,currency,ride_id")
+
+
+@admin.register(PaymentList)
+class PaymentListAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "original_name",
+        "organization",
+        "status",
+        "progress",
+        "errors_count",
+        "created_at",
+    ]
+    list_filter = ["status", "organization", "created_at"]
+    search_fields = ["original_name", "checksum", "submitted_by"]
+    date_hierarchy = "created_at"
+    list_select_related = ["organization"]
+    actions = ["rerun_failed_lists"]
+    readonly_fields = [
+        "organization", "original_name", "file", "checksum", "submitted_by", "submitter_email",
+        "status", "current_step", "progress", "rows_total", "rows_validated", "rows_imported",
+        "total_minor", "errors_count", "error_report_link", "first_errors_table", "failed_step",
+        "failure_reason", "created_at", "started_at", "finished_at",
+    ]  # fmt: skip
+    exclude = ["first_errors", "error_report"]
+
+    def has_add_permission(self, request):
+        return False  # lists arrive through the upload form, the API or the inbox
+
+    def has_change_permission(self, request, obj=None):
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def get_urls(self):
+        upload = path(
+            "upload/",
+            self.admin_site.admin_view(self.upload_view),
+            name="payments_paymentlist_upload",
+        )
+        report = path(
+            "<int:list_id>/error-report/",
+            self.admin_site.admin_view(self.error_report_view),
+            name="payments_paymentlist_error_report",
+        )
+        return [upload, report, *super().get_urls()]
+
+    def error_report_view(self, request, list_id):
+        payment_list = self.get_object(request, str(list_id))
+        if payment_list is None or not self.has_view_permission(request, payment_list):
+            raise Http404("No such payment list.")
+        if not payment_list.error_report:
+            raise Http404("This list has no error report.")
+        return FileResponse(
+            payment_list.error_report.open("rb"),
+            as_attachment=True,
+            filename=f"payment-list-{payment_list.pk}-errors.csv",
+            content_type="text/csv",
+        )
+
+    def upload_view(self, request):
+        if not request.user.has_perm("payments.add_payment"):
+            messages.error(request, "Only finance staff may upload payment lists.")
+            return HttpResponseRedirect(reverse("admin:payments_paymentlist_changelist"))
+        form = UploadForm(request.POST or None, request.FILES or None)
+        if request.user.is_superuser:
+            form.fields["organization"].queryset = Organization.objects.all()
+        else:
+            form.fields["organization"].queryset = request.user.organizations.all()
+        if request.method == "POST" and form.is_valid():
+            payment_list = list_services.submit_payment_list(
+                organization=form.cleaned_data["organization"],
+                uploaded_file=form.cleaned_data["file"],
+                submitted_by=request.user.email,
+                submitter_email=request.user.email,
+            )
+            messages.success(request, f"List #{payment_list.pk} received; the import has started.")
+            return HttpResponseRedirect(
+                reverse("admin:payments_paymentlist_change", args=[payment_list.pk])
+            )
+        context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,
+                   "title": "Upload a payment list"}  # fmt: skip
+        return TemplateResponse(request, "admin/payments/paymentlist/upload.html", context)
+
+    @admin.display(description="progress")
+    def progress(self, payment_list):
+        total = payment_list.rows_total or payment_list.rows_validated or 0
+        if payment_list.status == PaymentList.Status.IMPORTED:
+            done = total = payment_list.rows_imported
+        elif payment_list.rows_imported:
+            done = payment_list.rows_imported
+        else:
+            done = payment_list.rows_validated
+        label = f"{done:,} / {total:,}" if total else "-"
+        return format_html(
+            '<progress value="{}" max="{}" aria-label="rows processed">{}</progress> {}',
+            done, total or 1, label, label,
+        )  # fmt: skip
+
+    @admin.display(description="error report")
+    def error_report_link(self, payment_list):
+        if not payment_list.error_report:
+            return "-"
+        url = reverse("admin:payments_paymentlist_error_report", args=[payment_list.pk])
+        return format_html('<a href="{}">Download the error report (CSV)</a>', url)
+
+    @admin.display(description="first errors")
+    def first_errors_table(self, payment_list):
+        if not payment_list.first_errors:
+            return "-"
+        rows = "".join(
+            format_html("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", *error)
+            for error in payment_list.first_errors
+        )
+        head = "<tr><th>row</th><th>column</th><th>value</th><th>reason</th></tr>"
+        return format_html("<table>{}{}</table>", format_html(head), format_html(rows))
+
+    @admin.action(description="Re-run selected failed lists", permissions=["change"])
+    def rerun_failed_lists(self, request, queryset):
+        for payment_list in queryset:
+            try:
+                list_services.rerun_payment_list(payment_list)
+                self.message_user(request, f"List #{payment_list.pk} restarted.", messages.SUCCESS)
+            except DomainError as error:
+                self.message_user(
+                    request, f"List #{payment_list.pk}: {error.detail}", messages.WARNING
+                )

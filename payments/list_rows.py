@@ -1,0 +1,114 @@
+"""Reading a payment list: streamed, row by row, with each row's format checked.
+
+Checks that need the database (unique reference, ride exists) run later in SQL on the
+staged rows, so nothing here holds more than one row in memory.
+"""
+
+import csv
+import io
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+HEADER = ["reference", "payer_email", "amount", "currency", "ride_id"]
+MAX_REFERENCE = 64
+MAX_AMOUNT_MINOR = 10**12
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    column: str
+    value: str
+    reason: str
+
+    def as_list(self) -> list:
+        return [self.row, self.column, self.value, self.reason]
+
+
+class HeaderError(Exception):
+    pass
+
+
+def open_text(binary) -> io.TextIOWrapper:
+    """UTF-8 text from a binary file, tolerating a BOM."""
+    return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="", errors="strict")
+
+
+def read_rows(text) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells) for every data row; the header is row 1."""
+    reader = csv.reader(text)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise HeaderError("The file is empty; expected the header " + ",".join(HEADER)) from None
+    if [cell.strip().lower() for cell in header] != HEADER:
+        raise HeaderError(
+            f"The header must be {','.join(HEADER)} (found {','.join(header)[:200]})."
+        )
+    for number, cells in enumerate(reader, start=2):
+        if cells:  # a blank line is not a row
+            yield number, cells
+
+
+def parse_amount(text: str) -> int:
+    """'12.50' -> 1250. Positive, at most two decimals."""
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:
+        raise ValueError("not a number") from None
+    if not amount.is_finite():
+        raise ValueError("not a number")
+    if amount <= 0:
+        raise ValueError("must be more than zero")
+    if amount.as_tuple().exponent < -2:
+        raise ValueError("at most 2 decimals")
+    minor = int(amount * 100)
+    if minor > MAX_AMOUNT_MINOR:
+        raise ValueError("too large")
+    return minor
+
+
+def check_row(number: int, cells: list[str], currencies: frozenset) -> tuple[tuple, list[RowError]]:
+    """The staged row (reference, email, minor, currency, ride) or the row's errors."""
+    if len(cells) != len(HEADER):
+        value = ",".join(cells)[:200]
+        return (), [
+            RowError(number, "*", value, f"expected {len(HEADER)} columns, got {len(cells)}")
+        ]
+    reference, email, amount, currency, ride = (cell.strip() for cell in cells)
+    errors = []
+    if not reference:
+        errors.append(RowError(number, "reference", reference, "missing"))
+    elif len(reference) > MAX_REFERENCE:
+        errors.append(RowError(number, "reference", reference, f"longer than {MAX_REFERENCE}"))
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors.append(RowError(number, "payer_email", email, "not an e-mail address"))
+    try:
+        minor = parse_amount(amount)
+    except ValueError as error:
+        errors.append(RowError(number, "amount", amount, str(error)))
+        minor = 0
+    if currency.upper() not in currencies:
+        errors.append(RowError(number, "currency", currency, "unknown currency"))
+    ride_id = None
+    if ride:
+        try:
+            ride_id = uuid.UUID(ride)
+        except ValueError:
+            errors.append(RowError(number, "ride_id", ride, "not a ride id"))
+    if errors:
+        return (), errors
+    return (reference, email.lower(), minor, currency.upper(), ride_id), []
+
+
+def known_currencies() -> frozenset:
+    return frozenset(code.upper() for code in settings.PAYMENT_CURRENCIES)

@@ -1,0 +1,77 @@
+import sys
+import threading
+from pathlib import Path
+
+from django.core.files import File
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+
+from payments import workflow
+from payments.models import Organization, PaymentList
+
+BAR_WIDTH = 30
+
+
+def _bar(done: int, total: int) -> str:
+    filled = BAR_WIDTH * done // total if total else 0
+    return "[" + "#" * filled + "." * (BAR_WIDTH - filled) + "]"
+
+
+class Command(BaseCommand):
+    help = "Import a CSV payment list for an organization through the same workflow as uploads."
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", type=Path)
+        parser.add_argument("--organization", required=True, help="Organization name or id.")
+
+    def handle(self, *args, file: Path, organization: str, **options):
+        if not file.is_file():
+            raise CommandError(f"No such file: {file}")
+        org = Organization.objects.filter(name=organization).first()
+        if org is None and organization.isdigit():
+            org = Organization.objects.filter(pk=int(organization)).first()
+        if org is None:
+            raise CommandError(f"No organization named {organization!r}.")
+        with file.open("rb") as handle:
+            payment_list = PaymentList(
+                organization=org, original_name=file.name, submitted_by="cli"
+            )
+            payment_list.file.save(file.name, File(handle), save=False)
+            payment_list.save()
+        self.stdout.write(f"Payment list #{payment_list.pk}: {file.name} for {org}")
+
+        stop = threading.Event()
+        watcher = threading.Thread(target=self._watch, args=(payment_list.pk, stop), daemon=True)
+        watcher.start()
+        try:
+            workflow.run_workflow(payment_list.pk)
+        finally:
+            stop.set()
+            watcher.join()
+        payment_list.refresh_from_db()
+        self._draw(payment_list)
+        sys.stderr.write("\n")
+        if payment_list.status == PaymentList.Status.FAILED:
+            raise CommandError(
+                f"Not imported ({payment_list.failed_step}): {payment_list.failure_reason}"
+            )
+        self.stdout.write(self.style.SUCCESS(f"Imported {payment_list.rows_imported} payments."))
+
+    def _watch(self, list_id: int, stop: threading.Event) -> None:
+        try:
+            while not stop.wait(0.5):
+                self._draw(PaymentList.objects.get(pk=list_id))
+        finally:
+            connection.close()
+
+    def _draw(self, payment_list: PaymentList) -> None:
+        total = payment_list.rows_total or max(payment_list.rows_validated, 1)
+        if payment_list.status == PaymentList.Status.IMPORTING or payment_list.rows_imported:
+            done, label = payment_list.rows_imported, "imported"
+        else:
+            done, label = payment_list.rows_validated, "validated"
+        sys.stderr.write(
+            f"\r{payment_list.current_step or payment_list.status:<20} {_bar(done, total)} "
+            f"{done:>9,} / {payment_list.rows_total or '?':>9} {label}"
+        )
+        sys.stderr.flush()

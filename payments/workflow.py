@@ -1,0 +1,88 @@
+"""The payment-list workflow, defined once.
+
+STEPS is the ordered step list. `run_workflow` runs it in-process (locally, in a
+background thread or inline); `state_machine_definition` turns the same list into the
+Step Functions state machine used on AWS, whose tasks call `payments.aws.run_step`.
+"""
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connection
+
+from payments import list_steps
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    function: Callable[[dict], dict]
+    repeat_until_done: bool = False  # ImportList: one chunk per call
+
+
+STEPS = (
+    Step("RegisterList", list_steps.register_list),
+    Step("ValidateList", list_steps.validate_list),
+    Step("VerifySubscription", list_steps.verify_subscription),
+    Step("ImportList", list_steps.import_list, repeat_until_done=True),
+)
+COMPENSATE = Step("CompensateError", list_steps.compensate_error)
+STEPS_BY_NAME = {step.name: step for step in (*STEPS, COMPENSATE)}
+
+# Errors worth a retry (Step Functions Retry; the local runner does not retry).
+TRANSIENT_ERRORS = ("DatabaseUnavailable",)
+
+
+def failure(step: Step, error: Exception) -> dict:
+    if isinstance(error, list_steps.ListRejected):
+        reason = str(error)
+    else:
+        reason = f"{step.name} failed unexpectedly ({type(error).__name__}); nothing was imported."
+    return {"step": step.name, "reason": reason}
+
+
+def run_workflow(payment_list_id: int, *, on_step=None) -> dict:
+    """Run every step in order; on any failure run CompensateError. Returns the last output."""
+    payload = {"payment_list_id": payment_list_id}
+    for step in STEPS:
+        try:
+            payload = step.function(payload)
+            if on_step:
+                on_step(step, payload)
+            while step.repeat_until_done and not payload.get("done"):
+                payload = step.function(payload)
+                if on_step:
+                    on_step(step, payload)
+        except Exception as error:
+            if not isinstance(error, list_steps.ListRejected):
+                logger.exception("Payment list %s failed in %s", payment_list_id, step.name)
+            return COMPENSATE.function({**payload, "error": failure(step, error)})
+    return payload
+
+
+def start_workflow(payment_list_id: int) -> None:
+    """Start the import the way this deployment is set up to run it."""
+    runner = settings.PAYMENT_LIST_RUNNER
+    if runner == "inline":
+        run_workflow(payment_list_id)
+    elif runner == "thread":
+        threading.Thread(
+            target=_run_in_thread, args=(payment_list_id,), name=f"payment-list-{payment_list_id}",
+            daemon=True,
+        ).start()  # fmt: skip
+    # "stepfunctions": the S3 ObjectCreated event under inbox/ starts the state machine.
+
+
+def _run_in_thread(payment_list_id: int) -> None:
+    try:
+        close_old_connections()
+        run_workflow(payment_list_id)
+    except DatabaseError:
+        logger.exception("Payment list %s: the workflow could not run", payment_list_id)
+    finally:
+        connection.close()
