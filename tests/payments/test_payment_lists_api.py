@@ -1,0 +1,137 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from payments.models import Payment, PaymentList, Subscription
+from tests.conftest import client_for
+from tests.factories import FinanceFactory, OrganizationFactory, ServiceKeyFactory
+from tests.payments.lists import csv_file, good_rows
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/payment-lists/"
+
+
+@pytest.fixture(autouse=True)
+def _inline_runner(settings):
+    settings.PAYMENT_LIST_RUNNER = "inline"
+
+
+@pytest.fixture
+def organization(finance):
+    org = OrganizationFactory()
+    org.members.add(finance)
+    Subscription.objects.create(
+        organization=org, plan="pro", starts_at=timezone.now() - timedelta(days=1),
+        max_rows_per_list=100, max_total_minor_per_list=10**9,
+    )  # fmt: skip
+    return org
+
+
+def upload(client, rows, capture, **extra):
+    with capture(execute=True):
+        return client.post(URL, {"file": csv_file(rows), **extra}, format="multipart")
+
+
+def test_finance_uploads_and_gets_202_then_the_import_numbers(
+    finance_api, organization, django_capture_on_commit_callbacks
+):
+    response = upload(finance_api, good_rows(4), django_capture_on_commit_callbacks)
+    assert response.status_code == 202
+    list_id = response.json()["id"]
+    body = finance_api.get(f"{URL}{list_id}/").json()
+    assert body["status"] == "imported"
+    assert (body["rows_total"], body["rows_imported"], body["errors_count"]) == (4, 4, 0)
+    assert body["error_report_url"] is None
+    assert PaymentList.objects.get().file.name.startswith(f"inbox/{organization.pk}/")
+
+
+def test_error_report_is_downloadable_from_the_api(
+    finance_api, organization, django_capture_on_commit_callbacks
+):
+    response = upload(finance_api, ["X-1,,abc,USD,"], django_capture_on_commit_callbacks)
+    body = finance_api.get(f"{URL}{response.json()['id']}/").json()
+    assert body["status"] == "failed"
+    assert body["failure_reason"].startswith("1 problem(s)")
+    report = finance_api.get(body["error_report_url"])
+    assert report.status_code == 200
+    assert report["Content-Type"] == "text/csv"
+    assert b"2,amount,abc,not a number" in b"".join(report.streaming_content)
+
+
+def test_service_key_of_an_organization_may_submit(
+    organization, django_capture_on_commit_callbacks
+):
+    key = ServiceKeyFactory(organization=organization)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key.plain_key}")
+    response = upload(client, good_rows(2), django_capture_on_commit_callbacks)
+    assert response.status_code == 202
+    assert Payment.objects.filter(organization=organization).count() == 2
+
+
+def test_service_key_without_an_organization_is_refused(db):
+    key = ServiceKeyFactory()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key.plain_key}")
+    response = client.post(URL, {"file": csv_file(good_rows(1))}, format="multipart")
+    assert response.status_code == 403
+    assert not PaymentList.objects.exists()
+
+
+def test_riders_are_refused(rider_api):
+    response = rider_api.post(URL, {"file": csv_file(good_rows(1))}, format="multipart")
+    assert response.status_code == 403
+    assert rider_api.get(URL).status_code == 403
+
+
+def test_anonymous_is_401(api):
+    assert api.post(URL, {"file": csv_file(good_rows(1))}, format="multipart").status_code == 401
+
+
+def test_finance_of_another_organization_cannot_see_the_list(
+    finance_api, organization, django_capture_on_commit_callbacks
+):
+    list_id = upload(finance_api, good_rows(1), django_capture_on_commit_callbacks).json()["id"]
+    stranger = client_for(FinanceFactory())
+    assert stranger.get(f"{URL}{list_id}/").status_code == 404
+    assert stranger.get(f"{URL}{list_id}/error-report/").status_code == 404
+
+
+def test_finance_without_an_organization_cannot_submit(finance_api):
+    response = finance_api.post(URL, {"file": csv_file(good_rows(1))}, format="multipart")
+    assert response.status_code == 403
+    assert "organization" in response.json()["detail"]
+
+
+def test_missing_or_empty_file_is_400(finance_api, organization):
+    assert finance_api.post(URL, {}, format="multipart").json()["file"]
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    empty = SimpleUploadedFile("e.csv", b"", "text/csv")
+    response = finance_api.post(URL, {"file": empty}, format="multipart")
+    assert response.status_code == 400
+    assert not PaymentList.objects.exists()
+
+
+def test_json_body_is_415(finance_api, organization):
+    assert finance_api.post(URL, {"file": "a,b"}, format="json").status_code == 415
+
+
+def test_oversize_upload_is_refused_early(finance_api, organization, settings):
+    settings.FILE_UPLOAD_MAX_SIZE = 1000
+    response = finance_api.post(URL, {"file": csv_file(good_rows(100))}, format="multipart")
+    assert response.status_code == 413
+    assert "too large" in response.json()["detail"]
+    assert not PaymentList.objects.exists()
+
+
+def test_choosing_an_organization_one_does_not_act_for_is_400(finance_api, organization):
+    other = OrganizationFactory()
+    response = finance_api.post(
+        URL, {"file": csv_file(good_rows(1)), "organization": other.pk}, format="multipart"
+    )
+    assert response.status_code == 400
+    assert response.json()["organization"]
