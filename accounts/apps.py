@@ -6,6 +6,7 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self):
+        from accounts import schema  # noqa: F401 (registers the OpenAPI extension)
         from accounts.roles import sync_group_permissions
 
         # After every app's migrations: an app later in INSTALLED_APPS gets its

@@ -1,5 +1,7 @@
 import math
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.money import Money
@@ -7,6 +9,7 @@ from payments.selectors import fare_payment_ids
 from rides.models import Ride, Unicorn
 
 
+@extend_schema_field(OpenApiTypes.DOUBLE)
 class CoordinateField(serializers.Field):
     """A JSON number within [-limit, limit]; strings, booleans, NaN and Infinity are refused."""
 

@@ -26,8 +26,20 @@ SECRET_KEY = (
     if IS_LOCAL
     else env("DJANGO_SECRET_KEY")
 )
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
-CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+AWS_REGION = env("AWS_REGION", default="us-east-1")
+# A stage answers on its API Gateway host (any *.execute-api.<region>.amazonaws.com) and,
+# when set, on its custom domain.
+CUSTOM_DOMAIN = env("WILDRYDES_CUSTOM_DOMAIN", default="")
+ALLOWED_HOSTS = env.list(
+    "DJANGO_ALLOWED_HOSTS",
+    default=["127.0.0.1", "localhost", "testserver"]
+    if IS_LOCAL
+    else [f".execute-api.{AWS_REGION}.amazonaws.com", *([CUSTOM_DOMAIN] if CUSTOM_DOMAIN else [])],
+)
+CSRF_TRUSTED_ORIGINS = env.list(
+    "DJANGO_CSRF_TRUSTED_ORIGINS",
+    default=[f"https://{CUSTOM_DOMAIN}"] if CUSTOM_DOMAIN else [],
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -88,7 +100,11 @@ TEMPLATES = [
 # Local default: a SQLite file in WAL mode with IMMEDIATE transactions, so concurrent
 # writers queue for the lock instead of failing half-way. On AWS: DATABASE_URL (PostgreSQL).
 SQLITE_PATH = env.path("SQLITE_PATH", default=BASE_DIR / "db.sqlite3")
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{SQLITE_PATH}")}
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{SQLITE_PATH}")
+    if IS_LOCAL
+    else env.db("DATABASE_URL")
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
@@ -124,9 +140,12 @@ AUTH_PASSWORD_VALIDATORS = [
 CONFIRMATION_CODE_TTL_MINUTES = env.int("CONFIRMATION_CODE_TTL_MINUTES", default=15)
 CONFIRMATION_CODE_MAX_ATTEMPTS = env.int("CONFIRMATION_CODE_MAX_ATTEMPTS", default=5)
 
+# Locally the console; on AWS "django_ses.SESBackend" (region from AWS_REGION).
 EMAIL_BACKEND = env(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
+AWS_SES_REGION_NAME = env("AWS_SES_REGION_NAME", default=env("AWS_REGION", default="us-east-1"))
+AWS_SES_REGION_ENDPOINT = f"email.{AWS_SES_REGION_NAME}.amazonaws.com"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Wild Rydes <rides@wildrydes.example>")
 
 # --- Internationalisation -------------------------------------------------------------
@@ -147,6 +166,45 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# On AWS: static files (hashed names) and uploads in S3 through django-storages. Uploads
+# sit at the bucket root, so payment lists land under inbox/ where the S3 trigger listens.
+AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
+if AWS_STORAGE_BUCKET_NAME:
+    AWS_S3_REGION_NAME = AWS_REGION
+    AWS_S3_CUSTOM_DOMAIN = env("STATIC_CDN_DOMAIN", default="") or None  # e.g. CloudFront
+    AWS_S3_ENDPOINT_URL = env("AWS_ENDPOINT_URL", default="") or None  # moto in tests
+    AWS_S3_FILE_OVERWRITE = False
+    AWS_DEFAULT_ACL = None
+    AWS_QUERYSTRING_AUTH = True  # uploads and reports: signed, expiring links
+    STORAGES = {
+        "default": {"BACKEND": "storages.backends.s3.S3Storage"},
+        "staticfiles": {
+            "BACKEND": "storages.backends.s3.S3ManifestStaticStorage",
+            "OPTIONS": {"location": "static", "querystring_auth": False},
+        },
+    }
+    _static_host = AWS_S3_CUSTOM_DOMAIN or (
+        f"{AWS_STORAGE_BUCKET_NAME}.s3.{AWS_REGION}.amazonaws.com"
+        if not AWS_S3_ENDPOINT_URL
+        else f"{AWS_S3_ENDPOINT_URL.split('://', 1)[-1]}/{AWS_STORAGE_BUCKET_NAME}"
+    )
+    _scheme = "http" if AWS_S3_ENDPOINT_URL and AWS_S3_ENDPOINT_URL.startswith("http:") else "https"
+    STATIC_URL = f"{_scheme}://{_static_host}/static/"
+
+# --- Security -------------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+if not IS_LOCAL:
+    # API Gateway terminates TLS and says so in X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 
 # --- Requests -------------------------------------------------------------------------
 # Bodies above this size are refused with 413 before anything reads them.
@@ -233,7 +291,6 @@ PROMO_SERVICE_TIMEOUT = env.float("PROMO_SERVICE_TIMEOUT", default=0.8)
 
 # --- Payments and events ---------------------------------------------------------------
 PAYMENT_CURRENCIES = env.list("PAYMENT_CURRENCIES", default=["USD", "EUR", "GBP"])
-AWS_REGION = env("AWS_REGION", default="us-east-1")
 # Empty: events are delivered in-process after commit. Set: the relay publishes to SNS.
 EVENTS_SNS_TOPIC_ARN = env("EVENTS_SNS_TOPIC_ARN", default="")
 EVENTS_MAX_ATTEMPTS = env.int("EVENTS_MAX_ATTEMPTS", default=5)
