@@ -1,5 +1,6 @@
 """The production stage's settings pass Django's deployment checklist."""
 
+import json
 import os
 import secrets
 import subprocess
@@ -52,13 +53,13 @@ def test_prod_refuses_to_start_without_a_database_url():
 
 def test_prod_serves_static_from_the_bucket_and_allows_the_api_gateway_host():
     code = (
-        "from django.conf import settings as s;"
-        "print(s.STATIC_URL);print(s.ALLOWED_HOSTS);print(s.STORAGES['staticfiles']['BACKEND'])"
+        "import json; from django.conf import settings as s;"
+        "print(json.dumps([s.STATIC_URL, s.ALLOWED_HOSTS, s.STORAGES['staticfiles']['BACKEND']]))"
     )
     env = prod_env(WILDRYDES_CUSTOM_DOMAIN="rides.wildrydes.example")
     result = manage("shell", "-c", code, env=env)
     assert result.returncode == 0, result.stderr
-    static_url, hosts, backend = result.stdout.splitlines()
+    static_url, hosts, backend = json.loads(result.stdout.splitlines()[-1])
     assert static_url == "https://wildrydes-prod-assets.s3.us-east-1.amazonaws.com/static/"
     assert ".execute-api.us-east-1.amazonaws.com" in hosts
     assert "rides.wildrydes.example" in hosts
