@@ -91,3 +91,20 @@ def test_the_ride_page_weighs_under_300_kb_without_tiles(page, sign_in):
     (SCREENSHOTS.parent / "ride-page-weight.json").write_text(json.dumps(figures, indent=2))
     assert html_js_css < WEIGHT_LIMIT_BYTES, figures
     assert figures["all_but_tiles_bytes"] < WEIGHT_LIMIT_BYTES, figures
+
+
+def test_a_rider_sets_the_pickup_with_the_keyboard_alone(page, sign_in):
+    sign_in(page, UserFactory())
+    page.goto("/ride/")
+    page.locator("[data-map-ready]").wait_for(state="attached")
+
+    page.get_by_role("radio", name="Pickup").focus()
+    page.keyboard.press("Tab")
+    centre = page.get_by_role("button", name="Use the map centre")
+    expect(centre).to_be_focused()
+    assert centre.evaluate("button => getComputedStyle(button).outlineStyle") == "solid"
+    page.keyboard.press("Enter")
+
+    expect(page.locator(".wr-marker-pickup")).to_be_visible()
+    expect(page.locator("[data-estimate-amount]")).to_have_text("$12.50")
+    expect(page.get_by_role("radio", name="Drop-off")).to_be_checked()

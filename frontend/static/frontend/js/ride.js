@@ -69,7 +69,8 @@ function pinIcon(kind) {
 
 function unicornIcon() {
   const img = `<span class="wr-unicorn"><img src="${root.dataset.unicornIcon}" alt=""></span>`;
-  return L.divIcon({ className: "wr-marker wr-marker-unicorn", html: img, iconSize: [48, 48], iconAnchor: [24, 24], tooltipAnchor: [0, -26] });
+  // Drawn just up and right of its point, so on arrival it stands beside the pickup pin.
+  return L.divIcon({ className: "wr-marker wr-marker-unicorn", html: img, iconSize: [48, 48], iconAnchor: [-18, 46], tooltipAnchor: [42, -46] });
 }
 
 function toPoint(latlng) {

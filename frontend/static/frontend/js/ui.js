@@ -52,7 +52,7 @@ export function describeEta(seconds) {
 
 export function describeDiscount(multiplier) {
   const value = Number(multiplier);
-  if (!Number.isFinite(value) || value >= 1) return "None this time";
+  if (!Number.isFinite(value) || value >= 1) return "None";
   return `${Math.round((1 - value) * 100)}% off`;
 }
 
