@@ -9,21 +9,35 @@ import json
 import logging
 
 from django.conf import settings
+from django.db import connections
 
 from events import registry, services
 from events.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
 
+# SNS is called right after the commit of the request that made the change. An SNS that
+# is slow or out of reach (a Lambda in a VPC without a route to it) must not hold that
+# request: botocore's defaults (60 s to connect, 60 s to read, 5 tries) outlast API
+# Gateway's 29 s and Lambda's timeout. What does not go out stays in the outbox for the relay.
+SNS_CLIENT_CONFIG = {
+    "connect_timeout": 1,
+    "read_timeout": 2,
+    "retries": {"mode": "standard", "total_max_attempts": 2},
+}
 
-def _client(service: str):
+
+def _client(service: str, config: dict | None = None):
     import boto3  # provided by the Lambda runtime; imported only when AWS is in use
+    from botocore.config import Config
 
-    return boto3.client(service, region_name=settings.AWS_REGION)
+    return boto3.client(
+        service, region_name=settings.AWS_REGION, config=Config(**config) if config else None
+    )
 
 
 def publish_to_sns(event: OutboxEvent) -> None:
-    _client("sns").publish(
+    _client("sns", SNS_CLIENT_CONFIG).publish(
         TopicArn=settings.EVENTS_SNS_TOPIC_ARN,
         Message=json.dumps(event.envelope()),
         MessageAttributes={"event_type": {"DataType": "String", "StringValue": event.type}},
@@ -45,14 +59,32 @@ def envelope_from_body(body: str) -> dict:
 
 def handle_sqs_event(event: dict, context=None) -> dict:
     """Process a batch; report only the failed messages so SQS retries just those."""
+    _retire_stale_connections()
     failures = []
-    for record in event.get("Records", []):
-        try:
-            _handle_record(record)
-        except Exception:
-            logger.exception("Subscriber failed on SQS message %s", record.get("messageId"))
-            failures.append({"itemIdentifier": record["messageId"]})
+    try:
+        for record in event.get("Records", []):
+            try:
+                _handle_record(record)
+            except Exception:
+                logger.exception("Subscriber failed on SQS message %s", record.get("messageId"))
+                failures.append({"itemIdentifier": record["messageId"]})
+    finally:
+        _retire_stale_connections()
     return {"batchItemFailures": failures}
+
+
+def _retire_stale_connections() -> None:
+    """What Django does around each HTTP request, which a queue invocation is not.
+
+    The Lambda container keeps its database connection between invocations
+    (CONN_MAX_AGE); without this, one the server has dropped while the container was
+    frozen is never health-checked or replaced, and every batch after it fails.
+    `django.db.close_old_connections`, except that it leaves alone a connection in the
+    middle of a caller's transaction (never the case on Lambda; in a test, it is).
+    """
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
 
 
 def _handle_record(record: dict) -> None:
@@ -72,3 +104,8 @@ def _handle_record(record: dict) -> None:
 def is_sqs_event(event: dict) -> bool:
     records = event.get("Records") or []
     return bool(records) and records[0].get("eventSource") == "aws:sqs"
+
+
+def relay_on_schedule(event: dict, context=None) -> dict:
+    """The scheduled Zappa event: publish whatever the outbox still holds."""
+    return services.relay_events()
