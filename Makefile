@@ -9,7 +9,6 @@ PORT ?= 8000
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Reinstall only when the lock file changes.
 $(VENV)/.installed: requirements/dev.txt | $(BIN)/python
@@ -25,8 +24,11 @@ migrate: setup
 seed: migrate
 	$(BIN)/python manage.py seed_demo
 
+# The web server, plus the outbox relay (retries of failed event deliveries) beside it.
 run: seed
 	@echo "Wild Rydes on http://$(HOST):$(PORT)/  (demo accounts: see README.md)"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/python manage.py relay_events --loop --interval 5 & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: setup
