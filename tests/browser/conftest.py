@@ -54,8 +54,12 @@ def live_server(collected_static):
     from pytest_django.live_server_helper import LiveServer
 
     storages = {**settings.STORAGES, "staticfiles": MANIFEST_STORAGE}
-    # WhiteNoise indexes STATIC_ROOT when the server thread builds its middleware.
-    with override_settings(STATIC_ROOT=collected_static, STORAGES=storages):
+    # WhiteNoise reads these when the server thread builds its middleware. Without its
+    # default "Access-Control-Allow-Origin: *" the static files behave like an S3 bucket
+    # with no CORS rule, which is what the pages must cope with on AWS.
+    with override_settings(
+        STATIC_ROOT=collected_static, STORAGES=storages, WHITENOISE_ALLOW_ALL_ORIGINS=False
+    ):
         server = LiveServer("localhost", start=False)
         server.thread.static_handler = _WhiteNoiseServesStatic
         server.start()
@@ -87,7 +91,7 @@ def new_page(browser, live_server):
     def open_page(viewport=DESKTOP):
         context = browser.new_context(viewport=viewport, base_url=live_server.url)
         context.set_default_timeout(10_000)
-        serve_blank_tiles(context, live_server.url)
+        serve_blank_tiles(context)
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))

@@ -49,8 +49,15 @@ def tile_pattern(template: str = settings.MAP_TILES_URL) -> re.Pattern:
 TILES = tile_pattern()
 
 
-def serve_blank_tiles(context, base_url: str) -> None:
-    """Tile requests get a blank tile; anything else off-site is aborted."""
+LOCAL = re.compile(r"^https?://(localhost|127\.0\.0\.1)(:\d+)?/")
+
+
+def _off_site(url: str) -> bool:
+    return not LOCAL.match(url)
+
+
+def serve_blank_tiles(context) -> None:
+    """Tile requests get a blank tile; anything else off this machine is aborted."""
     context.unroute_all()
 
     def handle(route):
@@ -59,13 +66,13 @@ def serve_blank_tiles(context, base_url: str) -> None:
         else:
             route.abort()
 
-    context.route(lambda url: not url.startswith(base_url), handle)
+    context.route(_off_site, handle)
 
 
-def go_offline_for_tiles(context, base_url: str) -> None:
+def go_offline_for_tiles(context) -> None:
     """No tiles at all, as without internet: every off-site request fails."""
     context.unroute_all()
-    context.route(lambda url: not url.startswith(base_url), lambda route: route.abort())
+    context.route(_off_site, lambda route: route.abort())
 
 
 def screenshot(page, name: str) -> Path:

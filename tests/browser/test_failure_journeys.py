@@ -65,11 +65,11 @@ def test_registration_shows_the_apis_messages_next_to_the_fields(page):
     screenshot(page, "failure-weak-password")
 
 
-def test_with_no_free_unicorn_the_rider_is_told_when_to_try_again(page, live_server, sign_in):
+def test_with_no_free_unicorn_the_rider_is_told_when_to_try_again(page, sign_in):
     UnicornFactory(name="Sleepy", on_duty=False)
     rider = UserFactory()
     sign_in(page, rider)
-    go_offline_for_tiles(page.context, live_server.url)  # and the map works without tiles
+    go_offline_for_tiles(page.context)  # and the map works without tiles
 
     page.goto("/ride/")
     page.locator("[data-map-ready]").wait_for(state="attached")

@@ -108,3 +108,20 @@ def test_a_rider_sets_the_pickup_with_the_keyboard_alone(page, sign_in):
     expect(page.locator(".wr-marker-pickup")).to_be_visible()
     expect(page.locator("[data-estimate-amount]")).to_have_text("$12.50")
     expect(page.get_by_role("radio", name="Drop-off")).to_be_checked()
+
+
+def test_pages_work_with_static_files_on_another_origin(page, live_server, sign_in, settings):
+    # As on AWS, where STATIC_URL is the S3 bucket (or a CDN): here 127.0.0.1 instead of
+    # localhost, the same server but another origin for the browser.
+    port = live_server.url.rsplit(":", 1)[1]
+    settings.STATIC_URL = f"http://127.0.0.1:{port}/static/"
+    sign_in(page, UserFactory())
+    loaded = []
+    page.on("requestfinished", lambda request: loaded.append(request.url))
+
+    page.goto("/ride/")
+    page.locator("[data-map-ready]").wait_for(state="attached")
+    page.locator("#ride-map").click()
+
+    expect(page.locator("[data-estimate-amount]")).to_have_text("$12.50")
+    assert any(url.startswith(settings.STATIC_URL) and url.endswith(".js") for url in loaded)

@@ -1,94 +1,107 @@
 // The one door to the Wild Rydes REST API for every page: the same-origin session, the
 // CSRF header, JSON in and out, and failures turned into sentences a person understands.
 
-export const NETWORK_PROBLEM = "We could not reach Wild Rydes. Check your connection and try again.";
-const SERVER_PROBLEM = "Something went wrong on our side. Please try again in a moment.";
-const SESSION_ENDED = "Your session has ended. Please sign in again.";
-const PAGE_EXPIRED = "This page has expired for your safety. Reload it and try again.";
-const CHECK_FIELDS = "Please check the highlighted fields.";
+(() => {
+  "use strict";
 
-export class ApiError extends Error {
-  constructor(message, { status = 0, fields = {}, retryAfter = null } = {}) {
-    super(message);
-    this.name = "ApiError";
-    this.status = status; // 0: the request never got an answer
-    this.fields = fields; // {field: ["sentence", ...]} from the API's validation errors
-    this.retryAfter = retryAfter; // seconds, from a Retry-After header
+  const NETWORK_PROBLEM = "We could not reach Wild Rydes. Check your connection and try again.";
+  const SERVER_PROBLEM = "Something went wrong on our side. Please try again in a moment.";
+  const SESSION_ENDED = "Your session has ended. Please sign in again.";
+  const PAGE_EXPIRED = "This page has expired for your safety. Reload it and try again.";
+  const CHECK_FIELDS = "Please check the highlighted fields.";
+
+  class ApiError extends Error {
+    constructor(message, { status = 0, fields = {}, retryAfter = null } = {}) {
+      super(message);
+      this.name = "ApiError";
+      this.status = status; // 0: the request never got an answer
+      this.fields = fields; // {field: ["sentence", ...]} from the API's validation errors
+      this.retryAfter = retryAfter; // seconds, from a Retry-After header
+    }
   }
-}
 
-export function csrfToken() {
-  // Read on every call: Django rotates the token when someone signs in.
-  for (const part of document.cookie.split(";")) {
-    const [name, ...value] = part.trim().split("=");
-    if (name === "csrftoken") return decodeURIComponent(value.join("="));
+  function csrfToken() {
+    // Read on every call: Django rotates the token when someone signs in.
+    for (const part of document.cookie.split(";")) {
+      const [name, ...value] = part.trim().split("=");
+      if (name === "csrftoken") return decodeURIComponent(value.join("="));
+    }
+    return "";
   }
-  return "";
-}
 
-export function newIdempotencyKey() {
-  if (window.crypto?.randomUUID) return window.crypto.randomUUID();
-  const bytes = window.crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function flatten(value) {
-  if (Array.isArray(value)) return value.flatMap(flatten);
-  if (value && typeof value === "object") return Object.values(value).flatMap(flatten);
-  return value == null ? [] : [String(value)];
-}
-
-function errorFrom(response, data) {
-  const { status } = response;
-  const retry = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
-  const retryAfter = Number.isFinite(retry) && retry > 0 ? retry : null;
-  const body = data && typeof data === "object" && !Array.isArray(data) ? data : {};
-  const detail = typeof body.detail === "string" ? body.detail : "";
-
-  if (status === 401) return new ApiError(SESSION_ENDED, { status });
-  if (status === 403 && detail.startsWith("CSRF")) return new ApiError(PAGE_EXPIRED, { status });
-
-  const fields = {};
-  for (const [name, value] of Object.entries(body)) {
-    if (name !== "detail") fields[name] = flatten(value);
+  function newIdempotencyKey() {
+    if (window.crypto?.randomUUID) return window.crypto.randomUUID();
+    const bytes = window.crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
-  const general = fields.non_field_errors ?? [];
-  let message = detail || general.join(" ");
-  if (!message) message = status >= 500 ? SERVER_PROBLEM : Object.keys(fields).length ? CHECK_FIELDS : SERVER_PROBLEM;
-  if (retryAfter && !/try again/i.test(message)) message += ` Try again in ${retryAfter} seconds.`;
-  return new ApiError(message, { status, fields, retryAfter });
-}
 
-async function readJson(response) {
-  const text = await response.text();
-  if (!text) return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null; // an HTML error page from a proxy: no sentence to show from it
+  function flatten(value) {
+    if (Array.isArray(value)) return value.flatMap(flatten);
+    if (value && typeof value === "object") return Object.values(value).flatMap(flatten);
+    return value == null ? [] : [String(value)];
   }
-}
 
-export async function request(url, { method = "GET", body, headers = {} } = {}) {
-  const init = { method, credentials: "same-origin", headers: { Accept: "application/json", ...headers } };
-  if (method !== "GET" && method !== "HEAD") init.headers["X-CSRFToken"] = csrfToken();
-  if (body !== undefined) {
-    init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
-  }
-  let response;
-  let data;
-  try {
-    response = await fetch(url, init);
-    data = await readJson(response);
-  } catch {
-    throw new ApiError(NETWORK_PROBLEM);
-  }
-  if (response.ok) return data;
-  throw errorFrom(response, data);
-}
+  function errorFrom(response, data) {
+    const { status } = response;
+    const retry = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
+    const retryAfter = Number.isFinite(retry) && retry > 0 ? retry : null;
+    const body = data && typeof data === "object" && !Array.isArray(data) ? data : {};
+    const detail = typeof body.detail === "string" ? body.detail : "";
 
-export const api = {
-  get: (url, options = {}) => request(url, { ...options, method: "GET" }),
-  post: (url, body, options = {}) => request(url, { ...options, method: "POST", body }),
-};
+    if (status === 401) return new ApiError(SESSION_ENDED, { status });
+    if (status === 403 && detail.startsWith("CSRF")) return new ApiError(PAGE_EXPIRED, { status });
+
+    const fields = {};
+    for (const [name, value] of Object.entries(body)) {
+      if (name !== "detail") fields[name] = flatten(value);
+    }
+    const general = fields.non_field_errors ?? [];
+    let message = detail || general.join(" ");
+    if (!message) message = status >= 500 ? SERVER_PROBLEM : Object.keys(fields).length ? CHECK_FIELDS : SERVER_PROBLEM;
+    if (retryAfter && !/try again/i.test(message)) message += ` Try again in ${retryAfter} seconds.`;
+    return new ApiError(message, { status, fields, retryAfter });
+  }
+
+  async function readJson(response) {
+    const text = await response.text();
+    if (!text) return null;
+    try {
+      return JSON.parse(text);
+    } catch {
+      return null; // an HTML error page from a proxy: no sentence to show from it
+    }
+  }
+
+  async function request(url, { method = "GET", body, headers = {} } = {}) {
+    const init = { method, credentials: "same-origin", headers: { Accept: "application/json", ...headers } };
+    if (method !== "GET" && method !== "HEAD") init.headers["X-CSRFToken"] = csrfToken();
+    if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let response;
+    let data;
+    try {
+      response = await fetch(url, init);
+      data = await readJson(response);
+    } catch {
+      throw new ApiError(NETWORK_PROBLEM);
+    }
+    if (response.ok) return data;
+    throw errorFrom(response, data);
+  }
+
+  const api = {
+    get: (url, options = {}) => request(url, { ...options, method: "GET" }),
+    post: (url, body, options = {}) => request(url, { ...options, method: "POST", body }),
+  };
+
+  window.WildRydes = Object.assign(window.WildRydes || {}, {
+    NETWORK_PROBLEM,
+    ApiError,
+    csrfToken,
+    newIdempotencyKey,
+    request,
+    api,
+  });
+})();

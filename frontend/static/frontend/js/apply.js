@@ -1,15 +1,17 @@
-import { api } from "wildrydes/api";
-import { wireForm } from "wildrydes/forms";
-import { announce, setBusy } from "wildrydes/ui";
+(() => {
+  "use strict";
 
-const form = document.querySelector("[data-apply-form]");
+  const { api, wireForm, announce, setBusy } = window.WildRydes;
 
-wireForm(form, {
-  action: (values) => api.post(form.dataset.apiUrl, values),
-  success: (answer, { status, button }) => {
-    form.reset();
-    setBusy(button, false);
-    announce(status, answer.detail, "success");
-    status.scrollIntoView({ block: "nearest" });
-  },
-});
+  const form = document.querySelector("[data-apply-form]");
+
+  wireForm(form, {
+    action: (values) => api.post(form.dataset.apiUrl, values),
+    success: (answer, { status, button }) => {
+      form.reset();
+      setBusy(button, false);
+      announce(status, answer.detail, "success");
+      status.scrollIntoView({ block: "nearest" });
+    },
+  });
+})();

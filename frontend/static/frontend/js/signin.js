@@ -1,9 +1,12 @@
-import { api } from "wildrydes/api";
-import { wireForm } from "wildrydes/forms";
+(() => {
+  "use strict";
 
-const form = document.querySelector("[data-signin-form]");
+  const { api, wireForm } = window.WildRydes;
 
-wireForm(form, {
-  action: ({ email, password }) => api.post(form.dataset.apiUrl, { email, password }),
-  success: () => window.location.assign(form.dataset.nextUrl),
-});
+  const form = document.querySelector("[data-signin-form]");
+
+  wireForm(form, {
+    action: ({ email, password }) => api.post(form.dataset.apiUrl, { email, password }),
+    success: () => window.location.assign(form.dataset.nextUrl),
+  });
+})();

@@ -1,75 +1,92 @@
 // Small presentation helpers shared by the pages. No business rules live here: amounts,
 // fares and discounts come from the API and are only formatted for people.
 
-export function announce(region, message, tone = "info") {
-  if (!region) return;
-  region.dataset.tone = tone;
-  region.textContent = message;
-}
+(() => {
+  "use strict";
 
-export function clearAnnouncement(region) {
-  if (!region) return;
-  region.textContent = "";
-  delete region.dataset.tone;
-}
-
-export function setBusy(button, busy, busyLabel) {
-  if (!button) return;
-  if (busy) {
-    button.dataset.label ??= button.textContent;
-    if (busyLabel) button.textContent = busyLabel;
-    button.disabled = true;
-    button.classList.add("is-busy");
-    button.setAttribute("aria-busy", "true");
-  } else {
-    if (button.dataset.label) button.textContent = button.dataset.label;
-    delete button.dataset.label;
-    button.disabled = false;
-    button.classList.remove("is-busy");
-    button.removeAttribute("aria-busy");
+  function announce(region, message, tone = "info") {
+    if (!region) return;
+    region.dataset.tone = tone;
+    region.textContent = message;
   }
-}
 
-export function formatMoney(money) {
-  if (!money) return "—";
-  const amount = Number(money.amount);
-  try {
-    return new Intl.NumberFormat(undefined, { style: "currency", currency: money.currency }).format(amount);
-  } catch {
-    return `${money.amount} ${money.currency}`;
+  function clearAnnouncement(region) {
+    if (!region) return;
+    region.textContent = "";
+    delete region.dataset.tone;
   }
-}
 
-export function pronoun(gender) {
-  return { male: "his", female: "her" }[gender] ?? "their";
-}
+  function setBusy(button, busy, busyLabel) {
+    if (!button) return;
+    if (busy) {
+      button.dataset.label ??= button.textContent;
+      if (busyLabel) button.textContent = busyLabel;
+      button.disabled = true;
+      button.classList.add("is-busy");
+      button.setAttribute("aria-busy", "true");
+    } else {
+      if (button.dataset.label) button.textContent = button.dataset.label;
+      delete button.dataset.label;
+      button.disabled = false;
+      button.classList.remove("is-busy");
+      button.removeAttribute("aria-busy");
+    }
+  }
 
-export function describeEta(seconds) {
-  if (seconds < 60) return `${seconds} second${seconds === 1 ? "" : "s"}`;
-  const minutes = Math.round(seconds / 60);
-  return `about ${minutes} minute${minutes === 1 ? "" : "s"}`;
-}
+  function formatMoney(money) {
+    if (!money) return "—";
+    const amount = Number(money.amount);
+    try {
+      return new Intl.NumberFormat(undefined, { style: "currency", currency: money.currency }).format(amount);
+    } catch {
+      return `${money.amount} ${money.currency}`;
+    }
+  }
 
-export function describeDiscount(multiplier) {
-  const value = Number(multiplier);
-  if (!Number.isFinite(value) || value >= 1) return "None";
-  return `${Math.round((1 - value) * 100)}% off`;
-}
+  function pronoun(gender) {
+    return { male: "his", female: "her" }[gender] ?? "their";
+  }
 
-export function formatDateTime(iso) {
-  if (!iso) return "";
-  return new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso));
-}
+  function describeEta(seconds) {
+    if (seconds < 60) return `${seconds} second${seconds === 1 ? "" : "s"}`;
+    const minutes = Math.round(seconds / 60);
+    return `about ${minutes} minute${minutes === 1 ? "" : "s"}`;
+  }
 
-export function formatPoint(point) {
-  return `${point.latitude.toFixed(4)}, ${point.longitude.toFixed(4)}`;
-}
+  function describeDiscount(multiplier) {
+    const value = Number(multiplier);
+    if (!Number.isFinite(value) || value >= 1) return "None";
+    return `${Math.round((1 - value) * 100)}% off`;
+  }
 
-export function element(tag, { className, text, attrs = {} } = {}, children = []) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text != null) node.textContent = text;
-  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
-  node.append(...children);
-  return node;
-}
+  function formatDateTime(iso) {
+    if (!iso) return "";
+    return new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso));
+  }
+
+  function formatPoint(point) {
+    return `${point.latitude.toFixed(4)}, ${point.longitude.toFixed(4)}`;
+  }
+
+  function element(tag, { className, text, attrs = {} } = {}, children = []) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text != null) node.textContent = text;
+    for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+    node.append(...children);
+    return node;
+  }
+
+  window.WildRydes = Object.assign(window.WildRydes || {}, {
+    announce,
+    clearAnnouncement,
+    setBusy,
+    formatMoney,
+    pronoun,
+    describeEta,
+    describeDiscount,
+    formatDateTime,
+    formatPoint,
+    element,
+  });
+})();

@@ -1,32 +1,43 @@
-import { api } from "wildrydes/api";
-import { clearFieldErrors, formValues, showError, wireForm } from "wildrydes/forms";
-import { announce, clearAnnouncement, setBusy } from "wildrydes/ui";
+(() => {
+  "use strict";
 
-const form = document.querySelector("[data-verify-form]");
+  const {
+    api,
+    clearFieldErrors,
+    formValues,
+    showError,
+    wireForm,
+    announce,
+    clearAnnouncement,
+    setBusy,
+  } = window.WildRydes;
 
-const { status } = wireForm(form, {
-  action: ({ email, code }) => api.post(form.dataset.apiUrl, { email, code }),
-  success: () => {
-    const next = new URL(form.dataset.nextUrl, window.location.href);
-    next.searchParams.set("email", formValues(form).email);
-    next.searchParams.set("confirmed", "1");
-    window.location.assign(next);
-  },
-});
+  const form = document.querySelector("[data-verify-form]");
 
-const resend = form.querySelector("[data-resend]");
-resend.addEventListener("click", async () => {
-  clearFieldErrors(form);
-  clearAnnouncement(status);
-  setBusy(resend, true, "Sending…");
-  try {
-    const answer = await api.post(form.dataset.resendUrl, { email: formValues(form).email });
-    announce(status, answer.detail, "success");
-    form.elements.namedItem("code").value = "";
-    form.elements.namedItem("code").focus();
-  } catch (error) {
-    showError(form, status, error);
-  } finally {
-    setBusy(resend, false);
-  }
-});
+  const { status } = wireForm(form, {
+    action: ({ email, code }) => api.post(form.dataset.apiUrl, { email, code }),
+    success: () => {
+      const next = new URL(form.dataset.nextUrl, window.location.href);
+      next.searchParams.set("email", formValues(form).email);
+      next.searchParams.set("confirmed", "1");
+      window.location.assign(next);
+    },
+  });
+
+  const resend = form.querySelector("[data-resend]");
+  resend.addEventListener("click", async () => {
+    clearFieldErrors(form);
+    clearAnnouncement(status);
+    setBusy(resend, true, "Sending…");
+    try {
+      const answer = await api.post(form.dataset.resendUrl, { email: formValues(form).email });
+      announce(status, answer.detail, "success");
+      form.elements.namedItem("code").value = "";
+      form.elements.namedItem("code").focus();
+    } catch (error) {
+      showError(form, status, error);
+    } finally {
+      setBusy(resend, false);
+    }
+  });
+})();
