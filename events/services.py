@@ -11,8 +11,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
+from core.observability import count_metric
 from events import registry
 from events.models import Delivery, OutboxEvent, ProcessedEvent
 
@@ -42,7 +44,7 @@ def publish_events(event_ids) -> int:
         except Exception as error:  # the relay will try again
             logger.warning("Could not publish event %s (%s): %s", event.pk, event.type, error)
             OutboxEvent.objects.filter(pk=event.pk).update(
-                publish_attempts=event.publish_attempts + 1, last_error=str(error)[:2000]
+                publish_attempts=F("publish_attempts") + 1, last_error=str(error)[:2000]
             )
     return published
 
@@ -96,6 +98,7 @@ def attempt_delivery(delivery: Delivery) -> bool:
         if delivery.attempts >= settings.EVENTS_MAX_ATTEMPTS:
             delivery.status = Delivery.Status.DEAD
             delivery.next_attempt_at = None
+            count_metric("DeadLetters", subscriber=delivery.subscriber)
             logger.error(
                 "Dead letter: %s to %s after %d attempts: %s",
                 delivery.event.type,
@@ -125,6 +128,7 @@ def record_dead_letter(*, subscriber: str, envelope: dict, error: str, attempts:
             "published_at": timezone.now(),
         },
     )
+    count_metric("DeadLetters", subscriber=subscriber)
     delivery, _ = Delivery.objects.update_or_create(
         event=event,
         subscriber=subscriber,

@@ -33,7 +33,7 @@ def run_step(event: dict, context=None) -> dict:
     if step is workflow.COMPENSATE:
         payload = {**payload, "error": _error_from_catch(payload.get("error"))}
     try:
-        return step.function(payload)
+        return workflow.run_step_timed(step, payload)
     except OperationalError as error:
         raise DatabaseUnavailable(str(error)) from error
     except Exception as error:

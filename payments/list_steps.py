@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from core.csvsafe import neutralise
 from core.money import Money
+from core.observability import count_metric
 from events.services import emit
 from payments import fastpath, list_rows
 from payments.models import Payment, PaymentList, PaymentListRow, Subscription
@@ -251,6 +252,7 @@ def import_list(payload: dict) -> dict:
                 rows_imported=payment_list.rows_imported + imported
             )
             payment_list.rows_imported += imported
+            count_metric("ListRowsImported", imported)
         last = (
             upper is None
             or not PaymentListRow.objects.filter(

@@ -4,6 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.exceptions import Conflict
+from core.observability import count_metric
 from payments import events
 from payments.models import Payment
 
@@ -42,6 +43,7 @@ def register_payment(
         registered_by=actor_label(actor),
     )
     events.emit_payment_event(events.PAYMENT_REGISTERED, payment)
+    count_metric("PaymentsRegistered")
     return payment
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
+from core.observability import timed, timing_marks
 from payments import list_steps
 
 logger = logging.getLogger(__name__)
@@ -46,22 +47,29 @@ def failure(step: Step, error: Exception) -> dict:
     return {"step": step.name, "reason": reason}
 
 
+def run_step_timed(step: Step, payload: dict) -> dict:
+    """One step, with its duration in the log (a timing mark per step)."""
+    label = f"payment list {step.name}"
+    with timing_marks(label, payment_list_id=payload["payment_list_id"]), timed(step.name):
+        return step.function(payload)
+
+
 def run_workflow(payment_list_id: int, *, on_step=None) -> dict:
     """Run every step in order; on any failure run CompensateError. Returns the last output."""
     payload = {"payment_list_id": payment_list_id}
     for step in STEPS:
         try:
-            payload = step.function(payload)
+            payload = run_step_timed(step, payload)
             if on_step:
                 on_step(step, payload)
             while step.repeat_until_done and not payload.get("done"):
-                payload = step.function(payload)
+                payload = run_step_timed(step, payload)
                 if on_step:
                     on_step(step, payload)
         except Exception as error:
             if not isinstance(error, list_steps.ListRejected):
                 logger.exception("Payment list %s failed in %s", payment_list_id, step.name)
-            return COMPENSATE.function({**payload, "error": failure(step, error)})
+            return run_step_timed(COMPENSATE, {**payload, "error": failure(step, error)})
     return payload
 
 

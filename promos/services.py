@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.money import apply_multiplier
+from core.observability import count_metric
 from promos import selectors
 from promos.models import ONE, Campaign, DiscountAward, DiscountTier
 
@@ -77,6 +78,8 @@ def draw_discount(
                 award.outcome, award.multiplier = DiscountAward.Outcome.BUDGET, ONE
                 award.discount_minor = 0
     award.save()
+    if award.multiplier < ONE:
+        count_metric("DiscountsAwarded", campaign=award.campaign.name)
     return award
 
 

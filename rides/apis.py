@@ -8,6 +8,7 @@ from rest_framework.views import APIView
 from core.geo import haversine_km
 from core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from core.idempotency import respond_once
+from core.observability import timed, timing_marks
 from payments.selectors import fare_payment_ids
 from rides import fares, selectors, services
 from rides.serializers import (
@@ -33,6 +34,16 @@ def _point(data):
 class RideListCreateApi(ListAPIView):
     serializer_class = RideSerializer
 
+    def dispatch(self, request, *args, **kwargs):
+        if request.method != "POST":
+            return super().dispatch(request, *args, **kwargs)
+        with timing_marks("ride request"):
+            return super().dispatch(request, *args, **kwargs)
+
+    def perform_authentication(self, request):
+        with timed("rider"):
+            super().perform_authentication(request)
+
     def get_queryset(self):
         return selectors.rides_of(self.request.user)
 
@@ -54,8 +65,9 @@ class RideListCreateApi(ListAPIView):
         parameters=[_IDEMPOTENCY_PARAM],
     )
     def post(self, request):
-        serializer = RideRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        with timed("pickup"):
+            serializer = RideRequestSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
 
         def book():

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from core.exceptions import Conflict, ServiceUnavailable
 from core.money import apply_multiplier
+from core.observability import count_metric, timed
 from events.services import emit
 from payments import services as payment_services
 from promos import client as promo_client
@@ -72,17 +73,26 @@ def request_ride(*, rider, pickup: Point, dropoff: Point | None = None) -> Ride:
     The discount comes from the promo service (never from the rider's request) and is
     recorded with the ride; if that service fails the ride is booked at 1.00.
     """
-    unicorn, km = dispatch_nearest_unicorn(pickup)
+    with timed("dispatch"):
+        unicorn, km = dispatch_nearest_unicorn(pickup)
     ride_id = uuid.uuid4()
     base = fares.base_fare_minor(pickup.as_tuple(), dropoff.as_tuple() if dropoff else None)
-    discount = promo_client.draw_discount_for_ride(
-        ride_id=ride_id,
-        username=rider.email,
-        latitude=pickup.latitude,
-        longitude=pickup.longitude,
-        fare_minor=base,
-    )
-    ride = Ride.objects.create(
+    with timed("discount"):
+        discount = promo_client.draw_discount_for_ride(
+            ride_id=ride_id,
+            username=rider.email,
+            latitude=pickup.latitude,
+            longitude=pickup.longitude,
+            fare_minor=base,
+        )
+    with timed("record"):
+        ride = _record_ride(ride_id, rider, unicorn, km, pickup, dropoff, base, discount)
+    count_metric("RidesRequested")
+    return ride
+
+
+def _record_ride(ride_id, rider, unicorn, km, pickup, dropoff, base, discount) -> Ride:
+    return Ride.objects.create(
         id=ride_id,
         rider=rider,
         unicorn=unicorn,
@@ -102,7 +112,6 @@ def request_ride(*, rider, pickup: Point, dropoff: Point | None = None) -> Ride:
         fare_minor=apply_multiplier(base, discount.multiplier),
         fare_currency=settings.FARE_CURRENCY,
     )
-    return ride
 
 
 def _lock_assigned_ride(ride: Ride, action: str) -> Ride:

@@ -67,6 +67,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RequestBodyLimitMiddleware",
@@ -326,10 +327,33 @@ PAYMENT_LIST_STATE_MACHINE_ARN = env("PAYMENT_LIST_STATE_MACHINE_ARN", default="
 # Demo data is seeded only where this is true (never on an AWS stage).
 DEMO_DATA_ALLOWED = env.bool("DEMO_DATA_ALLOWED", default=IS_LOCAL)
 
+# --- Observability ----------------------------------------------------------------------
+# JSON lines with the request id on every line (LOG_FORMAT=plain for a readable terminal).
+LOG_FORMAT = env("LOG_FORMAT", default="plain" if IS_LOCAL else "json")
+METRICS_EMF = env.bool("METRICS_EMF", default=not IS_LOCAL)  # CloudWatch embedded metrics
+XRAY_ENABLED = env.bool("XRAY_ENABLED", default=False)  # needs active tracing on the Lambda
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "core.observability.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
+if XRAY_ENABLED:
+    INSTALLED_APPS.append("aws_xray_sdk.ext.django")
+    MIDDLEWARE.insert(0, "aws_xray_sdk.ext.django.middleware.XRayMiddleware")
+    XRAY_RECORDER = {"AWS_XRAY_TRACING_NAME": f"wildrydes-{STAGE}", "AUTO_INSTRUMENT": True}
