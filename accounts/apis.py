@@ -7,11 +7,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import serializers, services
+from accounts.throttles import AUTH_THROTTLES
 
 
 class _PublicApi(APIView):
     authentication_classes = []
     permission_classes = [AllowAny]
+    throttle_classes = AUTH_THROTTLES
 
     def valid_data(self, serializer_class, request) -> dict:
         serializer = serializer_class(data=request.data)

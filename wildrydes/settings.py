@@ -192,6 +192,10 @@ if AWS_STORAGE_BUCKET_NAME:
     _scheme = "http" if AWS_S3_ENDPOINT_URL and AWS_S3_ENDPOINT_URL.startswith("http:") else "https"
     STATIC_URL = f"{_scheme}://{_static_host}/static/"
 
+# Throttle counters. Locally in memory; a stage shares them between Lambda containers
+# through the database (CACHE_URL=dbcache://wildrydes_cache, `manage.py createcachetable`).
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
 # --- Security -------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -227,6 +231,8 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DEFAULT_THROTTLE_RATES": {
         "promo_draws": env("PROMO_DRAW_THROTTLE_RATE", default="600/minute"),
+        "auth_address": env("AUTH_THROTTLE_RATE_PER_ADDRESS", default="30/minute"),
+        "auth_email": env("AUTH_THROTTLE_RATE_PER_EMAIL", default="10/minute"),
     },
 }
 if DEBUG:
