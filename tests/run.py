@@ -29,8 +29,29 @@ def pytest(args: list[str], env: dict) -> int:
     return code
 
 
+APPS = ["accounts", "bi", "core", "events", "frontend", "notifications", "payments", "promos",
+        "rides", "wildrydes"]  # fmt: skip
+
+
+def static_checks() -> int:
+    """Lint, security lint (high severity fails) and known vulnerabilities in the lock."""
+    bin_dir = Path(sys.executable).parent
+    checks = [
+        [str(bin_dir / "ruff"), "check", "."],
+        [str(bin_dir / "bandit"), "-q", "-r", *APPS, "--severity-level", "high"],
+        [str(bin_dir / "pip-audit"), "--disable-pip", "--no-deps", "-r", "requirements/prod.txt"],
+    ]
+    failed = 0
+    for cmd in checks:
+        print("\n$ " + " ".join([Path(cmd[0]).name, *cmd[1:]]), flush=True)
+        failed |= subprocess.call(cmd, cwd=ROOT)
+    return failed
+
+
 def main(extra: list[str]) -> int:
     base_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    print("=== Static checks: ruff, bandit, pip-audit ===", flush=True)
+    static_code = static_checks()
     print("=== Pass 1: SQLite ===", flush=True)
     sqlite_code = pytest(["-n", "2", "--dist", "loadgroup", *extra], base_env)
 
@@ -51,7 +72,7 @@ def main(extra: list[str]) -> int:
         print("Install Debian's 'postgresql' package to run it.")
         print("!" * 78)
         pg_code = 0
-    return sqlite_code or pg_code
+    return static_code or sqlite_code or pg_code
 
 
 if __name__ == "__main__":
