@@ -33,8 +33,14 @@ class _WhiteNoiseServesStatic:
         return self.application(environ, start_response)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _browser_available():
+    """First of all: fail in CI, or skip loudly, when Chromium or Playwright is missing."""
+    require_browser()
+
+
 @pytest.fixture(scope="session")
-def collected_static(tmp_path_factory) -> Path:
+def collected_static(_browser_available, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("staticfiles")
     storages = {**settings.STORAGES, "staticfiles": MANIFEST_STORAGE}
     with override_settings(STATIC_ROOT=root, STORAGES=storages):
@@ -69,7 +75,6 @@ def live_server(collected_static):
 
 @pytest.fixture(scope="package")
 def browser():
-    require_browser()
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an asyncio loop running in this thread, and Django then
