@@ -88,6 +88,14 @@ def test_notifications_page_shows_its_empty_state(client, rider):
     assert "No notifications yet." in page
 
 
+def test_no_template_syntax_leaks_into_a_page(client, rider):
+    client.force_login(rider)
+    for path in [*PUBLIC_PAGES, *RIDER_PAGES, "/no-such-page/"]:
+        page = client.get(path).content.decode()
+        for token in ("{#", "#}", "{%", "%}", "{{ ", " }}"):
+            assert token not in page, f"{token} in {path}"
+
+
 def test_pages_load_scripts_and_styles_from_static_files_only(client, rider):
     client.force_login(rider)
     for path in [*PUBLIC_PAGES, *RIDER_PAGES]:
