@@ -269,7 +269,6 @@ def server_env(database_env: dict) -> dict:
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         DJANGO_DEBUG="false",
         DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
     )
     return env
@@ -511,8 +510,8 @@ def rides_post_markdown(results, versions, options) -> str:
         f"- Machine: {options.machine}",
         f"- Software: {options.software}; {', '.join(versions)}",
         f"- Servers: gunicorn, {options.workers} `{options.worker_class}` workers{threads} "
-        "for each target; Django with `DEBUG=false` and the committed settings "
-        "(persistent connections).",
+        "for each target; Django with `DEBUG=false` and otherwise the committed settings "
+        "(persistent connections, default logging to the server log).",
         f"- Load: wrk, 1 thread, {options.connections} connections (closed loop), random "
         f"pickups around Seattle, {options.riders} riders with API tokens; per target "
         f"{options.warmup:g} s warm-up, then {options.duration:g} s measured in "
