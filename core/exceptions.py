@@ -54,7 +54,7 @@ class ServiceUnavailable(DomainError):
 # DRF's terse defaults, said the way a person would understand them.
 _FRIENDLY = {
     "Authentication credentials were not provided.": (
-        "Sign in first: send 'Authorization: Token <key>'."
+        "Sign in first (API clients send 'Authorization: Token <key>')."
     ),
     "Invalid token.": "That token is not valid. Ask for a new one.",
 }

@@ -1,5 +1,6 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -11,6 +12,7 @@ from core.idempotency import respond_once
 from core.observability import timed, timing_marks
 from payments.selectors import fare_payment_ids
 from rides import fares, selectors, services
+from rides.models import Ride
 from rides.serializers import (
     FareEstimateSerializer,
     RideRequestSerializer,
@@ -45,7 +47,14 @@ class RideListCreateApi(ListAPIView):
             super().perform_authentication(request)
 
     def get_queryset(self):
-        return selectors.rides_of(self.request.user)
+        rides = selectors.rides_of(self.request.user)
+        wanted = self.request.query_params.get("status")
+        if wanted:
+            if wanted not in Ride.Status.values:
+                known = ", ".join(Ride.Status.values)
+                raise ValidationError({"status": [f"Unknown status {wanted!r}; use {known}."]})
+            rides = rides.filter(status=wanted)
+        return rides
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)

@@ -52,6 +52,7 @@ class UnicornSerializer(serializers.Serializer):
 class DispatchedUnicornSerializer(UnicornSerializer):
     """The unicorn of a ride, with where it set off from (the map animates from there)."""
 
+    pronoun = serializers.CharField(help_text="his, her or their: for sentences about it")
     start = PointSerializer()
 
 
@@ -93,6 +94,7 @@ class RideSerializer(serializers.ModelSerializer):
             "name": unicorn.name,
             "color": unicorn.color,
             "gender": unicorn.gender,
+            "pronoun": unicorn.pronoun,
             "start": {
                 "latitude": ride.unicorn_start_latitude,
                 "longitude": ride.unicorn_start_longitude,

@@ -244,3 +244,18 @@ def test_no_unicorn_leaves_no_discount_award_behind(rider_api):
     CampaignFactory()
     assert request_ride(rider_api).status_code == 503
     assert not DiscountAward.objects.exists()
+
+
+def test_list_filters_by_status(rider_api, rider):
+    open_ride = RideFactory(rider=rider)
+    RideFactory(rider=rider, status=Ride.Status.COMPLETED)
+    body = rider_api.get("/api/rides/", {"status": "assigned"}).json()
+    assert [r["id"] for r in body["results"]] == [str(open_ride.id)]
+    response = rider_api.get("/api/rides/", {"status": "flying"})
+    assert response.status_code == 400
+    assert "Unknown status" in response.json()["status"][0]
+
+
+def test_ride_answer_says_the_unicorns_pronoun(rider_api):
+    UnicornFactory(name="Rocinante", gender="female")
+    assert request_ride(rider_api).json()["unicorn"]["pronoun"] == "her"
