@@ -1,13 +1,24 @@
-"""Staff roles: which models each group of operators may see and change.
+"""Staff roles: which models each group of staff may see and change.
 
-Synced after every `migrate` (post_migrate), so a new model's permissions reach the
-groups with the migration that adds it.
+GROUP_PERMISSIONS is the single source. The data migration accounts/0004 creates the groups
+with these permissions; the post_migrate handler (accounts.apps) syncs them again after every
+`migrate`, so a model added later reaches its group with the migration that adds it.
+
+The admin and the API read the same permissions: a group sees a model in the admin only with
+its "view" permission, and the payment API asks for the payments permissions.
 """
+
+from django.apps import apps as global_apps
+from django.db import DEFAULT_DB_ALIAS
 
 OPERATORS = "Operators"
 FINANCE = "Finance"
 
+# Permission to open the operations dashboard (bi/dashboard.py).
+DASHBOARD_PERMISSION = "bi.view_dailyaggregate"
+
 GROUP_PERMISSIONS = {
+    # Fleet, unicorn applications, rides, promos, dead letters and the dashboard.
     OPERATORS: {
         "rides.unicorn": ["view", "add", "change"],
         "rides.ride": ["view", "change"],
@@ -20,6 +31,7 @@ GROUP_PERMISSIONS = {
         "bi.dailyaggregate": ["view"],
         "bi.campaigndailyspend": ["view"],
     },
+    # Payments, payment lists, organizations, subscriptions, service keys and dead letters.
     FINANCE: {
         "payments.payment": ["view", "add", "change", "delete"],
         "payments.paymentlist": ["view", "change"],
@@ -28,21 +40,25 @@ GROUP_PERMISSIONS = {
         "accounts.servicekey": ["view", "add", "change"],
         "events.deadletter": ["view", "change"],
         "events.outboxevent": ["view"],
-        "bi.dailyaggregate": ["view"],
     },
 }
 
 
-def sync_group_permissions(**kwargs):
-    from django.contrib.auth.models import Group, Permission
+def sync_group_permissions(apps=global_apps, using=DEFAULT_DB_ALIAS, **kwargs):
+    """Create the groups and set exactly the permissions GROUP_PERMISSIONS gives them.
 
+    Works with the real app registry (post_migrate) and with a migration's historical one.
+    Permissions of models that do not exist yet are skipped; the next sync adds them.
+    """
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
     for group_name, models in GROUP_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=group_name)
+        group, _ = Group.objects.using(using).get_or_create(name=group_name)
         wanted = []
         for label, actions in models.items():
             app_label, model = label.split(".")
-            codenames = [f"{action}_{model}" for action in actions]
-            wanted += Permission.objects.filter(
-                content_type__app_label=app_label, codename__in=codenames
+            wanted += Permission.objects.using(using).filter(
+                content_type__app_label=app_label,
+                codename__in=[f"{action}_{model}" for action in actions],
             )
         group.permissions.set(wanted)
