@@ -69,6 +69,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "core.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -288,6 +289,35 @@ LEAFLET_CONFIG = {
     "MAX_ZOOM": 19,
     "RESET_VIEW": False,
     "SCALE": "metric",
+}
+
+# --- Content Security Policy (django-csp) -----------------------------------------------
+# Scripts, styles and images from this site (and the static bucket), map tiles from the
+# tile server, API calls to this site only. 'unsafe-inline' stays for scripts and styles:
+# django-leaflet's map tag, the admin and the API docs page write inline scripts.
+def _origin(url: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
+
+
+_static_origin = _origin(STATIC_URL)
+_tiles_origin = _origin(MAP_TILES_URL.replace("{s}.", ""))
+_SELF = ["'self'", *([_static_origin] if _static_origin else [])]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": [*_SELF, "'unsafe-inline'"],
+        "style-src": [*_SELF, "'unsafe-inline'"],
+        "img-src": [*_SELF, "data:", *([_tiles_origin] if _tiles_origin else [])],
+        "font-src": _SELF,
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
 }
 
 # --- Promos ---------------------------------------------------------------------------

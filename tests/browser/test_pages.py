@@ -115,6 +115,18 @@ def test_pages_work_with_static_files_on_another_origin(page, live_server, sign_
     # localhost, the same server but another origin for the browser.
     port = live_server.url.rsplit(":", 1)[1]
     settings.STATIC_URL = f"http://127.0.0.1:{port}/static/"
+    # The stage's Content-Security-Policy lists the static origin, as settings do on AWS.
+    directives = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]
+    static_origin = f"http://127.0.0.1:{port}"
+    settings.CONTENT_SECURITY_POLICY = {
+        "DIRECTIVES": {
+            **directives,
+            **{
+                name: [*directives[name], static_origin]
+                for name in ("script-src", "style-src", "img-src")
+            },
+        }
+    }
     sign_in(page, UserFactory())
     loaded = []
     page.on("requestfinished", lambda request: loaded.append(request.url))
