@@ -661,6 +661,7 @@ def parse_args(argv):
     add("--serve", choices=list(TARGETS), help="only serve this target, to profile by hand")
     add("--logdir", type=Path, default=Path(tempfile.gettempdir()))
     options = parser.parse_args(argv)
+    options.logdir.mkdir(parents=True, exist_ok=True)
     if not 1 <= options.duration / options.rounds <= 60 or not 0 <= options.warmup <= 30:
         parser.error("keep the load bounded: 1-60 s per round, warm-up at most 30 s")
     return options
