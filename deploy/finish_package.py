@@ -1,0 +1,96 @@
+"""Finish a Lambda zip built by `zappa package`: valid bytecode in, unused translations out.
+
+    python3.11 deploy/finish_package.py build/.partial-wildrydes-dev.zip
+
+1. Bytecode. Zappa leaves __pycache__ out (zappa_settings.json "exclude"), and what it would
+   ship is stale anyway: it writes every zip entry with a 1980 timestamp, so the unzipped
+   sources never match the mtime a timestamp-based .pyc records, and Python recompiles
+   every module on every cold start (in memory: /var/task is read-only). Compiling here,
+   from the zip's own sources, with --invalidation-mode unchecked-hash gives .pyc files that
+   Python loads without comparing them with their source: right for an artefact nobody
+   edits in place. It must run with the runtime's Python minor version (3.11).
+2. Translations. Django and its apps ship ~100 languages of .mo catalogs (3 MB zipped).
+   Wild Rydes speaks LANGUAGE_CODE (en-us) only, with no LocaleMiddleware, so only the
+   English catalogs are kept (Django refuses to start without the default language's).
+"""
+
+import compileall
+import os
+import py_compile
+import re
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+LAMBDA_TASK_ROOT = "/var/task"
+EPOCH = (1980, 1, 1, 0, 0, 0)  # what Zappa writes; keeps the zip reproducible
+KEPT_LANGUAGES = ("en",)  # and their regional variants (en_GB, ...): settings.LANGUAGE_CODE
+LOCALE_FILE = re.compile(r"(^|/)locale/([^/]+)/LC_MESSAGES/")
+
+
+def unused_translation(name: str) -> bool:
+    match = LOCALE_FILE.search(name)
+    return bool(match) and match[2].split("_")[0] not in KEPT_LANGUAGES
+
+
+def finish(path: Path) -> dict:
+    stats = {"pyc_files": 0, "pyc_bytes": 0, "dropped_files": 0, "dropped_bytes": 0}
+    rebuilt = path.with_name(path.name + ".finishing")
+    with (
+        tempfile.TemporaryDirectory(prefix="wildrydes-pyc-") as tmp,
+        zipfile.ZipFile(path) as zf,
+        zipfile.ZipFile(rebuilt, "w", compression=zipfile.ZIP_DEFLATED) as out,
+    ):
+        names = set(zf.namelist())
+        zf.extractall(tmp, members=[n for n in names if n.endswith(".py")])
+        for info in zf.infolist():
+            if unused_translation(info.filename):
+                stats["dropped_files"] += 1
+                stats["dropped_bytes"] += info.file_size
+                continue
+            copy = zipfile.ZipInfo(info.filename, date_time=info.date_time)
+            copy.compress_type = zipfile.ZIP_DEFLATED
+            copy.external_attr = info.external_attr
+            out.writestr(copy, zf.read(info))
+        ok = compileall.compile_dir(
+            tmp,
+            quiet=1,
+            workers=0,
+            stripdir=tmp,
+            prependdir=LAMBDA_TASK_ROOT,
+            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+        )
+        if not ok:
+            print("finish_package: some modules did not compile; they ship as source only")
+        for pyc in sorted(Path(tmp).rglob("__pycache__/*.pyc")):
+            name = str(pyc.relative_to(tmp))
+            if name in names:
+                continue
+            info = zipfile.ZipInfo(name, date_time=EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            data = pyc.read_bytes()
+            out.writestr(info, data)
+            stats["pyc_files"] += 1
+            stats["pyc_bytes"] += len(data)
+    os.replace(rebuilt, path)
+    return stats
+
+
+def main(argv: list[str]) -> int:
+    if sys.version_info[:2] != (3, 11):
+        print("finish_package: run with Python 3.11, the Lambda runtime's version")
+        return 1
+    path = Path(argv[0])
+    stats = finish(path)
+    print(
+        f"==> {stats['pyc_files']} unchecked-hash .pyc files added "
+        f"({stats['pyc_bytes'] / 2**20:.1f} MiB), {stats['dropped_files']} unused translation "
+        f"files dropped ({stats['dropped_bytes'] / 2**20:.1f} MiB)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
