@@ -4,11 +4,16 @@ Services raise `DomainError` subclasses with a sentence a person understands; vi
 catch them. `api_exception_handler` turns them (and DRF's own errors) into JSON.
 """
 
+import logging
+
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
+
+logger = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
@@ -60,10 +65,27 @@ _FRIENDLY = {
 }
 
 
+# The database is down, restarting, out of connections or (SQLite) locked for too long:
+# a passing condition, said as one, instead of a 500. The request's transaction is rolled
+# back with the exception, so a retry is safe.
+DATABASE_UNAVAILABLE = (
+    "The service cannot reach its database right now. Please try again in a few seconds."
+)
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
 def api_exception_handler(exc, context):
     """Map domain errors and framework errors to `{"detail": "..."}` answers."""
     if isinstance(exc, DomainError):
         return Response({"detail": exc.detail}, status=exc.status_code, headers=exc.headers())
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.error("Database unavailable: %s", exc, exc_info=exc)
+        set_rollback()
+        return Response(
+            {"detail": DATABASE_UNAVAILABLE},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, RequestDataTooBig):
         return Response(
             {"detail": "The request body is too large."},
