@@ -164,6 +164,26 @@ class Stack:
                 },
             )
 
+    def apply_bucket_policy(self) -> None:
+        """The template's AWS::S3::BucketPolicy (public static files), which moto's
+        CloudFormation skips too: put through the S3 API as the template has it."""
+        [policy] = [
+            r["Properties"]
+            for r in self.template["Resources"].values()
+            if r["Type"] == "AWS::S3::BucketPolicy"
+        ]
+        assert policy["Bucket"] == {"Ref": "FilesBucket"}
+        document = json.loads(
+            json.dumps(policy["PolicyDocument"]).replace(
+                '{"Fn::Sub": "${FilesBucket.Arn}/static/*"}',
+                json.dumps(f"arn:aws:s3:::{self.bucket}/static/*"),
+            )
+        )
+        assert "Fn::" not in json.dumps(document), document
+        client("s3", self.endpoint).put_bucket_policy(
+            Bucket=self.bucket, Policy=json.dumps(document)
+        )
+
     def subscriber_of(self, queue_logical_id: str) -> str:
         name = self.template["Resources"][queue_logical_id]["Properties"]["QueueName"]["Fn::Sub"]
         return name.rsplit("-", 1)[-1]
@@ -202,6 +222,7 @@ def create_stack(endpoint: str, stage: str = "dev") -> Stack:
         else:
             stack.queue_urls[queue_name.rsplit("-", 1)[-1]] = url
     stack.subscribe_queues()
+    stack.apply_bucket_policy()
     return stack
 
 

@@ -1,28 +1,37 @@
-"""Invoke Zappa's handler from an unzipped Lambda package, as the python3.11 runtime would.
+"""A stand-in for the python3.11 Lambda runtime, around an unzipped Lambda package.
 
 Run in a bare interpreter that sees nothing but the package, the runtime's boto3 and the
 standard library:
 
-    python -I -S -B invoke_handler.py TASK_ROOT RUNTIME_DIR RESULT_FILE < event.json
+    python -I -S -B invoke_handler.py TASK_ROOT RUNTIME_DIR
 
 TASK_ROOT plays /var/task (the unzipped package), RUNTIME_DIR /var/runtime (where Lambda
-keeps the boto3 it provides). Writes {"response", "foreign_modules"} to RESULT_FILE:
-foreign_modules lists modules loaded from anywhere else, which must be none.
+keeps the boto3 it provides). Like a Lambda container it stays up: one JSON event per line
+on stdin, and for each one JSON line on stdout:
+
+    {"response": ..., "foreign_modules": [...], "seconds": ...}               or
+    {"error": {"errorType", "errorMessage", "stackTrace"}, "foreign_modules": [...], ...}
+
+(an exception is reported as Lambda reports it, which is what a Step Functions Catch sees).
+foreign_modules lists modules loaded from anywhere else than those three places, which must
+be none. What the function prints goes to stderr, so stdout carries only the answers.
 """
 
 import json
 import os
 import sys
 import sysconfig
+import time
+import traceback
 
 
 class LambdaContext:
-    function_name = "wildrydes-dev"
+    function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "wildrydes-dev")
     function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:wildrydes-dev"
-    memory_limit_in_mb = 512
+    invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+    memory_limit_in_mb = 1024
     aws_request_id = "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
-    log_group_name = "/aws/lambda/wildrydes-dev"
+    log_group_name = f"/aws/lambda/{function_name}"
     log_stream_name = "2026/01/01/[$LATEST]0123456789abcdef"
 
     def get_remaining_time_in_millis(self):
@@ -46,20 +55,35 @@ def foreign_modules(task_root, runtime_dir):
 
 
 def main():
-    task_root, runtime_dir, result_file = sys.argv[1:4]
+    task_root, runtime_dir = sys.argv[1:3]
     # The python3.11 runtime's order: /var/task, /var/runtime, then the standard library.
     sys.path[:0] = [task_root, runtime_dir]
     os.chdir(task_root)
-    event = json.load(sys.stdin)
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # the function's prints: to stderr
 
-    import handler  # the handler.py Zappa put at the root of the zip
-
-    response = handler.lambda_handler(event, LambdaContext())
-    with open(result_file, "w", encoding="utf-8") as out:
-        json.dump(
-            {"response": response, "foreign_modules": foreign_modules(task_root, runtime_dir)},
-            out,
-        )
+    handler = None
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        event = json.loads(line)
+        started = time.perf_counter()
+        try:
+            if handler is None:
+                import handler  # the handler.py Zappa put at the root of the zip
+            answer = {"response": handler.lambda_handler(event, LambdaContext())}
+        except Exception as error:
+            answer = {
+                "error": {
+                    "errorType": type(error).__name__,
+                    "errorMessage": str(error),
+                    "stackTrace": traceback.format_exception(error),
+                }
+            }
+        answer["seconds"] = time.perf_counter() - started
+        answer["foreign_modules"] = foreign_modules(task_root, runtime_dir)
+        answers.write(json.dumps(answer, default=str) + "\n")
+        answers.flush()
 
 
 if __name__ == "__main__":

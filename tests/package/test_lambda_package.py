@@ -4,207 +4,98 @@ The zip (build/wildrydes-dev.zip) is built with deploy/package.sh unless one new
 source file and the lock is already there. Zappa's real handler then runs from the unzipped
 package in a bare interpreter that sees only the package, the standard library and the
 boto3 the Lambda runtime provides. Where the package cannot be built the tests are skipped
-loudly, except in CI (CI=true), where that is a failure.
+loudly, except in CI (CI=true), where that is a failure. The flows through AWS services are
+in test_lambda_flows.py.
 """
 
-import importlib.util
 import json
-import os
 import re
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = ROOT / "build" / "wildrydes-dev.zip"
-IN_CI = os.environ.get("CI", "").lower() == "true"
-API_HOST = "abc123.execute-api.us-east-1.amazonaws.com"
+from tests.package import lambda_runtime as runtime
+
+ROOT = runtime.ROOT
 
 pytestmark = [pytest.mark.package, pytest.mark.xdist_group("lambda-package")]
 
-# Folders whose changes cannot change the zip (besides hidden ones: .git, .venv*, caches).
-NOT_PACKAGED = {"tests", "docs", "bench", "build", "dist", "media", "staticfiles", "__pycache__"}
-# What the python3.11 runtime provides next to the function's code (its /var/runtime).
-LAMBDA_RUNTIME_MODULES = [
-    "boto3",
-    "botocore",
-    "s3transfer",
-    "jmespath",
-    "dateutil",
-    "six",
-    "urllib3",
-]
 DEV_ONLY = {
     "pytest", "_pytest", "pytest_django", "xdist", "pytest_xdist", "factory", "factory_boy",
     "faker", "moto", "playwright", "ruff", "uv", "gunicorn", "hypothesis", "coverage",
-    "tests", "pip", "setuptools", "wheel", "troposphere", "boto3", "botocore",
+    "tests", "pip", "setuptools", "wheel", "troposphere", "boto3", "botocore", "cfnlint",
 }  # fmt: skip
-
-
-def newest_source_change() -> float:
-    newest = (ROOT / "requirements" / "deploy.txt").stat().st_mtime
-    for folder, subfolders, files in os.walk(ROOT):
-        subfolders[:] = [d for d in subfolders if not d.startswith(".") and d not in NOT_PACKAGED]
-        for name in files:
-            if name.startswith(".") or name.endswith((".pyc", ".md")) or ".sqlite3" in name:
-                continue
-            try:
-                newest = max(newest, (Path(folder) / name).stat().st_mtime)
-            except OSError:  # removed while we looked
-                continue
-    return newest
+# Production dependencies the python3.11 runtime provides (boto3 and what it needs): the
+# package leaves them out and the function imports the runtime's (see zappa_settings.json).
+PROVIDED_BY_LAMBDA = {
+    "boto3", "botocore", "s3transfer", "jmespath", "python_dateutil", "six", "urllib3",
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def package() -> Path:
-    if PACKAGE.exists() and PACKAGE.stat().st_mtime > newest_source_change():
-        return PACKAGE
-    try:
-        build = subprocess.run(
-            ["bash", "deploy/package.sh", "dev"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        built, log = build.returncode == 0 and PACKAGE.exists(), build.stdout + build.stderr
-    except (OSError, subprocess.TimeoutExpired) as error:
-        built, log = False, str(error)
-    if not built:
-        message = f"deploy/package.sh could not build the Lambda package:\n{log[-4000:]}"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    return PACKAGE
+    return runtime.ensure_package()
 
 
 @pytest.fixture(scope="module")
-def lambda_root(package, tmp_path_factory) -> Path:
-    """The package unzipped (/var/task) next to the runtime's boto3 (/var/runtime)."""
-    root = tmp_path_factory.mktemp("lambda")
-    with zipfile.ZipFile(package) as zf:
-        zf.extractall(root / "task")
-    runtime = root / "runtime"
-    runtime.mkdir()
-    for name in LAMBDA_RUNTIME_MODULES:
-        spec = importlib.util.find_spec(name)
-        assert spec and spec.origin, f"{name} (provided by Lambda) is missing from the dev venv"
-        source = Path(spec.origin)
-        if spec.submodule_search_locations:  # a package, not a single module
-            source = source.parent
-        (runtime / source.name).symlink_to(source)
-    return root
+def lambda_root(package):
+    root = runtime.unpack(package)
+    yield root
+    runtime.remove(root)
 
 
-def bare_python() -> str:
-    """The interpreter the venv was made from: no site-packages once run with -I -S."""
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    candidate = Path(sys.base_prefix) / "bin" / version
-    return str(candidate) if candidate.exists() else sys.executable
-
-
-def lambda_environment(root: Path) -> dict:
-    """Secrets come from the Lambda configuration on AWS, never from the package."""
-    return {
-        "PATH": "/usr/bin:/bin",
-        "LANG": "C.UTF-8",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_LAMBDA_FUNCTION_NAME": "wildrydes-dev",
-        "LAMBDA_TASK_ROOT": str(root / "task"),
-        "DJANGO_SECRET_KEY": "package-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
-        "DATABASE_URL": f"sqlite:///{root / 'lambda.sqlite3'}",
-    }
-
-
-def api_gateway_event(method: str, path: str) -> dict:
-    """An API Gateway REST API (v1) proxy event, as Zappa's /{proxy+} resource receives it."""
-    headers = {
-        "Accept": "application/json",
-        "Host": API_HOST,
-        "User-Agent": "wildrydes-package-test",
-        "X-Amzn-Trace-Id": "Root=1-5f84c7a9-0123456789abcdef01234567",
-        "X-Forwarded-For": "203.0.113.7, 130.176.0.1",
-        "X-Forwarded-Port": "443",
-        "X-Forwarded-Proto": "https",
-    }
-    return {
-        "resource": "/{proxy+}",
-        "path": path,
-        "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {name: [value] for name, value in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": {"proxy": path.lstrip("/")},
-        "stageVariables": None,
-        "requestContext": {
-            "resourceId": "a1b2c3",
-            "resourcePath": "/{proxy+}",
-            "httpMethod": method,
-            "extendedRequestId": "BQGoJHbzoAMFXvw=",
-            "requestTime": "24/Nov/2026:01:00:00 +0000",
-            "path": f"/dev{path}",
-            "accountId": "123456789012",
-            "protocol": "HTTP/1.1",
-            "stage": "dev",
-            "domainPrefix": "abc123",
-            "requestTimeEpoch": 1795568400000,
-            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef",
-            "identity": {"sourceIp": "203.0.113.7", "userAgent": "wildrydes-package-test"},
-            "domainName": API_HOST,
-            "apiId": "abc123",
-        },
-        "body": None,
-        "isBase64Encoded": False,
-    }
-
-
-def invoke(lambda_root: Path, event: dict) -> dict:
-    result_file = lambda_root / "result.json"
-    run = subprocess.run(
-        [
-            bare_python(),
-            "-I",
-            "-S",
-            "-B",
-            str(Path(__file__).with_name("invoke_handler.py")),
-            str(lambda_root / "task"),
-            str(lambda_root / "runtime"),
-            str(result_file),
-        ],
-        input=json.dumps(event),
-        env=lambda_environment(lambda_root),
-        capture_output=True,
-        text=True,
-        timeout=120,
+def test_packaged_handler_answers_the_api_gateway_health_check_from_a_cold_start(lambda_root):
+    function = runtime.LambdaProcess(
+        lambda_root, runtime.lambda_environment(lambda_root, f"sqlite:///{lambda_root}/h.db")
     )
-    assert run.returncode == 0, f"the handler crashed:\n{run.stdout}\n{run.stderr}"
-    return json.loads(result_file.read_text())
+    try:
+        response = function(runtime.api_event("GET", "/api/health/"))
+    finally:
+        function.close()
 
-
-def test_packaged_handler_answers_the_api_gateway_health_check(lambda_root):
-    result = invoke(lambda_root, api_gateway_event("GET", "/api/health/"))
-
-    response = result["response"]
     assert response["statusCode"] == 200, response
     assert json.loads(response["body"]) == {"status": "ok", "database": "ok"}
-    assert result["foreign_modules"] == []
 
 
 def test_packaged_postgresql_driver_loads_its_binary_build(lambda_root):
     code = "import sys; sys.path.insert(0, sys.argv[1]); import psycopg; print(psycopg.pq.__impl__)"
     run = subprocess.run(
-        [bare_python(), "-I", "-S", "-B", "-c", code, str(lambda_root / "task")],
-        env=lambda_environment(lambda_root),
+        [runtime.bare_python(), "-I", "-S", "-B", "-c", code, str(lambda_root / "task")],
+        env=runtime.lambda_environment(lambda_root, "sqlite:///unused"),
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert run.stdout.strip() == "binary", run.stderr
+
+
+def test_packaged_bytecode_is_used_as_is(package):
+    """Every module ships an unchecked-hash .pyc (flags 0b01 in its header): Python loads
+    it without looking at the source's 1980 timestamp Zappa wrote."""
+    with zipfile.ZipFile(package) as zf:
+        names = set(zf.namelist())
+        sources = [n for n in names if n.endswith(".py")]
+        missing = [
+            n
+            for n in sources
+            if f"{n.rsplit('/', 1)[0] + '/' if '/' in n else ''}__pycache__/"
+            f"{Path(n).stem}.cpython-311.pyc" not in names
+        ]
+        flags = {int.from_bytes(zf.read(n)[4:8], "little") for n in names if n.endswith(".pyc")}
+    assert len(missing) < len(sources) * 0.01, missing[:20]
+    assert flags == {0b01}
+
+
+def test_package_ships_only_the_english_translations(package):
+    with zipfile.ZipFile(package) as zf:
+        languages = {
+            match[1]
+            for name in zf.namelist()
+            if (match := re.search(r"locale/([^/]+)/LC_MESSAGES/", name))
+        }
+    assert languages and all(language.split("_")[0] == "en" for language in languages)
 
 
 def distribution_name(name: str) -> str:
@@ -221,7 +112,8 @@ def test_package_ships_every_production_dependency(package):
             for name in zf.namelist()
             if name.split("/")[0].endswith(".dist-info")
         }
-    assert sorted(production - shipped) == []
+    assert sorted(production - shipped - PROVIDED_BY_LAMBDA) == []
+    assert sorted(shipped & PROVIDED_BY_LAMBDA) == []  # the runtime's copy is the one used
 
 
 def test_package_ships_no_test_or_dev_tools_nor_local_data(package):

@@ -1,0 +1,304 @@
+"""Build (or reuse) the Lambda zip, unzip it, and run Zappa's handler from it in a child
+process that plays a Lambda container: a bare interpreter that sees only the package, the
+runtime's boto3 and the standard library (invoke_handler.py), kept up between invocations.
+"""
+
+import importlib.util
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "build" / "wildrydes-dev.zip"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+API_HOST = "abc123.execute-api.us-east-1.amazonaws.com"
+SECRET_KEY = "package-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
+
+# Folders whose changes cannot change the zip (besides hidden ones: .git, .venv*, caches).
+NOT_PACKAGED = {"tests", "docs", "bench", "build", "dist", "media", "staticfiles", "__pycache__"}
+# What the python3.11 runtime provides next to the function's code (its /var/runtime).
+LAMBDA_RUNTIME_MODULES = [
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "jmespath",
+    "dateutil",
+    "six",
+    "urllib3",
+]
+
+
+def newest_source_change() -> float:
+    newest = (ROOT / "requirements" / "deploy.txt").stat().st_mtime
+    for folder, subfolders, files in os.walk(ROOT):
+        subfolders[:] = [d for d in subfolders if not d.startswith(".") and d not in NOT_PACKAGED]
+        for name in files:
+            if name.startswith(".") or name.endswith((".pyc", ".md")) or ".sqlite3" in name:
+                continue
+            try:
+                newest = max(newest, (Path(folder) / name).stat().st_mtime)
+            except OSError:  # removed while we looked
+                continue
+    return newest
+
+
+def ensure_package() -> Path:
+    """build/wildrydes-dev.zip, rebuilt with deploy/package.sh unless newer than the sources.
+
+    Where it cannot be built the tests are skipped loudly, except in CI (CI=true)."""
+    if PACKAGE.exists() and PACKAGE.stat().st_mtime > newest_source_change():
+        return PACKAGE
+    try:
+        build = subprocess.run(
+            ["bash", "deploy/package.sh", "dev"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        built, log = build.returncode == 0 and PACKAGE.exists(), build.stdout + build.stderr
+    except (OSError, subprocess.TimeoutExpired) as error:
+        built, log = False, str(error)
+    if not built:
+        message = f"deploy/package.sh could not build the Lambda package:\n{log[-4000:]}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    return PACKAGE
+
+
+def scratch_folder(prefix: str) -> Path:
+    """A fresh folder, on the RAM disk when there is one (thousands of small files)."""
+    shm = Path("/dev/shm")  # noqa: S108 (mkdtemp makes a private folder in it)
+    base = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+
+
+def unpack(package: Path) -> Path:
+    """The package unzipped (task/ plays /var/task) next to the runtime's boto3 (runtime/,
+    /var/runtime). Remove it with shutil.rmtree when done."""
+    root = scratch_folder("wildrydes-lambda-")
+    with zipfile.ZipFile(package) as zf:
+        zf.extractall(root / "task")
+    runtime = root / "runtime"
+    runtime.mkdir()
+    for name in LAMBDA_RUNTIME_MODULES:
+        spec = importlib.util.find_spec(name)
+        assert spec and spec.origin, f"{name} (provided by Lambda) is missing from the dev venv"
+        source = Path(spec.origin)
+        if spec.submodule_search_locations:  # a package, not a single module
+            source = source.parent
+        (runtime / source.name).symlink_to(source)
+    return root
+
+
+def bare_python() -> str:
+    """The interpreter the venv was made from: no site-packages once run with -I -S."""
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    candidate = Path(sys.base_prefix) / "bin" / version
+    return str(candidate) if candidate.exists() else sys.executable
+
+
+def lambda_environment(root: Path, database_url: str, **extra: str) -> dict:
+    """What the Lambda configuration holds on AWS: secrets (never in the package), region."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_LAMBDA_FUNCTION_NAME": "wildrydes-dev",
+        "LAMBDA_TASK_ROOT": str(root / "task"),
+        "DJANGO_SECRET_KEY": SECRET_KEY,
+        "DATABASE_URL": database_url,
+        **extra,
+    }
+
+
+class LambdaError(AssertionError):
+    pass
+
+
+class LambdaProcess:
+    """One Lambda container: started cold, then warm for every later invocation."""
+
+    def __init__(self, root: Path, env: dict):
+        self.root = root
+        self.log = (root / f"lambda-{uuid.uuid4().hex[:8]}.log").open("w+")
+        self.process = subprocess.Popen(
+            [
+                bare_python(),
+                "-I",
+                "-S",
+                "-B",
+                str(Path(__file__).with_name("invoke_handler.py")),
+                str(root / "task"),
+                str(root / "runtime"),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            env=env,
+            text=True,
+        )
+
+    def invoke(self, event: dict, timeout: float = 120) -> dict:
+        """The runtime's answer: {"response": ...} or {"error": ...}, with foreign_modules."""
+        self.process.stdin.write(json.dumps(event) + "\n")
+        self.process.stdin.flush()
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
+        line = self.process.stdout.readline() if ready else ""
+        if not line:
+            raise LambdaError(f"the Lambda process died or hung:\n{self.log_tail()}")
+        return json.loads(line)
+
+    def __call__(self, event: dict, timeout: float = 120):
+        """The function's response; a raised exception fails the test with its traceback."""
+        answer = self.invoke(event, timeout)
+        if "error" in answer:
+            trace = "".join(answer["error"]["stackTrace"])
+            raise LambdaError(f"the function raised:\n{trace}\n{self.log_tail()}")
+        assert answer["foreign_modules"] == [], answer["foreign_modules"]
+        return answer["response"]
+
+    def log_tail(self, size: int = 6000) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()[-size:]
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.log.close()
+
+
+class Database:
+    """The function's database: a SQLite file, or a fresh database on the PostgreSQL server
+    named by DATABASE_URL when the suite runs on PostgreSQL."""
+
+    def __init__(self, root: Path):
+        server = os.environ.get("DATABASE_URL", "")
+        self.admin_url = server if server.startswith("postgres") else ""
+        if self.admin_url:
+            import psycopg
+
+            self.name = f"wildrydes_package_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+            with psycopg.connect(self.admin_url, autocommit=True) as connection:
+                connection.execute(f'CREATE DATABASE "{self.name}"')
+            self.url = self.admin_url.rsplit("/", 1)[0] + f"/{self.name}"
+        else:
+            self.url = f"sqlite:///{root / 'lambda.sqlite3'}"
+
+    def query(self, sql: str, *params) -> list[tuple]:
+        if self.admin_url:
+            import psycopg
+
+            with psycopg.connect(self.url) as connection:
+                return connection.execute(sql.replace("?", "%s"), params).fetchall()
+        import sqlite3
+
+        with sqlite3.connect(self.url.removeprefix("sqlite:///")) as connection:
+            return connection.execute(sql, params).fetchall()
+
+    def drop(self) -> None:
+        if self.admin_url:
+            import psycopg
+
+            with psycopg.connect(self.admin_url, autocommit=True) as connection:
+                connection.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def remove(root: Path) -> None:
+    shutil.rmtree(root, ignore_errors=True)
+
+
+# --- Events, as AWS delivers them -------------------------------------------------------
+
+
+def api_event(
+    method: str,
+    path: str,
+    *,
+    body: dict | str | None = None,
+    token: str | None = None,
+    headers: dict | None = None,
+) -> dict:
+    """An API Gateway REST API (v1) proxy event, as Zappa's /{proxy+} resource receives it."""
+    all_headers = {
+        "Accept": "application/json",
+        "Host": API_HOST,
+        "User-Agent": "wildrydes-package-test",
+        "X-Amzn-Trace-Id": "Root=1-5f84c7a9-0123456789abcdef01234567",
+        "X-Forwarded-For": "203.0.113.7, 130.176.0.1",
+        "X-Forwarded-Port": "443",
+        "X-Forwarded-Proto": "https",
+    }
+    if body is not None:
+        all_headers["Content-Type"] = "application/json"
+        body = body if isinstance(body, str) else json.dumps(body)
+    if token:
+        all_headers["Authorization"] = f"Token {token}"
+    all_headers.update(headers or {})
+    return {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": all_headers,
+        "multiValueHeaders": {name: [value] for name, value in all_headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": {"proxy": path.lstrip("/")},
+        "stageVariables": None,
+        "requestContext": {
+            "resourceId": "a1b2c3",
+            "resourcePath": "/{proxy+}",
+            "httpMethod": method,
+            "extendedRequestId": "BQGoJHbzoAMFXvw=",
+            "requestTime": "24/Nov/2026:01:00:00 +0000",
+            "path": f"/dev{path}",
+            "accountId": "123456789012",
+            "protocol": "HTTP/1.1",
+            "stage": "dev",
+            "domainPrefix": "abc123",
+            "requestTimeEpoch": 1795568400000,
+            "requestId": str(uuid.uuid4()),
+            "identity": {"sourceIp": "203.0.113.7", "userAgent": "wildrydes-package-test"},
+            "domainName": API_HOST,
+            "apiId": "abc123",
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def scheduled_event(function: str, lambda_name: str = "wildrydes-dev") -> dict:
+    """What EventBridge sends for a Zappa `expression` event: Zappa finds the function in
+    the rule's name, `<lambda name>-<function>`."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": "2026-11-24T01:00:00Z",
+        "region": "us-east-1",
+        "resources": [f"arn:aws:events:us-east-1:123456789012:rule/{lambda_name}-{function}"],
+        "detail": {},
+        "kwargs": {},
+    }
+
+
+def json_body(response: dict):
+    return json.loads(response["body"]) if response.get("body") else None
