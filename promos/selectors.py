@@ -1,41 +1,66 @@
-from datetime import datetime, time
+import time
+from datetime import datetime
+from datetime import time as time_of_day
 from itertools import groupby
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from core.geo import haversine_km
 from promos.models import Campaign, DiscountAward, DiscountTier
 
+_running = {"until": 0.0, "campaigns": []}
 
-def applicable_campaign(*, latitude: float, longitude: float, at: datetime) -> Campaign | None:
-    """The highest-priority running campaign whose geofence (if any) holds the point.
 
-    One query on the ride path: the running campaigns' tiers with their campaign. The
-    campaign comes back with `drawable_tiers` (its tiers, largest multiplier first).
+def running_campaigns(at: datetime) -> list[Campaign]:
+    """Active campaigns, highest priority first, each with `drawable_tiers`.
+
+    One query, kept in the worker for PROMO_CAMPAIGN_CACHE_SECONDS: campaigns change
+    rarely and this runs on every ride request. Budgets and caps are still checked in the
+    database at each draw; only the start/end window is re-checked against `at` here.
     """
+    ttl = settings.PROMO_CAMPAIGN_CACHE_SECONDS
+    now = time.monotonic()
+    if not ttl or now >= _running["until"]:
+        _running["campaigns"] = _load_active_campaigns()
+        _running["until"] = now + ttl
+    return [
+        campaign
+        for campaign in _running["campaigns"]
+        if campaign.starts_at <= at and (campaign.ends_at is None or campaign.ends_at > at)
+    ]
+
+
+def _load_active_campaigns() -> list[Campaign]:
     tiers = (
-        DiscountTier.objects.filter(campaign__is_active=True, campaign__starts_at__lte=at)
-        .filter(Q(campaign__ends_at__isnull=True) | Q(campaign__ends_at__gt=at))
+        DiscountTier.objects.filter(campaign__is_active=True)
+        .filter(Q(campaign__ends_at__isnull=True) | Q(campaign__ends_at__gt=timezone.now()))
         .select_related("campaign")
         .order_by("-campaign__priority", "-campaign__starts_at", "campaign_id", "-multiplier")
     )
+    campaigns = []
     for _, campaign_tiers in groupby(tiers, key=lambda tier: tier.campaign_id):
         campaign_tiers = list(campaign_tiers)
         campaign = campaign_tiers[0].campaign
-        if campaign.has_geofence:
-            km = haversine_km(
-                latitude, longitude, campaign.center_latitude, campaign.center_longitude
-            )
-            if km > campaign.radius_km:
-                continue
         campaign.drawable_tiers = campaign_tiers
+        campaigns.append(campaign)
+    return campaigns
+
+
+def applicable_campaign(*, latitude: float, longitude: float, at: datetime) -> Campaign | None:
+    """The highest-priority running campaign whose geofence (if any) holds the point."""
+    for campaign in running_campaigns(at):
+        if campaign.has_geofence:
+            centre = (campaign.center_latitude, campaign.center_longitude)
+            if haversine_km(latitude, longitude, *centre) > campaign.radius_km:
+                continue
         return campaign
     return None
 
 
 def discounts_won_today(*, campaign: Campaign, username: str, at: datetime) -> int:
-    start_of_day = timezone.make_aware(datetime.combine(timezone.localdate(at), time.min))
+    start_of_day = timezone.make_aware(datetime.combine(timezone.localdate(at), time_of_day.min))
     return DiscountAward.objects.filter(
         campaign=campaign, username=username, multiplier__lt=1, created_at__gte=start_of_day
     ).count()

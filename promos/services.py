@@ -41,7 +41,7 @@ def _spend_budget(campaign: Campaign, amount_minor: int) -> bool:
     )
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # callers that need isolation open a savepoint
 def draw_discount(
     *,
     username: str,

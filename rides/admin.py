@@ -7,9 +7,19 @@ from rides.models import Ride, Unicorn, UnicornApplication
 
 @admin.register(Unicorn)
 class UnicornAdmin(admin.ModelAdmin):
-    list_display = ["name", "color", "gender", "on_duty", "is_available", "latitude", "longitude"]
+    list_display = [
+        "name",
+        "color",
+        "gender",
+        "on_duty",
+        "is_available",
+        "latitude",
+        "longitude",
+        "updated_at",
+    ]
     list_filter = ["on_duty", "is_available", "gender", "color"]
     search_fields = ["name", "color"]
+    date_hierarchy = "created_at"
     readonly_fields = ["is_available", "created_at", "updated_at"]
     fields = [
         "name",
@@ -21,6 +31,27 @@ class UnicornAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
+    actions = ["put_on_duty", "put_off_duty"]
+
+    def _set_duty(self, request, queryset, on_duty: bool):
+        changed = services.set_unicorns_on_duty(queryset, on_duty, by=request.user)
+        state = "on duty" if on_duty else "off duty"
+        if changed:
+            names = ", ".join(unicorn.name for unicorn in changed[:10])
+            more = f" and {len(changed) - 10} more" if len(changed) > 10 else ""
+            self.message_user(
+                request, f"Put {len(changed)} unicorn(s) {state}: {names}{more}.", messages.SUCCESS
+            )
+        else:
+            self.message_user(request, f"The selected unicorns were already {state}.")
+
+    @admin.action(description="Put selected unicorns on duty", permissions=["change"])
+    def put_on_duty(self, request, queryset):
+        self._set_duty(request, queryset, True)
+
+    @admin.action(description="Put selected unicorns off duty", permissions=["change"])
+    def put_off_duty(self, request, queryset):
+        self._set_duty(request, queryset, False)
 
 
 @admin.register(Ride)
@@ -34,12 +65,16 @@ class RideAdmin(admin.ModelAdmin):
         "discount_multiplier",
         "fare_display",
     ]
-    list_filter = ["status", "requested_at", "unicorn"]
+    # No filter by unicorn: with a large fleet its sidebar would list every unicorn.
+    # Search by the unicorn's name instead.
+    list_filter = ["status", "requested_at", "completed_at"]
     list_select_related = ["rider", "unicorn"]
-    search_fields = ["rider__email", "=id"]
+    search_fields = ["rider__email", "unicorn__name", "=id"]
+    search_help_text = "Rider e-mail, unicorn name or the ride's exact id."
     date_hierarchy = "requested_at"
     raw_id_fields = ["rider", "unicorn"]
     actions = ["cancel_selected_rides"]
+    # Every field is an audit fact: rides change only through the ride services.
     readonly_fields = [
         "id",
         "rider",
@@ -49,9 +84,15 @@ class RideAdmin(admin.ModelAdmin):
         "pickup_longitude",
         "dropoff_latitude",
         "dropoff_longitude",
+        "unicorn_start_latitude",
+        "unicorn_start_longitude",
         "distance_to_pickup_m",
         "eta_seconds",
+        "base_fare_minor",
         "discount_multiplier",
+        "discount_award_id",
+        "discount_campaign",
+        "discount_label",
         "fare_minor",
         "fare_currency",
         "requested_at",
@@ -62,6 +103,10 @@ class RideAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # rides are requested by riders, through the dispatch service
+
+    def has_change_permission(self, request, obj=None):
+        # A ride's page is read-only; "change" allows the list's cancel action.
+        return False if obj is not None else super().has_change_permission(request)
 
     @admin.display(description="fare")
     def fare_display(self, ride):
@@ -84,7 +129,16 @@ class RideAdmin(admin.ModelAdmin):
 
 @admin.register(UnicornApplication)
 class UnicornApplicationAdmin(admin.ModelAdmin):
-    list_display = ["name", "color", "gender", "email", "status", "submitted_at", "decided_by"]
+    list_display = [
+        "name",
+        "color",
+        "gender",
+        "email",
+        "status",
+        "submitted_at",
+        "decided_at",
+        "decided_by",
+    ]
     list_filter = ["status", "gender", "submitted_at"]
     search_fields = ["name", "email"]
     date_hierarchy = "submitted_at"

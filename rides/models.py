@@ -26,7 +26,8 @@ class Unicorn(models.Model):
         ordering = ["name"]
         indexes = [
             models.Index(
-                fields=["on_duty", "is_available", "latitude"], name="unicorn_dispatch_idx"
+                fields=["on_duty", "is_available", "latitude", "longitude"],
+                name="unicorn_dispatch_box_idx",
             )
         ]
 

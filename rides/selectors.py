@@ -3,28 +3,7 @@
 from django.db.models import QuerySet
 
 from core.exceptions import NotFound
-from core.geo import bounding_box, haversine_km
-from rides.models import Ride, Unicorn
-
-
-def free_unicorns_near(*, latitude: float, longitude: float, radius_km: float):
-    """Free, on-duty unicorns within `radius_km`, nearest first, as (unicorn, km) pairs.
-
-    The bounding box uses the dispatch index; exact distances are computed on the few
-    rows it lets through.
-    """
-    min_lat, max_lat, min_lon, max_lon = bounding_box(latitude, longitude, radius_km)
-    boxed = Unicorn.objects.filter(
-        on_duty=True,
-        is_available=True,
-        latitude__range=(min_lat, max_lat),
-        longitude__range=(min_lon, max_lon),
-    ).only("id", "name", "color", "gender", "latitude", "longitude")
-    with_distance = (
-        (unicorn, haversine_km(latitude, longitude, unicorn.latitude, unicorn.longitude))
-        for unicorn in boxed
-    )
-    return sorted(((u, km) for u, km in with_distance if km <= radius_km), key=lambda pair: pair[1])
+from rides.models import Ride
 
 
 def rides_of(rider) -> QuerySet[Ride]:

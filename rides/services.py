@@ -1,19 +1,22 @@
 """Dispatch and the ride lifecycle: assigned → completed or cancelled."""
 
+import math
 import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.exceptions import Conflict, ServiceUnavailable
+from core.geo import KM_PER_DEGREE_LATITUDE, bounding_box, haversine_km
 from core.money import apply_multiplier
 from core.observability import count_metric, timed
 from events.services import emit
 from payments import services as payment_services
 from promos import client as promo_client
-from rides import fares, selectors
+from rides import fares
 from rides.models import Ride, Unicorn, UnicornApplication
 
 # Search near first: most requests find a unicorn in the smallest box.
@@ -41,25 +44,63 @@ def _search_radii():
 def dispatch_nearest_unicorn(pickup: Point) -> tuple[Unicorn, float]:
     """Claim the nearest free unicorn and return it with its distance in km.
 
-    The claim is a conditional UPDATE (`is_available` still true), so two concurrent
-    requests can never win the same unicorn: the loser moves on to the next nearest.
+    One statement per search radius: UPDATE the nearest free unicorn in the box WHERE it is
+    still free, RETURNING it. Two concurrent requests can never win the same unicorn: on
+    PostgreSQL the loser's subquery skips the row the winner locked; SQLite has one writer.
     """
     for radius in _search_radii():
-        candidates = selectors.free_unicorns_near(
-            latitude=pickup.latitude, longitude=pickup.longitude, radius_km=radius
-        )
-        for unicorn, km in candidates:
-            claimed = Unicorn.objects.filter(pk=unicorn.pk, is_available=True, on_duty=True).update(
-                is_available=False, updated_at=timezone.now()
-            )
-            if claimed:
-                unicorn.is_available = False
-                return unicorn, km
+        claimed = _claim_nearest(pickup, radius)
+        if claimed is not None:
+            return claimed, haversine_km(*pickup.as_tuple(), claimed.latitude, claimed.longitude)
     retry = settings.DISPATCH_RETRY_AFTER_SECONDS
     raise NoUnicornAvailable(
         f"No unicorn is free near you right now. Try again in {retry} seconds.",
         retry_after=retry,
     )
+
+
+def _claim_nearest(pickup: Point, radius_km: float) -> Unicorn | None:
+    """The nearest free on-duty unicorn within `radius_km`, claimed (flat-earth distance,
+    exact at city scale; the box keeps the search on the dispatch index)."""
+    min_lat, max_lat, min_lon, max_lon = bounding_box(*pickup.as_tuple(), radius_km)
+    km_per_lon = KM_PER_DEGREE_LATITUDE * math.cos(math.radians(pickup.latitude))
+    table = connection.ops.quote_name(Unicorn._meta.db_table)
+    skip_locked = (
+        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    )
+    distance = (
+        "((latitude - %s) * %s) * ((latitude - %s) * %s)"
+        " + ((longitude - %s) * %s) * ((longitude - %s) * %s)"
+    )
+    distance_params = [pickup.latitude, KM_PER_DEGREE_LATITUDE] * 2 + [
+        pickup.longitude,
+        km_per_lon,
+    ] * 2
+    sql = f"""
+        UPDATE {table} SET is_available = %s, updated_at = %s
+        WHERE id = (
+            SELECT id FROM {table}
+            WHERE on_duty = %s AND is_available = %s
+              AND latitude BETWEEN %s AND %s AND longitude BETWEEN %s AND %s
+              AND {distance} <= %s
+            ORDER BY {distance} LIMIT 1{skip_locked}
+        ) AND is_available = %s
+        RETURNING id, name, color, gender, latitude, longitude
+    """  # noqa: S608 (the table name comes from the model; values are parameters)
+    params = [
+        False, timezone.now(), True, True, min_lat, max_lat, min_lon, max_lon,
+        *distance_params, radius_km * radius_km, *distance_params, True,
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    unicorn_id, name, color, gender, latitude, longitude = row
+    return Unicorn(
+        id=unicorn_id, name=name, color=color, gender=gender, latitude=latitude,
+        longitude=longitude, on_duty=True, is_available=False,
+    )  # fmt: skip
 
 
 def eta_seconds(distance_km: float) -> int:
@@ -220,3 +261,30 @@ def reject_unicorn_application(*, application: UnicornApplication, by) -> Unicor
     application = _decide(application.pk, by, UnicornApplication.Status.REJECTED)
     application.save()
     return application
+
+
+UNICORN_DUTY_CHANGED = "rides.UnicornDutyChanged"
+
+
+@transaction.atomic
+def set_unicorns_on_duty(unicorns, on_duty: bool, by) -> list[Unicorn]:
+    """Put unicorns on or off duty; returns those that changed, each reported by an event.
+
+    Off duty, a unicorn gets no new rides; one on a ride now finishes it and then stays out
+    of dispatch. Unicorns already in the wanted state are left alone (and not reported).
+    """
+    ids = unicorns.values("pk") if isinstance(unicorns, QuerySet) else [u.pk for u in unicorns]
+    to_change = Unicorn.objects.filter(pk__in=ids).exclude(on_duty=on_duty)
+    changed = list(to_change.select_for_update().order_by("pk"))
+    if not changed:
+        return []
+    now = timezone.now()
+    to_change.update(on_duty=on_duty, updated_at=now)
+    actor = getattr(by, "email", None) or str(by)
+    for unicorn in changed:
+        unicorn.on_duty, unicorn.updated_at = on_duty, now
+        emit(
+            UNICORN_DUTY_CHANGED,
+            {"unicorn_id": unicorn.pk, "unicorn": unicorn.name, "on_duty": on_duty, "by": actor},
+        )
+    return changed

@@ -24,6 +24,12 @@ def _fresh_throttle_counters():
 
 
 @pytest.fixture(autouse=True)
+def _no_campaign_cache(settings):
+    """Tests create campaigns and draw at once: read them fresh every time."""
+    settings.PROMO_CAMPAIGN_CACHE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

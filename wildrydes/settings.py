@@ -69,7 +69,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "core.observability.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "core.csp.HtmlCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RequestBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -108,6 +108,8 @@ DATABASES = {
     else env.db("DATABASE_URL")
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Writers queue on a file lock instead of sleeping in SQLite's busy handler.
+    DATABASES["default"]["ENGINE"] = "core.db_backends.sqlite3"
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "transaction_mode": "IMMEDIATE",
@@ -127,7 +129,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 # Persistent connections: one per worker process (or Lambda container), health-checked.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Health checks cost a round trip per request: worth it on Lambda (frozen containers, RDS
+# dropping idle connections), not under a long-running server (DATABASE_CONN_HEALTH_CHECKS).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool(
+    "DATABASE_CONN_HEALTH_CHECKS", default=not IS_LOCAL
+)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -295,6 +301,7 @@ LEAFLET_CONFIG = {
     "SCALE": "metric",
 }
 
+
 # --- Content Security Policy (django-csp) -----------------------------------------------
 # Scripts, styles and images from this site (and the static bucket), map tiles from the
 # tile server, API calls to this site only. 'unsafe-inline' stays for scripts and styles:
@@ -329,6 +336,8 @@ CONTENT_SECURITY_POLICY = {
 PROMO_SERVICE_URL = env("PROMO_SERVICE_URL", default="")
 PROMO_SERVICE_KEY = env("PROMO_SERVICE_KEY", default="")
 PROMO_SERVICE_TIMEOUT = env.float("PROMO_SERVICE_TIMEOUT", default=0.8)
+# How long a worker keeps the list of running campaigns (0: read it at every draw).
+PROMO_CAMPAIGN_CACHE_SECONDS = env.float("PROMO_CAMPAIGN_CACHE_SECONDS", default=10.0)
 
 # --- Payments and events ---------------------------------------------------------------
 PAYMENT_CURRENCIES = env.list("PAYMENT_CURRENCIES", default=["USD", "EUR", "GBP"])

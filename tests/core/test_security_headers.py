@@ -9,7 +9,11 @@ def test_security_headers_on_pages_and_api(client, path):
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Referrer-Policy"] == "same-origin"
     assert response["X-Frame-Options"] == "DENY"
-    csp = response["Content-Security-Policy"]
+
+
+@pytest.mark.parametrize("path", ["/", "/ride/", "/admin/login/", "/no-such-page/"])
+def test_html_pages_carry_the_content_security_policy(client, path):
+    csp = client.get(path)["Content-Security-Policy"]
     assert "default-src 'self'" in csp
     assert "frame-ancestors 'none'" in csp
     assert "object-src 'none'" in csp
@@ -31,3 +35,7 @@ def test_session_writes_need_csrf(rider):
     response = client.post("/api/rides/", {"pickup": {"latitude": 47.6, "longitude": -122.3}})
     assert response.status_code == 403
     assert "CSRF" in response.json()["detail"]
+
+
+def test_json_answers_skip_the_browser_only_policy(client):
+    assert "Content-Security-Policy" not in client.get("/api/health/")

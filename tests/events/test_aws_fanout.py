@@ -462,6 +462,7 @@ def test_batch_replaces_a_database_connection_the_server_dropped(queues, monkeyp
     messages = queues.receive("notifications")
     dropped = connection.connection  # kept from earlier work, as in a warm container
     monkeypatch.setattr(connection, "is_usable", lambda: False)  # what a health check sees
+    connection.health_check_enabled = True  # as on a stage (reset when it reconnects)
 
     assert queues.deliver("notifications", messages) == []
 
