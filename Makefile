@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup migrate seed lint format lock bench package clean
+.PHONY: run test setup migrate seed lint format lock bench load package clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,11 @@ lock: setup
 
 bench: setup
 	$(BIN)/python bench/run.py
+
+# The rider journey under load (50 riders, 60 s, gunicorn on SQLite then PostgreSQL, loopback
+# only), then a reconciliation against the database; figures in docs/benchmarks.md.
+load: setup
+	$(BIN)/python load/run.py
 
 package:
 	bash deploy/package.sh
