@@ -57,10 +57,21 @@ admin.site.unregister(APIKey)  # the library's own model; ours is ServiceKey
 class ServiceKeyAdmin(APIKeyModelAdmin):
     """Create a key (shown once), see who uses it, revoke it."""
 
-    list_display = ["prefix", "name", "service", "created", "expiry_date", "revoked"]
-    list_filter = ["revoked", "service", "created"]
-    search_fields = ["name", "prefix", "service"]
+    list_display = [
+        "prefix",
+        "name",
+        "service",
+        "organization",
+        "created",
+        "expiry_date",
+        "revoked",
+        "created_by",
+    ]
+    list_filter = ["revoked", "service", "created", "organization"]
+    list_select_related = ["organization", "created_by"]
+    search_fields = ["name", "prefix", "service", "organization__name"]
     date_hierarchy = "created"
+    autocomplete_fields = ["organization"]
 
     def get_readonly_fields(self, request, obj=None):
         return (*super().get_readonly_fields(request, obj), "created_by")

@@ -1,4 +1,7 @@
+import json
+
 from django.contrib import admin, messages
+from django.utils.html import format_html
 
 from events import services
 from events.models import DeadLetter, Delivery, OutboxEvent
@@ -30,13 +33,17 @@ class DeadLetterAdmin(admin.ModelAdmin):
     list_select_related = ["event"]
     readonly_fields = [
         "event",
+        "event_type",
         "subscriber",
         "status",
         "attempts",
+        "next_attempt_at",
         "last_error",
+        "envelope",
         "created_at",
         "updated_at",
     ]
+    fields = readonly_fields
     actions = ["replay"]
 
     def get_queryset(self, request):
@@ -44,6 +51,15 @@ class DeadLetterAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        # A dead letter's page is read-only; "change" allows the replay action.
+        return False if obj is not None else super().has_change_permission(request)
+
+    @admin.display(description="the event as subscribers receive it")
+    def envelope(self, delivery):
+        text = json.dumps(delivery.event.envelope(), indent=2, sort_keys=True)
+        return format_html('<pre class="event-envelope">{}</pre>', text)
 
     @admin.display(description="event", ordering="event__type")
     def event_type(self, delivery):

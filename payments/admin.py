@@ -1,4 +1,6 @@
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.db.models import Count
 
 from core.exceptions import DomainError
 from core.money import Money
@@ -14,11 +16,25 @@ class SubscriptionInline(admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "created_at"]
+    list_display = ["name", "member_count", "created_at"]
     search_fields = ["name"]
     date_hierarchy = "created_at"
+    readonly_fields = ["created_at"]
     filter_horizontal = ["members"]
     inlines = [SubscriptionInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(member_count=Count("members"))
+
+    @admin.display(description="members", ordering="member_count")
+    def member_count(self, organization):
+        return organization.member_count
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name == "members":
+            # Members act for the organization in the admin: staff only, never the riders.
+            kwargs["queryset"] = get_user_model().objects.filter(is_staff=True)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
 @admin.register(Subscription)
@@ -40,16 +56,18 @@ class PaymentAdmin(admin.ModelAdmin):
         "payer_email",
         "registered_at",
         "registered_by",
+        "organization",
     ]
     list_filter = ["status", "currency", "registered_at", "organization"]
     search_fields = ["reference", "payer_email", "=id"]
     date_hierarchy = "registered_at"
     list_select_related = ["organization"]
-    raw_id_fields = ["ride", "payer", "organization"]
+    raw_id_fields = ["ride", "payer", "organization", "payment_list"]
+    # Every field is an audit fact: payments change only through the payment services.
     readonly_fields = [
         "id", "reference", "amount_minor", "currency", "status", "ride", "payer", "payer_email",
-        "organization", "registered_at", "registered_by", "verified_at", "verified_by",
-        "deleted_at", "deleted_by",
+        "organization", "payment_list", "registered_at", "registered_by", "verified_at",
+        "verified_by", "deleted_at", "deleted_by",
     ]  # fmt: skip
     actions = ["verify_selected", "delete_selected_payments"]
 
@@ -58,6 +76,10 @@ class PaymentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # deleting keeps the row: use the "delete" action
+
+    def has_change_permission(self, request, obj=None):
+        # A payment's page is read-only; "change" allows the verify and delete actions.
+        return False if obj is not None else super().has_change_permission(request)
 
     @admin.display(description="amount", ordering="amount_minor")
     def amount_display(self, payment):

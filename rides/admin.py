@@ -13,8 +13,7 @@ class UnicornAdmin(admin.ModelAdmin):
         "gender",
         "on_duty",
         "is_available",
-        "latitude",
-        "longitude",
+        "position",
         "updated_at",
     ]
     list_filter = ["on_duty", "is_available", "gender", "color"]
@@ -32,6 +31,10 @@ class UnicornAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     actions = ["put_on_duty", "put_off_duty"]
+
+    @admin.display(description="position (lat, lng)", ordering="latitude")
+    def position(self, unicorn):
+        return f"{unicorn.latitude:.5f}, {unicorn.longitude:.5f}"
 
     def _set_duty(self, request, queryset, on_duty: bool):
         changed = services.set_unicorns_on_duty(queryset, on_duty, by=request.user)
