@@ -2,7 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import FileResponse, Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -39,7 +39,19 @@ class PaymentListAdmin(admin.ModelAdmin):
         "total_minor", "errors_count", "error_report_link", "first_errors_table", "failed_step",
         "failure_reason", "created_at", "started_at", "finished_at",
     ]  # fmt: skip
-    exclude = ["first_errors", "error_report"]
+    fieldsets = [
+        ("Import", {"fields": [
+            "status", "progress", "current_step", ("rows_total", "rows_validated", "rows_imported"),
+            "total_minor", "created_at", "started_at", "finished_at",
+        ]}),
+        ("Errors", {"fields": [
+            "errors_count", "error_report_link", "first_errors_table", "failed_step",
+            "failure_reason",
+        ]}),
+        ("File", {"fields": [
+            "organization", "original_name", "file", "checksum", "submitted_by", "submitter_email",
+        ]}),
+    ]  # fmt: skip
 
     def has_add_permission(self, request):
         return False  # lists arrive through the upload form, the API or the inbox
@@ -58,7 +70,12 @@ class PaymentListAdmin(admin.ModelAdmin):
             self.admin_site.admin_view(self.error_report_view),
             name="payments_paymentlist_error_report",
         )
-        return [upload, report, *super().get_urls()]
+        progress = path(
+            "<int:list_id>/progress/",
+            self.admin_site.admin_view(self.progress_view),
+            name="payments_paymentlist_progress",
+        )
+        return [upload, report, progress, *super().get_urls()]
 
     def error_report_view(self, request, list_id):
         payment_list = self.get_object(request, str(list_id))
@@ -97,8 +114,9 @@ class PaymentListAdmin(admin.ModelAdmin):
                    "title": "Upload a payment list"}  # fmt: skip
         return TemplateResponse(request, "admin/payments/paymentlist/upload.html", context)
 
-    @admin.display(description="progress")
-    def progress(self, payment_list):
+    @staticmethod
+    def progress_numbers(payment_list) -> tuple[int, int]:
+        """Rows done and rows in all, as far as the workflow has got."""
         total = payment_list.rows_total or payment_list.rows_validated or 0
         if payment_list.status == PaymentList.Status.IMPORTED:
             done = total = payment_list.rows_imported
@@ -106,11 +124,37 @@ class PaymentListAdmin(admin.ModelAdmin):
             done = payment_list.rows_imported
         else:
             done = payment_list.rows_validated
+        return done, total
+
+    @admin.display(description="progress")
+    def progress(self, payment_list):
+        done, total = self.progress_numbers(payment_list)
         label = f"{done:,} / {total:,}" if total else "-"
         return format_html(
-            '<progress value="{}" max="{}" aria-label="rows processed">{}</progress> {}',
-            done, total or 1, label, label,
+            '<span class="list-progress" data-list-progress>'
+            '<progress value="{}" max="{}" aria-label="rows processed"></progress> '
+            "<span data-progress-label>{}</span></span>",
+            done, total or 1, label,
         )  # fmt: skip
+
+    def progress_view(self, request, list_id):
+        """JSON for the change page, which follows a running import until it finishes."""
+        payment_list = self.get_object(request, str(list_id))
+        if payment_list is None or not self.has_view_permission(request, payment_list):
+            raise Http404("No such payment list.")
+        done, total = self.progress_numbers(payment_list)
+        return JsonResponse(
+            {
+                "status": payment_list.status,
+                "status_display": payment_list.get_status_display(),
+                "current_step": payment_list.current_step,
+                "done": done,
+                "total": total,
+                "label": f"{done:,} / {total:,}" if total else "-",
+                "errors_count": payment_list.errors_count,
+                "finished": payment_list.is_finished,
+            }
+        )
 
     @admin.display(description="error report")
     def error_report_link(self, payment_list):
