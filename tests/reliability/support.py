@@ -1,0 +1,32 @@
+"""Helpers for fault tests that run part of the project in another process."""
+
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def database_env() -> dict:
+    """Environment variables that point another process at this test's database."""
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return {"SQLITE_PATH": str(settings["NAME"])}
+    if connection.vendor == "postgresql":
+        user = quote(settings["USER"] or "")
+        password = f":{quote(settings['PASSWORD'])}" if settings.get("PASSWORD") else ""
+        host = settings["HOST"] or "127.0.0.1"
+        port = f":{settings['PORT']}" if settings.get("PORT") else ""
+        return {"DATABASE_URL": f"postgres://{user}{password}@{host}{port}/{settings['NAME']}"}
+    raise NotImplementedError(connection.vendor)
+
+
+def child_env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SQLITE_PATH")}
+    env.update(database_env())
+    env.update(DJANGO_SETTINGS_MODULE="wildrydes.settings", PYTHONUNBUFFERED="1")
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
