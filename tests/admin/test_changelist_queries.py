@@ -1,0 +1,65 @@
+"""The heavy change lists cost the same number of queries at 10 rows and at 1,000."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.admin import bulk
+from tests.admin.conftest import signed_in
+from tests.factories import FinanceFactory, OperatorFactory
+
+pytestmark = pytest.mark.django_db
+
+HEAVY = [
+    ("/admin/rides/ride/", OperatorFactory, bulk.rides),
+    ("/admin/rides/unicorn/", OperatorFactory, bulk.unicorns),
+    ("/admin/promos/discountaward/", OperatorFactory, bulk.awards),
+    ("/admin/events/deadletter/", OperatorFactory, bulk.dead_letters),
+    ("/admin/payments/payment/", FinanceFactory, bulk.payments),
+    ("/admin/payments/paymentlist/", FinanceFactory, bulk.payment_lists),
+]
+
+
+def queries_for(client, url, **params) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, params)
+    assert response.status_code == 200
+    return len(queries)
+
+
+@pytest.mark.parametrize(
+    ("url", "factory", "make"), HEAVY, ids=[url.split("/")[3] for url, *_ in HEAVY]
+)
+def test_changelist_queries_do_not_grow_from_10_to_1000_rows(
+    url, factory, make, django_assert_max_num_queries
+):
+    client = signed_in(factory())
+    make(10)
+    client.get(url)  # warm up the session and the content types cache
+    at_10 = queries_for(client, url)
+
+    make(990)
+    with django_assert_max_num_queries(at_10):
+        response = client.get(url)
+    assert response.context["cl"].result_count == 1000
+
+
+def test_csv_export_of_1000_rides_costs_the_same_queries_as_10():
+    client = signed_in(OperatorFactory())
+
+    def export() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post(
+                "/admin/rides/ride/", {"action": "export_as_csv", "select_across": "1",
+                                       "index": "0", "_selected_action": ["x"]},
+            )  # fmt: skip
+            rows = b"".join(response.streaming_content).decode("utf-8-sig").splitlines()
+        return len(queries), len(rows)
+
+    bulk.rides(10)
+    export()
+    small = export()
+    bulk.rides(990)
+    large = export()
+    assert (small[1], large[1]) == (11, 1001)
+    assert large[0] <= small[0]
