@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 from accounts.authentication import ServiceKeyAuthentication
 from accounts.permissions import ModelPermissionOrService, service_key_of
 from accounts.selectors import user_by_email
+from core.filters import filter_by_status
 from core.idempotency import respond_once
 from payments import selectors, services
 from payments.models import Payment
@@ -38,13 +39,7 @@ class PaymentListCreateApi(_PaymentApi, ListAPIView):
 
     def get_queryset(self):
         payments = selectors.payments_visible_to(self.request)
-        wanted = self.request.query_params.get("status")
-        if wanted:
-            if wanted not in Payment.Status.values:
-                known = ", ".join(Payment.Status.values)
-                raise ValidationError({"status": [f"Unknown status {wanted!r}; use {known}."]})
-            payments = payments.filter(status=wanted)
-        return payments
+        return filter_by_status(payments, self.request, Payment.Status.values)
 
     @extend_schema(parameters=[OpenApiParameter("status", enum=Payment.Status.values)])
     def get(self, request, *args, **kwargs):

@@ -1,11 +1,11 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.filters import filter_by_status
 from core.geo import haversine_km
 from core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from core.idempotency import respond_once
@@ -48,13 +48,7 @@ class RideListCreateApi(ListAPIView):
 
     def get_queryset(self):
         rides = selectors.rides_of(self.request.user)
-        wanted = self.request.query_params.get("status")
-        if wanted:
-            if wanted not in Ride.Status.values:
-                known = ", ".join(Ride.Status.values)
-                raise ValidationError({"status": [f"Unknown status {wanted!r}; use {known}."]})
-            rides = rides.filter(status=wanted)
-        return rides
+        return filter_by_status(rides, self.request, Ride.Status.values)
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
