@@ -17,7 +17,14 @@ from django.core.validators import validate_email
 
 HEADER = ["reference", "payer_email", "amount", "currency", "ride_id"]
 MAX_REFERENCE = 64
+MAX_EMAIL = 254  # the payer_email columns
 MAX_AMOUNT_MINOR = 10**12
+SHOWN = 200  # how much of a bad value the report repeats
+
+
+def shown(text: str) -> str:
+    """A cell as the error report and the database can hold it: no NUL, not too long."""
+    return text.replace("\x00", "\\0")[:SHOWN]
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,7 @@ def read_rows(text) -> Iterator[tuple[int, list[str]]]:
         raise HeaderError("The file is empty; expected the header " + ",".join(HEADER)) from None
     if [cell.strip().lower() for cell in header] != HEADER:
         raise HeaderError(
-            f"The header must be {','.join(HEADER)} (found {','.join(header)[:200]})."
+            f"The header must be {','.join(HEADER)} (found {shown(','.join(header))})."
         )
     for number, cells in enumerate(reader, start=2):
         if cells:  # a blank line is not a row
@@ -66,6 +73,8 @@ def parse_amount(text: str) -> int:
         raise ValueError("not a number")
     if amount <= 0:
         raise ValueError("must be more than zero")
+    if amount.adjusted() >= 12:  # checked first: 1e999999999 * 100 would overflow
+        raise ValueError("too large")
     if amount.as_tuple().exponent < -2:
         raise ValueError("at most 2 decimals")
     minor = int(amount * 100)
@@ -77,34 +86,45 @@ def parse_amount(text: str) -> int:
 def check_row(number: int, cells: list[str], currencies: frozenset) -> tuple[tuple, list[RowError]]:
     """The staged row (reference, email, minor, currency, ride) or the row's errors."""
     if len(cells) != len(HEADER):
-        value = ",".join(cells)[:200]
+        value = shown(",".join(cells))
         return (), [
             RowError(number, "*", value, f"expected {len(HEADER)} columns, got {len(cells)}")
         ]
+    with_nul = [
+        RowError(number, column, shown(cell), "contains a NUL character")
+        for column, cell in zip(HEADER, cells, strict=True)
+        if "\x00" in cell
+    ]
+    if with_nul:  # no database stores it in text, so nothing else about the row matters
+        return (), with_nul
     reference, email, amount, currency, ride = (cell.strip() for cell in cells)
     errors = []
     if not reference:
         errors.append(RowError(number, "reference", reference, "missing"))
     elif len(reference) > MAX_REFERENCE:
-        errors.append(RowError(number, "reference", reference, f"longer than {MAX_REFERENCE}"))
-    if email:
+        errors.append(
+            RowError(number, "reference", shown(reference), f"longer than {MAX_REFERENCE}")
+        )
+    if len(email) > MAX_EMAIL:
+        errors.append(RowError(number, "payer_email", shown(email), f"longer than {MAX_EMAIL}"))
+    elif email:
         try:
             validate_email(email)
         except ValidationError:
-            errors.append(RowError(number, "payer_email", email, "not an e-mail address"))
+            errors.append(RowError(number, "payer_email", shown(email), "not an e-mail address"))
     try:
         minor = parse_amount(amount)
     except ValueError as error:
-        errors.append(RowError(number, "amount", amount, str(error)))
+        errors.append(RowError(number, "amount", shown(amount), str(error)))
         minor = 0
     if currency.upper() not in currencies:
-        errors.append(RowError(number, "currency", currency, "unknown currency"))
+        errors.append(RowError(number, "currency", shown(currency), "unknown currency"))
     ride_id = None
     if ride:
         try:
             ride_id = uuid.UUID(ride)
         except ValueError:
-            errors.append(RowError(number, "ride_id", ride, "not a ride id"))
+            errors.append(RowError(number, "ride_id", shown(ride), "not a ride id"))
     if errors:
         return (), errors
     return (reference, email.lower(), minor, currency.upper(), ride_id), []
