@@ -12,6 +12,12 @@
 2. Translations. Django and its apps ship ~100 languages of .mo catalogs (3 MB zipped).
    Wild Rydes speaks LANGUAGE_CODE (en-us) only, with no LocaleMiddleware, so only the
    English catalogs are kept (Django refuses to start without the default language's).
+3. boto3 off the cold path. Zappa's handler imports zappa.utilities, which imports boto3
+   and botocore at the top for the deploy-time event-source classes only (type hints and
+   `except botocore.exceptions.ClientError` in code the function never runs): a quarter to
+   a third of every cold start. The zip's copy of zappa/utilities.py gets them as lazy
+   modules (importlib.util.LazyLoader), loaded on first use, e.g. when the app first talks
+   to SNS or S3. The patch matches Zappa's exact lines and fails the build if they change.
 """
 
 import compileall
@@ -27,6 +33,37 @@ LAMBDA_TASK_ROOT = "/var/task"
 EPOCH = (1980, 1, 1, 0, 0, 0)  # what Zappa writes; keeps the zip reproducible
 KEPT_LANGUAGES = ("en",)  # and their regional variants (en_GB, ...): settings.LANGUAGE_CODE
 LOCALE_FILE = re.compile(r"(^|/)locale/([^/]+)/LC_MESSAGES/")
+ZAPPA_UTILITIES = "zappa/utilities.py"
+EAGER_BOTO3 = "\nimport boto3\nimport botocore\n"
+LAZY_BOTO3 = """
+# deploy/finish_package.py: boto3 and botocore on first use, not on every cold start.
+def _lazy_module(name):
+    if name in sys.modules:
+        return sys.modules[name]
+    import importlib.util
+
+    spec = importlib.util.find_spec(name)
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+boto3 = _lazy_module("boto3")
+botocore = _lazy_module("botocore")
+"""
+
+
+def lazy_boto3(source: str) -> str:
+    """zappa/utilities.py with boto3 and botocore loaded lazily (see 3. above)."""
+    if source.count(EAGER_BOTO3) != 1 or source.startswith(("from __future__", '"""')):
+        raise SystemExit(
+            f"finish_package: {ZAPPA_UTILITIES} no longer imports boto3 as expected; "
+            "review the lazy-import patch in deploy/finish_package.py"
+        )
+    # Annotations such as `session: boto3.Session` must not load boto3 when defined.
+    return "from __future__ import annotations\n" + source.replace(EAGER_BOTO3, LAZY_BOTO3)
 
 
 def unused_translation(name: str) -> bool:
@@ -52,7 +89,11 @@ def finish(path: Path) -> dict:
             copy = zipfile.ZipInfo(info.filename, date_time=info.date_time)
             copy.compress_type = zipfile.ZIP_DEFLATED
             copy.external_attr = info.external_attr
-            out.writestr(copy, zf.read(info))
+            data = zf.read(info)
+            if info.filename == ZAPPA_UTILITIES:
+                data = lazy_boto3(data.decode()).encode()
+                (Path(tmp) / ZAPPA_UTILITIES).write_bytes(data)  # compiled below
+            out.writestr(copy, data)
         ok = compileall.compile_dir(
             tmp,
             quiet=1,

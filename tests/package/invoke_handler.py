@@ -9,7 +9,7 @@ TASK_ROOT plays /var/task (the unzipped package), RUNTIME_DIR /var/runtime (wher
 keeps the boto3 it provides). Like a Lambda container it stays up: one JSON event per line
 on stdin, and for each one JSON line on stdout:
 
-    {"response": ..., "foreign_modules": [...], "seconds": ...}               or
+    {"response": ..., "foreign_modules": [...], "seconds": ..., "boto3_loaded": ...}   or
     {"error": {"errorType", "errorMessage", "stackTrace"}, "foreign_modules": [...], ...}
 
 (an exception is reported as Lambda reports it, which is what a Step Functions Catch sees).
@@ -81,6 +81,7 @@ def main():
                 }
             }
         answer["seconds"] = time.perf_counter() - started
+        answer["boto3_loaded"] = "botocore.session" in sys.modules
         answer["foreign_modules"] = foreign_modules(task_root, runtime_dir)
         answers.write(json.dumps(answer, default=str) + "\n")
         answers.flush()

@@ -51,12 +51,16 @@ def test_packaged_handler_answers_the_api_gateway_health_check_from_a_cold_start
         lambda_root, runtime.lambda_environment(lambda_root, f"sqlite:///{lambda_root}/h.db")
     )
     try:
-        response = function(runtime.api_event("GET", "/api/health/"))
+        answer = function.invoke(runtime.api_event("GET", "/api/health/"))
     finally:
         function.close()
 
-    assert response["statusCode"] == 200, response
+    response = answer["response"]
+    assert response["statusCode"] == 200, answer
     assert json.loads(response["body"]) == {"status": "ok", "database": "ok"}
+    assert answer["foreign_modules"] == []
+    # boto3 is the runtime's, loaded when the app first talks to AWS, not at start-up.
+    assert answer["boto3_loaded"] is False
 
 
 def test_packaged_postgresql_driver_loads_its_binary_build(lambda_root):
