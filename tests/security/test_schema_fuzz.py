@@ -1,0 +1,87 @@
+"""The API fuzzed from the schema it serves at /api/schema/ (schemathesis + hypothesis).
+
+Every operation, called as a rider and as finance staff with generated (valid and invalid)
+bodies, parameters and headers, must never answer 5xx (a 503 "no unicorn free" with its
+Retry-After is a capacity answer; the fleet here is big enough that it should not come),
+and what it answers must match the schema: documented status codes' bodies and content
+types.
+"""
+
+import os
+
+import pytest
+import schemathesis
+from django.core import signals
+from django.db import close_old_connections
+from django.utils import timezone
+from hypothesis import settings as hypothesis_settings
+from rest_framework.authtoken.models import Token
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+)
+
+from payments.models import Subscription
+from tests import factories
+from tests.security import FUZZ
+from wildrydes.wsgi import application
+
+# A quick pass in `make test`; SCHEMA_FUZZ_EXAMPLES=200 for a deep one by hand.
+EXAMPLES_PER_OPERATION = int(os.environ.get("SCHEMA_FUZZ_EXAMPLES", "12"))
+
+# Loaded once, at collection, the way a client would: from the served schema.
+schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
+
+
+@pytest.fixture
+def keep_test_connection():
+    """Call the WSGI app inside the test's transaction, as Django's test client does: the
+    handler must not close the connection at the end of each request."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def world(db, settings, tmp_path):
+    """A fleet, a rider with a ride, finance acting for an organization with a plan."""
+    settings.PAYMENT_LIST_RUNNER = "inline"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    for n in range(40):
+        factories.UnicornFactory(latitude=0.001 * n - 0.02, longitude=0.001 * n - 0.02)
+    rider = factories.UserFactory()
+    finance = factories.FinanceFactory()
+    organization = factories.OrganizationFactory()
+    organization.members.add(finance)
+    Subscription.objects.create(
+        organization=organization, plan="fuzz", starts_at=timezone.now(),
+        max_rows_per_list=1000, max_total_minor_per_list=10**9,
+    )  # fmt: skip
+    factories.RideFactory(rider=rider)
+    return {"rider": rider, "finance": finance}
+
+
+@pytest.fixture(params=["rider", "finance"])
+def auth_headers(request, world, keep_test_connection):
+    token, _ = Token.objects.get_or_create(user=world[request.param])
+    return {"Authorization": f"Token {token.key}"}
+
+
+def no_server_error(ctx, response, case):
+    """not_a_server_error, except the documented capacity answer (503 + Retry-After)."""
+    if response.status_code == 503 and response.headers.get("retry-after"):
+        return None
+    return not_a_server_error(ctx, response, case)
+
+
+CHECKS = [no_server_error, response_schema_conformance, content_type_conformance]
+
+
+@schema.parametrize()
+@hypothesis_settings(FUZZ, max_examples=EXAMPLES_PER_OPERATION)
+def test_api_never_fails_and_answers_as_documented(case, auth_headers):
+    response = case.call(headers=auth_headers)
+    case.validate_response(response, checks=CHECKS, headers=auth_headers)
