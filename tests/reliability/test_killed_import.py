@@ -160,3 +160,9 @@ def test_rerun_on_step_functions_starts_an_execution(organization, settings):
     with mock.patch("payments.aws.start_execution") as start_execution:
         list_services.rerun_payment_list(failed)
     start_execution.assert_called_once_with(failed.pk)
+    # The recovery command too: on AWS it starts an execution instead of importing inside
+    # its own (time-limited) `zappa manage` invocation.
+    PaymentList.objects.filter(pk=failed.pk).update(status="failed")
+    with mock.patch("payments.aws.start_execution") as start_execution:
+        recover(str(failed.pk), "--rerun")
+    start_execution.assert_called_once_with(failed.pk)

@@ -1,5 +1,6 @@
 from datetime import timedelta
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from payments import list_services
@@ -24,8 +25,9 @@ class Command(BaseCommand):
             help="An unfinished list with no progress for this long counts as interrupted.",
         )  # fmt: skip
         parser.add_argument(
-            "--rerun", action="store_true", help="Then re-run them, in this process."
-        )
+            "--rerun", action="store_true",
+            help="Then re-run them: a new Step Functions execution on AWS, else in this process.",
+        )  # fmt: skip
         parser.add_argument("--dry-run", action="store_true", help="Only say what it would do.")
 
     def handle(self, *args, ids, quiet_minutes, rerun, dry_run, **options):
@@ -58,7 +60,10 @@ class Command(BaseCommand):
             if payment_list.status != PaymentList.Status.FAILED:
                 self.stdout.write(f"{label}: {payment_list.status}, not re-run.")
                 return
-            list_services.rerun_payment_list(payment_list, here=True)
+            # In this process, unless Step Functions runs the workflow: a `zappa manage`
+            # invocation has Lambda's time limit, a state machine has none that matters.
+            here = settings.PAYMENT_LIST_RUNNER != "stepfunctions"
+            list_services.rerun_payment_list(payment_list, here=here)
             payment_list.refresh_from_db()
             self.stdout.write(
                 f"{label}: re-run, now {payment_list.status}"
