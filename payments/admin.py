@@ -1,8 +1,8 @@
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Count
 
-from core.exceptions import DomainError
+from core.admin_actions import apply_to_each
 from core.money import Money
 from payments import services
 from payments.list_admin import PaymentListAdmin  # noqa: F401 (registers the list pages)
@@ -86,15 +86,10 @@ class PaymentAdmin(admin.ModelAdmin):
         return str(Money(payment.amount_minor, payment.currency))
 
     def _apply(self, request, queryset, change, verb):
-        done = 0
-        for payment in queryset:
-            try:
-                change(payment=payment, actor=request.user)
-                done += 1
-            except DomainError as error:
-                self.message_user(request, f"{payment.reference}: {error.detail}", messages.WARNING)
-        if done:
-            self.message_user(request, f"{verb} {done} payment(s).", messages.SUCCESS)
+        apply_to_each(
+            self, request, queryset, lambda p: change(payment=p, actor=request.user),
+            verb=verb, noun="payment", label=lambda p: p.reference,
+        )  # fmt: skip
 
     @admin.action(description="Verify selected payments", permissions=["change"])
     def verify_selected(self, request, queryset):

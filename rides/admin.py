@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from core.exceptions import DomainError
+from core.admin_actions import apply_to_each
 from rides import services
 from rides.models import Ride, Unicorn, UnicornApplication
 
@@ -117,17 +117,10 @@ class RideAdmin(admin.ModelAdmin):
 
     @admin.action(description="Cancel selected rides", permissions=["change"])
     def cancel_selected_rides(self, request, queryset):
-        cancelled, refused = 0, []
-        for ride in queryset:
-            try:
-                services.cancel_ride(ride=ride, by=request.user)
-                cancelled += 1
-            except DomainError as error:
-                refused.append(f"{ride.id}: {error.detail}")
-        if cancelled:
-            self.message_user(request, f"Cancelled {cancelled} ride(s).", messages.SUCCESS)
-        for line in refused:
-            self.message_user(request, line, messages.WARNING)
+        apply_to_each(
+            self, request, queryset, lambda ride: services.cancel_ride(ride=ride, by=request.user),
+            verb="Cancelled", noun="ride", label=lambda ride: ride.id,
+        )  # fmt: skip
 
 
 @admin.register(UnicornApplication)
@@ -153,15 +146,10 @@ class UnicornApplicationAdmin(admin.ModelAdmin):
         return False  # applications come from the public "apply" page
 
     def _decide(self, request, queryset, decide, verb):
-        done = 0
-        for application in queryset:
-            try:
-                decide(application=application, by=request.user)
-                done += 1
-            except DomainError as error:
-                self.message_user(request, f"{application.name}: {error.detail}", messages.WARNING)
-        if done:
-            self.message_user(request, f"{verb} {done} application(s).", messages.SUCCESS)
+        apply_to_each(
+            self, request, queryset, lambda a: decide(application=a, by=request.user),
+            verb=verb, noun="application", label=lambda a: a.name,
+        )  # fmt: skip
 
     @admin.action(description="Accept: add to the fleet (off duty)", permissions=["change"])
     def accept_applications(self, request, queryset):
