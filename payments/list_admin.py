@@ -2,7 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -83,12 +83,7 @@ class PaymentListAdmin(admin.ModelAdmin):
             raise Http404("No such payment list.")
         if not payment_list.error_report:
             raise Http404("This list has no error report.")
-        return FileResponse(
-            payment_list.error_report.open("rb"),
-            as_attachment=True,
-            filename=f"payment-list-{payment_list.pk}-errors.csv",
-            content_type="text/csv",
-        )
+        return list_services.error_report_response(payment_list)
 
     def upload_view(self, request):
         if not request.user.has_perm("payments.add_payment"):

@@ -1,4 +1,3 @@
-from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -137,9 +136,4 @@ class PaymentListErrorReportApi(_PaymentApi):
         payment_list = list_for(request, list_id)
         if not payment_list.error_report:
             raise NotFound("This list has no error report.")
-        return FileResponse(
-            payment_list.error_report.open("rb"),
-            as_attachment=True,
-            filename=f"payment-list-{payment_list.pk}-errors.csv",
-            content_type="text/csv",
-        )
+        return list_services.error_report_response(payment_list)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
+from django.http import FileResponse
 from django.utils import timezone
 
 from core.exceptions import Conflict
@@ -117,3 +118,13 @@ def compensate_interrupted_list(payment_list: PaymentList) -> PaymentList:
     )
     payment_list.refresh_from_db()
     return payment_list
+
+
+def error_report_response(payment_list: PaymentList) -> FileResponse:
+    """The list's error report as a CSV download (admin and API share it)."""
+    return FileResponse(
+        payment_list.error_report.open("rb"),
+        as_attachment=True,
+        filename=f"payment-list-{payment_list.pk}-errors.csv",
+        content_type="text/csv",
+    )
