@@ -8,6 +8,8 @@ Proven elsewhere, and not repeated here:
 - sign-in, token, registration and confirmation-code guessing throttled:
   tests/accounts/test_throttling.py; confirmation codes stored hashed and dying after five
   wrong tries: tests/accounts/test_registration_api.py;
+- service keys stored hashed (SHA-512, never the key): tests/promos/test_discount_api.py
+  (test_service_key_is_stored_hashed);
 - CSRF on session-authenticated writes and the security headers (CSP, nosniff,
   Referrer-Policy, frame denial): tests/core/test_security_headers.py;
 - `check --deploy` clean for prod: tests/core/test_deploy_settings.py;
