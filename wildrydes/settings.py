@@ -204,8 +204,12 @@ if AWS_STORAGE_BUCKET_NAME:
     STATIC_URL = f"{_scheme}://{_static_host}/static/"
 
 # Throttle counters. Locally in memory; a stage shares them between Lambda containers
-# through the database (CACHE_URL=dbcache://wildrydes_cache, `manage.py createcachetable`).
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# through the database (the cache table is created by core's migrations).
+CACHES = {
+    "default": env.cache(
+        "CACHE_URL", default="locmemcache://" if IS_LOCAL else "dbcache://wildrydes_cache"
+    )
+}
 
 # --- Security -------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
