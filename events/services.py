@@ -3,14 +3,29 @@
 Locally "publish" means: hand each event to its in-process subscribers (a `Delivery` per
 subscriber, retried with backoff, dead-lettered after EVENTS_MAX_ATTEMPTS). With
 EVENTS_SNS_TOPIC_ARN set it means: publish to SNS, whose SQS queues feed `events.aws`.
+
+When, after the commit, is set by `settings.EVENTS_DELIVERY` (read at each commit):
+- "inline" (the default, also when the settings do not name it): in the committing
+  thread, before `emit`'s caller goes on. A request answers only once both subscribers
+  are done: about twice the work of POST /api/payments/ without them (docs/benchmarks.md).
+- "thread": handed to one background thread of the process, which publishes in batches;
+  the request answers at once. For long-running servers (gunicorn), not for Lambda, which
+  freezes the process after the answer.
+- "relay": not at all; the relay loop (`manage.py relay_events --loop`) publishes.
+Whatever the mode, an event is committed before anything is published and stays
+unpublished until it has been handed on, so a process that dies with events in its queue
+leaves them to the relay: at least once, with the same retries and dead letters.
 """
 
 import logging
+import os
+import queue
+import threading
 import traceback
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, close_old_connections, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -21,6 +36,8 @@ from events.models import Delivery, OutboxEvent, ProcessedEvent
 logger = logging.getLogger(__name__)
 
 RELAY_BATCH = 500
+BACKGROUND_QUEUE = 10_000  # events waiting for the background thread; beyond, the relay's
+BACKGROUND_IDLE_SECONDS = 1.0  # the thread closes its connection after this long without work
 
 
 def emit(event_type: str, data: dict, *, version: int = 1) -> OutboxEvent:
@@ -31,8 +48,60 @@ def emit(event_type: str, data: dict, *, version: int = 1) -> OutboxEvent:
     event = OutboxEvent.objects.create(
         type=event_type, version=version, occurred_at=timezone.now(), data=data
     )
-    transaction.on_commit(lambda: publish_events([event.pk]), robust=True)
+    transaction.on_commit(lambda: _after_commit(event.pk), robust=True)
     return event
+
+
+def _after_commit(event_id) -> None:
+    mode = getattr(settings, "EVENTS_DELIVERY", "inline")
+    if mode == "thread":
+        _background.submit(event_id)
+    elif mode != "relay":
+        publish_events([event_id])
+
+
+class _BackgroundPublisher:
+    """One daemon thread per process publishing committed events, in batches, in order."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._queue = None
+        self._pid = None
+
+    def submit(self, event_id) -> None:
+        with self._lock:
+            if self._pid != os.getpid():  # first use, or a fork (gunicorn workers)
+                self._queue = queue.Queue(maxsize=BACKGROUND_QUEUE)
+                self._pid = os.getpid()
+                threading.Thread(
+                    target=self._run, args=(self._queue,), name="outbox-publisher", daemon=True
+                ).start()
+        try:
+            self._queue.put_nowait(event_id)
+        except queue.Full:
+            logger.warning("Outbox queue full: event %s left to the relay", event_id)
+
+    def _run(self, pending: queue.Queue) -> None:
+        while True:
+            try:
+                batch = [pending.get(timeout=BACKGROUND_IDLE_SECONDS)]
+            except queue.Empty:  # idle: give the database connection back
+                connections.close_all()
+                batch = [pending.get()]
+            while len(batch) < RELAY_BATCH:
+                try:
+                    batch.append(pending.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                publish_events(batch)
+            except Exception:  # the database, most likely; the relay will publish them
+                logger.exception("Could not publish %d events; left to the relay", len(batch))
+            finally:
+                close_old_connections()
+
+
+_background = _BackgroundPublisher()
 
 
 def publish_events(event_ids) -> int:
