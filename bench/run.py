@@ -13,7 +13,13 @@ with the same worker settings on free 127.0.0.1 ports, warm both up, then drive 
 wrk (fixed connections, fixed time) in alternating rounds, so that both see the same
 background load. All load stays on loopback and stops by itself.
 
+Sections `events_delivery` and `payments_post_outbox` (bench/events_bench.py): events per
+second on the local delivery paths, and `POST /api/payments/` with the outbox against the
+same endpoint without it. Section `payment_lists` (bench/lists_bench.py): a 1,000,000-row
+CSV (--list-rows) through the import workflow against the raw driver's best path.
+
     .venv/bin/python bench/run.py                     # what `make bench` runs
+    .venv/bin/python bench/run.py --sections payment_lists --list-rows 100000
     .venv/bin/python bench/run.py --databases sqlite --no-record --duration 4
     .venv/bin/python bench/run.py --serve django --databases postgres  # to profile by hand
 """
@@ -23,6 +29,7 @@ import bisect
 import contextlib
 import dataclasses
 import datetime
+import importlib
 import json
 import math
 import os
@@ -46,6 +53,9 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 
 import minimal_app  # noqa: E402  (bench/ is sys.path[0])
+
+# The section modules import this file as `run`; make that this very module, not a copy.
+sys.modules.setdefault("run", sys.modules[__name__])
 
 from tests import pgcluster  # noqa: E402
 
@@ -551,7 +561,21 @@ def rides_post_markdown(results, versions, options) -> str:
 # --- the run ------------------------------------------------------------------------------
 
 
-SECTIONS = {"rides_post": rides_post}
+# key -> the section's function, or "module:function" in bench/ (imported when it runs).
+SECTIONS = {
+    "rides_post": rides_post,
+    "events_delivery": "events_bench:events_delivery",
+    "payments_post_outbox": "events_bench:payments_post_outbox",
+    "payment_lists": "lists_bench:payment_lists",
+}
+
+
+def section_function(key: str):
+    found = SECTIONS[key]
+    if isinstance(found, str):
+        module, name = found.split(":")
+        found = getattr(importlib.import_module(module), name)
+    return found
 
 
 def machine() -> str:
@@ -645,7 +669,8 @@ def serve(options) -> int:
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add = parser.add_argument
-    add("--sections", nargs="+", choices=list(SECTIONS), default=list(SECTIONS))
+    add("--sections", nargs="+", choices=list(SECTIONS), default=list(SECTIONS),
+        help="which sections to run, in this order (default: all)")  # fmt: skip
     add("--databases", nargs="+", choices=["sqlite", "postgres"], default=["sqlite", "postgres"])
     add("--targets", nargs="+", choices=list(TARGETS), default=list(TARGETS))
     add("--duration", type=float, default=12.0, help="measured seconds per target")
@@ -657,6 +682,10 @@ def parse_args(argv):
     add("--threads", type=int, default=1, help="threads per gthread worker")
     add("--unicorns", type=int, default=20_000)
     add("--riders", type=int, default=64)
+    add("--events", type=int, default=1000, help="events per path (events_delivery)")
+    add("--list-rows", type=int, default=1_000_000, help="rows of the CSV (payment_lists)")
+    add("--list-timeout", type=float, default=900.0,
+        help="seconds allowed to each import process (payment_lists)")  # fmt: skip
     add("--no-record", dest="record", action="store_false", help="leave docs/ alone")
     add("--serve", choices=list(TARGETS), help="only serve this target, to profile by hand")
     add("--logdir", type=Path, default=Path(tempfile.gettempdir()))
@@ -664,6 +693,8 @@ def parse_args(argv):
     options.logdir.mkdir(parents=True, exist_ok=True)
     if not 1 <= options.duration / options.rounds <= 60 or not 0 <= options.warmup <= 30:
         parser.error("keep the load bounded: 1-60 s per round, warm-up at most 30 s")
+    if not 1 <= options.events <= 100_000 or not 1 <= options.list_rows <= 10_000_000:
+        parser.error("keep the work bounded: 1-100,000 events, 1-10,000,000 list rows")
     return options
 
 
@@ -685,8 +716,10 @@ def main(argv=None) -> int:
     options.commit = commit()
     options.machine = machine()
     options.software = software(options.wrk)
-    print(f"{options.machine}\n{options.software}\n\n{HEADER}", flush=True)
-    sections = [SECTIONS[key](options) for key in options.sections]
+    print(f"{options.machine}\n{options.software}", flush=True)
+    if "rides_post" in options.sections:
+        print(f"\n{HEADER}", flush=True)
+    sections = [section_function(key)(options) for key in options.sections]
     for section in sections:
         print(f"\n## {section.title}\n\n{section.markdown}")
     if options.record:

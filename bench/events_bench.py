@@ -1,0 +1,466 @@
+"""Sections `events_delivery` and `payments_post_outbox` of `make bench` (see bench/run.py).
+
+events_delivery, per database: events per second delivered on the local path, in-process
+after each commit (as in a request) and by the relay draining a backlog; the work runs in
+bench/events_child.py, a child process with Django set up.
+
+payments_post_outbox, per database: `POST /api/payments/` (service key) through gunicorn +
+wrk, with the outbox (the project as it is) and without it (bench/outbox_wsgi.py with
+BENCH_OUTBOX=off, which makes `emit` a no-op in that server only), both servers on the same
+database, warmed up, then measured in alternating rounds as the rides section does.
+"""
+
+import contextlib
+import json
+import math
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import run  # bench/run.py (registered under this name when it runs as __main__)
+
+CHILD = run.BENCH / "events_child.py"
+POST_SCRIPT = run.BENCH / "post_payment.lua"
+GOAL = 0.20  # the outbox may add under 20% to the request
+
+
+def _migrate(env: dict, log: Path) -> None:
+    with log.open("ab") as out:
+        subprocess.run(
+            [run.PYTHON, "manage.py", "migrate", "--no-input"],
+            cwd=run.ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=True,
+        )
+
+
+def _child(args: list, *, env: dict, log: Path, timeout: float) -> str:
+    with log.open("ab") as out:
+        done = subprocess.run(
+            [run.PYTHON, str(CHILD), *map(str, args)],
+            cwd=run.ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=out,
+            timeout=timeout,
+            check=True,
+        )
+        out.write(done.stdout)
+    return done.stdout.decode()
+
+
+def _bench_json(text: str) -> dict:
+    for line in text.splitlines():
+        if line.startswith("BENCH_JSON "):
+            return json.loads(line.removeprefix("BENCH_JSON "))
+    raise RuntimeError(f"no BENCH_JSON line in:\n{text}")
+
+
+# --- events_delivery ------------------------------------------------------------------------
+
+
+def events_delivery(options) -> run.Section:
+    results, versions, problems = [], [], []
+    for name in options.databases:
+        print(f"\nevents_delivery, {name}:", flush=True)
+        log = options.logdir / f"bench-events_delivery-{name}.log"
+        log.unlink(missing_ok=True)
+        with (
+            tempfile.TemporaryDirectory(prefix=f"wildrydes-bench-events-{name}-") as tmp,
+            run.database(name, Path(tmp)) as db,
+        ):
+            env = run.server_env(db.env)
+            _migrate(env, log)
+            args = ["deliver", "--events", options.events]
+            for pid in db.server_pids:
+                args += ["--db-pid", pid]
+            found = _bench_json(_child(args, env=env, log=log, timeout=options.events * 0.5 + 120))
+            found["database"] = name
+            versions.append(run.database_version(db))
+        for problem in found["problems"]:
+            problems.append(f"{name}: {problem}")
+            print(f"  ! {problem}  (log: {log})", flush=True)
+        print("  " + _delivery_line(found), flush=True)
+        results.append(found)
+    return run.Section(
+        key="events_delivery",
+        title="Events delivered per second on the local path",
+        markdown=_delivery_markdown(results, versions, options),
+        results=results,
+        failed=bool(problems),
+    )
+
+
+def _per_event_ms(seconds: float, events: int) -> float:
+    return 1000 * seconds / events if events else math.nan
+
+
+def _delivery_line(r: dict) -> str:
+    n, inline, relay, thread = r["events"], r["inline"], r["relay"], r["thread"]
+    return (
+        f"{r['database']:<9} in-process {n / inline['seconds']:5.0f} events/s "
+        f"(delivery {_per_event_ms(inline['delivery_seconds'], n):.2f} ms/event), "
+        f"relay {n / relay['seconds']:5.0f} events/s, thread {n / thread['seconds']:5.0f} events/s"
+    )
+
+
+def _delivery_markdown(results, versions, options) -> str:
+    other = max(
+        (max(r[path]["other_cpu"] for path in ("inline", "relay", "thread")) for r in results),
+        default=0.0,
+    )
+    lines = [
+        f"Measured {options.started:%Y-%m-%d %H:%M} UTC at commit `{options.commit}` "
+        f"with `{options.command}`.",
+        "",
+        f"- Machine: {options.machine}",
+        f"- Software: {options.software}; {', '.join(versions)}",
+        f"- {options.events:,} PaymentRegistered events per path and database (for payments "
+        "created beforehand), one committed transaction per event, each delivered to bi and "
+        "notifications (2 deliveries, 2 ProcessedEvent rows, a daily aggregate update and a "
+        "notification per event); 20 events first to warm up. One process "
+        "(bench/events_child.py) does it all, one path after the other.",
+        "- *in-process*: delivery after each commit in the committing thread "
+        '(`EVENTS_DELIVERY = "inline"`, the default; what a request does today): timed from '
+        "the first emit to the last delivery; the delivery column is the time spent in "
+        "`publish_events`. *relay*: the events are emitted with the after-commit delivery "
+        "patched out (a process that died after each commit), then `relay_events()` (batches "
+        "of 500) runs until the backlog is drained; timed around the relay only. *thread*: "
+        '`EVENTS_DELIVERY = "thread"`, each commit hands its event to the background thread; '
+        "timed from the first emit until the last event is delivered.",
+        f"- Other processes on the machine used up to {other:.0%} of its CPU meanwhile.",
+        "",
+        "| database | path | events/s | ms/event | of which in publish_events | app CPU ms/event "
+        "| db CPU ms/event |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        n, inline, relay = r["events"], r["inline"], r["relay"]
+
+        def db_cpu(seconds, n=n, pg=r["database"] != "sqlite"):
+            return f"{_per_event_ms(seconds, n):.2f}" if pg else "-"
+
+        lines.append(
+            f"| {r['database']} | in-process, after each commit | {n / inline['seconds']:.0f} "
+            f"| {_per_event_ms(inline['seconds'], n):.2f} "
+            f"| {_per_event_ms(inline['delivery_seconds'], n):.2f} "
+            f"| {_per_event_ms(inline['app_cpu'], n):.2f} | {db_cpu(inline['db_cpu'])} |"
+        )
+        thread = r["thread"]
+        lines.append(
+            f"| {r['database']} | thread, after each commit (the emits alone: "
+            f"{_per_event_ms(thread['emit_seconds'], n):.2f} ms/event) "
+            f"| {n / thread['seconds']:.0f} | {_per_event_ms(thread['seconds'], n):.2f} | - "
+            f"| {_per_event_ms(thread['app_cpu'], n):.2f} | {db_cpu(thread['db_cpu'])} |"
+        )
+        lines.append(
+            f"| {r['database']} | relay, backlog of {n:,} ({relay['calls']} calls) "
+            f"| {n / relay['seconds']:.0f} | {_per_event_ms(relay['seconds'], n):.2f} "
+            f"| {_per_event_ms(relay['seconds'], n):.2f} "
+            f"| {_per_event_ms(relay['app_cpu'], n):.2f} | {db_cpu(relay['db_cpu'])} |"
+        )
+    return "\n".join(lines)
+
+
+# --- payments_post_outbox ------------------------------------------------------------------
+
+# name: (BENCH_OUTBOX, reference prefix); the first is the baseline of the others.
+OUTBOX_TARGETS = {
+    "no outbox": ("off", "off"),
+    "outbox, inline": ("on", "on"),
+    "outbox, thread": ("thread", "thr"),
+    "outbox, relay": ("relay", "rly"),
+}
+RELAY_INTERVAL = 1.0  # seconds between relay passes (`make run` uses 5)
+PACED = {"connections": 2, "pace_ms": 100, "seconds": 9.0, "rounds": 3}
+
+
+def run_post_wrk(
+    url, *, seconds, connections, pace_ms, options, key_file, emails_file, prefix, seed
+):
+    cmd = [options.wrk, "--threads", "1", "--connections", str(connections)]
+    cmd += ["--duration", f"{max(1, round(seconds))}s", "--timeout", "5s"]
+    cmd += ["--script", str(POST_SCRIPT), url, "--", str(key_file), str(emails_file)]
+    cmd += [prefix, str(seed), str(pace_ms)]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=False)
+    for line in done.stdout.splitlines():
+        if line.startswith("BENCH_JSON "):
+            return json.loads(line.removeprefix("BENCH_JSON "))
+    raise RuntimeError(f"wrk gave no summary (exit {done.returncode}):\n{done.stdout}{done.stderr}")
+
+
+def _loads(options) -> dict:
+    """load name -> (connections, pace ms, measured seconds, rounds)."""
+    return {
+        "saturated": (options.connections, 0, options.duration, options.rounds),
+        "paced": (PACED["connections"], PACED["pace_ms"], PACED["seconds"], PACED["rounds"]),
+    }
+
+
+def _wait_published(db, timeout: float = 60.0) -> int:
+    """Unpublished outbox events left once the background threads have caught up."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = run.query_one(
+            db, "SELECT count(*) FROM events_outboxevent WHERE published_at IS NULL"
+        )
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.5)
+
+
+def _post_database(db, *, options, workdir: Path, log: Path) -> list:
+    env = run.server_env(db.env)
+    key_file, emails_file = workdir / "key.txt", workdir / "emails.txt"
+    started = time.monotonic()
+    _migrate(env, log)
+    _child(
+        [
+            "seed-post",
+            "--riders",
+            options.riders,
+            "--key-file",
+            key_file,
+            "--emails-file",
+            emails_file,
+        ],
+        env=env,
+        log=log,
+        timeout=300,
+    )
+    print(f"  prepared in {time.monotonic() - started:.1f} s", flush=True)
+    answered = dict.fromkeys(OUTBOX_TARGETS, 0)
+    wrk_runs = 0
+    results = []
+    wrk = {"options": options, "key_file": key_file, "emails_file": emails_file}
+    with contextlib.ExitStack() as stack:
+        servers = {}
+        for target, (switch, _) in OUTBOX_TARGETS.items():
+            base, proc = stack.enter_context(
+                run.gunicorn(
+                    "outbox_wsgi:application",
+                    chdir=run.BENCH,
+                    env={**env, "BENCH_OUTBOX": switch},
+                    options=options,
+                    log=log,
+                )
+            )
+            servers[target] = (base + "/api/payments/", proc)
+            run.wait_ready(base + "/api/health/", proc)
+        relay = stack.enter_context(_relay_loop(env, log))
+        for target, (url, _) in servers.items():
+            if options.warmup > 0:
+                prefix = f"{OUTBOX_TARGETS[target][1]}-w"
+                warm = run_post_wrk(
+                    url, seconds=options.warmup, connections=options.connections, pace_ms=0,
+                    prefix=prefix, seed=7, **wrk,
+                )  # fmt: skip
+                answered[target] += warm["ok"]
+        wrk_runs += options.warmup > 0
+        for load, (connections, pace_ms, seconds, rounds) in _loads(options).items():
+            runs = {t: [] for t in OUTBOX_TARGETS}
+            for round_no in range(rounds):
+                # Rotate who goes first, so a drift in background load hits all alike.
+                order = list(servers)
+                order = order[round_no % len(order) :] + order[: round_no % len(order)]
+                for target in order:
+                    url, proc = servers[target]
+                    prefix = f"{OUTBOX_TARGETS[target][1]}-{load[0]}{round_no}"
+                    with run.CpuMeter(app=[proc.pid], db=db.server_pids) as meter:
+                        summary = run_post_wrk(
+                            url, seconds=seconds / rounds, connections=connections,
+                            pace_ms=pace_ms, prefix=prefix, seed=11 + round_no, **wrk,
+                        )  # fmt: skip
+                    answered[target] += summary["ok"]
+                    runs[target].append((summary, meter))
+            wrk_runs += rounds
+            for target in OUTBOX_TARGETS:
+                result = run.summarize(db, target, runs[target])
+                result.load = load
+                results.append(result)
+        left = _wait_published(db)
+        table = run._processes()
+        relay_cpu = sum(run._tree_ticks(table, [relay.pid]).values()) / run.CLOCK_TICKS
+    in_flight = options.connections * wrk_runs
+    counts = {}
+    for target, (_, prefix) in OUTBOX_TARGETS.items():
+        counts[target] = run.query_one(
+            db,
+            f"SELECT count(*) FROM payments_payment WHERE reference LIKE '{prefix}-%'",  # noqa: S608
+        )
+    events = run.query_one(db, "SELECT count(*) FROM events_outboxevent")
+    delivered = run.query_one(db, "SELECT count(*) FROM events_delivery WHERE status = 'delivered'")
+    problems = []
+    for target, rows in counts.items():
+        if not 0 <= rows - answered[target] <= in_flight:
+            problems.append(f"{target}: {answered[target]} 2xx answers but {rows} payments.")
+    expected = sum(rows for target, rows in counts.items() if target != "no outbox")
+    if events != expected or delivered != 2 * expected or left:
+        problems.append(
+            f"{expected} payments with the outbox but {events} outbox events, {left} of them "
+            f"unpublished, {delivered} deliveries delivered (expected {2 * expected})."
+        )
+    for result in results:
+        if result.target == "outbox, relay":
+            result.relay_cpu_ms = 1000 * relay_cpu / counts[result.target]
+        if result.target == "no outbox" and result.load == "saturated":
+            result.detail += " ".join(problems)
+    return results
+
+
+@contextlib.contextmanager
+def _relay_loop(env: dict, log: Path):
+    """`manage.py relay_events --loop` beside the servers, as `make run` has it."""
+    cmd = [run.PYTHON, "manage.py", "relay_events", "--loop", "--interval", str(RELAY_INTERVAL)]
+    with log.open("ab") as out:
+        proc = subprocess.Popen(cmd, cwd=run.ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def payments_post_outbox(options) -> run.Section:
+    results, versions = [], []
+    for name in options.databases:
+        print(f"\npayments_post_outbox, {name}:", flush=True)
+        log = options.logdir / f"bench-payments_post_outbox-{name}.log"
+        log.unlink(missing_ok=True)
+        with (
+            tempfile.TemporaryDirectory(prefix=f"wildrydes-bench-outbox-{name}-") as tmp,
+            run.database(name, Path(tmp)) as db,
+        ):
+            found = _post_database(db, options=options, workdir=Path(tmp), log=log)
+            versions.append(run.database_version(db))
+        for result in found:
+            print(f"  {result.load:<9} " + run.format_row(result), flush=True)
+            if result.detail:
+                print(f"  ! {result.detail.strip()}  (log: {log})", flush=True)
+        for (database, load, target), cost in overheads(found).items():
+            print(f"  {database} {load}, {target}: {_cost_line(cost)}", flush=True)
+        results += found
+    return run.Section(
+        key="payments_post_outbox",
+        title="POST /api/payments/ with and without the outbox",
+        markdown=_post_markdown(results, versions, options),
+        results=results,
+        failed=any(r.errors or r.detail for r in results),
+    )
+
+
+def overheads(results) -> dict:
+    """(database, load, target) -> what that outbox variant adds to the request without it."""
+    base = {(r.database, r.load): r for r in results if r.target == "no outbox"}
+    out = {}
+    for r in results:
+        off = base.get((r.database, r.load))
+        if r.target == "no outbox" or not (off and r.requests_per_s and off.requests_per_s):
+            continue
+        pg = r.database != "sqlite"
+        cpu_on = r.app_cpu_ms + (r.db_cpu_ms if pg else 0)
+        cpu_off = off.app_cpu_ms + (off.db_cpu_ms if pg else 0)
+        out[(r.database, r.load, r.target)] = {
+            "time": off.requests_per_s / r.requests_per_s - 1,  # time per request
+            "p50": r.p50_ms / off.p50_ms - 1,
+            "p99": r.p99_ms / off.p99_ms - 1,
+            "cpu": cpu_on / cpu_off - 1 if cpu_off else math.nan,
+        }
+    return out
+
+
+def _goal_figure(load: str, cost: dict) -> float:
+    """Saturated: time per request (1/throughput); paced: median latency."""
+    return cost["time"] if load == "saturated" else cost["p50"]
+
+
+def _verdict(cost: float) -> str:
+    return "meets it" if cost < GOAL else "misses it"
+
+
+def _cost_line(cost: dict) -> str:
+    return (
+        f"time per request (1/throughput) {cost['time']:+.0%}, p50 {cost['p50']:+.0%}, "
+        f"p99 {cost['p99']:+.0%}, CPU per request {cost['cpu']:+.0%}"
+    )
+
+
+def _post_markdown(results, versions, options) -> str:
+    other = max((r.other_cpu for r in results), default=0.0)
+    connections, pace, seconds, rounds = _loads(options)["paced"]
+    lines = [
+        f"Measured {options.started:%Y-%m-%d %H:%M} UTC at commit `{options.commit}` "
+        f"with `{options.command}`.",
+        "",
+        f"- Machine: {options.machine}",
+        f"- Software: {options.software}; {', '.join(versions)}",
+        f"- Servers: gunicorn, {options.workers} `{options.worker_class}` workers per target, "
+        "`DEBUG=false`, the committed settings, all three on the same database: "
+        "bench/outbox_wsgi.py with `BENCH_OUTBOX=off` (*no outbox*: `emit` a no-op), `on` "
+        "(*outbox, inline*: the project as committed, delivery to bi and notifications after "
+        "commit, before the answer), `thread` (*outbox, thread*: `EVENTS_DELIVERY = "
+        '"thread"`, delivery after commit on the worker\'s background thread) and `relay` '
+        '(*outbox, relay*: `EVENTS_DELIVERY = "relay"`, the request only writes the event; '
+        f"`manage.py relay_events --loop --interval {RELAY_INTERVAL:g}` runs beside the "
+        "servers, as in `make run`, and delivers).",
+        f"- Load: wrk, 1 thread, `Authorization: Api-Key` of the organization, a unique "
+        f"reference per request, a random payer among {options.riders} riders (so "
+        "notifications has someone to tell). *saturated*: "
+        f"{options.connections} connections in a closed loop, {options.warmup:g} s warm-up per "
+        f"target, then {options.duration:g} s per target in {options.rounds} rounds that "
+        f"rotate the targets. *paced*: {connections} connections, each waiting "
+        f"{pace / 2:g}-{pace * 1.5:g} ms after an answer, {seconds:g} s per target in {rounds} "
+        "rounds: a load the slowest target serves without queueing, to see what a request "
+        "costs in latency.",
+        "- requests/s counts 201 answers; CPU ms/req is CPU time of the gunicorn workers "
+        "(app, background thread included) and of the PostgreSQL server (db) per 201 answer, "
+        "from /proc. Checked after the run: one payment per 201, one outbox event per payment "
+        "with the outbox and none without, all published, two deliveries (bi, "
+        "notifications) delivered per event.",
+        f"- Other processes on the machine used up to {other:.0%} of its CPU during a "
+        "measured round.",
+        "",
+        "| database | load | target | requests/s | p50 ms | p99 ms | errors | app CPU ms/req "
+        "| db CPU ms/req | requests/s by round |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in results:
+        db_cpu = f"{r.db_cpu_ms:.2f}" if r.database != "sqlite" else "-"
+        by_round = ", ".join(f"{x:.0f}" for x in r.rounds_rps)
+        lines.append(
+            f"| {r.database} | {r.load} | {r.target} | {r.requests_per_s:.0f} | "
+            f"{r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} | {r.app_cpu_ms:.2f} | {db_cpu} "
+            f"| {by_round} |"
+        )
+    lines += [
+        "",
+        "What the outbox adds to the request without it (goal: under 20%; judged on the time "
+        "per request at saturation, 1/throughput, and on the median latency when paced):",
+        "",
+        "| database | load | target | time per request | p50 | p99 | CPU per request "
+        "| goal < 20% |",
+        "|---|---|---|---:|---:|---:|---:|---|",
+    ]
+    for (name, load, target), cost in overheads(results).items():
+        lines.append(
+            f"| {name} | {load} | {target} | {cost['time']:+.0%} | {cost['p50']:+.0%} "
+            f"| {cost['p99']:+.0%} | {cost['cpu']:+.0%} "
+            f"| {_verdict(_goal_figure(load, cost))} |"
+        )
+    relayed = {r.database: r.relay_cpu_ms for r in results if hasattr(r, "relay_cpu_ms")}
+    if relayed:
+        spent = ", ".join(f"{name} {ms:.2f} ms" for name, ms in relayed.items())
+        lines += [
+            "",
+            f"The relay loop spent, per event it delivered, {spent} of CPU (its own process, "
+            "not in the table's CPU columns): the delivery work the *relay* target's requests "
+            "leave to it.",
+        ]
+    return "\n".join(lines)

@@ -1,0 +1,265 @@
+"""Django-side helpers of the events benchmarks (bench/events_bench.py runs them).
+
+Run as a child process with the environment of the database under test (SQLITE_PATH or
+DATABASE_URL), after `manage.py migrate`:
+
+    python bench/events_child.py seed-post --riders 64 --key-file K --emails-file E
+    python bench/events_child.py deliver --events 2000 [--db-pid PID ...]
+
+`seed-post`: the organization, a service key for it (written to --key-file) and riders
+whose e-mails (written to --emails-file) the POSTed payments name as payers.
+
+`deliver`: creates payments directly (no events), then
+1. in-process: for each payment, one committed transaction that emits PaymentRegistered;
+   after commit the event is delivered in-process to both subscribers (bi and
+   notifications), as in a request. Timed as a whole and, separately, inside
+   `publish_events` (the delivery).
+2. relay: the same number of events emitted with the after-commit delivery switched off
+   (as if the process had died after each commit), then `relay_events()` called until
+   the backlog is drained. Timed around the relay only.
+3. thread: the same number again with `EVENTS_DELIVERY = "thread"`: each commit hands its
+   event to the background thread, which publishes in batches. Timed from the first emit
+   until the last event is delivered.
+Prints one line "BENCH_JSON {...}" with the timings, the CPU used by this process and by
+the database server (PostgreSQL), and the checks (every event delivered to both).
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wildrydes.settings")
+
+WARMUP_EVENTS = 20
+
+
+def _setup():
+    import django
+
+    django.setup()
+
+
+def _riders(count: int, tag: str):
+    from django.contrib.auth.hashers import make_password
+    from django.utils import timezone
+
+    from accounts.models import User
+
+    unusable, now = make_password(None), timezone.now()
+    emails = [f"bench-{tag}-{i:04d}@bench.wildrydes.example" for i in range(count)]
+    User.objects.bulk_create(
+        User(email=email, password=unusable, email_confirmed_at=now) for email in emails
+    )
+    return list(User.objects.filter(email__in=emails).order_by("email"))
+
+
+def seed_post(*, riders: int, key_file: Path, emails_file: Path) -> None:
+    _setup()
+    from django.db import transaction
+
+    from accounts.models import ServiceKey
+    from payments.models import Organization
+
+    with transaction.atomic():
+        organization = Organization.objects.create(name="Bench Org")
+        _, key = ServiceKey.objects.create_key(
+            name="bench", service="bench", organization=organization
+        )
+        users = _riders(riders, "payer")
+    key_file.write_text(key + "\n")
+    emails_file.write_text("".join(f"{u.email}\n" for u in users))
+    print(f"seeded Bench Org, 1 service key, {len(users)} payers")
+
+
+def _payments(count: int, payers: list, tag: str) -> list:
+    from payments.models import Organization, Payment
+
+    organization = Organization.objects.get_or_create(name="Bench Org")[0]
+    return Payment.objects.bulk_create(
+        (
+            Payment(
+                amount_minor=100 + i % 50_000,
+                currency="USD",
+                reference=f"bench-{tag}-{i:07d}",
+                payer=payers[i % len(payers)],
+                payer_email=payers[i % len(payers)].email,
+                organization=organization,
+                registered_by="bench",
+            )
+            for i in range(count)
+        ),
+        batch_size=2000,
+    )
+
+
+def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
+    _setup()
+    from unittest import mock
+
+    from django.db import connection, transaction
+    from django.test import override_settings
+    from run import CpuMeter
+
+    from events import services
+    from events.models import Delivery, OutboxEvent
+    from notifications.models import Notification
+    from payments.events import PAYMENT_REGISTERED, emit_payment_event
+
+    with transaction.atomic():
+        users = _riders(payers, "deliver")
+        payments = _payments(WARMUP_EVENTS + 3 * events, users, "deliver")
+    warmup, payments = payments[:WARMUP_EVENTS], payments[WARMUP_EVENTS:]
+    inline, backlog, threaded = (
+        payments[:events],
+        payments[events : 2 * events],
+        payments[2 * events :],
+    )
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def emit_each(batch):
+        for payment in batch:
+            with transaction.atomic():
+                emit_payment_event(PAYMENT_REGISTERED, payment)
+
+    emit_each(warmup)  # code paths, caches and connections warm
+
+    # 1. In-process delivery after each commit, with the time inside publish_events.
+    delivering = {"seconds": 0.0, "calls": 0}
+    publish = services.publish_events
+
+    def timed_publish(event_ids):
+        started = time.perf_counter()
+        try:
+            return publish(event_ids)
+        finally:
+            delivering["seconds"] += time.perf_counter() - started
+            delivering["calls"] += 1
+
+    with (
+        mock.patch.object(services, "publish_events", timed_publish),
+        CpuMeter(app=[os.getpid()], db=db_pids) as inline_cpu,
+    ):
+        started = time.perf_counter()
+        emit_each(inline)
+        inline_seconds = time.perf_counter() - started
+    delivered_inline = Delivery.objects.filter(status=Delivery.Status.DELIVERED).count()
+
+    # 2. A backlog of unpublished events, drained by the relay.
+    with mock.patch.object(services, "publish_events", return_value=0):
+        emit_each(backlog)
+    unpublished = OutboxEvent.objects.filter(published_at__isnull=True).count()
+    calls = 0
+    with CpuMeter(app=[os.getpid()], db=db_pids) as relay_cpu:
+        started = time.perf_counter()
+        while True:
+            calls += 1
+            done = services.relay_events()
+            if not done["published"] and not done["retried"]:
+                break
+        relay_seconds = time.perf_counter() - started
+
+    # 3. The background thread.
+    def delivered():
+        return Delivery.objects.filter(status=Delivery.Status.DELIVERED).count()
+
+    goal = delivered() + 2 * events
+    with (
+        override_settings(EVENTS_DELIVERY="thread"),
+        CpuMeter(app=[os.getpid()], db=db_pids) as thread_cpu,
+    ):
+        started = time.perf_counter()
+        emit_each(threaded)
+        emitted = time.perf_counter() - started
+        deadline = started + 60 + events * 0.1
+        while delivered() < goal and time.perf_counter() < deadline:
+            time.sleep(0.005)
+        thread_seconds = time.perf_counter() - started
+
+    total = WARMUP_EVENTS + 3 * events
+    checks = {
+        "events": OutboxEvent.objects.count(),
+        "unpublished_before_relay": unpublished,
+        "unpublished_after_relay": OutboxEvent.objects.filter(published_at__isnull=True).count(),
+        "deliveries_after_inline": delivered_inline,
+        "deliveries_delivered": Delivery.objects.filter(status=Delivery.Status.DELIVERED).count(),
+        "deliveries_other": Delivery.objects.exclude(status=Delivery.Status.DELIVERED).count(),
+        "notifications": Notification.objects.count(),
+    }
+    expected = {
+        "events": total,
+        "unpublished_before_relay": events,
+        "unpublished_after_relay": 0,
+        "deliveries_after_inline": 2 * (WARMUP_EVENTS + events),
+        "deliveries_delivered": 2 * total,
+        "deliveries_other": 0,
+        "notifications": total,
+    }
+    return {
+        "events": events,
+        "inline": {
+            "seconds": inline_seconds,
+            "delivery_seconds": delivering["seconds"],
+            "publish_calls": delivering["calls"],
+            "app_cpu": inline_cpu.seconds["app"],
+            "db_cpu": inline_cpu.seconds["db"],
+            "other_cpu": inline_cpu.other / inline_cpu.machine_capacity
+            if inline_cpu.machine_capacity
+            else 0.0,
+        },
+        "thread": {
+            "seconds": thread_seconds,
+            "emit_seconds": emitted,
+            "app_cpu": thread_cpu.seconds["app"],
+            "db_cpu": thread_cpu.seconds["db"],
+            "other_cpu": thread_cpu.other / thread_cpu.machine_capacity
+            if thread_cpu.machine_capacity
+            else 0.0,
+        },
+        "relay": {
+            "seconds": relay_seconds,
+            "calls": calls,
+            "app_cpu": relay_cpu.seconds["app"],
+            "db_cpu": relay_cpu.seconds["db"],
+            "other_cpu": relay_cpu.other / relay_cpu.machine_capacity
+            if relay_cpu.machine_capacity
+            else 0.0,
+        },
+        "checks": checks,
+        "problems": [
+            f"{name}: {checks[name]}, expected {value}"
+            for name, value in expected.items()
+            if checks[name] != value
+        ],
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    seed = commands.add_parser("seed-post")
+    seed.add_argument("--riders", type=int, default=64)
+    seed.add_argument("--key-file", type=Path, required=True)
+    seed.add_argument("--emails-file", type=Path, required=True)
+    run = commands.add_parser("deliver")
+    run.add_argument("--events", type=int, required=True)
+    run.add_argument("--payers", type=int, default=64)
+    run.add_argument("--db-pid", type=int, action="append", default=[])
+    args = parser.parse_args(argv)
+    if args.command == "seed-post":
+        seed_post(riders=args.riders, key_file=args.key_file, emails_file=args.emails_file)
+    else:
+        found = deliver(events=args.events, payers=args.payers, db_pids=args.db_pid)
+        print("BENCH_JSON " + json.dumps(found), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
