@@ -347,6 +347,9 @@ PROMO_CAMPAIGN_CACHE_SECONDS = env.float("PROMO_CAMPAIGN_CACHE_SECONDS", default
 PAYMENT_CURRENCIES = env.list("PAYMENT_CURRENCIES", default=["USD", "EUR", "GBP"])
 # Empty: events are delivered in-process after commit. Set: the relay publishes to SNS.
 EVENTS_SNS_TOPIC_ARN = env("EVENTS_SNS_TOPIC_ARN", default="")
+# After commit, local delivery runs "inline" (before the answer; right for Lambda, which
+# freezes after answering), on a background "thread" (long-running servers) or by the "relay".
+EVENTS_DELIVERY = env("EVENTS_DELIVERY", default="inline")
 EVENTS_MAX_ATTEMPTS = env.int("EVENTS_MAX_ATTEMPTS", default=5)
 EVENTS_RETRY_BASE_SECONDS = env.float("EVENTS_RETRY_BASE_SECONDS", default=2.0)
 # Who listens to what. On AWS each name is also the suffix of its SQS queue.
