@@ -402,7 +402,7 @@ def _post_markdown(results, versions, options) -> str:
         f"- Machine: {options.machine}",
         f"- Software: {options.software}; {', '.join(versions)}",
         f"- Servers: gunicorn, {options.workers} `{options.worker_class}` workers per target, "
-        "`DEBUG=false`, the committed settings, all three on the same database: "
+        "`DEBUG=false`, the committed settings, all four on the same database: "
         "bench/outbox_wsgi.py with `BENCH_OUTBOX=off` (*no outbox*: `emit` a no-op), `on` "
         "(*outbox, inline*: the project as committed, delivery to bi and notifications after "
         "commit, before the answer), `thread` (*outbox, thread*: `EVENTS_DELIVERY = "
