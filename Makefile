@@ -50,6 +50,7 @@ lock: setup
 
 bench: setup
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/lambda_bench.py
 
 # The rider journey under load (50 riders, 60 s, gunicorn on SQLite then PostgreSQL, loopback
 # only), then a reconciliation against the database; figures in docs/benchmarks.md.
