@@ -39,12 +39,10 @@ import resource
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
@@ -58,6 +56,7 @@ import minimal_app  # noqa: E402  (bench/ is sys.path[0])
 sys.modules.setdefault("run", sys.modules[__name__])
 
 from tests import pgcluster  # noqa: E402
+from tests.loopback import free_port, wait_ready  # noqa: E402 (events_bench uses run.wait_ready)
 
 DOCS = ROOT / "docs" / "benchmarks.md"
 PYTHON = sys.executable
@@ -84,27 +83,6 @@ class Section:
 # --- processes and CPU --------------------------------------------------------------------
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode} before answering {url}")
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(url, timeout=2) as answer,  # noqa: S310 (loopback)
-        ):
-            if answer.status == 200:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"no answer from {url} within {timeout:.0f} s")
 
 
 def _processes() -> dict[int, tuple[int, int]]:

@@ -25,12 +25,10 @@ import platform
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -40,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from load import client  # noqa: E402
 from tests import pgcluster  # noqa: E402
+from tests.loopback import free_port, wait_ready  # noqa: E402
 
 PYTHON = sys.executable
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
@@ -60,27 +59,6 @@ NO_UNICORN = "No unicorn is free"
 # --- processes ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited with {proc.returncode} before answering")
-        with (
-            contextlib.suppress(OSError),
-            urllib.request.urlopen(url, timeout=2) as answer,  # noqa: S310 (loopback)
-        ):
-            if answer.status == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"no answer from {url} within {timeout:.0f} s")
-
-
 @contextlib.contextmanager
 def gunicorn(*, env: dict, options, log: Path):
     """The project under gunicorn on a free loopback port; stopped gracefully after."""
@@ -94,7 +72,7 @@ def gunicorn(*, env: dict, options, log: Path):
     with log.open("ab") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
     try:
-        wait_ready(f"http://127.0.0.1:{port}/api/health/", proc)
+        wait_ready(f"http://127.0.0.1:{port}/api/health/", proc, timeout=60)
         yield f"http://127.0.0.1:{port}"
     finally:
         if proc.poll() is None:

@@ -9,10 +9,11 @@ import contextlib
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
+
+from tests.loopback import free_port
 
 DB_USER = "wildrydes"
 DB_NAME = "postgres"
@@ -27,12 +28,6 @@ def available() -> bool:
     return find_bin("initdb") is not None and find_bin("pg_ctl") is not None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _as_server_user(cmd: list[str]) -> list[str]:
     if os.geteuid() == 0:
         return ["runuser", "-u", "postgres", "--", *cmd]
@@ -43,7 +38,7 @@ class Cluster:
     def __init__(self):
         self.root = Path(tempfile.mkdtemp(prefix="wildrydes-pg-"))
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"postgres://{DB_USER}@127.0.0.1:{self.port}/{DB_NAME}"
 
     def start(self) -> "Cluster":
