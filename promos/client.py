@@ -37,9 +37,46 @@ class PromoServiceError(Exception):
     pass
 
 
-def draw_discount_for_ride(
+class DiscountOffer:
+    """A discount worked out before the ride's transaction, confirmed inside it.
+
+    In-process, the draw is planned first (reads only) and `confirm()` takes the money
+    from the campaign's budget and records the award in the ride's own transaction, in a
+    savepoint: a failure there books the ride at 1.00 and the ride goes on. Over HTTP the
+    other service has already recorded it, and `confirm()` just returns it.
+    """
+
+    def __init__(self, *, ride_id, discount: Discount = NO_DISCOUNT, planned=None):
+        self.ride_id, self.discount, self.planned = ride_id, discount, planned
+
+    def confirm(self) -> Discount:
+        if self.planned is None:
+            return self.discount
+        from promos.services import record_discount
+
+        try:
+            with transaction.atomic():  # a savepoint: a failed award leaves the ride intact
+                award = record_discount(self.planned)
+        except DatabaseError as error:
+            logger.warning(
+                "Promo service failed for ride %s, booked at 1.00: in-process draw failed: %s",
+                self.ride_id,
+                error,
+            )
+            return NO_DISCOUNT
+        return Discount(
+            multiplier=award.multiplier,
+            award_id=award.pk,
+            campaign=award.campaign.name if award.campaign else None,
+            label=award.label,
+        )
+
+
+def offer_discount_for_ride(
     *, ride_id: uuid.UUID, username: str, latitude: float, longitude: float, fare_minor: int
-) -> Discount:
+) -> DiscountOffer:
+    """Ask for the ride's discount; call `confirm()` on the answer inside the ride's
+    transaction. Never raises: whatever goes wrong, the offer is 1.00."""
     request = {
         "ride_id": ride_id,
         "username": username,
@@ -49,27 +86,20 @@ def draw_discount_for_ride(
     }
     try:
         if settings.PROMO_SERVICE_URL:
-            return _draw_over_http(**request)
-        return _draw_in_process(**request)
+            return DiscountOffer(ride_id=ride_id, discount=_draw_over_http(**request))
+        return DiscountOffer(ride_id=ride_id, planned=_plan_in_process(**request))
     except PromoServiceError as error:
         logger.warning("Promo service failed for ride %s, booked at 1.00: %s", ride_id, error)
-        return NO_DISCOUNT
+        return DiscountOffer(ride_id=ride_id)
 
 
-def _draw_in_process(**request) -> Discount:
-    from promos.services import draw_discount
+def _plan_in_process(**request):
+    from promos.services import plan_discount
 
     try:
-        with transaction.atomic():  # a savepoint: a failed draw leaves the ride intact
-            award = draw_discount(**request)
+        return plan_discount(**request)
     except DatabaseError as error:
         raise PromoServiceError(f"in-process draw failed: {error}") from error
-    return Discount(
-        multiplier=award.multiplier,
-        award_id=award.pk,
-        campaign=award.campaign.name if award.campaign else None,
-        label=award.label,
-    )
 
 
 def _draw_over_http(*, ride_id, username, latitude, longitude, fare_minor) -> Discount:

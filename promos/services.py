@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.db import insert_row
 from core.money import apply_multiplier
 from core.observability import count_metric
 from promos import selectors
@@ -58,6 +59,33 @@ def draw_discount(
     campaign whose budget cannot cover this discount, gets 1.00. No campaign: 1.00.
     Every draw is recorded, so retention can be measured against what riders were given.
     """
+    draw = plan_discount(
+        username=username,
+        latitude=latitude,
+        longitude=longitude,
+        fare_minor=fare_minor,
+        ride_id=ride_id,
+        rng=rng,
+    )
+    return record_discount(draw)
+
+
+def plan_discount(
+    *,
+    username: str,
+    latitude: float,
+    longitude: float,
+    fare_minor: int | None = None,
+    ride_id: uuid.UUID | None = None,
+    rng: random.Random | None = None,
+) -> DiscountAward:
+    """The first half of `draw_discount`, which only reads: the campaign, the tier, the
+    daily cap. Returns the award unsaved; `record_discount` takes the money and saves it.
+
+    A ride request plans before its transaction and records inside it, so the database
+    write lock (all of SQLite, the claimed unicorn on PostgreSQL) is not held while the
+    draw is worked out. The daily cap is read without a lock either way.
+    """
     now = timezone.now()
     award = DiscountAward(
         username=username,
@@ -74,10 +102,17 @@ def draw_discount(
         award.outcome, award.multiplier = _draw_from(campaign, award, rng or _system_random, now)
         if award.multiplier < ONE and fare_minor is not None:
             award.discount_minor = fare_minor - apply_multiplier(fare_minor, award.multiplier)
-            if not _spend_budget(campaign, award.discount_minor):
-                award.outcome, award.multiplier = DiscountAward.Outcome.BUDGET, ONE
-                award.discount_minor = 0
-    award.save()
+    return award
+
+
+@transaction.atomic(savepoint=False)
+def record_discount(award: DiscountAward) -> DiscountAward:
+    """Take a planned discount from its campaign's budget (1.00 if the budget cannot cover
+    it: the check and the spend are one conditional UPDATE) and record the award."""
+    if award.discount_minor and not _spend_budget(award.campaign, award.discount_minor):
+        award.outcome, award.multiplier = DiscountAward.Outcome.BUDGET, ONE
+        award.discount_minor = 0
+    insert_row(award)
     if award.multiplier < ONE:
         count_metric("DiscountsAwarded", campaign=award.campaign.name)
     return award

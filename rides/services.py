@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.db import insert_row
 from core.exceptions import Conflict, ServiceUnavailable
 from core.geo import KM_PER_DEGREE_LATITUDE, bounding_box, haversine_km
 from core.money import apply_multiplier
@@ -107,33 +108,39 @@ def eta_seconds(distance_km: float) -> int:
     return max(1, round(distance_km / settings.UNICORN_SPEED_KMH * 3600))
 
 
-@transaction.atomic
 def request_ride(*, rider, pickup: Point, dropoff: Point | None = None) -> Ride:
     """Dispatch the nearest free unicorn to `pickup` and record the ride with its fare.
 
     The discount comes from the promo service (never from the rider's request) and is
     recorded with the ride; if that service fails the ride is booked at 1.00.
+
+    The discount is worked out first (reads, or the HTTP call to another promo service),
+    then one short transaction claims the unicorn, records the award and the ride. The
+    transaction holds the database's write lock on SQLite and the unicorn's row on
+    PostgreSQL, so nothing slow runs inside it. No unicorn free: nothing is recorded.
     """
-    with timed("dispatch"):
-        unicorn, km = dispatch_nearest_unicorn(pickup)
     ride_id = uuid.uuid4()
     base = fares.base_fare_minor(pickup.as_tuple(), dropoff.as_tuple() if dropoff else None)
     with timed("discount"):
-        discount = promo_client.draw_discount_for_ride(
+        offer = promo_client.offer_discount_for_ride(
             ride_id=ride_id,
             username=rider.email,
             latitude=pickup.latitude,
             longitude=pickup.longitude,
             fare_minor=base,
         )
-    with timed("record"):
-        ride = _record_ride(ride_id, rider, unicorn, km, pickup, dropoff, base, discount)
+    with transaction.atomic():
+        with timed("dispatch"):
+            unicorn, km = dispatch_nearest_unicorn(pickup)
+        with timed("record"):
+            discount = offer.confirm()
+            ride = _record_ride(ride_id, rider, unicorn, km, pickup, dropoff, base, discount)
     count_metric("RidesRequested")
     return ride
 
 
 def _record_ride(ride_id, rider, unicorn, km, pickup, dropoff, base, discount) -> Ride:
-    return Ride.objects.create(
+    ride = Ride(
         id=ride_id,
         rider=rider,
         unicorn=unicorn,
@@ -153,6 +160,7 @@ def _record_ride(ride_id, rider, unicorn, km, pickup, dropoff, base, discount) -
         fare_minor=apply_multiplier(base, discount.multiplier),
         fare_currency=settings.FARE_CURRENCY,
     )
+    return insert_row(ride)
 
 
 def _lock_assigned_ride(ride: Ride, action: str) -> Ride:

@@ -32,7 +32,7 @@ def test_ride_request_logs_its_timing_marks_with_the_request_id(rider_api, caplo
         )
     assert response.status_code == 201
     record = next(r for r in caplog.records if r.getMessage().startswith("ride request"))
-    assert list(record.marks_ms) == ["rider", "pickup", "dispatch", "discount", "record"]
+    assert list(record.marks_ms) == ["rider", "pickup", "discount", "dispatch", "record"]
     assert record.request_id == "ride-req-1"
 
 
