@@ -241,9 +241,11 @@ def test_no_unicorn_leaves_no_discount_award_behind(rider_api):
     from promos.models import DiscountAward
     from tests.factories import CampaignFactory
 
-    CampaignFactory()
+    campaign = CampaignFactory(budget_minor=10_000, tiers=[("0.50", 1)])
     assert request_ride(rider_api).status_code == 503
     assert not DiscountAward.objects.exists()
+    campaign.refresh_from_db()
+    assert campaign.spent_minor == 0
 
 
 def test_list_filters_by_status(rider_api, rider):
