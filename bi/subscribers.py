@@ -1,5 +1,10 @@
-"""The BI subscriber: folds events into daily aggregates. Runs once per event id."""
+"""The BI subscriber: folds events into daily aggregates. Runs once per event id.
 
+`handle_batch` folds a whole batch first and then touches each day's row (and each
+campaign's) once with the summed increments; `handle_event` is the batch of one.
+"""
+
+from collections import Counter, defaultdict
 from datetime import datetime
 
 from django.db.models import F
@@ -12,31 +17,22 @@ def _day(envelope: dict):
     return timezone.localdate(datetime.fromisoformat(envelope["occurred_at"]))
 
 
-def _add(day, **increments) -> None:
-    DailyAggregate.objects.get_or_create(day=day)
-    DailyAggregate.objects.filter(day=day).update(
-        **{field: F(field) + value for field, value in increments.items()}
-    )
-
-
-def _ride_completed(day, data: dict) -> None:
+def _ride_completed(data: dict) -> tuple[dict, dict | None]:
     discount = data["base_fare_minor"] - data["fare_minor"]
-    _add(day, rides_completed=1, revenue_minor=data["fare_minor"], discounts_minor=discount)
+    daily = {"rides_completed": 1, "revenue_minor": data["fare_minor"], "discounts_minor": discount}
     if discount and data.get("campaign"):
-        CampaignDailySpend.objects.get_or_create(day=day, campaign=data["campaign"])
-        CampaignDailySpend.objects.filter(day=day, campaign=data["campaign"]).update(
-            rides=F("rides") + 1, discounts_minor=F("discounts_minor") + discount
-        )
+        return daily, {"rides": 1, "discounts_minor": discount}
+    return daily, None
 
 
 def _payment(status: str):
-    def fold(day, data: dict) -> None:
-        _add(day, **{f"payments_{status}": 1, f"payments_{status}_minor": data["amount_minor"]})
+    def fold(data: dict) -> tuple[dict, None]:
+        return {f"payments_{status}": 1, f"payments_{status}_minor": data["amount_minor"]}, None
 
     return fold
 
 
-HANDLERS = {
+FOLDS = {
     "rides.RideCompleted": _ride_completed,
     "payments.PaymentRegistered": _payment("registered"),
     "payments.PaymentVerified": _payment("verified"),
@@ -44,5 +40,28 @@ HANDLERS = {
 }
 
 
+def _increment(model, increments: Counter, **key) -> None:
+    """Add `increments` to the row named by `key`, creating it first if it is missing."""
+    changes = {field: F(field) + value for field, value in increments.items()}
+    if not model.objects.filter(**key).update(**changes):
+        model.objects.get_or_create(**key)
+        model.objects.filter(**key).update(**changes)
+
+
+def handle_batch(envelopes: list[dict]) -> None:
+    days: dict = defaultdict(Counter)
+    campaigns: dict = defaultdict(Counter)
+    for envelope in envelopes:
+        day, data = _day(envelope), envelope["data"]
+        daily, campaign = FOLDS[envelope["type"]](data)
+        days[day].update(daily)
+        if campaign:
+            campaigns[day, data["campaign"]].update(campaign)
+    for day, increments in days.items():
+        _increment(DailyAggregate, increments, day=day)
+    for (day, campaign), increments in campaigns.items():
+        _increment(CampaignDailySpend, increments, day=day, campaign=campaign)
+
+
 def handle_event(envelope: dict) -> None:
-    HANDLERS[envelope["type"]](_day(envelope), envelope["data"])
+    handle_batch([envelope])

@@ -1,14 +1,21 @@
 """Who listens to what. Each subscriber: a handler path and the event types it takes.
 
+A subscriber's module may also define `handle_batch(envelopes)` beside its handler: the
+same effect as the handler applied to each event in turn, done set-based (local delivery
+hands it a whole batch in one transaction). Without one, the handler runs per event.
+
 On AWS each subscriber has its own SQS queue subscribed to the SNS topic with a filter
 policy on the `event_type` attribute built from the same `types`.
 """
 
 from dataclasses import dataclass
 from functools import cache
+from importlib import import_module
 
 from django.conf import settings
 from django.utils.module_loading import import_string
+
+BATCH_HANDLER = "handle_batch"
 
 
 @dataclass(frozen=True)
@@ -20,6 +27,12 @@ class Subscriber:
     @property
     def handler(self):
         return import_string(self.handler_path)
+
+    @property
+    def batch_handler(self):
+        """`handle_batch` of the handler's module, or None."""
+        module = import_module(self.handler_path.rsplit(".", 1)[0])
+        return getattr(module, BATCH_HANDLER, None)
 
     def wants(self, event_type: str) -> bool:
         return event_type in self.types

@@ -98,7 +98,7 @@ def test_redelivered_event_changes_nothing():
 def test_failing_subscriber_is_retried_with_backoff_then_dead_lettered(settings):
     settings.EVENTS_MAX_ATTEMPTS = 3
     rider = UserFactory()
-    with mock.patch("notifications.subscribers.handle_event", side_effect=ValueError("boom")):
+    with mock.patch("notifications.subscribers.payment_message", side_effect=ValueError("boom")):
         register(payer=rider)
         delivery = Delivery.objects.get(subscriber="notifications")
         assert (delivery.status, delivery.attempts) == ("pending", 1)
@@ -125,3 +125,175 @@ def test_backoff_doubles():
         timedelta(seconds=4),
         timedelta(seconds=8),
     ]
+
+
+# --- Batches ----------------------------------------------------------------------------
+
+
+def emit_uncommitted(payers, prefix="B"):
+    """Payments whose events are committed but not yet published (the relay's backlog)."""
+    with mock.patch.object(services, "_after_commit"):
+        return [register(payer=p, reference=f"{prefix}-{i}") for i, p in enumerate(payers)]
+
+
+def failing_notifications_for(reference):
+    """The notifications subscriber, broken for one payment only (batch or not)."""
+    from notifications import subscribers
+
+    real = subscribers.payment_message
+
+    def payment_message(event_type, data, **kwargs):
+        if data["reference"] == reference:
+            raise ValueError("boom")
+        return real(event_type, data, **kwargs)
+
+    return mock.patch.object(subscribers, "payment_message", payment_message)
+
+
+def test_a_batch_is_delivered_set_based_once_to_each_subscriber(django_assert_max_num_queries):
+    riders = [UserFactory() for _ in range(3)]
+    emit_uncommitted(riders * 4)  # 12 events, 3 payers
+    ids = list(OutboxEvent.objects.values_list("pk", flat=True))
+
+    # Claim, two subscribers (processed check + insert + work each, under a savepoint),
+    # deliveries: a fixed number of statements whatever the batch size (21 here, 5 of
+    # them creating the day's aggregate row).
+    with django_assert_max_num_queries(21):
+        assert services.publish_events(ids) == 12
+    assert services.publish_events(ids) == 0  # already published
+
+    assert Notification.objects.count() == 12
+    assert Delivery.objects.filter(status="delivered", attempts=1).count() == 24
+    assert ProcessedEvent.objects.count() == 24
+    today = DailyAggregate.objects.get(day=timezone.localdate())
+    assert (today.payments_registered, today.payments_registered_minor) == (12, 12 * 1250)
+
+
+def test_one_failing_event_in_a_batch_is_retried_alone_then_dead_lettered(settings):
+    settings.EVENTS_MAX_ATTEMPTS = 2
+    riders = [UserFactory() for _ in range(4)]
+    emit_uncommitted(riders)
+    with failing_notifications_for("B-2"):
+        assert services.relay_events()["published"] == 4
+
+        # bi took the whole batch; notifications fell back to one by one: 3 delivered once.
+        assert set(Delivery.objects.filter(subscriber="bi").values_list("status", flat=True)) == {
+            "delivered"
+        }
+        assert Notification.objects.count() == 3
+        failed = Delivery.objects.get(subscriber="notifications", status="pending")
+        assert failed.event.data["reference"] == "B-2"
+        assert failed.attempts == 1 and failed.next_attempt_at > timezone.now()
+        assert Delivery.objects.filter(subscriber="notifications", status="delivered").count() == 3
+
+        Delivery.objects.filter(pk=failed.pk).update(next_attempt_at=timezone.now())
+        assert services.relay_events() == {"published": 0, "retried": 1, "delivered": 0}
+
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts) == ("dead", 2)
+    assert "ValueError: boom" in failed.last_error
+    assert Notification.objects.count() == 3
+    assert DailyAggregate.objects.get().payments_registered == 4  # bi counted each once
+
+    assert services.replay_dead_letter(failed) is True
+    assert Notification.objects.filter(user=riders[2]).count() == 1
+    assert Notification.objects.count() == 4
+
+
+def test_a_batch_skips_events_a_subscriber_has_already_processed():
+    riders = [UserFactory() for _ in range(3)]
+    emit_uncommitted(riders)
+    first = OutboxEvent.objects.order_by("occurred_at").first()
+    notifications = services.registry.subscriber("notifications")
+    assert services.process_event(notifications, first.envelope()) is True  # e.g. via SQS
+
+    services.relay_events()
+
+    assert Notification.objects.count() == 3  # the first one once
+    assert Notification.objects.filter(event_id=first.pk).count() == 1
+    assert DailyAggregate.objects.get().payments_registered == 3
+    assert Delivery.objects.filter(status="delivered").count() == 6
+    with transaction.atomic():  # redelivering the whole batch changes nothing
+        assert (
+            services.process_batch(notifications, [e.envelope() for e in OutboxEvent.objects.all()])
+            == 0
+        )
+    assert Notification.objects.count() == 3
+
+
+def test_bi_folds_a_batch_per_day_and_campaign():
+    from bi.models import CampaignDailySpend
+    from bi.subscribers import handle_batch
+
+    def completed(day, fare, base, campaign=""):
+        return {
+            "type": "rides.RideCompleted",
+            "occurred_at": f"{day}T12:00:00+00:00",
+            "data": {"fare_minor": fare, "base_fare_minor": base, "campaign": campaign},
+        }
+
+    with transaction.atomic():
+        handle_batch(
+            [
+                completed("2026-01-01", 900, 1000, "Spring"),
+                completed("2026-01-01", 800, 1000, "Spring"),
+                completed("2026-01-01", 1000, 1000),
+                completed("2026-01-02", 500, 1000, "Autumn"),
+            ]
+        )
+    first, second = DailyAggregate.objects.order_by("day")
+    assert (first.rides_completed, first.revenue_minor, first.discounts_minor) == (3, 2700, 300)
+    assert (second.rides_completed, second.revenue_minor, second.discounts_minor) == (1, 500, 500)
+    assert set(CampaignDailySpend.objects.values_list("campaign", "rides", "discounts_minor")) == {
+        ("Spring", 2, 300),
+        ("Autumn", 1, 500),
+    }
+
+
+# --- The background thread (a server's default) -----------------------------------------
+
+
+def test_the_background_thread_delivers_after_commit_and_the_request_does_not_wait(settings):
+    settings.EVENTS_DELIVERY = "thread"
+    riders = [UserFactory() for _ in range(5)]
+    for i, rider in enumerate(riders):
+        register(payer=rider, reference=f"T-{i}")
+    assert services.flush_background()
+
+    assert Notification.objects.count() == 5
+    assert not OutboxEvent.objects.filter(published_at__isnull=True).exists()
+    assert Delivery.objects.filter(status="delivered").count() == 10
+    assert DailyAggregate.objects.get().payments_registered == 5
+
+
+def test_the_background_thread_gets_nothing_from_a_rolled_back_change(settings):
+    settings.EVENTS_DELIVERY = "thread"
+    rider = UserFactory()
+    with mock.patch.object(services._background, "submit") as submit:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            register(payer=rider)
+            raise RuntimeError("the request failed after the payment was written")
+        submit.assert_not_called()
+    assert services.flush_background()
+    assert not OutboxEvent.objects.exists()
+    assert not Notification.objects.exists()
+
+
+def test_events_the_thread_never_delivered_are_caught_up_by_the_relay(settings):
+    settings.EVENTS_DELIVERY = "thread"
+    rider = UserFactory()
+    with mock.patch.object(services._background, "submit"):  # the worker dies with its queue
+        register(payer=rider)
+    assert OutboxEvent.objects.get().published_at is None
+
+    assert services.relay_events()["published"] == 1
+    assert Notification.objects.filter(user=rider).count() == 1
+
+
+def test_relay_mode_leaves_delivery_to_the_relay(settings):
+    settings.EVENTS_DELIVERY = "relay"
+    rider = UserFactory()
+    register(payer=rider)
+    assert not Notification.objects.exists()
+    assert services.relay_events()["published"] == 1
+    assert Notification.objects.filter(user=rider).count() == 1

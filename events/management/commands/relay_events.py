@@ -6,7 +6,10 @@ from events.services import relay_events
 
 
 class Command(BaseCommand):
-    help = "Publish unpublished outbox events and retry due deliveries (once, or --loop)."
+    help = (
+        "Publish unpublished outbox events and retry due deliveries (once, or --loop: "
+        "again at once after a pass that found work, else after --interval)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--loop", action="store_true", help="Keep relaying every --interval.")
@@ -22,4 +25,5 @@ class Command(BaseCommand):
                 )
             if not loop:
                 return
-            time.sleep(interval)
+            if not (result["published"] or result["retried"]):
+                time.sleep(interval)  # idle; after a busy pass, look again at once
