@@ -30,6 +30,14 @@ def _no_campaign_cache(settings):
 
 
 @pytest.fixture(autouse=True)
+def _events_delivered_inline(settings):
+    """Tests read the subscribers' rows right after the commit, so events are delivered
+    before the caller goes on. A server's default, the background thread, is tested in
+    tests/events (with `events.services.flush_background`)."""
+    settings.EVENTS_DELIVERY = "inline"
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

@@ -347,9 +347,13 @@ PROMO_CAMPAIGN_CACHE_SECONDS = env.float("PROMO_CAMPAIGN_CACHE_SECONDS", default
 PAYMENT_CURRENCIES = env.list("PAYMENT_CURRENCIES", default=["USD", "EUR", "GBP"])
 # Empty: events are delivered in-process after commit. Set: the relay publishes to SNS.
 EVENTS_SNS_TOPIC_ARN = env("EVENTS_SNS_TOPIC_ARN", default="")
-# After commit, local delivery runs "inline" (before the answer; right for Lambda, which
-# freezes after answering), on a background "thread" (long-running servers) or by the "relay".
-EVENTS_DELIVERY = env("EVENTS_DELIVERY", default="inline")
+# After commit, delivery runs on the process's background "thread" in batches (the default
+# of a long-running server: `make run`, gunicorn; the answer does not wait), "inline" before
+# the answer (the default on Lambda, which freezes the process after answering, so a thread
+# would stall; tests use it too) or only by the "relay" loop. The relay catches up in all.
+EVENTS_DELIVERY = env(
+    "EVENTS_DELIVERY", default="inline" if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else "thread"
+)
 EVENTS_MAX_ATTEMPTS = env.int("EVENTS_MAX_ATTEMPTS", default=5)
 EVENTS_RETRY_BASE_SECONDS = env.float("EVENTS_RETRY_BASE_SECONDS", default=2.0)
 # Who listens to what. On AWS each name is also the suffix of its SQS queue.
