@@ -5,21 +5,23 @@ DATABASE_URL), after `manage.py migrate`:
 
     python bench/events_child.py seed-post --riders 64 --key-file K --emails-file E
     python bench/events_child.py deliver --events 2000 [--db-pid PID ...]
+    python bench/events_child.py relay --interval 0.1 --ready-file F
 
 `seed-post`: the organization, a service key for it (written to --key-file) and riders
 whose e-mails (written to --emails-file) the POSTed payments name as payers.
 
 `deliver`: creates payments directly (no events), then
-1. in-process: for each payment, one committed transaction that emits PaymentRegistered;
-   after commit the event is delivered in-process to both subscribers (bi and
-   notifications), as in a request. Timed as a whole and, separately, inside
-   `publish_events` (the delivery).
+1. in-process (`EVENTS_DELIVERY = "inline"`): for each payment, one committed transaction
+   that emits PaymentRegistered; after commit the event is delivered in-process to both
+   subscribers (bi and notifications) before the caller goes on: a batch of one. Timed as
+   a whole and, separately, inside `publish_events` (the delivery).
 2. relay: the same number of events emitted with the after-commit delivery switched off
    (as if the process had died after each commit), then `relay_events()` called until
-   the backlog is drained. Timed around the relay only.
-3. thread: the same number again with `EVENTS_DELIVERY = "thread"`: each commit hands its
-   event to the background thread, which publishes in batches. Timed from the first emit
-   until the last event is delivered.
+   the backlog is drained (batches of 500). Timed around the relay only.
+3. thread (`EVENTS_DELIVERY = "thread"`, a server's default): each commit hands its event
+   to the background thread, which delivers what it gathers in batches. Timed from the
+   first emit until the thread is idle again; the thread's own CPU is read from
+   /proc/self/task, and its batches are counted.
 Prints one line "BENCH_JSON {...}" with the timings, the CPU used by this process and by
 the database server (PostgreSQL), and the checks (every event delivered to both).
 """
@@ -98,6 +100,20 @@ def _payments(count: int, payers: list, tag: str) -> list:
     )
 
 
+def _thread_cpu(name: str):
+    """A function returning the CPU seconds used so far by this process's thread `name`."""
+    import threading
+
+    (thread,) = (t for t in threading.enumerate() if t.name == name)
+    stat = Path(f"/proc/self/task/{thread.native_id}/stat")
+
+    def seconds() -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    return seconds
+
+
 def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
     _setup()
     from unittest import mock
@@ -113,8 +129,9 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
 
     with transaction.atomic():
         users = _riders(payers, "deliver")
-        payments = _payments(WARMUP_EVENTS + 3 * events, users, "deliver")
+        payments = _payments(2 * WARMUP_EVENTS + 3 * events, users, "deliver")
     warmup, payments = payments[:WARMUP_EVENTS], payments[WARMUP_EVENTS:]
+    warmup_thread, payments = payments[:WARMUP_EVENTS], payments[WARMUP_EVENTS:]
     inline, backlog, threaded = (
         payments[:events],
         payments[events : 2 * events],
@@ -129,7 +146,8 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
             with transaction.atomic():
                 emit_payment_event(PAYMENT_REGISTERED, payment)
 
-    emit_each(warmup)  # code paths, caches and connections warm
+    with override_settings(EVENTS_DELIVERY="inline"):
+        emit_each(warmup)  # code paths, caches and connections warm
 
     # 1. In-process delivery after each commit, with the time inside publish_events.
     delivering = {"seconds": 0.0, "calls": 0}
@@ -144,6 +162,7 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
             delivering["calls"] += 1
 
     with (
+        override_settings(EVENTS_DELIVERY="inline"),
         mock.patch.object(services, "publish_events", timed_publish),
         CpuMeter(app=[os.getpid()], db=db_pids) as inline_cpu,
     ):
@@ -166,24 +185,35 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
                 break
         relay_seconds = time.perf_counter() - started
 
-    # 3. The background thread.
-    def delivered():
-        return Delivery.objects.filter(status=Delivery.Status.DELIVERED).count()
+    # 3. The background thread (the default of a server), with its own CPU from /proc.
+    batches = {"calls": 0, "seconds": 0.0}
 
-    goal = delivered() + 2 * events
+    def counted_publish(event_ids):
+        started = time.perf_counter()
+        try:
+            return publish(event_ids)
+        finally:
+            batches["seconds"] += time.perf_counter() - started
+            batches["calls"] += 1
+
     with (
         override_settings(EVENTS_DELIVERY="thread"),
-        CpuMeter(app=[os.getpid()], db=db_pids) as thread_cpu,
+        mock.patch.object(services, "publish_events", counted_publish),
     ):
-        started = time.perf_counter()
-        emit_each(threaded)
-        emitted = time.perf_counter() - started
-        deadline = started + 60 + events * 0.1
-        while delivered() < goal and time.perf_counter() < deadline:
-            time.sleep(0.005)
-        thread_seconds = time.perf_counter() - started
+        emit_each(warmup_thread)  # starts the thread and its connection
+        services.flush_background()
+        batches.update(calls=0, seconds=0.0)
+        publisher = _thread_cpu("outbox-publisher")
+        with CpuMeter(app=[os.getpid()], db=db_pids) as thread_cpu:
+            before = publisher()
+            started = time.perf_counter()
+            emit_each(threaded)
+            emitted = time.perf_counter() - started
+            flushed = services.flush_background(timeout=60 + events * 0.1)
+            thread_seconds = time.perf_counter() - started
+            publisher_cpu = publisher() - before
 
-    total = WARMUP_EVENTS + 3 * events
+    total = 2 * WARMUP_EVENTS + 3 * events
     checks = {
         "events": OutboxEvent.objects.count(),
         "unpublished_before_relay": unpublished,
@@ -192,6 +222,7 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
         "deliveries_delivered": Delivery.objects.filter(status=Delivery.Status.DELIVERED).count(),
         "deliveries_other": Delivery.objects.exclude(status=Delivery.Status.DELIVERED).count(),
         "notifications": Notification.objects.count(),
+        "thread_flushed": flushed,
     }
     expected = {
         "events": total,
@@ -201,6 +232,7 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
         "deliveries_delivered": 2 * total,
         "deliveries_other": 0,
         "notifications": total,
+        "thread_flushed": True,
     }
     return {
         "events": events,
@@ -217,6 +249,10 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
         "thread": {
             "seconds": thread_seconds,
             "emit_seconds": emitted,
+            "flushed": flushed,
+            "batches": batches["calls"],
+            "publish_seconds": batches["seconds"],
+            "publisher_cpu": publisher_cpu,
             "app_cpu": thread_cpu.seconds["app"],
             "db_cpu": thread_cpu.seconds["db"],
             "other_cpu": thread_cpu.other / thread_cpu.machine_capacity
@@ -241,6 +277,15 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
     }
 
 
+def relay(*, interval: float, ready_file: Path) -> None:
+    """`manage.py relay_events --loop`, telling the bench once Django is set up."""
+    _setup()
+    from django.core.management import call_command
+
+    ready_file.write_text("ready\n")
+    call_command("relay_events", loop=True, interval=interval)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -252,8 +297,13 @@ def main(argv=None) -> int:
     run.add_argument("--events", type=int, required=True)
     run.add_argument("--payers", type=int, default=64)
     run.add_argument("--db-pid", type=int, action="append", default=[])
+    loop = commands.add_parser("relay")
+    loop.add_argument("--interval", type=float, required=True)
+    loop.add_argument("--ready-file", type=Path, required=True)
     args = parser.parse_args(argv)
-    if args.command == "seed-post":
+    if args.command == "relay":
+        relay(interval=args.interval, ready_file=args.ready_file)
+    elif args.command == "seed-post":
         seed_post(riders=args.riders, key_file=args.key_file, emails_file=args.emails_file)
     else:
         found = deliver(events=args.events, payers=args.payers, db_pids=args.db_pid)

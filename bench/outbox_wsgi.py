@@ -2,10 +2,11 @@
 
     BENCH_OUTBOX=off gunicorn --chdir bench outbox_wsgi:application
 
-- BENCH_OUTBOX=on (or unset): wildrydes.wsgi unchanged (the committed settings: delivery
-  after commit in the request, EVENTS_DELIVERY "inline").
-- BENCH_OUTBOX=thread: the same, with `settings.EVENTS_DELIVERY = "thread"` (delivery after
-  commit on the process's background thread; see events/services.py).
+- BENCH_OUTBOX=on (or unset): wildrydes.wsgi unchanged (the committed settings: for a
+  server, EVENTS_DELIVERY "thread", delivery after commit in batches on the worker's
+  background thread; see events/services.py).
+- BENCH_OUTBOX=inline / thread: the same with `settings.EVENTS_DELIVERY` set to that
+  ("inline": delivery after commit, before the answer).
 - BENCH_OUTBOX=relay: `settings.EVENTS_DELIVERY = "relay"` (nothing after commit; the
   relay loop, `manage.py relay_events --loop`, publishes).
 - BENCH_OUTBOX=off: `emit` becomes a no-op in this process only: a payment is registered
@@ -25,10 +26,10 @@ if str(ROOT) not in sys.path:
 from wildrydes.wsgi import application  # noqa: E402  (sets Django up)
 
 OUTBOX = os.environ.get("BENCH_OUTBOX", "on")
-if OUTBOX not in ("on", "thread", "relay", "off"):
-    raise SystemExit(f"BENCH_OUTBOX must be on, thread, relay or off, not {OUTBOX!r}")
+if OUTBOX not in ("on", "inline", "thread", "relay", "off"):
+    raise SystemExit(f"BENCH_OUTBOX must be on, inline, thread, relay or off, not {OUTBOX!r}")
 
-if OUTBOX in ("thread", "relay"):
+if OUTBOX in ("inline", "thread", "relay"):
     from django.conf import settings
 
     settings.EVENTS_DELIVERY = OUTBOX
