@@ -14,7 +14,8 @@ on stdin, and for each one JSON line on stdout:
 
 (an exception is reported as Lambda reports it, which is what a Step Functions Catch sees).
 foreign_modules lists modules loaded from anywhere else than those three places, which must
-be none. What the function prints goes to stderr, so stdout carries only the answers.
+be none; the first answer (the cold start) also lists every module loaded, cold_modules.
+What the function prints goes to stderr, so stdout carries only the answers.
 """
 
 import json
@@ -43,7 +44,9 @@ def foreign_modules(task_root, runtime_dir):
     allowed_stdlib = (stdlib + os.sep, sysconfig.get_paths()["platstdlib"] + os.sep)
     foreign = []
     for name, module in sorted(sys.modules.items()):
-        path = getattr(module, "__file__", None)
+        # Read past a lazy module's __getattribute__ (importlib.util.LazyLoader: boto3 in
+        # zappa.utilities, pyyaml in DRF), which would load it.
+        path = object.__getattribute__(module, "__dict__").get("__file__")
         if not path or name in ("__main__", "__mp_main__"):  # this script
             continue
         if path.startswith((task_root + os.sep, runtime_dir + os.sep)):
@@ -68,6 +71,7 @@ def main():
             continue
         event = json.loads(line)
         started = time.perf_counter()
+        cold = handler is None
         try:
             if handler is None:
                 import handler  # the handler.py Zappa put at the root of the zip
@@ -82,6 +86,8 @@ def main():
             }
         answer["seconds"] = time.perf_counter() - started
         answer["boto3_loaded"] = "botocore.session" in sys.modules
+        if cold:
+            answer["cold_modules"] = sorted(sys.modules)
         answer["foreign_modules"] = foreign_modules(task_root, runtime_dir)
         answers.write(json.dumps(answer, default=str) + "\n")
         answers.flush()
