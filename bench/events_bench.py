@@ -191,6 +191,7 @@ RELAY_TARGET = "outbox, relay"
 # that its idle wait adds little to the drain time charged to the relay target.
 RELAY_INTERVAL = 0.1
 DRAIN_TIMEOUT = 120.0
+DRAIN_SETTLE = 0.3  # seconds the backlog must stay empty (requests still in flight)
 PACED = {"connections": 2, "pace_ms": 100, "seconds": 9.0, "rounds": 3}
 
 
@@ -244,13 +245,27 @@ class _Backlog:
         return self.conn.execute(BACKLOG_SQL).fetchone()[0]
 
     def drain(self, timeout: float = DRAIN_TIMEOUT) -> tuple[int, float, int]:
-        """Wait until nothing is left: (backlog at the start, seconds waited, left)."""
+        """Wait until nothing is left: (backlog at the start, seconds to empty, left).
+
+        Requests still in flight when wrk stops commit a little later: the backlog must
+        stay empty for DRAIN_SETTLE before the round ends (else the relay loop would be
+        stopped with their events undelivered). Only the time until it last became
+        empty counts; the settling wait does not.
+        """
         started = time.monotonic()
         backlog = left = self.count()
-        while left and time.monotonic() - started < timeout:
+        emptied = started if not left else None
+        while time.monotonic() - started < timeout:
+            if emptied is not None and time.monotonic() - emptied >= DRAIN_SETTLE:
+                break
             time.sleep(0.01)
             left = self.count()
-        return backlog, time.monotonic() - started, left
+            if left:
+                emptied = None
+            elif emptied is None:
+                emptied = time.monotonic()
+        waited = (emptied if emptied is not None else time.monotonic()) - started
+        return backlog, waited, left
 
     def close(self):
         self.conn.close()
