@@ -2,6 +2,7 @@
 Python Lambda handler that does the same database insert.
 
     .venv/bin/python bench/lambda_bench.py [--rebuild] [--cold-runs 5] [--requests 1000]
+        [--databases sqlite postgres]
 
 `main()` prints a table and returns the figures as a dict (bench/run.py records them).
 
@@ -34,12 +35,24 @@ Python Lambda handler that does the same database insert.
 - The bare handler: a plain `handler(event, context)` that parses the body and INSERTs the
   same row with sqlite3 into the same SQLite file (WAL, BEGIN IMMEDIATE, as Django does).
   Both sides load their code from bytecode compiled beforehand.
+- Both databases (`--databases`), their runs interleaved: SQLite (a file) and PostgreSQL (a
+  throwaway server from tests/pgcluster on loopback; skipped, loudly, without Debian's
+  PostgreSQL binaries). PostgreSQL is the headline, the one the goals are judged on: a
+  deployed stage cannot run on SQLite (production settings require DATABASE_URL), so a
+  real cold start always imports psycopg and opens a PostgreSQL connection. There the
+  package gets DATABASE_URL, and the bare handler imports psycopg at module level,
+  connects on its first request (and keeps the connection, as Django's persistent one) and
+  INSERTs the same row in a transaction; its psycopg is the package's (psycopg,
+  psycopg_binary with its bundled libpq, and typing_extensions, which psycopg imports on
+  Python < 3.13), as its own zip would bundle it. Django alone uses Django's postgresql
+  backend on the same package psycopg.
 
 The package's environment names the dev stage's AWS resources; the bench clears them
 (events in-process, files on disk) so nothing leaves the machine. Takes about a minute.
 """
 
 import argparse
+import contextlib
 import http.server
 import importlib.util
 import json
@@ -59,11 +72,23 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests import pgcluster  # noqa: E402
+
 PACKAGE = ROOT / "build" / "wildrydes-dev.zip"
 RUNTIME_MODULES = ["boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3"]
 # The runtime interface client (what Lambda's python3.11 runtime runs as its bootstrap).
 RIC_MODULES = ["awslambdaric", "runtime_client", "simplejson", "snapshot_restore_py"]
 GOALS = {"zip_mb": 20.0, "cold_ratio": 3.0, "warm_overhead_p50_ms": 1.0}
+DATABASES = ("sqlite", "postgres")
+DATABASE_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+# What a bare handler's own zip bundles to talk to PostgreSQL: `pip install psycopg[binary]`
+# (psycopg, its binary implementation with libpq and the libraries it links, typing_extensions,
+# which psycopg imports on Python < 3.13, and their metadata: psycopg reads its version from
+# it); taken from the package.
+PSYCOPG = ["psycopg", "psycopg_binary", "psycopg_binary.libs", "typing_extensions.py"]
+PSYCOPG_METADATA = ["psycopg-*.dist-info", "psycopg_binary-*.dist-info", "typing_extensions-*"]
 # Cleared in the package's baked-in environment (zappa_settings.py) for the bench.
 LOCAL_OVERRIDES = {
     "EVENTS_SNS_TOPIC_ARN": "",
@@ -107,6 +132,39 @@ def handler(event, context):
             "body": json.dumps(body)}
 '''
 
+BARE_POSTGRES_HANDLER = '''
+"""A bare Lambda handler on PostgreSQL: the same INSERT as POST /api/unicorn-applications/."""
+import datetime
+import json
+import os
+
+import psycopg
+
+_connection = None
+
+
+def handler(event, context):
+    global _connection
+    if _connection is None:  # kept for the next invocations, like Django's persistent one
+        _connection = psycopg.connect(os.environ["BENCH_POSTGRES"], autocommit=True)
+    data = json.loads(event["body"])
+    if data.get("gender") not in ("male", "female", "nonbinary") or "@" not in data["email"]:
+        return {"statusCode": 400, "body": json.dumps({"detail": "Invalid application."})}
+    now = datetime.datetime.now(datetime.timezone.utc)
+    with _connection.transaction():  # BEGIN ... COMMIT
+        (row_id,) = _connection.execute(
+            "INSERT INTO rides_unicornapplication"
+            " (name, color, gender, email, motivation, status, submitted_at)"
+            " VALUES (%s, %s, %s, %s, %s, 'pending', %s) RETURNING id",
+            (data["name"].strip(), data["color"].strip(), data["gender"], data["email"],
+             data.get("motivation", ""), now),
+        ).fetchone()
+    body = {"id": row_id, "status": "pending", "detail": "Thank you!"}
+    return {"statusCode": 201, "headers": {"Content-Type": "application/json"},
+            "body": json.dumps(body)}
+'''
+BARE_HANDLERS = {"sqlite": BARE_HANDLER, "postgres": BARE_POSTGRES_HANDLER}
+
 # Django's own floor, for scale: the package's Django with no app, no middleware, no DRF and
 # no Zappa, one view doing the same INSERT through Django's connection; set up at import.
 FLOOR_HANDLER = '''
@@ -118,13 +176,21 @@ import os
 import django
 from django.conf import settings
 
+if os.environ.get("BENCH_POSTGRES"):
+    from urllib.parse import urlsplit
+
+    url = urlsplit(os.environ["BENCH_POSTGRES"])
+    database = {
+        "ENGINE": "django.db.backends.postgresql", "NAME": url.path[1:], "USER": url.username,
+        "HOST": url.hostname, "PORT": url.port, "CONN_MAX_AGE": 600,
+    }
+else:
+    database = {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["BENCH_SQLITE"]}
 settings.configure(
     SECRET_KEY="bench-" * 10,
     ALLOWED_HOSTS=["*"],
     ROOT_URLCONF=__name__,
-    DATABASES={
-        "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": os.environ["BENCH_SQLITE"]}
-    },
+    DATABASES={"default": database},
     USE_TZ=True,
 )
 django.setup()
@@ -138,15 +204,16 @@ from django.utils import timezone  # noqa: E402
 
 def create(request):
     data = json.loads(request.body)
+    returning = " RETURNING id" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO rides_unicornapplication"
             " (name, color, gender, email, motivation, status, submitted_at)"
-            " VALUES (%s, %s, %s, %s, %s, 'pending', %s)",
+            " VALUES (%s, %s, %s, %s, %s, 'pending', %s)" + returning,
             [data["name"], data["color"], data["gender"], data["email"],
              data.get("motivation", ""), timezone.now()],
         )
-        row_id = cursor.lastrowid
+        row_id = cursor.fetchone()[0] if returning else cursor.lastrowid
     return JsonResponse({"id": row_id, "status": "pending", "detail": "Thank you!"}, status=201)
 
 
@@ -507,7 +574,88 @@ def scratch() -> Path:
     return Path(tempfile.mkdtemp(prefix="wildrydes-lambda-bench-", dir=base))
 
 
-def measure(cold_runs: int, requests: int, rebuild: bool) -> dict:
+def link(folder: Path, source: Path, names: list[str]) -> None:
+    for name in names:
+        (folder / name).symlink_to(source / name)
+        if name.endswith(".py"):  # a top-level module: its bytecode too, shipped beside it
+            cached = Path(importlib.util.cache_from_source(str(source / name)))
+            (folder / "__pycache__").mkdir(exist_ok=True)
+            (folder / "__pycache__" / cached.name).symlink_to(cached)
+
+
+def psycopg_files(task: Path) -> list[str]:
+    """psycopg and what it needs, as names in the unzipped package."""
+    found = [path.name for pattern in PSYCOPG_METADATA for path in task.glob(pattern)]
+    assert len(found) == len(PSYCOPG_METADATA), found
+    return PSYCOPG + found
+
+
+def compiled(module: Path) -> None:
+    py_compile.compile(  # shipped with its bytecode too, like the package
+        str(module),
+        cfile=importlib.util.cache_from_source(str(module)),
+        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+    )
+
+
+@contextlib.contextmanager
+def database_env(name: str, root: Path):
+    """The environment that points both handlers at `name`'s database, while it runs."""
+    if name == "sqlite":
+        path = root / "bench.sqlite3"
+        yield {"DATABASE_URL": f"sqlite:///{path}", "BENCH_SQLITE": str(path)}
+    else:
+        with pgcluster.running_cluster() as cluster:
+            yield {"DATABASE_URL": cluster.url, "BENCH_POSTGRES": cluster.url}
+
+
+def summarize(under_runtime: dict, runs: dict, warm: dict, requests: int) -> dict:
+    """One database's figures from its runs."""
+    figures = {}
+    # The headline: a Lambda cold start as AWS bills and users wait for it, the same way
+    # for both handlers (runtime start-up + INIT + first invoke, spawn to first answer).
+    for key, field in (("cold_s", "cold"), ("cold_cpu_s", "cold_cpu"), ("init_s", "init")):
+        figures[f"runtime_{key}"] = {
+            kind: statistics.median(r[field] for r in results)
+            for kind, results in under_runtime.items()
+        }
+    figures["runtime_cold_cpu_min_s"] = {
+        kind: min(r["cold_cpu"] for r in results) for kind, results in under_runtime.items()
+    }
+    for key in ("cold_s", "cold_cpu_s", "cold_cpu_min_s"):
+        pair = figures[f"runtime_{key}"]
+        figures[f"runtime_ratio_{key[:-2]}"] = pair["django"] / pair["bare"]
+    for key, suffix in (("cold_cpu_s", "cpu"), ("cold_s", "wall")):
+        pair = figures[f"runtime_{key}"]
+        figures[f"runtime_ratio_floor_{suffix}"] = pair["floor"] / pair["bare"]
+    figures["cold_start_s"] = {
+        kind: statistics.median(r["cold"] for r in results) for kind, results in runs.items()
+    }
+    figures["cold_start_cpu_s"] = {
+        kind: statistics.median(r["cold_cpu"] for r in results) for kind, results in runs.items()
+    }
+    figures["cold_process_s"] = {
+        kind: statistics.median(r["process"] for r in results) for kind, results in runs.items()
+    }
+    figures["cold_ratio"] = figures["cold_start_s"]["django"] / figures["cold_start_s"]["bare"]
+    figures["cold_ratio_cpu"] = (
+        figures["cold_start_cpu_s"]["django"] / figures["cold_start_cpu_s"]["bare"]
+    )
+    figures["cold_ratio_process"] = (
+        figures["cold_process_s"]["django"] / figures["cold_process_s"]["bare"]
+    )
+    figures["requests"] = requests
+    figures["warm_p50_ms"] = {k: percentile(v, 0.5) * 1000 for k, v in warm.items()}
+    figures["warm_p90_ms"] = {k: percentile(v, 0.9) * 1000 for k, v in warm.items()}
+    p50 = figures["warm_p50_ms"]
+    # What the Lambda entry point (Zappa: event -> WSGI -> API Gateway answer) adds.
+    figures["warm_overhead_p50_ms"] = p50["django"] - p50["django_wsgi"]
+    # What Django + DRF + the app add over the bare handler's same INSERT.
+    figures["warm_stack_p50_ms"] = p50["django_wsgi"] - p50["bare"]
+    return figures
+
+
+def measure(cold_runs: int, requests: int, rebuild: bool, databases=DATABASES) -> dict:
     zip_path = package(rebuild)
     with zipfile.ZipFile(zip_path) as zf:
         entries = zf.infolist()
@@ -516,28 +664,30 @@ def measure(cold_runs: int, requests: int, rebuild: bool) -> dict:
         "zip_mib": zip_path.stat().st_size / 2**20,
         "unzipped_mib": sum(e.file_size for e in entries) / 2**20,
         "files": len(entries),
+        "databases": {},
     }
     root = scratch()
     try:
         task, runtime = unpack(zip_path, root)
-        (root / "bare").mkdir()
-        (root / "bare" / "bare_handler.py").write_text(BARE_HANDLER)
+        bare = {}  # per database: a folder as the bare handler's own zip would unpack
+        for name in databases:
+            bare[name] = root / f"bare-{name}"
+            bare[name].mkdir()
+            (bare[name] / "bare_handler.py").write_text(BARE_HANDLERS[name])
+            compiled(bare[name] / "bare_handler.py")
+            if name == "postgres":
+                link(bare[name], task, psycopg_files(task))
         floor = root / "floor"  # Django and what it needs, from the package, and one view
         floor.mkdir()
         (floor / "floor_handler.py").write_text(FLOOR_HANDLER)
-        for name in ("django", "asgiref", "sqlparse"):
-            (floor / name).symlink_to(task / name)
-        for module in (root / "bare" / "bare_handler.py", floor / "floor_handler.py"):
-            py_compile.compile(  # shipped with its bytecode too, like the package
-                str(module),
-                cfile=importlib.util.cache_from_source(str(module)),
-                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-            )
+        compiled(floor / "floor_handler.py")
+        link(floor, task, ["django", "asgiref", "sqlparse"])
+        if "postgres" in databases:
+            link(floor, task, psycopg_files(task))  # loaded by Django's postgresql backend only
         # The same package without its bytecode: what Zappa alone would ship.
         no_pyc = root / "task-no-bytecode"
         shutil.copytree(task, no_pyc, ignore=shutil.ignore_patterns("__pycache__"))
-        database = root / "bench.sqlite3"
-        env = {
+        base = {
             "PATH": "/usr/bin:/bin",
             "LANG": "C.UTF-8",
             "AWS_REGION": "us-east-1",
@@ -545,100 +695,78 @@ def measure(cold_runs: int, requests: int, rebuild: bool) -> dict:
             "AWS_ACCESS_KEY_ID": "bench",
             "AWS_SECRET_ACCESS_KEY": "bench",
             "DJANGO_SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-0123",
-            "DATABASE_URL": f"sqlite:///{database}",
-            "BENCH_SQLITE": str(database),
             "BENCH_EVENT": json.dumps(api_event("/api/unicorn-applications/", APPLICATION)),
             "BENCH_OVERRIDES": json.dumps(LOCAL_OVERRIDES),
         }
-        run_child("django", task, runtime, {**env, "BENCH_SETUP": "1"}, 0)  # migrate
-
-        runs = {"django": [], "bare": [], "django_no_bytecode": [], "django_eager_boto3": []}
-        under_runtime = {"django": [], "bare": [], "floor": []}
-        eager = {**env, "BENCH_EAGER_BOTO3": "1"}
-        for _ in range(cold_runs):  # interleaved, so all see the same machine
-            under_runtime["django"].append(run_runtime("django", task, runtime, env, 0))
-            under_runtime["bare"].append(run_runtime("bare", root / "bare", runtime, env, 0))
-            under_runtime["floor"].append(run_runtime("floor", floor, runtime, env, 0))
-            runs["django"].append(run_child("django", task, runtime, env, 0))
-            runs["bare"].append(run_child("bare", root / "bare", runtime, env, 0))
-            runs["django_no_bytecode"].append(run_child("django", no_pyc, runtime, env, 0))
-            runs["django_eager_boto3"].append(run_child("django", task, runtime, eager, 0))
-        # The headline: a Lambda cold start as AWS bills and users wait for it, the same way
-        # for both handlers (runtime start-up + INIT + first invoke, spawn to first answer).
-        for key, field in (("cold_s", "cold"), ("cold_cpu_s", "cold_cpu"), ("init_s", "init")):
-            figures[f"runtime_{key}"] = {
-                kind: statistics.median(r[field] for r in results)
-                for kind, results in under_runtime.items()
+        with contextlib.ExitStack() as stack:
+            envs = {
+                name: {**base, **stack.enter_context(database_env(name, root))}
+                for name in databases
             }
-        figures["runtime_cold_cpu_min_s"] = {
-            kind: min(r["cold_cpu"] for r in results) for kind, results in under_runtime.items()
-        }
-        for key in ("cold_s", "cold_cpu_s", "cold_cpu_min_s"):
-            pair = figures[f"runtime_{key}"]
-            figures[f"runtime_ratio_{key[:-2]}"] = pair["django"] / pair["bare"]
-        figures["runtime_ratio_floor_cpu"] = (
-            figures["runtime_cold_cpu_s"]["floor"] / figures["runtime_cold_cpu_s"]["bare"]
-        )
-        figures["cold_start_s"] = {
-            kind: statistics.median(r["cold"] for r in results) for kind, results in runs.items()
-        }
-        figures["cold_start_cpu_s"] = {
-            kind: statistics.median(r["cold_cpu"] for r in results)
-            for kind, results in runs.items()
-        }
-        figures["cold_process_s"] = {
-            kind: statistics.median(r["process"] for r in results) for kind, results in runs.items()
-        }
-        figures["cold_ratio"] = figures["cold_start_s"]["django"] / figures["cold_start_s"]["bare"]
-        figures["cold_ratio_cpu"] = (
-            figures["cold_start_cpu_s"]["django"] / figures["cold_start_cpu_s"]["bare"]
-        )
-        figures["cold_ratio_process"] = (
-            figures["cold_process_s"]["django"] / figures["cold_process_s"]["bare"]
-        )
+            for env in envs.values():  # migrate, through the package's handler
+                run_child("django", task, runtime, {**env, "BENCH_SETUP": "1"}, 0)
 
-        django = run_child("django", task, runtime, env, requests)
-        warm = {
-            "django": django["warm"],
-            "django_wsgi": django["wsgi"],
-            "bare": run_child("bare", root / "bare", runtime, env, requests)["warm"],
-        }
-        figures["requests"] = requests
-        # The same warm POSTs through the runtime interface client (Runtime API round trips
-        # on loopback): what an invocation takes from the event handed out to the answer.
-        warm["runtime_django"] = run_runtime("django", task, runtime, env, requests)["warm"]
-        warm["runtime_bare"] = run_runtime("bare", root / "bare", runtime, env, requests)["warm"]
-        figures["warm_p50_ms"] = {k: percentile(v, 0.5) * 1000 for k, v in warm.items()}
-        figures["warm_p90_ms"] = {k: percentile(v, 0.9) * 1000 for k, v in warm.items()}
-        p50 = figures["warm_p50_ms"]
-        # What the Lambda entry point (Zappa: event -> WSGI -> API Gateway answer) adds.
-        figures["warm_overhead_p50_ms"] = p50["django"] - p50["django_wsgi"]
-        # What Django + DRF + the app add over the bare handler's same INSERT.
-        figures["warm_stack_p50_ms"] = p50["django_wsgi"] - p50["bare"]
+            under_runtime = {name: {"django": [], "bare": [], "floor": []} for name in databases}
+            runs = {
+                name: {"django": [], "bare": [], "django_no_bytecode": [], "django_eager_boto3": []}
+                for name in databases
+            }
+            for _ in range(cold_runs):  # interleaved, so all see the same machine
+                for name, env in envs.items():
+                    rt, ip = under_runtime[name], runs[name]
+                    rt["django"].append(run_runtime("django", task, runtime, env, 0))
+                    rt["bare"].append(run_runtime("bare", bare[name], runtime, env, 0))
+                    rt["floor"].append(run_runtime("floor", floor, runtime, env, 0))
+                    ip["django"].append(run_child("django", task, runtime, env, 0))
+                    ip["bare"].append(run_child("bare", bare[name], runtime, env, 0))
+                    ip["django_no_bytecode"].append(run_child("django", no_pyc, runtime, env, 0))
+                    eager = {**env, "BENCH_EAGER_BOTO3": "1"}
+                    ip["django_eager_boto3"].append(run_child("django", task, runtime, eager, 0))
+
+            for name, env in envs.items():
+                django = run_child("django", task, runtime, env, requests)
+                warm = {
+                    "django": django["warm"],
+                    "django_wsgi": django["wsgi"],
+                    "bare": run_child("bare", bare[name], runtime, env, requests)["warm"],
+                }
+                # The same warm POSTs through the runtime interface client (Runtime API round
+                # trips on loopback): from the event handed out to the answer.
+                warm["runtime_django"] = run_runtime("django", task, runtime, env, requests)["warm"]
+                warm["runtime_bare"] = run_runtime("bare", bare[name], runtime, env, requests)[
+                    "warm"
+                ]
+                figures["databases"][name] = summarize(
+                    under_runtime[name], runs[name], warm, requests
+                )
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    # Judged on the production database: a deployed stage cannot run on SQLite.
+    headline = "postgres" if "postgres" in databases else databases[0]
+    figures["headline"] = headline
+    on = DATABASE_NAMES[headline]
+    if headline != "postgres":
+        on += ", NOT the production database (PostgreSQL not measured)"
+    head = figures["databases"][headline]
     figures["goals"] = {
         "zip under 20 MB": figures["zip_mb"] < GOALS["zip_mb"],
-        "cold start within 3x of the bare handler (under the runtime client, CPU)": figures[
+        f"cold start within 3x of the bare handler (awslambdaric, CPU), on {on}": head[
             "runtime_ratio_cold_cpu"
         ]
         <= GOALS["cold_ratio"],
-        "handler overhead under 1 ms at p50": figures["warm_overhead_p50_ms"]
+        f"handler overhead under 1 ms at p50, on {on}": head["warm_overhead_p50_ms"]
         < GOALS["warm_overhead_p50_ms"],
     }
     return figures
 
 
-def table(f: dict) -> str:
+def database_rows(name: str, f: dict, headline: bool) -> list[tuple[str, str]]:
     cold, process, cpu = f["cold_start_s"], f["cold_process_s"], f["cold_start_cpu_s"]
     rt_cold, rt_cpu, rt_init = f["runtime_cold_s"], f["runtime_cold_cpu_s"], f["runtime_init_s"]
     rt_min = f["runtime_cold_cpu_min_s"]
-    rows = [
-        (
-            "package",
-            f"{f['zip_mib']:.1f} MiB zip ({f['zip_mb']:.1f} MB), "
-            f"{f['unzipped_mib']:.1f} MiB unzipped, {f['files']} files",
-        ),
+    title = DATABASE_NAMES[name] + (" (HEADLINE: what a deployed stage runs)" if headline else "")
+    return [
+        (f"--- {title}", ""),
         (
             "COLD START under awslambdaric, spawn to 1st answer",
             f"handler {rt_cpu['django'] * 1000:.0f} ms CPU | bare {rt_cpu['bare'] * 1000:.0f} ms "
@@ -660,8 +788,9 @@ def table(f: dict) -> str:
         ),
         (
             "  Django alone (no app, DRF, Zappa), same INSERT",
-            f"{rt_cpu['floor'] * 1000:.0f} ms CPU | ratio to bare "
-            f"{f['runtime_ratio_floor_cpu']:.1f}x: the floor for any Django function",
+            f"{rt_cpu['floor'] * 1000:.0f} ms CPU, {rt_cold['floor'] * 1000:.0f} ms wall | "
+            f"ratio to bare {f['runtime_ratio_floor_cpu']:.1f}x CPU, "
+            f"{f['runtime_ratio_floor_wall']:.1f}x wall: the floor for any Django function",
         ),
         (
             "in-process: import + first POST (median)",
@@ -707,9 +836,24 @@ def table(f: dict) -> str:
         ),
         ("  Django + DRF + app over bare, p50", f"{f['warm_stack_p50_ms']:.2f} ms"),
     ]
+
+
+def table(f: dict) -> str:
+    rows = [
+        (
+            "package",
+            f"{f['zip_mib']:.1f} MiB zip ({f['zip_mb']:.1f} MB), "
+            f"{f['unzipped_mib']:.1f} MiB unzipped, {f['files']} files",
+        ),
+    ]
+    # The headline database first.
+    order = sorted(f["databases"], key=lambda name: name != f["headline"])
+    for name in order:
+        rows += database_rows(name, f["databases"][name], name == f["headline"])
+    rows.append(("---", ""))
     rows += [(f"goal: {goal}", "met" if met else "NOT met") for goal, met in f["goals"].items()]
     width = max(len(r[0]) for r in rows)
-    return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)  # fmt: skip
+    return "\n".join(f"{label:<{width}}  {value}".rstrip() for label, value in rows)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -717,8 +861,22 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--rebuild", action="store_true", help="run make package first")
     parser.add_argument("--cold-runs", type=int, default=5)
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument(
+        "--databases", nargs="+", choices=DATABASES, default=list(DATABASES),
+        help="PostgreSQL (the production database) is the headline when measured",
+    )  # fmt: skip
     options = parser.parse_args(argv)
-    figures = measure(options.cold_runs, options.requests, options.rebuild)
+    databases = [name for name in DATABASES if name in options.databases]
+    if "postgres" in databases and not pgcluster.available():
+        print(
+            "!! PostgreSQL binaries not found (apt-get install postgresql): skipping it; the "
+            "goals are then judged on SQLite, which a deployed stage never runs on",
+            file=sys.stderr,
+        )
+        databases.remove("postgres")
+    if not databases:
+        parser.error("no database left to measure")
+    figures = measure(options.cold_runs, options.requests, options.rebuild, databases)
     print(table(figures))
     return figures
 
