@@ -5,9 +5,10 @@ subscriber, retried with backoff, dead-lettered after EVENTS_MAX_ATTEMPTS). With
 EVENTS_SNS_TOPIC_ARN set it means: publish to SNS, whose SQS queues feed `events.aws`.
 
 When, after the commit, is set by `settings.EVENTS_DELIVERY` (read at each commit):
-- "thread" (the default of a long-running server: `make run`, gunicorn): handed to one
-  background thread of the process, which gathers what commits within a few milliseconds
-  and delivers it as one batch (`deliver_batch`); the request answers at once.
+- "thread" (the default of a long-running server: `make run`, gunicorn): kept by the
+  process and delivered after the answer in batches (`deliver_batch`): by the worker
+  between two requests when busy, by a watcher thread when idle; the request answers at
+  once.
 - "inline": in the committing thread, before `emit`'s caller goes on (a batch of one). For
   Lambda, which freezes the process after the answer (and where "publish" is the SNS call),
   and for tests, which read the subscribers' rows right after the commit.
@@ -20,7 +21,6 @@ leaves them to the relay: at least once, with the same retries and dead letters.
 import atexit
 import logging
 import os
-import queue
 import threading
 import time
 import traceback
@@ -28,6 +28,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.signals import request_finished
 from django.db import (
     IntegrityError,
     close_old_connections,
@@ -38,6 +39,7 @@ from django.db import (
 from django.db.models import F
 from django.utils import timezone
 
+from core.db import insert_row
 from core.observability import count_metric
 from events import registry
 from events.models import Delivery, OutboxEvent, ProcessedEvent
@@ -47,9 +49,10 @@ logger = logging.getLogger(__name__)
 RELAY_BATCH = 500
 BACKGROUND_QUEUE = 10_000  # events waiting for the background thread; beyond, the relay's
 BACKGROUND_IDLE_SECONDS = 1.0  # the thread closes its connection after this long without work
-# The background thread batches what commits close together: an event waits at most
-# BACKGROUND_BATCH_WAIT for others to join its batch, and a pause of BACKGROUND_BATCH_QUIET
-# without a commit ends the batch at once (so when traffic stops, delivery does not wait).
+# After the answer, events wait to be delivered in batches (see _BackgroundPublisher): at
+# most BACKGROUND_BATCH_WAIT under load, or until BACKGROUND_BATCH_MIN have gathered; when
+# traffic stops, BACKGROUND_BATCH_QUIET without a new event is enough.
+BACKGROUND_BATCH_MIN = 50
 BACKGROUND_BATCH_WAIT = 0.5
 BACKGROUND_BATCH_QUIET = 0.1
 
@@ -59,8 +62,8 @@ def emit(event_type: str, data: dict, *, version: int = 1) -> OutboxEvent:
 
     Nothing leaves before the commit; a rollback leaves nothing to publish.
     """
-    event = OutboxEvent.objects.create(
-        type=event_type, version=version, occurred_at=timezone.now(), data=data
+    event = insert_row(
+        OutboxEvent(type=event_type, version=version, occurred_at=timezone.now(), data=data)
     )
     transaction.on_commit(lambda: _after_commit(event.pk), robust=True)
     return event
@@ -75,80 +78,109 @@ def _after_commit(event_id) -> None:
 
 
 class _BackgroundPublisher:
-    """One daemon thread per process publishing committed events, in batches, in order.
+    """Delivers this process's committed events after the answer, in batches.
 
-    The thread waits for an event, gathers what else commits soon after (see
-    BACKGROUND_BATCH_WAIT, up to RELAY_BATCH events) and delivers them together: a batch
-    costs a fixed dozen statements plus a little per event, so under load the thread keeps
-    up at a fraction of the requests' CPU.
+    A busy worker delivers between requests: once a response has gone out (Django's
+    `request_finished`, sent when the server closes the response) and BACKGROUND_BATCH_MIN
+    events are waiting, or the oldest has waited BACKGROUND_BATCH_WAIT, the request's own
+    thread delivers them as one batch before it takes the next request. An idle process
+    delivers from a watcher thread, which looks every BACKGROUND_BATCH_QUIET seconds and
+    takes the batch once no event has come for that long (traffic stopped) or the oldest
+    has waited twice BACKGROUND_BATCH_WAIT. Under load no second thread competes with the
+    requests for the GIL or, on SQLite, takes the write lock in the middle of a request; a
+    batch costs a fixed dozen statements plus a little per event.
     """
 
     def __init__(self):
-        self._lock = threading.Lock()
-        self._queue = None
+        self._lock = threading.Lock()  # the waiting list and its times
+        self._delivering = threading.Lock()  # one batch at a time per process
+        self._pending: list = []
+        self._first_at = self._last_at = 0.0
         self._pid = None
 
     def submit(self, event_id) -> None:
         with self._lock:
             if self._pid != os.getpid():  # first use, or a fork (gunicorn workers)
-                self._queue = queue.Queue(maxsize=BACKGROUND_QUEUE)
-                self._pid = os.getpid()
-                threading.Thread(
-                    target=self._run, args=(self._queue,), name="outbox-publisher", daemon=True
-                ).start()
-        try:
-            self._queue.put_nowait(event_id)
-        except queue.Full:
-            logger.warning("Outbox queue full: event %s left to the relay", event_id)
+                self._pid, self._pending = os.getpid(), []
+                threading.Thread(target=self._watch, name="outbox-publisher", daemon=True).start()
+            if len(self._pending) >= BACKGROUND_QUEUE:
+                logger.warning("Outbox queue full: event %s left to the relay", event_id)
+                return
+            now = time.monotonic()
+            if not self._pending:
+                self._first_at = now
+            self._last_at = now
+            self._pending.append(event_id)
+
+    def deliver_if_due(self, *, idle: bool = False) -> None:
+        if self._pid != os.getpid() or not self._pending:
+            return
+        now = time.monotonic()
+        with self._lock:
+            waited = now - self._first_at
+            if idle:
+                due = now - self._last_at >= BACKGROUND_BATCH_QUIET
+                due = due or waited >= 2 * BACKGROUND_BATCH_WAIT
+            else:
+                due = len(self._pending) >= BACKGROUND_BATCH_MIN
+                due = due or waited >= BACKGROUND_BATCH_WAIT
+        if due and self._delivering.acquire(blocking=False):
+            try:
+                self._deliver_waiting()
+            finally:
+                self._delivering.release()
 
     def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until this process's thread has handled every event handed to it."""
-        pending = self._queue if self._pid == os.getpid() else None
-        deadline = time.monotonic() + timeout
-        while pending is not None and pending.unfinished_tasks:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.005)
+        """Deliver, in the calling thread, everything this process is holding."""
+        if self._pid != os.getpid():
+            return True
+        if not self._delivering.acquire(timeout=timeout):  # a batch is being delivered
+            return False
+        try:
+            while self._pending:
+                self._deliver_waiting()
+        finally:
+            self._delivering.release()
         return True
 
-    def _run(self, pending: queue.Queue) -> None:
+    def _deliver_waiting(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending[:RELAY_BATCH], self._pending[RELAY_BATCH:]
+            self._first_at = time.monotonic()
+        try:
+            publish_events(batch)
+        except Exception:  # the database, most likely; the relay will publish them
+            logger.exception("Could not publish %d events; left to the relay", len(batch))
+
+    def _watch(self) -> None:
+        idle = 0.0
         while True:
-            try:
-                batch = [pending.get(timeout=BACKGROUND_IDLE_SECONDS)]
-            except queue.Empty:  # idle: give the database connection back
-                connections.close_all()
-                batch = [pending.get()]
-            # Sleep in slices and take what arrived meanwhile: one wake-up per slice, not
-            # one per event (each would cost a thread switch and the GIL).
-            deadline = time.monotonic() + BACKGROUND_BATCH_WAIT
-            while len(batch) < RELAY_BATCH and time.monotonic() < deadline:
-                time.sleep(min(BACKGROUND_BATCH_QUIET, max(0.0, deadline - time.monotonic())))
-                before = len(batch)
-                while len(batch) < RELAY_BATCH:
-                    try:
-                        batch.append(pending.get_nowait())
-                    except queue.Empty:
-                        break
-                if len(batch) == before:
-                    break  # a quiet slice: traffic has stopped, deliver now
-            try:
-                publish_events(batch)
-            except Exception:  # the database, most likely; the relay will publish them
-                logger.exception("Could not publish %d events; left to the relay", len(batch))
-            finally:
+            time.sleep(BACKGROUND_BATCH_QUIET)
+            if self._pending:
+                idle = 0.0
+                self.deliver_if_due(idle=True)
                 close_old_connections()
-                for _ in batch:
-                    pending.task_done()
+            elif idle < BACKGROUND_IDLE_SECONDS:
+                idle += BACKGROUND_BATCH_QUIET
+                if idle >= BACKGROUND_IDLE_SECONDS:
+                    connections.close_all()  # this thread's: give the connection back
 
 
 _background = _BackgroundPublisher()
 
 
 def flush_background(timeout: float = 10.0) -> bool:
-    """Wait for this process's background publisher to be idle (tests, benchmarks, exit)."""
+    """Deliver what this process is holding (tests, benchmarks, exit)."""
     return _background.flush(timeout)
 
 
+def _deliver_between_requests(**kwargs) -> None:
+    if getattr(settings, "EVENTS_DELIVERY", "thread") == "thread":
+        _background.deliver_if_due()
+
+
+# After each response: a busy worker delivers between its requests (see above).
+request_finished.connect(_deliver_between_requests, dispatch_uid="events-after-response")
 # A worker that stops cleanly delivers what it holds first; one that is killed leaves it
 # to the relay.
 atexit.register(flush_background, 5.0)

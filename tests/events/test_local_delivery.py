@@ -1,10 +1,12 @@
 """The outbox and in-process delivery, with real commits (transactional tests)."""
 
+import time
 from datetime import timedelta
 from unittest import mock
 
 import pytest
 from django.core.management import call_command
+from django.core.signals import request_finished
 from django.db import transaction
 from django.utils import timezone
 
@@ -264,6 +266,35 @@ def test_the_background_thread_delivers_after_commit_and_the_request_does_not_wa
     assert not OutboxEvent.objects.filter(published_at__isnull=True).exists()
     assert Delivery.objects.filter(status="delivered").count() == 10
     assert DailyAggregate.objects.get().payments_registered == 5
+
+
+def test_a_busy_worker_delivers_the_batch_between_two_requests(settings, monkeypatch):
+    settings.EVENTS_DELIVERY = "thread"
+    monkeypatch.setattr(services, "BACKGROUND_BATCH_MIN", 3)
+    monkeypatch.setattr(services, "BACKGROUND_BATCH_QUIET", 60.0)  # the watcher stays out
+    riders = [UserFactory() for _ in range(3)]
+    register(payer=riders[0], reference="B-0")
+    register(payer=riders[1], reference="B-1")
+    request_finished.send(sender=None)  # an answer went out: 2 waiting, not a batch yet
+    assert not Notification.objects.exists()
+
+    register(payer=riders[2], reference="B-2")
+    request_finished.send(sender=None)  # the third makes a batch: delivered right here
+
+    assert Notification.objects.count() == 3
+    assert Delivery.objects.filter(status="delivered").count() == 6
+
+
+def test_an_idle_process_delivers_from_its_watcher_thread(settings):
+    settings.EVENTS_DELIVERY = "thread"
+    rider = UserFactory()
+    register(payer=rider, reference="IDLE-1")  # no request follows it
+
+    deadline = time.monotonic() + 5
+    while not Notification.objects.filter(user=rider).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert Notification.objects.filter(user=rider).count() == 1
 
 
 def test_the_background_thread_gets_nothing_from_a_rolled_back_change(settings):
