@@ -131,7 +131,8 @@ def _delivery_markdown(results, versions, options) -> str:
         "notification per event); 20 events first to warm up. One process "
         "(bench/events_child.py) does it all, one path after the other.",
         '- *thread*: `EVENTS_DELIVERY = "thread"` (a server\'s default), each commit hands '
-        "its event to the background thread, which delivers what it gathers in batches; "
+        "its event to the process, whose watcher thread delivers what gathers in batches "
+        "(no request here to deliver between); "
         "timed from the first emit until the thread is idle again. The delivery column is "
         "the publisher thread's own CPU (from /proc/self/task). *in-process*: "
         '`EVENTS_DELIVERY = "inline"`, delivery after each commit in the committing thread '
@@ -507,8 +508,9 @@ def _post_markdown(results, versions, options) -> str:
         "`DEBUG=false`, the committed settings, all four on the same database: "
         "bench/outbox_wsgi.py with `BENCH_OUTBOX=off` (*no outbox*: `emit` a no-op), `on` "
         "(*outbox, thread (default)*: the project as committed, `EVENTS_DELIVERY` left to "
-        'its default for a server, "thread": after commit the event goes to the worker\'s '
-        "background thread, which delivers what it gathers in batches; the request answers "
+        'its default for a server, "thread": after commit the event waits in the worker, '
+        "which delivers what gathered between two requests, after the answer has gone out, "
+        "in batches; the request answers "
         'at once), `inline` (*outbox, inline*: `EVENTS_DELIVERY = "inline"`, delivery to bi '
         "and notifications after commit, before the answer, a batch of one) and `relay` "
         '(*outbox, relay*: `EVENTS_DELIVERY = "relay"`, the request only writes the event; '

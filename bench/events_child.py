@@ -201,7 +201,7 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
         mock.patch.object(services, "publish_events", counted_publish),
     ):
         emit_each(warmup_thread)  # starts the thread and its connection
-        services.flush_background()
+        services.wait_for_background()
         batches.update(calls=0, seconds=0.0)
         publisher = _thread_cpu("outbox-publisher")
         with CpuMeter(app=[os.getpid()], db=db_pids) as thread_cpu:
@@ -209,7 +209,7 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
             started = time.perf_counter()
             emit_each(threaded)
             emitted = time.perf_counter() - started
-            flushed = services.flush_background(timeout=60 + events * 0.1)
+            flushed = services.wait_for_background(timeout=60 + events * 0.1)
             thread_seconds = time.perf_counter() - started
             publisher_cpu = publisher() - before
 

@@ -143,6 +143,15 @@ class _BackgroundPublisher:
             self._delivering.release()
         return True
 
+    def wait(self, timeout: float = 10.0) -> bool:
+        """Wait, without delivering in the calling thread, until nothing is held."""
+        deadline = time.monotonic() + timeout
+        while self._pid == os.getpid() and (self._pending or self._delivering.locked()):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
     def _deliver_waiting(self) -> None:
         with self._lock:
             batch, self._pending = self._pending[:RELAY_BATCH], self._pending[RELAY_BATCH:]
@@ -172,6 +181,11 @@ _background = _BackgroundPublisher()
 def flush_background(timeout: float = 10.0) -> bool:
     """Deliver what this process is holding (tests, benchmarks, exit)."""
     return _background.flush(timeout)
+
+
+def wait_for_background(timeout: float = 10.0) -> bool:
+    """Wait until the watcher thread has delivered what this process held (benchmarks)."""
+    return _background.wait(timeout)
 
 
 def _deliver_between_requests(**kwargs) -> None:
