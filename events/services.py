@@ -97,12 +97,17 @@ class _BackgroundPublisher:
         self._pending: list = []
         self._first_at = self._last_at = 0.0
         self._pid = None
+        self._watcher = None
 
     def submit(self, event_id) -> None:
         with self._lock:
             if self._pid != os.getpid():  # first use, or a fork (gunicorn workers)
-                self._pid, self._pending = os.getpid(), []
-                threading.Thread(target=self._watch, name="outbox-publisher", daemon=True).start()
+                self._pid, self._pending, self._watcher = os.getpid(), [], None
+            if self._watcher is None or not self._watcher.is_alive():
+                self._watcher = threading.Thread(
+                    target=self._watch, name="outbox-publisher", daemon=True
+                )
+                self._watcher.start()
             if len(self._pending) >= BACKGROUND_QUEUE:
                 logger.warning("Outbox queue full: event %s left to the relay", event_id)
                 return
@@ -165,14 +170,17 @@ class _BackgroundPublisher:
         idle = 0.0
         while True:
             time.sleep(BACKGROUND_BATCH_QUIET)
-            if self._pending:
-                idle = 0.0
-                self.deliver_if_due(idle=True)
-                close_old_connections()
-            elif idle < BACKGROUND_IDLE_SECONDS:
-                idle += BACKGROUND_BATCH_QUIET
-                if idle >= BACKGROUND_IDLE_SECONDS:
-                    connections.close_all()  # this thread's: give the connection back
+            try:
+                if self._pending:
+                    idle = 0.0
+                    self.deliver_if_due(idle=True)
+                    close_old_connections()
+                elif idle < BACKGROUND_IDLE_SECONDS:
+                    idle += BACKGROUND_BATCH_QUIET
+                    if idle >= BACKGROUND_IDLE_SECONDS:
+                        connections.close_all()  # this thread's: give the connection back
+            except Exception:  # keep watching; what could not go out is the relay's
+                logger.exception("Outbox watcher failed; it carries on")
 
 
 _background = _BackgroundPublisher()

@@ -271,7 +271,10 @@ def test_the_background_thread_delivers_after_commit_and_the_request_does_not_wa
 def test_a_busy_worker_delivers_the_batch_between_two_requests(settings, monkeypatch):
     settings.EVENTS_DELIVERY = "thread"
     monkeypatch.setattr(services, "BACKGROUND_BATCH_MIN", 3)
-    monkeypatch.setattr(services, "BACKGROUND_BATCH_QUIET", 60.0)  # the watcher stays out
+    between_requests = services._background.deliver_if_due
+    monkeypatch.setattr(  # the watcher thread stays out of it
+        services._background, "deliver_if_due", lambda *, idle=False: idle or between_requests()
+    )
     riders = [UserFactory() for _ in range(3)]
     register(payer=riders[0], reference="B-0")
     register(payer=riders[1], reference="B-1")
