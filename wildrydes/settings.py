@@ -347,10 +347,11 @@ PROMO_CAMPAIGN_CACHE_SECONDS = env.float("PROMO_CAMPAIGN_CACHE_SECONDS", default
 PAYMENT_CURRENCIES = env.list("PAYMENT_CURRENCIES", default=["USD", "EUR", "GBP"])
 # Empty: events are delivered in-process after commit. Set: the relay publishes to SNS.
 EVENTS_SNS_TOPIC_ARN = env("EVENTS_SNS_TOPIC_ARN", default="")
-# After commit, delivery runs on the process's background "thread" in batches (the default
-# of a long-running server: `make run`, gunicorn; the answer does not wait), "inline" before
-# the answer (the default on Lambda, which freezes the process after answering, so a thread
-# would stall; tests use it too) or only by the "relay" loop. The relay catches up in all.
+# After commit, delivery runs after the answer in batches, "thread" (the default of a
+# long-running server: `make run`, gunicorn; a busy worker delivers between two requests, a
+# watcher thread when idle), "inline" before the answer (the default on Lambda, which
+# freezes the process after answering, so a thread would stall; tests use it too) or only
+# by the "relay" loop. The relay catches up in all (events.services).
 EVENTS_DELIVERY = env(
     "EVENTS_DELIVERY", default="inline" if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else "thread"
 )
