@@ -24,6 +24,7 @@ from notifications import subscribers as notification_subscribers
 from notifications.models import Notification
 from payments import services as payments
 from rides import services as rides
+from tests.aws.moto_stack import sqs_lambda_event
 from tests.factories import RideFactory, UnicornFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -120,30 +121,7 @@ class Fanout:
 
     def lambda_event(self, subscriber: str, messages: list[dict]) -> dict:
         """The event Lambda's SQS event source mapping (and so Zappa) hands the function."""
-        return {
-            "Records": [
-                {
-                    "messageId": message["MessageId"],
-                    "receiptHandle": message["ReceiptHandle"],
-                    "body": message["Body"],
-                    "attributes": message["Attributes"],
-                    "messageAttributes": {
-                        name: {
-                            "stringValue": value.get("StringValue"),
-                            "stringListValues": [],
-                            "binaryListValues": [],
-                            "dataType": value["DataType"],
-                        }
-                        for name, value in message.get("MessageAttributes", {}).items()
-                    },
-                    "md5OfBody": message["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": self.arn(self.queue_name(subscriber)),
-                    "awsRegion": REGION,
-                }
-                for message in messages
-            ]
-        }
+        return sqs_lambda_event(self.arn(self.queue_name(subscriber)), messages)
 
     def deliver(self, subscriber: str, messages: list[dict]) -> list[str]:
         """Run the Lambda on the batch; delete what succeeded; return the failed message ids."""
