@@ -150,20 +150,25 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
         emit_each(warmup)  # code paths, caches and connections warm
 
     # 1. In-process delivery after each commit, with the time inside publish_events.
-    delivering = {"seconds": 0.0, "calls": 0}
     publish = services.publish_events
 
-    def timed_publish(event_ids):
-        started = time.perf_counter()
-        try:
-            return publish(event_ids)
-        finally:
-            delivering["seconds"] += time.perf_counter() - started
-            delivering["calls"] += 1
+    def timed(tally: dict):
+        """publish_events, adding its calls and seconds to `tally`."""
 
+        def timed_publish(event_ids):
+            started = time.perf_counter()
+            try:
+                return publish(event_ids)
+            finally:
+                tally["seconds"] += time.perf_counter() - started
+                tally["calls"] += 1
+
+        return timed_publish
+
+    delivering = {"seconds": 0.0, "calls": 0}
     with (
         override_settings(EVENTS_DELIVERY="inline"),
-        mock.patch.object(services, "publish_events", timed_publish),
+        mock.patch.object(services, "publish_events", timed(delivering)),
         CpuMeter(app=[os.getpid()], db=db_pids) as inline_cpu,
     ):
         started = time.perf_counter()
@@ -187,18 +192,9 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
 
     # 3. The background thread (the default of a server), with its own CPU from /proc.
     batches = {"calls": 0, "seconds": 0.0}
-
-    def counted_publish(event_ids):
-        started = time.perf_counter()
-        try:
-            return publish(event_ids)
-        finally:
-            batches["seconds"] += time.perf_counter() - started
-            batches["calls"] += 1
-
     with (
         override_settings(EVENTS_DELIVERY="thread"),
-        mock.patch.object(services, "publish_events", counted_publish),
+        mock.patch.object(services, "publish_events", timed(batches)),
     ):
         emit_each(warmup_thread)  # starts the thread and its connection
         services.wait_for_background()
