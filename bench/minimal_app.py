@@ -102,11 +102,13 @@ def connect(environ=os.environ):
     return conn
 
 
-def create_table(environ=os.environ) -> None:
+def create_table(environ=os.environ, table: str = "bench_ride") -> None:
+    """Create `table` with bench_ride's columns and indexes (bench/drf_floor.py's is
+    `bench_floor_ride`)."""
     conn = connect(environ)
     try:
         for statement in POSTGRES_DDL if _is_postgres(environ) else SQLITE_DDL:
-            conn.execute(statement)
+            conn.execute(statement.replace("bench_ride", table))
         if _is_postgres(environ):
             conn.commit()
     finally:

@@ -8,10 +8,12 @@ around the markers survives a rerun.
 
 Section `rides_post` (`POST /api/rides/` against a minimal WSGI app): for each database
 (a SQLite file in a temp dir; PostgreSQL from tests/pgcluster), migrate, seed a fleet and
-riders, start both targets (the Django project and bench/minimal_app.py) under gunicorn
-with the same worker settings on free 127.0.0.1 ports, warm both up, then drive them with
-wrk (fixed connections, fixed time) in alternating rounds, so that both see the same
-background load. All load stays on loopback and stops by itself.
+riders, start the three targets (the Django project, bench/drf_floor.py -- the project
+with a DRF view that only validates and inserts one row, the framework's floor -- and
+bench/minimal_app.py) under gunicorn with the same worker settings on free 127.0.0.1
+ports, warm them up, then drive them with wrk (fixed connections, fixed time) in
+alternating rounds, so that all see the same background load. All load stays on loopback
+and stops by itself.
 
 Sections `events_delivery` and `payments_post_outbox` (bench/events_bench.py): events per
 second on the local delivery paths, and `POST /api/payments/` with the outbox against the
@@ -297,7 +299,7 @@ def database_version(db: Database) -> str:
 
 
 def prepare(db: Database, env: dict, *, options, tokens_file: Path, log: Path) -> str:
-    """Migrate, seed the fleet, riders and campaign, create the minimal app's table.
+    """Migrate, seed the fleet, riders and campaign, create the minimal app's and floor's tables.
 
     Returns the names of the active promo campaigns ("-" for none).
     """
@@ -310,6 +312,7 @@ def prepare(db: Database, env: dict, *, options, tokens_file: Path, log: Path) -
         seeded = subprocess.run(seed, **{**run, "stdout": subprocess.PIPE}).stdout.decode()
         out.write(seeded.encode())
     minimal_app.create_table(db.env)
+    minimal_app.create_table(db.env, table="bench_floor_ride")  # bench/drf_floor.py's
     return seeded.strip().rsplit("campaigns: ", 1)[-1]
 
 
@@ -318,6 +321,8 @@ def prepare(db: Database, env: dict, *, options, tokens_file: Path, log: Path) -
 TARGETS = {
     # name: (WSGI app, chdir, readiness path, POST path, table its rows land in)
     "django": ("wildrydes.wsgi:application", ROOT, "/api/health/", "/api/rides/", "rides_ride"),
+    # The project with api/rides/ doing only the minimal app's work (bench/drf_floor.py).
+    "floor": ("drf_floor:application", BENCH, "/api/health/", "/api/rides/", "bench_floor_ride"),
     "minimal": ("minimal_app:application", BENCH, "/", "/rides/", "bench_ride"),
 }
 
@@ -449,13 +454,24 @@ def rides_post(options) -> Section:
     )
 
 
+# (numerator, denominator, what the throughput ratio tells), in the order they are shown.
+RATIOS = (
+    ("django", "minimal", "the goal (at least 1/3, aiming for 1/2)"),
+    ("floor", "minimal", "the ceiling any DRF endpoint here can reach"),
+    ("django", "floor", "the ride's own work, over the framework's floor"),
+)
+
+
 def ratios(results) -> dict:
+    """database -> {(numerator, denominator): throughput ratio} for the targets that ran."""
     by = {(r.database, r.target): r for r in results}
     out = {}
     for name in dict.fromkeys(r.database for r in results):
-        django, minimal = by.get((name, "django")), by.get((name, "minimal"))
-        if django and minimal and minimal.requests_per_s:
-            out[name] = django.requests_per_s / minimal.requests_per_s
+        out[name] = {}
+        for num, den, _ in RATIOS:
+            top, bottom = by.get((name, num)), by.get((name, den))
+            if top and bottom and bottom.requests_per_s:
+                out[name][num, den] = top.requests_per_s / bottom.requests_per_s
     return out
 
 
@@ -500,10 +516,15 @@ def rides_post_markdown(results, versions, options) -> str:
         f"- Servers: gunicorn, {options.workers} `{options.worker_class}` workers{threads} "
         "for each target; Django with `DEBUG=false` and otherwise the committed settings "
         "(persistent connections, default logging to the server log).",
+        "- Targets: django (the project's endpoint); floor (bench/drf_floor.py: the project "
+        "with `api/rides/` routed to a DRF view that validates the body with the same "
+        "serializer and inserts one row, the framework's floor); minimal "
+        "(bench/minimal_app.py: a bare WSGI app, one insert).",
         f"- Load: wrk, 1 thread, {options.connections} connections (closed loop), random "
         f"pickups around Seattle, {options.riders} riders with API tokens; per target "
         f"{options.warmup:g} s warm-up, then {options.duration:g} s measured in "
-        f"{options.rounds} rounds that alternate with the other target.",
+        f"{options.rounds} rounds that alternate the order of the targets "
+        f"({', '.join(options.targets)}).",
         f"- Fleet: {options.unicorns:,} unicorns over ~100 km x 100 km, about "
         f"{candidates_per_box(options.unicorns):.0f} of them free in the first 4 km x 4 km "
         "dispatch box when the run starts. "
@@ -530,9 +551,14 @@ def rides_post_markdown(results, versions, options) -> str:
             f"| {r.database} | {r.target} | {r.requests_per_s:.0f} | {r.p50_ms:.2f} | "
             f"{r.p99_ms:.2f} | {r.errors} | {r.app_cpu_ms:.2f} | {db_cpu} | {rounds} |"
         )
-    lines += ["", "| database | Django / minimal throughput | goal: 1/3, aiming for 1/2 |"]
-    lines += ["|---|---:|---|"]
-    lines += [f"| {db} | {ratio:.2f} | {verdict(ratio)} |" for db, ratio in ratios(results).items()]
+    lines += ["", "| database | throughput ratio | value | meaning |", "|---|---|---:|---|"]
+    for db, found in ratios(results).items():
+        for num, den, meaning in RATIOS:
+            if (num, den) in found:
+                ratio = found[num, den]
+                if (num, den) == ("django", "minimal"):
+                    meaning = f"{meaning}: {verdict(ratio)}"
+                lines.append(f"| {db} | {num} / {den} | {ratio:.2f} | {meaning} |")
     return "\n".join(lines)
 
 
