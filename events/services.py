@@ -54,7 +54,7 @@ BACKGROUND_IDLE_SECONDS = 1.0  # the thread closes its connection after this lon
 # traffic stops, BACKGROUND_BATCH_QUIET without a new event is enough.
 BACKGROUND_BATCH_MIN = 50
 BACKGROUND_BATCH_WAIT = 0.5
-BACKGROUND_BATCH_QUIET = 0.1
+BACKGROUND_BATCH_QUIET = 0.05
 
 
 def emit(event_type: str, data: dict, *, version: int = 1) -> OutboxEvent:
@@ -84,9 +84,9 @@ class _BackgroundPublisher:
     `request_finished`, sent when the server closes the response) and BACKGROUND_BATCH_MIN
     events are waiting, or the oldest has waited BACKGROUND_BATCH_WAIT, the request's own
     thread delivers them as one batch before it takes the next request. An idle process
-    delivers from a watcher thread, which looks every BACKGROUND_BATCH_QUIET seconds and
-    takes the batch once no event has come for that long (traffic stopped) or the oldest
-    has waited twice BACKGROUND_BATCH_WAIT. Under load no second thread competes with the
+    delivers from a watcher thread, which wakes when no event has come for
+    BACKGROUND_BATCH_QUIET (traffic stopped) or the oldest has waited twice
+    BACKGROUND_BATCH_WAIT, and takes the batch. Under load no second thread competes with the
     requests for the GIL or, on SQLite, takes the write lock in the middle of a request; a
     batch costs a fixed dozen statements plus a little per event.
     """
@@ -169,7 +169,7 @@ class _BackgroundPublisher:
     def _watch(self) -> None:
         idle = 0.0
         while True:
-            time.sleep(BACKGROUND_BATCH_QUIET)
+            time.sleep(self._until_quiet())
             try:
                 if self._pending:
                     idle = 0.0
@@ -181,6 +181,18 @@ class _BackgroundPublisher:
                         connections.close_all()  # this thread's: give the connection back
             except Exception:  # keep watching; what could not go out is the relay's
                 logger.exception("Outbox watcher failed; it carries on")
+
+    def _until_quiet(self) -> float:
+        """Seconds until traffic will have been quiet for BACKGROUND_BATCH_QUIET (or the
+        oldest event will have waited its longest), at least a millisecond: the watcher
+        wakes then rather than on a fixed beat, so the last events of a burst go out
+        BACKGROUND_BATCH_QUIET after it, not up to twice that."""
+        if not self._pending:
+            return BACKGROUND_BATCH_QUIET
+        now = time.monotonic()
+        quiet_at = self._last_at + BACKGROUND_BATCH_QUIET
+        overdue_at = self._first_at + 2 * BACKGROUND_BATCH_WAIT
+        return max(0.001, min(quiet_at, overdue_at) - now)
 
 
 _background = _BackgroundPublisher()

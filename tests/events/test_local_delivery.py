@@ -121,6 +121,17 @@ def test_failing_subscriber_is_retried_with_backoff_then_dead_lettered(settings)
     assert Notification.objects.filter(user=rider).count() == 1
 
 
+def test_event_ids_follow_the_order_events_are_written():
+    """Time-ordered ids keep the outbox's and the subscribers' indexes growing at the end."""
+    with transaction.atomic():
+        first = services.emit("tests.Happened", {"n": 1})
+        second = services.emit("tests.Happened", {"n": 2})
+    later = services.emit("tests.Happened", {"n": 3})
+
+    assert first.pk.version == 7
+    assert str(first.pk) < str(second.pk) < str(later.pk)
+
+
 def test_backoff_doubles():
     assert [services.backoff(n) for n in (1, 2, 3)] == [
         timedelta(seconds=2),
