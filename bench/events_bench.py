@@ -213,7 +213,7 @@ def run_post_wrk(
 def _loads(options) -> dict:
     """load name -> (connections, pace ms, measured seconds, rounds)."""
     return {
-        "saturated": (options.connections, 0, options.duration, options.rounds),
+        "saturated": (options.connections, 0, options.outbox_duration, options.outbox_rounds),
         "paced": (PACED["connections"], PACED["pace_ms"], PACED["seconds"], PACED["rounds"]),
     }
 
@@ -520,8 +520,8 @@ def _post_markdown(results, versions, options) -> str:
         f"reference per request, a random payer among {options.riders} riders (so "
         "notifications has someone to tell). *saturated*: "
         f"{options.connections} connections in a closed loop, {options.warmup:g} s warm-up per "
-        f"target, then {options.duration:g} s per target in {options.rounds} rounds that "
-        f"rotate the targets. *paced*: {connections} connections, each waiting "
+        f"target, then {options.outbox_duration:g} s per target in {options.outbox_rounds} "
+        f"rounds that rotate the targets. *paced*: {connections} connections, each waiting "
         f"{pace / 2:g}-{pace * 1.5:g} ms after an answer, {seconds:g} s per target in {rounds} "
         "rounds: a load the slowest target serves without queueing, to see what a request "
         "costs in latency.",

@@ -680,6 +680,10 @@ def parse_args(argv):
     add("--duration", type=float, default=12.0, help="measured seconds per target")
     add("--rounds", type=int, default=4, help="alternating rounds the duration is split in")
     add("--warmup", type=float, default=2.0, help="warm-up seconds per target")
+    # Four targets whose rounds vary by 10-20% from one to the next: more rounds than the
+    # rides, so that the outbox's 10-20% is measured rather than the noise.
+    add("--outbox-duration", type=float, default=24.0, help="saturated seconds per target")
+    add("--outbox-rounds", type=int, default=8, help="rounds --outbox-duration is split in")
     add("--connections", type=int, default=8)
     add("--workers", type=int, default=2)
     add("--worker-class", default="sync", choices=["sync", "gthread"])
