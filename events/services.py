@@ -51,7 +51,7 @@ BACKGROUND_QUEUE = 10_000  # events waiting for the background thread; beyond, t
 BACKGROUND_IDLE_SECONDS = 1.0  # the thread closes its connection after this long without work
 # After the answer, events wait to be delivered in batches (see _BackgroundPublisher): at
 # most BACKGROUND_BATCH_WAIT under load, or until BACKGROUND_BATCH_MIN have gathered; when
-# a burst stops, BACKGROUND_BATCH_QUIET (or four mean gaps) without a new event is enough.
+# traffic stops, BACKGROUND_BATCH_QUIET without a new event is enough.
 BACKGROUND_BATCH_MIN = 50
 BACKGROUND_BATCH_WAIT = 0.5
 BACKGROUND_BATCH_QUIET = 0.05
@@ -84,11 +84,11 @@ class _BackgroundPublisher:
     `request_finished`, sent when the server closes the response) and BACKGROUND_BATCH_MIN
     events are waiting, or the oldest has waited BACKGROUND_BATCH_WAIT, the request's own
     thread delivers them as one batch before it takes the next request. An idle process
-    delivers from a watcher thread, which takes the batch once traffic has stopped (see
-    `_idle_due_at`) or the oldest has waited twice BACKGROUND_BATCH_WAIT. Under load no
-    second thread competes with the requests for the GIL or, on SQLite, takes the write
-    lock in the middle of a request; a batch costs a fixed dozen statements plus a little
-    per event.
+    delivers from a watcher thread, which wakes when no event has come for
+    BACKGROUND_BATCH_QUIET (traffic stopped) or the oldest has waited twice
+    BACKGROUND_BATCH_WAIT, and takes the batch. Under load no second thread competes with the
+    requests for the GIL or, on SQLite, takes the write lock in the middle of a request; a
+    batch costs a fixed dozen statements plus a little per event.
     """
 
     def __init__(self):
@@ -124,7 +124,8 @@ class _BackgroundPublisher:
         with self._lock:
             waited = now - self._first_at
             if idle:
-                due = now >= self._idle_due_at()
+                due = now - self._last_at >= BACKGROUND_BATCH_QUIET
+                due = due or waited >= 2 * BACKGROUND_BATCH_WAIT
             else:
                 due = len(self._pending) >= BACKGROUND_BATCH_MIN
                 due = due or waited >= BACKGROUND_BATCH_WAIT
@@ -182,27 +183,16 @@ class _BackgroundPublisher:
                 logger.exception("Outbox watcher failed; it carries on")
 
     def _until_quiet(self) -> float:
-        """Seconds the watcher sleeps: until its batch is due, at least a millisecond."""
+        """Seconds until traffic will have been quiet for BACKGROUND_BATCH_QUIET (or the
+        oldest event will have waited its longest), at least a millisecond: the watcher
+        wakes then rather than on a fixed beat, so the last events of a burst go out
+        BACKGROUND_BATCH_QUIET after it, not up to twice that."""
         if not self._pending:
             return BACKGROUND_BATCH_QUIET
-        return max(0.001, self._idle_due_at() - time.monotonic())
-
-    def _idle_due_at(self) -> float:
-        """When the watcher takes the waiting events: once traffic has stopped, or when the
-        oldest has waited twice BACKGROUND_BATCH_WAIT (no request came to deliver them).
-
-        Traffic has stopped when nothing has come for four times the mean gap between the
-        waiting events, and at least BACKGROUND_BATCH_QUIET: the end of a burst goes out
-        50 ms after it, while events that trickle in are left to gather into a batch
-        (which the next request delivers after BACKGROUND_BATCH_WAIT) rather than going
-        out one by one at a batch's fixed cost each.
-        """
+        now = time.monotonic()
+        quiet_at = self._last_at + BACKGROUND_BATCH_QUIET
         overdue_at = self._first_at + 2 * BACKGROUND_BATCH_WAIT
-        count = len(self._pending)
-        if count < 2:
-            return overdue_at
-        mean_gap = (self._last_at - self._first_at) / (count - 1)
-        return min(overdue_at, self._last_at + max(BACKGROUND_BATCH_QUIET, 4 * mean_gap))
+        return max(0.001, min(quiet_at, overdue_at) - now)
 
 
 _background = _BackgroundPublisher()

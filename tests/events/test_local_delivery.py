@@ -311,21 +311,6 @@ def test_an_idle_process_delivers_from_its_watcher_thread(settings):
     assert Notification.objects.filter(user=rider).count() == 1
 
 
-def test_the_watcher_sends_a_burst_soon_after_it_stops_and_lets_a_trickle_gather():
-    publisher = services._BackgroundPublisher()
-    publisher._pending = ["a", "b", "c"]
-    quiet, wait = services.BACKGROUND_BATCH_QUIET, services.BACKGROUND_BATCH_WAIT
-
-    publisher._first_at, publisher._last_at = 100.0, 100.004  # 2 ms apart: a burst
-    assert publisher._idle_due_at() == pytest.approx(100.004 + quiet)
-
-    publisher._first_at, publisher._last_at = 100.0, 100.4  # 200 ms apart: a trickle
-    assert publisher._idle_due_at() == pytest.approx(100.0 + 2 * wait)
-
-    publisher._pending = ["a"]  # a lone event waits for company, or for a request
-    assert publisher._idle_due_at() == pytest.approx(100.0 + 2 * wait)
-
-
 def test_the_background_thread_gets_nothing_from_a_rolled_back_change(settings):
     settings.EVENTS_DELIVERY = "thread"
     rider = UserFactory()
