@@ -30,7 +30,7 @@ from wildrydes.wsgi import application  # noqa: E402  (sets Django up: import it
 
 # isort: split
 from django.conf import settings  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from django.db import connection, models, transaction  # noqa: E402
 from django.urls import path  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from rest_framework import status  # noqa: E402
@@ -47,6 +47,8 @@ INSERT = (
     " VALUES (%s, 'assigned', %s, %s, NULL, NULL, 0, 60, '1.00', 1250, 'USD', %s, %s, 1)"
 )
 
+_UUID = models.UUIDField()  # converts the id as the ride's own key would be
+
 
 class FloorRideApi(APIView):
     """Validate a ride request, insert one row, answer 201: the framework and nothing else."""
@@ -61,7 +63,7 @@ class FloorRideApi(APIView):
             cursor.execute(
                 INSERT,
                 [
-                    ride_id.hex if connection.vendor == "sqlite" else ride_id,
+                    _UUID.get_db_prep_value(ride_id, connection),
                     pickup["latitude"],
                     pickup["longitude"],
                     connection.ops.adapt_datetimefield_value(now),

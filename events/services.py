@@ -124,8 +124,7 @@ class _BackgroundPublisher:
         with self._lock:
             waited = now - self._first_at
             if idle:
-                due = now - self._last_at >= BACKGROUND_BATCH_QUIET
-                due = due or waited >= 2 * BACKGROUND_BATCH_WAIT
+                due = now >= self._idle_due_at()
             else:
                 due = len(self._pending) >= BACKGROUND_BATCH_MIN
                 due = due or waited >= BACKGROUND_BATCH_WAIT
@@ -183,16 +182,20 @@ class _BackgroundPublisher:
                 logger.exception("Outbox watcher failed; it carries on")
 
     def _until_quiet(self) -> float:
-        """Seconds until traffic will have been quiet for BACKGROUND_BATCH_QUIET (or the
-        oldest event will have waited its longest), at least a millisecond: the watcher
-        wakes then rather than on a fixed beat, so the last events of a burst go out
-        BACKGROUND_BATCH_QUIET after it, not up to twice that."""
+        """Seconds the watcher sleeps: until the waiting batch is due (at least 1 ms), so
+        the last events of a burst go out BACKGROUND_BATCH_QUIET after it, not up to
+        twice that as with a fixed beat."""
         if not self._pending:
             return BACKGROUND_BATCH_QUIET
-        now = time.monotonic()
-        quiet_at = self._last_at + BACKGROUND_BATCH_QUIET
-        overdue_at = self._first_at + 2 * BACKGROUND_BATCH_WAIT
-        return max(0.001, min(quiet_at, overdue_at) - now)
+        return max(0.001, self._idle_due_at() - time.monotonic())
+
+    def _idle_due_at(self) -> float:
+        """When the watcher takes the waiting events: once no event has come for
+        BACKGROUND_BATCH_QUIET (traffic stopped), or the oldest has waited twice
+        BACKGROUND_BATCH_WAIT."""
+        return min(
+            self._last_at + BACKGROUND_BATCH_QUIET, self._first_at + 2 * BACKGROUND_BATCH_WAIT
+        )
 
 
 _background = _BackgroundPublisher()
