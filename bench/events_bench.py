@@ -127,8 +127,8 @@ def _delivery_markdown(results, versions, options) -> str:
         f"- Software: {options.software}; {', '.join(versions)}",
         f"- {options.events:,} PaymentRegistered events per path and database (for payments "
         "created beforehand), one committed transaction per event, each delivered to bi and "
-        "notifications (2 deliveries, 2 ProcessedEvent rows, a daily aggregate update and a "
-        "notification per event); 20 events first to warm up. One process "
+        "notifications (2 ProcessedEvent rows, a daily aggregate update and a notification "
+        "per event); 20 events first to warm up. One process "
         "(bench/events_child.py) does it all, one path after the other.",
         '- *thread*: `EVENTS_DELIVERY = "thread"` (a server\'s default), each commit hands '
         "its event to the process, whose watcher thread delivers what gathers in batches "
@@ -371,25 +371,26 @@ def _post_database(db, *, options, workdir: Path, log: Path) -> list:
             f"SELECT count(*) FROM payments_payment WHERE reference LIKE '{prefix}-%'",  # noqa: S608
         )
     events = run.query_one(db, "SELECT count(*) FROM events_outboxevent")
-    delivered = run.query_one(db, "SELECT count(*) FROM events_delivery WHERE status = 'delivered'")
+    processed = run.query_one(db, "SELECT count(*) FROM events_processedevent")
+    failed = run.query_one(db, "SELECT count(*) FROM events_delivery")
     for target, rows in counts.items():
         if not 0 <= rows - answered[target] <= in_flight:
             problems.append(f"{target}: {answered[target]} 2xx answers but {rows} payments.")
     expected = sum(rows for target, rows in counts.items() if target != "no outbox")
-    if events != expected or delivered != 2 * expected or left:
+    if events != expected or processed != 2 * expected or failed or left:
         problems.append(
             f"{expected} payments with the outbox but {events} outbox events, {left} of them "
-            f"unpublished, {delivered} deliveries delivered (expected {2 * expected})."
+            f"unpublished, {processed} processed by a subscriber (expected {2 * expected}), "
+            f"{failed} failed deliveries."
         )
-    # Events per delivery batch: the deliveries of one batch share their created_at.
+    # Events per delivery batch: the events of one batch share their published_at.
     reference = "e.data->>'reference'" if db.name == "postgres" else "e.data->>'$.reference'"
     for result in results:
         tag = OUTBOX_TARGETS[result.target][1]
         events, batches = _query_row(
             db,
-            "SELECT count(*), count(DISTINCT d.created_at) FROM events_delivery d "  # noqa: S608
-            "JOIN events_outboxevent e ON e.id = d.event_id WHERE d.subscriber = 'bi' "
-            f"AND {reference} LIKE '{tag}-{result.load[0]}%'",
+            "SELECT count(*), count(DISTINCT e.published_at) "  # noqa: S608
+            f"FROM events_outboxevent e WHERE {reference} LIKE '{tag}-{result.load[0]}%'",
         )
         result.per_batch = events / batches if batches else math.nan
     for result in results:
@@ -531,12 +532,13 @@ def _post_markdown(results, versions, options) -> str:
         "drain time); nothing a target leaves undelivered spills into another's round. "
         "*backlog* is the most events left undelivered when wrk stopped, in any round; "
         "*events/batch* how many events one delivery pass handed to the subscribers, on "
-        "average (the deliveries of a pass share their timestamp).",
+        "average (the events of a pass share their published_at).",
         "- CPU ms/req is CPU time per 201 answer of the gunicorn workers (app: request "
         "threads and background thread; plus the relay loop for *relay*) and of the "
         "PostgreSQL server (db), from /proc, over load and drain. Checked after the run: one "
         "payment per 201, one outbox event per payment with the outbox and none without, "
-        "all published, two deliveries (bi, notifications) delivered per event.",
+        "all published, each processed by both subscribers (bi, notifications), no failed "
+        "delivery.",
         f"- Other processes on the machine used up to {other:.0%} of its CPU during a "
         "measured round.",
         "",

@@ -123,7 +123,7 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
     from run import CpuMeter
 
     from events import services
-    from events.models import Delivery, OutboxEvent
+    from events.models import Delivery, OutboxEvent, ProcessedEvent
     from notifications.models import Notification
     from payments.events import PAYMENT_REGISTERED, emit_payment_event
 
@@ -174,7 +174,7 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
         started = time.perf_counter()
         emit_each(inline)
         inline_seconds = time.perf_counter() - started
-    delivered_inline = Delivery.objects.filter(status=Delivery.Status.DELIVERED).count()
+    processed_inline = ProcessedEvent.objects.count()
 
     # 2. A backlog of unpublished events, drained by the relay.
     with mock.patch.object(services, "publish_events", return_value=0):
@@ -214,9 +214,9 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
         "events": OutboxEvent.objects.count(),
         "unpublished_before_relay": unpublished,
         "unpublished_after_relay": OutboxEvent.objects.filter(published_at__isnull=True).count(),
-        "deliveries_after_inline": delivered_inline,
-        "deliveries_delivered": Delivery.objects.filter(status=Delivery.Status.DELIVERED).count(),
-        "deliveries_other": Delivery.objects.exclude(status=Delivery.Status.DELIVERED).count(),
+        "processed_after_inline": processed_inline,
+        "processed": ProcessedEvent.objects.count(),
+        "deliveries_retried_or_dead": Delivery.objects.count(),
         "notifications": Notification.objects.count(),
         "thread_flushed": flushed,
     }
@@ -224,9 +224,9 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
         "events": total,
         "unpublished_before_relay": events,
         "unpublished_after_relay": 0,
-        "deliveries_after_inline": 2 * (WARMUP_EVENTS + events),
-        "deliveries_delivered": 2 * total,
-        "deliveries_other": 0,
+        "processed_after_inline": 2 * (WARMUP_EVENTS + events),
+        "processed": 2 * total,
+        "deliveries_retried_or_dead": 0,
         "notifications": total,
         "thread_flushed": True,
     }

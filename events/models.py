@@ -2,6 +2,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from uuid6 import uuid7
 
+from core.db import AnyOf
+
 
 class OutboxEvent(models.Model):
     """A domain event, written in the same transaction as the change it reports.
@@ -15,7 +17,9 @@ class OutboxEvent(models.Model):
     """
 
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
-    type = models.CharField(max_length=80, db_index=True)
+    # Not indexed: no query of the app looks events up by type, and on PostgreSQL the two
+    # indexes a CharField gets were written on every insert and again on publication.
+    type = models.CharField(max_length=80)
     version = models.PositiveSmallIntegerField(default=1)
     occurred_at = models.DateTimeField(db_index=True)
     data = models.JSONField(encoder=DjangoJSONEncoder)
@@ -48,7 +52,12 @@ class OutboxEvent(models.Model):
 
 
 class Delivery(models.Model):
-    """One event on its way to one subscriber: retried with backoff, then dead-lettered."""
+    """One event that a subscriber failed on: retried with backoff, then dead-lettered.
+
+    A delivery that succeeds at once needs no row: the subscriber's ProcessedEvent records
+    it. One that failed keeps its row and history, "delivered" once a retry or a replay
+    got through.
+    """
 
     class Status(models.TextChoices):
         PENDING = "pending", "pending"
@@ -103,3 +112,6 @@ class ProcessedEvent(models.Model):
 
     def __str__(self):
         return f"{self.subscriber} {self.event_id}"
+
+
+OutboxEvent._meta.pk.register_lookup(AnyOf)  # a batch's ids: `pk__any_of` (see AnyOf)
