@@ -266,21 +266,22 @@ def deliver_batch(event_ids) -> int:
     that dies half-way leaves them to the relay (unpublished events, or pending deliveries
     that are due).
     """
+    # Read before the transaction: on SQLite it holds the database's only write lock, and
+    # the other workers' requests wait for it. The claim below settles who delivers.
+    events = list(
+        OutboxEvent.objects.filter(pk__any_of=event_ids, published_at__isnull=True)
+        .order_by("occurred_at")
+        .values_list("id", "type", "version", "occurred_at", "data")
+    )
+    if not events:
+        return 0
+    envelopes, db_ids = _envelopes(events)
     now = timezone.now()
     retry = []
     with transaction.atomic():
-        claim = OutboxEvent.objects.filter(pk__any_of=event_ids, published_at__isnull=True)
-        if connection.features.has_select_for_update_skip_locked:
-            claim = claim.select_for_update(skip_locked=True)  # the relay may be here too
-        events = list(
-            claim.order_by("occurred_at").values_list(
-                "id", "type", "version", "occurred_at", "data"
-            )
-        )
-        if not events:
-            return 0
-        OutboxEvent.objects.filter(pk__any_of=[e[0] for e in events]).update(published_at=now)
-        envelopes, db_ids = _envelopes(events)
+        claimed = _claim(list(db_ids.values()), now)
+        if len(claimed) < len(envelopes):  # the relay took some in the meantime
+            envelopes = [e for e in envelopes if db_ids[e["id"]] in claimed]
         for subscriber in registry.subscribers():
             share = [e for e in envelopes if subscriber.wants(e["type"])]
             if not share:
@@ -303,7 +304,30 @@ def deliver_batch(event_ids) -> int:
             "event"
         ):
             attempt_delivery(delivery)
-    return len(events)
+    return len(envelopes)
+
+
+def _claim(db_ids: list, now) -> set:
+    """Mark these events published if nobody has yet; the ids (as stored) this call took.
+
+    One `UPDATE ... RETURNING`: two deliverers (this process and the relay) that read the
+    same events both try, and each event goes to the one whose update found it unpublished.
+    """
+    if not connection.features.can_return_rows_from_bulk_insert:  # SQLite before 3.35
+        claim = OutboxEvent.objects.filter(pk__any_of=db_ids, published_at__isnull=True)
+        ids = set(claim.values_list("pk", flat=True))
+        OutboxEvent.objects.filter(pk__any_of=ids).update(published_at=now)
+        prep = OutboxEvent._meta.pk.get_db_prep_value
+        return {prep(pk, connection) for pk in ids}
+    quote = connection.ops.quote_name
+    matching, ids = in_values(connection, db_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(OutboxEvent._meta.db_table)} SET published_at = %s "  # noqa: S608
+            f"WHERE id {matching} AND published_at IS NULL RETURNING id",
+            [connection.ops.adapt_datetimefield_value(now), *ids],
+        )
+        return {event_id for (event_id,) in cursor.fetchall()}
 
 
 def _envelopes(events) -> tuple[list[dict], dict]:

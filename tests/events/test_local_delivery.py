@@ -184,6 +184,26 @@ def test_a_batch_is_delivered_set_based_once_to_each_subscriber(django_assert_ma
     assert (today.payments_registered, today.payments_registered_minor) == (12, 12 * 1250)
 
 
+def test_events_the_relay_takes_while_a_batch_is_read_are_delivered_once(monkeypatch):
+    riders = [UserFactory() for _ in range(3)]
+    emit_uncommitted(riders)
+    ids = list(OutboxEvent.objects.values_list("pk", flat=True))
+    read = services._envelopes
+    relay = []
+
+    def relay_right_after_the_read(events):
+        monkeypatch.setattr(services, "_envelopes", read)  # the relay reads as usual
+        relay.append(services.relay_events())  # in another process, it claims them all
+        return read(events)
+
+    monkeypatch.setattr(services, "_envelopes", relay_right_after_the_read)
+
+    assert services.deliver_batch(ids) == 0  # read them, but the relay's claim came first
+    assert relay == [{"published": 3, "retried": 0, "delivered": 0}]
+    assert Notification.objects.count() == 3  # each rider told once
+    assert DailyAggregate.objects.get().payments_registered == 3
+
+
 def test_one_failing_event_in_a_batch_is_retried_alone_then_dead_lettered(settings):
     settings.EVENTS_MAX_ATTEMPTS = 2
     riders = [UserFactory() for _ in range(4)]
