@@ -35,12 +35,14 @@ from django.db import (
     close_old_connections,
     connection,
     connections,
+    router,
     transaction,
 )
 from django.db.models import F
 from django.utils import timezone
+from uuid6 import uuid7
 
-from core.db import in_values, insert_row
+from core.db import in_values
 from core.observability import count_metric
 from events import registry
 from events.models import Delivery, OutboxEvent, ProcessedEvent
@@ -63,11 +65,46 @@ def emit(event_type: str, data: dict, *, version: int = 1) -> OutboxEvent:
 
     Nothing leaves before the commit; a rollback leaves nothing to publish.
     """
-    event = insert_row(
-        OutboxEvent(type=event_type, version=version, occurred_at=timezone.now(), data=data)
-    )
+    event = OutboxEvent(
+        id=uuid7(), type=event_type, version=version, occurred_at=timezone.now(), data=data,
+        published_at=None, publish_attempts=0, last_error="",
+    )  # fmt: skip
+    _insert_event(event)
     transaction.on_commit(lambda: _after_commit(event.pk), robust=True)
     return event
+
+
+_insert_event_sql: dict[str, str] = {}
+
+
+def _insert_event(event: OutboxEvent) -> None:
+    """INSERT a new event, its five values converted directly and the rest left constant.
+
+    Every change's transaction writes one. Through `insert_row`, the fields' defaults and
+    conversions (eight fields' `pre_save` and `get_db_prep_save`) were 60% of `emit`'s
+    CPU. The row is the one `save()` would write (test).
+    """
+    using = router.db_for_write(OutboxEvent)
+    db = connections[using]
+    meta = OutboxEvent._meta
+    sql = _insert_event_sql.get(using)
+    if sql is None:
+        names = ["id", "type", "version", "occurred_at", "data"]
+        columns = [db.ops.quote_name(meta.get_field(name).column) for name in names]
+        sql = _insert_event_sql[using] = (
+            f"INSERT INTO {db.ops.quote_name(meta.db_table)} ({', '.join(columns)}, "  # noqa: S608
+            "published_at, publish_attempts, last_error) VALUES (%s, %s, %s, %s, %s, NULL, 0, '')"
+        )
+    params = [
+        meta.pk.get_db_prep_value(event.id, db),
+        event.type,
+        event.version,
+        db.ops.adapt_datetimefield_value(event.occurred_at),
+        meta.get_field("data").get_db_prep_value(event.data, db),
+    ]
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+    event._state.adding, event._state.db = False, using
 
 
 def _after_commit(event_id) -> None:

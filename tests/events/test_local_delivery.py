@@ -1,7 +1,9 @@
 """The outbox and in-process delivery, with real commits (transactional tests)."""
 
 import time
+import uuid
 from datetime import timedelta
+from decimal import Decimal
 from unittest import mock
 
 import pytest
@@ -132,6 +134,25 @@ def test_event_ids_follow_the_order_events_are_written():
 
     assert first.pk.version == 7
     assert str(first.pk) < str(second.pk) < str(later.pk)
+
+
+def test_an_emitted_event_is_stored_as_save_would_store_it(settings):
+    settings.EVENTS_DELIVERY = "relay"  # stays unpublished
+    data = {"amount": Decimal("12.50"), "at": timezone.now(), "ride": uuid.uuid4(), "n": None}
+    with transaction.atomic():
+        emitted = services.emit("tests.Happened", data, version=2)
+    saved = OutboxEvent(type="tests.Happened", version=2, occurred_at=emitted.occurred_at)
+    saved.data = data
+    saved.save()
+
+    fields = ["type", "version", "occurred_at", "data", "published_at", "publish_attempts"]
+    fields.append("last_error")
+    stored = OutboxEvent.objects.get(pk=emitted.pk)
+    assert [getattr(stored, f) for f in fields] == [
+        getattr(OutboxEvent.objects.get(pk=saved.pk), f) for f in fields
+    ]
+    assert stored.data["amount"] == "12.50" and stored.occurred_at.tzinfo is not None
+    assert not emitted._state.adding
 
 
 def test_backoff_doubles():
