@@ -18,6 +18,7 @@ from bi import charts, selectors
 from core.money import Money
 
 MAX_DAYS = 366
+EARLIEST_DAY = date(2000, 1, 1)  # no business data before; bounds the date arithmetic
 QUICK_RANGES = (7, 14, 30, 90)
 
 
@@ -33,6 +34,12 @@ class RangeForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("from"), cleaned.get("to")
+        earliest, latest = bounds()
+        for day in (start, end):
+            if day and not earliest <= day <= latest:
+                raise forms.ValidationError(
+                    f"Choose dates between {earliest.isoformat()} and {latest.isoformat()}."
+                )
         if start and end and start > end:
             raise forms.ValidationError("The start date must be on or before the end date.")
         if start and end and (end - start).days + 1 > MAX_DAYS:
@@ -40,14 +47,25 @@ class RangeForm(forms.Form):
         return cleaned
 
 
+def bounds(today: date | None = None) -> tuple[date, date]:
+    """The dates a range may use: from EARLIEST_DAY to a year ahead."""
+    today = today or selectors.default_range()[1]
+    return EARLIEST_DAY, today + timedelta(days=MAX_DAYS)
+
+
 def chosen_range(params, today: date | None = None) -> tuple[date, date, RangeForm]:
-    """The range asked for; the default (last 14 days) for what is missing or wrong."""
+    """The range asked for; the default (last 14 days) for what is missing or wrong.
+
+    Bounded in both directions whatever is given: dates between bounds(), and a missing
+    end never stretches the range past MAX_DAYS."""
     default_start, default_end = selectors.default_range(today)
     form = RangeForm(params)
     if not form.is_valid():
         return default_start, default_end, form
     end = form.cleaned_data.get("to") or default_end
     start = form.cleaned_data.get("from") or end - (default_end - default_start)
+    if not form.cleaned_data.get("to"):
+        end = min(end, start + timedelta(days=MAX_DAYS - 1))
     if start > end:  # only "from" was given, after today
         end = start
     return start, end, form
@@ -121,8 +139,8 @@ def live_cards(user, counts: dict) -> list[Link]:
             "Lists importing",
             counts["lists_importing"],
             url(
-                "payments.view_paymentlist",
-                "admin:payments_paymentlist_changelist",
+                "payment_lists.view_paymentlist",
+                "admin:payment_lists_paymentlist_changelist",
                 "?status__in=received,validating,verifying,importing",
             ),
             "lists_importing",
@@ -264,7 +282,9 @@ def dashboard_view(request, model_admin):
         "map_limit": selectors.MAP_UNICORN_LIMIT,
         **build_charts(start, end, fleet),
     }
-    return TemplateResponse(request, "admin/bi/dashboard.html", context)
+    # A range that was refused: the page (default range, the form's sentence) as a 400.
+    status = 400 if form.is_bound and form.errors else 200
+    return TemplateResponse(request, "admin/bi/dashboard.html", context, status=status)
 
 
 def live_counts_view(request):

@@ -13,6 +13,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler, set_rollback
 
+from core.parsers import JSONTooDeep
+
 logger = logging.getLogger(__name__)
 
 
@@ -95,7 +97,7 @@ def api_exception_handler(exc, context):
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
-    elif isinstance(exc, exceptions.ParseError):
+    elif isinstance(exc, exceptions.ParseError) and not isinstance(exc, JSONTooDeep):
         exc = exceptions.ParseError("The request body is not valid JSON.")
     elif isinstance(exc, exceptions.UnsupportedMediaType):
         exc = exceptions.UnsupportedMediaType(

@@ -47,4 +47,24 @@ def server_error(request):
         )
     from django.views.defaults import server_error as html_server_error
 
-    return html_server_error(request)
+    response = html_server_error(request)
+    # templates/500.html is rendered without a request (so without a CSP nonce) and holds
+    # no data, only its own fixed <style>: let that one page's style element through.
+    response._csp_update = {"style-src-elem": "'unsafe-inline'"}
+    return response
+
+
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: under /api/ (and for JSON clients) a JSON 403 with a sentence,
+    as every other API error; the web pages keep Django's page."""
+    if _wants_json(request):
+        return JsonResponse(
+            {
+                "detail": "CSRF check failed: reload the page and try again "
+                "(API clients send 'Authorization: Token <key>' instead of a session)."
+            },
+            status=403,
+        )
+    from django.views.csrf import csrf_failure as html_csrf_failure
+
+    return html_csrf_failure(request, reason=reason)

@@ -20,7 +20,10 @@ class CoordinateField(serializers.Field):
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, int | float):
             raise serializers.ValidationError("Must be a number of degrees.")
-        value = float(data)
+        try:
+            value = float(data)
+        except OverflowError:  # an integer like 10**400: no float holds it
+            raise serializers.ValidationError("Must be a finite number of degrees.") from None
         if not math.isfinite(value):
             raise serializers.ValidationError("Must be a finite number of degrees.")
         if not -self.limit <= value <= self.limit:

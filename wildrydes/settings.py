@@ -93,6 +93,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",  # CSP_NONCE for inline <script>/<style>
             ],
         },
     },
@@ -230,6 +231,10 @@ if not IS_LOCAL:
 # Bodies above this size are refused with 413 before anything reads them.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=64 * 1024)
 
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
+# CSRF failures: JSON with a sentence under /api/, Django's page elsewhere.
+CSRF_FAILURE_VIEW = "core.views.csrf_failure"
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.TokenAuthentication",
@@ -237,7 +242,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON nested deeper than JSON_MAX_DEPTH levels: 400, never a RecursionError.
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.DepthLimitedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
@@ -308,8 +314,12 @@ LEAFLET_CONFIG = {
 
 # --- Content Security Policy (django-csp) -----------------------------------------------
 # Scripts, styles and images from this site (and the static bucket), map tiles from the
-# tile server, API calls to this site only. 'unsafe-inline' stays for scripts and styles:
-# django-leaflet's map tag, the admin and the API docs page write inline scripts.
+# tile server, API calls to this site only. No 'unsafe-inline' for scripts or style
+# elements: the few inline <script>/<style> blocks (the "js" class switch in the rider
+# pages' base template, django-leaflet's map tag, the API docs page) carry the request's
+# nonce; everything else is a static file. Style *attributes* stay allowed
+# (style-src-attr): Leaflet and the admin position things with them, and an attribute cannot
+# run script. See docs/security.md.
 def _origin(url: str) -> str | None:
     from urllib.parse import urlsplit
 
@@ -317,14 +327,18 @@ def _origin(url: str) -> str | None:
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else None
 
 
+from csp.constants import NONCE  # noqa: E402
+
 _static_origin = _origin(STATIC_URL)
 _tiles_origin = _origin(MAP_TILES_URL.replace("{s}.", ""))
 _SELF = ["'self'", *([_static_origin] if _static_origin else [])]
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
-        "script-src": [*_SELF, "'unsafe-inline'"],
-        "style-src": [*_SELF, "'unsafe-inline'"],
+        "script-src": [*_SELF, NONCE],
+        "style-src": [*_SELF, NONCE],
+        "style-src-elem": [*_SELF, NONCE],
+        "style-src-attr": ["'unsafe-inline'"],
         "img-src": [*_SELF, "data:", *([_tiles_origin] if _tiles_origin else [])],
         "font-src": _SELF,
         "connect-src": ["'self'"],

@@ -86,7 +86,7 @@ def test_a_chosen_range_shows_only_its_days(operator_client, days):
 
 def test_a_backwards_range_is_refused_and_the_default_shown(operator_client):
     response = operator_client.get(URL, {"from": "2026-11-20", "to": "2026-11-01"})
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert b"The start date must be on or before the end date." in response.content
     assert (response.context["end"] - response.context["start"]).days == 13
 
