@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from bi.models import CampaignDailySpend, DailyAggregate
+from events.registry import refuse_unknown_types
 
 
 def _day(envelope: dict):
@@ -49,6 +50,7 @@ def _increment(model, increments: Counter, **key) -> None:
 
 
 def handle_batch(envelopes: list[dict]) -> None:
+    refuse_unknown_types("bi", envelopes, FOLDS)
     days: dict = defaultdict(Counter)
     campaigns: dict = defaultdict(Counter)
     for envelope in envelopes:

@@ -27,7 +27,9 @@ def health(request):
 
 
 def _wants_json(request) -> bool:
-    return request.path.startswith("/api/") or "application/json" in request.headers.get(
+    # path_info: the path inside the app. `path` carries the script prefix, e.g. /dev on a
+    # stage's execute-api host (/dev/api/...).
+    return request.path_info.startswith("/api/") or "application/json" in request.headers.get(
         "Accept", ""
     )
 

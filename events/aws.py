@@ -7,6 +7,8 @@ Each subscriber has its own queue, named `<anything>-<subscriber>` (e.g.
 
 import json
 import logging
+import uuid
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import connections
@@ -15,6 +17,9 @@ from events import registry, services
 from events.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
+
+# The type a dead letter gets when its SQS body was not one of our events.
+UNREADABLE_TYPE = "sqs.UnreadableMessage"
 
 # SNS is called right after the commit of the request that made the change. An SNS that
 # is slow or out of reach (a Lambda in a VPC without a route to it) must not hold that
@@ -49,12 +54,55 @@ def subscriber_for_queue(queue_arn: str) -> registry.Subscriber:
     return registry.subscriber(queue_name.rsplit("-", 1)[-1])
 
 
+class UnreadableMessage(ValueError):
+    """An SQS body that is not one of our events (not JSON, or not an event envelope)."""
+
+
+ENVELOPE_KEYS = {"id": str, "type": str, "occurred_at": str, "data": dict}
+
+
 def envelope_from_body(body: str) -> dict:
-    """The event from an SQS body: an SNS notification, or the raw message."""
-    message = json.loads(body)
-    if message.get("Type") == "Notification" and "Message" in message:
-        message = json.loads(message["Message"])
+    """The event from an SQS body: an SNS notification, or the raw message.
+
+    Raises UnreadableMessage for anything else, e.g. a test message someone sent to the
+    queue by hand."""
+    try:
+        message = json.loads(body)
+        if isinstance(message, dict) and message.get("Type") == "Notification":
+            message = json.loads(message["Message"])
+    except (TypeError, KeyError, ValueError) as error:
+        raise UnreadableMessage(f"The message is not JSON: {error}") from None
+    if not isinstance(message, dict):
+        raise UnreadableMessage("The message is not a JSON object.")
+    wrong = sorted(k for k, kind in ENVELOPE_KEYS.items() if not isinstance(message.get(k), kind))
+    if wrong:
+        raise UnreadableMessage(f"The message is not an event envelope (bad {', '.join(wrong)}).")
+    try:
+        uuid.UUID(message["id"])
+        datetime.fromisoformat(message["occurred_at"])
+    except ValueError as error:
+        raise UnreadableMessage(f"The message is not an event envelope: {error}") from None
     return message
+
+
+def unreadable_envelope(record: dict, error: Exception) -> dict:
+    """What an unreadable message is kept as among the dead letters: an envelope of its own
+    (the same for every delivery of the message), holding the body as it came."""
+    sent = int(record.get("attributes", {}).get("SentTimestamp", "0")) / 1000
+    return {
+        "id": str(
+            uuid.uuid5(uuid.NAMESPACE_URL, f"{record.get('eventSourceARN')}#{record['messageId']}")
+        ),
+        "type": UNREADABLE_TYPE,
+        "version": 1,
+        "occurred_at": datetime.fromtimestamp(sent, tz=UTC).isoformat(),
+        "data": {
+            "queue": record.get("eventSourceARN", ""),
+            "message_id": record["messageId"],
+            "body": record.get("body", ""),
+            "error": str(error),
+        },
+    }
 
 
 def handle_sqs_event(event: dict, context=None) -> dict:
@@ -88,12 +136,17 @@ def _retire_stale_connections() -> None:
 
 
 def _handle_record(record: dict) -> None:
+    """Process one message. Whatever fails (an unreadable body, an event type the
+    subscriber does not know, the subscriber itself) is reported to SQS for another try,
+    and kept as a dead letter operators can read and replay after the last one."""
     subscriber = subscriber_for_queue(record["eventSourceARN"])
-    envelope = envelope_from_body(record["body"])
     attempts = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+    envelope = None
     try:
+        envelope = envelope_from_body(record["body"])
         services.process_event(subscriber, envelope)
     except Exception as error:
+        envelope = envelope or unreadable_envelope(record, error)
         if attempts >= settings.EVENTS_MAX_ATTEMPTS:
             services.record_dead_letter(
                 subscriber=subscriber.name, envelope=envelope, error=repr(error), attempts=attempts

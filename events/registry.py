@@ -18,6 +18,25 @@ from django.utils.module_loading import import_string
 BATCH_HANDLER = "handle_batch"
 
 
+class UnknownEventType(ValueError):
+    """A subscriber was handed an event type it does not take (its queue's filter policy
+    or a replay let through something it cannot handle). Raised, never ignored: the
+    delivery fails and, after its last try, is kept as a dead letter."""
+
+    def __init__(self, subscriber: str, event_types):
+        self.subscriber, self.event_types = subscriber, sorted(event_types)
+        super().__init__(
+            f"The {subscriber} subscriber does not handle {', '.join(self.event_types)} events."
+        )
+
+
+def refuse_unknown_types(subscriber: str, envelopes: list[dict], known) -> None:
+    """Raise UnknownEventType unless every envelope is of a type in `known`."""
+    unknown = {envelope["type"] for envelope in envelopes} - set(known)
+    if unknown:
+        raise UnknownEventType(subscriber, unknown)
+
+
 @dataclass(frozen=True)
 class Subscriber:
     name: str

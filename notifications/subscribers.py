@@ -9,6 +9,7 @@ from django.db import connection
 from django.utils import timezone
 
 from core.money import Money
+from events.registry import refuse_unknown_types
 from notifications.models import Notification
 from rides.selectors import unicorn_name_for_ride
 
@@ -27,6 +28,7 @@ def payment_message(event_type: str, data: dict, *, unicorn: str | None = None) 
 
 
 def handle_batch(envelopes: list[dict]) -> None:
+    refuse_unknown_types("notifications", envelopes, VERBS)
     payer_ids = {e["data"].get("payer_id") for e in envelopes} - {None}
     if not payer_ids:
         return  # nobody to tell: payments with no rider account
