@@ -34,7 +34,7 @@ GROUP_PERMISSIONS = {
     # Payments, payment lists, organizations, subscriptions, service keys and dead letters.
     FINANCE: {
         "payments.payment": ["view", "add", "change", "delete"],
-        "payments.paymentlist": ["view", "change"],
+        "payment_lists.paymentlist": ["view", "change"],
         "payments.organization": ["view", "add", "change"],
         "payments.subscription": ["view", "add", "change"],
         "accounts.servicekey": ["view", "add", "change"],

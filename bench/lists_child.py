@@ -32,7 +32,8 @@ def seed(*, rows: int, payers: list[str], rides: list[str]) -> tuple[int, int]:
     from django.utils import timezone
 
     from accounts.models import User
-    from payments.models import Organization, PaymentList, Subscription
+    from payment_lists.models import PaymentList
+    from payments.models import Organization, Subscription
     from rides.models import Ride, Unicorn
 
     now = timezone.now()

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from bi.models import CampaignDailySpend, DailyAggregate
 from events.models import Delivery
-from payments.models import PaymentList
+from payment_lists.models import PaymentList
 from rides.models import Ride, Unicorn
 
 DEFAULT_DAYS = 14

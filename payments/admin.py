@@ -5,7 +5,6 @@ from django.db.models import Count
 from core.admin_actions import apply_to_each
 from core.money import Money
 from payments import services
-from payments.list_admin import PaymentListAdmin  # noqa: F401 (registers the list pages)
 from payments.models import Organization, Payment, Subscription
 
 
@@ -62,11 +61,11 @@ class PaymentAdmin(admin.ModelAdmin):
     search_fields = ["reference", "payer_email", "=id"]
     date_hierarchy = "registered_at"
     list_select_related = ["organization"]
-    raw_id_fields = ["ride", "payer", "organization", "payment_list"]
+    raw_id_fields = ["ride", "payer", "organization"]
     # Every field is an audit fact: payments change only through the payment services.
     readonly_fields = [
         "id", "reference", "amount_minor", "currency", "status", "ride", "payer", "payer_email",
-        "organization", "payment_list", "registered_at", "registered_by", "verified_at",
+        "organization", "payment_list_id", "registered_at", "registered_by", "verified_at",
         "verified_by", "deleted_at", "deleted_by",
     ]  # fmt: skip
     actions = ["verify_selected", "delete_selected_payments"]

@@ -29,8 +29,8 @@ def pytest(args: list[str], env: dict) -> int:
     return code
 
 
-APPS = ["accounts", "bi", "core", "events", "frontend", "notifications", "payments", "promos",
-        "rides", "wildrydes"]  # fmt: skip
+APPS = ["accounts", "bi", "core", "events", "frontend", "notifications", "payment_lists",
+        "payments", "promos", "rides", "wildrydes"]  # fmt: skip
 
 
 def static_checks() -> int:

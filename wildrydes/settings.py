@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "promos",
     "events",
     "payments",
+    "payment_lists",
     "bi",
     "notifications",
     "frontend",

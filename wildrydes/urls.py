@@ -25,7 +25,7 @@ api = [
     lazy_include("rides/", "rides.urls"),
     lazy_include("promos/", "promos.urls"),
     lazy_include("payments/", "payments.urls"),
-    lazy_include("payment-lists/", "payments.list_urls"),
+    lazy_include("payment-lists/", "payment_lists.urls"),
     lazy_include("notifications/", "notifications.urls"),
     path(
         "unicorn-applications/",

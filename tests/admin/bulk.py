@@ -6,7 +6,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from events.models import Delivery, OutboxEvent
-from payments.models import Organization, Payment, PaymentList
+from payment_lists.models import PaymentList
+from payments.models import Organization, Payment
 from promos.models import Campaign, DiscountAward
 from rides.models import Ride, Unicorn
 from tests.factories import DEMO_CITY
@@ -82,7 +83,7 @@ def payments(count: int) -> list[Payment]:
             currency="USD",
             organization=org,
             payer=payer,
-            payment_list=source,
+            payment_list_id=source.pk,
             registered_by="finance@example.com",
         )
         for n, payer in enumerate(people)

@@ -7,12 +7,13 @@ from django.utils import timezone
 
 from bi.models import DailyAggregate
 from events.models import Delivery, OutboxEvent
-from payments.models import Payment, PaymentList, Subscription
+from payment_lists.models import PaymentList
+from payments.models import Payment, Subscription
 from rides.models import Unicorn
 from tests.admin import bulk
 from tests.admin.conftest import messages_of
 from tests.factories import OrganizationFactory, PaymentFactory, UnicornFactory
-from tests.payments.lists import csv_file, good_rows
+from tests.payment_lists.lists import csv_file, good_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -166,14 +167,14 @@ def test_uploading_a_list_in_the_admin_imports_it_and_shows_progress(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = finance_client.post(
-            "/admin/payments/paymentlist/upload/",
+            "/admin/payment_lists/paymentlist/upload/",
             {"organization": organization.pk, "file": csv_file(good_rows(3))},
         )
     payment_list = PaymentList.objects.get()
-    assert response["Location"] == f"/admin/payments/paymentlist/{payment_list.pk}/change/"
+    assert response["Location"] == f"/admin/payment_lists/paymentlist/{payment_list.pk}/change/"
     assert payment_list.status == PaymentList.Status.IMPORTED
 
-    progress = finance_client.get(f"/admin/payments/paymentlist/{payment_list.pk}/progress/")
+    progress = finance_client.get(f"/admin/payment_lists/paymentlist/{payment_list.pk}/progress/")
     assert progress.json() == {
         "status": "imported",
         "status_display": "imported",
@@ -195,9 +196,9 @@ def test_a_running_list_page_follows_the_import(finance_client, organization):
     running.organization = organization
     running.status = PaymentList.Status.IMPORTING
     running.save()
-    page = finance_client.get(f"/admin/payments/paymentlist/{running.pk}/change/")
+    page = finance_client.get(f"/admin/payment_lists/paymentlist/{running.pk}/change/")
     assert b"data-list-watch" in page.content
-    assert b"payments/admin/list-progress.js" in page.content
+    assert b"payment_lists/admin/list-progress.js" in page.content
 
 
 @pytest.mark.usefixtures("_inline_imports")
@@ -207,7 +208,7 @@ def test_rerunning_a_failed_list_imports_it_once_its_cause_is_fixed(
     organization.subscriptions.update(max_rows_per_list=1)
     with django_capture_on_commit_callbacks(execute=True):
         finance_client.post(
-            "/admin/payments/paymentlist/upload/",
+            "/admin/payment_lists/paymentlist/upload/",
             {"organization": organization.pk, "file": csv_file(good_rows(2))},
         )
     failed = PaymentList.objects.get()
@@ -216,7 +217,7 @@ def test_rerunning_a_failed_list_imports_it_once_its_cause_is_fixed(
     organization.subscriptions.update(max_rows_per_list=1000)
     with django_capture_on_commit_callbacks(execute=True):
         response = act(
-            finance_client, "/admin/payments/paymentlist/", "rerun_failed_lists", [failed]
+            finance_client, "/admin/payment_lists/paymentlist/", "rerun_failed_lists", [failed]
         )
 
     assert f"List #{failed.pk} restarted." in messages_of(response)

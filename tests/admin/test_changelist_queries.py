@@ -16,7 +16,7 @@ HEAVY = [
     ("/admin/promos/discountaward/", OperatorFactory, bulk.awards),
     ("/admin/events/deadletter/", OperatorFactory, bulk.dead_letters),
     ("/admin/payments/payment/", FinanceFactory, bulk.payments),
-    ("/admin/payments/paymentlist/", FinanceFactory, bulk.payment_lists),
+    ("/admin/payment_lists/paymentlist/", FinanceFactory, bulk.payment_lists),
 ]
 
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 from bi import charts
 from bi.dashboard import chosen_range
 from bi.models import CampaignDailySpend, DailyAggregate
-from payments.models import PaymentList
+from payment_lists.models import PaymentList
 from tests.admin import bulk
 from tests.factories import RideFactory, UnicornFactory
 

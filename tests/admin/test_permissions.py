@@ -31,7 +31,7 @@ CHANGELISTS = {
     "/admin/events/deadletter/": (OK, OK),
     "/admin/events/outboxevent/": (OK, OK),
     "/admin/payments/payment/": (FORBIDDEN, OK),
-    "/admin/payments/paymentlist/": (FORBIDDEN, OK),
+    "/admin/payment_lists/paymentlist/": (FORBIDDEN, OK),
     "/admin/payments/organization/": (FORBIDDEN, OK),
     "/admin/payments/subscription/": (FORBIDDEN, OK),
     "/admin/accounts/servicekey/": (FORBIDDEN, OK),
@@ -103,7 +103,7 @@ def test_operators_cannot_verify_payments_in_the_admin(operator_client):
 
 
 def test_operators_cannot_open_the_payment_list_upload(operator_client):
-    response = operator_client.get("/admin/payments/paymentlist/upload/")
+    response = operator_client.get("/admin/payment_lists/paymentlist/upload/")
     assert response.status_code == 302  # back to the list, which refuses them (403)
     assert operator_client.get(response["Location"]).status_code == FORBIDDEN
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from events import aws as events_aws
 from events.models import OutboxEvent
-from payments import state_machine
+from payment_lists import state_machine
 from tests.aws import moto_stack
 
 ROOT = moto_stack.ROOT
@@ -112,7 +112,7 @@ def test_zappa_settings_name_the_stacks_resources(stage):
         f"arn:aws:sqs:{region}:{account}:{prefix}-events-{name}"
         for name in django_settings.EVENT_SUBSCRIBERS
     )
-    [inbox] = by_function["payments.aws.on_inbox_object_created"]
+    [inbox] = by_function["payment_lists.aws.on_inbox_object_created"]
     assert inbox["event_source"] == {
         "arn": f"arn:aws:s3:::{prefix}-files-{account}",
         "events": ["s3:ObjectCreated:*"],

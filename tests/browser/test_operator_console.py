@@ -11,8 +11,9 @@ from playwright.sync_api import expect
 
 from bi.models import CampaignDailySpend, DailyAggregate
 from events.models import Delivery
-from payments import workflow
-from payments.models import PaymentList, Subscription
+from payment_lists import workflow
+from payment_lists.models import PaymentList
+from payments.models import Subscription
 from rides.models import Unicorn
 from tests.admin import bulk
 from tests.browser.support import BROWSER, go_offline_for_tiles, screenshot
@@ -24,7 +25,7 @@ from tests.factories import (
     RideFactory,
     UnicornFactory,
 )
-from tests.payments.lists import HEADER, good_rows
+from tests.payment_lists.lists import HEADER, good_rows
 
 pytestmark = BROWSER
 
@@ -172,7 +173,7 @@ def test_finance_uploads_a_payment_list_and_watches_it_finish(page, sign_in, hel
     upload.write_text("\n".join([HEADER, *good_rows(2000)]) + "\n")
     sign_in(page, finance)
 
-    page.goto("/admin/payments/paymentlist/")
+    page.goto("/admin/payment_lists/paymentlist/")
     page.get_by_role("link", name="Upload a payment list").click()
     page.get_by_label("Organization").select_option(label="Unicorn Logistics")
     page.get_by_label("File").set_input_files(str(upload))
@@ -224,4 +225,4 @@ def test_finance_cannot_see_the_fleet_and_operators_cannot_see_payments(new_page
     expect(operator_page.locator("#rides-unicorn").get_by_role("link")).to_be_visible()
     expect(operator_page.locator('a[href="/admin/payments/payment/"]')).to_have_count(0)
     assert operator_page.goto("/admin/payments/payment/").status == 403
-    assert operator_page.goto("/admin/payments/paymentlist/").status == 403
+    assert operator_page.goto("/admin/payment_lists/paymentlist/").status == 403

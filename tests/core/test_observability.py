@@ -81,8 +81,8 @@ def test_metrics_stay_out_of_stdout_locally(settings, capsys):
 
 @pytest.mark.django_db
 def test_workflow_steps_log_their_timing(caplog):
-    from payments import workflow
-    from payments.models import PaymentList
+    from payment_lists import workflow
+    from payment_lists.models import PaymentList
 
     with (
         caplog.at_level(logging.INFO, logger="wildrydes.timing"),

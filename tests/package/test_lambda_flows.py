@@ -216,7 +216,7 @@ def test_events_relay_on_schedule_then_reach_their_subscriber_through_sqs(functi
 
 
 def run_state_machine(function, definition: dict, state_input: dict) -> tuple[str, dict]:
-    """Step Functions, for the states payments.state_machine uses: each Task invokes the
+    """Step Functions, for the states payment_lists.state_machine uses: each Task invokes the
     function with its Parameters (and the Lambda error on failure, for Catch)."""
     name = definition["StartAt"]
     for _ in range(100):

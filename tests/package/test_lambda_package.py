@@ -45,7 +45,7 @@ OFF_THE_COLD_PATH = {
     "tarfile",  # Zappa's slim_handler only
     "drf_spectacular.views",  # /api/schema/, /api/docs/
     "accounts.urls",  # each area's URLconf on the first request for it
-    "payments.list_apis",
+    "payment_lists.apis",
     "frontend.views",
     "wildrydes.admin_urls",  # the admin: its URLs, and every app's admin.py
     "payments.admin",

@@ -24,7 +24,7 @@ def main(argv: list[str]) -> None:
 
     from django.core.management import call_command
 
-    from payments import list_steps
+    from payment_lists import steps as list_steps
 
     pause = float(os.environ.get("CHUNK_PAUSE_S", "0.3"))
     insert = list_steps._insert_payments

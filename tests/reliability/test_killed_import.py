@@ -23,10 +23,11 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from events.models import OutboxEvent
-from payments import list_services
-from payments.models import Payment, PaymentList, PaymentListRow, Subscription
+from payment_lists import services as list_services
+from payment_lists.models import PaymentList, PaymentListRow
+from payments.models import Payment, Subscription
 from tests.factories import OrganizationFactory
-from tests.payments.lists import HEADER, good_rows
+from tests.payment_lists.lists import HEADER, good_rows
 from tests.reliability.support import ROOT, child_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -94,7 +95,7 @@ def test_import_killed_mid_import_is_compensated_then_rerun(organization, media,
     assert stuck.status == "importing"
     assert stuck.current_step == "ImportList"
     assert 2 * CHUNK <= stuck.rows_imported < ROWS
-    assert Payment.objects.filter(payment_list=stuck).count() == stuck.rows_imported
+    assert Payment.objects.filter(payment_list_id=stuck.pk).count() == stuck.rows_imported
     assert not OutboxEvent.objects.filter(type="payments.PaymentRegistered").exists()
 
     # Just killed, it still looks alive to the default 30-minute rule: left alone.
@@ -117,7 +118,8 @@ def test_import_killed_mid_import_is_compensated_then_rerun(organization, media,
     stuck.refresh_from_db()
     assert stuck.status == "imported", output
     assert stuck.rows_imported == ROWS
-    references = Payment.objects.filter(payment_list=stuck).values_list("reference", flat=True)
+    imported = Payment.objects.filter(payment_list_id=stuck.pk)
+    references = imported.values_list("reference", flat=True)
     assert sorted(references) == sorted(f"killed-{n}" for n in range(ROWS))
     assert OutboxEvent.objects.filter(type="payments.PaymentRegistered").count() == ROWS
 
@@ -157,12 +159,12 @@ def test_rerun_on_step_functions_starts_an_execution(organization, settings):
     failed = PaymentList.objects.create(
         organization=organization, status="failed", submitted_by="test"
     )
-    with mock.patch("payments.aws.start_execution") as start_execution:
+    with mock.patch("payment_lists.aws.start_execution") as start_execution:
         list_services.rerun_payment_list(failed)
     start_execution.assert_called_once_with(failed.pk)
     # The recovery command too: on AWS it starts an execution instead of importing inside
     # its own (time-limited) `zappa manage` invocation.
     PaymentList.objects.filter(pk=failed.pk).update(status="failed")
-    with mock.patch("payments.aws.start_execution") as start_execution:
+    with mock.patch("payment_lists.aws.start_execution") as start_execution:
         recover(str(failed.pk), "--rerun")
     start_execution.assert_called_once_with(failed.pk)

@@ -23,7 +23,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from notifications.models import Notification
-from payments.models import Organization, PaymentList, Subscription
+from payment_lists.models import PaymentList
+from payments.models import Organization, Subscription
 from rides.models import Ride
 from tests import factories
 from tests.conftest import client_for
@@ -67,7 +68,7 @@ def unique_email() -> str:
 
 
 def csv_upload():
-    from tests.payments.lists import csv_file, good_rows
+    from tests.payment_lists.lists import csv_file, good_rows
 
     return {"file": csv_file(good_rows(2))}
 
@@ -332,8 +333,8 @@ ADMIN_PAGES = {
     "/admin/promos/campaign/": (302, 302, 200, 403),
     "/admin/promos/discountaward/": (302, 302, 200, 403),
     "/admin/payments/payment/": (302, 302, 403, 200),
-    "/admin/payments/paymentlist/": (302, 302, 403, 200),
-    "/admin/payments/paymentlist/upload/": (302, 302, 302, 200),
+    "/admin/payment_lists/paymentlist/": (302, 302, 403, 200),
+    "/admin/payment_lists/paymentlist/upload/": (302, 302, 302, 200),
     "/admin/payments/organization/": (302, 302, 403, 200),
     "/admin/accounts/servicekey/": (302, 302, 403, 200),
     "/admin/accounts/user/": (302, 302, 403, 403),

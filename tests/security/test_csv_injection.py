@@ -16,10 +16,11 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from core.csvsafe import neutralise
-from payments.models import PaymentList, Subscription
+from payment_lists.models import PaymentList
+from payments.models import Subscription
 from tests.conftest import client_for
 from tests.factories import FinanceFactory, OrganizationFactory
-from tests.payments.lists import HEADER
+from tests.payment_lists.lists import HEADER
 from tests.security import FUZZ
 
 # What spreadsheets evaluate at the start of a cell (OWASP's list).

@@ -2,7 +2,7 @@ import io
 
 import pytest
 
-from payments import list_rows
+from payment_lists import rows as list_rows
 
 CURRENCIES = frozenset({"USD", "EUR"})
 

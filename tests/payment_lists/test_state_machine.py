@@ -9,11 +9,12 @@ from django.core.management import call_command
 from django.utils import timezone
 from moto import mock_aws
 
-from payments import aws, workflow
-from payments.models import Payment, PaymentList, Subscription
-from payments.state_machine import definition
+from payment_lists import aws, workflow
+from payment_lists.models import PaymentList
+from payment_lists.state_machine import definition
+from payments.models import Payment, Subscription
 from tests.factories import OrganizationFactory
-from tests.payments.lists import csv_file, good_rows
+from tests.payment_lists.lists import csv_file, good_rows
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:wildrydes-dev"
 
@@ -33,7 +34,7 @@ def test_definition_has_a_task_per_step_in_order_then_compensation():
     for step in workflow.STEPS:
         task = states[step.name]
         assert task["Parameters"] == {
-            "command": "payments.aws.run_step",
+            "command": "payment_lists.aws.run_step",
             "step": step.name,
             "input.$": "$",
         }
@@ -97,7 +98,7 @@ def test_each_step_entry_point_runs_with_the_state_machine_payload(payment_list)
     assert loops == 3
     payment_list.refresh_from_db()
     assert payment_list.status == "imported"
-    assert Payment.objects.filter(payment_list=payment_list).count() == 5
+    assert Payment.objects.filter(payment_list_id=payment_list.pk).count() == 5
 
 
 def test_a_failed_step_raises_for_catch_and_compensate_reads_it(payment_list):

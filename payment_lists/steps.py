@@ -1,7 +1,7 @@
 """The payment-list workflow's steps. Each takes one JSON-able dict and returns one.
 
-The same functions run in-process (payments.workflow) and as Step Functions tasks
-(payments.aws.run_step), so a step keeps nothing in memory between calls: what it learns
+The same functions run in-process (payment_lists.workflow) and as Step Functions tasks
+(payment_lists.aws.run_step), so a step keeps nothing in memory between calls: what it learns
 goes to the PaymentList row, its staged rows, or the dict it returns.
 """
 
@@ -22,8 +22,10 @@ from core.csvsafe import neutralise
 from core.money import Money
 from core.observability import count_metric
 from events.services import emit
-from payments import fastpath, list_rows
-from payments.models import Payment, PaymentList, PaymentListRow, Subscription
+from payment_lists import fastpath
+from payment_lists import rows as csv_rows
+from payment_lists.models import PaymentList, PaymentListRow
+from payments.models import Payment, Subscription
 from rides.models import Ride
 
 logger = logging.getLogger(__name__)
@@ -96,7 +98,7 @@ class _ErrorReport:
         self.count = 0
         self.first = []
 
-    def add(self, error: list_rows.RowError) -> None:
+    def add(self, error: csv_rows.RowError) -> None:
         self.count += 1
         self.writer.writerow([error.row, error.column, neutralise(error.value), error.reason])
         if len(self.first) < FIRST_ERRORS:
@@ -118,14 +120,14 @@ class _ErrorReport:
 
 def _stage(payment_list: PaymentList, report: _ErrorReport) -> int:
     """Parse the file, stage the well-formed rows in chunks; return how many rows it has."""
-    currencies = list_rows.known_currencies()
+    currencies = csv_rows.known_currencies()
     chunk, rows = [], 0
     with payment_list.file.open("rb") as stored:
-        text = list_rows.open_text(stored)
+        text = csv_rows.open_text(stored)
         try:
-            for number, cells in list_rows.read_rows(text):
+            for number, cells in csv_rows.read_rows(text):
                 rows += 1
-                staged, errors = list_rows.check_row(number, cells, currencies)
+                staged, errors = csv_rows.check_row(number, cells, currencies)
                 for error in errors:
                     report.add(error)
                 if staged:
@@ -137,7 +139,7 @@ def _stage(payment_list: PaymentList, report: _ErrorReport) -> int:
                     _mark(payment_list, rows_validated=rows)
         except UnicodeDecodeError as error:
             raise ListRejected(f"The file is not UTF-8 text (byte {error.start}).") from error
-        except list_rows.HeaderError as error:
+        except csv_rows.HeaderError as error:
             raise ListRejected(str(error)) from error
         except csv.Error as error:
             raise ListRejected(f"The file is not valid CSV: {error}.") from error
@@ -177,7 +179,7 @@ def _database_errors(payment_list: PaymentList):
     ]
     for rows, column, field, reason in checks:
         for number, value in rows.values_list("row_number", field).iterator(chunk_size=5000):
-            yield list_rows.RowError(number, column, str(value), reason)
+            yield csv_rows.RowError(number, column, str(value), reason)
 
 
 def validate_list(payload: dict) -> dict:
@@ -387,7 +389,7 @@ def compensate_error(payload: dict) -> dict:
     error = payload.get("error") or {}
     reason = error.get("reason") or "The import failed."
     with transaction.atomic():
-        Payment.objects.filter(payment_list=payment_list).delete()
+        Payment.objects.filter(payment_list_id=payment_list.pk).delete()
         _mark(
             payment_list,
             status=PaymentList.Status.FAILED,

@@ -8,9 +8,10 @@ from rest_framework.response import Response
 
 from accounts.permissions import service_key_of
 from core.exceptions import NotFound
-from payments import list_services
+from payment_lists import services
+from payment_lists.models import PaymentList
 from payments.apis import _PaymentApi
-from payments.models import Organization, PaymentList
+from payments.models import Organization
 
 
 class PaymentListSerializer(serializers.ModelSerializer):
@@ -107,7 +108,7 @@ class PaymentListApi(_PaymentApi, ListAPIView):
         if upload.size == 0:
             raise ValidationError({"file": ["The file is empty."]})
         organization = _submitting_organization(request)
-        payment_list = list_services.submit_payment_list(
+        payment_list = services.submit_payment_list(
             organization=organization,
             uploaded_file=upload,
             submitted_by=getattr(request.user, "email", str(request.user)),
@@ -136,4 +137,4 @@ class PaymentListErrorReportApi(_PaymentApi):
         payment_list = list_for(request, list_id)
         if not payment_list.error_report:
             raise NotFound("This list has no error report.")
-        return list_services.error_report_response(payment_list)
+        return services.error_report_response(payment_list)

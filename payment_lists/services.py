@@ -16,8 +16,9 @@ from django.http import FileResponse
 from django.utils import timezone
 
 from core.exceptions import Conflict
-from payments import workflow
-from payments.models import Payment, PaymentList
+from payment_lists import workflow
+from payment_lists.models import PaymentList
+from payments.models import Payment
 
 UNFINISHED = (
     PaymentList.Status.RECEIVED,
@@ -52,7 +53,7 @@ def _start_again(payment_list_id: int, *, here: bool) -> None:
         workflow.run_workflow(payment_list_id)
     elif settings.PAYMENT_LIST_RUNNER == "stepfunctions":
         # A first run starts from the S3 upload event; a re-run has no upload: start it here.
-        from payments import aws
+        from payment_lists import aws
 
         aws.start_execution(payment_list_id)
     else:
@@ -87,7 +88,7 @@ def rerun_payment_list(payment_list: PaymentList, *, here: bool = False) -> Paym
 def last_sign_of_life(payment_list: PaymentList):
     """When the list's run last showed progress: its creation, its start, or the commit of
     its newest imported chunk."""
-    newest_chunk = Payment.objects.filter(payment_list=payment_list).aggregate(
+    newest_chunk = Payment.objects.filter(payment_list_id=payment_list.pk).aggregate(
         newest=Max("registered_at")
     )["newest"]
     moments = (payment_list.created_at, payment_list.started_at, newest_chunk)

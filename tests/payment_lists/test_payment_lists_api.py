@@ -4,10 +4,11 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from payments.models import Payment, PaymentList, Subscription
+from payment_lists.models import PaymentList
+from payments.models import Payment, Subscription
 from tests.conftest import client_for
 from tests.factories import FinanceFactory, OrganizationFactory, ServiceKeyFactory
-from tests.payments.lists import csv_file, good_rows
+from tests.payment_lists.lists import csv_file, good_rows
 
 pytestmark = pytest.mark.django_db
 

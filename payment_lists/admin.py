@@ -8,8 +8,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from core.exceptions import DomainError
-from payments import list_services
-from payments.models import Organization, PaymentList
+from payment_lists import services
+from payment_lists.models import PaymentList
+from payments.models import Organization
 
 
 class UploadForm(forms.Form):
@@ -63,17 +64,17 @@ class PaymentListAdmin(admin.ModelAdmin):
         upload = path(
             "upload/",
             self.admin_site.admin_view(self.upload_view),
-            name="payments_paymentlist_upload",
+            name="payment_lists_paymentlist_upload",
         )
         report = path(
             "<int:list_id>/error-report/",
             self.admin_site.admin_view(self.error_report_view),
-            name="payments_paymentlist_error_report",
+            name="payment_lists_paymentlist_error_report",
         )
         progress = path(
             "<int:list_id>/progress/",
             self.admin_site.admin_view(self.progress_view),
-            name="payments_paymentlist_progress",
+            name="payment_lists_paymentlist_progress",
         )
         return [upload, report, progress, *super().get_urls()]
 
@@ -83,19 +84,19 @@ class PaymentListAdmin(admin.ModelAdmin):
             raise Http404("No such payment list.")
         if not payment_list.error_report:
             raise Http404("This list has no error report.")
-        return list_services.error_report_response(payment_list)
+        return services.error_report_response(payment_list)
 
     def upload_view(self, request):
         if not request.user.has_perm("payments.add_payment"):
             messages.error(request, "Only finance staff may upload payment lists.")
-            return HttpResponseRedirect(reverse("admin:payments_paymentlist_changelist"))
+            return HttpResponseRedirect(reverse("admin:payment_lists_paymentlist_changelist"))
         form = UploadForm(request.POST or None, request.FILES or None)
         if request.user.is_superuser:
             form.fields["organization"].queryset = Organization.objects.all()
         else:
             form.fields["organization"].queryset = request.user.organizations.all()
         if request.method == "POST" and form.is_valid():
-            payment_list = list_services.submit_payment_list(
+            payment_list = services.submit_payment_list(
                 organization=form.cleaned_data["organization"],
                 uploaded_file=form.cleaned_data["file"],
                 submitted_by=request.user.email,
@@ -103,11 +104,11 @@ class PaymentListAdmin(admin.ModelAdmin):
             )
             messages.success(request, f"List #{payment_list.pk} received; the import has started.")
             return HttpResponseRedirect(
-                reverse("admin:payments_paymentlist_change", args=[payment_list.pk])
+                reverse("admin:payment_lists_paymentlist_change", args=[payment_list.pk])
             )
         context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,
                    "title": "Upload a payment list"}  # fmt: skip
-        return TemplateResponse(request, "admin/payments/paymentlist/upload.html", context)
+        return TemplateResponse(request, "admin/payment_lists/paymentlist/upload.html", context)
 
     @staticmethod
     def progress_numbers(payment_list) -> tuple[int, int]:
@@ -155,7 +156,7 @@ class PaymentListAdmin(admin.ModelAdmin):
     def error_report_link(self, payment_list):
         if not payment_list.error_report:
             return "-"
-        url = reverse("admin:payments_paymentlist_error_report", args=[payment_list.pk])
+        url = reverse("admin:payment_lists_paymentlist_error_report", args=[payment_list.pk])
         return format_html('<a href="{}">Download the error report (CSV)</a>', url)
 
     @admin.display(description="first errors")
@@ -173,7 +174,7 @@ class PaymentListAdmin(admin.ModelAdmin):
     def rerun_failed_lists(self, request, queryset):
         for payment_list in queryset:
             try:
-                list_services.rerun_payment_list(payment_list)
+                services.rerun_payment_list(payment_list)
                 self.message_user(request, f"List #{payment_list.pk} restarted.", messages.SUCCESS)
             except DomainError as error:
                 self.message_user(

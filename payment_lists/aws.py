@@ -2,7 +2,7 @@
 
 Zappa routes an S3 ObjectCreated record under inbox/ to `on_inbox_object_created`, and
 each state machine task invokes the function with
-`{"command": "payments.aws.run_step", "step": "<name>", "input": {...}}`.
+`{"command": "payment_lists.aws.run_step", "step": "<name>", "input": {...}}`.
 """
 
 import json
@@ -13,8 +13,9 @@ from urllib.parse import unquote_plus
 from django.conf import settings
 from django.db import OperationalError
 
-from payments import workflow
-from payments.models import Organization, PaymentList
+from payment_lists import workflow
+from payment_lists.models import PaymentList
+from payments.models import Organization
 
 logger = logging.getLogger(__name__)
 

@@ -6,8 +6,9 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from payments import workflow
-from payments.models import Organization, PaymentList
+from payment_lists import workflow
+from payment_lists.models import PaymentList
+from payments.models import Organization
 
 BAR_WIDTH = 30
 

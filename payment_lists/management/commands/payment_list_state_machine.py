@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from payments.state_machine import definition
+from payment_lists.state_machine import definition
 
 
 class Command(BaseCommand):

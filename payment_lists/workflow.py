@@ -2,7 +2,7 @@
 
 STEPS is the ordered step list. `run_workflow` runs it in-process (locally, in a
 background thread or inline); `state_machine_definition` turns the same list into the
-Step Functions state machine used on AWS, whose tasks call `payments.aws.run_step`.
+Step Functions state machine used on AWS, whose tasks call `payment_lists.aws.run_step`.
 """
 
 import logging
@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
 from core.observability import timed, timing_marks
-from payments import list_steps
+from payment_lists import steps
 
 logger = logging.getLogger(__name__)
 
@@ -27,12 +27,12 @@ class Step:
 
 
 STEPS = (
-    Step("RegisterList", list_steps.register_list),
-    Step("ValidateList", list_steps.validate_list),
-    Step("VerifySubscription", list_steps.verify_subscription),
-    Step("ImportList", list_steps.import_list, repeat_until_done=True),
+    Step("RegisterList", steps.register_list),
+    Step("ValidateList", steps.validate_list),
+    Step("VerifySubscription", steps.verify_subscription),
+    Step("ImportList", steps.import_list, repeat_until_done=True),
 )
-COMPENSATE = Step("CompensateError", list_steps.compensate_error)
+COMPENSATE = Step("CompensateError", steps.compensate_error)
 STEPS_BY_NAME = {step.name: step for step in (*STEPS, COMPENSATE)}
 
 # Errors worth a retry (Step Functions Retry; the local runner does not retry).
@@ -40,7 +40,7 @@ TRANSIENT_ERRORS = ("DatabaseUnavailable",)
 
 
 def failure(step: Step, error: Exception) -> dict:
-    if isinstance(error, list_steps.ListRejected):
+    if isinstance(error, steps.ListRejected):
         reason = str(error)
     else:
         reason = f"{step.name} failed unexpectedly ({type(error).__name__}); nothing was imported."
@@ -67,7 +67,7 @@ def run_workflow(payment_list_id: int, *, on_step=None) -> dict:
                 if on_step:
                     on_step(step, payload)
         except Exception as error:
-            if not isinstance(error, list_steps.ListRejected):
+            if not isinstance(error, steps.ListRejected):
                 logger.exception("Payment list %s failed in %s", payment_list_id, step.name)
             return run_step_timed(COMPENSATE, {**payload, "error": failure(step, error)})
     return payload

@@ -1,6 +1,6 @@
-"""The Step Functions definition (ASL), generated from payments.workflow.STEPS."""
+"""The Step Functions definition (ASL), generated from payment_lists.workflow.STEPS."""
 
-from payments import workflow
+from payment_lists import workflow
 
 TRANSIENT = [
     "Lambda.ServiceException",
@@ -15,7 +15,7 @@ def _task(step: workflow.Step, function_arn: str, next_state: str) -> dict:
     state = {
         "Type": "Task",
         "Resource": function_arn,
-        "Parameters": {"command": "payments.aws.run_step", "step": step.name, "input.$": "$"},
+        "Parameters": {"command": "payment_lists.aws.run_step", "step": step.name, "input.$": "$"},
         "TimeoutSeconds": 900,
         "Retry": [
             {"ErrorEquals": TRANSIENT, "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2.0}
@@ -55,7 +55,7 @@ def definition(function_arn: str) -> dict:
     states[workflow.COMPENSATE.name] = _task(workflow.COMPENSATE, function_arn, "ListFailed")
     states["ListFailed"] = {"Type": "Fail", "Error": "PaymentListFailed", "Cause": "See the list."}
     return {
-        "Comment": "Wild Rydes payment-list import, generated from payments.workflow.STEPS",
+        "Comment": "Wild Rydes payment-list import, generated from payment_lists.workflow.STEPS",
         "StartAt": workflow.STEPS[0].name,
         "States": states,
     }

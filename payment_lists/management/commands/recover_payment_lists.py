@@ -3,8 +3,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from payments import list_services
-from payments.models import PaymentList
+from payment_lists import services
+from payment_lists.models import PaymentList
 
 
 class Command(BaseCommand):
@@ -21,7 +21,7 @@ class Command(BaseCommand):
         )  # fmt: skip
         parser.add_argument(
             "--quiet-minutes", type=float,
-            default=list_services.QUIET_BEFORE_INTERRUPTED.total_seconds() / 60,
+            default=services.QUIET_BEFORE_INTERRUPTED.total_seconds() / 60,
             help="An unfinished list with no progress for this long counts as interrupted.",
         )  # fmt: skip
         parser.add_argument(
@@ -37,7 +37,7 @@ class Command(BaseCommand):
             if missing:
                 raise CommandError(f"No payment list with id {', '.join(map(str, missing))}.")
         else:
-            lists = list_services.interrupted_lists(quiet_for=timedelta(minutes=quiet_minutes))
+            lists = services.interrupted_lists(quiet_for=timedelta(minutes=quiet_minutes))
         if not lists:
             self.stdout.write("No interrupted payment list.")
         for payment_list in lists:
@@ -45,7 +45,7 @@ class Command(BaseCommand):
 
     def _recover(self, payment_list, *, rerun, dry_run):
         label = f"List #{payment_list.pk} ({payment_list.original_name})"
-        interrupted = payment_list.status in list_services.UNFINISHED
+        interrupted = payment_list.status in services.UNFINISHED
         if dry_run:
             doing = "compensate" if interrupted else "leave"
             then = (
@@ -54,7 +54,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{label}: {payment_list.status}; would {doing} it{then}.")
             return
         if interrupted:
-            payment_list = list_services.compensate_interrupted_list(payment_list)
+            payment_list = services.compensate_interrupted_list(payment_list)
             self.stdout.write(f"{label}: compensated, now failed: {payment_list.failure_reason}")
         if rerun:
             if payment_list.status != PaymentList.Status.FAILED:
@@ -63,7 +63,7 @@ class Command(BaseCommand):
             # In this process, unless Step Functions runs the workflow: a `zappa manage`
             # invocation has Lambda's time limit, a state machine has none that matters.
             here = settings.PAYMENT_LIST_RUNNER != "stepfunctions"
-            list_services.rerun_payment_list(payment_list, here=here)
+            services.rerun_payment_list(payment_list, here=here)
             payment_list.refresh_from_db()
             self.stdout.write(
                 f"{label}: re-run, now {payment_list.status}"

@@ -1,0 +1,87 @@
+"""Payment lists: CSV files of payments an organization submits, and their staged rows.
+
+The tables keep the names they had when these models lived in the payments app
+(payments_paymentlist, payments_paymentlistrow): moving the models changed no data.
+"""
+
+import uuid
+
+from django.db import models
+
+from payments.models import Organization
+
+
+def _inbox_path(payment_list, filename):
+    return f"inbox/{payment_list.organization_id}/{uuid.uuid4().hex}.csv"
+
+
+class PaymentList(models.Model):
+    """A CSV of payments an organization submits, and where its import workflow stands."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "received"
+        VALIDATING = "validating", "validating"
+        VERIFYING = "verifying", "verifying subscription"
+        IMPORTING = "importing", "importing"
+        IMPORTED = "imported", "imported"
+        FAILED = "failed", "failed"
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="lists")
+    file = models.FileField(upload_to=_inbox_path, max_length=255)
+    original_name = models.CharField(max_length=255, blank=True)
+    checksum = models.CharField(max_length=64, blank=True, db_index=True)
+    submitted_by = models.CharField(max_length=120)
+    submitter_email = models.EmailField(blank=True)
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True
+    )
+    current_step = models.CharField(max_length=40, blank=True)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_validated = models.PositiveIntegerField(default=0)
+    rows_imported = models.PositiveIntegerField(default=0)
+    total_minor = models.PositiveBigIntegerField(default=0)
+    errors_count = models.PositiveIntegerField(default=0)
+    first_errors = models.JSONField(default=list, blank=True, help_text="Up to 100 errors.")
+    error_report = models.FileField(upload_to="reports/", max_length=255, blank=True)
+    failed_step = models.CharField(max_length=40, blank=True)
+    failure_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "payments_paymentlist"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.original_name or 'list'} #{self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.IMPORTED, self.Status.FAILED)
+
+
+class PaymentListRow(models.Model):
+    """Staging: a list's rows once their format is checked, waiting for ImportList.
+
+    Keeping them in the database lets the workflow check uniqueness and rides with SQL
+    and import with INSERT ... SELECT, so memory does not grow with the file.
+    """
+
+    payment_list = models.ForeignKey(PaymentList, on_delete=models.CASCADE, related_name="rows")
+    row_number = models.PositiveIntegerField()
+    reference = models.CharField(max_length=64)
+    payer_email = models.CharField(max_length=254, blank=True)
+    amount_minor = models.PositiveBigIntegerField()
+    currency = models.CharField(max_length=3)
+    ride_id = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        db_table = "payments_paymentlistrow"
+        constraints = [
+            models.UniqueConstraint(fields=["payment_list", "row_number"], name="one_row_number")
+        ]
+        indexes = [models.Index(fields=["payment_list", "reference"], name="staging_reference_idx")]
+
+    def __str__(self):
+        return f"row {self.row_number} of list {self.payment_list_id}"
