@@ -2,6 +2,7 @@
 # `make package`: build the Lambda zip for a stage with Zappa, without deploying it.
 #
 #   deploy/package.sh [STAGE]        (default: dev) -> build/wildrydes-STAGE.zip
+#   ZAPPA_SETTINGS_FILE=build/zappa_settings.STAGE.json deploy/package.sh STAGE   (make deploy)
 #
 # Zappa zips the *active* virtualenv, so it runs from its own one, .venv-lambda, holding only
 # requirements/deploy.txt (production dependencies + zappa); the dev tools in .venv never
@@ -12,8 +13,8 @@
 # adds .pyc files compiled from the zip's own sources (unchecked-hash: always valid) and
 # drops the translations of languages the site does not speak.
 #
-# Deploy exactly this file: `zappa deploy STAGE -z build/wildrydes-STAGE.zip` and
-# `zappa update STAGE -z ...` (without -z Zappa would build another zip, without bytecode).
+# `make deploy STAGE=...` (deploy/stage.py) ships exactly this file with `-z` (without it
+# Zappa would build another zip, without bytecode).
 #
 # The zip ships exactly the hash-checked wheels pip installed here ("use_precompiled_packages":
 # false: Zappa would otherwise re-download compiled wheels from PyPI unchecked, and silently
@@ -86,9 +87,18 @@ if [ -z "${TMPDIR:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
   export TMPDIR=/dev/shm
 fi
 
-echo "==> zappa package $STAGE"
+# The stage's Zappa settings: rendered by deploy/stage.py from zappa_settings.json's "base",
+# the account and the stack's outputs (`make deploy` passes them); without them, rendered
+# offline from the names alone (the package tests' stand-in account, no AWS call).
+SETTINGS="${ZAPPA_SETTINGS_FILE:-}"
+if [ -z "$SETTINGS" ]; then
+  SETTINGS="build/zappa_settings.$STAGE.offline.json"
+  "$python" deploy/stage.py settings "$STAGE" --offline >"$SETTINGS"
+fi
+
+echo "==> zappa package $STAGE ($SETTINGS)"
 rm -f "$PARTIAL"
-zappa package "$STAGE" -o "$PARTIAL" --disable_progress
+zappa package "$STAGE" -s "$SETTINGS" -o "$PARTIAL" --disable_progress
 # Bytecode Python can use on Lambda (halves the cold start), minus unused translations.
 "$VENV/bin/python" deploy/finish_package.py "$PARTIAL"
 mv -f "$PARTIAL" "$OUTPUT"  # readers never see a half-written zip

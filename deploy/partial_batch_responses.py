@@ -1,6 +1,8 @@
 """Turn on ReportBatchItemFailures for a stage's SQS event sources (Zappa cannot).
 
-    python3 deploy/partial_batch_responses.py dev      # after `zappa deploy|update dev`
+    python3 deploy/partial_batch_responses.py dev [--settings build/zappa_settings.dev.json]
+
+(`make deploy` runs it after `zappa deploy|update`.)
 
 events.aws.handle_sqs_event answers {"batchItemFailures": [...]}; Lambda reads that only when
 the event source mapping has FunctionResponseTypes ["ReportBatchItemFailures"], otherwise it
@@ -10,26 +12,38 @@ sets it on every SQS mapping of the stage's function, then checks; idempotent. E
 queue listed in zappa_settings.json has no mapping or the option could not be set.
 """
 
+import argparse
 import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "deploy"))
 OPTION = "ReportBatchItemFailures"
 
 
-def stage_settings(stage: str) -> dict:
-    stages = json.loads((ROOT / "zappa_settings.json").read_text())
-    settings = dict(stages[stage])
-    parent = settings.pop("extends", None)
-    return {**stage_settings(parent), **settings} if parent else settings
+def stage_settings(stage: str, settings_file: str | None) -> dict:
+    """The stage's rendered Zappa settings (deploy/stage.py writes them), or, without a file,
+    rendered from the names, the caller's account and region."""
+    if settings_file:
+        return json.loads(Path(settings_file).read_text())[stage]
+    import boto3
+    import stage as stages
+
+    session = boto3.session.Session()
+    account = session.client("sts").get_caller_identity()["Account"]
+    return stages.render_settings(stage, account, session.region_name, outputs=None)[stage]
 
 
 def main(argv: list[str]) -> int:
     import boto3  # the deployer's, not the package's
 
-    stage = argv[0] if argv else "dev"
-    settings = stage_settings(stage)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("stage", nargs="?", default="dev")
+    parser.add_argument("--settings", help="build/zappa_settings.STAGE.json")
+    args = parser.parse_args(argv)
+    stage = args.stage
+    settings = stage_settings(stage, args.settings)
     function = f"{settings['project_name']}-{stage}"
     queues = [
         event["event_source"]["arn"]

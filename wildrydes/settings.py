@@ -20,12 +20,18 @@ STAGE = env("WILDRYDES_STAGE", default="local")
 IS_LOCAL = STAGE == "local"
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
-# A stage must set DJANGO_SECRET_KEY; the fallback only exists for a laptop.
-SECRET_KEY = (
-    env("DJANGO_SECRET_KEY", default="local-only-insecure-key-0123456789abcdefghijklmnopqrstuv")
-    if IS_LOCAL
-    else env("DJANGO_SECRET_KEY")
-)
+# A stage names its key's secret in Secrets Manager (DJANGO_SECRET_ARN, read once at
+# start-up: wildrydes/aws_secrets.py) or sets DJANGO_SECRET_KEY; the fallback is a laptop's.
+if env("DJANGO_SECRET_ARN", default="") and not env("DJANGO_SECRET_KEY", default=""):
+    from wildrydes.aws_secrets import secret_string
+
+    SECRET_KEY = secret_string(env("DJANGO_SECRET_ARN"))
+else:
+    SECRET_KEY = (
+        env("DJANGO_SECRET_KEY", default="local-only-insecure-key-0123456789abcdefghijklmnopqrstuv")
+        if IS_LOCAL
+        else env("DJANGO_SECRET_KEY")
+    )
 AWS_REGION = env("AWS_REGION", default="us-east-1")
 # A stage answers on its API Gateway host (any *.execute-api.<region>.amazonaws.com) and,
 # when set, on its custom domain.
@@ -129,8 +135,25 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": os.path.join(tempfile.gettempdir(), f"wildrydes-test-{os.getpid()}.sqlite3")
     }
-# Persistent connections: one per worker process (or Lambda container), health-checked.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=600)
+# On a stage DATABASE_URL names the host (RDS Proxy) without credentials; the user and
+# password come from the stack's generated secret (DATABASE_SECRET_ARN), read at start-up.
+if env("DATABASE_SECRET_ARN", default="") and not DATABASES["default"].get("PASSWORD"):
+    from wildrydes.aws_secrets import secret_json
+
+    _credentials = secret_json(env("DATABASE_SECRET_ARN"))
+    DATABASES["default"]["USER"] = _credentials["username"]
+    DATABASES["default"]["PASSWORD"] = _credentials["password"]
+# Persistent connections: one per worker process (or Lambda container), health-checked, when
+# a pooler (DATABASE_POOLER: "rds-proxy", "pgbouncer") hands out the server's connections.
+# Straight to PostgreSQL, an idle worker or a frozen Lambda container would keep its slot
+# after a burst and the server would stay full: each request then closes its connection.
+DATABASE_POOLER = env("DATABASE_POOLER", default="")
+DATABASES["default"]["CONN_MAX_AGE"] = env.int(
+    "DATABASE_CONN_MAX_AGE",
+    default=600
+    if DATABASE_POOLER or DATABASES["default"]["ENGINE"] == "core.db_backends.sqlite3"
+    else 0,
+)
 # Health checks cost a round trip per request: worth it on Lambda (frozen containers, RDS
 # dropping idle connections), not under a long-running server (DATABASE_CONN_HEALTH_CHECKS).
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool(

@@ -4,6 +4,7 @@ Shared by tests/aws (the app in this process) and tests/package (the Lambda pack
 child process that reaches moto through AWS_ENDPOINT_URL).
 """
 
+import importlib.util
 import json
 import logging
 import os
@@ -30,12 +31,18 @@ FAKE_CREDENTIALS = {
 }
 
 
+def stage_module():
+    spec = importlib.util.spec_from_file_location("stage", ROOT / "deploy" / "stage.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def zappa_stage(stage: str) -> dict:
-    """A stage of zappa_settings.json as Zappa reads it: `extends` is a shallow merge."""
-    stages = json.loads(ZAPPA_SETTINGS.read_text())
-    settings = dict(stages[stage])
-    parent = settings.pop("extends", None)
-    return {**zappa_stage(parent), **settings} if parent else settings
+    """A stage's Zappa settings as deploy/stage.py renders them from the names alone (the
+    stand-in account of `settings --offline`, as deploy/package.sh builds the test zip)."""
+    stages = stage_module()
+    return stages.render_settings(stage, stages.OFFLINE_ACCOUNT, REGION, outputs=None)[stage]
 
 
 def account_of(stage: str) -> str:
@@ -150,6 +157,8 @@ class Stack:
             if resource["Type"] != "AWS::SNS::Subscription":
                 continue
             properties = resource["Properties"]
+            if properties["Protocol"] != "sqs":  # the ops topic's optional e-mail
+                continue
             queue_logical_id = properties["Endpoint"]["Fn::GetAtt"][0]
             subscriber = self.subscriber_of(queue_logical_id)
             assert properties["TopicArn"] == {"Ref": "EventsTopic"}, logical_id
@@ -190,8 +199,11 @@ class Stack:
 
 
 def create_stack(endpoint: str, stage: str = "dev") -> Stack:
+    from tests.aws import moto_gaps
+
+    moto_gaps.install()
     cloudformation = client("cloudformation", endpoint)
-    name = f"wildrydes-{stage}"
+    name = stage_module().stack_name(stage)
     # moto skips (with a warning: see IGNORE_UNSUPPORTED) the S3 bucket policy and the SQS
     # queue policies, which it would not enforce anyway, and the subscriptions, made below.
     cloudformation.create_stack(

@@ -68,6 +68,7 @@ def test_one_queue_and_dead_letter_queue_per_subscriber_filtered_on_its_event_ty
         resource["Properties"]["Endpoint"]["Fn::GetAtt"][0]: resource["Properties"]
         for resource in resources.values()
         if resource["Type"] == "AWS::SNS::Subscription"
+        and resource["Properties"]["Protocol"] == "sqs"
     }
     assert len(subscriptions) == len(django_settings.EVENT_SUBSCRIBERS)
     for name, subscriber in django_settings.EVENT_SUBSCRIBERS.items():

@@ -25,6 +25,7 @@ def test_partial_batch_responses_are_switched_on_for_each_subscriber_queue(monke
         for name, value in moto_stack.FAKE_CREDENTIALS.items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+        monkeypatch.setenv("AWS_DEFAULT_REGION", moto_stack.REGION)
         monkeypatch.delenv("AWS_PROFILE", raising=False)
         stack = moto_stack.create_stack(endpoint, "dev")
         lam = moto_stack.client("lambda", endpoint)

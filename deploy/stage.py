@@ -1,0 +1,476 @@
+"""One command per stage: `make deploy STAGE=<name>`, `make destroy`, `make rollback`.
+
+    python deploy/stage.py deploy STAGE [--canary PERCENT] [--bake-minutes N]
+    python deploy/stage.py rollback STAGE
+    python deploy/stage.py destroy STAGE --yes
+    python deploy/stage.py settings STAGE [--offline]   # print the stage's Zappa settings
+
+Credentials and region come from the environment, as the AWS CLI takes them (AWS_PROFILE,
+AWS_ACCESS_KEY_ID..., AWS_REGION or AWS_DEFAULT_REGION; AWS_ENDPOINT_URL for an emulator).
+
+deploy:
+ 1. creates or updates the stage's own stack, `wildrydes-<stage>-infra`, from
+    deploy/infrastructure.yaml (never `wildrydes-<stage>`: that is the stack Zappa names
+    after the function for its API Gateway);
+ 2. renders the stage's Zappa settings, build/zappa_settings.<stage>.json, from
+    zappa_settings.json ("base": what every stage shares) plus the caller's account and
+    region and the stack's outputs: ARNs, bucket and queue names, subnets, the proxy's
+    endpoint, the ARNs of the secrets (never the secrets: the function reads them from
+    Secrets Manager when it starts);
+ 3. packages (deploy/package.sh with those settings) and runs `zappa deploy` the first time,
+    `zappa update` after;
+ 4. applies what Zappa cannot set: partial batch responses on the SQS event sources, the
+    reserved concurrency the database proxy can serve;
+ 5. migrates and collects the static files to S3 (`zappa manage`, i.e. inside the function);
+ 6. points the `live` alias (what API Gateway invokes) at the new version, checks
+    /api/health/ through it, and, with --canary, first sends only PERCENT of the requests to
+    the new version for --bake-minutes while watching the stage's alarms: promoted if they
+    stay quiet, rolled back if one fires;
+ 7. prints the stage's URL.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "deploy"))
+
+import partial_batch_responses  # noqa: E402
+
+APP = "wildrydes"
+TEMPLATE = ROOT / "deploy" / "infrastructure.yaml"
+BASE_SETTINGS = ROOT / "zappa_settings.json"
+ALIAS = "live"  # zappa_settings "apigateway_lambda_qualifier"
+LAMBDA_VENV = ROOT / ".venv-lambda"
+# Lambda keeps this much of the account's concurrency unreserved; reserving more fails.
+UNRESERVED_MINIMUM = 100
+OFFLINE_ACCOUNT = "123456789012"  # `settings --offline` (package tests): no AWS call
+
+
+def stack_name(stage: str) -> str:
+    return f"{APP}-{stage}-infra"
+
+
+def function_name(stage: str) -> str:
+    return f"{APP}-{stage}"
+
+
+def say(message: str) -> None:
+    print(f"==> {message}", flush=True)
+
+
+# --- AWS ----------------------------------------------------------------------------
+
+
+def session():
+    import boto3
+
+    current = boto3.session.Session()
+    if not current.region_name:
+        raise SystemExit("No AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's).")
+    return current
+
+
+def account_of(aws) -> str:
+    return aws.client("sts").get_caller_identity()["Account"]
+
+
+def stack_outputs(aws, stage: str) -> dict:
+    [stack] = aws.client("cloudformation").describe_stacks(StackName=stack_name(stage))["Stacks"]
+    return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
+
+
+def stack_exists(cloudformation, name: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        [stack] = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    except ClientError as error:
+        if "does not exist" in str(error):
+            return False
+        raise
+    return stack["StackStatus"] != "DELETE_COMPLETE"
+
+
+def ensure_stack(aws, stage: str, parameters: dict) -> None:
+    """Create or update wildrydes-<stage>-infra and wait until it is done."""
+    from botocore.exceptions import ClientError
+
+    cloudformation = aws.client("cloudformation")
+    name = stack_name(stage)
+    arguments = {
+        "StackName": name,
+        "TemplateBody": TEMPLATE.read_text(),
+        "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        "Capabilities": ["CAPABILITY_NAMED_IAM"],
+        "Tags": [{"Key": "project", "Value": APP}, {"Key": "stage", "Value": stage}],
+    }
+    if not stack_exists(cloudformation, name):
+        say(f"creating the stack {name} (a database and its proxy: 15-25 minutes)")
+        cloudformation.create_stack(**arguments, OnFailure="ROLLBACK")
+        waiter = "stack_create_complete"
+    else:
+        say(f"updating the stack {name}")
+        try:
+            cloudformation.update_stack(**arguments)
+        except ClientError as error:
+            if "No updates are to be performed" not in str(error):
+                raise
+            say(f"{name} is up to date")
+            return
+        waiter = "stack_update_complete"
+    cloudformation.get_waiter(waiter).wait(
+        StackName=name, WaiterConfig={"Delay": 15, "MaxAttempts": 240}
+    )
+
+
+# --- Zappa settings -----------------------------------------------------------------
+
+
+def render_settings(stage: str, account: str, region: str, outputs: dict | None) -> dict:
+    """The stage's Zappa settings: the shared base plus what the account and the stack name.
+
+    outputs None (offline): only what follows from the names, for the package tests."""
+    base = json.loads(BASE_SETTINGS.read_text())["base"]
+    settings = json.loads(json.dumps(base))
+    prefix = f"{APP}-{stage}"
+    arn = f"arn:aws:{{}}:{region}:{account}:{{}}"
+    files = f"{prefix}-files-{account}"
+    state_machine = arn.format("states", f"stateMachine:{prefix}-payment-list")
+    settings.update(
+        {
+            "aws_region": region,
+            "s3_bucket": f"{prefix}-zappa-{account}",
+            "lambda_description": f"Wild Rydes ({stage})",
+            "role_name": f"{prefix}-lambda",
+            "tags": {**settings.get("tags", {}), "stage": stage},
+        }
+    )
+    environment = settings.setdefault("environment_variables", {})
+    environment.update(
+        {
+            "WILDRYDES_STAGE": stage,
+            "AWS_STORAGE_BUCKET_NAME": files,
+            "EVENTS_SNS_TOPIC_ARN": arn.format("sns", f"{prefix}-events"),
+            "PAYMENT_LIST_STATE_MACHINE_ARN": state_machine,
+        }
+    )
+    events = []
+    for event in settings.pop("events_template"):
+        event = json.loads(json.dumps(event).replace("{files}", files))
+        queue = event.get("event_source", {}).pop("queue", None)
+        if queue:
+            event["event_source"]["arn"] = arn.format("sqs", f"{prefix}-events-{queue}")
+        events.append(event)
+    settings["events"] = events
+    if outputs is not None:
+        if outputs["FilesBucketName"] != files or outputs["PaymentListStateMachineArn"] != (
+            state_machine
+        ):
+            raise SystemExit(f"The stack's names are not the ones expected: {outputs}")
+        settings["s3_bucket"] = outputs["DeploymentBucketName"]
+        settings["vpc_config"] = {
+            "SubnetIds": outputs["FunctionSubnetIds"].split(","),
+            "SecurityGroupIds": [outputs["FunctionSecurityGroupId"]],
+        }
+        environment.update(
+            {
+                # No credentials in the URL: the function reads them from the secret.
+                "DATABASE_URL": (
+                    f"postgres://{outputs['DatabaseProxyEndpoint']}:5432/"
+                    f"{outputs['DatabaseName']}?sslmode=require"
+                ),
+                "DATABASE_SECRET_ARN": outputs["DatabaseSecretArn"],
+                "DATABASE_POOLER": "rds-proxy",
+                "DJANGO_SECRET_ARN": outputs["DjangoSecretArn"],
+            }
+        )
+    return {stage: settings}
+
+
+def write_settings(stage: str, rendered: dict) -> Path:
+    path = ROOT / "build" / f"zappa_settings.{stage}.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(rendered, indent=4) + "\n")
+    return path
+
+
+# --- steps --------------------------------------------------------------------------
+
+
+def run(*command: str, env: dict | None = None) -> None:
+    say(" ".join(command))
+    subprocess.run(command, cwd=ROOT, check=True, env={**os.environ, **(env or {})})  # noqa: S603
+
+
+def zappa(*arguments: str, settings_file: Path) -> None:
+    executable = LAMBDA_VENV / "bin" / "zappa"
+    run(str(executable), *arguments, "-s", str(settings_file))
+
+
+def package(stage: str, settings_file: Path) -> Path:
+    run("bash", "deploy/package.sh", stage, env={"ZAPPA_SETTINGS_FILE": str(settings_file)})
+    return ROOT / "build" / f"{APP}-{stage}.zip"
+
+
+def function_exists(lam, name: str) -> bool:
+    try:
+        lam.get_function(FunctionName=name)
+    except lam.exceptions.ResourceNotFoundException:
+        return False
+    return True
+
+
+def newest_version(lam, name: str) -> str:
+    versions = []
+    for page in lam.get_paginator("list_versions_by_function").paginate(FunctionName=name):
+        versions += [int(v["Version"]) for v in page["Versions"] if v["Version"] != "$LATEST"]
+    if not versions:
+        raise SystemExit(f"{name} has no published version")
+    return str(max(versions))
+
+
+def current_alias(lam, name: str) -> dict | None:
+    try:
+        return lam.get_alias(FunctionName=name, Name=ALIAS)
+    except lam.exceptions.ResourceNotFoundException:
+        return None
+
+
+def point_alias(lam, name: str, version: str, canary: tuple[str, float] | None = None) -> None:
+    routing = {"AdditionalVersionWeights": dict([canary]) if canary else {}}
+    if current_alias(lam, name) is None:
+        lam.create_alias(FunctionName=name, Name=ALIAS, FunctionVersion=version)
+    else:
+        lam.update_alias(
+            FunctionName=name, Name=ALIAS, FunctionVersion=version, RoutingConfig=routing
+        )
+
+
+def reserve_concurrency(aws, name: str, wanted: int) -> None:
+    """The proxy's budget, or less on an account whose limit leaves no room to reserve."""
+    lam = aws.client("lambda")
+    limit = lam.get_account_settings()["AccountLimit"]["ConcurrentExecutions"]
+    current = lam.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions")
+    room = limit - UNRESERVED_MINIMUM + (current or 0)
+    if room < 1:
+        say(
+            f"account concurrency limit {limit}: nothing can be reserved; the limit itself "
+            f"keeps {name} under the database proxy's budget of {wanted}"
+        )
+        return
+    reserved = min(wanted, room)
+    lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=reserved)
+    say(f"{name}: reserved concurrency {reserved} (the proxy serves {wanted})")
+
+
+def health_event(stage: str, region: str) -> dict:
+    host = f"health-check.execute-api.{region}.amazonaws.com"
+    return {
+        "resource": "/{proxy+}",
+        "path": "/api/health/",
+        "httpMethod": "GET",
+        "headers": {"Host": host, "Accept": "application/json", "X-Forwarded-Proto": "https"},
+        "multiValueHeaders": {"Host": [host], "Accept": ["application/json"]},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": {"proxy": "api/health/"},
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/{proxy+}",
+            "httpMethod": "GET",
+            "path": f"/{stage}/api/health/",
+            "stage": stage,
+            "requestId": str(uuid.uuid4()),
+            "identity": {"sourceIp": "127.0.0.1", "userAgent": "wildrydes-deploy"},
+            "domainName": host,
+        },
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+def check_health(lam, stage: str, region: str, qualifier: str) -> None:
+    """GET /api/health/ through the alias, as API Gateway would call it."""
+    answer = lam.invoke(
+        FunctionName=function_name(stage),
+        Qualifier=qualifier,
+        Payload=json.dumps(health_event(stage, region)).encode(),
+    )
+    payload = json.loads(answer["Payload"].read() or b"null")
+    status = (payload or {}).get("statusCode")
+    if answer.get("FunctionError") or status != 200:
+        raise SystemExit(f"/api/health/ through {qualifier} answered {status}: {payload}")
+    say(f"/api/health/ through {qualifier}: 200 {payload.get('body')}")
+
+
+def firing_alarms(aws, stage: str) -> list[str]:
+    cloudwatch = aws.client("cloudwatch")
+    alarms = cloudwatch.describe_alarms(AlarmNamePrefix=f"{APP}-{stage}-", StateValue="ALARM")
+    return [alarm["AlarmName"] for alarm in alarms["MetricAlarms"]]
+
+
+def api_url(aws, stage: str) -> str:
+    cloudformation = aws.client("cloudformation")
+    resource = cloudformation.describe_stack_resource(
+        StackName=function_name(stage), LogicalResourceId="Api"
+    )["StackResourceDetail"]
+    return (
+        f"https://{resource['PhysicalResourceId']}.execute-api.{aws.region_name}"
+        f".amazonaws.com/{stage}"
+    )
+
+
+def deploy(stage: str, canary: int, bake_minutes: float, poll_seconds: float) -> int:
+    aws = session()
+    account, region = account_of(aws), aws.region_name
+    parameters = {"Stage": stage}
+    if os.environ.get("ALARM_EMAIL"):
+        parameters["AlarmEmail"] = os.environ["ALARM_EMAIL"]
+    ensure_stack(aws, stage, parameters)
+    outputs = stack_outputs(aws, stage)
+    settings_file = write_settings(stage, render_settings(stage, account, region, outputs))
+    say(f"Zappa settings for {stage}: {settings_file.relative_to(ROOT)}")
+    zip_file = package(stage, settings_file)
+
+    lam = aws.client("lambda")
+    name = function_name(stage)
+    first = not function_exists(lam, name)
+    previous = None if first else (current_alias(lam, name) or {}).get("FunctionVersion")
+    zappa("deploy" if first else "update", stage, "-z", str(zip_file), settings_file=settings_file)
+    if partial_batch_responses.main([stage, "--settings", str(settings_file)]) != 0:
+        return 1
+    reserve_concurrency(aws, name, int(outputs["FunctionConcurrency"]))
+    zappa("manage", stage, "migrate --noinput", settings_file=settings_file)
+    zappa("manage", stage, "collectstatic --noinput -v0", settings_file=settings_file)
+
+    version = newest_version(lam, name)
+    check_health(lam, stage, region, version)
+    if canary and previous and previous != version:
+        say(f"canary: {canary}% of requests to version {version}, the rest to {previous}")
+        point_alias(lam, name, previous, (version, canary / 100))
+        deadline = time.monotonic() + bake_minutes * 60
+        while time.monotonic() < deadline:
+            firing = firing_alarms(aws, stage)
+            if firing:
+                point_alias(lam, name, previous)
+                say(f"ROLLED BACK to version {previous}: alarms {', '.join(firing)}")
+                return 1
+            time.sleep(min(poll_seconds, max(0.0, deadline - time.monotonic())))
+        say(f"canary baked {bake_minutes} min with no alarm: promoting version {version}")
+    point_alias(lam, name, version)
+    say(f"{name}:{ALIAS} -> version {version}")
+    print(f"\n{stage} is at {api_url(aws, stage)}/", flush=True)
+    return 0
+
+
+def rollback(stage: str) -> int:
+    """The `live` alias back to the version before the one it serves (no code moves)."""
+    aws = session()
+    lam = aws.client("lambda")
+    name = function_name(stage)
+    alias = current_alias(lam, name)
+    if alias is None:
+        raise SystemExit(f"{name} has no `{ALIAS}` alias: deploy it first")
+    weights = alias.get("RoutingConfig", {}).get("AdditionalVersionWeights", {})
+    if weights:  # a canary in flight: drop it
+        point_alias(lam, name, alias["FunctionVersion"])
+        say(f"canary to {', '.join(weights)} cancelled: all on {alias['FunctionVersion']}")
+        return 0
+    versions = sorted(
+        int(v["Version"])
+        for page in lam.get_paginator("list_versions_by_function").paginate(FunctionName=name)
+        for v in page["Versions"]
+        if v["Version"] != "$LATEST" and int(v["Version"]) < int(alias["FunctionVersion"])
+    )
+    if not versions:
+        raise SystemExit(f"no version of {name} before {alias['FunctionVersion']}")
+    point_alias(lam, name, str(versions[-1]))
+    say(f"{name}:{ALIAS} -> version {versions[-1]} (was {alias['FunctionVersion']})")
+    say("migrations are not undone; the SQS, S3 and schedule triggers keep running $LATEST")
+    return 0
+
+
+def empty_bucket(s3, bucket: str) -> None:
+    from botocore.exceptions import ClientError
+
+    try:
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            objects = [
+                {"Key": o["Key"], "VersionId": o["VersionId"]}
+                for o in page.get("Versions", []) + page.get("DeleteMarkers", [])
+            ]
+            if objects:
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": objects})
+        s3.delete_bucket(Bucket=bucket)
+    except ClientError as error:
+        if "NoSuchBucket" not in str(error):
+            raise
+
+
+def destroy(stage: str, confirmed: bool) -> int:
+    if not confirmed:
+        raise SystemExit(f"This deletes the stage {stage}, its data and files: add --yes.")
+    aws = session()
+    account = account_of(aws)
+    lam = aws.client("lambda")
+    name = function_name(stage)
+    settings_file = write_settings(
+        stage, render_settings(stage, account, aws.region_name, outputs=None)
+    )
+    if function_exists(lam, name):
+        zappa("undeploy", stage, "--yes", "--remove-logs", settings_file=settings_file)
+    cloudformation = aws.client("cloudformation")
+    if stack_exists(cloudformation, stack_name(stage)):
+        s3 = aws.client("s3")
+        empty_bucket(s3, f"{APP}-{stage}-zappa-{account}")
+        say(f"deleting the stack {stack_name(stage)} (the database leaves a final snapshot)")
+        cloudformation.delete_stack(StackName=stack_name(stage))
+        cloudformation.get_waiter("stack_delete_complete").wait(
+            StackName=stack_name(stage), WaiterConfig={"Delay": 15, "MaxAttempts": 240}
+        )
+        # The files bucket is kept by the stack (DeletionPolicy Retain) so an update can
+        # never lose uploads; destroying the stage removes it.
+        empty_bucket(s3, f"{APP}-{stage}-files-{account}")
+    say(f"{stage} destroyed")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["deploy", "rollback", "destroy", "settings"])
+    parser.add_argument("stage")
+    parser.add_argument("--canary", type=int, default=0, help="percent of requests (1-50)")
+    parser.add_argument("--bake-minutes", type=float, default=10.0)
+    parser.add_argument("--poll-seconds", type=float, default=30.0)
+    parser.add_argument("--yes", action="store_true")
+    parser.add_argument("--offline", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.stage.isalnum() or not args.stage[0].isalpha() or args.stage != args.stage.lower():
+        raise SystemExit("A stage name is lower-case letters and digits, starting with a letter.")
+    if not 0 <= args.canary <= 50:
+        raise SystemExit("--canary is a percentage of requests between 1 and 50.")
+    if args.command == "deploy":
+        return deploy(args.stage, args.canary, args.bake_minutes, args.poll_seconds)
+    if args.command == "rollback":
+        return rollback(args.stage)
+    if args.command == "destroy":
+        return destroy(args.stage, args.yes)
+    if args.offline:
+        rendered = render_settings(args.stage, OFFLINE_ACCOUNT, "us-east-1", outputs=None)
+    else:
+        aws = session()
+        outputs = stack_outputs(aws, args.stage)
+        rendered = render_settings(args.stage, account_of(aws), aws.region_name, outputs)
+    print(json.dumps(rendered, indent=4))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
