@@ -2,12 +2,19 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import serializers, services
-from accounts.throttles import AUTH_THROTTLES
+from accounts.permissions import IsPerson
+from accounts.throttles import ACCOUNT_THROTTLES, AUTH_THROTTLES
+
+
+def _valid_data(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
 class _PublicApi(APIView):
@@ -16,9 +23,24 @@ class _PublicApi(APIView):
     throttle_classes = AUTH_THROTTLES
 
     def valid_data(self, serializer_class, request) -> dict:
-        serializer = serializer_class(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
+        return _valid_data(serializer_class, request)
+
+
+class _AccountApi(APIView):
+    """A signed-in person acting on their own account (token, or session with CSRF)."""
+
+    permission_classes = [IsPerson]
+    throttle_classes = ACCOUNT_THROTTLES
+
+    def valid_data(self, serializer_class, request) -> dict:
+        return _valid_data(serializer_class, request)
+
+
+EMAIL_SENT = "We e-mailed you a 6-digit code to confirm."
+EMAIL_NOT_SENT = (
+    "Your account is made, but we could not send the e-mail with your code just now. "
+    "Ask for a new code in a minute."
+)
 
 
 class RegisterApi(_PublicApi):
@@ -27,8 +49,12 @@ class RegisterApi(_PublicApi):
     )
     def post(self, request):
         data = self.valid_data(serializers.RegisterSerializer, request)
-        user = services.register_rider(**data)
-        body = {"email": user.email, "detail": "We e-mailed you a 6-digit code to confirm."}
+        registration = services.register_rider(**data)
+        body = {
+            "email": registration.user.email,
+            "detail": EMAIL_SENT if registration.email_sent else EMAIL_NOT_SENT,
+            "email_sent": registration.email_sent,
+        }
         return Response(body, status=status.HTTP_201_CREATED)
 
 
@@ -80,17 +106,80 @@ class SessionLoginApi(_PublicApi):
 
 
 @method_decorator(csrf_protect, name="post")
-class SessionLogoutApi(_PublicApi):
+class SessionLogoutApi(APIView):
+    """Sign out: ends this browser session, or revokes the token the call was made with."""
+
+    permission_classes = [AllowAny]
+
     @extend_schema(request=None, responses={200: serializers.DetailSerializer})
     def post(self, request):
         services.sign_out(request=request)
         return Response({"detail": "You are signed out."})
 
 
+class SignOutEverywhereApi(_AccountApi):
+    """Every token and browser session of the account stops working, this one included."""
+
+    throttle_classes = []
+
+    @extend_schema(request=None, responses={200: serializers.DetailSerializer})
+    def post(self, request):
+        services.sign_out_everywhere(request=request)
+        return Response({"detail": "You are signed out everywhere."})
+
+
+class PasswordResetApi(_PublicApi):
+    @extend_schema(
+        request=serializers.PasswordResetSerializer,
+        responses={202: serializers.DetailSerializer},
+    )
+    def post(self, request):
+        data = self.valid_data(serializers.PasswordResetSerializer, request)
+        services.request_password_reset(email=data["email"])
+        body = {
+            "detail": "If an account has this e-mail, we sent it a 6-digit code to reset "
+            "the password."
+        }
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmApi(_PublicApi):
+    @extend_schema(
+        request=serializers.PasswordResetConfirmSerializer,
+        responses={200: serializers.DetailSerializer},
+    )
+    def post(self, request):
+        data = self.valid_data(serializers.PasswordResetConfirmSerializer, request)
+        services.reset_password(**data)
+        return Response({"detail": "Your password is changed. Sign in with the new one."})
+
+
+class PasswordChangeApi(_AccountApi):
+    @extend_schema(
+        request=serializers.PasswordChangeSerializer,
+        responses={200: serializers.TokenDetailSerializer},
+    )
+    def post(self, request):
+        data = self.valid_data(serializers.PasswordChangeSerializer, request)
+        token = services.change_password(request=request, user=request.user, **data)
+        body = {
+            "token": token,
+            "detail": "Your password is changed. You are signed out everywhere else.",
+        }
+        return Response(body)
+
+
 @method_decorator(ensure_csrf_cookie, name="get")
-class MeApi(APIView):
-    permission_classes = [IsAuthenticated]
+class MeApi(_AccountApi):
+    def get_throttles(self):
+        return super().get_throttles() if self.request.method == "DELETE" else []
 
     @extend_schema(responses=serializers.MeSerializer)
     def get(self, request):
         return Response(_me(request.user))
+
+    @extend_schema(request=serializers.AccountDeleteSerializer, responses={204: None})
+    def delete(self, request):
+        data = self.valid_data(serializers.AccountDeleteSerializer, request)
+        services.delete_account(request=request, user=request.user, password=data["password"])
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,17 +1,46 @@
+import secrets
+import unicodedata
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from rest_framework_api_key.models import AbstractAPIKey
+
+
+def canonical_email(raw: str) -> str:
+    """The one form of an e-mail address that is stored, looked up and throttled on.
+
+    NFKC (full-width letters, ligatures and combining sequences become their plain
+    composed forms), then case folding until nothing changes. Folding goes through
+    upper case as well, so the letters other case mappings treat as `i`, `s` or `k`
+    (dotless i U+0131, long s U+017F, the Kelvin sign) land on the same address: whatever
+    PostgreSQL's UPPER() or Python's case-insensitive regular expressions would match,
+    this matches too, because the stored value is already folded and the database
+    compares it exactly.
+    """
+    text = unicodedata.normalize("NFKC", (raw or "").strip())
+    for _ in range(4):
+        folded = unicodedata.normalize("NFKC", text.casefold().upper().casefold())
+        if folded == text:
+            break
+        text = folded
+    return text
 
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
+    @classmethod
+    def normalize_email(cls, email):
+        return canonical_email(email or "")
+
     def create_user(self, email, password=None, **extra):
         if not email:
             raise ValueError("An e-mail address is required.")
-        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user = self.model(email=canonical_email(email), **extra)
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -21,11 +50,19 @@ class UserManager(BaseUserManager):
         return self.create_user(email, password, **extra)
 
     def get_by_natural_key(self, email):
-        return self.get(email__iexact=email)
+        return self.get(email=canonical_email(email or ""))
+
+
+def _new_session_stamp() -> str:
+    return secrets.token_hex(8)
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    """A person: rider, operator or finance. Identified by e-mail, no username."""
+    """A person: rider, operator or finance. Identified by e-mail, no username.
+
+    `email` always holds the canonical form (`canonical_email`), so the unique constraint
+    and every lookup compare exactly; nothing matches case-insensitively.
+    """
 
     email = models.EmailField(unique=True)
     full_name = models.CharField(max_length=150, blank=True)
@@ -33,6 +70,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     email_confirmed_at = models.DateTimeField(null=True, blank=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    session_stamp = models.CharField(
+        max_length=32,
+        blank=True,
+        editable=False,
+        help_text="Changed to sign the account out of every browser session.",
+    )
 
     objects = UserManager()
 
@@ -50,25 +93,92 @@ class User(AbstractBaseUser, PermissionsMixin):
     def is_confirmed(self) -> bool:
         return self.email_confirmed_at is not None
 
+    def clean(self):
+        self.email = canonical_email(self.email)
+        taken = User.objects.filter(email=self.email).exclude(pk=self.pk)
+        if self.email and taken.exists():
+            raise ValidationError({"email": "An account with this e-mail already exists."})
+
+    def save(self, *args, **kwargs):
+        self.email = canonical_email(self.email)
+        super().save(*args, **kwargs)
+
+    def rotate_session_stamp(self) -> None:
+        """Every browser session of this account stops working (saved by the caller)."""
+        self.session_stamp = _new_session_stamp()
+
+    def _get_session_auth_hash(self, secret=None):
+        # Django's hash of the password, plus the stamp: a new stamp ends the sessions
+        # without a password change. An empty stamp keeps the hash Django would compute.
+        if not self.session_stamp:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "accounts.User.get_session_auth_hash",
+            f"{self.password}:{self.session_stamp}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
 
 class ConfirmationCode(models.Model):
-    """The 6-digit code e-mailed at sign-up. Only its hash is stored."""
+    """A 6-digit code e-mailed to prove the address: at sign-up, or to reset the password.
 
-    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="confirmation")
+    Only its hash is stored. Wrong guesses are not counted here but per purpose and
+    e-mail address (`accounts.throttles.count_attempt`), so a new code brings no new tries.
+    """
+
+    class Purpose(models.TextChoices):
+        CONFIRM = "confirm", "confirm the e-mail address"
+        RESET = "reset", "reset the password"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="codes")
+    purpose = models.CharField(max_length=16, choices=Purpose.choices, default=Purpose.CONFIRM)
     code_hash = models.CharField(max_length=64)
     expires_at = models.DateTimeField()
-    failed_attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "purpose"], name="one_code_per_purpose")
+        ]
+
     def __str__(self):
-        return f"code for {self.user}"
+        return f"code to {self.get_purpose_display()} for {self.user}"
+
+
+class AttemptCounter(models.Model):
+    """How many attempts a key (a hashed e-mail or address, per purpose) made in its window.
+
+    Counted with a row lock, so concurrent requests can't slip past the limit; the cache
+    is not used because the database cache's increment reads and writes in two steps.
+    """
+
+    key = models.CharField(max_length=128, primary_key=True)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.key}: {self.count} since {self.window_start:%Y-%m-%d %H:%M:%S}"
+
+
+class Scope(models.TextChoices):
+    """What a service key may do."""
+
+    PROMOS_DRAW = "promos:draw", "draw promo discounts"
+    PAYMENTS_READ = "payments:read", "read the organization's payments"
+    PAYMENTS_WRITE = "payments:write", "register, verify and delete the organization's payments"
+    PAYMENT_LISTS_SUBMIT = "payment_lists:submit", "submit and follow payment lists"
+
+
+PAYMENT_SCOPES = {Scope.PAYMENTS_READ, Scope.PAYMENTS_WRITE, Scope.PAYMENT_LISTS_SUBMIT}
 
 
 class ServiceKey(AbstractAPIKey):
     """A key another service sends as `Authorization: Api-Key <key>`.
 
     Only a SHA-512 hash is stored; the key is shown once, when an operator creates it in
-    the admin. Revoking is final.
+    the admin. Revoking is final. `scopes` say what it may do; payment scopes need an
+    organization (the key acts for it and sees nothing else).
     """
 
     service = models.CharField(
@@ -82,6 +192,11 @@ class ServiceKey(AbstractAPIKey):
         related_name="service_keys",
         help_text="The organization this key acts for (payments, payment lists).",
     )
+    scopes = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="What the key may do. Payment scopes need an organization.",
+    )
     created_by = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -89,3 +204,18 @@ class ServiceKey(AbstractAPIKey):
     class Meta(AbstractAPIKey.Meta):
         verbose_name = "service key"
         verbose_name_plural = "service keys"
+
+    def clean(self):
+        super().clean()
+        unknown = set(self.scopes or []) - set(Scope.values)
+        if unknown:
+            raise ValidationError({"scopes": f"Unknown scopes: {', '.join(sorted(unknown))}."})
+        if self.organization_id is None and PAYMENT_SCOPES & set(self.scopes or []):
+            raise ValidationError(
+                {"organization": "A key with payment scopes must act for an organization."}
+            )
+
+    def has_scope(self, scope: str) -> bool:
+        if scope in PAYMENT_SCOPES and self.organization_id is None:
+            return False
+        return scope in (self.scopes or [])

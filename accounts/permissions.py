@@ -19,6 +19,18 @@ class IsServiceOrStaff(BasePermission):
         return bool(user and user.is_authenticated and user.is_staff)
 
 
+class IsPerson(BasePermission):
+    """A signed-in person (token or session), acting on their own account; not a service."""
+
+    message = "Sign in first."
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(
+            user and user.is_authenticated and not is_service(request) and user.pk is not None
+        )
+
+
 def service_key_of(request) -> ServiceKey | None:
     return request.auth if is_service(request) else None
 

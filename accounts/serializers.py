@@ -1,31 +1,57 @@
 from rest_framework import serializers
 
+from accounts.models import canonical_email
+
+
+class CanonicalEmailField(serializers.EmailField):
+    """An e-mail address in its canonical form (`accounts.models.canonical_email`), the form
+    that is stored and matched; validated after folding, so full-width or dotless-i
+    spellings are judged as the address they stand for."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 254)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = canonical_email(data)
+        return super().to_internal_value(data)
+
+
+def _password_field():
+    return serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+def _code_field():
+    return serializers.RegexField(
+        r"^\s*\d{6}\s*$", error_messages={"invalid": "The code is the 6 digits from the e-mail."}
+    )
+
 
 class RegisterSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(max_length=128, trim_whitespace=False)
+    email = CanonicalEmailField()
+    password = _password_field()
     full_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
 
 
 class RegisteredSerializer(serializers.Serializer):
     email = serializers.EmailField()
     detail = serializers.CharField()
+    email_sent = serializers.BooleanField()
 
 
 class ConfirmSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
-    code = serializers.RegexField(
-        r"^\s*\d{6}\s*$", error_messages={"invalid": "The code is the 6 digits from the e-mail."}
-    )
+    email = CanonicalEmailField()
+    code = _code_field()
 
 
 class ResendSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
+    email = CanonicalEmailField()
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(max_length=128, trim_whitespace=False)
+    email = CanonicalEmailField()
+    password = _password_field()
 
 
 class TokenSerializer(serializers.Serializer):
@@ -36,7 +62,31 @@ class DetailSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
+class TokenDetailSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    detail = serializers.CharField()
+
+
 class MeSerializer(serializers.Serializer):
     email = serializers.EmailField()
     full_name = serializers.CharField()
     is_staff = serializers.BooleanField()
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    email = CanonicalEmailField()
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    email = CanonicalEmailField()
+    code = _code_field()
+    new_password = _password_field()
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    current_password = _password_field()
+    new_password = _password_field()
+
+
+class AccountDeleteSerializer(serializers.Serializer):
+    password = _password_field()

@@ -1,29 +1,78 @@
-"""Sign-up, e-mail confirmation and API tokens.
+"""Sign-up, e-mail confirmation, API tokens and account self-service.
 
 django-allauth's code verification keeps the pending code in the browser session, while the
 API contract confirms with `{email, code}` from any client (the web page, a phone app, the
-Lambda test). So the code lives in `ConfirmationCode`, hashed, with its expiry and tries.
+Lambda test). So the code lives in `ConfirmationCode`, hashed, with its expiry.
+
+E-mail addresses are handled in one form only, `canonical_email`: stored, looked up
+(exactly, never case-insensitively) and throttled on.
+
+Wrong code guesses are counted per purpose and address (`accounts.attempts`), whatever code
+is current: asking for a new code brings no new tries. The count is taken before the code
+is compared, so concurrent guesses can't exceed the limit either.
 """
 
 import hashlib
 import hmac
+import logging
 import secrets
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import authenticate, login, logout, password_validation
+from django.contrib.auth import (
+    SESSION_KEY,
+    authenticate,
+    login,
+    logout,
+    password_validation,
+    update_session_auth_hash,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from accounts.models import ConfirmationCode, User
-from core.exceptions import DomainError
+from accounts.attempts import attempt_key, count_attempt, forget_attempts
+from accounts.models import ConfirmationCode, User, canonical_email
+from core.exceptions import Conflict, DomainError
+
+logger = logging.getLogger(__name__)
+
+Purpose = ConfirmationCode.Purpose
 
 
 class AccountError(DomainError):
     pass
+
+
+class AccountForbidden(DomainError):
+    status_code = 403
+
+
+# --- settings -------------------------------------------------------------------------
+
+
+def _code_ttl() -> timedelta:
+    return timedelta(minutes=settings.CONFIRMATION_CODE_TTL_MINUTES)
+
+
+def _max_code_attempts() -> int:
+    return settings.CONFIRMATION_CODE_MAX_ATTEMPTS
+
+
+def _code_attempts_window_seconds() -> float:
+    return settings.CONFIRMATION_CODE_ATTEMPTS_WINDOW_HOURS * 3600.0
+
+
+def token_ttl() -> timedelta:
+    return timedelta(days=settings.API_TOKEN_TTL_DAYS)
+
+
+# --- helpers --------------------------------------------------------------------------
 
 
 def _hash_code(code: str) -> str:
@@ -40,98 +89,202 @@ def _field_error(field: str, sentences):
     return ValidationError({field: list(sentences)})
 
 
-def register_rider(*, email: str, password: str, full_name: str = "") -> User:
-    """Create an unconfirmed rider and e-mail them a confirmation code."""
-    email = User.objects.normalize_email(email).lower()
-    if User.objects.filter(email__iexact=email).exists():
-        raise _field_error("email", ["An account with this e-mail already exists."])
-    candidate = User(email=email, full_name=full_name)
+def _validate_new_password(password: str, user: User, field: str = "password") -> None:
     try:
-        password_validation.validate_password(password, user=candidate)
+        password_validation.validate_password(password, user=user)
     except DjangoValidationError as error:
-        raise _field_error("password", error.messages) from error
-    with transaction.atomic():
-        user = User.objects.create_user(email=email, password=password, full_name=full_name)
-        send_confirmation_code(user)
-    return user
+        raise _field_error(field, error.messages) from error
 
 
-def send_confirmation_code(user: User) -> None:
-    """(Re)issue the code; an earlier code stops working."""
+@contextmanager
+def _no_faster_than(seconds: float):
+    """Take at least `seconds`, so an answer's timing does not tell whether the account
+    exists (one path sends an e-mail, the other does not)."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        left = seconds - (time.monotonic() - started)
+        if left > 0:
+            time.sleep(left)
+
+
+def _in_words(seconds: float) -> str:
+    minutes = max(1, round(seconds / 60))
+    if minutes < 90:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours = round(minutes / 60)
+    return f"{hours} hours"
+
+
+# --- codes ----------------------------------------------------------------------------
+
+_SUBJECTS = {
+    Purpose.CONFIRM: "Your Wild Rydes code: {code}",
+    Purpose.RESET: "Your Wild Rydes password reset code: {code}",
+}
+_BODIES = {
+    Purpose.CONFIRM: (
+        "Welcome to Wild Rydes!\n\nYour confirmation code is {code}.\nIt works for {ttl} minutes.\n"
+    ),
+    Purpose.RESET: (
+        "Someone (we hope you) asked to reset the password of your Wild Rydes account.\n\n"
+        "Your reset code is {code}.\nIt works for {ttl} minutes.\n\n"
+        "If it was not you, ignore this e-mail: your password stays as it is.\n"
+    ),
+}
+
+
+def _issue_code(user: User, purpose: str) -> str:
+    """Store a new code for `user` and `purpose` (an earlier one stops working)."""
     code = _new_code()
-    ttl = settings.CONFIRMATION_CODE_TTL_MINUTES
     ConfirmationCode.objects.update_or_create(
         user=user,
-        defaults={
-            "code_hash": _hash_code(code),
-            "expires_at": timezone.now() + timedelta(minutes=ttl),
-            "failed_attempts": 0,
-        },
+        purpose=purpose,
+        defaults={"code_hash": _hash_code(code), "expires_at": timezone.now() + _code_ttl()},
     )
-    transaction.on_commit(
-        lambda: send_mail(
-            subject=f"Your Wild Rydes code: {code}",
-            message=(
-                f"Welcome to Wild Rydes!\n\nYour confirmation code is {code}.\n"
-                f"It works for {ttl} minutes.\n"
-            ),
+    return code
+
+
+def _mail_code(user: User, purpose: str, code: str) -> bool:
+    """E-mail the code; False (logged) when the mail service refuses or fails."""
+    ttl = settings.CONFIRMATION_CODE_TTL_MINUTES
+    try:
+        send_mail(
+            subject=_SUBJECTS[purpose].format(code=code),
+            message=_BODIES[purpose].format(code=code, ttl=ttl),
             from_email=None,
             recipient_list=[user.email],
         )
+    except Exception:  # any backend error: SES refusal, network, SMTP
+        logger.exception("Could not e-mail the %s code to user %s", purpose, user.pk)
+        return False
+    return True
+
+
+def _attempts_key(purpose: str, email: str) -> str:
+    return attempt_key(f"code_{purpose}", email)
+
+
+def _codes_locked(purpose: str, email: str) -> bool:
+    from accounts.attempts import peek_attempts
+
+    used = peek_attempts(_attempts_key(purpose, email), period=_code_attempts_window_seconds())
+    return used >= _max_code_attempts()
+
+
+def _check_code(*, purpose: str, email: str, code: str) -> ConfirmationCode:
+    """The pending code row if `code` is right; else AccountError with a sentence.
+
+    The attempt is counted (committed) before the code is compared; a right code clears
+    the count. The answers are the same for an address with no account or no code.
+    """
+    email = canonical_email(email)
+    key = _attempts_key(purpose, email)
+    attempt = count_attempt(key, limit=_max_code_attempts(), period=_code_attempts_window_seconds())
+    if not attempt.allowed:
+        raise AccountError(
+            "This code was tried too many times. "
+            f"Ask for a new code in {_in_words(attempt.retry_after)}."
+        )
+    pending = (
+        ConfirmationCode.objects.select_related("user")
+        .filter(user__email=email, user__is_active=True, purpose=purpose)
+        .first()
     )
+    expected = pending.code_hash if pending is not None else _hash_code(_new_code())
+    matches = hmac.compare_digest(expected, _hash_code(code.strip()))
+    fresh = pending is not None and pending.expires_at > timezone.now()
+    if matches and fresh:
+        forget_attempts(key)
+        return pending
+    left = attempt.left
+    if purpose == Purpose.CONFIRM and pending is not None and not fresh and matches:
+        raise AccountError("This code has expired. Ask for a new code.")
+    if not left:
+        raise AccountError(
+            "That code is not right, and it has now been tried too many times. "
+            f"Ask for a new code in {_in_words(attempt.retry_after)}."
+        )
+    tries = f"{left} {'try' if left == 1 else 'tries'} left."
+    if purpose == Purpose.CONFIRM:
+        if pending is None:
+            raise AccountError(
+                "That code is not right or has expired. Check the e-mail or ask for a new "
+                f"code. {tries}"
+            )
+        if not fresh:
+            raise AccountError(f"This code has expired. Ask for a new code. {tries}")
+        raise AccountError(f"That code is not right. {tries}")
+    raise AccountError(f"That code is not right or has expired. {tries}")
+
+
+# --- sign-up and confirmation ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Registration:
+    user: User
+    email_sent: bool
+
+
+def register_rider(*, email: str, password: str, full_name: str = "") -> Registration:
+    """Create an unconfirmed rider and e-mail them a confirmation code.
+
+    The account and its code are committed first; the e-mail is sent after. When the mail
+    service fails, the account stays and `email_sent` is False: the person asks for the
+    code again (resend). Call outside a transaction.
+    """
+    email = canonical_email(email)
+    if User.objects.filter(email=email).exists():
+        raise _field_error(
+            "email",
+            [
+                "An account with this e-mail already exists. If it is yours and not "
+                "confirmed yet, ask for a new code."
+            ],
+        )
+    _validate_new_password(password, User(email=email, full_name=full_name))
+    with transaction.atomic():
+        user = User.objects.create_user(email=email, password=password, full_name=full_name)
+        code = _issue_code(user, Purpose.CONFIRM)
+    return Registration(user=user, email_sent=_mail_code(user, Purpose.CONFIRM, code))
+
+
+def send_confirmation_code(user: User) -> bool:
+    """(Re)issue the sign-up code and e-mail it; an earlier code stops working."""
+    with transaction.atomic():
+        code = _issue_code(user, Purpose.CONFIRM)
+    return _mail_code(user, Purpose.CONFIRM, code)
 
 
 def resend_confirmation_code(*, email: str) -> None:
-    """Send a fresh code to an unconfirmed account; silent otherwise (no account probing)."""
-    user = User.objects.filter(email__iexact=email.strip(), email_confirmed_at=None).first()
-    if user is not None:
-        with transaction.atomic():
+    """Send a fresh code to an unconfirmed account; silent otherwise (no account probing,
+    in the answer or its timing)."""
+    email = canonical_email(email)
+    with _no_faster_than(settings.ACCOUNT_ANSWER_FLOOR_SECONDS):
+        user = User.objects.filter(email=email, email_confirmed_at=None, is_active=True).first()
+        if user is not None and not _codes_locked(Purpose.CONFIRM, email):
             send_confirmation_code(user)
 
 
-_WRONG_CODE = "That code is not right or has expired. Check the e-mail or ask for a new code."
-
-
 def confirm_email(*, email: str, code: str) -> User:
-    """Confirm the account if the code matches, is fresh and has tries left.
-
-    A wrong try is committed before the error is raised, so the count survives.
-    """
+    """Confirm the account if the code matches, is fresh and the address has tries left."""
+    pending = _check_code(purpose=Purpose.CONFIRM, email=email, code=code)
+    user = pending.user
     with transaction.atomic():
-        pending = (
-            ConfirmationCode.objects.select_for_update()
-            .select_related("user")
-            .filter(user__email__iexact=email.strip())
-            .first()
-        )
-        if pending is None:
-            raise AccountError(_WRONG_CODE)
-        if pending.failed_attempts >= settings.CONFIRMATION_CODE_MAX_ATTEMPTS:
-            raise AccountError("This code was tried too many times. Ask for a new code.")
-        if pending.expires_at <= timezone.now():
-            raise AccountError("This code has expired. Ask for a new code.")
-        matches = hmac.compare_digest(pending.code_hash, _hash_code(code.strip()))
-        if matches:
-            user = pending.user
-            user.email_confirmed_at = timezone.now()
-            user.save(update_fields=["email_confirmed_at"])
-            pending.delete()
-            return user
-        pending.failed_attempts += 1
-        pending.save(update_fields=["failed_attempts"])
-    left = settings.CONFIRMATION_CODE_MAX_ATTEMPTS - pending.failed_attempts
-    if left:
-        raise AccountError(
-            f"That code is not right. {left} {'try' if left == 1 else 'tries'} left."
-        )
-    raise AccountError(
-        "That code is not right, and it has now been tried too many times. Ask for a new code."
-    )
+        user.email_confirmed_at = timezone.now()
+        user.save(update_fields=["email_confirmed_at"])
+        pending.delete()
+    return user
+
+
+# --- sign-in, tokens and sessions -----------------------------------------------------
 
 
 def authenticate_confirmed(*, email: str, password: str, request=None) -> User:
     """The confirmed user with this e-mail and password, or a sentence why not."""
-    user = authenticate(request, username=email.strip().lower(), password=password)
+    user = authenticate(request, username=canonical_email(email), password=password)
     if user is None:
         raise AccountError("Wrong e-mail or password.")
     if not user.is_confirmed:
@@ -139,11 +292,25 @@ def authenticate_confirmed(*, email: str, password: str, request=None) -> User:
     return user
 
 
+def token_for(user: User) -> str:
+    """The user's API token: a fresh one if it has none or its own has expired; the
+    sliding expiry starts again now."""
+    now = timezone.now()
+    Token.objects.filter(user=user, created__lte=now - token_ttl()).delete()
+    token, created = Token.objects.get_or_create(user=user)
+    if not created:
+        Token.objects.filter(pk=token.pk).update(created=now)
+    return token.key
+
+
+def _new_token(user: User) -> str:
+    Token.objects.filter(user=user).delete()
+    return Token.objects.create(user=user).key
+
+
 def issue_token(*, email: str, password: str) -> str:
     """The API token of a confirmed user whose password matches."""
-    user = authenticate_confirmed(email=email, password=password)
-    token, _ = Token.objects.get_or_create(user=user)
-    return token.key
+    return token_for(authenticate_confirmed(email=email, password=password))
 
 
 def sign_in(*, request, email: str, password: str) -> User:
@@ -154,4 +321,104 @@ def sign_in(*, request, email: str, password: str) -> User:
 
 
 def sign_out(*, request) -> None:
+    """End this session, and revoke the token the request was made with."""
+    if isinstance(request.auth, Token):
+        Token.objects.filter(pk=request.auth.pk).delete()
+    logout(request)
+
+
+def revoke_everywhere(user: User) -> None:
+    """Every API token and browser session of the account stops working."""
+    with transaction.atomic():
+        Token.objects.filter(user=user).delete()
+        user.rotate_session_stamp()
+        user.save(update_fields=["session_stamp"])
+
+
+def sign_out_everywhere(*, request) -> None:
+    revoke_everywhere(request.user)
+    logout(request)
+
+
+# --- password reset and change --------------------------------------------------------
+
+
+def request_password_reset(*, email: str) -> None:
+    """E-mail a reset code if an active account has this address. Whatever the address,
+    the caller learns nothing: same answer, and no faster or slower."""
+    email = canonical_email(email)
+    with _no_faster_than(settings.ACCOUNT_ANSWER_FLOOR_SECONDS):
+        user = User.objects.filter(email=email, is_active=True).first()
+        if user is None or _codes_locked(Purpose.RESET, email):
+            _hash_code(_new_code())
+            return
+        with transaction.atomic():
+            code = _issue_code(user, Purpose.RESET)
+        _mail_code(user, Purpose.RESET, code)
+
+
+def reset_password(*, email: str, code: str, new_password: str) -> User:
+    """Set a new password with a reset code. Every token and session of the account ends;
+    the address is confirmed (the code reached it)."""
+    email = canonical_email(email)
+    candidate = User.objects.filter(email=email).first() or User(email=email)
+    _validate_new_password(new_password, candidate, field="new_password")
+    pending = _check_code(purpose=Purpose.RESET, email=email, code=code)
+    user = pending.user
+    with transaction.atomic():
+        user.set_password(new_password)
+        if user.email_confirmed_at is None:
+            user.email_confirmed_at = timezone.now()
+        user.rotate_session_stamp()
+        user.save(update_fields=["password", "email_confirmed_at", "session_stamp"])
+        Token.objects.filter(user=user).delete()
+        ConfirmationCode.objects.filter(user=user).delete()
+    return user
+
+
+def change_password(*, request, user: User, current_password: str, new_password: str) -> str:
+    """Change the password; every other token and session ends. Returns the new token; the
+    session this request came with (if any) stays signed in."""
+    if not user.check_password(current_password):
+        raise _field_error("current_password", ["That is not your current password."])
+    _validate_new_password(new_password, user, field="new_password")
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password"])
+        key = _new_token(user)
+    if request.session.get(SESSION_KEY):
+        update_session_auth_hash(request, user)
+    return key
+
+
+# --- closing an account ---------------------------------------------------------------
+
+
+def delete_account(*, request, user: User, password: str) -> None:
+    """Close the account: personal data erased, the row kept (anonymised, inactive) so the
+    rides and payments that point to it stay for accounting. Refused while a ride is active."""
+    from rides.selectors import has_active_ride
+
+    if user.is_staff or user.is_superuser:
+        raise AccountForbidden("Staff accounts are closed by an administrator.")
+    if not user.check_password(password):
+        raise _field_error("password", ["That is not your password."])
+    with transaction.atomic():
+        user = User.objects.select_for_update().get(pk=user.pk)
+        if has_active_ride(user):
+            raise Conflict(
+                "You have a ride under way. Finish or cancel it, then close your account."
+            )
+        user.email = f"deleted-{user.pk}@deleted.invalid"
+        user.full_name = ""
+        user.set_unusable_password()
+        user.is_active = False
+        user.email_confirmed_at = None
+        user.last_login = None
+        user.rotate_session_stamp()
+        user.save()
+        user.groups.clear()
+        user.user_permissions.clear()
+        Token.objects.filter(user=user).delete()
+        ConfirmationCode.objects.filter(user=user).delete()
     logout(request)

@@ -1,40 +1,92 @@
 """Slow down password, token and confirmation-code guessing.
 
 Two limits per endpoint: per client address, and per e-mail address tried (so guesses
-spread over many addresses still hit the account's limit).
+spread over many addresses still hit the account's limit). The e-mail is counted in its
+canonical form (`accounts.models.canonical_email`), the same form the database stores and
+matches exactly, so dotless-i, full-width or upper-case spellings spend the same account's budget.
 
 The address is REMOTE_ADDR, never the raw X-Forwarded-For: on AWS, Zappa sets REMOTE_ADDR
 to the client address API Gateway saw, while the start of the header is whatever the
 caller wrote (a new value per request would buy a new limit). Both identities are hashed
-into the cache key, so any e-mail fits every cache backend (the database cache's key
-column holds 255 characters, and drops a write that does not fit: never counted).
-"""
+into the counter's key.
 
-import hashlib
+Counts live in the database (`accounts.attempts.count_attempt`), incremented under a row
+lock: concurrent requests can't slip past the limit as they can with DRF's read-then-write
+cache history. Rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] (see README).
+"""
 
 from rest_framework.throttling import SimpleRateThrottle
 
+from accounts.attempts import attempt_key, count_attempt
+from accounts.models import canonical_email
 
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+class CountedRateThrottle(SimpleRateThrottle):
+    """A fixed-window rate counted atomically in the database.
+
+    Subclasses say `scope` and `identity(request)`; no identity means not throttled here.
+    """
+
+    def identity(self, request) -> str | None:
+        raise NotImplementedError
+
+    def get_cache_key(self, request, view):
+        ident = self.identity(request)
+        return None if ident is None else attempt_key(self.scope, ident)
+
+    def allow_request(self, request, view):
+        self._retry_after = None
+        if self.rate is None:
+            return True
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        attempt = count_attempt(key, limit=self.num_requests, period=self.duration)
+        if attempt.allowed:
+            return True
+        self._retry_after = attempt.retry_after
+        return False
+
+    def wait(self):
+        return self._retry_after
 
 
-class AuthAttemptsPerAddress(SimpleRateThrottle):
+class AuthAttemptsPerAddress(CountedRateThrottle):
     scope = "auth_address"
 
-    def get_cache_key(self, request, view):
-        address = request.META.get("REMOTE_ADDR") or "unknown"
-        return self.cache_format % {"scope": self.scope, "ident": _digest(address)}
+    def identity(self, request):
+        return request.META.get("REMOTE_ADDR") or "unknown"
 
 
-class AuthAttemptsPerEmail(SimpleRateThrottle):
+def email_of(request) -> str | None:
+    """The canonical e-mail a request's body names, or None."""
+    data = request.data
+    email = data.get("email") if hasattr(data, "get") else None
+    if not isinstance(email, str):
+        return None
+    email = canonical_email(email)
+    return email or None
+
+
+class AuthAttemptsPerEmail(CountedRateThrottle):
     scope = "auth_email"
 
-    def get_cache_key(self, request, view):
-        email = request.data.get("email") if hasattr(request.data, "get") else None
-        if not isinstance(email, str) or not email.strip():
+    def identity(self, request):
+        return email_of(request)
+
+
+class AuthAttemptsPerAccount(CountedRateThrottle):
+    """For a signed-in person's password checks (change, delete): their account's e-mail,
+    the same budget as sign-in guesses on that address."""
+
+    scope = "auth_email"
+
+    def identity(self, request):
+        user = request.user
+        if user is None or not getattr(user, "is_authenticated", False):
             return None
-        return self.cache_format % {"scope": self.scope, "ident": _digest(email.strip().lower())}
+        return canonical_email(user.email)
 
 
 AUTH_THROTTLES = [AuthAttemptsPerAddress, AuthAttemptsPerEmail]
+ACCOUNT_THROTTLES = [AuthAttemptsPerAddress, AuthAttemptsPerAccount]

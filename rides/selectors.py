@@ -31,3 +31,11 @@ def unicorn_name_for_ride(ride_id) -> str | None:
 
 def ride_by_id(ride_id) -> Ride | None:
     return Ride.objects.filter(pk=ride_id).first()
+
+
+def has_active_ride(rider) -> bool:
+    """Whether the rider has a ride assigned, arrived or in progress (accounts asks this
+    before closing an account)."""
+    return Ride.objects.filter(
+        rider=rider, status__in=("assigned", "arrived", "in_progress")
+    ).exists()

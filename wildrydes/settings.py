@@ -172,6 +172,17 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 CONFIRMATION_CODE_TTL_MINUTES = env.int("CONFIRMATION_CODE_TTL_MINUTES", default=15)
 CONFIRMATION_CODE_MAX_ATTEMPTS = env.int("CONFIRMATION_CODE_MAX_ATTEMPTS", default=5)
+# Wrong guesses of a confirmation or reset code, counted per address and purpose over this
+# window whatever code is current (a new code brings no new tries).
+CONFIRMATION_CODE_ATTEMPTS_WINDOW_HOURS = env.float(
+    "CONFIRMATION_CODE_ATTEMPTS_WINDOW_HOURS", default=24
+)
+# API tokens end this long after their last use (sliding), and on password change or
+# reset, account deletion and "sign out everywhere".
+API_TOKEN_TTL_DAYS = env.float("API_TOKEN_TTL_DAYS", default=30)
+# Password-reset and resend-code answers take at least this long, so their timing does not
+# tell whether an account exists (one path sends an e-mail).
+ACCOUNT_ANSWER_FLOOR_SECONDS = env.float("ACCOUNT_ANSWER_FLOOR_SECONDS", default=0.5)
 
 # Locally the console; on AWS "django_ses.SESBackend" (region from AWS_REGION).
 EMAIL_BACKEND = env(

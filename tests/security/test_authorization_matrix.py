@@ -118,6 +118,42 @@ MATRIX = {
         (200, 200, 200, 200, 200, 200),
     ),
     ("auth-me", "GET"): (lambda w: "/api/auth/me/", None, None, (401, 200, 200, 200, 200, 401)),
+    # Account self-service: a person on their own account; wrong passwords change nothing.
+    # Staff accounts are closed by an administrator, not through the API.
+    ("auth-me", "DELETE"): (
+        lambda w: "/api/auth/me/",
+        lambda w: {"password": "not-the-password"},
+        "json",
+        (401, 400, 400, 403, 403, 401),
+    ),
+    ("auth-logout-everywhere", "POST"): (
+        lambda w: "/api/auth/logout-everywhere/",
+        None,
+        "json",
+        (401, 200, 200, 200, 200, 401),
+    ),
+    ("auth-password-change", "POST"): (
+        lambda w: "/api/auth/password/change/",
+        lambda w: {"current_password": "not-the-password", "new_password": "x" * 12},
+        "json",
+        (401, 400, 400, 400, 400, 401),
+    ),
+    ("auth-password-reset", "POST"): (
+        lambda w: "/api/auth/password/reset/",
+        lambda w: {"email": w.rider_a.email},
+        "json",
+        (202, 202, 202, 202, 202, 202),
+    ),
+    ("auth-password-reset-confirm", "POST"): (
+        lambda w: "/api/auth/password/reset/confirm/",
+        lambda w: {
+            "email": w.rider_a.email,
+            "code": "000000",
+            "new_password": "a-long-unusual-passphrase",
+        },
+        "json",
+        (400, 400, 400, 400, 400, 400),
+    ),
     # Rides: any signed-in person may ride (staff too); a ride is its rider's, and
     # operators', business; services have no business with rides.
     ("ride-list", "GET"): (lambda w: "/api/rides/", None, None, (401, 200, 200, 200, 200, 401)),

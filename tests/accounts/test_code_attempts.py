@@ -1,0 +1,147 @@
+"""A confirmation or reset code allows at most 5 wrong guesses however often it is resent,
+and concurrent guesses can't get more through (issue 16, item 3)."""
+
+import re
+import threading
+
+import pytest
+from django.core import mail
+from django.db import connection
+from rest_framework.test import APIClient
+
+from accounts import services
+from accounts.attempts import attempt_key, count_attempt
+from accounts.models import AttemptCounter, User
+from accounts.throttles import AuthAttemptsPerAddress, AuthAttemptsPerEmail
+from tests.factories import UserFactory
+
+GOOD_PASSWORD = "galloping-rainbow-42"
+
+
+@pytest.fixture(autouse=True)
+def _generous_rates(monkeypatch):
+    """The per-address and per-e-mail rates are not what these tests are about."""
+    monkeypatch.setattr(
+        AuthAttemptsPerAddress, "THROTTLE_RATES", {"auth_address": "1000/minute"}, raising=False
+    )
+    monkeypatch.setattr(
+        AuthAttemptsPerEmail, "THROTTLE_RATES", {"auth_email": "1000/minute"}, raising=False
+    )
+
+
+def last_code() -> str:
+    return re.search(r"code is (\d{6})", mail.outbox[-1].body).group(1)
+
+
+def wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+@pytest.mark.django_db
+def test_resending_the_code_brings_no_new_tries(api):
+    api.post("/api/auth/register/", {"email": "new@example.com", "password": GOOD_PASSWORD})
+    answers = []
+    for _ in range(5):
+        api.post("/api/auth/resend-code/", {"email": "new@example.com"})
+        body = {"email": "new@example.com", "code": wrong(last_code())}
+        answers.append(api.post("/api/auth/confirm/", body).json()["detail"])
+    assert answers[0] == "That code is not right. 4 tries left."
+    assert "tried too many times" in answers[-1]
+
+    api.post("/api/auth/resend-code/", {"email": "new@example.com"})
+    right = {"email": "new@example.com", "code": last_code()}
+    response = api.post("/api/auth/confirm/", right)
+
+    assert response.status_code == 400
+    assert "tried too many times" in response.json()["detail"]
+    assert not User.objects.get().is_confirmed
+
+
+@pytest.mark.django_db
+def test_a_right_code_clears_the_count(api):
+    api.post("/api/auth/register/", {"email": "new@example.com", "password": GOOD_PASSWORD})
+    code = last_code()
+    for _ in range(4):
+        api.post("/api/auth/confirm/", {"email": "new@example.com", "code": wrong(code)})
+    response = api.post("/api/auth/confirm/", {"email": "new@example.com", "code": code})
+    assert response.status_code == 200
+    assert not AttemptCounter.objects.filter(key__startswith="code_confirm:").exists()
+
+
+@pytest.mark.django_db
+def test_reset_codes_allow_five_wrong_guesses_across_resends(api):
+    UserFactory(email="rider@example.com")
+    details = []
+    for _ in range(6):
+        api.post("/api/auth/password/reset/", {"email": "rider@example.com"})
+        body = {
+            "email": "rider@example.com",
+            "code": wrong(last_code()),
+            "new_password": GOOD_PASSWORD,
+        }
+        details.append(api.post("/api/auth/password/reset/confirm/", body).json()["detail"])
+    assert details[0] == "That code is not right or has expired. 4 tries left."
+    assert "tried too many times" in details[4]
+    assert "tried too many times" in details[5]
+
+
+def _count_concurrently(key: str, threads: int, limit: int) -> list[int]:
+    barrier = threading.Barrier(threads)
+    counts = []
+
+    def hit():
+        try:
+            barrier.wait()
+            counts.append(count_attempt(key, limit=limit, period=60).count)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=hit) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return counts
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_attempts_each_get_their_own_count():
+    counts = _count_concurrently(attempt_key("test", "race@example.com"), threads=8, limit=5)
+    # Every attempt counted once: no two saw the same count, so exactly `limit` are allowed.
+    assert sorted(counts) == list(range(1, 9))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_code_guesses_get_no_more_than_five_tries():
+    user = UserFactory(email="racer@example.com", email_confirmed_at=None)
+    code = "000000"
+    from accounts.models import ConfirmationCode
+
+    ConfirmationCode.objects.create(
+        user=user,
+        purpose=ConfirmationCode.Purpose.CONFIRM,
+        code_hash=services._hash_code(code),
+        expires_at=user.date_joined + services._code_ttl() * 100,
+    )
+    barrier = threading.Barrier(10)
+    answers = []
+
+    def guess(n):
+        try:
+            client = APIClient(REMOTE_ADDR=f"10.9.0.{n}")
+            barrier.wait()
+            body = {"email": "racer@example.com", "code": f"{n + 1:06d}"}
+            answers.append(client.post("/api/auth/confirm/", body).json()["detail"])
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=guess, args=(n,)) for n in range(10)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    compared = [a for a in answers if a.startswith("That code is not right")]
+    refused = [a for a in answers if a.startswith("This code was tried too many times")]
+    assert len(compared) == 5
+    assert len(refused) == 5

@@ -1,0 +1,230 @@
+"""Password reset, password change and account deletion (issue 16, item 5)."""
+
+import re
+import statistics
+import time
+
+import pytest
+from django.core import mail
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from rides.models import Ride
+from tests.factories import PASSWORD, RideFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+NEW_PASSWORD = "a-brand-new-secret-77"
+
+
+def reset_code() -> str:
+    return re.search(r"reset code is (\d{6})", mail.outbox[-1].body).group(1)
+
+
+def token_client(key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    return client
+
+
+def sign_in(email: str, password: str) -> int:
+    return APIClient().post("/api/auth/token/", {"email": email, "password": password}).status_code
+
+
+# --- reset ---------------------------------------------------------------------------
+
+
+def test_a_reset_request_answers_the_same_whether_or_not_the_account_exists(api):
+    UserFactory(email="rider@example.com")
+    known = api.post("/api/auth/password/reset/", {"email": "rider@example.com"})
+    unknown = api.post("/api/auth/password/reset/", {"email": "ghost@example.com"})
+
+    assert known.status_code == unknown.status_code == 202
+    assert known.json() == unknown.json()
+    assert [m.to for m in mail.outbox] == [["rider@example.com"]]
+
+
+def test_a_reset_request_takes_as_long_for_an_unknown_address(api, settings):
+    settings.ACCOUNT_ANSWER_FLOOR_SECONDS = 0.2
+    UserFactory(email="rider@example.com")
+
+    def median_seconds(email):
+        times = []
+        for _ in range(4):
+            started = time.perf_counter()
+            api.post("/api/auth/password/reset/", {"email": email})
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    known, unknown = median_seconds("rider@example.com"), median_seconds("ghost@example.com")
+
+    assert known >= 0.2
+    assert unknown >= 0.2
+    assert abs(known - unknown) < 0.05
+
+
+def test_a_reset_sets_the_new_password_and_ends_every_token_and_session(api):
+    user = UserFactory(email="rider@example.com")
+    token = Token.objects.create(user=user)
+    browser = APIClient()
+    browser.post("/api/auth/login/", {"email": user.email, "password": PASSWORD})
+
+    api.post("/api/auth/password/reset/", {"email": "RIDER@example.com"})
+    response = api.post(
+        "/api/auth/password/reset/confirm/",
+        {"email": "rider@example.com", "code": reset_code(), "new_password": NEW_PASSWORD},
+    )
+
+    assert response.status_code == 200
+    assert sign_in("rider@example.com", PASSWORD) == 400
+    assert sign_in("rider@example.com", NEW_PASSWORD) == 200
+    assert token_client(token.key).get("/api/auth/me/").status_code == 401
+    assert browser.get("/api/auth/me/").status_code == 401
+
+
+def test_a_reset_code_works_once(api):
+    UserFactory(email="rider@example.com")
+    api.post("/api/auth/password/reset/", {"email": "rider@example.com"})
+    body = {"email": "rider@example.com", "code": reset_code(), "new_password": NEW_PASSWORD}
+    assert api.post("/api/auth/password/reset/confirm/", body).status_code == 200
+    again = {**body, "new_password": "yet-another-secret-88"}
+    assert api.post("/api/auth/password/reset/confirm/", again).status_code == 400
+
+
+def test_a_reset_confirms_an_unconfirmed_address(api):
+    user = UserFactory(email="late@example.com", email_confirmed_at=None)
+    api.post("/api/auth/password/reset/", {"email": "late@example.com"})
+    api.post(
+        "/api/auth/password/reset/confirm/",
+        {"email": "late@example.com", "code": reset_code(), "new_password": NEW_PASSWORD},
+    )
+    user.refresh_from_db()
+    assert user.is_confirmed
+
+
+def test_a_weak_new_password_is_refused_with_the_reason_and_costs_no_try(api):
+    UserFactory(email="rider@example.com")
+    api.post("/api/auth/password/reset/", {"email": "rider@example.com"})
+    code = reset_code()
+    weak = api.post(
+        "/api/auth/password/reset/confirm/",
+        {"email": "rider@example.com", "code": code, "new_password": "12345678"},
+    )
+    assert weak.status_code == 400
+    assert weak.json()["new_password"]
+    good = api.post(
+        "/api/auth/password/reset/confirm/",
+        {"email": "rider@example.com", "code": code, "new_password": NEW_PASSWORD},
+    )
+    assert good.status_code == 200
+
+
+def test_a_wrong_reset_code_for_an_unknown_address_reads_like_a_known_one(api):
+    UserFactory(email="rider@example.com")
+    api.post("/api/auth/password/reset/", {"email": "rider@example.com"})
+    wrong = f"{(int(reset_code()) + 1) % 10**6:06d}"
+    answers = [
+        api.post(
+            "/api/auth/password/reset/confirm/",
+            {"email": email, "code": wrong, "new_password": NEW_PASSWORD},
+        )
+        for email in ("rider@example.com", "ghost@example.com")
+    ]
+    assert answers[0].status_code == answers[1].status_code == 400
+    assert answers[0].json() == answers[1].json()
+
+
+# --- change --------------------------------------------------------------------------
+
+
+def test_a_password_change_needs_the_current_password(rider_api):
+    response = rider_api.post(
+        "/api/auth/password/change/",
+        {"current_password": "not-my-password", "new_password": NEW_PASSWORD},
+    )
+    assert response.status_code == 400
+    assert response.json()["current_password"]
+
+
+def test_a_weak_new_password_is_refused(rider_api):
+    response = rider_api.post(
+        "/api/auth/password/change/",
+        {"current_password": PASSWORD, "new_password": "password"},
+    )
+    assert response.status_code == 400
+    assert response.json()["new_password"]
+
+
+def test_a_password_change_needs_a_signed_in_person(api):
+    response = api.post(
+        "/api/auth/password/change/",
+        {"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+    )
+    assert response.status_code == 401
+
+
+def test_after_a_change_only_the_new_password_signs_in(rider, rider_api):
+    rider_api.post(
+        "/api/auth/password/change/",
+        {"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+    )
+    assert sign_in(rider.email, PASSWORD) == 400
+    assert sign_in(rider.email, NEW_PASSWORD) == 200
+
+
+# --- deletion ------------------------------------------------------------------------
+
+
+def test_closing_the_account_erases_personal_data_and_keeps_the_rides(rider, rider_api):
+    ride = RideFactory(rider=rider, status=Ride.Status.COMPLETED)
+    email = rider.email
+
+    response = rider_api.delete("/api/auth/me/", {"password": PASSWORD})
+
+    assert response.status_code == 204
+    rider.refresh_from_db()
+    assert rider.email != email
+    assert email not in rider.email
+    assert rider.full_name == ""
+    assert not rider.is_active
+    assert not rider.has_usable_password()
+    assert Ride.objects.get(pk=ride.pk).rider_id == rider.pk
+    assert rider_api.get("/api/auth/me/").status_code == 401
+    assert sign_in(email, PASSWORD) == 400
+
+
+def test_the_address_of_a_closed_account_can_sign_up_again(rider, rider_api, api):
+    email = rider.email
+    rider_api.delete("/api/auth/me/", {"password": PASSWORD})
+    response = api.post("/api/auth/register/", {"email": email, "password": NEW_PASSWORD})
+    assert response.status_code == 201
+
+
+def test_closing_the_account_needs_the_password(rider, rider_api):
+    response = rider_api.delete("/api/auth/me/", {"password": "not-my-password"})
+    assert response.status_code == 400
+    assert response.json()["password"]
+    rider.refresh_from_db()
+    assert rider.is_active
+
+
+@pytest.mark.parametrize("status", ["assigned", "arrived", "in_progress"])
+def test_closing_the_account_is_refused_while_a_ride_is_active(rider, rider_api, status):
+    RideFactory(rider=rider, status=status)
+    response = rider_api.delete("/api/auth/me/", {"password": PASSWORD})
+    assert response.status_code == 409
+    assert "ride" in response.json()["detail"]
+    rider.refresh_from_db()
+    assert rider.is_active
+
+
+def test_a_closed_accounts_session_ends(rider):
+    browser = APIClient()
+    browser.post("/api/auth/login/", {"email": rider.email, "password": PASSWORD})
+    other = APIClient()
+    other.post("/api/auth/login/", {"email": rider.email, "password": PASSWORD})
+
+    assert browser.delete("/api/auth/me/", {"password": PASSWORD}).status_code == 204
+    assert other.get("/api/auth/me/").status_code == 401
+    assert not User.objects.filter(email=rider.email, is_active=True).exists()
