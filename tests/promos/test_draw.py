@@ -1,4 +1,3 @@
-import random
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
@@ -6,7 +5,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from promos.models import Campaign, DiscountAward
+from promos.models import Campaign, DiscountAward, DiscountTier
 from promos.services import draw_discount, pick_tier
 from tests.factories import CampaignFactory
 
@@ -20,22 +19,47 @@ def draw(username="rider@example.com", at=SEATTLE, **kwargs):
     return draw_discount(username=username, latitude=at[0], longitude=at[1], **kwargs)
 
 
-def test_ten_thousand_seeded_draws_match_the_weights_within_two_points():
-    CampaignFactory(tiers=[("1.00", 60), ("0.90", 25), ("0.75", 10), ("0.50", 5)])
-    rng = random.Random(20261124)
-    counts = Counter(draw(f"r{i}@example.com", rng=rng).multiplier for i in range(10_000))
-    expected = {"1.00": 60, "0.90": 25, "0.75": 10, "0.50": 5}
-    for multiplier, percent in expected.items():
-        observed = counts[Decimal(multiplier)] / 100
-        assert abs(observed - percent) <= 2, f"{multiplier}: {observed}% vs {percent}%"
-    assert DiscountAward.objects.count() == 10_000
+class EvenlySpread:
+    """A stand-in for random.Random whose rolls cover [0, 1) in equal steps, in order."""
+
+    def __init__(self, steps: int):
+        self.rolls = iter(i / steps for i in range(steps))
+
+    def random(self) -> float:
+        return next(self.rolls)
 
 
-def test_pick_tier_never_picks_a_zero_share():
-    campaign = CampaignFactory(tiers=[("1.00", 1), ("0.50", 1)])
-    tiers = list(campaign.tiers.all())
-    picks = {pick_tier(tiers, random.Random(seed)).multiplier for seed in range(200)}
-    assert picks == {Decimal("1.00"), Decimal("0.50")}
+def tiers(*shares):
+    return [DiscountTier(multiplier=Decimal(m), weight=w) for m, w in shares]
+
+
+def test_pick_tier_gives_each_tier_exactly_its_share_of_evenly_spread_rolls():
+    offered = tiers(("1.00", 60), ("0.90", 25), ("0.75", 10), ("0.50", 5))
+    rng = EvenlySpread(1000)
+    counts = Counter(pick_tier(offered, rng).multiplier for _ in range(1000))
+    assert counts == {
+        Decimal("1.00"): 600,
+        Decimal("0.90"): 250,
+        Decimal("0.75"): 100,
+        Decimal("0.50"): 50,
+    }
+
+
+def test_pick_tier_never_picks_a_zero_weight_tier_even_at_its_boundary():
+    offered = tiers(("1.00", 1), ("0.75", 0), ("0.50", 1))
+    rng = EvenlySpread(1000)
+    picks = Counter(pick_tier(offered, rng).multiplier for _ in range(1000))
+    assert picks == {Decimal("1.00"): 500, Decimal("0.50"): 500}
+
+
+def test_pick_tier_takes_the_last_tier_for_the_highest_roll():
+    offered = tiers(("1.00", 3), ("0.50", 1))
+
+    class HighestRoll:
+        def random(self):
+            return 0.9999999999
+
+    assert pick_tier(offered, HighestRoll()).multiplier == Decimal("0.50")
 
 
 def test_no_campaign_gives_one_and_is_still_recorded():
