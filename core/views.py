@@ -34,6 +34,25 @@ def _wants_json(request) -> bool:
     )
 
 
+def bad_request(request, exception=None):
+    """handler400: e.g. a host this stage does not answer on (DisallowedHost)."""
+    if _wants_json(request):
+        return JsonResponse({"detail": "Bad request: this request cannot be served."}, status=400)
+    from django.views.defaults import bad_request as html_bad_request
+
+    return html_bad_request(request, exception)
+
+
+def permission_denied(request, exception=None):
+    if _wants_json(request):
+        return JsonResponse(
+            {"detail": "You do not have permission to perform this action."}, status=403
+        )
+    from django.views.defaults import permission_denied as html_permission_denied
+
+    return html_permission_denied(request, exception)
+
+
 def not_found(request, exception=None):
     if _wants_json(request):
         return JsonResponse({"detail": "Not found."}, status=404)

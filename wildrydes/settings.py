@@ -33,14 +33,19 @@ else:
         else env("DJANGO_SECRET_KEY")
     )
 AWS_REGION = env("AWS_REGION", default="us-east-1")
-# A stage answers on its API Gateway host (any *.execute-api.<region>.amazonaws.com) and,
-# when set, on its custom domain.
+# A stage answers on its API Gateway host (any *.execute-api.<region>.amazonaws.com), on a
+# Lambda Function URL (*.lambda-url.<region>.on.aws) and, when set, on its custom domain.
+# Behind a load balancer, name its host in DJANGO_ALLOWED_HOSTS.
 CUSTOM_DOMAIN = env("WILDRYDES_CUSTOM_DOMAIN", default="")
 ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS",
     default=["127.0.0.1", "localhost", "testserver"]
     if IS_LOCAL
-    else [f".execute-api.{AWS_REGION}.amazonaws.com", *([CUSTOM_DOMAIN] if CUSTOM_DOMAIN else [])],
+    else [
+        f".execute-api.{AWS_REGION}.amazonaws.com",
+        f".lambda-url.{AWS_REGION}.on.aws",
+        *([CUSTOM_DOMAIN] if CUSTOM_DOMAIN else []),
+    ],
 )
 CSRF_TRUSTED_ORIGINS = env.list(
     "DJANGO_CSRF_TRUSTED_ORIGINS",

@@ -41,5 +41,7 @@ urlpatterns = [
     lazy_include("", "frontend.urls", namespace="frontend"),
 ]
 
+handler400 = "core.views.bad_request"
+handler403 = "core.views.permission_denied"
 handler404 = "core.views.not_found"
 handler500 = "core.views.server_error"

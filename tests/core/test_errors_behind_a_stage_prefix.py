@@ -32,3 +32,26 @@ def test_unknown_page_behind_the_stage_prefix_stays_an_html_page(client):
     response = client.get("/no-such-page/", **STAGE_PREFIX, **BROWSER)
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.django_db
+def test_api_request_on_a_host_the_stage_does_not_serve_is_a_json_400(client):
+    response = client.get("/api/health/", HTTP_HOST="lambda-alb-1.elb.example", **BROWSER)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert "cannot be served" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_page_on_a_host_the_stage_does_not_serve_stays_an_html_400(client):
+    response = client.get("/", HTTP_HOST="lambda-alb-1.elb.example", **BROWSER)
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_permission_denied_under_the_api_is_json():
+    from core.views import permission_denied
+
+    response = permission_denied(RequestFactory().get("/api/rides/", **BROWSER))
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/json"

@@ -6,8 +6,9 @@ standard library:
     python -I -S -B invoke_handler.py TASK_ROOT RUNTIME_DIR
 
 TASK_ROOT plays /var/task (the unzipped package), RUNTIME_DIR /var/runtime (where Lambda
-keeps the boto3 it provides). Like a Lambda container it stays up: one JSON event per line
-on stdin, and for each one JSON line on stdout:
+keeps the boto3 it provides); the handler is the one named by `_HANDLER`, as on Lambda
+(zappa_settings.json's "lambda_handler"). Like a Lambda container it stays up: one JSON
+event per line on stdin, and for each one JSON line on stdout:
 
     {"response": ..., "foreign_modules": [...], "seconds": ..., "boto3_loaded": ...}   or
     {"error": {"errorType", "errorMessage", "stackTrace"}, "foreign_modules": [...], ...}
@@ -57,6 +58,15 @@ def foreign_modules(task_root, runtime_dir):
     return foreign
 
 
+def load_handler(name: str):
+    """The function named as Lambda's `_HANDLER` names it: module.function, the module
+    found from the task root (Zappa's handler.py at the root of the zip by default)."""
+    import importlib
+
+    module, function = name.rsplit(".", 1)
+    return getattr(importlib.import_module(module), function)
+
+
 def main():
     task_root, runtime_dir = sys.argv[1:3]
     # The python3.11 runtime's order: /var/task, /var/runtime, then the standard library.
@@ -74,8 +84,8 @@ def main():
         cold = handler is None
         try:
             if handler is None:
-                import handler  # the handler.py Zappa put at the root of the zip
-            answer = {"response": handler.lambda_handler(event, LambdaContext())}
+                handler = load_handler(os.environ.get("_HANDLER", "handler.lambda_handler"))
+            answer = {"response": handler(event, LambdaContext())}
         except Exception as error:
             answer = {
                 "error": {

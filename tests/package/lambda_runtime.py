@@ -108,9 +108,20 @@ def bare_python() -> str:
     return str(candidate) if candidate.exists() else sys.executable
 
 
+def configured_handler() -> str:
+    """The handler the function is deployed with: zappa_settings.json's "lambda_handler"
+    (of any stage: they share it), else Zappa's default."""
+    stages = json.loads((ROOT / "zappa_settings.json").read_text()).values()
+    named = {stage["lambda_handler"] for stage in stages if "lambda_handler" in stage}
+    assert len(named) <= 1, f"stages with different handlers: {named}"
+    return named.pop() if named else "handler.lambda_handler"
+
+
 def lambda_environment(root: Path, database_url: str, **extra: str) -> dict:
-    """What the Lambda configuration holds on AWS: secrets (never in the package), region."""
+    """What the Lambda configuration holds on AWS: secrets (never in the package), region,
+    and what the runtime sets (`_HANDLER`)."""
     return {
+        "_HANDLER": configured_handler(),
         "PATH": "/usr/bin:/bin",
         "LANG": "C.UTF-8",
         "AWS_REGION": "us-east-1",
