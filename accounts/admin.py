@@ -6,6 +6,7 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
 from accounts.models import ServiceKey, User
+from payments.admin import OrganizationScoped
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -54,8 +55,12 @@ admin.site.unregister(APIKey)  # the library's own model; ours is ServiceKey
 
 
 @admin.register(ServiceKey)
-class ServiceKeyAdmin(APIKeyModelAdmin):
-    """Create a key (shown once), see who uses it, revoke it."""
+class ServiceKeyAdmin(OrganizationScoped, APIKeyModelAdmin):
+    """Create a key (shown once), see who uses it, revoke it.
+
+    Finance staff see and mint keys of their own organizations only (OrganizationScoped);
+    a key of no organization (another service's, e.g. the promo service) is a superuser's.
+    """
 
     list_display = [
         "prefix",
@@ -67,7 +72,9 @@ class ServiceKeyAdmin(APIKeyModelAdmin):
         "revoked",
         "created_by",
     ]
-    list_filter = ["revoked", "service", "created", "organization"]
+    list_filter = [
+        "revoked", "service", "created", ("organization", admin.RelatedOnlyFieldListFilter)
+    ]  # fmt: skip
     list_select_related = ["organization", "created_by"]
     search_fields = ["name", "prefix", "service", "organization__name"]
     date_hierarchy = "created"
@@ -75,6 +82,12 @@ class ServiceKeyAdmin(APIKeyModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return (*super().get_readonly_fields(request, obj), "created_by")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if not request.user.is_superuser and "organization" in form.base_fields:
+            form.base_fields["organization"].required = True
+        return form
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -6,6 +6,40 @@ from django.utils.html import format_html
 from events import services
 from events.models import DeadLetter, Delivery, OutboxEvent
 
+# Events whose payloads carry payment data (references, amounts, payer e-mails).
+PAYMENT_EVENT_PREFIXES = ("payments.", "payment_lists.")
+REDACTED = "(hidden: payment data is for finance staff of the payment's organization)"
+
+
+def may_read(user, event: OutboxEvent) -> bool:
+    """Whether `user` may read this event's payload: anyone for non-payment events; for
+    payment events, finance staff of the event's organization (or of none) and superusers,
+    the same people who see the payment itself (payments.selectors)."""
+    if not event.type.startswith(PAYMENT_EVENT_PREFIXES) or user.is_superuser:
+        return True
+    from payments.selectors import can_manage_payments, organizations_of
+
+    if not can_manage_payments(user):
+        return False
+    organization = event.data.get("organization_id") if isinstance(event.data, dict) else None
+    if organization is None:
+        return True
+    return organizations_of(user).filter(pk=organization).exists()
+
+
+def _read_by(request, event):
+    """Tag an event fetched for a page with who reads it (for the redacting fields)."""
+    if event is not None:
+        event._reader = request.user
+    return event
+
+
+def shown_envelope(user, event: OutboxEvent) -> dict:
+    envelope = event.envelope()
+    if not may_read(user, event):
+        envelope["data"] = REDACTED
+    return envelope
+
 
 @admin.register(OutboxEvent)
 class OutboxEventAdmin(admin.ModelAdmin):
@@ -13,13 +47,23 @@ class OutboxEventAdmin(admin.ModelAdmin):
     list_filter = ["type", "published_at", "occurred_at"]
     search_fields = ["=id", "type"]
     date_hierarchy = "occurred_at"
-    readonly_fields = [f.name for f in OutboxEvent._meta.fields]
+    # The payload is shown through `payload`, redacted for whoever may not read it.
+    readonly_fields = ["payload" if f.name == "data" else f.name for f in OutboxEvent._meta.fields]
+    fields = readonly_fields
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def get_object(self, request, object_id, from_field=None):
+        return _read_by(request, super().get_object(request, object_id, from_field))
+
+    @admin.display(description="data")
+    def payload(self, event):
+        data = shown_envelope(event._reader, event)["data"]
+        return format_html('<pre class="event-envelope">{}</pre>', json.dumps(data, indent=2))
 
 
 @admin.register(DeadLetter)
@@ -56,9 +100,16 @@ class DeadLetterAdmin(admin.ModelAdmin):
         # A dead letter's page is read-only; "change" allows the replay action.
         return False if obj is not None else super().has_change_permission(request)
 
+    def get_object(self, request, object_id, from_field=None):
+        delivery = super().get_object(request, object_id, from_field)
+        if delivery is not None:
+            _read_by(request, delivery.event)
+        return delivery
+
     @admin.display(description="the event as subscribers receive it")
     def envelope(self, delivery):
-        text = json.dumps(delivery.event.envelope(), indent=2, sort_keys=True)
+        envelope = shown_envelope(delivery.event._reader, delivery.event)
+        text = json.dumps(envelope, indent=2, sort_keys=True)
         return format_html('<pre class="event-envelope">{}</pre>', text)
 
     @admin.display(description="event", ordering="event__type")

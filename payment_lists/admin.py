@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from core.exceptions import DomainError
 from payment_lists import services
 from payment_lists.models import PaymentList
+from payments.admin import OrganizationScoped
 from payments.models import Organization
 
 
@@ -19,7 +20,10 @@ class UploadForm(forms.Form):
 
 
 @admin.register(PaymentList)
-class PaymentListAdmin(admin.ModelAdmin):
+class PaymentListAdmin(OrganizationScoped, admin.ModelAdmin):
+    """Finance staff see, download, follow and re-run their organizations' lists only
+    (OrganizationScoped: every page and action reads get_queryset)."""
+
     list_display = [
         "id",
         "original_name",
@@ -29,7 +33,7 @@ class PaymentListAdmin(admin.ModelAdmin):
         "errors_count",
         "created_at",
     ]
-    list_filter = ["status", "organization", "created_at"]
+    list_filter = ["status", ("organization", admin.RelatedOnlyFieldListFilter), "created_at"]
     search_fields = ["original_name", "checksum", "submitted_by"]
     date_hierarchy = "created_at"
     list_select_related = ["organization"]

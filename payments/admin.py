@@ -6,6 +6,27 @@ from core.admin_actions import apply_to_each
 from core.money import Money
 from payments import services
 from payments.models import Organization, Payment, Subscription
+from payments.selectors import organizations_of, payments_managed_by
+
+
+class OrganizationScoped:
+    """A staff user who is not a superuser sees and picks only the organizations they act
+    for (payments.selectors.organizations_of): the same walls as the API."""
+
+    organization_path = "organization"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(
+            **{f"{self.organization_path}__in": organizations_of(request.user).values("pk")}
+        )
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is Organization:
+            kwargs["queryset"] = organizations_of(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class SubscriptionInline(admin.TabularInline):
@@ -14,7 +35,9 @@ class SubscriptionInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(OrganizationScoped, admin.ModelAdmin):
+    organization_path = "pk"
+
     list_display = ["name", "member_count", "created_at"]
     search_fields = ["name"]
     date_hierarchy = "created_at"
@@ -35,9 +58,15 @@ class OrganizationAdmin(admin.ModelAdmin):
             kwargs["queryset"] = get_user_model().objects.filter(is_staff=True)
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not change and not request.user.is_superuser:
+            # Whoever creates an organization acts for it (else it would vanish from view).
+            form.instance.members.add(request.user)
+
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(OrganizationScoped, admin.ModelAdmin):
     list_display = ["organization", "plan", "starts_at", "ends_at", "max_rows_per_list"]
     list_filter = ["plan", "starts_at"]
     search_fields = ["organization__name", "plan"]
@@ -57,7 +86,9 @@ class PaymentAdmin(admin.ModelAdmin):
         "registered_by",
         "organization",
     ]
-    list_filter = ["status", "currency", "registered_at", "organization"]
+    list_filter = [
+        "status", "currency", "registered_at", ("organization", admin.RelatedOnlyFieldListFilter)
+    ]  # fmt: skip
     search_fields = ["reference", "payer_email", "=id"]
     date_hierarchy = "registered_at"
     list_select_related = ["organization"]
@@ -69,6 +100,10 @@ class PaymentAdmin(admin.ModelAdmin):
         "verified_by", "deleted_at", "deleted_by",
     ]  # fmt: skip
     actions = ["verify_selected", "delete_selected_payments"]
+
+    def get_queryset(self, request):
+        # The same rows the API shows this user; actions and pages work on these only.
+        return payments_managed_by(request.user)
 
     def has_add_permission(self, request):
         return False  # payments come through the API, rides and payment lists

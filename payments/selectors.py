@@ -1,22 +1,42 @@
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.permissions import service_key_of
 from core.exceptions import NotFound
-from payments.models import Payment
+from payments.models import Organization, Payment
 
 
 def can_manage_payments(user) -> bool:
     return bool(user and user.is_staff and user.has_perm("payments.view_payment"))
 
 
+def organizations_of(user) -> QuerySet[Organization]:
+    """The organizations a staff user acts for: every one for a superuser, else those
+    they are a member of. The walls between organizations, in the admin and the API."""
+    if user.is_superuser:
+        return Organization.objects.all()
+    return Organization.objects.filter(members=user)
+
+
+def payments_managed_by(user) -> QuerySet[Payment]:
+    """Finance staff manage their organizations' payments and those of no organization
+    (fares, the house's own); a superuser all. Another organization's are not there."""
+    payments = Payment.objects.select_related("organization", "ride")
+    if user.is_superuser:
+        return payments
+    return payments.filter(
+        Q(organization__isnull=True) | Q(organization__in=organizations_of(user).values("pk"))
+    )
+
+
 def payments_visible_to(request) -> QuerySet[Payment]:
-    """Finance sees all; a service key its organization's (all if it has none); riders their own."""
+    """Finance sees its organizations' (payments_managed_by); a service key its
+    organization's (all if it has none); riders their own."""
     payments = Payment.objects.select_related("organization", "ride")
     key = service_key_of(request)
     if key is not None:
         return payments.filter(organization=key.organization) if key.organization_id else payments
     if can_manage_payments(request.user):
-        return payments
+        return payments_managed_by(request.user)
     return payments.filter(payer=request.user)
 
 
