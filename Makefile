@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup migrate seed lint format lock bench load package clean
+.PHONY: run test setup migrate seed lint format lock bench load package deploy rollback destroy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,24 @@ load: setup
 
 package:
 	bash deploy/package.sh
+
+# A stage on AWS, with the credentials and region of the environment (as the AWS CLI takes
+# them): its stack, package, zappa deploy|update, migrate, collectstatic, the URL.
+# CANARY=10 sends 10% of requests to the new version for BAKE minutes (10), watching alarms.
+STAGE ?=
+CANARY ?= 0
+BAKE ?= 10
+deploy: setup
+	@test -n "$(STAGE)" || { echo "make deploy STAGE=<name> (dev, prod, yours)"; exit 2; }
+	$(BIN)/python deploy/stage.py deploy $(STAGE) --canary $(CANARY) --bake-minutes $(BAKE)
+
+rollback: setup
+	@test -n "$(STAGE)" || { echo "make rollback STAGE=<name>"; exit 2; }
+	$(BIN)/python deploy/stage.py rollback $(STAGE)
+
+destroy: setup
+	@test -n "$(STAGE)" || { echo "make destroy STAGE=<name>"; exit 2; }
+	$(BIN)/python deploy/stage.py destroy $(STAGE) --yes
 
 clean:
 	rm -rf $(VENV) .venv-lambda build dist .pytest_cache

@@ -253,10 +253,14 @@ def point_alias(lam, name: str, version: str, canary: tuple[str, float] | None =
         )
 
 
+def account_concurrency_limit(lam) -> int:
+    return lam.get_account_settings()["AccountLimit"]["ConcurrentExecutions"]
+
+
 def reserve_concurrency(aws, name: str, wanted: int) -> None:
     """The proxy's budget, or less on an account whose limit leaves no room to reserve."""
     lam = aws.client("lambda")
-    limit = lam.get_account_settings()["AccountLimit"]["ConcurrentExecutions"]
+    limit = account_concurrency_limit(lam)
     current = lam.get_function_concurrency(FunctionName=name).get("ReservedConcurrentExecutions")
     room = limit - UNRESERVED_MINIMUM + (current or 0)
     if room < 1:

@@ -9,6 +9,10 @@ template stays as AWS reads it.
   moto (a warning); nothing reads them back.
 - AWS::SecretsManager::Secret: skipped by moto; the function reads the generated secrets.
 - AWS::CloudWatch::Alarm: skipped by moto; `make deploy` watches them during a canary.
+- Lambda ListEventSourceMappings(FunctionName=<name>) misses mappings created with the
+  function's ARN (Zappa's way).
+- Lambda ListFunctionUrlConfigs (called by `zappa update`) and GetAccountSettings (read by
+  deploy/stage.py to size the reserved concurrency): no route in moto's server.
 - AWS::RDS::DBParameterGroup: its Ref gives moto's object instead of the group's name
   (no physical_resource_id), which the DB instance then fails on.
 """
@@ -16,6 +20,8 @@ template stays as AWS reads it.
 import json
 from typing import Any
 
+from moto.awslambda import urls as lambda_urls
+from moto.awslambda.models import LambdaBackend
 from moto.cloudformation import parsing
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
@@ -87,8 +93,44 @@ class MotoDBProxy(CloudFormationModel):
         rds_backends[account_id][region_name].db_proxies.pop(self.proxy.db_proxy_name, None)
 
 
+def _list_event_source_mappings(self, event_source_arn, function_name):
+    """Lambda's ListEventSourceMappings takes a function's name or ARN and matches mappings
+    made with either; moto compares the strings as given (Zappa creates them with the ARN,
+    deploy/partial_batch_responses.py lists them by name)."""
+
+    def name_of(value):
+        return (value or "").split(":function:")[-1].split(":")[0]
+
+    mappings = list(self._event_source_mappings.values())
+    if event_source_arn:
+        mappings = [m for m in mappings if m.event_source_arn == event_source_arn]
+    if function_name:
+        mappings = [m for m in mappings if name_of(m.function_name) == name_of(function_name)]
+    return mappings
+
+
+def _list_function_url_configs(request, full_url, headers):
+    """GET /2021-10-31/functions/<name>/urls (Zappa's update calls it): moto has no route."""
+    return 200, {"Content-Type": "application/json"}, json.dumps({"FunctionUrlConfigs": []})
+
+
+def _get_account_settings(request, full_url, headers):
+    """GET /2016-08-19/account-settings/: moto has no route; Lambda's default limit."""
+    body = {
+        "AccountLimit": {"ConcurrentExecutions": 1000, "UnreservedConcurrentExecutions": 1000},
+        "AccountUsage": {"FunctionCount": 1},
+    }
+    return 200, {"Content-Type": "application/json"}, json.dumps(body)
+
+
 def install() -> None:
-    """Idempotent: moto's model map is cached; rebuild it with the class above in it."""
+    """Idempotent; before the moto server starts (its Lambda routes are read then): moto's
+    model map is cached, rebuilt here with the classes above in it."""
+    lambda_urls.url_paths[
+        r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/urls/?$"
+    ] = _list_function_url_configs
+    lambda_urls.url_paths[r"{0}/(?P<api_version>[^/]+)/account-settings/?$"] = _get_account_settings
+    LambdaBackend.list_event_source_mappings = _list_event_source_mappings
     if not isinstance(getattr(DBParameterGroup, "physical_resource_id", None), property):
         DBParameterGroup.physical_resource_id = property(lambda group: group.name)
     parsing.get_model_map.cache_clear()
