@@ -1,10 +1,88 @@
 """Reads the pages need that the rides app's API does not serve."""
 
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
-from rides.models import Unicorn
+from core.geo import haversine_km
+from core.money import Money, apply_multiplier
+from rides import selectors as ride_selectors
+from rides.models import Ride, Unicorn
+
+CHARGED_WHEN_ENDED = ("cancelled", "expired")
+ACTIVE = ("assigned", "arrived", "in_progress")
 
 
 def fleet() -> QuerySet[Unicorn]:
     """Every unicorn of the fleet for the public fleet page, by name."""
     return Unicorn.objects.order_by("name").only("name", "color", "gender", "on_duty")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a rider's receipt shows, worked out from the ride as recorded."""
+
+    ride: Ride
+    base_fare: Money
+    discount: Money | None  # what the promotion took off, when there was one
+    fare: Money
+    charged: Money | None  # None: nothing was charged (yet)
+    charge_label: str
+    payment_id: str | None
+    payment_status: str
+    distance_km: float | None
+
+    @property
+    def is_active(self) -> bool:
+        return self.ride.status in ACTIVE
+
+    @property
+    def discount_percent(self) -> int:
+        return round((1 - float(self.ride.discount_multiplier)) * 100)
+
+
+def receipt_for(*, user, ride_id) -> Receipt:
+    """The receipt of one of `user`'s rides (an operator may read any); NotFound otherwise."""
+    from payments.models import Payment  # read-only: the payment that settled the ride
+
+    ride = ride_selectors.ride_for(user=user, ride_id=ride_id)
+    currency = ride.fare_currency
+    base = Money(ride.base_fare_minor, currency)
+    fare = Money(ride.fare_minor, currency)
+    discount = None
+    if ride.discount_multiplier < 1:
+        discount = Money(
+            ride.base_fare_minor - apply_multiplier(ride.base_fare_minor, ride.discount_multiplier),
+            currency,
+        )
+    fee_minor = getattr(ride, "cancellation_fee_minor", 0) or 0
+    payment = (
+        Payment.objects.filter(ride_id=ride.id, deleted_at__isnull=True)
+        .order_by("-registered_at")
+        .only("id", "status")
+        .first()
+    )
+    if ride.status == "completed":
+        charged, label = fare, "Fare charged"
+    elif ride.status in CHARGED_WHEN_ENDED and fee_minor:
+        label = "Cancellation fee" if ride.status == "cancelled" else "No-show fee"
+        charged = Money(fee_minor, currency)
+    elif ride.status in CHARGED_WHEN_ENDED:
+        charged, label = None, "Not charged"
+    distance = None
+    if ride.has_dropoff:
+        pickup = (ride.pickup_latitude, ride.pickup_longitude)
+        distance = haversine_km(*pickup, ride.dropoff_latitude, ride.dropoff_longitude)
+    else:
+        charged, label = None, "When the ride ends"
+    return Receipt(
+        ride=ride,
+        base_fare=base,
+        discount=discount,
+        fare=fare,
+        charged=charged,
+        charge_label=label,
+        payment_id=str(payment.id) if payment else None,
+        payment_status=payment.get_status_display() if payment else "",
+        distance_km=distance,
+    )

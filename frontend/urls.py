@@ -15,5 +15,6 @@ urlpatterns = [
     path("signin/", views.sign_in, name="signin"),
     path("ride/", views.ride, name="ride"),
     path("history/", views.history, name="history"),
+    path("history/<uuid:ride_id>/", views.receipt, name="receipt"),
     path("notifications/", views.notifications, name="notifications"),
 ]

@@ -1,9 +1,11 @@
 import re
 
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from playwright.sync_api import expect
 
 from accounts.services import register_rider
+from notifications.models import Notification
 from rides.models import Ride
 from tests.browser.support import BROWSER, go_offline_for_tiles, screenshot
 from tests.factories import UnicornFactory, UserFactory
@@ -20,11 +22,17 @@ def test_a_wrong_confirmation_code_is_refused_and_a_new_code_can_be_sent(page, m
     page.get_by_label("Confirmation code").fill(wrong_code)
     page.get_by_role("button", name="Confirm", exact=True).click()
 
-    status = page.locator("[data-form-status]")
-    expect(status).to_have_text("That code is not right. 4 tries left.")
+    # Said on the code field itself, which is marked invalid and describes itself by it.
+    code_field = page.get_by_label("Confirmation code")
+    code_error = page.locator('[data-error-for="code"]')
+    expect(code_error).to_have_text("That code is not right. 4 tries left.")
+    expect(code_field).to_have_attribute("aria-invalid", "true")
+    expect(code_field).to_have_attribute("aria-describedby", re.compile(r"\bf-code-error\b"))
+    expect(code_field).to_be_focused()
     expect(page).to_have_url(re.compile(r"/verify/"))
     screenshot(page, "failure-wrong-code")
 
+    status = page.locator("[data-form-status]")
     page.get_by_role("button", name="Send a new code").click()
     expect(status).to_have_text("If that account waits for confirmation, a new code is on its way.")
     assert len(mailoutbox) == 2
@@ -51,7 +59,7 @@ def test_registration_shows_the_apis_messages_next_to_the_fields(page):
     page.get_by_label("Password").fill("glitter-and-hooves-77")
     page.get_by_role("button", name="Create account").click()
     email_error = page.locator('[data-error-for="email"]')
-    expect(email_error).to_have_text("An account with this e-mail already exists.")
+    expect(email_error).to_contain_text("An account with this e-mail already exists.")
     expect(page.get_by_label("E-mail")).to_have_attribute("aria-invalid", "true")
 
     page.get_by_label("E-mail").fill("fresh@example.com")
@@ -101,3 +109,92 @@ def test_a_network_failure_is_explained_in_the_page(page, sign_in):
         "We could not reach Wild Rydes. Check your connection and try again."
     )
     screenshot(page, "failure-network")
+
+
+FRAMEWORK_WORDING = re.compile(
+    r"may not be blank|is not a valid choice|This field|valid email address"
+)
+
+
+def test_every_field_problem_of_the_sign_up_form_shows_at_once_in_plain_words(page):
+    page.goto("/register/")
+    page.get_by_label("E-mail").fill("bad@")
+    page.get_by_label("Password").fill("abc")
+    page.get_by_role("button", name="Create account").click()
+
+    email, password = page.get_by_label("E-mail"), page.get_by_label("Password")
+    expect(page.locator('[data-error-for="email"]')).to_have_text(
+        "Enter an e-mail address like name@example.com."
+    )
+    expect(page.locator('[data-error-for="password"]')).to_have_text("Use at least 8 characters.")
+    for field in (email, password):
+        expect(field).to_have_attribute("aria-invalid", "true")
+    expect(email).to_be_focused()
+    expect(page.locator("[data-form-status]")).to_have_text("Please check the highlighted fields.")
+    screenshot(page, "failure-sign-up-two-fields")
+
+
+def test_an_empty_application_names_each_missing_field_without_framework_words(page):
+    page.goto("/apply/")
+    page.get_by_role("button", name="Send my application").click()
+
+    expected = {
+        "name": "Enter your unicorn name.",
+        "color": "Enter your coat colour.",
+        "gender": "Choose a gender.",
+        "email": "Enter your e-mail address.",
+    }
+    for field, sentence in expected.items():
+        error = page.locator(f'[data-error-for="{field}"]')
+        expect(error).to_have_text(sentence)
+        describedby = page.locator(f'[name="{field}"]').get_attribute("aria-describedby")
+        assert f"f-{field}-error" in describedby.split()
+    assert not FRAMEWORK_WORDING.search(page.locator("form").inner_text())
+    screenshot(page, "failure-empty-application")
+
+
+def test_the_apis_framework_wording_is_said_plainly(page):
+    # Should the API still answer in DRF's words, the page says it in plain ones.
+    page.route(
+        "**/api/unicorn-applications/",
+        lambda route: route.fulfill(
+            status=400,
+            content_type="application/json",
+            body='{"gender": ["\\"dragon\\" is not a valid choice."],'
+            ' "color": ["This field may not be blank."]}',
+        ),
+    )
+    page.goto("/apply/")
+    page.get_by_label("Your unicorn name").fill("Stardust")
+    page.get_by_label("Coat colour").fill("silver")
+    page.get_by_label("Gender").select_option("female")
+    page.get_by_label("E-mail").fill("stardust@example.com")
+    page.get_by_role("button", name="Send my application").click()
+
+    expect(page.locator('[data-error-for="gender"]')).to_have_text("Choose a gender.")
+    expect(page.locator('[data-error-for="color"]')).to_have_text("Enter your coat colour.")
+    assert not FRAMEWORK_WORDING.search(page.locator("form").inner_text())
+
+
+def test_an_ended_session_says_so_with_a_link_and_the_header_offers_sign_in(page, sign_in):
+    rider = UserFactory()
+    Notification.objects.create(user=rider, message="Your unicorn is on the way.")
+    sign_in(page, rider)
+    page.goto("/notifications/")
+    mark = page.get_by_role("button", name="Mark as read")
+    expect(mark).to_be_visible()
+
+    Session.objects.all().delete()  # the session ends (expiry, sign-out elsewhere)
+    mark.click()
+
+    banner = page.locator("[data-site-status]")
+    expect(banner).to_contain_text("Your session has ended.")
+    link = banner.get_by_role("link", name="Sign in again")
+    expect(link).to_have_attribute("href", "/signin/?next=%2Fnotifications%2F")
+    header = page.locator(".nav-account")
+    expect(header.get_by_role("link", name="Sign in")).to_be_visible()
+    expect(header.get_by_role("button", name="Sign out")).to_have_count(0)
+    screenshot(page, "failure-session-ended")
+
+    link.click()
+    expect(page).to_have_url(re.compile(r"/signin/\?next=%2Fnotifications%2F$"))

@@ -7,6 +7,10 @@ from tests.factories import UserFactory
 pytestmark = BROWSER
 
 
+def unread_badge(page):
+    return page.locator("[data-notifications-link] [data-unread-count]")
+
+
 def test_a_rider_reads_notifications_and_marks_one_as_read(page, sign_in):
     rider = UserFactory()
     receipt = Notification.objects.create(user=rider, message="We received your payment of $12.50.")
@@ -23,3 +27,34 @@ def test_a_rider_reads_notifications_and_marks_one_as_read(page, sign_in):
     expect(item).to_have_class("notification is-read")
     receipt.refresh_from_db()
     assert receipt.read_at is not None
+
+
+def test_the_empty_state_never_shows_before_the_notifications_arrive(page, sign_in):
+    rider = UserFactory()
+    Notification.objects.create(user=rider, message="Your unicorn is on the way.")
+    sign_in(page, rider)
+    # Hold the list's answer back: meanwhile a placeholder holds its place.
+    held = []
+    page.route("**/api/notifications/", lambda route: held.append(route))
+
+    page.goto("/notifications/")
+    expect(page.locator("[data-notifications-loading]")).to_be_visible()
+    expect(page.get_by_text("No notifications yet.")).to_be_hidden()
+    page.wait_for_timeout(300)
+    expect(page.get_by_text("No notifications yet.")).to_be_hidden()
+    for route in held:
+        route.continue_()
+
+    expect(page.get_by_text("Your unicorn is on the way.")).to_be_visible()
+    expect(page.locator("[data-notifications-loading]")).to_be_hidden()
+    expect(page.get_by_text("No notifications yet.")).to_be_hidden()
+    shift = page.evaluate(
+        """() => new Promise((resolve) => {
+             let total = 0;
+             new PerformanceObserver((list) => {
+               for (const entry of list.getEntries()) total += entry.value;
+             }).observe({ type: "layout-shift", buffered: true });
+             setTimeout(() => resolve(total), 200);
+           })"""
+    )
+    assert shift < 0.05, shift

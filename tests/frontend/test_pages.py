@@ -56,6 +56,16 @@ def test_ride_page_has_a_leaflet_map_with_the_tile_url_setting(client, rider):
     assert settings.MAP_TILES_URL in page
 
 
+def test_rider_pages_carry_no_inline_script_or_event_handler(client, rider):
+    # The CSP allows no inline script: everything runs from static files.
+    client.force_login(rider)
+    for path in [*PUBLIC_PAGES, *RIDER_PAGES]:
+        page = client.get(path).content.decode()
+        inline = re.findall(r"<script(?![^>]*\b(?:src=|type=\"application/json\"))[^>]*>", page)
+        assert all("nonce=" in tag for tag in inline), f"{path}: {inline}"
+        assert not re.search(r"\son[a-z]+\s*=", page), path
+
+
 def test_unicorns_page_lists_the_fleet_from_the_database(client):
     UnicornFactory(name="Shadowfax", color="white")
     UnicornFactory(name="Moonbeam", color="silver", on_duty=False)

@@ -6,9 +6,10 @@
 
   const NETWORK_PROBLEM = "We could not reach Wild Rydes. Check your connection and try again.";
   const SERVER_PROBLEM = "Something went wrong on our side. Please try again in a moment.";
-  const SESSION_ENDED = "Your session has ended. Please sign in again.";
+  const SESSION_ENDED = "Your session has ended.";
   const PAGE_EXPIRED = "This page has expired for your safety. Reload it and try again.";
   const CHECK_FIELDS = "Please check the highlighted fields.";
+  const NOT_SIGNED_IN = "Authentication credentials were not provided.";
 
   class ApiError extends Error {
     constructor(message, { status = 0, fields = {}, retryAfter = null } = {}) {
@@ -48,7 +49,11 @@
     const body = data && typeof data === "object" && !Array.isArray(data) ? data : {};
     const detail = typeof body.detail === "string" ? body.detail : "";
 
-    if (status === 401) return new ApiError(SESSION_ENDED, { status });
+    if (status === 401 || (status === 403 && detail === NOT_SIGNED_IN)) {
+      // Tokens and sessions end: tell the page (the header switches to "Sign in").
+      document.dispatchEvent(new CustomEvent("wildrydes:session-ended"));
+      return new ApiError(SESSION_ENDED, { status: 401 });
+    }
     if (status === 403 && detail.startsWith("CSRF")) return new ApiError(PAGE_EXPIRED, { status });
 
     const fields = {};

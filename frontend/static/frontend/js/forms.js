@@ -1,18 +1,89 @@
-// A form that posts its fields to an API endpoint and shows the API's own messages.
+// A form that posts its fields to an API endpoint and shows every problem at once, each on
+// its own field, in plain sentences. What the browser can check (empty, e-mail shape, length,
+// the code's six digits) is checked before sending; what only the server knows comes back
+// from the API and is put on the field it concerns, reworded when it is framework wording.
 
 (() => {
   "use strict";
 
-  const { ApiError, announce, clearAnnouncement, setBusy } = window.WildRydes;
+  const { ApiError, announce, announceError, clearAnnouncement, setBusy } = window.WildRydes;
 
   const UNEXPECTED = "Something unexpected happened. Please try again.";
+  const CHECK_FIELDS = "Please check the highlighted fields.";
+  const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+  // What to say when a field is left empty, by field name.
+  const REQUIRED = {
+    email: "Enter your e-mail address.",
+    password: "Enter your password.",
+    new_password: "Enter a new password.",
+    current_password: "Enter your current password.",
+    code: "Enter the 6-digit code from the e-mail.",
+    name: "Enter your unicorn name.",
+    color: "Enter your coat colour.",
+    gender: "Choose a gender.",
+  };
+  const EMAIL_INVALID = "Enter an e-mail address like name@example.com.";
+  const CODE_INVALID = "The code is the 6 digits from the e-mail, for example 123456.";
+
+  function labelOf(input) {
+    const label = input.labels?.[0];
+    if (!label) return input.name;
+    const copy = label.cloneNode(true);
+    copy.querySelector(".optional")?.remove();
+    return copy.textContent.trim();
+  }
+
+  function requiredMessage(input) {
+    if (input.dataset.requiredMessage) return input.dataset.requiredMessage;
+    if (REQUIRED[input.name]) return REQUIRED[input.name];
+    return input.tagName === "SELECT" ? `Choose ${labelOf(input).toLowerCase()}.` : `Fill in ${labelOf(input).toLowerCase()}.`;
+  }
+
+  // The API's framework wording, said plainly for this field.
+  function plain(input, message) {
+    const text = String(message).trim();
+    if (/^This field (may not be blank|is required|may not be null)\.$/.test(text)) {
+      return input ? requiredMessage(input) : "Please fill in every field.";
+    }
+    if (/is not a valid choice\.$/.test(text)) return input ? requiredMessage(input) : "Choose one of the options.";
+    if (text === "Enter a valid email address.") return EMAIL_INVALID;
+    let match = text.match(/^Ensure this field has no more than (\d+) characters\.$/);
+    if (match) return `Use at most ${match[1]} characters.`;
+    match = text.match(/^Ensure this field has at least (\d+) characters\.$/);
+    if (match) return `Use at least ${match[1]} characters.`;
+    if (text === "Not a valid string.") return input ? requiredMessage(input) : "Please check this field.";
+    return text;
+  }
 
   function formValues(form) {
     const values = {};
     for (const [name, value] of new FormData(form)) {
-      values[name] = typeof value === "string" && name !== "password" ? value.trim() : value;
+      values[name] = typeof value === "string" && !/password/.test(name) ? value.trim() : value;
     }
     return values;
+  }
+
+  // Problems the browser can see without asking the server: {field: [sentence]}.
+  function checkFields(form) {
+    const problems = {};
+    for (const input of form.querySelectorAll("input[name], select[name], textarea[name]")) {
+      if (input.type === "hidden" || input.disabled) continue;
+      const raw = input.value ?? "";
+      const value = /password/.test(input.name) ? raw : raw.trim();
+      let problem = "";
+      if (!value) {
+        if (input.required) problem = requiredMessage(input);
+      } else if (input.type === "email" && !EMAIL_SHAPE.test(value)) {
+        problem = EMAIL_INVALID;
+      } else if (input.name === "code" && !/^\d{6}$/.test(value)) {
+        problem = CODE_INVALID;
+      } else if (input.minLength > 0 && value.length < input.minLength) {
+        problem = `Use at least ${input.minLength} characters.`;
+      }
+      if (problem) problems[input.name] = [problem];
+    }
+    return problems;
   }
 
   function clearFieldErrors(form) {
@@ -28,11 +99,11 @@
       const slot = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
       const input = form.elements.namedItem(name);
       if (slot && input) {
-        slot.textContent = messages.join(" ");
+        slot.textContent = [...new Set(messages.map((message) => plain(input, message)))].join(" ");
         input.setAttribute("aria-invalid", "true");
         first ??= input;
-      } else if (name !== "non_field_errors") {
-        leftover.push(...messages);
+      } else {
+        leftover.push(...messages.map((message) => plain(null, message)));
       }
     }
     first?.focus();
@@ -43,11 +114,16 @@
     const problem = error instanceof ApiError ? error : new ApiError(UNEXPECTED);
     if (!(error instanceof ApiError)) console.error(error);
     const leftover = showFieldErrors(form, problem.fields);
-    announce(status, [problem.message, ...leftover].join(" "), "error");
+    if (problem.status === 401) return announceError(status, problem);
+    const onFields = Object.keys(problem.fields ?? {}).length > leftover.length;
+    const message = problem.message === CHECK_FIELDS && !onFields ? "" : problem.message;
+    announce(status, [message, ...leftover].filter(Boolean).join(" ") || CHECK_FIELDS, "error");
   }
 
   // Submit `form` through `action(values)`; `success(result)` runs on a 2xx answer.
-  function wireForm(form, { action, success }) {
+  // `fieldFor(error)`: the field an error without field messages belongs to (say, a wrong
+  // code), or nothing.
+  function wireForm(form, { action, success, fieldFor = () => null }) {
     const status = form.querySelector("[data-form-status]");
     const button = form.querySelector('[type="submit"]');
     form.addEventListener("submit", async (event) => {
@@ -55,13 +131,25 @@
       if (button.disabled) return;
       clearFieldErrors(form);
       clearAnnouncement(status);
+      const problems = checkFields(form);
+      if (Object.keys(problems).length) {
+        showFieldErrors(form, problems);
+        announce(status, CHECK_FIELDS, "error");
+        return;
+      }
       setBusy(button, true);
       try {
         const result = await action(formValues(form));
         await success(result, { status, button });
       } catch (error) {
         setBusy(button, false);
-        showError(form, status, error);
+        const field = error instanceof ApiError && error.status === 400 && !Object.keys(error.fields).length ? fieldFor(error) : null;
+        if (field) {
+          clearAnnouncement(status);
+          showFieldErrors(form, { [field]: [error.message] });
+        } else {
+          showError(form, status, error);
+        }
       }
     });
     return { status, button };
@@ -69,6 +157,7 @@
 
   window.WildRydes = Object.assign(window.WildRydes || {}, {
     formValues,
+    checkFields,
     clearFieldErrors,
     showFieldErrors,
     showError,

@@ -1,47 +1,75 @@
-// The rider's rides, newest first, straight from GET /api/rides/.
+// The rider's rides, newest first, straight from GET /api/rides/. Each row opens its receipt.
 
 (() => {
   "use strict";
 
-  const {
-    api,
-    announce,
-    clearAnnouncement,
-    describeDiscount,
-    element,
-    formatDateTime,
-    formatMoney,
-    setBusy,
-  } = window.WildRydes;
+  const W = window.WildRydes;
+  const { api, announce, clearAnnouncement, element, formatDateTime, formatMoney, setBusy } = W;
 
+  const PLACEHOLDER_ID = "00000000-0000-0000-0000-000000000000";
   const root = document.querySelector("[data-history]");
   const status = root.querySelector("[data-history-status]");
   const table = root.querySelector("[data-rides-table]");
   const body = root.querySelector("[data-rides-body]");
   const empty = root.querySelector("[data-rides-empty]");
+  const loading = root.querySelector("[data-rides-loading]");
   const more = root.querySelector("[data-more]");
   const retry = root.querySelector("[data-retry]");
 
   const STATUSES = {
-    assigned: ["Under way", "badge-info"],
+    assigned: ["On the way", "badge-info"],
+    arrived: ["Unicorn waiting", "badge-info"],
+    in_progress: ["Riding", "badge-info"],
     completed: ["Completed", "badge-success"],
     cancelled: ["Cancelled", "badge-danger"],
+    expired: ["Expired", "badge-danger"],
   };
   let nextUrl = root.dataset.ridesUrl;
 
+  function charged(ride) {
+    if (ride.status === "completed") {
+      const discount = W.describeDiscount(ride.discount_multiplier);
+      return [formatMoney(ride.fare), discount === "None" ? "" : discount];
+    }
+    if (ride.status === "cancelled" || ride.status === "expired") {
+      const fee = ride.cancellation_fee;
+      if (fee && Number(fee.amount) > 0) return [formatMoney(fee), ride.status === "expired" ? "No-show fee" : "Cancellation fee"];
+      return ["Not charged", ""];
+    }
+    return ["When it ends", `Fare ${formatMoney(ride.fare)}`];
+  }
+
+  function trip(ride) {
+    const point = (p) => `${p.latitude.toFixed(3)}, ${p.longitude.toFixed(3)}`;
+    const distance = ride.distance_km != null ? `${Number(ride.distance_km).toFixed(1)} km` : ride.dropoff ? "" : "Flat fare";
+    const route = ride.dropoff ? `${point(ride.pickup)} → ${point(ride.dropoff)}` : `From ${point(ride.pickup)}`;
+    return [distance || "—", route];
+  }
+
   function row(ride) {
+    const href = root.dataset.receiptUrl.replace(PLACEHOLDER_ID, ride.id);
     const cell = (label, children, className) => element("td", { className, attrs: { "data-label": label } }, children);
     const [statusText, badge] = STATUSES[ride.status] ?? [ride.status, ""];
-    return element("tr", { attrs: { "data-ride-id": ride.id } }, [
-      cell("When", [element("time", { text: formatDateTime(ride.requested_at), attrs: { datetime: ride.requested_at } })]),
+    const [amount, note] = charged(ride);
+    const [distance, route] = trip(ride);
+    const link = element("a", { className: "ride-link", text: ride.reference || "Receipt", attrs: { href } });
+    const tr = element("tr", { attrs: { "data-ride-id": ride.id } }, [
+      cell("Ride", [
+        link,
+        element("time", { className: "ride-sub", text: formatDateTime(ride.requested_at), attrs: { datetime: ride.requested_at } }),
+      ]),
+      cell("Trip", [element("span", { className: "ride-main", text: distance }), element("span", { className: "ride-sub", text: route })]),
       cell("Unicorn", [
-        element("span", { className: "ride-unicorn-name", text: ride.unicorn.name }),
-        element("span", { className: "ride-unicorn-color", text: `${ride.unicorn.color} unicorn` }),
+        element("span", { className: "ride-main", text: ride.unicorn.name }),
+        element("span", { className: "ride-sub", text: `${ride.unicorn.color} unicorn` }),
       ]),
       cell("Status", [element("span", { className: `badge ${badge}`, text: statusText })]),
-      cell("Discount", [describeDiscount(ride.discount_multiplier)]),
-      cell("Fare", [formatMoney(ride.fare)], "num"),
+      cell("Charged", [element("span", { className: "ride-main", text: amount }), ...(note ? [element("span", { className: "ride-sub", text: note })] : [])], "num"),
     ]);
+    tr.addEventListener("click", (event) => {
+      if (!event.target.closest("a") && !window.getSelection()?.toString()) link.click();
+    });
+    return tr;
   }
 
   async function loadPage() {
@@ -50,14 +78,16 @@
     try {
       const page = await api.get(nextUrl);
       clearAnnouncement(status);
+      loading.hidden = true;
       body.append(...page.results.map(row));
       table.hidden = page.count === 0;
       empty.hidden = page.count !== 0;
       nextUrl = page.next;
       more.hidden = !page.next;
-      if (page.count) announce(status, `${page.count} ride${page.count === 1 ? "" : "s"} so far.`);
+      status.textContent = page.count ? `${page.count} ride${page.count === 1 ? "" : "s"} so far.` : "";
     } catch (error) {
-      announce(status, error.message, "error");
+      loading.hidden = true;
+      W.announceError(status, error);
       retry.hidden = false;
     } finally {
       setBusy(more, false);

@@ -1,61 +1,120 @@
-// The rider's notifications from GET /api/notifications/ (newest first): {id, message,
-// created_at, read_at}. Without the API (no data-api-url) the page shows its empty state.
+// The rider's notifications from GET /api/notifications/ (newest first, with `unread`, the
+// count): {id, message, created_at, read_at, ride?}. Until they load, a placeholder holds
+// their place; the empty state shows only once the answer says there are none.
 
 (() => {
   "use strict";
 
-  const { api, announce, clearAnnouncement, element, formatDateTime, setBusy } = window.WildRydes;
+  const W = window.WildRydes;
+  const { api, announce, clearAnnouncement, element, formatDateTime, setBusy } = W;
 
+  const PLACEHOLDER_ID = "00000000-0000-0000-0000-000000000000";
   const root = document.querySelector("[data-notifications]");
   const status = root.querySelector("[data-notifications-status]");
+  const loading = root.querySelector("[data-notifications-loading]");
   const list = root.querySelector("[data-notifications-list]");
   const empty = root.querySelector("[data-notifications-empty]");
-  const listUrl = root.dataset.apiUrl;
+  const more = root.querySelector("[data-more]");
+  const readAll = document.querySelector("[data-read-all]");
   const readUrl = (id) => root.dataset.readUrl.replace(/\/0\/read\/$/, `/${id}/read/`);
+  let nextUrl = root.dataset.apiUrl;
+  let unread = 0;
 
-  async function markRead(item, button) {
+  function setUnread(count) {
+    unread = Math.max(0, count);
+    readAll.hidden = !unread || !root.dataset.readAllUrl;
+    document.dispatchEvent(new CustomEvent("wildrydes:unread-changed", { detail: unread }));
+  }
+
+  function markedRead(item) {
+    item.classList.add("is-read");
+    item.querySelector("[data-mark-read]")?.remove();
+    item.querySelector(".visually-hidden")?.remove();
+  }
+
+  async function markRead(id, item, button) {
     setBusy(button, true, "Marking…");
     try {
-      await api.post(readUrl(item.id));
-      button.closest(".notification").classList.add("is-read");
-      button.remove();
+      await api.post(readUrl(id));
+      markedRead(item);
+      setUnread(unread - 1);
       announce(status, "Marked as read.", "success");
     } catch (error) {
       setBusy(button, false);
-      announce(status, error.message, "error");
+      W.announceError(status, error);
     }
   }
 
-  function notification(item) {
-    const children = [
-      element("time", { text: formatDateTime(item.created_at), attrs: { datetime: item.created_at ?? "" } }),
-      element("p", { text: item.message ?? "" }),
-    ];
-    if (!item.read_at && root.dataset.readUrl) {
-      const button = element("button", { className: "button button-ghost button-small", text: "Mark as read", attrs: { type: "button" } });
-      button.addEventListener("click", () => markRead(item, button));
-      children.push(button);
+  async function markAllRead() {
+    setBusy(readAll, true, "Marking…");
+    try {
+      await api.post(root.dataset.readAllUrl);
+      for (const item of list.querySelectorAll(".notification:not(.is-read)")) markedRead(item);
+      setBusy(readAll, false);
+      setUnread(0);
+      announce(status, "All notifications are marked as read.", "success");
+    } catch (error) {
+      setBusy(readAll, false);
+      W.announceError(status, error);
     }
-    return element("li", { className: `notification${item.read_at ? " is-read" : ""}`, attrs: { "data-notification-id": item.id } }, children);
   }
 
-  function renderNotifications(items) {
-    list.replaceChildren(...items.map(notification));
-    list.hidden = items.length === 0;
-    empty.hidden = items.length !== 0;
+  function notification(data) {
+    const isRead = Boolean(data.read_at);
+    const item = element("li", { className: `notification${isRead ? " is-read" : ""}`, attrs: { "data-notification-id": data.id } });
+    const head = element("div", { className: "notification-head" }, [
+      element("time", { text: formatDateTime(data.created_at), attrs: { datetime: data.created_at ?? "" } }),
+    ]);
+    if (!isRead) head.prepend(element("span", { className: "unread-dot", attrs: { "aria-hidden": "true" } }), element("span", { className: "visually-hidden", text: "Unread: " }));
+    const children = [head, element("p", { text: data.message ?? "" })];
+    const actions = element("div", { className: "notification-actions" });
+    const rideId = data.ride?.id ?? data.ride ?? data.ride_id;
+    if (rideId && typeof rideId === "string") {
+      actions.append(element("a", { text: "See the ride", attrs: { href: root.dataset.receiptUrl.replace(PLACEHOLDER_ID, rideId) } }));
+    }
+    if (!isRead && root.dataset.readUrl) {
+      const button = element("button", { className: "link-button", text: "Mark as read", attrs: { type: "button", "data-mark-read": "" } });
+      button.addEventListener("click", () => markRead(data.id, item, button));
+      actions.append(button);
+    }
+    if (actions.childElementCount) children.push(actions);
+    item.append(...children);
+    return item;
+  }
+
+  function done() {
+    loading.hidden = true;
+    root.removeAttribute("aria-busy");
   }
 
   async function load() {
-    if (!listUrl) return renderNotifications([]);
-    announce(status, "Loading your notifications…");
+    if (!nextUrl) {
+      done();
+      empty.hidden = false;
+      return;
+    }
+    setBusy(more, true, "Loading…");
     try {
-      const page = await api.get(listUrl);
+      const page = await api.get(nextUrl);
+      const items = page.results ?? page;
       clearAnnouncement(status);
-      renderNotifications(page.results ?? page);
+      done();
+      list.append(...items.map(notification));
+      list.hidden = list.childElementCount === 0;
+      empty.hidden = list.childElementCount !== 0;
+      if (Number.isFinite(page.unread)) setUnread(page.unread);
+      else setUnread(list.querySelectorAll(".notification:not(.is-read)").length);
+      nextUrl = page.next ?? null;
+      more.hidden = !nextUrl;
     } catch (error) {
-      announce(status, error.message, "error");
+      done();
+      W.announceError(status, error);
+    } finally {
+      setBusy(more, false);
     }
   }
 
+  readAll.addEventListener("click", markAllRead);
+  more.addEventListener("click", load);
   load();
 })();

@@ -10,7 +10,8 @@
     success: (answer) => {
       const next = new URL(form.dataset.nextUrl, window.location.href);
       next.searchParams.set("email", answer.email);
-      next.searchParams.set("sent", "1");
+      // The account is made even when the e-mail could not go: the next page says so.
+      next.searchParams.set(answer.email_sent === false ? "unsent" : "sent", "1");
       window.location.assign(next);
     },
   });

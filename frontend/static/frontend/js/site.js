@@ -1,4 +1,5 @@
-// Every page: the phone menu and the sign-out button.
+// Every page: the phone menu, the sign-out button, the unread count of notifications, and
+// what happens when the session ends (the header switches to "Sign in").
 
 (() => {
   "use strict";
@@ -33,4 +34,53 @@
       announce(document.querySelector("[data-site-status]"), error.message, "error");
     }
   });
+})();
+
+(() => {
+  "use strict";
+
+  const { api, element, signInLink } = window.WildRydes;
+  const banner = document.querySelector("[data-site-status]");
+
+  // The session ended (expired token, signed out elsewhere): say so once, with a link, and
+  // show the header a signed-out visitor sees.
+  let ended = false;
+  document.addEventListener("wildrydes:session-ended", () => {
+    if (ended) return;
+    ended = true;
+    banner.dataset.tone = "error";
+    banner.replaceChildren("Your session has ended. ", signInLink("Sign in again"), ".");
+    const account = document.querySelector(".nav-account");
+    if (!account) return;
+    const register = document.body.dataset.registerUrl;
+    account.replaceChildren(
+      element("li", {}, [signInLink("Sign in")]),
+      ...(register ? [element("li", {}, [element("a", { className: "button button-small", text: "Register", attrs: { href: register } })])] : []),
+    );
+  });
+
+  // The unread count beside "Notifications" in the header. Its space is reserved (CSS), so
+  // nothing moves when it arrives.
+  const link = document.querySelector("[data-notifications-link]");
+  const badge = link?.querySelector("[data-unread-count]");
+  async function refreshUnread() {
+    if (!badge || !link.dataset.apiUrl) return;
+    try {
+      const page = await api.get(link.dataset.apiUrl);
+      showUnread(Number(page.unread) || 0);
+    } catch {
+      // The header is not the place to report this; the notifications page does.
+    }
+  }
+  function showUnread(count) {
+    badge.textContent = count ? String(Math.min(count, 99)) + (count > 99 ? "+" : "") : "";
+    badge.dataset.count = String(count);
+    link.setAttribute("aria-label", count ? `Notifications, ${count} unread` : "Notifications");
+  }
+  document.addEventListener("wildrydes:unread-changed", (event) => {
+    if (Number.isFinite(event.detail)) showUnread(event.detail);
+    else refreshUnread();
+  });
+  document.addEventListener("wildrydes:ride-changed", refreshUnread);
+  refreshUnread();
 })();

@@ -10,6 +10,20 @@
     region.textContent = message;
   }
 
+  // An API error in `region`; when the session has ended, with a link to sign in again.
+  function announceError(region, error) {
+    if (!region) return;
+    const message = error?.message || "Something unexpected happened. Please try again.";
+    announce(region, message, "error");
+    if (error?.status === 401) region.append(" ", signInLink());
+  }
+
+  function signInLink(text = "Sign in again") {
+    const url = new URL(document.body.dataset.signinUrl || "/signin/", window.location.href);
+    url.searchParams.set("next", window.location.pathname + window.location.search);
+    return element("a", { text, attrs: { href: url.pathname + url.search, "data-sign-in-again": "" } });
+  }
+
   function clearAnnouncement(region) {
     if (!region) return;
     region.textContent = "";
@@ -79,6 +93,8 @@
 
   window.WildRydes = Object.assign(window.WildRydes || {}, {
     announce,
+    announceError,
+    signInLink,
     clearAnnouncement,
     setBusy,
     formatMoney,

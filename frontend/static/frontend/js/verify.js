@@ -16,6 +16,7 @@
 
   const { status } = wireForm(form, {
     action: ({ email, code }) => api.post(form.dataset.apiUrl, { email, code }),
+    fieldFor: () => "code", // a wrong, expired or used-up code: said on the code field
     success: () => {
       const next = new URL(form.dataset.nextUrl, window.location.href);
       next.searchParams.set("email", formValues(form).email);

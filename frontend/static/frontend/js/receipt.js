@@ -1,0 +1,24 @@
+// The receipt's small map: the pickup, the drop-off and the line between them.
+
+(() => {
+  "use strict";
+
+  const W = window.WildRydes;
+  const box = document.getElementById("receipt-map");
+  const route = document.querySelector("[data-receipt-route]").dataset;
+
+  const map = W.createMap(box, { interactive: false });
+  const pickup = [Number(route.pickupLatitude), Number(route.pickupLongitude)];
+  const points = [pickup];
+  L.marker(pickup, { icon: W.pinIcon("pickup"), keyboard: false, interactive: false, title: "Pickup" }).addTo(map);
+  if (route.dropoffLatitude) {
+    const dropoff = [Number(route.dropoffLatitude), Number(route.dropoffLongitude)];
+    points.push(dropoff);
+    L.marker(dropoff, { icon: W.pinIcon("dropoff"), keyboard: false, interactive: false, title: "Drop-off" }).addTo(map);
+    L.polyline(points, { color: "#c2185b", weight: 4, opacity: 0.85, interactive: false }).addTo(map);
+    map.fitBounds(L.latLngBounds(points), { padding: [36, 36], maxZoom: 16 });
+  } else {
+    map.setView(pickup, 15);
+  }
+  box.dataset.mapReady = "true";
+})();
