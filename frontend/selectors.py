@@ -69,12 +69,12 @@ def receipt_for(*, user, ride_id) -> Receipt:
         charged = Money(fee_minor, currency)
     elif ride.status in CHARGED_WHEN_ENDED:
         charged, label = None, "Not charged"
+    else:
+        charged, label = None, "When the ride ends"
     distance = None
     if ride.has_dropoff:
         pickup = (ride.pickup_latitude, ride.pickup_longitude)
         distance = haversine_km(*pickup, ride.dropoff_latitude, ride.dropoff_longitude)
-    else:
-        charged, label = None, "When the ride ends"
     return Receipt(
         ride=ride,
         base_fare=base,

@@ -11,6 +11,7 @@ class Notification(models.Model):
     message = models.CharField(max_length=300)
     event_id = models.UUIDField(null=True, blank=True)
     event_type = models.CharField(max_length=80, blank=True)
+    ride_id = models.UUIDField(null=True, blank=True, help_text="The ride it is about, if any.")
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
 

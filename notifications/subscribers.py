@@ -1,7 +1,9 @@
-"""The frontend subscriber: turns payment events into the rider's notifications.
+"""The frontend subscriber: turns payment and ride events into the rider's notifications
+(and the receipt of a completed ride into an e-mail).
 
 `handle_batch` looks the payers (and the rides' unicorns) up once per batch and writes the
-notifications with one insert; `handle_event` is the batch of one.
+notifications with one insert; `handle_event` is the batch of one. Ride events go to
+`notifications.rides`.
 """
 
 from django.contrib.auth import get_user_model
@@ -10,6 +12,7 @@ from django.utils import timezone
 
 from core.money import Money
 from events.registry import refuse_unknown_types
+from notifications import rides as ride_notifications
 from notifications.models import Notification
 from rides.selectors import unicorn_name_for_ride
 
@@ -28,7 +31,11 @@ def payment_message(event_type: str, data: dict, *, unicorn: str | None = None) 
 
 
 def handle_batch(envelopes: list[dict]) -> None:
-    refuse_unknown_types("notifications", envelopes, VERBS)
+    refuse_unknown_types("notifications", envelopes, [*VERBS, *ride_notifications.RIDE_EVENTS])
+    ride_events = [e for e in envelopes if e["type"] in ride_notifications.RIDE_EVENTS]
+    if ride_events:
+        ride_notifications.handle_ride_events(ride_events)
+        envelopes = [e for e in envelopes if e["type"] not in ride_notifications.RIDE_EVENTS]
     payer_ids = {e["data"].get("payer_id") for e in envelopes} - {None}
     if not payer_ids:
         return  # nobody to tell: payments with no rider account

@@ -6,9 +6,15 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from accounts.authentication import ServiceKeyAuthentication
+from accounts.models import Scope
 from accounts.permissions import IsServiceOrStaff, is_service
 from promos import services
-from promos.serializers import DiscountRequestSerializer, DiscountSerializer
+from promos.serializers import (
+    DiscountRequestSerializer,
+    DiscountSerializer,
+    ReleaseRequestSerializer,
+    ReleaseSerializer,
+)
 
 
 class DiscountDrawThrottle(SimpleRateThrottle):
@@ -49,3 +55,20 @@ class DiscountDrawApi(APIView):
             "label": award.label,
         }
         return Response(body, status=status.HTTP_201_CREATED)
+
+
+class DiscountReleaseApi(APIView):
+    """The caller did not book the ride: its awards go back to the budget (idempotent)."""
+
+    authentication_classes = DiscountDrawApi.authentication_classes
+    permission_classes = [IsServiceOrStaff]
+    required_scopes = {"POST": Scope.PROMOS_DRAW}  # the same key as the draw's
+    throttle_classes = [DiscountDrawThrottle]
+
+    @extend_schema(request=ReleaseRequestSerializer, responses={200: ReleaseSerializer})
+    def post(self, request):
+        serializer = ReleaseRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        ride_id = serializer.validated_data["ride_id"]
+        released = services.release_ride_awards(ride_id=ride_id)
+        return Response({"ride_id": str(ride_id), "released": released})

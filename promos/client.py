@@ -4,6 +4,13 @@ With PROMO_SERVICE_URL and PROMO_SERVICE_KEY set, the draw goes to another deplo
 `POST /api/promos/discounts/` with a short timeout and one retry on connection errors.
 Whatever goes wrong (down, slow, nonsense), the caller gets no discount (1.00) and the
 failure is logged with the ride id: a ride is never refused or delayed for a promo.
+
+The promo budget is only spent on rides that exist: when the ride is not booked after all
+(no unicorn free, a second active ride, any error), or the other service may have recorded
+an award the ride did not get (it answered too late or wrongly), the caller calls
+`release()` and the other service gives the award's money back to its campaign and stops
+counting it against the rider's daily cap (`POST /api/promos/discounts/release/`, by ride
+id, so it also covers an award recorded after the release arrived).
 """
 
 import json
@@ -34,7 +41,15 @@ NO_DISCOUNT = Discount()
 
 
 class PromoServiceError(Exception):
-    pass
+    def __init__(self, message: str, *, nothing_recorded: bool = False):
+        super().__init__(message)
+        # True when the request never reached the other service (connection refused).
+        self.nothing_recorded = nothing_recorded
+
+
+class PromoServiceUnreachable(PromoServiceError):
+    def __init__(self, message: str):
+        super().__init__(message, nothing_recorded=True)
 
 
 class DiscountOffer:
@@ -46,8 +61,33 @@ class DiscountOffer:
     other service has already recorded it, and `confirm()` just returns it.
     """
 
-    def __init__(self, *, ride_id, discount: Discount = NO_DISCOUNT, planned=None):
+    def __init__(self, *, ride_id, discount: Discount = NO_DISCOUNT, planned=None, uncertain=False):
         self.ride_id, self.discount, self.planned = ride_id, discount, planned
+        # Over HTTP: the other service may hold an award the ride does not have.
+        self.uncertain = uncertain
+
+    @property
+    def remote(self) -> bool:
+        return self.planned is None and (self.uncertain or self.discount.award_id is not None)
+
+    def release(self) -> None:
+        """The ride was not booked: give back what the other service recorded for it.
+        In-process the award was in the ride's transaction and went with it; nothing to do.
+        Never raises; a failure is logged with the ride id."""
+        if not self.remote or not settings.PROMO_SERVICE_URL:
+            return
+        try:
+            released = _release_over_http(self.ride_id)
+        except PromoServiceError as error:
+            logger.warning("Could not release the promo award of ride %s: %s", self.ride_id, error)
+            return
+        logger.info("Released %s promo award(s) of unbooked ride %s", released, self.ride_id)
+
+    def settle_booked(self) -> None:
+        """The ride is booked: if it was booked without the other service's answer (too
+        late, or nonsense) while that service may have recorded an award, release it."""
+        if self.uncertain:
+            self.release()
 
     def confirm(self) -> Discount:
         if self.planned is None:
@@ -90,7 +130,7 @@ def offer_discount_for_ride(
         return DiscountOffer(ride_id=ride_id, planned=_plan_in_process(**request))
     except PromoServiceError as error:
         logger.warning("Promo service failed for ride %s, booked at 1.00: %s", ride_id, error)
-        return DiscountOffer(ride_id=ride_id)
+        return DiscountOffer(ride_id=ride_id, uncertain=not error.nothing_recorded)
 
 
 def _plan_in_process(**request):
@@ -135,12 +175,45 @@ def _draw_over_http(*, ride_id, username, latitude, longitude, fare_minor) -> Di
         except urllib.error.URLError as error:
             if isinstance(error.reason, ConnectionError) and attempt == 1:
                 continue  # refused or reset: one more try
+            if isinstance(error.reason, ConnectionRefusedError):
+                raise PromoServiceUnreachable(f"unreachable: {error.reason}") from error
             raise PromoServiceError(f"unreachable: {error.reason}") from error
         except (TimeoutError, ConnectionError, OSError) as error:
             if isinstance(error, ConnectionError) and attempt == 1:
                 continue
             raise PromoServiceError(f"no answer in time: {error}") from error
     raise PromoServiceError("unreachable")  # pragma: no cover (loop always returns or raises)
+
+
+# A release needs to arrive, not to be answered: the other service also honours it for an
+# award it records later. So the rider waits for it at most this long.
+RELEASE_TIMEOUT_SECONDS = 0.3
+
+
+def _release_over_http(ride_id) -> int:
+    body = json.dumps({"ride_id": str(ride_id)}).encode()
+    url = settings.PROMO_SERVICE_URL.rstrip("/") + "/api/promos/discounts/release/"
+    request = urllib.request.Request(  # noqa: S310 (URL comes from settings, http/https only)
+        url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Api-Key {settings.PROMO_SERVICE_KEY}",
+        },
+    )
+    timeout = min(settings.PROMO_SERVICE_TIMEOUT, RELEASE_TIMEOUT_SECONDS)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            raw = response.read(4096)
+    except urllib.error.HTTPError as error:
+        raise PromoServiceError(f"answered HTTP {error.code}") from error
+    except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as error:
+        raise PromoServiceError(f"no answer: {error}") from error
+    try:
+        return int(json.loads(raw).get("released", 0))
+    except (ValueError, TypeError, AttributeError):
+        return 0
 
 
 def _parse(status: int, raw: bytes) -> Discount:

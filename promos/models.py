@@ -83,6 +83,7 @@ class DiscountAward(models.Model):
         NO_CAMPAIGN = "no_campaign", "no campaign applies"
         DAILY_CAP = "daily_cap", "daily cap reached"
         BUDGET = "budget", "budget exhausted"
+        RELEASED = "released", "ride not booked"
 
     username = models.CharField(max_length=254, db_index=True)
     latitude = models.FloatField()
@@ -101,6 +102,12 @@ class DiscountAward(models.Model):
     discount_minor = models.PositiveIntegerField(default=0, help_text="Money given away.")
     ride_id = models.UUIDField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    released_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The ride was not booked: the money went back to the campaign and the "
+        "award does not count against the rider's daily cap.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -121,3 +128,14 @@ class DiscountAward(models.Model):
         if self.campaign is None or self.multiplier >= ONE:
             return None
         return f"{self.campaign.name}: {self.percent_off}% off"
+
+
+class ReleasedRide(models.Model):
+    """A ride the caller did not book: its awards are released, including one that a slow
+    draw records after the release arrived."""
+
+    ride_id = models.UUIDField(unique=True)
+    released_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return str(self.ride_id)

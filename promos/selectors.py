@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core.geo import haversine_km
-from promos.models import Campaign, DiscountAward, DiscountTier
+from promos.models import Campaign, DiscountAward, DiscountTier, ReleasedRide
 
 _running = {"until": 0.0, "campaigns": []}
 
@@ -62,5 +62,13 @@ def applicable_campaign(*, latitude: float, longitude: float, at: datetime) -> C
 def discounts_won_today(*, campaign: Campaign, username: str, at: datetime) -> int:
     start_of_day = timezone.make_aware(datetime.combine(timezone.localdate(at), time_of_day.min))
     return DiscountAward.objects.filter(
-        campaign=campaign, username=username, multiplier__lt=1, created_at__gte=start_of_day
+        campaign=campaign,
+        username=username,
+        multiplier__lt=1,
+        created_at__gte=start_of_day,
+        released_at__isnull=True,
     ).count()
+
+
+def ride_was_released(ride_id) -> bool:
+    return ride_id is not None and ReleasedRide.objects.filter(ride_id=ride_id).exists()

@@ -31,3 +31,12 @@ class DiscountSerializer(serializers.Serializer):
     discount_multiplier = serializers.DecimalField(max_digits=3, decimal_places=2)
     campaign = serializers.CharField(allow_null=True)
     label = serializers.CharField(allow_null=True)
+
+
+class ReleaseRequestSerializer(serializers.Serializer):
+    ride_id = serializers.UUIDField()
+
+
+class ReleaseSerializer(serializers.Serializer):
+    ride_id = serializers.UUIDField()
+    released = serializers.IntegerField(help_text="Awards released by this call.")

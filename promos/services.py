@@ -15,7 +15,7 @@ from core.db import insert_row
 from core.money import apply_multiplier
 from core.observability import count_metric
 from promos import selectors
-from promos.models import ONE, Campaign, DiscountAward, DiscountTier
+from promos.models import ONE, Campaign, DiscountAward, DiscountTier, ReleasedRide
 
 _system_random = random.SystemRandom()
 
@@ -59,6 +59,8 @@ def draw_discount(
     campaign whose budget cannot cover this discount, gets 1.00. No campaign: 1.00.
     Every draw is recorded, so retention can be measured against what riders were given.
     """
+    if selectors.ride_was_released(ride_id):
+        return _record_released(username, latitude, longitude, fare_minor, ride_id)
     draw = plan_discount(
         username=username,
         latitude=latitude,
@@ -130,3 +132,39 @@ def _draw_from(campaign: Campaign, award: DiscountAward, rng, now) -> tuple[str,
     if multiplier < ONE and budget_gone:
         return DiscountAward.Outcome.BUDGET, ONE
     return DiscountAward.Outcome.DRAWN, multiplier
+
+
+def _record_released(username, latitude, longitude, fare_minor, ride_id) -> DiscountAward:
+    """A draw that arrives after its ride was released: recorded, at 1.00, spending nothing."""
+    return insert_row(
+        DiscountAward(
+            username=username, latitude=latitude, longitude=longitude, fare_minor=fare_minor,
+            ride_id=ride_id, multiplier=ONE, outcome=DiscountAward.Outcome.RELEASED,
+            released_at=timezone.now(),
+        )
+    )  # fmt: skip
+
+
+@transaction.atomic
+def release_ride_awards(*, ride_id: uuid.UUID) -> int:
+    """The caller did not book ride `ride_id`: release its awards (the money goes back to
+    the campaign's budget, the award no longer counts against the rider's daily cap) and
+    remember the ride, so an award recorded later for it is released at once. Idempotent;
+    returns how many awards this call released."""
+    ReleasedRide.objects.get_or_create(ride_id=ride_id)
+    now = timezone.now()
+    released = 0
+    awards = DiscountAward.objects.select_for_update().filter(
+        ride_id=ride_id, released_at__isnull=True
+    )
+    for award in awards.order_by("pk"):
+        award.released_at = now
+        award.save(update_fields=["released_at"])
+        if award.campaign_id and award.discount_minor:
+            Campaign.objects.filter(pk=award.campaign_id).update(
+                spent_minor=F("spent_minor") - award.discount_minor
+            )
+        released += 1
+    if released:
+        count_metric("DiscountsReleased")
+    return released

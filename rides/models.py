@@ -1,3 +1,4 @@
+import secrets
 import uuid
 
 from django.conf import settings
@@ -38,14 +39,39 @@ class Unicorn(models.Model):
     def pronoun(self) -> str:
         return {"male": "his", "female": "her"}.get(self.gender, "their")
 
+    @property
+    def pronoun_subject(self) -> str:
+        return {"male": "he", "female": "she"}.get(self.gender, "they")
+
+
+ACTIVE_STATUSES = ("assigned", "arrived", "in_progress")
+
+# References riders and operators read aloud: no 0/O, 1/I/L.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+REFERENCE_LENGTH = 6
+
+
+def new_reference() -> str:
+    return "WR-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
+
 
 class Ride(models.Model):
+    """A ride. The server drives it: assigned → arrived (the unicorn reached the pickup, a
+    time known at dispatch: `arrives_at`) → in_progress (the rider boarded) → completed; or
+    cancelled, or expired (no-show). rides.services owns every change."""
+
     class Status(models.TextChoices):
         ASSIGNED = "assigned", "assigned"
+        ARRIVED = "arrived", "arrived"
+        IN_PROGRESS = "in_progress", "in progress"
         COMPLETED = "completed", "completed"
         CANCELLED = "cancelled", "cancelled"
+        EXPIRED = "expired", "expired"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    reference = models.CharField(
+        max_length=12, unique=True, default=new_reference, help_text="What people quote."
+    )
     rider = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -53,7 +79,7 @@ class Ride(models.Model):
         db_index=False,  # ride_rider_newest_idx starts with it: one index less per ride
     )
     unicorn = models.ForeignKey(Unicorn, on_delete=models.PROTECT, related_name="rides")
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ASSIGNED)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ASSIGNED)
     pickup_latitude = models.FloatField()
     pickup_longitude = models.FloatField()
     dropoff_latitude = models.FloatField(null=True, blank=True)
@@ -61,7 +87,7 @@ class Ride(models.Model):
     unicorn_start_latitude = models.FloatField(help_text="Where the unicorn was when dispatched.")
     unicorn_start_longitude = models.FloatField()
     distance_to_pickup_m = models.PositiveIntegerField()
-    eta_seconds = models.PositiveIntegerField()
+    eta_seconds = models.PositiveIntegerField(help_text="Travel time to the pickup at dispatch.")
     base_fare_minor = models.PositiveIntegerField(help_text="Fare before discount, in cents.")
     discount_multiplier = models.DecimalField(max_digits=3, decimal_places=2, default=1)
     discount_award_id = models.BigIntegerField(
@@ -71,9 +97,18 @@ class Ride(models.Model):
     discount_label = models.CharField(max_length=120, blank=True)
     fare_minor = models.PositiveIntegerField(help_text="Fare after discount, in cents.")
     fare_currency = models.CharField(max_length=3)
+    cancellation_fee_minor = models.PositiveIntegerField(
+        default=0, help_text="Charged for a cancellation after arrival or a no-show, in cents."
+    )
     requested_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    arrives_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the unicorn reaches the pickup (from dispatch)."
+    )
+    arrived_at = models.DateTimeField(null=True, blank=True)
+    boarded_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(null=True, blank=True)
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -84,14 +119,29 @@ class Ride(models.Model):
 
     class Meta:
         ordering = ["-requested_at"]
-        indexes = [models.Index(fields=["rider", "-requested_at"], name="ride_rider_newest_idx")]
+        indexes = [
+            models.Index(fields=["rider", "-requested_at"], name="ride_rider_newest_idx"),
+            models.Index(fields=["status", "arrives_at"], name="ride_status_due_idx"),
+        ]
+        constraints = [
+            # At most one active ride per rider, whatever races: the database says no.
+            models.UniqueConstraint(
+                fields=["rider"],
+                condition=models.Q(status__in=ACTIVE_STATUSES),
+                name="one_active_ride_per_rider",
+            )
+        ]
 
     def __str__(self):
-        return f"{self.unicorn} for {self.rider} ({self.status})"
+        return f"{self.reference}: {self.unicorn} for {self.rider} ({self.status})"
 
     @property
     def has_dropoff(self) -> bool:
         return self.dropoff_latitude is not None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
 
 
 class UnicornApplication(models.Model):

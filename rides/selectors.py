@@ -1,9 +1,15 @@
 """Reads of the fleet and rides."""
 
-from django.db.models import QuerySet
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from core.exceptions import NotFound
-from rides.models import Ride
+from core.geo import bounding_box, haversine_km
+from rides import lifecycle
+from rides.models import ACTIVE_STATUSES, Ride, Unicorn
 
 
 def rides_of(rider) -> QuerySet[Ride]:
@@ -36,6 +42,51 @@ def ride_by_id(ride_id) -> Ride | None:
 def has_active_ride(rider) -> bool:
     """Whether the rider has a ride assigned, arrived or in progress (accounts asks this
     before closing an account)."""
+    return Ride.objects.filter(rider=rider, status__in=ACTIVE_STATUSES).exists()
+
+
+def free_unicorns_near(*, latitude: float, longitude: float, radius_km: float, limit: int):
+    """Free on-duty unicorns within `radius_km`, nearest first, with their distance in km:
+    [(unicorn, km)]. A bounding box on the dispatch index, then exact distances."""
+    min_lat, max_lat, min_lon, max_lon = bounding_box(latitude, longitude, radius_km)
+    candidates = Unicorn.objects.filter(
+        on_duty=True,
+        is_available=True,
+        latitude__range=(min_lat, max_lat),
+        longitude__range=(min_lon, max_lon),
+    ).only("name", "color", "gender", "latitude", "longitude")[:_NEARBY_CANDIDATES]
+    near = [
+        (unicorn, haversine_km(latitude, longitude, unicorn.latitude, unicorn.longitude))
+        for unicorn in candidates
+    ]
+    near = sorted((pair for pair in near if pair[1] <= radius_km), key=lambda pair: pair[1])
+    return near[:limit]
+
+
+_NEARBY_CANDIDATES = 500
+
+
+def nearest_free_unicorn_km(*, latitude: float, longitude: float) -> float | None:
+    """How far the nearest free unicorn is (what dispatch would send), or None."""
+    for radius in (2.0, 10.0, settings.DISPATCH_MAX_RADIUS_KM):
+        near = free_unicorns_near(latitude=latitude, longitude=longitude, radius_km=radius, limit=1)
+        if near:
+            return near[0][1]
+    return None
+
+
+def rides_needing_attention(*, now=None) -> QuerySet[Ride]:
+    """For operators: rides waiting long at the pickup (more than half the boarding window
+    gone), rides stuck (assigned well past their arrival, or on board for longer than
+    STUCK_RIDE_HOURS) and rides that expired in the last day."""
+    now = now or timezone.now()
+    window = lifecycle.boarding_window()
     return Ride.objects.filter(
-        rider=rider, status__in=("assigned", "arrived", "in_progress")
-    ).exists()
+        Q(status=Ride.Status.ARRIVED, arrives_at__lte=now - window / 2)
+        | Q(status=Ride.Status.ASSIGNED, arrives_at__lte=now - timedelta(minutes=5))
+        | Q(status=Ride.Status.IN_PROGRESS, boarded_at__lte=now - timedelta(hours=STUCK_RIDE_HOURS))
+        | Q(status=Ride.Status.EXPIRED, expired_at__gte=now - timedelta(days=1))
+    )
+
+
+STUCK_RIDE_HOURS = 3

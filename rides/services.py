@@ -1,24 +1,25 @@
-"""Dispatch and the ride lifecycle: assigned → completed or cancelled."""
+"""Dispatch and the ride lifecycle: assigned → arrived → in_progress → completed, or
+cancelled, or expired (see DESIGN.md; the clock is rides.lifecycle)."""
 
 import math
 import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from core.db import insert_row
-from core.exceptions import Conflict, ServiceUnavailable
+from core.exceptions import Conflict, DomainError, ServiceUnavailable
 from core.geo import KM_PER_DEGREE_LATITUDE, bounding_box, haversine_km
 from core.money import apply_multiplier
 from core.observability import count_metric, timed
 from events.services import emit
 from payments import services as payment_services
 from promos import client as promo_client
-from rides import fares
-from rides.models import Ride, Unicorn, UnicornApplication
+from rides import fares, lifecycle
+from rides.models import ACTIVE_STATUSES, Ride, Unicorn, UnicornApplication, new_reference
 
 # Search near first: most requests find a unicorn in the smallest box.
 _SEARCH_RADII_KM = (2.0, 10.0)
@@ -105,20 +106,104 @@ def _claim_nearest(pickup: Point, radius_km: float) -> Unicorn | None:
 
 
 def eta_seconds(distance_km: float) -> int:
-    return max(1, round(distance_km / settings.UNICORN_SPEED_KMH * 3600))
+    """Travel time to the pickup on the ride's clock (what the ride records at dispatch)."""
+    return lifecycle.travel_seconds(distance_km)
+
+
+# --- Where rides may go ------------------------------------------------------------------
+
+
+class OutsideServiceArea(DomainError):
+    pass
+
+
+class NotARide(DomainError):
+    default_detail = "The drop-off is where you would be picked up."
+
+
+class ActiveRideExists(Conflict):
+    pass
+
+
+class NotYourRide(DomainError):
+    status_code = 403
+    default_detail = "Only the ride's rider can do that."
+
+
+def _area_sentence() -> str:
+    return f"We serve {settings.SERVICE_AREA['radius_km']:g} km around the city centre"
+
+
+def check_trip(pickup: Point, dropoff: Point | None) -> None:
+    """Pickup and drop-off inside SERVICE_AREA, and a drop-off that is somewhere else."""
+    area = settings.SERVICE_AREA
+    for point, what in ((pickup, "pickup"), (dropoff, "drop-off")):
+        if point is None:
+            continue
+        away = haversine_km(area["latitude"], area["longitude"], *point.as_tuple())
+        if away > area["radius_km"]:
+            raise OutsideServiceArea(
+                f"Your {what} is outside our service area ({away:.0f} km from the city "
+                f"centre). {_area_sentence()}: choose a {what} inside it."
+            )
+    if dropoff is not None and trip_km(pickup, dropoff) < settings.RIDE_MIN_TRIP_KM:
+        raise NotARide(
+            "Your drop-off is where you would be picked up. Choose a drop-off elsewhere, "
+            "or leave it out for a flat fare."
+        )
+
+
+def trip_km(pickup: Point, dropoff: Point) -> float:
+    return haversine_km(*pickup.as_tuple(), *dropoff.as_tuple())
+
+
+# --- Requesting a ride ---------------------------------------------------------------------
+
+
+def _active_ride_of(rider) -> Ride | None:
+    ride = (
+        Ride.objects.filter(rider=rider, status__in=ACTIVE_STATUSES)
+        .select_related("unicorn", "rider")
+        .first()
+    )
+    if ride is not None:
+        ride = settle_ride(ride)
+    return ride if ride is not None and ride.is_active else None
+
+
+def _refuse_second_ride(ride: Ride):
+    state = {
+        Ride.Status.ASSIGNED: f"{ride.unicorn.name} is on the way to you",
+        Ride.Status.ARRIVED: f"{ride.unicorn.name} is waiting for you at the pickup",
+        Ride.Status.IN_PROGRESS: "you are on it",
+    }[ride.status]
+    raise ActiveRideExists(
+        f"You already have a ride ({ride.reference}): {state}. "
+        "Finish or cancel it before you request another."
+    )
 
 
 def request_ride(*, rider, pickup: Point, dropoff: Point | None = None) -> Ride:
     """Dispatch the nearest free unicorn to `pickup` and record the ride with its fare.
 
+    Refused before anything is asked or recorded: a pickup or drop-off outside the service
+    area or a drop-off on the pickup (400), a rider who already has an active ride (409;
+    the database's one-active-ride constraint settles a race the same way).
+
     The discount comes from the promo service (never from the rider's request) and is
-    recorded with the ride; if that service fails the ride is booked at 1.00.
+    recorded with the ride; if that service fails the ride is booked at 1.00. A discount
+    the other service recorded for a ride that is then not booked here (no unicorn, a
+    concurrent second ride, any error), or that came too late, is released again.
 
     The discount is worked out first (reads, or the HTTP call to another promo service),
     then one short transaction claims the unicorn, records the award and the ride. The
     transaction holds the database's write lock on SQLite and the unicorn's row on
     PostgreSQL, so nothing slow runs inside it. No unicorn free: nothing is recorded.
     """
+    check_trip(pickup, dropoff)
+    active = _active_ride_of(rider)
+    if active is not None:
+        _refuse_second_ride(active)
     ride_id = uuid.uuid4()
     base = fares.base_fare_minor(pickup.as_tuple(), dropoff.as_tuple() if dropoff else None)
     with timed("discount"):
@@ -129,19 +214,33 @@ def request_ride(*, rider, pickup: Point, dropoff: Point | None = None) -> Ride:
             longitude=pickup.longitude,
             fare_minor=base,
         )
-    with transaction.atomic():
-        with timed("dispatch"):
-            unicorn, km = dispatch_nearest_unicorn(pickup)
-        with timed("record"):
-            discount = offer.confirm()
-            ride = _record_ride(ride_id, rider, unicorn, km, pickup, dropoff, base, discount)
+    try:
+        with transaction.atomic():
+            with timed("dispatch"):
+                unicorn, km = dispatch_nearest_unicorn(pickup)
+            with timed("record"):
+                discount = offer.confirm()
+                ride = _record_ride(ride_id, rider, unicorn, km, pickup, dropoff, base, discount)
+                emit(RIDE_ASSIGNED, ride_event_data(ride))
+    except IntegrityError:
+        offer.release()
+        active = _active_ride_of(rider)
+        if active is not None:
+            _refuse_second_ride(active)
+        raise
+    except BaseException:
+        offer.release()
+        raise
+    offer.settle_booked()
     count_metric("RidesRequested")
     return ride
 
 
 def _record_ride(ride_id, rider, unicorn, km, pickup, dropoff, base, discount) -> Ride:
+    eta = eta_seconds(km)
     ride = Ride(
         id=ride_id,
+        reference=new_reference(),
         rider=rider,
         unicorn=unicorn,
         pickup_latitude=pickup.latitude,
@@ -151,7 +250,8 @@ def _record_ride(ride_id, rider, unicorn, km, pickup, dropoff, base, discount) -
         unicorn_start_latitude=unicorn.latitude,
         unicorn_start_longitude=unicorn.longitude,
         distance_to_pickup_m=round(km * 1000),
-        eta_seconds=eta_seconds(km),
+        eta_seconds=eta,
+        arrives_at=timezone.now() + lifecycle.scaled(eta),
         base_fare_minor=base,
         discount_multiplier=discount.multiplier,
         discount_award_id=discount.award_id,
@@ -163,11 +263,108 @@ def _record_ride(ride_id, rider, unicorn, km, pickup, dropoff, base, discount) -
     return insert_row(ride)
 
 
-def _lock_assigned_ride(ride: Ride, action: str) -> Ride:
-    locked = Ride.objects.select_for_update().select_related("unicorn", "rider").get(pk=ride.pk)
-    if locked.status != Ride.Status.ASSIGNED:
-        raise Conflict(f"This ride is already {locked.status}; it cannot be {action}.")
-    return locked
+# --- Time-driven transitions: arrival and expiry ------------------------------------------
+
+
+def settle_ride(ride: Ride, now=None) -> Ride:
+    """Record what time has made true of `ride`: the unicorn's arrival at the pickup, and a
+    rider who did not board within the boarding window (expired, no-show fee).
+
+    Reading a ride calls this, so its state never depends on a background job; a scheduled
+    sweep (`settle_due_rides`) does the same for rides nobody looks at. Idempotent and safe
+    under concurrency: each transition is made once, under the ride's row lock, whoever
+    observes it first; the others see it done. Writes only when something is due.
+    """
+    now = now or timezone.now()
+    return _transition_due(ride, now) if is_due(ride, now) else ride
+
+
+def is_due(ride: Ride, now) -> bool:
+    """Has time made a transition of `ride` due (arrival, or expiry of the boarding)?"""
+    if ride.status == Ride.Status.ASSIGNED:
+        return ride.arrives_at is not None and ride.arrives_at <= now
+    return ride.status == Ride.Status.ARRIVED and lifecycle.boarding_deadline(ride) <= now
+
+
+@transaction.atomic
+def _transition_due(ride: Ride, now) -> Ride:
+    ride = _locked(ride)
+    if ride.status == Ride.Status.ASSIGNED and ride.arrives_at <= now:
+        ride.status, ride.arrived_at = Ride.Status.ARRIVED, ride.arrives_at
+        ride.save(update_fields=["status", "arrived_at"])
+        emit(RIDE_ARRIVED, ride_event_data(ride))
+    if ride.status == Ride.Status.ARRIVED and lifecycle.boarding_deadline(ride) <= now:
+        ride.status, ride.expired_at = Ride.Status.EXPIRED, lifecycle.boarding_deadline(ride)
+        ride.cancellation_fee_minor = _cancellation_fee_minor()
+        ride.save(update_fields=["status", "expired_at", "cancellation_fee_minor"])
+        _free_unicorn(ride.unicorn, latitude=ride.pickup_latitude, longitude=ride.pickup_longitude)
+        ride.fare_payment = _charge_fee(ride)
+        emit(RIDE_EXPIRED, ride_event_data(ride))
+        count_metric("RidesExpired")
+    return ride
+
+
+def settle_due_rides(*, now=None, limit: int = 500) -> int:
+    """The sweep: settle every ride whose arrival or boarding deadline has passed (the
+    oldest first, at most `limit`); returns how many changed. `manage.py settle_rides`."""
+    now = now or timezone.now()
+    expired_arrivals = now - lifecycle.boarding_window()
+    due = (
+        Ride.objects.filter(
+            Q(status=Ride.Status.ASSIGNED, arrives_at__lte=now)
+            | Q(status=Ride.Status.ARRIVED, arrives_at__lte=expired_arrivals)
+        )
+        .select_related("unicorn", "rider")
+        .order_by("arrives_at")[:limit]
+    )
+    changed = 0
+    for ride in due:
+        before = ride.status
+        changed += settle_ride(ride, now).status != before
+    return changed
+
+
+# --- What riders and operators do ---------------------------------------------------------
+
+
+def _current(ride: Ride) -> Ride:
+    """The ride as stored now (the caller's copy may be older)."""
+    return Ride.objects.select_related("unicorn", "rider").get(pk=ride.pk)
+
+
+def _locked(ride: Ride) -> Ride:
+    return Ride.objects.select_for_update().select_related("unicorn", "rider").get(pk=ride.pk)
+
+
+def _is_operator(user, ride) -> bool:
+    return user is not None and user.pk != ride.rider_id and user.is_staff
+
+
+def _refuse(ride: Ride, action: str):
+    if ride.status == Ride.Status.EXPIRED:
+        raise Conflict(
+            f"This ride already expired: nobody boarded within "
+            f"{settings.RIDE_BOARDING_MINUTES:g} minutes of the unicorn's arrival; "
+            f"it cannot be {action}."
+        )
+    raise Conflict(f"This ride is already {ride.get_status_display()}; it cannot be {action}.")
+
+
+def _cancellation_fee_minor() -> int:
+    return int(settings.RIDE_CANCELLATION_FEE * 100)
+
+
+def _charge_fee(ride: Ride):
+    if not ride.cancellation_fee_minor:
+        return None
+    return payment_services.register_payment(
+        amount_minor=ride.cancellation_fee_minor,
+        currency=ride.fare_currency,
+        reference=f"{payment_services.fare_reference(ride)}-fee",
+        ride=ride,
+        payer=ride.rider,
+        actor="service:rides",
+    )
 
 
 def _free_unicorn(unicorn: Unicorn, *, latitude: float | None = None, longitude=None):
@@ -179,52 +376,133 @@ def _free_unicorn(unicorn: Unicorn, *, latitude: float | None = None, longitude=
     unicorn.save(update_fields=fields)
 
 
-@transaction.atomic
+def board_ride(*, ride: Ride, by) -> Ride:
+    """The rider is on: arrived → in_progress. Only from `arrived`; only the rider."""
+    ride = settle_ride(_current(ride))
+    with transaction.atomic():
+        ride = _locked(ride)
+        if by is not None and by.pk != ride.rider_id:
+            raise NotYourRide("Only the rider can board their unicorn.")
+        if ride.status == Ride.Status.ASSIGNED:
+            raise Conflict(
+                f"{ride.unicorn.name} has not arrived yet; board once "
+                f"{ride.unicorn.pronoun_subject} is at the pickup."
+            )
+        if ride.status == Ride.Status.IN_PROGRESS:
+            raise Conflict("You are already on board; this ride cannot be boarded again.")
+        if ride.status != Ride.Status.ARRIVED:
+            _refuse(ride, "boarded")
+        ride.status, ride.boarded_at = Ride.Status.IN_PROGRESS, timezone.now()
+        ride.save(update_fields=["status", "boarded_at"])
+        emit(RIDE_BOARDED, ride_event_data(ride))
+    return ride
+
+
 def cancel_ride(*, ride: Ride, by) -> Ride:
-    """Cancel an assigned ride; the unicorn stays where it is and is free again."""
-    ride = _lock_assigned_ride(ride, "cancelled")
-    ride.status = Ride.Status.CANCELLED
-    ride.cancelled_at = timezone.now()
-    ride.cancelled_by = by
-    ride.save(update_fields=["status", "cancelled_at", "cancelled_by"])
-    _free_unicorn(ride.unicorn)
+    """Cancel a ride that has not ended. The rider: free until the unicorn arrives, then
+    RIDE_CANCELLATION_FEE (charged as a payment, once); not once on board (complete it).
+    An operator (the API or the admin): at any active state, free of charge. The unicorn
+    stops where it is and is free again. The rider hears of it (event, notification)."""
+    ride = settle_ride(_current(ride))
+    with transaction.atomic():
+        ride = _locked(ride)
+        if not ride.is_active:
+            _refuse(ride, "cancelled")
+        operator = _is_operator(by, ride)
+        if ride.status == Ride.Status.IN_PROGRESS and not operator:
+            raise Conflict(
+                "You are on board: this ride cannot be cancelled any more. Complete it at "
+                "your drop-off."
+            )
+        now = timezone.now()
+        fee = ride.status == Ride.Status.ARRIVED and not operator
+        where = lifecycle.progress(ride, now)
+        ride.status, ride.cancelled_at, ride.cancelled_by = Ride.Status.CANCELLED, now, by
+        ride.cancellation_fee_minor = _cancellation_fee_minor() if fee else 0
+        ride.save(
+            update_fields=["status", "cancelled_at", "cancelled_by", "cancellation_fee_minor"]
+        )
+        _free_unicorn(ride.unicorn, latitude=where.latitude, longitude=where.longitude)
+        ride.fare_payment = _charge_fee(ride)
+        emit(RIDE_CANCELLED, {**ride_event_data(ride), "by_operator": operator})
     return ride
 
 
-@transaction.atomic
 def complete_ride(*, ride: Ride, by) -> Ride:
-    """Finish an assigned ride: free the unicorn where the ride ended, register the fare
-    payment (once: its reference is the ride) and report RideCompleted."""
-    ride = _lock_assigned_ride(ride, "completed")
-    ride.status = Ride.Status.COMPLETED
-    ride.completed_at = timezone.now()
-    ride.save(update_fields=["status", "completed_at"])
-    end = (
-        (ride.dropoff_latitude, ride.dropoff_longitude)
-        if ride.has_dropoff
-        else (ride.pickup_latitude, ride.pickup_longitude)
-    )
-    _free_unicorn(ride.unicorn, latitude=end[0], longitude=end[1])
-    ride.fare_payment = payment_services.register_fare_payment(ride=ride, actor=by)
-    emit(RIDE_COMPLETED, ride_completed_data(ride))
+    """Finish a ride the rider is on (in_progress): free the unicorn where it ended,
+    register the fare payment (once: its reference is the ride) and report RideCompleted,
+    which brings the rider the receipt (notification and e-mail)."""
+    ride = settle_ride(_current(ride))
+    with transaction.atomic():
+        ride = _locked(ride)
+        if ride.status in (Ride.Status.ASSIGNED, Ride.Status.ARRIVED):
+            raise Conflict(
+                "The rider is not on board yet: a ride can be completed only after boarding."
+            )
+        if ride.status != Ride.Status.IN_PROGRESS:
+            _refuse(ride, "completed")
+        ride.status = Ride.Status.COMPLETED
+        ride.completed_at = timezone.now()
+        ride.save(update_fields=["status", "completed_at"])
+        end = (
+            (ride.dropoff_latitude, ride.dropoff_longitude)
+            if ride.has_dropoff
+            else (ride.pickup_latitude, ride.pickup_longitude)
+        )
+        _free_unicorn(ride.unicorn, latitude=end[0], longitude=end[1])
+        ride.fare_payment = payment_services.register_fare_payment(ride=ride, actor=by)
+        emit(RIDE_COMPLETED, ride_completed_data(ride))
+        count_metric("RidesCompleted")
     return ride
 
 
+RIDE_ASSIGNED = "rides.RideAssigned"
+RIDE_ARRIVED = "rides.RideArrived"
+RIDE_BOARDED = "rides.RideBoarded"
 RIDE_COMPLETED = "rides.RideCompleted"
+RIDE_CANCELLED = "rides.RideCancelled"
+RIDE_EXPIRED = "rides.RideExpired"
+
+
+def _iso(moment):
+    return moment.isoformat() if moment else None
+
+
+def ride_event_data(ride: Ride) -> dict:
+    """What every ride event carries: enough for a notification or a receipt without
+    reading the rides tables."""
+    return {
+        "ride_id": str(ride.id),
+        "reference": ride.reference,
+        "rider_id": ride.rider_id,
+        "status": ride.status,
+        "unicorn": ride.unicorn.name,
+        "unicorn_color": ride.unicorn.color,
+        "unicorn_pronoun": ride.unicorn.pronoun,
+        "base_fare_minor": ride.base_fare_minor,
+        "fare_minor": ride.fare_minor,
+        "cancellation_fee_minor": ride.cancellation_fee_minor,
+        "currency": ride.fare_currency,
+        "discount_multiplier": str(ride.discount_multiplier),
+        "discount_label": ride.discount_label or None,
+        "campaign": ride.discount_campaign or None,
+        "distance_km": round(lifecycle.trip_km(ride), 2) if ride.has_dropoff else None,
+        "boarding_minutes": settings.RIDE_BOARDING_MINUTES,
+        "eta_seconds": lifecycle.progress(ride, timezone.now()).eta_seconds,
+        "requested_at": _iso(ride.requested_at),
+        "arrived_at": _iso(ride.arrived_at),
+        "boarded_at": _iso(ride.boarded_at),
+        "completed_at": _iso(ride.completed_at),
+        "cancelled_at": _iso(ride.cancelled_at),
+        "expired_at": _iso(ride.expired_at),
+    }
 
 
 def ride_completed_data(ride: Ride) -> dict:
+    payment = getattr(ride, "fare_payment", None)
     return {
-        "ride_id": str(ride.id),
-        "rider_id": ride.rider_id,
-        "unicorn": ride.unicorn.name,
-        "base_fare_minor": ride.base_fare_minor,
-        "fare_minor": ride.fare_minor,
-        "currency": ride.fare_currency,
-        "discount_multiplier": str(ride.discount_multiplier),
-        "campaign": ride.discount_campaign or None,
-        "requested_at": ride.requested_at.isoformat(),
-        "completed_at": ride.completed_at.isoformat(),
+        **ride_event_data(ride),
+        "payment_id": str(payment.pk) if payment is not None else None,
     }
 
 

@@ -64,6 +64,7 @@ class RideFactory(factory.django.DjangoModelFactory):
     unicorn_start_longitude = DEMO_CITY[1]
     distance_to_pickup_m = 500
     eta_seconds = 60
+    arrives_at = factory.LazyFunction(lambda: timezone.now() + timezone.timedelta(seconds=60))
     base_fare_minor = 1250
     fare_minor = 1250
     fare_currency = "USD"
@@ -121,3 +122,23 @@ class PaymentFactory(factory.django.DjangoModelFactory):
     amount_minor = 1250
     currency = "USD"
     registered_by = "finance@example.com"
+
+
+def arrive_now(ride) -> None:
+    """Move `ride`'s clock on: its unicorn reached the pickup a moment ago (not persisted:
+    the next read or action observes the arrival, as in real time)."""
+    Ride.objects.filter(pk=ride.pk).update(
+        arrives_at=timezone.now() - timezone.timedelta(seconds=1)
+    )
+
+
+def ride_in_progress(**kwargs) -> Ride:
+    """A ride the rider has boarded (the lifecycle's state from which it can be completed)."""
+    now = timezone.now()
+    return RideFactory(
+        status=Ride.Status.IN_PROGRESS,
+        arrives_at=now - timezone.timedelta(minutes=2),
+        arrived_at=now - timezone.timedelta(minutes=2),
+        boarded_at=now - timezone.timedelta(minutes=1),
+        **kwargs,
+    )

@@ -7,6 +7,7 @@ listed in zappa_settings.json and docs.
 
 import os
 import tempfile
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -325,6 +326,24 @@ FARE_CURRENCY = env("FARE_CURRENCY", default="USD")
 FARE_BASE_MINOR = env.int("FARE_BASE_MINOR", default=500)
 FARE_PER_KM_MINOR = env.int("FARE_PER_KM_MINOR", default=150)
 FARE_FLAT_MINOR = env.int("FARE_FLAT_MINOR", default=1250)
+# The ride's clock: RIDE_TIME_SCALE 60 makes a minute of travel, boarding and expiry pass in
+# a second (demos, browser tests). A rider not on board RIDE_BOARDING_MINUTES after the
+# unicorn arrived is a no-show: the ride expires and RIDE_CANCELLATION_FEE is charged, as it
+# is for a cancellation after the arrival (before it, cancelling is free).
+RIDE_TIME_SCALE = env.float("RIDE_TIME_SCALE", default=1.0)
+RIDE_BOARDING_MINUTES = env.float("RIDE_BOARDING_MINUTES", default=5.0)
+RIDE_CANCELLATION_FEE = Decimal(env("RIDE_CANCELLATION_FEE", default="5.00"))  # FARE_CURRENCY
+# Pickups and drop-offs must lie within SERVICE_AREA: "latitude,longitude,radius_km"
+# (default: 25 km around the city centre). A drop-off closer than RIDE_MIN_TRIP_KM to the
+# pickup is refused (that is no ride).
+SERVICE_AREA = dict(
+    zip(
+        ("latitude", "longitude", "radius_km"),
+        map(float, env.list("SERVICE_AREA", default=[*CITY_CENTER, 25.0])),
+        strict=True,
+    )
+)
+RIDE_MIN_TRIP_KM = env.float("RIDE_MIN_TRIP_KM", default=0.05)
 
 # --- Frontend (rider pages) -----------------------------------------------------------
 # Map tiles: OpenStreetMap by default; point MAP_TILES_URL at another tile server (or a
@@ -428,6 +447,12 @@ EVENT_SUBSCRIBERS = {
             "payments.PaymentRegistered",
             "payments.PaymentVerified",
             "payments.PaymentDeleted",
+            "rides.RideAssigned",
+            "rides.RideArrived",
+            "rides.RideBoarded",
+            "rides.RideCompleted",
+            "rides.RideCancelled",
+            "rides.RideExpired",
         ],
     },
 }

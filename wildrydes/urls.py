@@ -23,6 +23,7 @@ api = [
     path("health/", health, name="health"),
     lazy_include("auth/", "accounts.urls"),
     lazy_include("rides/", "rides.urls"),
+    lazy_include("unicorns/", "rides.unicorn_urls"),
     lazy_include("promos/", "promos.urls"),
     lazy_include("payments/", "payments.urls"),
     lazy_include("payment-lists/", "payment_lists.urls"),

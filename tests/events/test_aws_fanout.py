@@ -197,7 +197,7 @@ def rider_with_ride(unicorn="Shadowfax"):
 
 
 def ride_completed(ride) -> OutboxEvent:
-    """The RideCompleted event alone (BI's only), committed."""
+    """The RideCompleted event alone (for BI, and the rider's receipt), committed."""
     with transaction.atomic():
         return services.emit(rides.RIDE_COMPLETED, rides.ride_completed_data(ride))
 
@@ -250,9 +250,12 @@ def test_filter_policy_sends_each_subscriber_only_its_event_types(fanout):
         "payments.PaymentRegistered",
         "rides.RideCompleted",
     ]
-    assert [fanout.event_type_of(m) for m in notifications] == ["payments.PaymentRegistered"]
+    assert sorted(fanout.event_type_of(m) for m in notifications) == [
+        "payments.PaymentRegistered",
+        "rides.RideCompleted",
+    ]
     assert {envelope_of(m)["id"] for m in bi} == {str(payment.id), str(ride_event.id)}
-    assert envelope_of(notifications[0]) == payment.envelope()
+    assert payment.envelope() in [envelope_of(m) for m in notifications]
 
 
 # --- The SQS entry point --------------------------------------------------------------
@@ -265,8 +268,10 @@ def test_queued_events_reach_bi_and_the_riders_notifications(fanout):
 
     fanout.deliver_all()
 
-    notification = Notification.objects.get(user=rider)
+    notification = Notification.objects.get(user=rider, event_type="payments.PaymentRegistered")
     assert notification.message == "Payment of $12.50 registered for your ride with Shadowfax"
+    receipt = Notification.objects.get(user=rider, event_type="rides.RideCompleted")
+    assert receipt.message.startswith(f"Receipt for {ride.reference}")
     today = DailyAggregate.objects.get(day=timezone.localdate())
     assert (today.payments_registered, today.payments_registered_minor) == (1, 1250)
     assert (today.rides_completed, today.revenue_minor) == (1, ride.fare_minor)

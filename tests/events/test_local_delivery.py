@@ -18,7 +18,7 @@ from events.models import Delivery, OutboxEvent, ProcessedEvent
 from notifications.models import Notification
 from payments import services as payments
 from rides import services as rides
-from tests.factories import RideFactory, UnicornFactory, UserFactory
+from tests.factories import RideFactory, UnicornFactory, UserFactory, arrive_now
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -55,6 +55,8 @@ def test_completed_ride_registers_its_fare_once_and_feeds_bi():
     rider = UserFactory()
     UnicornFactory(name="Bucephalus")
     ride = rides.request_ride(rider=rider, pickup=rides.Point(47.6062, -122.3321))
+    arrive_now(ride)
+    rides.board_ride(ride=ride, by=rider)
     rides.complete_ride(ride=ride, by=rider)
     with pytest.raises(rides.Conflict):
         rides.complete_ride(ride=ride, by=rider)
@@ -63,7 +65,8 @@ def test_completed_ride_registers_its_fare_once_and_feeds_bi():
     assert payments.register_fare_payment(ride=ride, actor="retry") == ride.payments.get()
     today = DailyAggregate.objects.get(day=timezone.localdate())
     assert (today.rides_completed, today.revenue_minor) == (1, ride.fare_minor)
-    assert Notification.objects.filter(user=rider).count() == 1
+    # assigned, arrived, boarded, the fare payment, the receipt
+    assert Notification.objects.filter(user=rider).count() == 5
 
 
 def test_rolled_back_change_publishes_nothing():

@@ -13,7 +13,7 @@ from events.models import OutboxEvent
 from payments.models import Payment
 from promos.models import DiscountAward
 from rides.models import Ride, Unicorn
-from tests.factories import UnicornFactory
+from tests.factories import UnicornFactory, arrive_now
 
 pytestmark = pytest.mark.django_db
 
@@ -97,17 +97,19 @@ def test_a_ride_request_cut_off_before_its_ride_is_written_leaves_nothing(rider_
     assert not Unicorn.objects.get(pk=unicorn.pk).is_available
 
 
-def test_a_completion_cut_off_before_its_payment_is_written_leaves_the_ride_assigned(
+def test_a_completion_cut_off_before_its_payment_is_written_leaves_the_ride_in_progress(
     rider_api,
 ):
     UnicornFactory()
     ride_id = rider_api.post("/api/rides/", PICKUP).json()["id"]
+    arrive_now(Ride.objects.get(pk=ride_id))
+    assert rider_api.post(f"/api/rides/{ride_id}/board/").status_code == 200
     url = f"/api/rides/{ride_id}/complete/"
     with connection.execute_wrapper(FailingQueries(only='INSERT INTO "payments_payment"')):
         response = rider_api.post(url)
     assert_unavailable(response)
     ride = Ride.objects.select_related("unicorn").get(pk=ride_id)
-    assert ride.status == Ride.Status.ASSIGNED
+    assert ride.status == Ride.Status.IN_PROGRESS
     assert not ride.unicorn.is_available
     assert not Payment.objects.exists()
     assert not OutboxEvent.objects.filter(type="rides.RideCompleted").exists()

@@ -12,7 +12,7 @@ import pytest
 
 from payments.models import Payment
 from rides.models import Ride
-from tests.factories import UnicornFactory
+from tests.factories import UnicornFactory, arrive_now
 from tests.promos.test_promo_client import closed_port_url, promo_service  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +29,8 @@ def book_and_complete(rider_api):
     elapsed = time.monotonic() - started
     assert booked.status_code == 201, booked.content
     ride = booked.json()
+    arrive_now(Ride.objects.get(pk=ride["id"]))
+    assert rider_api.post(f"/api/rides/{ride['id']}/board/").status_code == 200
     completed = rider_api.post(f"/api/rides/{ride['id']}/complete/")
     assert completed.status_code == 200
     return ride, completed.json(), elapsed

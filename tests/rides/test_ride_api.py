@@ -1,7 +1,7 @@
 import pytest
 
 from rides.models import Ride, Unicorn
-from tests.factories import RideFactory, UnicornFactory
+from tests.factories import RideFactory, UnicornFactory, arrive_now, ride_in_progress
 
 pytestmark = pytest.mark.django_db
 
@@ -36,12 +36,16 @@ def test_ride_answer_has_the_contract_fields(rider_api, rider):
     UnicornFactory(name="Shadowfax", color="white", gender="male")
     ride = request_ride(rider_api, dropoff=near(0.01, 0.01)).json()
     assert set(ride) >= {
-        "id", "status", "rider", "unicorn", "eta_seconds", "pickup", "dropoff",
-        "discount_multiplier", "fare", "requested_at", "completed_at", "payment",
+        "id", "reference", "status", "rider", "unicorn", "eta_seconds", "arrives_at",
+        "pickup", "dropoff", "distance_km", "discount_multiplier", "fare", "requested_at",
+        "arrived_at", "boarded_at", "completed_at", "cancelled_at", "payment",
     }  # fmt: skip
+    assert set(ride["unicorn"]) >= {"name", "color", "gender", "position"}
+    assert set(ride["unicorn"]["position"]) == {"latitude", "longitude"}
     assert ride["rider"] == rider.email
     assert ride["unicorn"]["name"] == "Shadowfax"
     assert ride["unicorn"]["color"] == "white"
+    assert ride["distance_km"] == pytest.approx(1.34, abs=0.02)
     assert ride["discount_multiplier"] == "1.00"
     assert ride["fare"]["currency"] == "USD"
     assert ride["requested_at"].endswith("Z")
@@ -129,7 +133,7 @@ def test_failed_request_does_not_burn_the_idempotency_key(rider_api):
 
 
 def test_list_shows_own_rides_newest_first_paginated(rider_api, rider, other_rider):
-    older = RideFactory(rider=rider)
+    older = RideFactory(rider=rider, status=Ride.Status.COMPLETED)
     newer = RideFactory(rider=rider)
     RideFactory(rider=other_rider)
     Ride.objects.filter(pk=older.pk).update(requested_at="2026-01-01T10:00:00Z")
@@ -163,7 +167,7 @@ def test_cancel_frees_the_unicorn(rider_api, rider):
 
 
 def test_complete_frees_the_unicorn_at_the_dropoff(rider_api, rider):
-    ride = RideFactory(rider=rider, dropoff_latitude=47.7, dropoff_longitude=-122.4)
+    ride = ride_in_progress(rider=rider, dropoff_latitude=47.7, dropoff_longitude=-122.4)
     response = rider_api.post(f"/api/rides/{ride.id}/complete/")
     assert response.status_code == 200
     assert response.json()["status"] == "completed"
@@ -177,25 +181,35 @@ def test_complete_frees_the_unicorn_at_the_dropoff(rider_api, rider):
     "first, second",
     [
         ("complete", "complete"),
-        ("cancel", "complete"),
         ("complete", "cancel"),
-        ("cancel", "cancel"),
+        ("complete", "board"),
     ],
 )
-def test_second_transition_is_409(rider_api, rider, first, second):
-    ride = RideFactory(rider=rider)
-    rider_api.post(f"/api/rides/{ride.id}/{first}/")
+def test_second_transition_after_completion_is_409(rider_api, rider, first, second):
+    ride = ride_in_progress(rider=rider)
+    assert rider_api.post(f"/api/rides/{ride.id}/{first}/").status_code == 200
     response = rider_api.post(f"/api/rides/{ride.id}/{second}/")
     assert response.status_code == 409
     assert "already" in response.json()["detail"]
 
 
-def test_a_freed_unicorn_can_be_dispatched_again(rider_api):
+@pytest.mark.parametrize("second", ["cancel", "complete", "board"])
+def test_any_transition_after_a_cancellation_is_409(rider_api, rider, second):
+    ride = RideFactory(rider=rider)
+    assert rider_api.post(f"/api/rides/{ride.id}/cancel/").status_code == 200
+    response = rider_api.post(f"/api/rides/{ride.id}/{second}/")
+    assert response.status_code == 409
+    assert "already cancelled" in response.json()["detail"]
+
+
+def test_a_freed_unicorn_can_be_dispatched_again(rider_api, other_rider_api):
     UnicornFactory(name="Only")
     ride = request_ride(rider_api).json()
-    assert request_ride(rider_api).status_code == 503
-    rider_api.post(f"/api/rides/{ride['id']}/complete/")
-    assert request_ride(rider_api).json()["unicorn"]["name"] == "Only"
+    assert request_ride(other_rider_api).status_code == 503
+    arrive_now(Ride.objects.get(pk=ride["id"]))
+    assert rider_api.post(f"/api/rides/{ride['id']}/board/").status_code == 200
+    assert rider_api.post(f"/api/rides/{ride['id']}/complete/").status_code == 200
+    assert request_ride(other_rider_api).json()["unicorn"]["name"] == "Only"
 
 
 def test_other_rider_cannot_cancel_or_complete(other_rider_api, rider):
@@ -220,6 +234,33 @@ def test_fare_estimate_uses_the_same_rule(rider_api, settings):
     assert response.status_code == 200
     assert response.json()["fare"] == {"amount": "23.02", "currency": "USD"}
     assert response.json()["distance_km"] == pytest.approx(10.0, abs=0.02)
+
+
+def test_fare_estimate_by_query_string_says_how_soon_a_unicorn_comes(rider_api, settings):
+    settings.UNICORN_SPEED_KMH = 36  # 10 m/s
+    settings.FARE_BASE_MINOR, settings.FARE_PER_KM_MINOR = 300, 200
+    UnicornFactory(latitude=SEATTLE["latitude"] + 0.009, longitude=SEATTLE["longitude"])
+    response = rider_api.get(
+        "/api/rides/estimate/",
+        {
+            "pickup_latitude": SEATTLE["latitude"],
+            "pickup_longitude": SEATTLE["longitude"],
+            "dropoff_latitude": SEATTLE["latitude"] + 0.09,
+            "dropoff_longitude": SEATTLE["longitude"],
+        },
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["fare"] == {"amount": "23.02", "currency": "USD"}
+    assert body["distance_km"] == pytest.approx(10.0, abs=0.02)
+    assert 95 <= body["eta_seconds"] <= 105
+
+
+def test_fare_estimate_without_a_free_unicorn_has_no_eta(rider_api):
+    query = {"pickup_latitude": SEATTLE["latitude"], "pickup_longitude": SEATTLE["longitude"]}
+    body = rider_api.get("/api/rides/estimate/", query).json()
+    assert body["eta_seconds"] is None
+    assert body["fare"] == {"amount": "12.50", "currency": "USD"}
 
 
 def test_ride_records_the_discount_drawn_by_the_promo_service(rider_api):

@@ -25,7 +25,7 @@ from rest_framework.test import APIClient
 from notifications.models import Notification
 from payment_lists.models import PaymentList
 from payments.models import Organization, Subscription
-from rides.models import Ride
+from rides.models import ACTIVE_STATUSES, Ride
 from tests import factories
 from tests.conftest import client_for
 
@@ -44,8 +44,20 @@ class World:
     organization: Organization
     service_key: object
 
-    def ride_of_a(self) -> Ride:
-        return factories.RideFactory(rider=self.rider_a)
+    def ride_of_a(self, make=factories.RideFactory) -> Ride:
+        """A fresh active ride of A's (A's previous one, if any, has ended: one at a time)."""
+        Ride.objects.filter(rider=self.rider_a, status__in=ACTIVE_STATUSES).update(
+            status=Ride.Status.COMPLETED
+        )
+        return make(rider=self.rider_a)
+
+    def arrived_ride_of_a(self) -> Ride:
+        ride = self.ride_of_a()
+        factories.arrive_now(ride)
+        return ride
+
+    def ride_in_progress_of_a(self) -> Ride:
+        return self.ride_of_a(make=factories.ride_in_progress)
 
     def payment_of_a(self):
         """An organization's payment paid by rider A: A sees it, finance and the service
@@ -182,10 +194,36 @@ MATRIX = {
         (401, 200, 404, 200, 404, 401),
     ),
     ("ride-complete", "POST"): (
-        lambda w: f"/api/rides/{w.ride_of_a().id}/complete/",
+        lambda w: f"/api/rides/{w.ride_in_progress_of_a().id}/complete/",
         None,
         "json",
         (401, 200, 404, 200, 404, 401),
+    ),
+    # Only the rider boards (an operator sees the ride but cannot board it).
+    ("ride-board", "POST"): (
+        lambda w: f"/api/rides/{w.arrived_ride_of_a().id}/board/",
+        None,
+        "json",
+        (401, 200, 404, 403, 404, 401),
+    ),
+    ("ride-estimate", "GET"): (
+        lambda w: "/api/rides/estimate/?pickup_latitude=47.6062&pickup_longitude=-122.3321",
+        None,
+        None,
+        (401, 200, 200, 200, 200, 401),
+    ),
+    ("unicorn-nearby", "GET"): (
+        lambda w: "/api/unicorns/nearby/?latitude=47.6062&longitude=-122.3321",
+        None,
+        None,
+        (401, 200, 200, 200, 200, 401),
+    ),
+    # Releasing a ride's awards: like the draw (the ride service calls it).
+    ("promo-discount-release", "POST"): (
+        lambda w: "/api/promos/discounts/release/",
+        lambda w: {"ride_id": str(uuid.uuid4())},
+        "json",
+        (401, 403, 403, 200, 200, 200),
     ),
     # Discount draws: services and staff, never riders (they would pick their discount).
     ("promo-discount-draw", "POST"): (
@@ -255,6 +293,12 @@ MATRIX = {
         lambda w: "/api/notifications/",
         None,
         None,
+        (401, 200, 200, 200, 200, 401),
+    ),
+    ("notification-read-all", "POST"): (
+        lambda w: "/api/notifications/read-all/",
+        None,
+        "json",
         (401, 200, 200, 200, 200, 401),
     ),
     ("notification-read", "POST"): (

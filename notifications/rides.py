@@ -1,0 +1,130 @@
+"""Ride events as the rider reads them: one notification per change of state, and the
+receipt of a completed ride by e-mail as well.
+
+Everything comes from the event's data (rides.services.ride_event_data): no ride table is
+read here, so the subscriber works the same in-process and behind its own queue.
+"""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+
+from core.money import Money
+from notifications.models import Notification
+
+RIDE_EVENTS = frozenset(
+    f"rides.{kind}"
+    for kind in (
+        "RideAssigned",
+        "RideArrived",
+        "RideBoarded",
+        "RideCompleted",
+        "RideCancelled",
+        "RideExpired",
+    )
+)
+
+
+def _money(data, key) -> str:
+    return str(Money(data[key], data["currency"]))
+
+
+def _fee_sentence(data) -> str:
+    fee = data.get("cancellation_fee_minor") or 0
+    if not fee:
+        return "You were not charged."
+    return f"A cancellation fee of {_money(data, 'cancellation_fee_minor')} was charged."
+
+
+def _fare_sentence(data) -> str:
+    fare = _money(data, "fare_minor")
+    if data.get("fare_minor") != data.get("base_fare_minor") and data.get("discount_label"):
+        return f"{fare} ({data['discount_label']}, was {_money(data, 'base_fare_minor')})"
+    return fare
+
+
+def ride_message(event_type: str, data: dict) -> str:
+    """What the rider reads, e.g. "Shadowfax has arrived. Giddy up! (WR-7K3Q9P)"."""
+    name, ref = data["unicorn"], data["reference"]
+    kind = event_type.rsplit(".", 1)[-1]
+    if kind == "RideAssigned":
+        pronoun = {"his": "his", "her": "her"}.get(data.get("unicorn_pronoun"), "their")
+        unicorn = " ".join(filter(None, [data.get("unicorn_color"), "unicorn"]))
+        return f"{name}, your {unicorn}, is on {pronoun} way ({ref})."
+    if kind == "RideArrived":
+        minutes = data.get("boarding_minutes")
+        within = f" Board within {minutes:g} minutes." if minutes else ""
+        return f"{name} has arrived. Giddy up!{within} ({ref})"
+    if kind == "RideBoarded":
+        return f"You are on your way with {name}. Enjoy the ride! ({ref})"
+    if kind == "RideCompleted":
+        return f"Receipt for {ref}: you paid {_fare_sentence(data)} for your ride with {name}."
+    if kind == "RideCancelled":
+        if data.get("by_operator"):
+            return f"An operator cancelled your ride {ref} with {name}. {_fee_sentence(data)}"
+        return f"You cancelled your ride {ref} with {name}. {_fee_sentence(data)}"
+    if kind == "RideExpired":
+        return (
+            f"Your ride {ref} expired: {name} waited at the pickup and nobody boarded. "
+            f"{_fee_sentence(data).replace('cancellation', 'no-show')}"
+        )
+    return f"Your ride {ref} with {name} is now {data.get('status', 'updated')}."
+
+
+def handle_ride_events(envelopes: list[dict]) -> None:
+    riders = {
+        user.pk: user
+        for user in get_user_model().objects.filter(
+            pk__in={e["data"].get("rider_id") for e in envelopes} - {None}
+        )
+    }
+    told = [e for e in envelopes if e["data"].get("rider_id") in riders]
+    Notification.objects.bulk_create(
+        Notification(
+            user_id=e["data"]["rider_id"],
+            message=ride_message(e["type"], e["data"])[:300],
+            event_id=e["id"],
+            event_type=e["type"],
+            ride_id=e["data"].get("ride_id"),
+        )
+        for e in told
+    )
+    for envelope in told:
+        if envelope["type"].endswith(".RideCompleted"):
+            send_receipt(riders[envelope["data"]["rider_id"]], envelope["data"])
+
+
+def receipt_text(data: dict) -> str:
+    lines = [
+        f"Thank you for riding with Wild Rydes, and with {data['unicorn']}.",
+        "",
+        f"Ride: {data['reference']}",
+    ]
+    if data.get("distance_km") is not None:
+        lines.append(f"Distance: {data['distance_km']:.2f} km")
+    lines.append(f"Fare before discount: {_money(data, 'base_fare_minor')}")
+    if data.get("discount_label"):
+        lines.append(f"Discount: {data['discount_label']}")
+    lines.append(f"Paid: {_money(data, 'fare_minor')}")
+    for label, key in (
+        ("Requested", "requested_at"),
+        ("Boarded", "boarded_at"),
+        ("Completed", "completed_at"),
+    ):
+        if data.get(key):
+            lines.append(f"{label}: {data[key]}")
+    if data.get("payment_id"):
+        lines.append(f"Payment: {data['payment_id']}")
+    return "\n".join(lines) + "\n"
+
+
+def send_receipt(rider, data: dict) -> None:
+    """The receipt e-mail (SES on AWS, the console locally)."""
+    if not rider.email:
+        return
+    send_mail(
+        subject=f"Your Wild Rydes receipt {data['reference']}",
+        message=receipt_text(data),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[rider.email],
+    )

@@ -1,0 +1,77 @@
+"""The receipt page, rendered on the server from the ride as recorded."""
+
+import pytest
+
+from rides.models import Ride
+from tests.factories import PaymentFactory, RideFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def receipt_of(client, ride):
+    return client.get(f"/history/{ride.id}/")
+
+
+def test_a_completed_ride_shows_the_fare_breakdown_and_its_payment(client, rider):
+    ride = RideFactory(
+        rider=rider,
+        status=Ride.Status.COMPLETED,
+        dropoff_latitude=47.6162,
+        dropoff_longitude=-122.3321,
+        base_fare_minor=1000,
+        discount_multiplier="0.75",
+        discount_label="Spring sparkle",
+        fare_minor=750,
+    )
+    PaymentFactory(ride=ride, reference=f"ride-{ride.id}", amount_minor=750, currency="USD")
+    client.force_login(rider)
+
+    response = receipt_of(client, ride)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Fare for the distance" in page
+    assert "$10.00" in page
+    assert "Discount: Spring sparkle (25% off)" in page
+    assert "&minus;$2.50" in page
+    assert "Fare charged" in page
+    assert "$7.50" in page
+    assert "1.11 km" in page  # 0.01 degree of latitude
+    assert "Payment reference" in page
+
+
+def test_a_cancelled_ride_says_it_was_not_charged(client, rider):
+    ride = RideFactory(rider=rider, status=Ride.Status.CANCELLED, fare_minor=1250)
+    client.force_login(rider)
+
+    page = receipt_of(client, ride).content.decode()
+
+    assert "Not charged" in page
+    assert "You were not charged for this ride." in page
+    assert "Fare charged" not in page
+
+
+def test_another_riders_receipt_is_not_found(client, rider):
+    ride = RideFactory(rider=UserFactory())
+    client.force_login(rider)
+
+    assert receipt_of(client, ride).status_code == 404
+
+
+def test_an_anonymous_visitor_is_sent_to_sign_in_first(client):
+    ride = RideFactory()
+
+    response = receipt_of(client, ride)
+
+    assert response.status_code == 302
+    assert response.url.startswith("/signin/?next=/history/")
+
+
+def test_a_hostile_unicorn_name_is_text_on_the_receipt(client, rider):
+    ride = RideFactory(rider=rider, unicorn__name='<img src=x onerror="alert(1)">')
+    client.force_login(rider)
+
+    page = receipt_of(client, ride).content.decode()
+
+    assert '<img src=x onerror="alert(1)">' not in page
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page

@@ -1,0 +1,107 @@
+"""A rider has at most one active ride: a second request is 409 with a sentence, also
+when the requests race (real threads, each with its own connection, on whichever database
+the suite runs: SQLite by default, PostgreSQL in the second pass)."""
+
+import threading
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from core.exceptions import Conflict
+from promos.models import DiscountAward
+from rides import services
+from rides.models import Ride, Unicorn
+from tests.factories import CampaignFactory, UnicornFactory, UserFactory, ride_in_progress
+
+SEATTLE = {"latitude": 47.6062, "longitude": -122.3321}
+
+
+@pytest.mark.django_db
+def test_a_second_request_is_409_and_books_nothing(rider_api):
+    UnicornFactory.create_batch(2)
+    CampaignFactory(tiers=[("0.50", 1)], budget_minor=10_000)
+    first = rider_api.post("/api/rides/", {"pickup": SEATTLE})
+    second = rider_api.post("/api/rides/", {"pickup": SEATTLE})
+    assert second.status_code == 409
+    reference = first.json()["reference"]
+    assert second.json()["detail"] == (
+        f"You already have a ride ({reference}): {first.json()['unicorn']['name']} is on the "
+        "way to you. Finish or cancel it before you request another."
+    )
+    assert Ride.objects.count() == 1
+    assert Unicorn.objects.filter(is_available=True).count() == 1
+    assert DiscountAward.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_idempotent_replay_is_still_a_replay(rider_api):
+    UnicornFactory.create_batch(2)
+    first = rider_api.post("/api/rides/", {"pickup": SEATTLE}, HTTP_IDEMPOTENCY_KEY="k1")
+    again = rider_api.post("/api/rides/", {"pickup": SEATTLE}, HTTP_IDEMPOTENCY_KEY="k1")
+    assert again.status_code == 201
+    assert again.json()["id"] == first.json()["id"]
+    assert (
+        rider_api.post("/api/rides/", {"pickup": SEATTLE}, HTTP_IDEMPOTENCY_KEY="k2").status_code
+        == 409
+    )
+
+
+@pytest.mark.django_db
+def test_after_the_ride_ends_the_rider_can_request_again(rider_api, rider):
+    UnicornFactory()
+    ride = ride_in_progress(rider=rider)
+    assert rider_api.post("/api/rides/", {"pickup": SEATTLE}).status_code == 409
+    rider_api.post(f"/api/rides/{ride.id}/complete/")
+    assert rider_api.post("/api/rides/", {"pickup": SEATTLE}).status_code == 201
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_requests_of_one_rider_book_one_ride():
+    UnicornFactory.create_batch(8)
+    rider = UserFactory()
+    barrier = threading.Barrier(8)
+    statuses, lock = [], threading.Lock()
+
+    def request():
+        try:
+            client = APIClient()
+            client.force_authenticate(rider)
+            barrier.wait()
+            response = client.post("/api/rides/", {"pickup": SEATTLE}, format="json")
+            with lock:
+                statuses.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=request) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(statuses) == [201] + [409] * 7
+    assert Ride.objects.filter(rider=rider).count() == 1
+    assert Unicorn.objects.filter(is_available=False).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_refuses_a_second_active_ride_whatever_the_code_checks(monkeypatch):
+    """The constraint, not only the check before it: with the check skipped, a second
+    active ride of the same rider is still refused with the same sentence."""
+    UnicornFactory.create_batch(2)
+    rider = UserFactory()
+    point = services.Point(**SEATTLE)
+    services.request_ride(rider=rider, pickup=point)
+    real = services._active_ride_of
+    calls = []
+
+    def blind_first_time(who):
+        calls.append(who)
+        return None if len(calls) == 1 else real(who)
+
+    monkeypatch.setattr(services, "_active_ride_of", blind_first_time)
+    with pytest.raises(Conflict, match="You already have a ride"):
+        services.request_ride(rider=rider, pickup=point)
+    assert Ride.objects.count() == 1
+    assert Unicorn.objects.filter(is_available=True).count() == 1
