@@ -32,7 +32,7 @@ from django.contrib.auth import (
 )
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -236,18 +236,24 @@ def register_rider(*, email: str, password: str, full_name: str = "") -> Registr
     code again (resend). Call outside a transaction.
     """
     email = canonical_email(email)
+    taken = _field_error(
+        "email",
+        [
+            "An account with this e-mail already exists. If it is yours and not "
+            "confirmed yet, ask for a new code."
+        ],
+    )
     if User.objects.filter(email=email).exists():
-        raise _field_error(
-            "email",
-            [
-                "An account with this e-mail already exists. If it is yours and not "
-                "confirmed yet, ask for a new code."
-            ],
-        )
+        raise taken
     _validate_new_password(password, User(email=email, full_name=full_name))
-    with transaction.atomic():
-        user = User.objects.create_user(email=email, password=password, full_name=full_name)
-        code = _issue_code(user, Purpose.CONFIRM)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=password, full_name=full_name)
+            code = _issue_code(user, Purpose.CONFIRM)
+    except IntegrityError:  # the same e-mail signed up at the same moment
+        if User.objects.filter(email=email).exists():
+            raise taken from None
+        raise
     return Registration(user=user, email_sent=_mail_code(user, Purpose.CONFIRM, code))
 
 

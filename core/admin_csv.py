@@ -15,7 +15,9 @@ from decimal import Decimal
 
 from django.contrib import admin
 from django.contrib.admin.utils import label_for_field, lookup_field
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.models import Q
 from django.db.models.fields.files import FieldFile
 from django.http import StreamingHttpResponse
 from django.utils import timezone
@@ -74,8 +76,61 @@ def rows(queryset, names, model_admin):
     writer = csv.writer(_Echo())
     # A byte-order mark, so spreadsheets read the file as UTF-8.
     yield "\ufeff" + writer.writerow([header(name, model_admin) for name in names])
-    for obj in queryset.iterator(chunk_size=CHUNK):
+    for obj in in_chunks(queryset):
         yield writer.writerow([cell(obj, name, model_admin) for name in names])
+
+
+def in_chunks(queryset, size: int | None = None):
+    """Every object of `queryset`, read CHUNK at a time, each chunk one short query.
+
+    Not `.iterator()`: behind a pooler in transaction mode (RDS Proxy, PgBouncer) a
+    server-side cursor lives on one server connection and the next fetch lands on another
+    (so they are off: DISABLE_SERVER_SIDE_CURSORS), and without one `.iterator()` holds the
+    whole result in memory. Each chunk continues after the last row of the one before, by
+    the list's first ordering field and then the primary key (ties, unordered lists).
+    """
+    size = size or CHUNK
+    model = queryset.model
+    field, descending = _keyset_field(queryset)
+    pk = model._meta.pk.attname
+    direction = "-" if descending else ""
+    ordered = queryset.order_by(*([direction + field] if field else []), direction + pk)
+    after = None
+    while True:
+        chunk = ordered
+        if after is not None:
+            chunk = chunk.filter(_after(field, pk, after, descending))
+        objects = list(chunk[:size])
+        yield from objects
+        if len(objects) < size:
+            return
+        last = objects[-1]
+        after = (getattr(last, field) if field else None, getattr(last, pk))
+
+
+def _keyset_field(queryset) -> tuple[str | None, bool]:
+    """The list's first ordering field, if it is a plain non-null column of the model."""
+    ordering = list(queryset.query.order_by or queryset.model._meta.ordering or [])
+    if not ordering or not isinstance(ordering[0], str):
+        return None, False
+    name = ordering[0]
+    descending = name.startswith("-")
+    name = name.lstrip("-+")
+    try:
+        field = queryset.model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return None, descending
+    if not field.concrete or field.null or field.is_relation or field.primary_key:
+        return None, descending
+    return field.attname, descending
+
+
+def _after(field, pk, after, descending) -> Q:
+    value, key = after
+    beyond = "lt" if descending else "gt"
+    if field is None:
+        return Q(**{f"{pk}__{beyond}": key})
+    return Q(**{f"{field}__{beyond}": value}) | Q(**{field: value, f"{pk}__{beyond}": key})
 
 
 def filename(model_admin) -> str:

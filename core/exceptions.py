@@ -7,7 +7,7 @@ catch them. `api_exception_handler` turns them (and DRF's own errors) into JSON.
 import logging
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.db import InterfaceError, OperationalError
+from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -76,10 +76,23 @@ DATABASE_UNAVAILABLE = (
 DATABASE_RETRY_AFTER_SECONDS = 5
 
 
+# A uniqueness (or other integrity) rule of the database said no, typically to the loser
+# of two requests that checked "not there yet" at the same moment. Services turn the
+# cases they expect into their own sentence; this catches the rest.
+DATABASE_CONFLICT = (
+    "This conflicts with something that was just recorded (for example the same reference "
+    "or e-mail sent twice at once). Nothing was changed; check and try again."
+)
+
+
 def api_exception_handler(exc, context):
     """Map domain errors and framework errors to `{"detail": "..."}` answers."""
     if isinstance(exc, DomainError):
         return Response({"detail": exc.detail}, status=exc.status_code, headers=exc.headers())
+    if isinstance(exc, IntegrityError):
+        logger.warning("Integrity error answered as 409: %s", exc)
+        set_rollback()
+        return Response({"detail": DATABASE_CONFLICT}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, OperationalError | InterfaceError):
         logger.error("Database unavailable: %s", exc, exc_info=exc)
         set_rollback()

@@ -1,9 +1,9 @@
 """Register, verify and delete payments. Each change emits its event in the same transaction."""
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from core.exceptions import Conflict
+from core.exceptions import Conflict, DomainError
 from core.observability import count_metric
 from payments import events
 from payments.models import Payment
@@ -14,9 +14,30 @@ def actor_label(actor) -> str:
     return getattr(actor, "email", None) or str(actor)
 
 
+# A ride's charges (its fare, and any fee) have references of this form, made by the ride
+# service when the ride ends; nobody else may register one, or a payment registered
+# beforehand would be taken for the ride's fare.
+RIDE_REFERENCE_PREFIX = "ride-"
+
+
+def duplicate_reference_sentence(reference: str) -> str:
+    return f"A payment with reference {reference!r} already exists."
+
+
+def reserved_reference_sentence(reference: str) -> str | None:
+    """Why `reference` may not be given to a payment by an API client or a payment list,
+    or None. References of rides' charges are made only by the ride's completion."""
+    if reference.lower().startswith(RIDE_REFERENCE_PREFIX):
+        return (
+            f"References starting with {RIDE_REFERENCE_PREFIX!r} are reserved for the fares "
+            "of rides, which are registered when the ride is completed. Use another reference."
+        )
+    return None
+
+
 def _check_reference_is_free(reference: str) -> None:
     if Payment.objects.filter(reference=reference).exists():
-        raise Conflict(f"A payment with reference {reference!r} already exists.")
+        raise Conflict(duplicate_reference_sentence(reference))
 
 
 @transaction.atomic
@@ -31,40 +52,80 @@ def register_payment(
     payer_email: str = "",
     organization=None,
 ) -> Payment:
-    _check_reference_is_free(reference)
-    payment = Payment.objects.create(
+    """Register a payment (API, admin). A reference in use: Conflict (409), also for the
+    loser of two requests with the same reference at once; a ride's reference: 400."""
+    sentence = reserved_reference_sentence(reference)
+    if sentence:
+        raise DomainError(sentence)
+    return _register(
         amount_minor=amount_minor,
         currency=currency,
         reference=reference,
+        actor=actor,
         ride=ride,
         payer=payer,
-        payer_email=payer_email or (payer.email if payer else ""),
+        payer_email=payer_email,
         organization=organization,
-        registered_by=actor_label(actor),
     )
+
+
+def _register(*, amount_minor, currency, reference, actor, ride, payer, payer_email="",
+              organization=None) -> Payment:  # fmt: skip
+    _check_reference_is_free(reference)
+    try:
+        with transaction.atomic():  # a savepoint: the caller's transaction stays usable
+            payment = Payment.objects.create(
+                amount_minor=amount_minor,
+                currency=currency,
+                reference=reference,
+                ride=ride,
+                payer=payer,
+                payer_email=payer_email or (payer.email if payer else ""),
+                organization=organization,
+                registered_by=actor_label(actor),
+            )
+    except IntegrityError:  # registered by someone else since the check above
+        if Payment.objects.filter(reference=reference).exists():
+            raise Conflict(duplicate_reference_sentence(reference)) from None
+        raise
     events.emit_payment_event(events.PAYMENT_REGISTERED, payment)
     count_metric("PaymentsRegistered")
     return payment
 
 
+def ride_charge_reference(ride, kind: str = "fare") -> str:
+    """`ride-<id>` for the fare, `ride-<id>-<kind>` for another charge of the ride."""
+    return f"{RIDE_REFERENCE_PREFIX}{ride.id}" + ("" if kind == "fare" else f"-{kind}")
+
+
 def fare_reference(ride) -> str:
-    return f"ride-{ride.id}"
+    return ride_charge_reference(ride)
 
 
 @transaction.atomic
-def register_fare_payment(*, ride, actor) -> Payment:
-    """The fare of a completed ride, registered exactly once (its reference is the ride)."""
-    existing = Payment.objects.filter(reference=fare_reference(ride)).first()
+def register_ride_charge(*, ride, actor, amount_minor: int, currency: str, kind: str) -> Payment:
+    """A charge of a ride (its fare, a cancellation fee), registered exactly once per kind:
+    for the rides service only (its reference is reserved, see `reserved_reference_sentence`)."""
+    reference = ride_charge_reference(ride, kind)
+    existing = Payment.objects.filter(reference=reference).first()
     if existing is not None:
         return existing
-    return register_payment(
-        amount_minor=ride.fare_minor,
-        currency=ride.fare_currency,
-        reference=fare_reference(ride),
+    return _register(
+        amount_minor=amount_minor,
+        currency=currency,
+        reference=reference,
         ride=ride,
         payer=ride.rider,
         actor=actor,
     )
+
+
+def register_fare_payment(*, ride, actor) -> Payment:
+    """The fare of a completed ride, registered exactly once (its reference is the ride)."""
+    return register_ride_charge(
+        ride=ride, actor=actor, amount_minor=ride.fare_minor, currency=ride.fare_currency,
+        kind="fare",
+    )  # fmt: skip
 
 
 def _locked(payment: Payment) -> Payment:

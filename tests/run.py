@@ -1,8 +1,10 @@
 """`make test`: the whole suite on SQLite, then again on a real PostgreSQL.
 
 PostgreSQL comes from DATABASE_URL when set, else from a throwaway server started on
-loopback with Debian's binaries. Where neither can be had the PostgreSQL pass is skipped
-loudly, except in CI (CI=true), where that is a failure.
+loopback with Debian's binaries, reached through a PgBouncer in transaction pooling mode
+(tests/pgcluster.py), as the Lambda reaches RDS through RDS Proxy. Where neither can be
+had the PostgreSQL pass is skipped loudly, and without pgbouncer it runs direct, loudly;
+in CI (CI=true) either is a failure.
 """
 
 import os
@@ -75,7 +77,23 @@ def main(extra: list[str]) -> int:
     pg_args = ["-n", "2", "--dist", "loadgroup", "-m", "not browser and not package", *extra]
     if os.environ.get("DATABASE_URL"):
         pg_code = pytest(pg_args, dict(os.environ))
+    elif pgcluster.available() and pgcluster.pgbouncer_bin():
+        # Through PgBouncer in transaction mode, as Lambda reaches RDS through RDS Proxy.
+        # The throwaway cluster goes with its databases: no test database to drop behind
+        # the pooler's server connections (--reuse-db).
+        with pgcluster.running_cluster() as cluster, pgcluster.running_bouncer(cluster) as pool:
+            print(f"PostgreSQL started on 127.0.0.1:{cluster.port}, PgBouncer (transaction "
+                  f"mode, {pool.pool_size} server connections per database) on "
+                  f"127.0.0.1:{pool.port}", flush=True)  # fmt: skip
+            pg_code = pytest([*pg_args, "--reuse-db"], {**base_env, "DATABASE_URL": pool.url})
+    elif pgcluster.available() and IN_CI:
+        print("FAIL: CI=true but no pgbouncer binary (apt-get install pgbouncer).")
+        pg_code = 1
     elif pgcluster.available():
+        print("!" * 78)
+        print("No pgbouncer found: the PostgreSQL pass runs WITHOUT the pooler.")
+        print("Install Debian's 'pgbouncer' package to run it as CI does.")
+        print("!" * 78)
         with pgcluster.running_cluster() as cluster:
             print(f"PostgreSQL started on 127.0.0.1:{cluster.port}", flush=True)
             pg_code = pytest(pg_args, {**base_env, "DATABASE_URL": cluster.url})

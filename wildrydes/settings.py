@@ -166,6 +166,12 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool(
     "DATABASE_CONN_HEALTH_CHECKS", default=not IS_LOCAL
 )
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Behind RDS Proxy / PgBouncer in transaction mode consecutive transactions may run on
+    # different server connections: no server-side cursors (`.iterator()` fetches on the
+    # client), and psycopg's prepared statements stay off (Django's default
+    # `prepare_threshold: None`; see docs/operations.md, "Behind a connection pooler").
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Accounts -------------------------------------------------------------------------
