@@ -182,8 +182,9 @@ def render_settings(stage: str, account: str, region: str, outputs: dict | None)
         environment.update(
             {
                 # No credentials in the URL: the function reads them from the secret.
+                # (PostgreSQL's port, 5432, is libpq's default.)
                 "DATABASE_URL": (
-                    f"postgres://{outputs['DatabaseProxyEndpoint']}:5432/"
+                    f"postgres://{outputs['DatabaseProxyEndpoint']}/"
                     f"{outputs['DatabaseName']}?sslmode=require"
                 ),
                 "DATABASE_SECRET_ARN": outputs["DatabaseSecretArn"],
@@ -317,7 +318,7 @@ def check_health(lam, stage: str, region: str, qualifier: str) -> None:
 def firing_alarms(aws, stage: str) -> list[str]:
     cloudwatch = aws.client("cloudwatch")
     alarms = cloudwatch.describe_alarms(AlarmNamePrefix=f"{APP}-{stage}-", StateValue="ALARM")
-    return [alarm["AlarmName"] for alarm in alarms["MetricAlarms"]]
+    return [a["AlarmName"] for a in alarms["MetricAlarms"] if a["StateValue"] == "ALARM"]
 
 
 def api_url(aws, stage: str) -> str:
