@@ -5,7 +5,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
-from accounts.models import ServiceKey, User
+from accounts.admin_forms import ServiceKeyForm, scopes_display
+from accounts.models import PAYMENT_SCOPES, Scope, ServiceKey, User
 from payments.admin import OrganizationScoped
 
 
@@ -62,11 +63,13 @@ class ServiceKeyAdmin(OrganizationScoped, APIKeyModelAdmin):
     a key of no organization (another service's, e.g. the promo service) is a superuser's.
     """
 
+    form = ServiceKeyForm
     list_display = [
         "prefix",
         "name",
         "service",
         "organization",
+        "scopes_column",
         "created",
         "expiry_date",
         "revoked",
@@ -87,7 +90,16 @@ class ServiceKeyAdmin(OrganizationScoped, APIKeyModelAdmin):
         form = super().get_form(request, obj, change=change, **kwargs)
         if not request.user.is_superuser and "organization" in form.base_fields:
             form.base_fields["organization"].required = True
+        if not request.user.is_superuser and "scopes" in form.base_fields:
+            # Finance mints keys for its organizations' payments, nothing else.
+            form.base_fields["scopes"].choices = [
+                (value, label) for value, label in Scope.choices if value in PAYMENT_SCOPES
+            ]
         return form
+
+    @admin.display(description="scopes")
+    def scopes_column(self, obj):
+        return scopes_display(obj)
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontend import views
+from frontend import account_views, views
 
 app_name = "frontend"
 
@@ -17,4 +17,5 @@ urlpatterns = [
     path("history/", views.history, name="history"),
     path("history/<uuid:ride_id>/", views.receipt, name="receipt"),
     path("notifications/", views.notifications, name="notifications"),
+    *account_views.urlpatterns,
 ]

@@ -6,6 +6,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from accounts.models import Scope
 from accounts.permissions import service_key_of
 from core.exceptions import NotFound
 from payment_lists import services
@@ -85,6 +86,7 @@ class PaymentListApi(_PaymentApi, ListAPIView):
     parser_classes = [MultiPartParser]
     serializer_class = PaymentListSerializer
     required_permissions = {"GET": "payments.view_payment", "POST": "payments.add_payment"}
+    required_scopes = {"GET": Scope.PAYMENT_LISTS_SUBMIT, "POST": Scope.PAYMENT_LISTS_SUBMIT}
 
     def get_queryset(self):
         return lists_visible_to(self.request)
@@ -122,6 +124,7 @@ class PaymentListApi(_PaymentApi, ListAPIView):
 
 class PaymentListDetailApi(_PaymentApi):
     required_permissions = {"GET": "payments.view_payment"}
+    required_scopes = {"GET": Scope.PAYMENT_LISTS_SUBMIT}
 
     @extend_schema(responses=PaymentListSerializer)
     def get(self, request, list_id):
@@ -131,6 +134,7 @@ class PaymentListDetailApi(_PaymentApi):
 
 class PaymentListErrorReportApi(_PaymentApi):
     required_permissions = {"GET": "payments.view_payment"}
+    required_scopes = {"GET": Scope.PAYMENT_LISTS_SUBMIT}
 
     @extend_schema(responses={(200, "text/csv"): bytes})
     def get(self, request, list_id):

@@ -7,6 +7,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from accounts.authentication import ServiceKeyAuthentication
+from accounts.models import Scope
 from accounts.permissions import ModelPermissionOrService, service_key_of
 from accounts.selectors import user_by_email
 from core.filters import filter_by_status
@@ -26,6 +27,12 @@ class _PaymentApi(APIView):
     required_permissions = {
         "POST": "payments.add_payment",
         "DELETE": "payments.delete_payment",
+    }
+    # What a service key needs (accounts.permissions); payment scopes need an organization.
+    required_scopes = {
+        "GET": Scope.PAYMENTS_READ,
+        "POST": Scope.PAYMENTS_WRITE,
+        "DELETE": Scope.PAYMENTS_WRITE,
     }
 
 

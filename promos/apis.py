@@ -33,6 +33,7 @@ class DiscountDrawApi(APIView):
         *api_settings.DEFAULT_AUTHENTICATION_CLASSES,
     ]
     permission_classes = [IsServiceOrStaff]
+    required_scopes = {"POST": Scope.PROMOS_DRAW}  # a service key needs this scope
     throttle_classes = [DiscountDrawThrottle]
 
     @extend_schema(request=DiscountRequestSerializer, responses={201: DiscountSerializer})

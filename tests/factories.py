@@ -99,6 +99,16 @@ class ServiceKeyFactory(factory.django.DjangoModelFactory):
 
     name = factory.Sequence(lambda n: f"key {n}")
     service = "rides-dev"
+    organization = None
+    # An organization's key does its payments; a key of no organization (the promo
+    # service's) only draws promos.
+    scopes = factory.LazyAttribute(
+        lambda key: (
+            ["payments:read", "payments:write", "payment_lists:submit"]
+            if key.organization
+            else ["promos:draw"]
+        )
+    )
 
     @classmethod
     def _create(cls, model_class, *args, **kwargs):

@@ -2,7 +2,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests.conftest import client_for
-from tests.factories import ServiceKeyFactory
+from tests.factories import OrganizationFactory, ServiceKeyFactory
 
 
 @pytest.fixture
@@ -12,7 +12,8 @@ def finance_api(finance):
 
 @pytest.fixture
 def service_key(db):
-    return ServiceKeyFactory(service="rides-dev")
+    """A service of an organization: only such a key may touch payments."""
+    return ServiceKeyFactory(service="rides-dev", organization=OrganizationFactory())
 
 
 @pytest.fixture

@@ -179,8 +179,12 @@ def test_riders_may_not_verify_or_delete_even_their_own(rider_api, rider):
     assert payment.status == "registered"
 
 
-def test_service_verifies_and_deletes(service_api):
-    first, second = PaymentFactory(), PaymentFactory()
+def test_service_verifies_and_deletes(service_key, service_api):
+    organization = service_key.organization
+    first, second = (
+        PaymentFactory(organization=organization),
+        PaymentFactory(organization=organization),
+    )
     assert service_api.post(f"{URL}{first.id}/verify/").status_code == 200
     assert service_api.delete(f"{URL}{second.id}/").status_code == 204
 

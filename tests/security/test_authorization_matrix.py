@@ -223,14 +223,15 @@ MATRIX = {
         lambda w: "/api/promos/discounts/release/",
         lambda w: {"ride_id": str(uuid.uuid4())},
         "json",
-        (401, 403, 403, 200, 200, 200),
+        (401, 403, 403, 200, 200, 403),
     ),
-    # Discount draws: services and staff, never riders (they would pick their discount).
+    # Discount draws: services with the promos:draw scope and staff, never riders (they
+    # would pick their discount). The organization's key has payment scopes only.
     ("promo-discount-draw", "POST"): (
         lambda w: "/api/promos/discounts/",
         lambda w: {"username": w.rider_a.email, "latitude": 47.6, "longitude": -122.3},
         "json",
-        (401, 403, 403, 201, 201, 201),
+        (401, 403, 403, 201, 201, 403),
     ),
     # Payments: riders see their own; finance and the organization's service manage them.
     ("payment-list", "GET"): (
