@@ -1,4 +1,4 @@
-"""The Lambda function's entry point: Zappa's handler, and the two things it leaves undone.
+"""The Lambda function's entry point: Zappa's handler, and what it leaves undone.
 
 zappa_settings.json names it ("lambda_handler": "wildrydes.aws_lambda.lambda_handler");
 everything else is Zappa's own handler.py (the copy at the root of the zip).
@@ -13,6 +13,8 @@ everything else is Zappa's own handler.py (the copy at the root of the zip).
    (batchItemFailures: SQS tries again, then moves it to the queue's DLQ), and any other
    event (SNS, EventBridge, unknown shapes) raises, so Lambda counts an error (the
    function's errors alarm) and retries or sends it to its on-failure destination.
+3. Around every invocation that is not an HTTP request, the database connections are
+   looked after as Django does around a request (see `_retire_connections`).
 """
 
 import logging
@@ -27,12 +29,37 @@ class UnhandledEvent(RuntimeError):
 def lambda_handler(event, context):
     import handler as zappa  # Zappa's handler.py, at the root of the zip
 
-    if isinstance(event, dict):
-        _fill_in_host(event)
-        unhandled = _not_ours(zappa.LambdaHandler(), event)
-        if unhandled is not None:
-            return unhandled
-    return zappa.lambda_handler(event, context)
+    if not isinstance(event, dict):
+        return zappa.lambda_handler(event, context)
+    _fill_in_host(event)
+    _client_address_from_api_gateway(event)
+    unhandled = _not_ours(zappa.LambdaHandler(), event)
+    if unhandled is not None:
+        return unhandled
+    if _is_http(event):  # Django's request signals look after the connections
+        return zappa.lambda_handler(event, context)
+    _retire_connections()
+    try:
+        return zappa.lambda_handler(event, context)
+    finally:
+        _retire_connections()
+
+
+def _is_http(event: dict) -> bool:
+    return bool(event.get("version") == "2.0" or event.get("httpMethod"))
+
+
+def _retire_connections() -> None:
+    """What Django does around each HTTP request, for every other invocation (a Step
+    Functions task, a queue batch, a schedule): a connection that broke (the database
+    restarted, failed over, or cut it while the container was frozen) is replaced instead
+    of failing every later invocation of this container, and one past CONN_MAX_AGE (0
+    without a pooler) is given back."""
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
 
 
 def _fill_in_host(event: dict) -> None:
@@ -47,6 +74,31 @@ def _fill_in_host(event: dict) -> None:
         return
     headers["host" if event.get("version") == "2.0" else "Host"] = domain
     event["headers"] = headers
+
+
+def _client_address_from_api_gateway(event: dict) -> None:
+    """X-Forwarded-For reduced to the address API Gateway saw (requestContext's sourceIp),
+    so that Zappa's REMOTE_ADDR is the caller's real address, which the throttles count.
+
+    Zappa takes the next-to-last entry of X-Forwarded-For (the one before CloudFront's, for
+    an edge-optimized API). But the caller writes the start of that header: on a regional
+    API, an HTTP API or a Function URL nothing is appended after the caller's address, so
+    the next-to-last entry is whatever the caller sent, a fresh "address" per request.
+    sourceIp is API Gateway's own record of who connected (docs/security.md)."""
+    context = event.get("requestContext") or {}
+    source = (context.get("identity") or {}).get("sourceIp") or (context.get("http") or {}).get(
+        "sourceIp"
+    )
+    if not source or "elb" in context:
+        return
+    for field in ("headers", "multiValueHeaders"):
+        headers = event.get(field)
+        if not isinstance(headers, dict):
+            continue
+        for name in [name for name in headers if name.lower() == "x-forwarded-for"]:
+            del headers[name]
+        name = "x-forwarded-for" if event.get("version") == "2.0" else "X-Forwarded-For"
+        headers[name] = [source] if field == "multiValueHeaders" else source
 
 
 # What Zappa's LambdaHandler.handler acts on (zappa/handler.py, in this order).

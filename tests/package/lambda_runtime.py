@@ -197,10 +197,10 @@ class LambdaProcess:
 
 class Database:
     """The function's database: a SQLite file, or a fresh database on the PostgreSQL server
-    named by DATABASE_URL when the suite runs on PostgreSQL."""
+    named by `server` or, by default, by DATABASE_URL when the suite runs on PostgreSQL."""
 
-    def __init__(self, root: Path):
-        server = os.environ.get("DATABASE_URL", "")
+    def __init__(self, root: Path, server: str | None = None):
+        server = server if server is not None else os.environ.get("DATABASE_URL", "")
         self.admin_url = server if server.startswith("postgres") else ""
         if self.admin_url:
             import psycopg
@@ -229,6 +229,28 @@ class Database:
 
             with psycopg.connect(self.admin_url, autocommit=True) as connection:
                 connection.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+# What the dev package names (its offline settings: deploy/stage.py settings dev --offline).
+DEV_ACCOUNT = "123456789012"
+DEV_BUCKET = f"wildrydes-dev-files-{DEV_ACCOUNT}"
+DEV_STATE_MACHINE_ARN = (
+    f"arn:aws:states:us-east-1:{DEV_ACCOUNT}:stateMachine:wildrydes-dev-payment-list"
+)
+DEV_FUNCTION_ARN = f"arn:aws:lambda:us-east-1:{DEV_ACCOUNT}:function:wildrydes-dev"
+
+
+def create_dev_bucket_and_state_machine(endpoint: str) -> None:
+    """In moto's server: the files bucket and the payment-list state machine the dev
+    package names (the state machine only to be started: executions run elsewhere)."""
+    from tests.aws import moto_stack
+
+    moto_stack.client("s3", endpoint).create_bucket(Bucket=DEV_BUCKET)
+    moto_stack.client("stepfunctions", endpoint).create_state_machine(
+        name=DEV_STATE_MACHINE_ARN.rsplit(":", 1)[-1],
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+        roleArn=f"arn:aws:iam::{DEV_ACCOUNT}:role/wildrydes-dev-states",
+    )
 
 
 def remove(root: Path) -> None:

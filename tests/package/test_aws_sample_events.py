@@ -24,9 +24,8 @@ from tests.package import lambda_runtime as runtime
 pytestmark = [pytest.mark.package, pytest.mark.xdist_group("lambda-package")]
 
 EVENTS = Path(__file__).with_name("events")
-ACCOUNT = "123456789012"  # what the dev package's offline settings name
-BUCKET = f"wildrydes-dev-files-{ACCOUNT}"
-STATE_MACHINE = "wildrydes-dev-payment-list"
+ACCOUNT = runtime.DEV_ACCOUNT
+BUCKET = runtime.DEV_BUCKET
 EVENTS_MAX_ATTEMPTS = 5  # zappa_settings.json's, baked into the package
 FUNCTION_URL_ID = "abcdefghijklmnopqrstuvwxyz012345"  # fills Powertools' "<url-id>"
 
@@ -74,12 +73,7 @@ def html_of(response: dict) -> str:
 @pytest.fixture(scope="module")
 def aws():
     with moto_stack.moto_server(ACCOUNT) as endpoint:
-        moto_stack.client("s3", endpoint).create_bucket(Bucket=BUCKET)
-        moto_stack.client("stepfunctions", endpoint).create_state_machine(
-            name=STATE_MACHINE,
-            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
-            roleArn=f"arn:aws:iam::{ACCOUNT}:role/wildrydes-dev-states",
-        )
+        runtime.create_dev_bucket_and_state_machine(endpoint)
         yield endpoint
 
 
@@ -316,12 +310,12 @@ def test_sam_s3_put_in_the_inbox_starts_the_payment_list_workflow(function, aws,
     [list_id] = function(event)["started"]
 
     states = moto_stack.client("stepfunctions", aws)
-    arn = f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:{STATE_MACHINE}"
+    arn = runtime.DEV_STATE_MACHINE_ARN
     inputs = [
         json.loads(states.describe_execution(executionArn=e["executionArn"])["input"])
         for e in states.list_executions(stateMachineArn=arn)["executions"]
     ]
-    assert {"payment_list_id": list_id} in inputs
+    assert list_id in [state_input["payment_list_id"] for state_input in inputs]
 
 
 def test_powertools_s3_event_from_a_bucket_of_no_function_is_an_error(function):
