@@ -38,6 +38,7 @@ from rest_framework.authtoken.models import Token
 
 from accounts.attempts import attempt_key, count_attempt, forget_attempts
 from accounts.models import ConfirmationCode, User, canonical_email
+from accounts.signals import account_closed
 from core.exceptions import Conflict, DomainError
 
 logger = logging.getLogger(__name__)
@@ -415,6 +416,7 @@ def delete_account(*, request, user: User, password: str) -> None:
             raise Conflict(
                 "You have a ride under way. Finish or cancel it, then close your account."
             )
+        email = user.email
         user.email = f"deleted-{user.pk}@deleted.invalid"
         user.full_name = ""
         user.set_unusable_password()
@@ -427,4 +429,5 @@ def delete_account(*, request, user: User, password: str) -> None:
         user.user_permissions.clear()
         Token.objects.filter(user=user).delete()
         ConfirmationCode.objects.filter(user=user).delete()
+        account_closed.send(sender=User, user=user, email=email)
     logout(request)

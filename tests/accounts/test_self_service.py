@@ -228,3 +228,31 @@ def test_a_closed_accounts_session_ends(rider):
     assert browser.delete("/api/auth/me/", {"password": PASSWORD}).status_code == 204
     assert other.get("/api/auth/me/").status_code == 401
     assert not User.objects.filter(email=rider.email, is_active=True).exists()
+
+
+def test_closing_the_account_erases_the_address_from_payments_promos_and_notifications(
+    rider, rider_api
+):
+    from decimal import Decimal
+
+    from notifications.models import Notification
+    from payments.models import Payment
+    from promos.models import DiscountAward
+    from tests.factories import PaymentFactory
+
+    email = rider.email
+    payment = PaymentFactory(payer=rider, payer_email=email)
+    by_address = PaymentFactory(payer_email=email.upper())
+    award = DiscountAward.objects.create(
+        username=email, latitude=47.6, longitude=-122.3, multiplier=Decimal("0.90"), outcome="drawn"
+    )
+    Notification.objects.create(user=rider, message="Your ride is paid.")
+
+    assert rider_api.delete("/api/auth/me/", {"password": PASSWORD}).status_code == 204
+
+    assert Payment.objects.get(pk=payment.pk).payer_email == ""
+    assert Payment.objects.get(pk=payment.pk).payer_id == rider.pk  # kept for accounting
+    assert Payment.objects.get(pk=by_address.pk).payer_email == ""
+    award.refresh_from_db()
+    assert email not in award.username
+    assert not Notification.objects.filter(user=rider).exists()

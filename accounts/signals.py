@@ -1,0 +1,12 @@
+"""What accounts tells other apps, without importing them.
+
+`account_closed` is sent inside the transaction that anonymises a closed account (in
+`accounts.services.delete_account`), with `user` (already anonymised) and `email` (the
+address it had). Each app that keeps personal data of a person erases it in a receiver
+(e.g. `payments.privacy`), so nothing is half erased: a receiver that fails rolls the
+closing back.
+"""
+
+from django.dispatch import Signal
+
+account_closed = Signal()

@@ -1,0 +1,16 @@
+"""Erasing a person's data from payments when their account is closed.
+
+Payments stay for accounting (amount, reference, ride, the anonymised payer); the e-mail
+address written on them goes.
+"""
+
+from django.db.models import Q
+from django.dispatch import receiver
+
+from accounts.signals import account_closed
+from payments.models import Payment
+
+
+@receiver(account_closed, dispatch_uid="payments.forget_person")
+def forget_person(sender, *, user, email, **kwargs) -> None:
+    Payment.objects.filter(Q(payer=user) | Q(payer_email__iexact=email)).update(payer_email="")
