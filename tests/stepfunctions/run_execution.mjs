@@ -39,10 +39,14 @@ async function invoke(functionName, input) {
 }
 
 const tasks = Object.entries(definition.States).filter(([, state]) => state.Type === "Task");
+// ASL_TASKS=interpreter: the interpreter's own Lambda call instead (same Invoke API).
+const ownCall = process.env.ASL_TASKS === "interpreter";
 const overrides = {
-  taskResourceLocalHandlers: Object.fromEntries(
-    tasks.map(([name, state]) => [name, (input) => invoke(state.Resource, input)]),
-  ),
+  taskResourceLocalHandlers: ownCall
+    ? {}
+    : Object.fromEntries(
+        tasks.map(([name, state]) => [name, (input) => invoke(state.Resource, input)]),
+      ),
   retryIntervalOverrides: Object.fromEntries(
     tasks.filter(([, state]) => state.Retry).map(([name, state]) => [name, state.Retry.map(() => 0)]),
   ),

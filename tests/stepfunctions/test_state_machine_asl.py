@@ -177,8 +177,13 @@ def _no_outage_left(outage):
     outage.end()
 
 
-def run_execution(definition_file: Path, invoke_api: InvokeApi, state_input: dict) -> dict:
+def run_execution(
+    definition_file: Path, invoke_api: InvokeApi, state_input: dict, *, tasks: str = "sdk"
+) -> dict:
+    """One execution; `tasks="interpreter"` lets aws-local-stepfunctions make the Lambda
+    calls itself (see run_execution.mjs for why the default makes them)."""
     env = {
+        "ASL_TASKS": tasks,
         "PATH": "/usr/bin:/bin",
         "AWS_REGION": "us-east-1",
         "AWS_ENDPOINT_URL_LAMBDA": invoke_api.url,
@@ -394,3 +399,20 @@ def test_database_outage_during_the_import_is_retried_then_compensated(
     assert "database could not be reached" in row["failure_reason"]
     assert payments_of(database, prefix) == []  # nothing half imported
     assert registered_events_of(database, prefix) == []
+
+
+def test_interpreters_own_lambda_call_reaches_the_package(
+    definition_file, invoke_api, aws, database
+):
+    prefix = f"ASL-{uuid.uuid4().hex[:6]}-"
+    _, event = drop_list(aws, database, [f"{prefix}1,payer1@example.com,3.00,USD,\n"])
+    [started] = trigger(invoke_api, aws, event)
+    calls_before = len(invoke_api.invocations)
+
+    execution = run_execution(definition_file, invoke_api, started, tasks="interpreter")
+
+    assert execution["status"] == "SUCCEEDED", execution
+    steps = [e.get("step") for _, e, _ in invoke_api.invocations[calls_before:]]
+    assert steps[:4] == ["RegisterList", "ValidateList", "VerifySubscription", "ImportList"]
+    assert list_row(database, started["payment_list_id"])["status"] == "imported"
+    assert payments_of(database, prefix) == [(f"{prefix}1", 300, "USD")]
