@@ -106,6 +106,40 @@ def _insert_event(event: OutboxEvent) -> None:
     event._state.adding, event._state.db = False, using
 
 
+def emit_rows(
+    event_type: str, *, data_sql: str, from_sql: str, params: list, version: int = 1
+) -> int:
+    """Record one `event_type` per row of `SELECT data_sql FROM from_sql` in the current
+    transaction, set-based (a million events in one INSERT ... SELECT): `emit` for many.
+
+    `data_sql` is an SQL JSON object (the event's data, built by the database); the row
+    is the one `emit` writes, with a version-7 id (this moment's milliseconds, then random)
+    made by the database. They are published by the relay, like any event left unpublished.
+    Returns how many were written.
+    """
+    db = connections[router.db_for_write(OutboxEvent)]
+    quote = db.ops.quote_name
+    now = timezone.now()
+    prefix = uuid7().hex[:12]  # the v7 timestamp: this moment, shared by the batch
+    if db.vendor == "postgresql":
+        # "tttttttt-tttt-7" + the random rest of a v4 uuid (its variant bits included).
+        new_id = f"('{prefix[:8]}-{prefix[8:]}-7' || substr(gen_random_uuid()::text, 16))::uuid"
+    else:  # SQLite stores a UUIDField as 32 hex digits
+        new_id = (
+            f"'{prefix}7' || substr(lower(hex(randomblob(2))), 1, 3) "
+            "|| substr('89ab', 1 + abs(random()) % 4, 1) "
+            "|| substr(lower(hex(randomblob(8))), 1, 15)"
+        )
+    sql = (
+        f"INSERT INTO {quote(OutboxEvent._meta.db_table)} (id, type, version, occurred_at, data, "  # noqa: S608
+        f"published_at, publish_attempts, last_error) SELECT {new_id}, %s, %s, %s, {data_sql}, "
+        f"NULL, 0, '' FROM {from_sql}"
+    )
+    with db.cursor() as cursor:
+        cursor.execute(sql, [event_type, version, db.ops.adapt_datetimefield_value(now), *params])
+        return cursor.rowcount
+
+
 def _after_commit(event_id) -> None:
     mode = getattr(settings, "EVENTS_DELIVERY", "thread")
     if mode == "thread":
@@ -519,19 +553,43 @@ def replay_dead_letter(delivery: Delivery) -> bool:
     return attempt_delivery(delivery)
 
 
-def relay_events() -> dict:
-    """Publish what is unpublished and retry deliveries that are due. Safe to run anywhere."""
-    pending_ids = list(
-        OutboxEvent.objects.filter(published_at__isnull=True)
-        .order_by("occurred_at")
-        .values_list("pk", flat=True)[:RELAY_BATCH]
-    )
-    published = publish_events(pending_ids)
+def relay_events(*, seconds: float | None = None) -> dict:
+    """Publish what is unpublished and retry deliveries that are due, RELAY_BATCH at a
+    time, batch after batch until nothing is left or the pass has used its time (`seconds`,
+    else settings.EVENTS_RELAY_SECONDS; on Lambda also what the invocation has left, see
+    `events.aws.relay_on_schedule`): a backlog drains in as few scheduled passes as its
+    size needs. A batch is never cut short by the time. An event that fails to go out (SNS
+    down) is left to the next pass, not tried again in this one. Safe to run anywhere, and
+    several at once (each event is claimed by one).
+    """
+    budget = settings.EVENTS_RELAY_SECONDS if seconds is None else seconds
+    deadline = time.monotonic() + budget
+    published, stuck = 0, set()
+    while True:
+        pending = OutboxEvent.objects.filter(published_at__isnull=True)
+        if stuck:
+            pending = pending.exclude(pk__any_of=list(stuck))
+        batch = list(pending.order_by("occurred_at").values_list("pk", flat=True)[:RELAY_BATCH])
+        if not batch:
+            break
+        went = publish_events(batch)
+        published += went
+        if went < len(batch):  # failed ones stay unpublished (others took the rest)
+            left = OutboxEvent.objects.filter(pk__any_of=batch, published_at__isnull=True)
+            stuck.update(left.values_list("pk", flat=True))
+        if len(stuck) >= RELAY_BATCH or time.monotonic() >= deadline:
+            break
     retried = delivered = 0
-    due = Delivery.objects.filter(
-        status=Delivery.Status.PENDING, next_attempt_at__lte=timezone.now()
-    ).select_related("event")[:RELAY_BATCH]
-    for delivery in due:
-        retried += 1
-        delivered += attempt_delivery(delivery)
+    now, after = timezone.now(), None
+    while True:  # one batch at least, whatever the time: retries are not starved
+        due = Delivery.objects.filter(status=Delivery.Status.PENDING, next_attempt_at__lte=now)
+        if after is not None:
+            due = due.filter(pk__gt=after)
+        batch = list(due.select_related("event").order_by("pk")[:RELAY_BATCH])
+        for delivery in batch:
+            retried += 1
+            delivered += attempt_delivery(delivery)
+        if len(batch) < RELAY_BATCH or time.monotonic() >= deadline:
+            break
+        after = batch[-1].pk
     return {"published": published, "retried": retried, "delivered": delivered}

@@ -8,8 +8,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from core.exceptions import DomainError
-from payment_lists import services
+from payment_lists import selectors, services
 from payment_lists.models import PaymentList
+from payment_lists.workflow import in_words
 from payments.admin import OrganizationScoped
 from payments.models import Organization
 
@@ -28,9 +29,9 @@ class PaymentListAdmin(OrganizationScoped, admin.ModelAdmin):
         "id",
         "original_name",
         "organization",
-        "status",
+        "state",
         "progress",
-        "errors_count",
+        "problems_found",
         "created_at",
     ]
     list_filter = ["status", ("organization", admin.RelatedOnlyFieldListFilter), "created_at"]
@@ -38,20 +39,21 @@ class PaymentListAdmin(OrganizationScoped, admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ["organization"]
     actions = ["rerun_failed_lists"]
+    # Plain words on the operator's page: what it is doing, how far it is, what went wrong.
     readonly_fields = [
         "organization", "original_name", "file", "checksum", "submitted_by", "submitter_email",
-        "status", "current_step", "progress", "rows_total", "rows_validated", "rows_imported",
-        "total_minor", "errors_count", "error_report_link", "first_errors_table", "failed_step",
-        "failure_reason", "created_at", "started_at", "finished_at",
+        "state", "step_now", "progress", "rows_in_file", "rows_checked", "payments_imported",
+        "totals_display", "problems_found", "error_report_link", "first_errors_table",
+        "failed_during", "why_it_failed", "created_at", "started_at", "finished_at",
     ]  # fmt: skip
     fieldsets = [
         ("Import", {"fields": [
-            "status", "progress", "current_step", ("rows_total", "rows_validated", "rows_imported"),
-            "total_minor", "created_at", "started_at", "finished_at",
+            "state", "step_now", "progress", ("rows_in_file", "rows_checked", "payments_imported"),
+            "totals_display", "created_at", "started_at", "finished_at",
         ]}),
-        ("Errors", {"fields": [
-            "errors_count", "error_report_link", "first_errors_table", "failed_step",
-            "failure_reason",
+        ("Problems", {"fields": [
+            "failed_during", "why_it_failed", "problems_found", "error_report_link",
+            "first_errors_table",
         ]}),
         ("File", {"fields": [
             "organization", "original_name", "file", "checksum", "submitted_by", "submitter_email",
@@ -114,27 +116,60 @@ class PaymentListAdmin(OrganizationScoped, admin.ModelAdmin):
                    "title": "Upload a payment list"}  # fmt: skip
         return TemplateResponse(request, "admin/payment_lists/paymentlist/upload.html", context)
 
-    @staticmethod
-    def progress_numbers(payment_list) -> tuple[int, int]:
-        """Rows done and rows in all, as far as the workflow has got."""
-        total = payment_list.rows_total or payment_list.rows_validated or 0
-        if payment_list.status == PaymentList.Status.IMPORTED:
-            done = total = payment_list.rows_imported
-        elif payment_list.rows_imported:
-            done = payment_list.rows_imported
-        else:
-            done = payment_list.rows_validated
-        return done, total
+    @admin.display(description="status", ordering="status")
+    def state(self, payment_list):
+        return payment_list.get_status_display()
+
+    @admin.display(description="doing now")
+    def step_now(self, payment_list):
+        return selectors.progress_of(payment_list).step or "-"
+
+    @admin.display(description="rows in the file")
+    def rows_in_file(self, payment_list):
+        total = payment_list.rows_total
+        return "not known yet" if total is None else f"{total:,}"
+
+    @admin.display(description="rows checked")
+    def rows_checked(self, payment_list):
+        return f"{payment_list.rows_validated:,}"
+
+    @admin.display(description="payments imported")
+    def payments_imported(self, payment_list):
+        return f"{payment_list.rows_imported:,}"
+
+    @admin.display(description="totals")
+    def totals_display(self, payment_list):
+        return selectors.totals_in_words(payment_list) or "-"
+
+    @admin.display(description="problems found")
+    def problems_found(self, payment_list):
+        return f"{payment_list.errors_count:,}"
+
+    @admin.display(description="failed while")
+    def failed_during(self, payment_list):
+        return in_words(payment_list.failed_step) if payment_list.failed_step else "-"
+
+    @admin.display(description="why it failed")
+    def why_it_failed(self, payment_list):
+        return payment_list.failure_reason or "-"
 
     @admin.display(description="progress")
     def progress(self, payment_list):
-        done, total = self.progress_numbers(payment_list)
-        label = f"{done:,} / {total:,}" if total else "-"
+        progress = selectors.progress_of(payment_list)
+        if progress.done is not None and progress.total is not None:
+            bar = format_html(
+                '<progress value="{}" max="{}" aria-label="{}"></progress>',
+                progress.done, progress.total or 1, progress.description,
+            )  # fmt: skip
+        elif progress.finished:
+            bar = ""  # failed: the sentence says what happened
+        else:
+            # Indeterminate (no value): how far it is, is not known; the words say why.
+            bar = format_html('<progress aria-label="{}"></progress>', progress.description)
         return format_html(
-            '<span class="list-progress" data-list-progress>'
-            '<progress value="{}" max="{}" aria-label="rows processed"></progress> '
+            '<span class="list-progress" data-list-progress>{} '
             "<span data-progress-label>{}</span></span>",
-            done, total or 1, label,
+            bar, progress.description,
         )  # fmt: skip
 
     def progress_view(self, request, list_id):
@@ -142,19 +177,8 @@ class PaymentListAdmin(OrganizationScoped, admin.ModelAdmin):
         payment_list = self.get_object(request, str(list_id))
         if payment_list is None or not self.has_view_permission(request, payment_list):
             raise Http404("No such payment list.")
-        done, total = self.progress_numbers(payment_list)
-        return JsonResponse(
-            {
-                "status": payment_list.status,
-                "status_display": payment_list.get_status_display(),
-                "current_step": payment_list.current_step,
-                "done": done,
-                "total": total,
-                "label": f"{done:,} / {total:,}" if total else "-",
-                "errors_count": payment_list.errors_count,
-                "finished": payment_list.is_finished,
-            }
-        )
+        progress = selectors.progress_of(payment_list)
+        return JsonResponse({**progress.as_dict(), "errors_count": payment_list.errors_count})
 
     @admin.display(description="error report")
     def error_report_link(self, payment_list):

@@ -1,5 +1,5 @@
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView
@@ -9,14 +9,20 @@ from rest_framework.response import Response
 from accounts.models import Scope
 from accounts.permissions import service_key_of
 from core.exceptions import NotFound
-from payment_lists import services
+from core.money import Money
+from payment_lists import selectors, services
 from payment_lists.models import PaymentList
+from payment_lists.workflow import in_words
 from payments.apis import _PaymentApi
 from payments.models import Organization
 
 
 class PaymentListSerializer(serializers.ModelSerializer):
     organization = serializers.StringRelatedField()
+    status_display = serializers.CharField(source="get_status_display")
+    progress = serializers.SerializerMethodField()
+    totals = serializers.SerializerMethodField()
+    failed_during = serializers.SerializerMethodField()
     error_report_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -24,19 +30,56 @@ class PaymentListSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "status",
+            "status_display",
             "organization",
             "original_name",
             "current_step",
+            "progress",
             "rows_total",
             "rows_validated",
             "rows_imported",
+            "totals",
             "errors_count",
             "error_report_url",
             "failed_step",
+            "failed_during",
             "failure_reason",
             "created_at",
             "finished_at",
         ]
+
+    @extend_schema_field(
+        inline_serializer(
+            "PaymentListProgress",
+            {
+                "state": serializers.CharField(),
+                "step": serializers.CharField(),
+                "done": serializers.IntegerField(allow_null=True),
+                "total": serializers.IntegerField(allow_null=True),
+                "description": serializers.CharField(),
+                "finished": serializers.BooleanField(),
+                "label": serializers.CharField(),
+            },
+        )
+    )
+    def get_progress(self, payment_list) -> dict:
+        """rows done against the real total; null where not known yet."""
+        return selectors.progress_of(payment_list).as_dict()
+
+    @extend_schema_field(
+        inline_serializer(
+            "PaymentListTotal",
+            {"amount": serializers.CharField(), "currency": serializers.CharField()},
+            many=True,
+        )
+    )
+    def get_totals(self, payment_list) -> list:
+        """One amount per currency: amounts in different currencies are never added."""
+        totals = payment_list.totals or {}
+        return [Money(minor, currency).as_api() for currency, minor in sorted(totals.items())]
+
+    def get_failed_during(self, payment_list) -> str | None:
+        return in_words(payment_list.failed_step) if payment_list.failed_step else None
 
     def get_error_report_url(self, payment_list) -> str | None:
         if not payment_list.error_report:
@@ -46,24 +89,9 @@ class PaymentListSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request else path
 
 
-def organizations_of(request):
-    key = service_key_of(request)
-    if key is not None:
-        return Organization.objects.filter(pk=key.organization_id)
-    return request.user.organizations.all()
-
-
-def lists_visible_to(request):
-    return PaymentList.objects.filter(organization__in=organizations_of(request)).select_related(
-        "organization"
-    )
-
-
-def list_for(request, list_id) -> PaymentList:
-    payment_list = lists_visible_to(request).filter(pk=list_id).first()
-    if payment_list is None:
-        raise NotFound("No such payment list.")
-    return payment_list
+organizations_of = selectors.organizations_of
+lists_visible_to = selectors.lists_visible_to
+list_for = selectors.list_for
 
 
 def _submitting_organization(request) -> Organization:

@@ -1,19 +1,21 @@
-"""The payment-list workflow on AWS: the S3 inbox trigger and the Step Functions tasks.
+"""The payment-list workflow on AWS: the S3 inbox trigger, the Step Functions tasks and the
+scheduled recovery pass.
 
-Zappa routes an S3 ObjectCreated record under inbox/ to `on_inbox_object_created`, and
-each state machine task invokes the function with
-`{"command": "payment_lists.aws.run_step", "step": "<name>", "input": {...}}`.
+Zappa routes an S3 ObjectCreated record under inbox/ to `on_inbox_object_created`, each
+state machine task invokes the function with
+`{"command": "payment_lists.aws.run_step", "step": "<name>", "input": {...}}`, and a
+schedule calls `recover_on_schedule`. Every one of them may come more than once: see
+payment_lists.runs for why that is harmless.
 """
 
 import json
 import logging
-import time
 from urllib.parse import unquote_plus
 
 from django.conf import settings
-from django.db import OperationalError
+from django.db import IntegrityError, OperationalError, transaction
 
-from payment_lists import workflow
+from payment_lists import runs, steps, workflow
 from payment_lists.models import PaymentList
 from payments.models import Organization
 
@@ -21,7 +23,8 @@ logger = logging.getLogger(__name__)
 
 
 class DatabaseUnavailable(Exception):
-    """Transient: the state machine retries the task."""
+    """Transient: the state machine retries the task. Its message is the same JSON as
+    StepFailed's, so when the retries run out CompensateError still knows the step."""
 
 
 class StepFailed(Exception):
@@ -31,12 +34,21 @@ class StepFailed(Exception):
 def run_step(event: dict, context=None) -> dict:
     step = workflow.STEPS_BY_NAME[event["step"]]
     payload = event["input"]
+    if payload.get("skipped"):  # an earlier task found this execution is not the list's run
+        return payload
     if step is workflow.COMPENSATE:
         payload = {**payload, "error": _error_from_catch(payload.get("error"))}
     try:
         return workflow.run_step_timed(step, payload)
+    except steps.Stale as stale:
+        logger.info("Payment list %s: %s skipped: %s", payload["payment_list_id"], step.name, stale)
+        return {**payload, "skipped": str(stale), "done": True}
     except OperationalError as error:
-        raise DatabaseUnavailable(str(error)) from error
+        reason = (
+            f"The database could not be reached while {workflow.in_words(step.name)}; "
+            "nothing was imported. Re-run the list."
+        )
+        raise DatabaseUnavailable(json.dumps({"step": step.name, "reason": reason})) from error
     except Exception as error:
         if step is workflow.COMPENSATE:
             raise
@@ -44,55 +56,100 @@ def run_step(event: dict, context=None) -> dict:
 
 
 def _error_from_catch(caught) -> dict:
-    """Step Functions' Catch output {Error, Cause} back into {step, reason}."""
+    """Step Functions' Catch output {Error, Cause} back into {step, reason}. A failure that
+    is not one of ours (a Lambda timeout, say) has no step: CompensateError then takes the
+    list's current step."""
     if not caught:
         return {}
     if "reason" in caught:
         return caught
     try:
         cause = json.loads(caught.get("Cause") or "{}")
-        return json.loads(cause.get("errorMessage") or "{}")
+        found = json.loads(cause.get("errorMessage") or "{}")
+        if isinstance(found, dict) and "reason" in found:
+            return found
     except (TypeError, ValueError):
-        return {"step": "", "reason": f"{caught.get('Error')}: the import failed."}
+        pass
+    return {
+        "step": "",
+        "reason": f"The import stopped ({caught.get('Error')}); nothing was imported.",
+    }
 
 
 def on_inbox_object_created(event: dict, context=None) -> dict:
-    """Start the workflow for each CSV that lands under inbox/."""
-    started = []
+    """Start the import of each CSV that lands under inbox/, once: a repeated event, or one
+    for a list that is running, imported or failed, starts nothing."""
+    started, ignored = [], []
     for record in event.get("Records", []):
-        key = unquote_plus(record["s3"]["object"]["key"])
+        s3_object = record["s3"]["object"]
+        key = unquote_plus(s3_object["key"])
         if not key.startswith("inbox/"):
             continue
-        payment_list = PaymentList.objects.filter(file=key).first() or _list_for_dropped_file(key)
+        sequencer = s3_object.get("sequencer", "")
+        payment_list = _list_for_object(key, sequencer)
         if payment_list is None:
             logger.warning("Ignoring %s: no organization in its path", key)
             continue
-        start_execution(payment_list.pk)
+        token = runs.claim_new(payment_list.pk, sequencer=sequencer)
+        if token is None:
+            logger.info("List #%s (%s) already started: event ignored", payment_list.pk, key)
+            ignored.append(payment_list.pk)
+            continue
+        start_execution(payment_list.pk, token)
         started.append(payment_list.pk)
-    return {"started": started}
+    return {"started": started, "ignored": ignored}
 
 
-def _list_for_dropped_file(key: str) -> PaymentList | None:
-    """A file dropped straight into the bucket (SFTP): inbox/<organization id>/<name>.csv."""
+def _list_for_object(key: str, sequencer: str) -> PaymentList | None:
+    """The list this object belongs to: the one its event already started, the upload that
+    wrote it, or, for a file dropped straight into the bucket (SFTP), a new list."""
+    lists = PaymentList.objects.filter(file=key).order_by("-pk")
+    if sequencer:
+        seen = lists.filter(inbox_sequencer=sequencer).first()
+        if seen is not None:
+            return seen  # a repeat of an event already handled
+    upload = lists.filter(inbox_sequencer="").first()
+    if upload is not None:
+        return upload
+    latest = lists.first()
+    if latest is not None and not latest.is_finished:
+        return latest  # a new version while its list runs: claimed already, so ignored
+    return _list_for_dropped_file(key, sequencer)
+
+
+def _list_for_dropped_file(key: str, sequencer: str) -> PaymentList | None:
+    """A file dropped straight into the bucket: inbox/<organization id>/<name>.csv."""
     parts = key.split("/")
     if len(parts) < 3 or not parts[1].isdigit():
         return None
     organization = Organization.objects.filter(pk=int(parts[1])).first()
     if organization is None:
         return None
-    return PaymentList.objects.create(
-        organization=organization, file=key, original_name=parts[-1][:255], submitted_by="inbox"
-    )
+    try:
+        with transaction.atomic():
+            return PaymentList.objects.create(
+                organization=organization, file=key, original_name=parts[-1][:255],
+                submitted_by="inbox", inbox_sequencer=sequencer,
+            )  # fmt: skip
+    except IntegrityError:  # the same event, handled at the same moment elsewhere
+        return PaymentList.objects.filter(file=key, inbox_sequencer=sequencer).first()
 
 
-def start_execution(payment_list_id: int) -> None:
+def start_execution(payment_list_id: int, token: str) -> None:
     if not settings.PAYMENT_LIST_STATE_MACHINE_ARN:
-        workflow.run_workflow(payment_list_id)  # no state machine on this stage: run here
+        workflow.run_workflow(payment_list_id, token)  # no state machine on this stage: run here
         return
     import boto3
 
     boto3.client("stepfunctions", region_name=settings.AWS_REGION).start_execution(
         stateMachineArn=settings.PAYMENT_LIST_STATE_MACHINE_ARN,
-        name=f"payment-list-{payment_list_id}-{int(time.time())}",
-        input=json.dumps({"payment_list_id": payment_list_id}),
+        name=f"payment-list-{payment_list_id}-{token[:16]}",
+        input=json.dumps({"payment_list_id": payment_list_id, "run": token}),
     )
+
+
+def recover_on_schedule(event=None, context=None) -> dict:
+    """The scheduled recovery pass (payment_lists.runs.recover): dead runs resumed (a new
+    execution) or compensated, lists nobody started started."""
+    done = runs.recover()
+    return {"recovered": [[item.payment_list.pk, item.action] for item in done]}

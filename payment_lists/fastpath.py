@@ -46,7 +46,8 @@ def uuid_text_sql(column: str) -> str:
 
 
 def json_object_sql(pairs: dict[str, str]) -> str:
-    """A JSON object built in SQL from {key: SQL expression}."""
-    function = "json_build_object" if connection.vendor == "postgresql" else "json_object"
+    """A JSON object built in SQL from {key: SQL expression} (jsonb on PostgreSQL, as
+    JSONField stores it)."""
+    function = "jsonb_build_object" if connection.vendor == "postgresql" else "json_object"
     args = ", ".join(f"'{key}', {expression}" for key, expression in pairs.items())
     return f"{function}({args})"

@@ -19,9 +19,9 @@ class PaymentList(models.Model):
     """A CSV of payments an organization submits, and where its import workflow stands."""
 
     class Status(models.TextChoices):
-        RECEIVED = "received", "received"
-        VALIDATING = "validating", "validating"
-        VERIFYING = "verifying", "verifying subscription"
+        RECEIVED = "received", "waiting to start"
+        VALIDATING = "validating", "checking the file"
+        VERIFYING = "verifying", "checking the subscription"
         IMPORTING = "importing", "importing"
         IMPORTED = "imported", "imported"
         FAILED = "failed", "failed"
@@ -36,10 +36,14 @@ class PaymentList(models.Model):
         max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True
     )
     current_step = models.CharField(max_length=40, blank=True)
-    rows_total = models.PositiveIntegerField(default=0)
+    rows_total = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Known once the whole file has been read."
+    )
     rows_validated = models.PositiveIntegerField(default=0)
     rows_imported = models.PositiveIntegerField(default=0)
-    total_minor = models.PositiveBigIntegerField(default=0)
+    totals = models.JSONField(
+        default=dict, blank=True, help_text="{currency: amount in minor units}: never summed."
+    )
     errors_count = models.PositiveIntegerField(default=0)
     first_errors = models.JSONField(default=list, blank=True, help_text="Up to 100 errors.")
     error_report = models.FileField(upload_to="reports/", max_length=255, blank=True)
@@ -48,10 +52,29 @@ class PaymentList(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Which run of the workflow owns the list (see payment_lists.runs): a step of any other
+    # run changes nothing. Empty until a trigger starts it.
+    run_token = models.CharField(max_length=40, blank=True)
+    # The owning run's promise to show progress by then; past it, the run counts as dead and
+    # the scheduled recovery pass takes over.
+    lease_until = models.DateTimeField(null=True, blank=True, db_index=True)
+    step_done = models.CharField(max_length=40, blank=True, help_text="Last step finished.")
+    takeovers = models.PositiveSmallIntegerField(
+        default=0, help_text="Times the recovery pass took over a run that had died."
+    )
+    # The S3 event that brought the file (its sequencer): a repeat of it changes nothing.
+    inbox_sequencer = models.CharField(max_length=64, blank=True)
 
     class Meta:
         db_table = "payments_paymentlist"
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["file", "inbox_sequencer"],
+                condition=~models.Q(file=""),
+                name="one_list_per_inbox_object",
+            )
+        ]
 
     def __str__(self):
         return f"{self.original_name or 'list'} #{self.pk} ({self.status})"

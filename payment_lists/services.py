@@ -1,124 +1,95 @@
-"""Submitting a payment list: store it in the inbox and start the workflow.
+"""Submitting a payment list, re-running a failed one, its error report.
 
-Also the way back from a run that died without finishing (its process killed, its Lambda
-timed out, its Step Functions execution aborted): such a list stays "validating",
-"verifying" or "importing" with no progress, possibly with some imported chunks. It is
-found by `interrupted_lists`, compensated by `compensate_interrupted_list` (CompensateError:
-nothing half imported stays, the list is marked failed) and can then be re-run.
+How a run starts, and how one that died is finished, is payment_lists.runs.
 """
 
-from datetime import timedelta
+import logging
+import tempfile
 
 from django.conf import settings
+from django.core.files import File
 from django.db import transaction
-from django.db.models import Max
 from django.http import FileResponse
 from django.utils import timezone
 
 from core.exceptions import Conflict
-from payment_lists import workflow
-from payment_lists.models import PaymentList
-from payments.models import Payment
+from payment_lists import runs
+from payment_lists.models import PaymentList, _inbox_path
 
-UNFINISHED = (
-    PaymentList.Status.RECEIVED,
-    PaymentList.Status.VALIDATING,
-    PaymentList.Status.VERIFYING,
-    PaymentList.Status.IMPORTING,
-)
-# A live run shows progress (a committed chunk) far more often than this; Lambda stops a
-# step after 15 minutes at most.
-QUIET_BEFORE_INTERRUPTED = timedelta(minutes=30)
+logger = logging.getLogger(__name__)
 
 
-@transaction.atomic
 def submit_payment_list(
     *, organization, uploaded_file, submitted_by: str, submitter_email: str = ""
-):
-    """Save the CSV under inbox/ in the default storage and start the import after commit."""
-    payment_list = PaymentList(
-        organization=organization,
-        original_name=(uploaded_file.name or "payments.csv")[:255],
-        submitted_by=submitted_by,
-        submitter_email=submitter_email,
-    )
-    payment_list.file.save(uploaded_file.name or "payments.csv", uploaded_file, save=False)
-    payment_list.save()
-    transaction.on_commit(lambda: workflow.start_workflow(payment_list.pk))
+) -> PaymentList:
+    """Record the list; once that has committed, put the CSV under inbox/ in the default
+    storage and start the import.
+
+    The row commits before the file reaches storage: on AWS the file's S3 event starts
+    the import and must find the list (else it would take the file for one dropped into
+    the bucket and make a second list of it).
+    """
+    name = (uploaded_file.name or "payments.csv")[:255]
+    # Our own copy: the upload's file may be closed (and deleted) with the request before
+    # an outer transaction commits. Up to 8 MB in memory, the rest on disk.
+    copy = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 (closed after storing)
+    for chunk in uploaded_file.chunks():
+        copy.write(chunk)
+    with transaction.atomic():
+        payment_list = PaymentList(
+            organization=organization,
+            original_name=name,
+            submitted_by=submitted_by,
+            submitter_email=submitter_email,
+        )
+        payment_list.file = _inbox_path(payment_list, name)
+        payment_list.save()
+        transaction.on_commit(lambda: _store_and_start(payment_list, copy), robust=True)
     return payment_list
 
 
-def _start_again(payment_list_id: int, *, here: bool) -> None:
-    if here:
-        workflow.run_workflow(payment_list_id)
-    elif settings.PAYMENT_LIST_RUNNER == "stepfunctions":
-        # A first run starts from the S3 upload event; a re-run has no upload: start it here.
-        from payment_lists import aws
-
-        aws.start_execution(payment_list_id)
-    else:
-        workflow.start_workflow(payment_list_id)
+def _store_and_start(payment_list: PaymentList, copy) -> None:
+    storage = payment_list.file.storage
+    with copy:
+        copy.seek(0)
+        stored = storage.save(payment_list.file.name, File(copy))
+    if stored != payment_list.file.name:  # the storage chose another name
+        PaymentList.objects.filter(pk=payment_list.pk).update(file=stored)
+        payment_list.file.name = stored
+    if settings.PAYMENT_LIST_RUNNER != "stepfunctions":  # on AWS the S3 event starts it
+        token = runs.claim_new(payment_list.pk)
+        if token:
+            runs.start(payment_list.pk, token)
 
 
 @transaction.atomic
 def rerun_payment_list(payment_list: PaymentList, *, here: bool = False) -> PaymentList:
-    """Run a failed list's workflow again from the start (after its cause was fixed).
-
-    `here`: run it in this process after commit (a management command, whose background
-    thread would die with it) instead of the way the deployment runs workflows.
-    """
+    """Run a failed list's workflow again from the start (after its cause was fixed): the
+    only way a failed list runs again. `here`: in this process (a management command)."""
     locked = PaymentList.objects.select_for_update().get(pk=payment_list.pk)
     if locked.status != PaymentList.Status.FAILED:
         raise Conflict(f"Only a failed list can be re-run; this one is {locked.status}.")
+    token = runs.new_token()
     PaymentList.objects.filter(pk=locked.pk).update(
         status=PaymentList.Status.RECEIVED,
+        run_token=token,
+        lease_until=timezone.now() + runs.UNCLAIMED_AFTER,
+        step_done="",
+        current_step="",
+        takeovers=0,
         failed_step="",
         failure_reason="",
         errors_count=0,
         first_errors=[],
+        error_report="",
+        rows_total=None,
         rows_validated=0,
         rows_imported=0,
         finished_at=None,
     )
-    transaction.on_commit(lambda: _start_again(locked.pk, here=here))
+    transaction.on_commit(lambda: runs.start(locked.pk, token, here=here))
     locked.refresh_from_db()
     return locked
-
-
-def last_sign_of_life(payment_list: PaymentList):
-    """When the list's run last showed progress: its creation, its start, or the commit of
-    its newest imported chunk."""
-    newest_chunk = Payment.objects.filter(payment_list_id=payment_list.pk).aggregate(
-        newest=Max("registered_at")
-    )["newest"]
-    moments = (payment_list.created_at, payment_list.started_at, newest_chunk)
-    return max(moment for moment in moments if moment)
-
-
-def interrupted_lists(*, quiet_for: timedelta = QUIET_BEFORE_INTERRUPTED) -> list[PaymentList]:
-    """Unfinished lists whose run has shown no sign of life for `quiet_for`."""
-    cutoff = timezone.now() - quiet_for
-    candidates = PaymentList.objects.filter(status__in=UNFINISHED, created_at__lte=cutoff)
-    return [pl for pl in candidates.order_by("pk") if last_sign_of_life(pl) <= cutoff]
-
-
-def compensate_interrupted_list(payment_list: PaymentList) -> PaymentList:
-    """CompensateError for a run that died before it could run it: the chunks it imported
-    are removed, its staged rows too, and the list is marked failed with the reason."""
-    payment_list.refresh_from_db()
-    if payment_list.status not in UNFINISHED:
-        raise Conflict(f"List #{payment_list.pk} is {payment_list.status}, not interrupted.")
-    step = payment_list.current_step or payment_list.status
-    reason = (
-        f"The import stopped during {step} without finishing (the process running it "
-        "ended); nothing was imported. Re-run the list."
-    )
-    error = {"step": payment_list.current_step, "reason": reason}
-    workflow.run_step_timed(
-        workflow.COMPENSATE, {"payment_list_id": payment_list.pk, "error": error}
-    )
-    payment_list.refresh_from_db()
-    return payment_list
 
 
 def error_report_response(payment_list: PaymentList) -> FileResponse:

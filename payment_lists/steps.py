@@ -3,28 +3,47 @@
 The same functions run in-process (payment_lists.workflow) and as Step Functions tasks
 (payment_lists.aws.run_step), so a step keeps nothing in memory between calls: what it learns
 goes to the PaymentList row, its staged rows, or the dict it returns.
+
+Every trigger may arrive more than once (S3 events, Lambda retries, Step Functions retries,
+the recovery pass). So each payload names its run (`run`, the token of the run that owns
+the list: payment_lists.runs) and a step
+- of a run that does not own the list, or for a list already finished, raises Stale: the
+  caller stops there and compensates nothing, because that list is another run's;
+- already finished by this run (a retry after success) changes nothing and passes on;
+- runs only once the step before it has finished (steps never overtake each other).
+
+All or nothing, as people see it: ImportList writes every payment of the list, their
+PaymentRegistered events, and the list's "imported" in ONE transaction. Before its commit
+no payment of the list exists for anyone (API, admin, BI, notifications); after it, all of
+them do. One transaction rather than chunks made visible by a final flip: the flip would be
+an UPDATE of every imported row (a million index entries rewritten), where the single
+INSERT ... SELECT costs what the chunks cost together. A crash or an error inside it is a
+rollback; so CompensateError never deletes a payment (there is none to take back), only the
+list's staged rows. On SQLite the transaction holds the write lock while it runs (about half
+a minute for a million rows); other writers queue for it.
 """
 
 import csv
 import hashlib
 import logging
 import tempfile
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.files import File
 from django.core.mail import send_mail
-from django.db import connection, transaction
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, Sum, Window
-from django.db.models.functions import RowNumber
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, Max, OuterRef, Q, Sum
 from django.utils import timezone
 
 from core.csvsafe import neutralise
 from core.money import Money
 from core.observability import count_metric
-from events.services import emit
+from events.services import emit, emit_rows
 from payment_lists import fastpath
 from payment_lists import rows as csv_rows
 from payment_lists.models import PaymentList, PaymentListRow
+from payments.events import PAYMENT_REGISTERED
 from payments.models import Payment, Subscription
 from rides.models import Ride
 
@@ -33,12 +52,39 @@ logger = logging.getLogger(__name__)
 STAGE_CHUNK = 20_000
 PROGRESS_EVERY = 50_000
 FIRST_ERRORS = 100
+CLASH_REASON = "a payment with this reference was registered while the list was being imported"
+KNOWN_REFERENCE = "a payment with this reference already exists"
+NAMED_CLASHES = 10  # references named in a failure's sentence; the report has them all
 LIST_IMPORTED = "payments.PaymentListImported"
 LIST_FAILED = "payments.PaymentListFailed"
+
+REGISTER, VALIDATE, VERIFY, IMPORT = (
+    "RegisterList",
+    "ValidateList",
+    "VerifySubscription",
+    "ImportList",
+)
+ORDER = (REGISTER, VALIDATE, VERIFY, IMPORT)
+STATUS_DURING = {
+    REGISTER: PaymentList.Status.VALIDATING,
+    VALIDATE: PaymentList.Status.VALIDATING,
+    VERIFY: PaymentList.Status.VERIFYING,
+    IMPORT: PaymentList.Status.IMPORTING,
+}
 
 
 class ListRejected(Exception):
     """The list cannot be imported, for a reason the submitter can act on."""
+
+
+class Stale(Exception):
+    """This trigger belongs to a run that does not own the list (a repeat, a run taken over
+    after it stopped answering, a list already finished): nothing to do, nothing to undo."""
+
+
+def lease_until():
+    """How long a run may go without showing progress before it counts as dead."""
+    return timezone.now() + timedelta(seconds=settings.PAYMENT_LIST_LEASE_SECONDS)
 
 
 def _list(payload) -> PaymentList:
@@ -46,9 +92,42 @@ def _list(payload) -> PaymentList:
 
 
 def _mark(payment_list: PaymentList, **fields) -> None:
-    PaymentList.objects.filter(pk=payment_list.pk).update(**fields)
+    """Save fields of a list this run owns; Stale if another run has taken it over."""
+    owned = PaymentList.objects.filter(pk=payment_list.pk, run_token=payment_list.run_token)
+    if not owned.update(**fields):
+        raise Stale(f"List #{payment_list.pk} is no longer this run's.")
     for name, value in fields.items():
         setattr(payment_list, name, value)
+
+
+def _output(payload: dict, **more) -> dict:
+    return {"payment_list_id": payload["payment_list_id"], "run": payload.get("run"), **more}
+
+
+def _owned(payload: dict) -> PaymentList:
+    payment_list = _list(payload)
+    if not payload.get("run") or payment_list.run_token != payload["run"]:
+        raise Stale(f"List #{payment_list.pk} belongs to another run.")
+    if payment_list.is_finished:
+        raise Stale(f"List #{payment_list.pk} is already {payment_list.status}.")
+    return payment_list
+
+
+def _begin(payload: dict, step: str) -> PaymentList | None:
+    """The list if `step` is to run now; None if this run already finished it."""
+    payment_list = _owned(payload)
+    done = ORDER.index(payment_list.step_done) if payment_list.step_done else -1
+    here = ORDER.index(step)
+    if done >= here:
+        return None
+    if done != here - 1:
+        raise Stale(f"{step} cannot run before {ORDER[here - 1]} has finished.")
+    _mark(payment_list, status=STATUS_DURING[step], current_step=step, lease_until=lease_until())
+    return payment_list
+
+
+def _finished(payment_list: PaymentList, step: str) -> None:
+    _mark(payment_list, step_done=step, lease_until=lease_until())
 
 
 # --- RegisterList -----------------------------------------------------------------------
@@ -56,13 +135,19 @@ def _mark(payment_list: PaymentList, **fields) -> None:
 
 def register_list(payload: dict) -> dict:
     """Checksum the stored file; the same file twice from one organization is refused."""
-    payment_list = _list(payload)
+    payment_list = _begin(payload, REGISTER)
+    if payment_list is None:
+        return _output(payload)
+    if not payment_list.file or not payment_list.file.storage.exists(payment_list.file.name):
+        raise ListRejected(
+            "The file never arrived in storage; nothing was imported. Upload it again."
+        )
     digest = hashlib.sha256()
     with payment_list.file.open("rb") as stored:
         for block in iter(lambda: stored.read(1 << 20), b""):
             digest.update(block)
     checksum = digest.hexdigest()
-    _mark(payment_list, checksum=checksum, started_at=timezone.now(), current_step="RegisterList")
+    _mark(payment_list, checksum=checksum, started_at=payment_list.started_at or timezone.now())
     earlier = (
         PaymentList.objects.filter(organization=payment_list.organization, checksum=checksum)
         .exclude(pk=payment_list.pk)
@@ -71,7 +156,8 @@ def register_list(payload: dict) -> dict:
     )
     if earlier is not None:
         raise ListRejected(f"This file was already submitted as list #{earlier.pk}.")
-    return {"payment_list_id": payment_list.pk}
+    _finished(payment_list, REGISTER)
+    return _output(payload)
 
 
 # --- ValidateList -----------------------------------------------------------------------
@@ -136,7 +222,7 @@ def _stage(payment_list: PaymentList, report: _ErrorReport) -> int:
                 if len(chunk) >= STAGE_CHUNK:
                     _flush(chunk)
                 if rows % PROGRESS_EVERY == 0:
-                    _mark(payment_list, rows_validated=rows)
+                    _mark(payment_list, rows_validated=rows, lease_until=lease_until())
         except UnicodeDecodeError as error:
             raise ListRejected(f"The file is not UTF-8 text (byte {error.start}).") from error
         except csv_rows.HeaderError as error:
@@ -153,48 +239,99 @@ def _flush(chunk: list) -> None:
     chunk.clear()
 
 
+PAGE = 50_000  # error rows read per statement
+
+
+def _in_pages(rows, field: str):
+    """(row_number, value) of staged `rows` in row order, a page per statement: no cursor is
+    held between statements (behind a pooler in transaction mode each statement may reach
+    another server connection, and a client-side cursor would hold every row)."""
+    after = 0
+    while True:
+        page = rows.filter(row_number__gt=after).order_by("row_number")
+        page = list(page.values_list("row_number", field)[:PAGE])
+        yield from page
+        if len(page) < PAGE:
+            return
+        after = page[-1][0]
+
+
+def _repeated_in_pages(payment_list: PaymentList):
+    """(row_number, reference) of every row after the first of its reference, in pages.
+
+    Not a correlated "earlier row exists": without statistics SQLite answers that from the
+    (list, row_number) index, a scan of all earlier rows per row (hours for a million). One
+    pass over the (list, reference) index finds the repeated references; only their rows are
+    numbered.
+    """
+    quote = connection.ops.quote_name
+    staged, number = quote(PaymentListRow._meta.db_table), quote("row_number")
+    sql = f"""
+        SELECT {number}, reference FROM (
+            SELECT {number}, reference,
+                ROW_NUMBER() OVER (PARTITION BY reference ORDER BY {number}) AS nth
+            FROM {staged} WHERE payment_list_id = %s AND reference IN (
+                SELECT reference FROM {staged} WHERE payment_list_id = %s
+                GROUP BY reference HAVING COUNT(*) > 1
+            )
+        ) numbered WHERE nth > 1 AND {number} > %s ORDER BY {number} LIMIT {PAGE}
+    """  # noqa: S608 (table and column names from the model, values as parameters)
+    after = 0
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [payment_list.pk, payment_list.pk, after])
+            page = cursor.fetchall()
+        yield from page
+        if len(page) < PAGE:
+            return
+        after = page[-1][0]
+
+
+def _clashing(payment_list: PaymentList):
+    """Staged rows whose reference a payment already has."""
+    staged = PaymentListRow.objects.filter(payment_list=payment_list)
+    return staged.filter(Exists(Payment.objects.filter(reference=OuterRef("reference"))))
+
+
 def _database_errors(payment_list: PaymentList):
     """Errors only the database can see: repeated references, known references, rides."""
     staged = PaymentListRow.objects.filter(payment_list=payment_list)
-    # Every row after the first of its reference. Not a correlated "earlier row exists":
-    # without statistics SQLite answers that from the (list, row_number) index, a scan of
-    # all earlier rows per row (hours for a million). One pass over the (list, reference)
-    # index finds the repeated references; only their rows are numbered.
-    duplicated = staged.order_by().values("reference").annotate(rows=Count("*")).filter(rows__gt=1)
-    repeated = (
-        staged.filter(reference__in=duplicated.values("reference"))
-        .annotate(
-            nth=Window(RowNumber(), partition_by=[F("reference")], order_by=F("row_number").asc())
-        )
-        .filter(nth__gt=1)
-    )
-    known = staged.filter(Exists(Payment.objects.filter(reference=OuterRef("reference"))))
     no_ride = staged.filter(ride_id__isnull=False).exclude(
         Exists(Ride.objects.filter(pk=OuterRef("ride_id")))
     )
     checks = [
-        (repeated, "reference", "reference", "appears earlier in the file"),
-        (known, "reference", "reference", "a payment with this reference already exists"),
-        (no_ride, "ride_id", "ride_id", "no such ride"),
+        (_repeated_in_pages(payment_list), "reference", "appears earlier in the file"),
+        (_in_pages(_clashing(payment_list), "reference"), "reference", KNOWN_REFERENCE),
+        (_in_pages(no_ride, "ride_id"), "ride_id", "no such ride"),
     ]
-    for rows, column, field, reason in checks:
-        for number, value in rows.values_list("row_number", field).iterator(chunk_size=5000):
+    for rows, column, reason in checks:
+        for number, value in rows:
             yield csv_rows.RowError(number, column, str(value), reason)
+
+
+def totals_of(payment_list: PaymentList) -> dict[str, int]:
+    """{currency: minor units} of the list's staged rows; currencies are never added up."""
+    sums = (
+        PaymentListRow.objects.filter(payment_list=payment_list)
+        .order_by()
+        .values("currency")
+        .annotate(minor=Sum("amount_minor"))
+    )
+    return {row["currency"]: row["minor"] for row in sorted(sums, key=lambda r: r["currency"])}
 
 
 def validate_list(payload: dict) -> dict:
     """Check every row (format, then uniqueness and rides in SQL); any error rejects the list."""
-    payment_list = _list(payload)
-    _mark(payment_list, status=PaymentList.Status.VALIDATING, current_step="ValidateList")
-    _clear_staged(payment_list)  # a re-run starts clean
+    payment_list = _begin(payload, VALIDATE)
+    if payment_list is None:
+        return _output(payload)
+    _clear_staged(payment_list)  # a repeat after a crash starts clean
+    _mark(payment_list, rows_total=None, rows_validated=0, errors_count=0, first_errors=[])
     report = _ErrorReport()
     rows = _stage(payment_list, report)
     for error in _database_errors(payment_list):
         report.add(error)
-    total = PaymentListRow.objects.filter(payment_list=payment_list).aggregate(
-        total=Sum("amount_minor")
-    )["total"]
-    _mark(payment_list, rows_total=rows, rows_validated=rows, total_minor=total or 0)
+    _mark(payment_list, rows_total=rows, rows_validated=rows, totals=totals_of(payment_list))
     if report.count:
         report.save_to(payment_list)
         raise ListRejected(
@@ -202,76 +339,132 @@ def validate_list(payload: dict) -> dict:
         )
     if rows == 0:
         raise ListRejected("The file has no payment rows.")
-    return {"payment_list_id": payment_list.pk}
+    _finished(payment_list, VALIDATE)
+    return _output(payload)
 
 
 # --- VerifySubscription ------------------------------------------------------------------
 
 
+def _money_list(totals: dict[str, int]) -> str:
+    return ", ".join(str(Money(minor, currency)) for currency, minor in sorted(totals.items()))
+
+
+def shortfalls(subscription: Subscription, rows: int, totals: dict[str, int]) -> list[str]:
+    """What of the list `subscription` does not cover, in words; empty if it covers it.
+
+    Per currency: the list's total in each currency against the plan's limit in that
+    currency (payments.models.Subscription.limit_for); a currency the plan sets no limit
+    for is not covered."""
+    found = []
+    if rows > subscription.max_rows_per_list:
+        found.append(f"{rows:,} rows where it allows {subscription.max_rows_per_list:,}")
+    for currency, minor in sorted(totals.items()):
+        limit = _limit_for(subscription, currency)
+        if limit is None:
+            found.append(f"no amounts in {currency}")
+        elif minor > limit:
+            found.append(f"{Money(minor, currency)} where it allows {Money(limit, currency)}")
+    return found
+
+
+def _limit_for(subscription: Subscription, currency: str) -> int | None:
+    """The plan's per-list limit in `currency`, in minor units (None: none in it)."""
+    if hasattr(subscription, "limit_for"):
+        return subscription.limit_for(currency)
+    # Until plans carry a limit per currency: the one limit applies to each currency apart
+    # (never to their sum).
+    return subscription.max_total_minor_per_list
+
+
 def verify_subscription(payload: dict) -> dict:
     """The organization needs an active subscription whose limits cover this list."""
-    payment_list = _list(payload)
-    _mark(payment_list, status=PaymentList.Status.VERIFYING, current_step="VerifySubscription")
+    payment_list = _begin(payload, VERIFY)
+    if payment_list is None:
+        return _output(payload)
     now = timezone.now()
-    active = Subscription.objects.filter(
-        Q(ends_at__isnull=True) | Q(ends_at__gt=now),
-        organization=payment_list.organization,
-        starts_at__lte=now,
+    active = list(
+        Subscription.objects.filter(
+            Q(ends_at__isnull=True) | Q(ends_at__gt=now),
+            organization=payment_list.organization,
+            starts_at__lte=now,
+        ).order_by("-max_rows_per_list")
     )
-    if not active.exists():
+    if not active:
         raise ListRejected(f"{payment_list.organization} has no active subscription.")
-    covering = active.filter(
-        max_rows_per_list__gte=payment_list.rows_total,
-        max_total_minor_per_list__gte=payment_list.total_minor,
+    rows, totals = payment_list.rows_total or 0, payment_list.totals or {}
+    missing = [shortfalls(subscription, rows, totals) for subscription in active]
+    if not all(missing):
+        _finished(payment_list, VERIFY)
+        return _output(payload)
+    best = active[0]
+    raise ListRejected(
+        f"The list has {rows:,} rows totalling {_money_list(totals)}; the {best.plan} "
+        f"subscription does not cover it: {'; '.join(missing[0])}."
     )
-    if not covering.exists():
-        best = active.order_by("-max_rows_per_list").first()
-        total = Money(payment_list.total_minor, "USD")
-        limit = Money(best.max_total_minor_per_list, "USD")
-        raise ListRejected(
-            f"The list has {payment_list.rows_total} rows totalling {total}; the {best.plan} "
-            f"subscription allows {best.max_rows_per_list} rows and {limit} per list."
-        )
-    return {"payment_list_id": payment_list.pk}
 
 
 # --- ImportList ---------------------------------------------------------------------------
 
 
 def import_list(payload: dict) -> dict:
-    """Import the next chunk of staged rows; the last chunk finishes the list.
+    """Import the whole list in one transaction (see the module's docstring); then clear
+    its staged rows. Returns done: the state machine's ImportList loop ends at once."""
+    payment_list = _begin(payload, IMPORT)
+    if payment_list is not None:
+        try:
+            with transaction.atomic():
+                _import(payment_list)
+        except IntegrityError as error:
+            _reject_clashes(payment_list, error)
+        _clear_staged(payment_list)
+    return _output(payload, done=True)
 
-    Each call commits one chunk (so a million rows fit Lambda's 15 minutes as a loop of
-    short calls, and progress shows) and deletes the chunk's staged rows with it (a retried
-    call then goes on with the next chunk). The list's events are written only with the last
-    chunk, so a failure anywhere leaves nothing published; CompensateError removes the
-    chunks already imported.
-    """
-    payment_list = _list(payload)
-    after = payload.get("after_row", 0)
-    if after == 0:
-        _mark(payment_list, status=PaymentList.Status.IMPORTING, current_step="ImportList")
-    upper = _chunk_upper_bound(payment_list, after)
-    with transaction.atomic():
-        if upper is not None:
-            imported = _insert_payments(payment_list, after, upper)
-            _staged_rows(payment_list, after, upper).delete()  # imported: not needed any more
-            PaymentList.objects.filter(pk=payment_list.pk).update(
-                rows_imported=payment_list.rows_imported + imported
-            )
-            payment_list.rows_imported += imported
-            count_metric("ListRowsImported", imported)
-        last = (
-            upper is None
-            or not PaymentListRow.objects.filter(
-                payment_list=payment_list, row_number__gt=upper
-            ).exists()
-        )
-        if last:
-            _finish_import(payment_list)
-    if last:
-        return {"payment_list_id": payment_list.pk, "done": True}
-    return {"payment_list_id": payment_list.pk, "after_row": upper, "done": False}
+
+def _import(payment_list: PaymentList) -> None:
+    locked = PaymentList.objects.select_for_update().get(pk=payment_list.pk)
+    if locked.run_token != payment_list.run_token or locked.step_done != VERIFY:
+        raise Stale(f"List #{payment_list.pk} is no longer this run's to import.")
+    imported = _insert_payments(payment_list)
+    _insert_payment_events(payment_list)
+    _mark(
+        payment_list,
+        status=PaymentList.Status.IMPORTED,
+        step_done=IMPORT,
+        current_step="",
+        rows_imported=imported,
+        finished_at=timezone.now(),
+        lease_until=None,
+    )
+    count_metric("ListRowsImported", imported)
+    emit(LIST_IMPORTED, _list_event_data(payment_list))
+    _tell_submitter(
+        payment_list,
+        f"Payment list #{payment_list.pk} imported",
+        f"All {imported} payments of {payment_list.original_name} are registered.",
+    )
+
+
+def _reject_clashes(payment_list: PaymentList, error: IntegrityError) -> None:
+    """A reference registered since ValidateList (through the API, another list): the
+    import rolled back; the failure names the references and the report lists them."""
+    report = _ErrorReport()
+    reason = CLASH_REASON
+    for number, reference in _in_pages(_clashing(payment_list), "reference"):
+        report.add(csv_rows.RowError(number, "reference", reference, reason))
+    if not report.count:
+        logger.error("List %s: import refused by the database: %s", payment_list.pk, error)
+        raise ListRejected(
+            "The database refused the payments (a ride or payer changed meanwhile); "
+            "nothing was imported. Re-run the list."
+        ) from error
+    named = [row[2] for row in report.first[:NAMED_CLASHES]]
+    more = f" and {report.count - len(named)} more" if report.count > len(named) else ""
+    report.save_to(payment_list)
+    raise ListRejected(
+        f"{report.count} reference(s) were registered by someone else while the list was "
+        f"being imported: {', '.join(named)}{more}. Nothing was imported; see the error report."
+    ) from error
 
 
 def _staged_rows(payment_list: PaymentList, after: int, upper: int):
@@ -293,17 +486,7 @@ def _clear_staged(payment_list: PaymentList) -> None:
         _staged_rows(payment_list, after, after + size).delete()
 
 
-def _chunk_upper_bound(payment_list: PaymentList, after: int) -> int | None:
-    size = settings.PAYMENT_LIST_IMPORT_CHUNK
-    rows = PaymentListRow.objects.filter(payment_list=payment_list, row_number__gt=after)
-    bound = rows.order_by("row_number").values_list("row_number", flat=True)[size - 1 : size]
-    bound = list(bound)
-    if bound:
-        return bound[0]
-    return rows.order_by("-row_number").values_list("row_number", flat=True).first()
-
-
-def _insert_payments(payment_list: PaymentList, after: int, upper: int) -> int:
+def _insert_payments(payment_list: PaymentList) -> int:
     quote = connection.ops.quote_name
     payments, staged = quote(Payment._meta.db_table), quote(PaymentListRow._meta.db_table)
     users = quote(Payment.payer.field.related_model._meta.db_table)
@@ -314,7 +497,7 @@ def _insert_payments(payment_list: PaymentList, after: int, upper: int) -> int:
         SELECT {fastpath.new_uuid_sql()}, s.reference, s.amount_minor, s.currency, 'registered',
             s.ride_id, u.id, s.payer_email, %s, %s, %s, %s, '', ''
         FROM {staged} s LEFT JOIN {users} u ON u.email = s.payer_email AND s.payer_email <> ''
-        WHERE s.payment_list_id = %s AND s.row_number > %s AND s.row_number <= %s
+        WHERE s.payment_list_id = %s
     """  # noqa: S608 (table names from the models, values as parameters)
     params = [
         payment_list.organization_id,
@@ -322,61 +505,40 @@ def _insert_payments(payment_list: PaymentList, after: int, upper: int) -> int:
         timezone.now(),
         f"list:{payment_list.pk}",
         payment_list.pk,
-        after,
-        upper,
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
 
 
-def _insert_payment_events(payment_list: PaymentList) -> None:
-    """One PaymentRegistered per imported row, written set-based into the outbox."""
-    from events.models import OutboxEvent
-
-    quote = connection.ops.quote_name
-    outbox, payments = quote(OutboxEvent._meta.db_table), quote(Payment._meta.db_table)
-    ride_text = (
-        f"CASE WHEN p.ride_id IS NULL THEN NULL ELSE {fastpath.uuid_text_sql('p.ride_id')} END"
-    )
-    data = fastpath.json_object_sql(
+def payment_event_data_sql(alias: str = "p") -> str:
+    """payments.events.payment_data(payment) as an SQL JSON object over the payments table
+    aliased `alias`: the same keys, types and text (tested)."""
+    ride = fastpath.uuid_text_sql(f"{alias}.ride_id")
+    ride_text = f"CASE WHEN {alias}.ride_id IS NULL THEN NULL ELSE {ride} END"
+    return fastpath.json_object_sql(
         {
-            "payment_id": fastpath.uuid_text_sql("p.id"),
-            "reference": "p.reference",
-            "amount_minor": "p.amount_minor",
-            "currency": "p.currency",
-            "status": "p.status",
+            "payment_id": fastpath.uuid_text_sql(f"{alias}.id"),
+            "reference": f"{alias}.reference",
+            "amount_minor": f"{alias}.amount_minor",
+            "currency": f"{alias}.currency",
+            "status": f"{alias}.status",
             "ride_id": ride_text,
-            "payer_id": "p.payer_id",
-            "payer_email": "p.payer_email",
-            "organization_id": "p.organization_id",
+            "payer_id": f"{alias}.payer_id",
+            "payer_email": f"{alias}.payer_email",
+            "organization_id": f"{alias}.organization_id",
         }
     )
-    if connection.vendor == "postgresql":
-        data = data.replace("json_build_object", "jsonb_build_object")
-    sql = f"""
-        INSERT INTO {outbox} (id, type, version, occurred_at, data, publish_attempts, last_error)
-        SELECT {fastpath.new_uuid_sql()}, 'payments.PaymentRegistered', 1, %s, {data}, 0, ''
-        FROM {payments} p WHERE p.payment_list_id = %s
-    """  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [timezone.now(), payment_list.pk])
 
 
-def _finish_import(payment_list: PaymentList) -> None:
-    _insert_payment_events(payment_list)
-    _mark(
-        payment_list,
-        status=PaymentList.Status.IMPORTED,
-        current_step="",
-        finished_at=timezone.now(),
-    )
-    emit(LIST_IMPORTED, _list_event_data(payment_list))
-    _tell_submitter(
-        payment_list,
-        f"Payment list #{payment_list.pk} imported",
-        f"All {payment_list.rows_imported} payments of {payment_list.original_name} are "
-        "registered.",
+def _insert_payment_events(payment_list: PaymentList) -> None:
+    """One PaymentRegistered per imported payment, through the events app's outbox."""
+    payments = connection.ops.quote_name(Payment._meta.db_table)
+    emit_rows(
+        PAYMENT_REGISTERED,
+        data_sql=payment_event_data_sql("p"),
+        from_sql=f"{payments} p WHERE p.payment_list_id = %s",
+        params=[payment_list.pk],
     )
 
 
@@ -384,20 +546,31 @@ def _finish_import(payment_list: PaymentList) -> None:
 
 
 def compensate_error(payload: dict) -> dict:
-    """Undo what the failed run left (imported chunks, staged rows) and tell the submitter."""
-    payment_list = _list(payload)
+    """Mark the list failed with the step and the reason, clear its staged rows, tell the
+    submitter.
+
+    It deletes no payment: a list's payments exist only once ImportList has committed, and
+    an imported list is never compensated (Stale), so there is nothing anyone could have
+    seen to take back. The step and reason are saved first: if this is killed half-way, the
+    recovery pass finishes it with the same reason.
+    """
+    payment_list = _owned(payload)
     error = payload.get("error") or {}
-    reason = error.get("reason") or "The import failed."
+    step = error.get("step") or payment_list.failed_step or payment_list.current_step
+    reason = error.get("reason") or payment_list.failure_reason or "The import failed."
+    _mark(payment_list, failed_step=step, failure_reason=reason, lease_until=lease_until())
+    _clear_staged(payment_list)
     with transaction.atomic():
-        Payment.objects.filter(payment_list_id=payment_list.pk).delete()
+        locked = PaymentList.objects.select_for_update().get(pk=payment_list.pk)
+        if locked.run_token != payment_list.run_token or locked.is_finished:
+            raise Stale(f"List #{payment_list.pk} is no longer this run's.")
         _mark(
             payment_list,
             status=PaymentList.Status.FAILED,
-            failed_step=error.get("step", ""),
-            failure_reason=reason,
             rows_imported=0,
             current_step="",
             finished_at=timezone.now(),
+            lease_until=None,
         )
         emit(LIST_FAILED, {**_list_event_data(payment_list), "reason": reason})
         _tell_submitter(
@@ -405,8 +578,7 @@ def compensate_error(payload: dict) -> dict:
             f"Payment list #{payment_list.pk} was not imported",
             f"{payment_list.original_name}: {reason}",
         )
-    _clear_staged(payment_list)
-    return {"payment_list_id": payment_list.pk, "status": "failed", "reason": reason}
+    return _output(payload, status="failed", reason=reason)
 
 
 def _list_event_data(payment_list: PaymentList) -> dict:
@@ -415,7 +587,7 @@ def _list_event_data(payment_list: PaymentList) -> dict:
         "organization_id": payment_list.organization_id,
         "rows_total": payment_list.rows_total,
         "rows_imported": payment_list.rows_imported,
-        "total_minor": payment_list.total_minor,
+        "totals": payment_list.totals,
     }
 
 

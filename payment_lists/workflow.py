@@ -1,8 +1,9 @@
 """The payment-list workflow, defined once.
 
 STEPS is the ordered step list. `run_workflow` runs it in-process (locally, in a
-background thread or inline); `state_machine_definition` turns the same list into the
+background thread or inline); payment_lists.state_machine turns the same list into the
 Step Functions state machine used on AWS, whose tasks call `payment_lists.aws.run_step`.
+Who starts a run, and when, is payment_lists.runs.
 """
 
 import logging
@@ -39,11 +40,28 @@ STEPS_BY_NAME = {step.name: step for step in (*STEPS, COMPENSATE)}
 TRANSIENT_ERRORS = ("DatabaseUnavailable",)
 
 
+# The steps as the operator's page and the failure messages say them.
+IN_WORDS = {
+    "RegisterList": "receiving the file",
+    "ValidateList": "checking the rows",
+    "VerifySubscription": "checking the subscription",
+    "ImportList": "importing the payments",
+    "CompensateError": "undoing the import",
+}
+
+
+def in_words(step_name: str) -> str:
+    return IN_WORDS.get(step_name, step_name)
+
+
 def failure(step: Step, error: Exception) -> dict:
     if isinstance(error, steps.ListRejected):
         reason = str(error)
     else:
-        reason = f"{step.name} failed unexpectedly ({type(error).__name__}); nothing was imported."
+        reason = (
+            f"Something went wrong while {in_words(step.name)} ({type(error).__name__}); "
+            "nothing was imported. Re-run the list; if it fails again, tell support."
+        )
     return {"step": step.name, "reason": reason}
 
 
@@ -54,9 +72,11 @@ def run_step_timed(step: Step, payload: dict) -> dict:
         return step.function(payload)
 
 
-def run_workflow(payment_list_id: int, *, on_step=None) -> dict:
-    """Run every step in order; on any failure run CompensateError. Returns the last output."""
-    payload = {"payment_list_id": payment_list_id}
+def run_workflow(payment_list_id: int, run: str, *, on_step=None) -> dict:
+    """Run every step of run `run` in order; on any failure run CompensateError. Returns
+    the last output. A run that does not own the list (steps.Stale) stops and undoes
+    nothing: {"skipped": why}."""
+    payload = {"payment_list_id": payment_list_id, "run": run}
     for step in STEPS:
         try:
             payload = run_step_timed(step, payload)
@@ -66,30 +86,39 @@ def run_workflow(payment_list_id: int, *, on_step=None) -> dict:
                 payload = run_step_timed(step, payload)
                 if on_step:
                     on_step(step, payload)
+        except steps.Stale as stale:
+            logger.info("Payment list %s: %s stopped: %s", payment_list_id, step.name, stale)
+            return {**payload, "skipped": str(stale)}
         except Exception as error:
             if not isinstance(error, steps.ListRejected):
                 logger.exception("Payment list %s failed in %s", payment_list_id, step.name)
-            return run_step_timed(COMPENSATE, {**payload, "error": failure(step, error)})
+            return compensate({**payload, "error": failure(step, error)})
     return payload
 
 
-def start_workflow(payment_list_id: int) -> None:
-    """Start the import the way this deployment is set up to run it."""
+def compensate(payload: dict) -> dict:
+    try:
+        return run_step_timed(COMPENSATE, payload)
+    except steps.Stale as stale:
+        return {**payload, "skipped": str(stale)}
+
+
+def start_workflow(payment_list_id: int, run: str) -> None:
+    """Run `run` of the list the way this deployment runs workflows in-process."""
     runner = settings.PAYMENT_LIST_RUNNER
-    if runner == "inline":
-        run_workflow(payment_list_id)
-    elif runner == "thread":
+    if runner == "thread":
         threading.Thread(
-            target=_run_in_thread, args=(payment_list_id,), name=f"payment-list-{payment_list_id}",
-            daemon=True,
+            target=_run_in_thread, args=(payment_list_id, run),
+            name=f"payment-list-{payment_list_id}", daemon=True,
         ).start()  # fmt: skip
-    # "stepfunctions": the S3 ObjectCreated event under inbox/ starts the state machine.
+    else:
+        run_workflow(payment_list_id, run)
 
 
-def _run_in_thread(payment_list_id: int) -> None:
+def _run_in_thread(payment_list_id: int, run: str) -> None:
     try:
         close_old_connections()
-        run_workflow(payment_list_id)
+        run_workflow(payment_list_id, run)
     except DatabaseError:
         logger.exception("Payment list %s: the workflow could not run", payment_list_id)
     finally:

@@ -463,10 +463,13 @@ EVENT_SUBSCRIBERS = {
     },
 }
 
-# Payment lists: uploads up to this size (bytes); rows imported per ImportList call;
-# how the workflow runs: "thread" (local), "inline" (tests, commands), "stepfunctions" (AWS).
+# Payment lists: uploads up to this size (bytes); staged rows deleted per statement;
+# how the workflow runs: "thread" (local), "inline" (tests, commands), "stepfunctions" (AWS);
+# how long a run may go without progress before the recovery pass takes it over (longer
+# than any step: Lambda's timeout, a million-row import).
 FILE_UPLOAD_MAX_SIZE = env.int("FILE_UPLOAD_MAX_SIZE", default=200 * 1024 * 1024)
 PAYMENT_LIST_IMPORT_CHUNK = env.int("PAYMENT_LIST_IMPORT_CHUNK", default=100_000)
+PAYMENT_LIST_LEASE_SECONDS = env.int("PAYMENT_LIST_LEASE_SECONDS", default=600)
 PAYMENT_LIST_RUNNER = env("PAYMENT_LIST_RUNNER", default="thread")
 PAYMENT_LIST_STATE_MACHINE_ARN = env("PAYMENT_LIST_STATE_MACHINE_ARN", default="")
 

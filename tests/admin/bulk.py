@@ -65,9 +65,9 @@ def organization() -> Organization:
 
 
 def payment_lists(count: int) -> list[PaymentList]:
-    org = organization()
+    org, tag = organization(), _tag()
     return PaymentList.objects.bulk_create(
-        PaymentList(organization=org, file=f"inbox/{n}.csv", original_name=f"{n}.csv")
+        PaymentList(organization=org, file=f"inbox/{tag}-{n}.csv", original_name=f"{n}.csv")
         for n in range(count)
     )
 

@@ -176,12 +176,12 @@ def test_uploading_a_list_in_the_admin_imports_it_and_shows_progress(
 
     progress = finance_client.get(f"/admin/payment_lists/paymentlist/{payment_list.pk}/progress/")
     assert progress.json() == {
-        "status": "imported",
-        "status_display": "imported",
-        "current_step": payment_list.current_step,
+        "state": "imported",
+        "step": "",
         "done": 3,
         "total": 3,
-        "label": "3 / 3",
+        "label": "3 of 3 rows",
+        "description": "Imported: all 3 payments are registered.",
         "errors_count": 0,
         "finished": True,
     }

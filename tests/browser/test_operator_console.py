@@ -146,9 +146,9 @@ def held_import(settings, tmp_path, monkeypatch):
     go = threading.Event()
     run = workflow._run_in_thread
 
-    def held(payment_list_id):
+    def held(payment_list_id, token):
         go.wait(timeout=30)
-        run(payment_list_id)
+        run(payment_list_id, token)
 
     monkeypatch.setattr(workflow, "_run_in_thread", held)
     yield go
@@ -181,15 +181,19 @@ def test_finance_uploads_a_payment_list_and_watches_it_finish(page, sign_in, hel
 
     expect(page.locator(".messagelist")).to_contain_text("received; the import has started")
     watch = page.locator("[data-list-watch]")
-    expect(watch).to_contain_text("Import running (received)")
+    expect(watch).to_contain_text("Running: Waiting for the import to start.")
     screenshot(page, "finance-payment-list-running")
 
     held_import.set()
-    expect(page.locator(".field-status .readonly")).to_have_text("imported", timeout=30_000)
-    expect(page.locator("[data-progress-label]")).to_have_text("2,000 / 2,000")
+    expect(page.locator(".field-state .readonly")).to_have_text("imported", timeout=30_000)
+    expect(page.locator("[data-progress-label]")).to_have_text(
+        "Imported: all 2,000 payments are registered."
+    )
     expect(page.locator("[data-list-progress] progress")).to_have_attribute("value", "2000")
     expect(watch).to_have_count(0)  # reloaded once finished: nothing left to follow
-    expect(page.locator(".fieldBox.field-rows_imported .readonly")).to_have_text("2000")
+    expect(page.locator(".fieldBox.field-payments_imported .readonly")).to_have_text("2,000")
+    for developer_word in ("ImportList", "ValidateList", "Total minor", "total_minor"):
+        expect(page.locator("#content")).not_to_contain_text(developer_word)
     screenshot(page, "finance-payment-list-imported")
     assert PaymentList.objects.get().rows_imported == 2000
 

@@ -13,9 +13,12 @@ from payment_lists import services as list_services
 from payment_lists import steps as list_steps
 from payment_lists import workflow
 from payment_lists.models import PaymentList, PaymentListRow
+from payment_lists.selectors import progress_of
+from payments.events import payment_data
 from payments.models import Payment, Subscription
+from payments.services import register_payment
 from tests.factories import OrganizationFactory, PaymentFactory, RideFactory
-from tests.payment_lists.lists import csv_file, good_rows
+from tests.payment_lists.lists import csv_file, good_rows, run_list, stored_list
 
 pytestmark = pytest.mark.django_db
 
@@ -62,10 +65,9 @@ def test_a_valid_list_imports_every_row_with_one_event_each(
 
     assert payment_list.status == "imported"
     assert (payment_list.rows_total, payment_list.rows_imported) == (25, 25)
-    assert payment_list.total_minor == 25 * 1250
-    assert (
-        Payment.objects.filter(payment_list_id=payment_list.pk, status="registered").count() == 25
-    )
+    assert payment_list.totals == {"USD": 25 * 1250}
+    imported = Payment.objects.filter(payment_list_id=payment_list.pk, status="registered")
+    assert imported.count() == 25
     assert OutboxEvent.objects.filter(type="payments.PaymentRegistered").count() == 25
     assert OutboxEvent.objects.filter(type="payments.PaymentListImported").count() == 1
     assert not PaymentListRow.objects.exists(), "staging is cleaned up"
@@ -83,6 +85,45 @@ def test_imported_events_carry_the_payment(organization, django_capture_on_commi
     assert event.data["ride_id"] == str(ride.id)
     assert event.data["payer_id"] == rider.pk
     assert event.data["amount_minor"] == 310
+
+
+def test_list_events_are_exactly_what_register_payment_emits(
+    organization, django_capture_on_commit_callbacks, rider
+):
+    """One code path for the payload: the list's set-based events carry, for every payment,
+    the very dict payments.events.payment_data makes (and register_payment emits)."""
+    ride = RideFactory(rider=rider)
+    rows = [
+        f"E-1,{rider.email.upper()},3.10,eur,{ride.id}",
+        "E-2,nobody@example.com,0.01,GBP,",
+        "E-3,,99999.99,USD,",
+    ]
+    payment_list = submit(organization, rows, django_capture_on_commit_callbacks)
+    assert payment_list.status == "imported"
+    events = OutboxEvent.objects.filter(type="payments.PaymentRegistered")
+    by_payment = {event.data["payment_id"]: event for event in events}
+    assert len(by_payment) == 3
+    for payment in Payment.objects.filter(payment_list_id=payment_list.pk):
+        event = by_payment[str(payment.id)]
+        assert event.data == payment_data(payment)
+        assert (event.version, event.published_at, event.publish_attempts) == (1, None, 0)
+        assert event.id.version == 7  # time-ordered like every other outbox id
+    api_payment = register_payment(
+        amount_minor=5, currency="USD", reference="API-1", actor="finance@example.com"
+    )
+    api_event = OutboxEvent.objects.exclude(id__in=[e.id for e in events]).get(
+        type="payments.PaymentRegistered"
+    )
+    assert api_event.data == payment_data(api_payment)
+    assert set(api_event.data) == set(next(iter(by_payment.values())).data)
+
+
+def test_totals_are_kept_per_currency_never_added(organization, django_capture_on_commit_callbacks):
+    rows = ["C-1,,10.00,USD,", "C-2,,2.50,EUR,", "C-3,,1.25,USD,", "C-4,,0.99,GBP,"]
+    payment_list = submit(organization, rows, django_capture_on_commit_callbacks)
+    assert payment_list.totals == {"EUR": 250, "GBP": 99, "USD": 1125}
+    event = OutboxEvent.objects.get(type="payments.PaymentListImported")
+    assert event.data["totals"] == {"EUR": 250, "GBP": 99, "USD": 1125}
 
 
 def test_any_invalid_row_imports_nothing_and_the_report_names_each_problem(
@@ -159,51 +200,84 @@ def test_a_list_over_the_subscription_limits_fails_with_the_limits(
     payment_list = submit(organization, good_rows(3), django_capture_on_commit_callbacks)
     assert payment_list.failed_step == "VerifySubscription"
     assert "3 rows" in payment_list.failure_reason
-    assert "allows 2 rows" in payment_list.failure_reason
+    assert "allows 2" in payment_list.failure_reason
+
+
+def test_the_subscription_limit_applies_to_each_currency_apart(
+    organization, django_capture_on_commit_callbacks
+):
+    """6 + 6 would break a limit of 10 if currencies were added; apart, each is under it."""
+    organization.subscriptions.update(max_total_minor_per_list=1000)
+    rows = ["M-1,,6.00,USD,", "M-2,,6.00,EUR,"]
+    payment_list = submit(organization, rows, django_capture_on_commit_callbacks)
+    assert payment_list.status == "imported"
+    over = submit(organization, ["M-3,,10.01,GBP,"], django_capture_on_commit_callbacks)
+    assert (over.status, over.failed_step) == ("failed", "VerifySubscription")
+    assert "£10.01 where it allows £10.00" in over.failure_reason
 
 
 def test_a_fault_in_the_middle_of_import_leaves_no_payment_and_a_rerun_succeeds(
-    organization, django_capture_on_commit_callbacks, settings
+    organization, django_capture_on_commit_callbacks
 ):
-    settings.PAYMENT_LIST_IMPORT_CHUNK = 10
-    real_insert = list_steps._insert_payments
-    calls = []
+    real_events = list_steps._insert_payment_events
 
-    def fail_on_third_chunk(*args):
-        calls.append(1)
-        if len(calls) == 3:
-            raise RuntimeError("the database went away mid-import")
-        return real_insert(*args)
+    def fail_after_the_payments_are_written(payment_list):
+        real_events(payment_list)
+        raise RuntimeError("the database went away mid-import")
 
-    with mock.patch.object(list_steps, "_insert_payments", side_effect=fail_on_third_chunk):
+    with mock.patch.object(
+        list_steps, "_insert_payment_events", side_effect=fail_after_the_payments_are_written
+    ):
         payment_list = submit(organization, good_rows(45), django_capture_on_commit_callbacks)
 
     assert (payment_list.status, payment_list.failed_step) == ("failed", "ImportList")
-    assert "failed unexpectedly" in payment_list.failure_reason
+    assert "went wrong while importing the payments" in payment_list.failure_reason
+    assert "RuntimeError" in payment_list.failure_reason
     assert not Payment.objects.exists()
     assert not OutboxEvent.objects.filter(type="payments.PaymentRegistered").exists()
+    assert not PaymentListRow.objects.exists()
 
     with django_capture_on_commit_callbacks(execute=True):
         list_services.rerun_payment_list(payment_list)
     payment_list.refresh_from_db()
     assert payment_list.status == "imported"
     assert Payment.objects.filter(payment_list_id=payment_list.pk).count() == 45
+    assert OutboxEvent.objects.filter(type="payments.PaymentRegistered").count() == 45
 
 
-def test_import_runs_in_chunks_with_progress(organization, settings):
-    settings.PAYMENT_LIST_IMPORT_CHUNK = 10
+def test_compensation_never_takes_back_an_imported_payment(organization):
+    """A CompensateError that comes late (a retried task, a stale run) for a list already
+    imported changes nothing: its payments stay, no failure is announced."""
+    payment_list = stored_list(organization, good_rows(5))
+    output = run_list(payment_list)
+    assert payment_list.status == "imported"
+    PaymentFactory(reference="someone-elses")
+    Payment.objects.filter(payment_list_id=payment_list.pk).update(status="verified")
+    error = {"step": "ImportList", "reason": "late"}
+    after = workflow.compensate({**output, "error": error})
+    assert "skipped" in after
+    payment_list.refresh_from_db()
+    assert payment_list.status == "imported"
+    assert Payment.objects.filter(payment_list_id=payment_list.pk, status="verified").count() == 5
+    assert not OutboxEvent.objects.filter(type="payments.PaymentListFailed").exists()
+
+
+def test_import_shows_the_real_total_and_no_made_up_progress(organization):
+    payment_list = stored_list(organization, good_rows(25))
     seen = []
-    payment_list = PaymentList.objects.create(
-        organization=organization, submitted_by="test", original_name="x.csv"
-    )
-    payment_list.file.save("x.csv", csv_file(good_rows(25)), save=True)
 
     def watch(step, payload):
-        if step.name == "ImportList":
-            seen.append(PaymentList.objects.get(pk=payment_list.pk).rows_imported)
+        seen.append((step.name, progress_of(PaymentList.objects.get(pk=payment_list.pk))))
 
-    workflow.run_workflow(payment_list.pk, on_step=watch)
-    assert seen == [10, 20, 25]
+    run_list(payment_list, on_step=watch)
+    steps_seen = dict(seen)
+    register = steps_seen["RegisterList"]
+    assert register.total is None, "before the file is read its size is not known"
+    validated = steps_seen["ValidateList"]
+    assert (validated.total, validated.finished) == (25, False)
+    imported = steps_seen["ImportList"]
+    assert (imported.done, imported.total, imported.finished) == (25, 25, True)
+    assert imported.description == "Imported: all 25 payments are registered."
 
 
 @pytest.mark.parametrize(
@@ -218,8 +292,7 @@ def test_import_runs_in_chunks_with_progress(organization, settings):
 def test_unreadable_files_fail_at_validate_list_with_a_reason(organization, content, reason):
     payment_list = PaymentList.objects.create(organization=organization, submitted_by="test")
     payment_list.file.save("bad.csv", io.BytesIO(content), save=True)
-    workflow.run_workflow(payment_list.pk)
-    payment_list.refresh_from_db()
+    run_list(payment_list)
     assert payment_list.failed_step == "ValidateList"
     assert reason in payment_list.failure_reason
 

@@ -2,19 +2,21 @@
 
 import json
 from datetime import timedelta
+from unittest import mock
 
 import boto3
 import pytest
 from django.core.management import call_command
+from django.db import OperationalError
 from django.utils import timezone
 from moto import mock_aws
 
-from payment_lists import aws, workflow
+from payment_lists import aws, runs, workflow
 from payment_lists.models import PaymentList
 from payment_lists.state_machine import definition
 from payments.models import Payment, Subscription
 from tests.factories import OrganizationFactory
-from tests.payment_lists.lists import csv_file, good_rows
+from tests.payment_lists.lists import good_rows, s3_event, stored_list
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:wildrydes-dev"
 
@@ -45,6 +47,7 @@ def test_definition_has_a_task_per_step_in_order_then_compensation():
 
 
 def test_import_list_loops_until_done():
+    """Kept for a step that needs several calls; ImportList answers done at once."""
     states = definition(ARN)["States"]
     assert states["ImportList"]["Next"] == "ImportListDone"
     assert states["ImportListDone"]["Default"] == "ImportList"
@@ -75,10 +78,7 @@ def payment_list(db, settings):
         organization=org, plan="pro", starts_at=timezone.now() - timedelta(days=1),
         max_rows_per_list=100, max_total_minor_per_list=10**9,
     )  # fmt: skip
-    settings.PAYMENT_LIST_IMPORT_CHUNK = 2
-    payment_list = PaymentList.objects.create(organization=org, submitted_by="test")
-    payment_list.file.save("l.csv", csv_file(good_rows(5)), save=True)
-    return payment_list
+    return stored_list(org, good_rows(5))
 
 
 def task_event(name: str, state_input: dict) -> dict:
@@ -87,15 +87,17 @@ def task_event(name: str, state_input: dict) -> dict:
     return {"command": params["command"], "step": params["step"], "input": state_input}
 
 
+def execution_input(payment_list) -> dict:
+    """What start_execution gives a new execution, once the trigger has claimed the list."""
+    return {"payment_list_id": payment_list.pk, "run": runs.claim_new(payment_list.pk)}
+
+
 def test_each_step_entry_point_runs_with_the_state_machine_payload(payment_list):
-    state = {"payment_list_id": payment_list.pk}
+    state = execution_input(payment_list)
     for name in ("RegisterList", "ValidateList", "VerifySubscription"):
         state = aws.run_step(task_event(name, state))
-    loops = 0
-    while not state.get("done"):
-        state = aws.run_step(task_event("ImportList", state))
-        loops += 1
-    assert loops == 3
+    state = aws.run_step(task_event("ImportList", state))
+    assert state["done"] is True  # the whole list in one call: the loop ends at once
     payment_list.refresh_from_db()
     assert payment_list.status == "imported"
     assert Payment.objects.filter(payment_list_id=payment_list.pk).count() == 5
@@ -103,7 +105,7 @@ def test_each_step_entry_point_runs_with_the_state_machine_payload(payment_list)
 
 def test_a_failed_step_raises_for_catch_and_compensate_reads_it(payment_list):
     payment_list.organization.subscriptions.all().delete()
-    state = {"payment_list_id": payment_list.pk}
+    state = execution_input(payment_list)
     for name in ("RegisterList", "ValidateList"):
         state = aws.run_step(task_event(name, state))
     with pytest.raises(aws.StepFailed) as failed:
@@ -120,20 +122,41 @@ def test_a_failed_step_raises_for_catch_and_compensate_reads_it(payment_list):
     assert "no active subscription" in payment_list.failure_reason
 
 
+def test_when_retries_run_out_the_failed_step_is_kept(payment_list):
+    """DatabaseUnavailable is retried by the state machine; once the retries run out its
+    Catch hands CompensateError the same {step, reason} JSON as any other failure."""
+    state = execution_input(payment_list)
+    state = aws.run_step(task_event("RegisterList", state))
+    with (
+        mock.patch("payment_lists.steps._stage", side_effect=OperationalError("no route")),
+        pytest.raises(aws.DatabaseUnavailable) as unavailable,
+    ):
+        aws.run_step(task_event("ValidateList", state))
+    caught = {
+        "Error": "DatabaseUnavailable",
+        "Cause": json.dumps({"errorMessage": str(unavailable.value), "errorType": "X"}),
+    }
+    aws.run_step(task_event("CompensateError", {**state, "error": caught}))
+    payment_list.refresh_from_db()
+    assert (payment_list.status, payment_list.failed_step) == ("failed", "ValidateList")
+    assert "database could not be reached while checking the rows" in payment_list.failure_reason
+
+
+def test_a_lambda_timeout_is_compensated_with_the_step_it_was_in(payment_list):
+    state = execution_input(payment_list)
+    state = aws.run_step(task_event("RegisterList", state))
+    state = aws.run_step(task_event("ValidateList", state))
+    PaymentList.objects.filter(pk=payment_list.pk).update(current_step="VerifySubscription")
+    caught = {"Error": "States.Timeout", "Cause": "Task timed out"}
+    aws.run_step(task_event("CompensateError", {**state, "error": caught}))
+    payment_list.refresh_from_db()
+    assert (payment_list.status, payment_list.failed_step) == ("failed", "VerifySubscription")
+    assert "States.Timeout" in payment_list.failure_reason
+
+
 def test_s3_object_created_under_inbox_starts_the_import(payment_list, settings):
     settings.PAYMENT_LIST_STATE_MACHINE_ARN = ""  # no state machine: runs in the function
-    event = {
-        "Records": [
-            {
-                "eventSource": "aws:s3",
-                "eventName": "ObjectCreated:Put",
-                "s3": {
-                    "bucket": {"name": "wildrydes-dev-media"},
-                    "object": {"key": payment_list.file.name, "size": 100},
-                },
-            }
-        ]
-    }
-    assert aws.on_inbox_object_created(event) == {"started": [payment_list.pk]}
+    event = s3_event(payment_list.file.name)
+    assert aws.on_inbox_object_created(event) == {"started": [payment_list.pk], "ignored": []}
     payment_list.refresh_from_db()
     assert payment_list.status == "imported"

@@ -1,8 +1,11 @@
-"""`manage.py import_payment_list`, with every ImportList chunk held open for a moment.
+"""`manage.py import_payment_list`, held still at a chosen point so a test can kill it there.
 
-A real, separate process running the real command; the pause (CHUNK_PAUSE_S, inside the
-chunk's transaction, after its INSERT) only gives a test time to kill it in the middle
-of ImportList, with some chunks committed and one in flight:
+A real, separate process running the real command. PAUSE_IN names where it stops, leaving a
+marker file (MARKER) and then sleeping PAUSE_S:
+
+- "import": inside ImportList's transaction, after its INSERT of every payment (nothing of
+  it committed);
+- "validate": in ValidateList, after the first staged chunk has committed.
 
     python tests/reliability/slow_import.py FILE --organization NAME
 """
@@ -26,15 +29,19 @@ def main(argv: list[str]) -> None:
 
     from payment_lists import steps as list_steps
 
-    pause = float(os.environ.get("CHUNK_PAUSE_S", "0.3"))
-    insert = list_steps._insert_payments
+    where = os.environ.get("PAUSE_IN", "import")
+    pause = float(os.environ.get("PAUSE_S", "60"))
+    marker = Path(os.environ["MARKER"])
+    name = {"import": "_insert_payments", "validate": "_flush"}[where]
+    real = getattr(list_steps, name)
 
-    def slow_insert(*args):
-        rows = insert(*args)
+    def held(*args):
+        result = real(*args)
+        marker.write_text(where)
         time.sleep(pause)
-        return rows
+        return result
 
-    list_steps._insert_payments = slow_insert
+    setattr(list_steps, name, held)
     call_command("import_payment_list", *argv)
 
 

@@ -1,13 +1,12 @@
 """A payment-list import killed half-way: a real `manage.py import_payment_list` process,
-SIGKILLed in the middle of ImportList on a file-backed database (the SQLite file of the
-SQLite pass, the PostgreSQL server of the other).
+SIGKILLed in the middle of a step on a file-backed database (the SQLite file of the SQLite
+pass, the PostgreSQL server of the other).
 
-ImportList commits one chunk per call, so a killed run leaves the chunks it committed and a
-list stuck in "importing" that nothing will finish or compensate (the in-process fault,
-where CompensateError does run, is tests/payments/test_payment_list_workflow.py). How it
-is caught: an unfinished list with no sign of life (no new chunk) for 30 minutes is
-interrupted; `manage.py recover_payment_lists` runs CompensateError for it, and `--rerun`
-imports it again.
+Killed inside ImportList's transaction, nothing of the list is visible (the database rolls
+the transaction back), and the list still says "importing". Its run's lease then runs out
+and the next scheduled recovery pass (`manage.py recover_payment_lists`, on AWS
+payment_lists.aws.recover_on_schedule) takes it over and finishes it: no operator. A list
+that keeps dying is compensated instead, and the same file can be submitted again.
 """
 
 import signal
@@ -16,23 +15,23 @@ import sys
 import time
 from datetime import timedelta
 from io import StringIO
-from unittest import mock
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
 from events.models import OutboxEvent
-from payment_lists import services as list_services
+from payment_lists import runs
 from payment_lists.models import PaymentList, PaymentListRow
 from payments.models import Payment, Subscription
 from tests.factories import OrganizationFactory
-from tests.payment_lists.lists import HEADER, good_rows
+from tests.payment_lists.lists import HEADER, good_rows, run_list, stored_list
 from tests.reliability.support import ROOT, child_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ROWS, CHUNK = 200, 20
+ROWS = 200
+LEASE_S = 1
 
 
 @pytest.fixture
@@ -48,6 +47,7 @@ def organization():
 @pytest.fixture
 def media(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PAYMENT_LIST_RUNNER = "inline"
     return settings.MEDIA_ROOT
 
 
@@ -57,114 +57,132 @@ def recover(*args) -> str:
     return out.getvalue()
 
 
-def start_import(organization, media, tmp_path) -> subprocess.Popen:
+def kill_during(where: str, organization, media, tmp_path) -> PaymentList:
+    """Run the import in a child process, SIGKILL it once it is held `where`."""
     csv_path = tmp_path / "payments.csv"
     csv_path.write_text("\n".join([HEADER, *good_rows(ROWS, prefix="killed")]) + "\n")
-    env = child_env(DJANGO_MEDIA_ROOT=media, PAYMENT_LIST_IMPORT_CHUNK=CHUNK, CHUNK_PAUSE_S=0.25)
+    marker = tmp_path / "held"
+    env = child_env(
+        DJANGO_MEDIA_ROOT=media, PAYMENT_LIST_LEASE_SECONDS=LEASE_S, PAUSE_IN=where,
+        MARKER=marker, PAUSE_S=60,
+    )  # fmt: skip
     command = [sys.executable, str(ROOT / "tests/reliability/slow_import.py"), str(csv_path)]
     command += ["--organization", organization.name]
     log = (tmp_path / "import.log").open("wb")
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def wait_for_committed_chunks(organization, process, chunks: int) -> PaymentList:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the import ended before it could be killed"
-        found = PaymentList.objects.filter(organization=organization).first()
-        if found and found.status == "importing" and found.rows_imported >= chunks * CHUNK:
-            return found
-        time.sleep(0.05)
-    raise AssertionError("the import never got into ImportList")
-
-
-def test_import_killed_mid_import_is_compensated_then_rerun(organization, media, tmp_path):
-    process = start_import(organization, media, tmp_path)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_for_committed_chunks(organization, process, chunks=2)
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert process.poll() is None, (tmp_path / "import.log").read_text()
+            assert time.monotonic() < deadline, "the import never got there"
+            time.sleep(0.05)
         process.send_signal(signal.SIGKILL)
         assert process.wait(timeout=10) == -signal.SIGKILL
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+    return PaymentList.objects.get(organization=organization)
 
-    # What the killed run left: the chunks it committed (the one in flight rolled back),
-    # no events, and a list that claims to be importing.
-    stuck = PaymentList.objects.get(organization=organization)
-    assert stuck.status == "importing"
-    assert stuck.current_step == "ImportList"
-    assert 2 * CHUNK <= stuck.rows_imported < ROWS
-    assert Payment.objects.filter(payment_list_id=stuck.pk).count() == stuck.rows_imported
-    assert not OutboxEvent.objects.filter(type="payments.PaymentRegistered").exists()
 
-    # Just killed, it still looks alive to the default 30-minute rule: left alone.
-    assert "No interrupted payment list" in recover("--dry-run")
+def wait_for_the_lease_to_run_out(payment_list: PaymentList) -> None:
+    payment_list.refresh_from_db()
+    while payment_list.lease_until >= timezone.now():
+        time.sleep(0.1)
 
-    # Quiet long enough (here: now), it is interrupted; the cleanup path removes it all.
-    output = recover("--quiet-minutes", "0")
-    assert f"List #{stuck.pk}" in output
-    stuck.refresh_from_db()
-    assert (stuck.status, stuck.failed_step) == ("failed", "ImportList")
-    assert "stopped during ImportList" in stuck.failure_reason
-    assert stuck.rows_imported == 0
-    assert not Payment.objects.exists()
-    assert not PaymentListRow.objects.exists()
-    assert not OutboxEvent.objects.filter(type="payments.PaymentRegistered").exists()
-    assert OutboxEvent.objects.filter(type="payments.PaymentListFailed").count() == 1
 
-    # The re-run imports every row once, with one event each.
-    output = recover(str(stuck.pk), "--rerun")
-    stuck.refresh_from_db()
-    assert stuck.status == "imported", output
-    assert stuck.rows_imported == ROWS
-    imported = Payment.objects.filter(payment_list_id=stuck.pk)
-    references = imported.values_list("reference", flat=True)
-    assert sorted(references) == sorted(f"killed-{n}" for n in range(ROWS))
+def imported_once(payment_list: PaymentList) -> None:
+    payment_list.refresh_from_db()
+    assert (payment_list.status, payment_list.rows_imported) == ("imported", ROWS)
+    references = Payment.objects.filter(payment_list_id=payment_list.pk)
+    expected = sorted(f"killed-{n}" for n in range(ROWS))
+    assert sorted(references.values_list("reference", flat=True)) == expected
     assert OutboxEvent.objects.filter(type="payments.PaymentRegistered").count() == ROWS
+    assert OutboxEvent.objects.filter(type="payments.PaymentListImported").count() == 1
+    assert not OutboxEvent.objects.filter(type="payments.PaymentListFailed").exists()
+    assert not PaymentListRow.objects.exists()
 
 
-def test_a_list_with_recent_progress_is_not_taken_for_interrupted(organization, media):
-    importing = PaymentList.objects.create(
-        organization=organization, status="importing", current_step="ImportList",
-        started_at=timezone.now() - timedelta(hours=2), submitted_by="test",
+def test_killed_inside_the_import_nothing_shows_and_the_next_pass_finishes_it(
+    organization, media, tmp_path
+):
+    stuck = kill_during("import", organization, media, tmp_path)
+
+    # Killed with every payment written but not committed: none of them exists for anyone.
+    assert (stuck.status, stuck.current_step) == ("importing", "ImportList")
+    assert not Payment.objects.exists()
+    assert not OutboxEvent.objects.filter(type="payments.PaymentRegistered").exists()
+
+    # While its lease lasts the run counts as alive: the pass leaves it alone.
+    PaymentList.objects.filter(pk=stuck.pk).update(
+        lease_until=timezone.now() + timedelta(minutes=5)
+    )
+    assert "No payment list to recover" in recover()
+    PaymentList.objects.filter(pk=stuck.pk).update(lease_until=timezone.now())
+    wait_for_the_lease_to_run_out(stuck)
+
+    output = recover()  # the scheduled pass, nobody's decision
+    assert f"List #{stuck.pk}" in output and "resumed, now imported" in output
+    imported_once(stuck)
+    stuck.refresh_from_db()
+    assert stuck.takeovers == 1
+    assert "No payment list to recover" in recover()  # and a second pass changes nothing
+
+
+def test_killed_while_checking_the_rows_the_next_pass_finishes_it(organization, media, tmp_path):
+    stuck = kill_during("validate", organization, media, tmp_path)
+    assert (stuck.status, stuck.current_step, stuck.step_done) == (
+        "validating", "ValidateList", "RegisterList",
     )  # fmt: skip
-    PaymentList.objects.filter(pk=importing.pk).update(
-        created_at=timezone.now() - timedelta(hours=2)
-    )
-    Payment.objects.create(
-        reference="fresh-chunk", amount_minor=100, currency="USD", payment_list=importing,
-        registered_by="list",
+    assert PaymentListRow.objects.filter(payment_list=stuck).exists()  # its staged chunk
+    wait_for_the_lease_to_run_out(stuck)
+    assert "resumed, now imported" in recover()
+    imported_once(stuck)
+
+
+def test_a_list_that_keeps_dying_is_compensated_and_its_file_accepted_again(organization, media):
+    payment_list = stored_list(organization, good_rows(ROWS, prefix="killed"))
+    token = runs.claim_new(payment_list.pk)
+    assert token
+    # As the recovery pass finds it after MAX_TAKEOVERS deaths, during ValidateList.
+    PaymentList.objects.filter(pk=payment_list.pk).update(
+        status="validating", current_step="ValidateList", step_done="RegisterList",
+        takeovers=runs.MAX_TAKEOVERS, lease_until=timezone.now() - timedelta(seconds=1),
     )  # fmt: skip
-    assert list_services.interrupted_lists() == []  # a chunk just committed: alive
-    Payment.objects.filter(reference="fresh-chunk").update(
-        registered_at=timezone.now() - timedelta(hours=1)
+    output = recover()
+    assert "compensated, now failed" in output
+    payment_list.refresh_from_db()
+    assert (payment_list.status, payment_list.failed_step) == ("failed", "ValidateList")
+    assert "stopped 4 times while checking the rows" in payment_list.failure_reason
+    assert not Payment.objects.exists()
+
+    # The same file, submitted again, is accepted and imported.
+    again = stored_list(organization, good_rows(ROWS, prefix="killed"))
+    run_list(again)
+    assert again.status == "imported"
+
+
+def test_a_list_nobody_started_is_started_by_the_pass(organization, media):
+    """Its S3 event never came (or the upload's start was lost)."""
+    waiting = stored_list(organization, good_rows(ROWS, prefix="killed"))
+    assert "No payment list to recover" in recover()  # just uploaded: its trigger may come
+    PaymentList.objects.filter(pk=waiting.pk).update(
+        created_at=timezone.now() - runs.UNCLAIMED_AFTER - timedelta(seconds=1)
     )
-    assert list_services.interrupted_lists() == [importing]
+    assert "started, now imported" in recover()
+    imported_once(waiting)
 
 
-def test_finished_lists_are_never_compensated(organization, media):
-    done = PaymentList.objects.create(
-        organization=organization, status="imported", submitted_by="test"
+def test_finished_lists_are_never_touched_by_the_pass(organization, media):
+    done = stored_list(organization, good_rows(3, prefix="done"))
+    run_list(done)
+    failed = stored_list(organization, ["x,,abc,USD,"])
+    run_list(failed)
+    PaymentList.objects.update(
+        lease_until=timezone.now() - timedelta(days=1),
+        created_at=timezone.now() - timedelta(days=1),
     )
-    PaymentList.objects.filter(pk=done.pk).update(created_at=timezone.now() - timedelta(days=1))
-    assert list_services.interrupted_lists(quiet_for=timedelta(0)) == []
-    output = recover(str(done.pk), "--dry-run")
-    assert "would leave it" in output
-
-
-def test_rerun_on_step_functions_starts_an_execution(organization, settings):
-    """A first run starts from the S3 upload event; a re-run has none and starts it itself."""
-    settings.PAYMENT_LIST_RUNNER = "stepfunctions"
-    failed = PaymentList.objects.create(
-        organization=organization, status="failed", submitted_by="test"
-    )
-    with mock.patch("payment_lists.aws.start_execution") as start_execution:
-        list_services.rerun_payment_list(failed)
-    start_execution.assert_called_once_with(failed.pk)
-    # The recovery command too: on AWS it starts an execution instead of importing inside
-    # its own (time-limited) `zappa manage` invocation.
-    PaymentList.objects.filter(pk=failed.pk).update(status="failed")
-    with mock.patch("payment_lists.aws.start_execution") as start_execution:
-        recover(str(failed.pk), "--rerun")
-    start_execution.assert_called_once_with(failed.pk)
+    assert "No payment list to recover" in recover()
+    assert set(PaymentList.objects.values_list("status", flat=True)) == {"imported", "failed"}
+    assert "would re-run" in recover(str(failed.pk), "--dry-run")
+    assert "imported, not re-run" in recover(str(done.pk))

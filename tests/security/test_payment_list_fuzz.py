@@ -3,7 +3,7 @@
 Properties: reading a row never raises, whatever its cells; every bad row is reported in
 the error report, with its row number and column, and no good row is; any file at all
 ends the workflow as imported or as failed with a reason the submitter can act on, never
-"failed unexpectedly" (a crash caught by the workflow).
+"something went wrong" (a crash caught by the workflow).
 """
 
 import csv
@@ -18,11 +18,12 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from payment_lists import rows as list_rows
+from payment_lists import runs
 from payment_lists import steps as list_steps
-from payment_lists import workflow
 from payment_lists.models import PaymentList, PaymentListRow
 from payments.models import Payment, Subscription
 from tests.factories import OrganizationFactory
+from tests.payment_lists.lists import run_list
 from tests.security import FUZZ
 
 CURRENCIES = frozenset({"USD", "EUR", "GBP"})
@@ -150,7 +151,8 @@ def test_validate_list_reports_every_bad_row_and_no_good_one(organization, plan)
                 bad[number] = column
             writer.writerow(cells)
         payment_list = new_list(organization, out.getvalue().encode("utf-8"))
-        payload = list_steps.register_list({"payment_list_id": payment_list.pk})
+        token = runs.claim_new(payment_list.pk)
+        payload = list_steps.register_list({"payment_list_id": payment_list.pk, "run": token})
         try:
             list_steps.validate_list(payload)
         except list_steps.ListRejected:
@@ -191,11 +193,10 @@ hostile_file = st.one_of(
 def test_any_file_ends_imported_or_failed_with_a_reason(organization, content):
     with transaction.atomic():
         payment_list = new_list(organization, content)
-        workflow.run_workflow(payment_list.pk)
-        payment_list.refresh_from_db()
+        run_list(payment_list)
         assert payment_list.status in ("imported", "failed")
         if payment_list.status == "failed":
             assert payment_list.failure_reason
-            assert "unexpectedly" not in payment_list.failure_reason, payment_list.failure_reason
+            assert "went wrong" not in payment_list.failure_reason, payment_list.failure_reason
             assert not Payment.objects.filter(payment_list_id=payment_list.pk).exists()
         transaction.set_rollback(True)

@@ -6,7 +6,7 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from payment_lists import workflow
+from payment_lists import runs, selectors, workflow
 from payment_lists.models import PaymentList
 from payments.models import Organization
 
@@ -40,12 +40,13 @@ class Command(BaseCommand):
             payment_list.file.save(file.name, File(handle), save=False)
             payment_list.save()
         self.stdout.write(f"Payment list #{payment_list.pk}: {file.name} for {org}")
+        token = runs.claim_new(payment_list.pk)
 
         stop = threading.Event()
         watcher = threading.Thread(target=self._watch, args=(payment_list.pk, stop), daemon=True)
         watcher.start()
         try:
-            workflow.run_workflow(payment_list.pk)
+            workflow.run_workflow(payment_list.pk, token)
         finally:
             stop.set()
             watcher.join()
@@ -66,13 +67,10 @@ class Command(BaseCommand):
             connection.close()
 
     def _draw(self, payment_list: PaymentList) -> None:
-        total = payment_list.rows_total or max(payment_list.rows_validated, 1)
-        if payment_list.status == PaymentList.Status.IMPORTING or payment_list.rows_imported:
-            done, label = payment_list.rows_imported, "imported"
+        progress = selectors.progress_of(payment_list)
+        if progress.done is not None and progress.total:
+            bar = _bar(progress.done, progress.total)
         else:
-            done, label = payment_list.rows_validated, "validated"
-        sys.stderr.write(
-            f"\r{payment_list.current_step or payment_list.status:<20} {_bar(done, total)} "
-            f"{done:>9,} / {payment_list.rows_total or '?':>9} {label}"
-        )
+            bar = "[" + "?" * BAR_WIDTH + "]"  # how far is not known: no made-up length
+        sys.stderr.write(f"\r{bar} {progress.description[:100]:<100}")
         sys.stderr.flush()

@@ -8,21 +8,28 @@
   if (!watch) return;
   const bar = document.querySelector("[data-list-progress] progress");
   const label = document.querySelector("[data-list-progress] [data-progress-label]");
-  const status = document.querySelector(".field-status .readonly");
-  const step = document.querySelector(".field-current_step .readonly");
+  const state = document.querySelector(".field-state .readonly");
+  const step = document.querySelector(".field-step_now .readonly");
   const INTERVAL_MS = 1000;
 
+  // A bar only where both numbers are known; otherwise an indeterminate one (no value):
+  // an unknown total is never drawn as a full or empty bar.
   function show(progress) {
     if (bar) {
-      bar.max = progress.total || 1;
-      bar.value = progress.done;
+      if (progress.done === null || progress.total === null) {
+        bar.removeAttribute("value");
+      } else {
+        bar.max = progress.total || 1;
+        bar.value = progress.done;
+      }
+      bar.setAttribute("aria-label", progress.description);
     }
-    if (label) label.textContent = progress.label;
-    if (status) status.textContent = progress.status_display;
-    if (step) step.textContent = progress.current_step || "-";
-    if (progress.finished) watch.textContent = `The list is ${progress.status_display}.`;
-    else if (!progress.total) watch.textContent = `Import running (${progress.status_display}): counting the rows…`;
-    else watch.textContent = `Import running (${progress.status_display}): ${progress.label} rows.`;
+    if (label) label.textContent = progress.description;
+    if (state) state.textContent = progress.state;
+    if (step) step.textContent = progress.step || "-";
+    watch.textContent = progress.finished
+      ? `The list is ${progress.state}.`
+      : `Running: ${progress.description}`;
   }
 
   async function poll() {

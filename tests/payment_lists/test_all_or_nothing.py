@@ -1,0 +1,130 @@
+"""All or nothing, as people see it: while a list imports, nobody (the API, the admin, BI,
+notifications: all of them read committed rows through another connection) sees any of its
+payments or events; a reference taken meanwhile fails the list, named, with nothing
+imported and nothing of anyone else's touched."""
+
+import threading
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from events.models import OutboxEvent
+from payment_lists import runs, steps, workflow
+from payment_lists.models import PaymentList, PaymentListRow
+from payments.models import Payment, Subscription
+from payments.services import register_payment
+from tests.factories import OrganizationFactory
+from tests.payment_lists.lists import good_rows, run_list, stored_list
+from tests.payment_lists.test_payment_list_workflow import report_rows
+
+
+@pytest.fixture(autouse=True)
+def _inline(settings):
+    settings.PAYMENT_LIST_RUNNER = "inline"
+
+
+@pytest.fixture
+def organization(db):
+    org = OrganizationFactory()
+    Subscription.objects.create(
+        organization=org, plan="pro", starts_at=timezone.now() - timedelta(days=1),
+        max_rows_per_list=10_000, max_total_minor_per_list=10**12,
+    )  # fmt: skip
+    return org
+
+
+def seen_from_another_connection() -> dict:
+    """What any other process sees now: counted on a fresh connection in another thread."""
+    seen = {}
+
+    def look():
+        try:
+            seen["payments"] = Payment.objects.count()
+            seen["events"] = OutboxEvent.objects.filter(type="payments.PaymentRegistered").count()
+            seen["status"] = list(PaymentList.objects.values_list("status", flat=True))
+        finally:
+            connection.close()
+
+    reader = threading.Thread(target=look)
+    reader.start()
+    reader.join(timeout=30)
+    return seen
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_payment_of_a_list_is_visible_before_the_whole_list_is(organization):
+    payment_list = stored_list(organization, good_rows(300))
+    during = []
+    real_events = steps._insert_payment_events
+
+    def look_in_the_middle(payment_list):
+        real_events(payment_list)  # every payment and event written, not committed yet
+        assert Payment.objects.filter(payment_list_id=payment_list.pk).count() == 300
+        during.append(seen_from_another_connection())
+
+    with mock.patch.object(steps, "_insert_payment_events", side_effect=look_in_the_middle):
+        run_list(payment_list)
+
+    assert during == [{"payments": 0, "events": 0, "status": ["importing"]}]
+    assert payment_list.status == "imported"
+    assert seen_from_another_connection() == {
+        "payments": 300, "events": 300, "status": ["imported"],
+    }  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_a_reference_registered_meanwhile_fails_the_list_naming_it(organization):
+    """Validated while the reference was free; registered through the API before the import."""
+    payment_list = stored_list(organization, good_rows(30, prefix="OVL"))
+    token = runs.claim_new(payment_list.pk)
+    state = {"payment_list_id": payment_list.pk, "run": token}
+    for step in workflow.STEPS[:3]:
+        state = step.function(state)
+    taken = register_payment(
+        amount_minor=100, currency="USD", reference="OVL-7", actor="finance@example.com"
+    )
+    Payment.objects.filter(pk=taken.pk).update(status="verified")
+    output = workflow.run_workflow(payment_list.pk, token)
+
+    payment_list.refresh_from_db()
+    assert output["status"] == "failed"
+    assert (payment_list.status, payment_list.failed_step) == ("failed", "ImportList")
+    assert "OVL-7" in payment_list.failure_reason
+    assert "IntegrityError" not in payment_list.failure_reason
+    assert "1 reference(s) were registered by someone else" in payment_list.failure_reason
+    assert report_rows(payment_list)[1:] == [
+        ["9", "reference", "OVL-7", steps.CLASH_REASON],
+    ]
+    # Nothing of the list, and the other payment untouched.
+    assert list(Payment.objects.values_list("reference", "status")) == [("OVL-7", "verified")]
+    assert not PaymentListRow.objects.exists()
+    registered = OutboxEvent.objects.filter(type="payments.PaymentRegistered")
+    assert registered.count() == 1  # the API's own
+
+
+@pytest.mark.django_db
+def test_overlapping_lists_the_second_fails_naming_every_clash(organization):
+    first = stored_list(organization, [f"L-{n},,1.00,USD," for n in range(20)], name="a.csv")
+    second = stored_list(organization, [f"L-{n},,2.00,EUR," for n in range(15, 40)], name="b.csv")
+    # Both checked before either imports (as when they run side by side).
+    tokens = {}
+    for payment_list in (first, second):
+        tokens[payment_list.pk] = runs.claim_new(payment_list.pk)
+        state = {"payment_list_id": payment_list.pk, "run": tokens[payment_list.pk]}
+        for step in workflow.STEPS[:3]:
+            state = step.function(state)
+    workflow.run_workflow(first.pk, tokens[first.pk])
+    workflow.run_workflow(second.pk, tokens[second.pk])
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == "imported"
+    assert (second.status, second.failed_step) == ("failed", "ImportList")
+    for reference in ("L-15", "L-16", "L-19"):
+        assert reference in second.failure_reason
+    assert "5 reference(s)" in second.failure_reason
+    assert [row[2] for row in report_rows(second)[1:]] == [f"L-{n}" for n in range(15, 20)]
+    assert Payment.objects.count() == 20
+    assert set(Payment.objects.values_list("currency", flat=True)) == {"USD"}
