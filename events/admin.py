@@ -2,6 +2,7 @@ import json
 
 from django.contrib import admin, messages
 from django.utils.html import format_html
+from django.utils.timesince import timesince
 
 from events import services
 from events.models import DeadLetter, Delivery, OutboxEvent
@@ -70,7 +71,9 @@ class OutboxEventAdmin(admin.ModelAdmin):
 class DeadLetterAdmin(admin.ModelAdmin):
     """Deliveries that gave up. Read the error, fix the cause, replay."""
 
-    list_display = ["updated_at", "subscriber", "event_type", "attempts", "short_error"]
+    # The error first among the long columns, and the time as an age: it fits 1280 px.
+    list_display = ["event_type", "subscriber", "short_error", "attempts", "age"]
+    list_display_links = ["event_type"]
     list_filter = ["subscriber", "event__type", "updated_at"]
     search_fields = ["=event__id", "last_error"]
     date_hierarchy = "updated_at"
@@ -119,6 +122,10 @@ class DeadLetterAdmin(admin.ModelAdmin):
     @admin.display(description="error")
     def short_error(self, delivery):
         return delivery.last_error[:120]
+
+    @admin.display(description="age", ordering="-updated_at")
+    def age(self, delivery):
+        return timesince(delivery.updated_at, depth=1)
 
     @admin.action(description="Replay: deliver once more", permissions=["change"])
     def replay(self, request, queryset):

@@ -1,7 +1,11 @@
+import re
+
 from django.contrib import admin, messages
+from django.utils.timesince import timesince
 
 from core.admin_actions import apply_to_each
-from rides import services
+from core.money import Money
+from rides import selectors, services
 from rides.models import Ride, Unicorn, UnicornApplication
 
 
@@ -57,28 +61,51 @@ class UnicornAdmin(admin.ModelAdmin):
         self._set_duty(request, queryset, False)
 
 
+class NeedsAttentionFilter(admin.SimpleListFilter):
+    """Rides an operator should look at now (rides.selectors.rides_needing_attention)."""
+
+    title = "needs attention"
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("any", "Any of these"),
+            ("waiting", "Waiting long at the pickup"),
+            ("stuck", "Stuck (late, or on board for hours)"),
+            ("expired", "Expired in the last day"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        wanted = selectors.rides_needing_attention()
+        statuses = {
+            "waiting": [Ride.Status.ARRIVED],
+            "stuck": [Ride.Status.ASSIGNED, Ride.Status.IN_PROGRESS],
+            "expired": [Ride.Status.EXPIRED],
+        }.get(self.value())
+        if statuses:
+            wanted = wanted.filter(status__in=statuses)
+        return queryset.filter(pk__in=wanted.values("pk"))
+
+
 @admin.register(Ride)
 class RideAdmin(admin.ModelAdmin):
-    list_display = [
-        "id",
-        "requested_at",
-        "rider",
-        "unicorn",
-        "status",
-        "discount_multiplier",
-        "fare_display",
-    ]
+    # Short columns, so status, unicorn, rider, fare and age fit at 1280 px.
+    list_display = ["reference", "status", "unicorn", "rider", "fare_display", "age"]
+    list_display_links = ["reference"]
     # No filter by unicorn: with a large fleet its sidebar would list every unicorn.
     # Search by the unicorn's name instead.
-    list_filter = ["status", "requested_at", "completed_at"]
+    list_filter = [NeedsAttentionFilter, "status", "requested_at"]
     list_select_related = ["rider", "unicorn"]
     search_fields = ["rider__email", "unicorn__name", "=id"]
-    search_help_text = "Rider e-mail, unicorn name or the ride's exact id."
+    search_help_text = "A reference (WR-7K3Q9P), a rider's e-mail, a unicorn's name or a ride id."
     date_hierarchy = "requested_at"
     raw_id_fields = ["rider", "unicorn"]
     actions = ["cancel_selected_rides"]
     # Every field is an audit fact: rides change only through the ride services.
     readonly_fields = [
+        "reference",
         "id",
         "rider",
         "unicorn",
@@ -98,10 +125,15 @@ class RideAdmin(admin.ModelAdmin):
         "discount_label",
         "fare_minor",
         "fare_currency",
+        "cancellation_fee_minor",
         "requested_at",
+        "arrives_at",
+        "arrived_at",
+        "boarded_at",
         "completed_at",
         "cancelled_at",
         "cancelled_by",
+        "expired_at",
     ]
 
     def has_add_permission(self, request):
@@ -111,16 +143,42 @@ class RideAdmin(admin.ModelAdmin):
         # A ride's page is read-only; "change" allows the list's cancel action.
         return False if obj is not None else super().has_change_permission(request)
 
-    @admin.display(description="fare")
+    def changelist_view(self, request, extra_context=None):
+        # What time has made true (arrivals, no-shows) is recorded before the list shows it.
+        services.settle_due_rides(limit=200)
+        return super().changelist_view(request, extra_context)
+
+    def get_search_results(self, request, queryset, search_term):
+        """A reference finds its ride through the unique index (with or without "WR-")."""
+        term = search_term.strip().upper()
+        if REFERENCE.fullmatch(term):
+            reference = term if term.startswith("WR-") else f"WR-{term}"
+            found = queryset.filter(reference=reference)
+            if found.exists():
+                return found, False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description="fare", ordering="fare_minor")
     def fare_display(self, ride):
-        return f"{ride.fare_minor / 100:.2f} {ride.fare_currency}"
+        if ride.status in (Ride.Status.CANCELLED, Ride.Status.EXPIRED):
+            if not ride.cancellation_fee_minor:
+                return "not charged"
+            return f"{Money(ride.cancellation_fee_minor, ride.fare_currency)} fee"
+        return str(Money(ride.fare_minor, ride.fare_currency))
+
+    @admin.display(description="age", ordering="-requested_at")
+    def age(self, ride):
+        return timesince(ride.requested_at, depth=1).replace("0\xa0minutes", "new")
 
     @admin.action(description="Cancel selected rides", permissions=["change"])
     def cancel_selected_rides(self, request, queryset):
         apply_to_each(
             self, request, queryset, lambda ride: services.cancel_ride(ride=ride, by=request.user),
-            verb="Cancelled", noun="ride", label=lambda ride: ride.id,
+            verb="Cancelled", noun="ride", label=lambda ride: ride.reference,
         )  # fmt: skip
+
+
+REFERENCE = re.compile(r"(WR-)?[0-9A-Z]{6}")
 
 
 @admin.register(UnicornApplication)

@@ -1,9 +1,13 @@
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from accounts.models import User
+from events.models import OutboxEvent
 from rides.models import Ride, Unicorn, UnicornApplication
-from tests.factories import RideFactory, UnicornFactory
+from tests.factories import RideFactory, UnicornFactory, ride_in_progress
 
 pytestmark = pytest.mark.django_db
 
@@ -125,3 +129,79 @@ def test_seed_demo_twice_does_not_duplicate(settings):
     operator = User.objects.get(email="operator@example.com")
     assert operator.is_staff and operator.groups.filter(name="Operators").exists()
     assert operator.check_password("wildrydes-demo")
+
+
+def test_a_reference_finds_its_ride_with_or_without_the_prefix(operator_browser):
+    ride = RideFactory(reference="WR-7K3Q9P")
+    RideFactory()
+    for term in ("WR-7K3Q9P", "7k3q9p", " wr-7k3q9p "):
+        page = operator_browser.get("/admin/rides/ride/", {"q": term})
+        assert [r.pk for r in page.context["cl"].result_list] == [ride.pk], term
+
+
+def test_the_ride_list_shows_short_columns_and_no_uuid(operator_browser, rider):
+    ride = RideFactory(rider=rider, status=Ride.Status.CANCELLED)
+    page = operator_browser.get("/admin/rides/ride/")
+    html = page.content.decode()
+    assert page.context["cl"].list_display[1:] == [
+        "reference", "status", "unicorn", "rider", "fare_display", "age",
+    ]  # fmt: skip
+    assert ride.reference in html
+    assert f">{ride.id}<" not in html  # the id is only an attribute, never a cell
+    assert "not charged" in html
+
+
+def test_rides_needing_attention(operator_browser):
+    now = timezone.now()
+    waiting = RideFactory(
+        status=Ride.Status.ARRIVED,
+        arrives_at=now - timedelta(minutes=4),
+        arrived_at=now - timedelta(minutes=4),
+    )
+    RideFactory(status=Ride.Status.ARRIVED, arrives_at=now - timedelta(seconds=10))
+    expired = RideFactory(status=Ride.Status.EXPIRED, expired_at=now - timedelta(hours=1))
+    RideFactory(status=Ride.Status.EXPIRED, expired_at=now - timedelta(days=3))
+    stuck = ride_in_progress()
+    Ride.objects.filter(pk=stuck.pk).update(boarded_at=now - timedelta(hours=5))
+    RideFactory()  # on its way, on time
+
+    def found(kind):
+        page = operator_browser.get("/admin/rides/ride/", {"attention": kind})
+        return {r.pk for r in page.context["cl"].result_list}
+
+    assert found("any") == {waiting.pk, expired.pk, stuck.pk}
+    assert found("waiting") == {waiting.pk}
+    assert found("stuck") == {stuck.pk}
+    assert found("expired") == {expired.pk}
+
+
+def test_the_list_records_arrivals_and_no_shows_before_showing_them(operator_browser):
+    ride = RideFactory(arrives_at=timezone.now() - timedelta(hours=1))
+    page = operator_browser.get("/admin/rides/ride/")
+    assert page.context["cl"].result_list[0].status == "expired"
+    ride.refresh_from_db()
+    assert ride.status == "expired"
+
+
+def test_an_admin_cancellation_reaches_the_rider(operator_browser, rider):
+    ride = RideFactory(rider=rider)
+    with_callbacks = operator_browser.post(
+        "/admin/rides/ride/",
+        {"action": "cancel_selected_rides", "_selected_action": [ride.pk]},
+    )
+    assert with_callbacks.status_code == 302
+    event = OutboxEvent.objects.get(type="rides.RideCancelled")
+    assert event.data["by_operator"] is True
+    assert event.data["reference"] == ride.reference
+
+
+def test_the_admin_home_links_the_dashboard_as_a_normal_link(operator_browser):
+    html = operator_browser.get("/admin/").content.decode()
+    assert '<p class="operations-link"><a href="/admin/bi/dailyaggregate/dashboard/">' in html
+    assert "?attention=any" in html
+
+
+def test_the_search_box_has_a_label(operator_browser):
+    html = operator_browser.get("/admin/rides/ride/").content.decode()
+    assert '<span class="visually-hidden">Search rides</span></label>' in html
+    assert "rides/admin-site.css" in html
