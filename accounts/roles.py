@@ -37,6 +37,7 @@ GROUP_PERMISSIONS = {
         "payment_lists.paymentlist": ["view", "change"],
         "payments.organization": ["view", "add", "change"],
         "payments.subscription": ["view", "add", "change"],
+        "payments.subscriptionlimit": ["view", "add", "change", "delete"],
         "accounts.servicekey": ["view", "add", "change"],
         "events.deadletter": ["view", "change"],
         "events.outboxevent": ["view"],

@@ -159,6 +159,15 @@ def is_sqs_event(event: dict) -> bool:
     return bool(records) and records[0].get("eventSource") == "aws:sqs"
 
 
+# Seconds a relay pass leaves of its Lambda invocation for the batch it is in and to return.
+RELAY_MARGIN_SECONDS = 10.0
+
+
 def relay_on_schedule(event: dict, context=None) -> dict:
-    """The scheduled Zappa event: publish whatever the outbox still holds."""
-    return services.relay_events()
+    """The scheduled Zappa event: publish whatever the outbox still holds, for as long as
+    EVENTS_RELAY_SECONDS and the invocation's remaining time allow."""
+    seconds = settings.EVENTS_RELAY_SECONDS
+    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+        left = context.get_remaining_time_in_millis() / 1000 - RELAY_MARGIN_SECONDS
+        seconds = max(0.0, min(seconds, left))
+    return services.relay_events(seconds=seconds)

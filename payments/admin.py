@@ -5,7 +5,7 @@ from django.db.models import Count
 from core.admin_actions import apply_to_each
 from core.money import Money
 from payments import services
-from payments.models import Organization, Payment, Subscription
+from payments.models import Organization, Payment, Subscription, SubscriptionLimit
 from payments.selectors import organizations_of, payments_managed_by
 
 
@@ -65,8 +65,18 @@ class OrganizationAdmin(OrganizationScoped, admin.ModelAdmin):
             form.instance.members.add(request.user)
 
 
+class SubscriptionLimitInline(admin.TabularInline):
+    """The plan's limit per list in each currency (amounts in minor units, cents)."""
+
+    model = SubscriptionLimit
+    extra = 1
+    verbose_name = "limit per currency"
+    verbose_name_plural = "limits per currency (a list's total in each currency apart)"
+
+
 @admin.register(Subscription)
 class SubscriptionAdmin(OrganizationScoped, admin.ModelAdmin):
+    inlines = [SubscriptionLimitInline]
     list_display = ["organization", "plan", "starts_at", "ends_at", "max_rows_per_list"]
     list_filter = ["plan", "starts_at"]
     search_fields = ["organization__name", "plan"]

@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 
@@ -31,13 +32,54 @@ class Subscription(models.Model):
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField(null=True, blank=True, help_text="Empty: open-ended.")
     max_rows_per_list = models.PositiveIntegerField()
-    max_total_minor_per_list = models.PositiveBigIntegerField(help_text="In cents.")
+    max_total_minor_per_list = models.PositiveBigIntegerField(
+        "max total per list in any other currency",
+        null=True,
+        blank=True,
+        help_text="In minor units (cents), for each currency apart that has no limit of its "
+        "own below; never the sum of several currencies. Empty: only the currencies below.",
+    )
 
     class Meta:
         ordering = ["-starts_at"]
 
     def __str__(self):
         return f"{self.organization} {self.plan}"
+
+    def limit_for(self, currency: str) -> int | None:
+        """The most a list may total in `currency`, in its minor units; None: the plan
+        covers no amount in it. Reads `limits` (prefetch them for many subscriptions)."""
+        for limit in self.limits.all():
+            if limit.currency == currency:
+                return limit.max_total_minor_per_list
+        return self.max_total_minor_per_list
+
+
+class SubscriptionLimit(models.Model):
+    """How much a list may total in one currency under a subscription."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="limits")
+    currency = models.CharField(max_length=3)
+    max_total_minor_per_list = models.PositiveBigIntegerField(
+        "max total per list", help_text="In this currency's minor units (cents)."
+    )
+
+    class Meta:
+        ordering = ["currency"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "currency"], name="one_limit_per_currency"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.subscription}: {self.currency}"
+
+    def clean(self):
+        self.currency = (self.currency or "").upper()
+        if self.currency not in settings.PAYMENT_CURRENCIES:
+            known = ", ".join(settings.PAYMENT_CURRENCIES)
+            raise ValidationError({"currency": f"Unknown currency; use one of {known}."})
 
 
 class Payment(models.Model):

@@ -1,12 +1,14 @@
 """Register, verify and delete payments. Each change emits its event in the same transaction."""
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.exceptions import Conflict, DomainError
+from core.money import Money
 from core.observability import count_metric
 from payments import events
-from payments.models import Payment
+from payments.models import Payment, Subscription
 
 
 def actor_label(actor) -> str:
@@ -159,3 +161,53 @@ def delete_payment(*, payment: Payment, actor) -> Payment:
     payment.save(update_fields=["status", "deleted_at", "deleted_by"])
     events.emit_payment_event(events.PAYMENT_DELETED, payment)
     return payment
+
+
+class SubscriptionLimitExceeded(DomainError):
+    """No active subscription of the organization covers a payment list."""
+
+
+def subscription_shortfalls(subscription: Subscription, rows: int, totals: dict[str, int]):
+    """What of a list of `rows` rows totalling `totals` ({currency: minor units}, each
+    currency apart) `subscription` does not cover, in words; empty if it covers it all."""
+    found = []
+    if rows > subscription.max_rows_per_list:
+        found.append(f"{rows:,} rows where it allows {subscription.max_rows_per_list:,}")
+    for currency, minor in sorted(totals.items()):
+        limit = subscription.limit_for(currency)
+        if limit is None:
+            found.append(f"no amounts in {currency}")
+        elif minor > limit:
+            found.append(f"{Money(minor, currency)} where it allows {Money(limit, currency)}")
+    return found
+
+
+def check_subscription_limits(
+    *, organization, rows_count: int, totals_by_currency: dict[str, int], at=None
+) -> Subscription:
+    """The organization's active subscription that covers a list of `rows_count` rows
+    totalling `totals_by_currency` ({currency: minor units}; currencies are never added
+    together). SubscriptionLimitExceeded, with what is missing, when none does."""
+    at = at or timezone.now()
+    active = list(
+        Subscription.objects.filter(
+            Q(ends_at__isnull=True) | Q(ends_at__gt=at),
+            organization=organization,
+            starts_at__lte=at,
+        )
+        .prefetch_related("limits")
+        .order_by("-max_rows_per_list", "pk")
+    )
+    if not active:
+        raise SubscriptionLimitExceeded(f"{organization} has no active subscription.")
+    missing = [subscription_shortfalls(s, rows_count, totals_by_currency) for s in active]
+    for subscription, shortfalls in zip(active, missing, strict=True):
+        if not shortfalls:
+            return subscription
+    money = ", ".join(
+        str(Money(minor, currency)) for currency, minor in sorted(totals_by_currency.items())
+    )
+    raise SubscriptionLimitExceeded(
+        f"The list has {rows_count:,} rows totalling {money or 'nothing'}; the "
+        f"{active[0].plan} subscription does not cover it: {'; '.join(missing[0])}."
+    )

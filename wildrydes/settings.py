@@ -436,6 +436,9 @@ EVENTS_DELIVERY = env(
 )
 EVENTS_MAX_ATTEMPTS = env.int("EVENTS_MAX_ATTEMPTS", default=5)
 EVENTS_RETRY_BASE_SECONDS = env.float("EVENTS_RETRY_BASE_SECONDS", default=2.0)
+# How long one relay pass may keep draining a backlog, batch after batch (the schedule
+# runs it every minute; on Lambda it also stops before the invocation's timeout).
+EVENTS_RELAY_SECONDS = env.float("EVENTS_RELAY_SECONDS", default=50.0)
 # Who listens to what. On AWS each name is also the suffix of its SQS queue.
 EVENT_SUBSCRIBERS = {
     "bi": {

@@ -1,0 +1,104 @@
+"""A scheduled relay pass drains whatever backlog it can within its time, batch after
+batch, instead of a fixed batch per pass."""
+
+import types
+from unittest import mock
+
+import pytest
+from django.utils import timezone
+
+from events import aws, services
+from events.models import Delivery, OutboxEvent
+from notifications.models import Notification
+from payments import services as payments
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def batches_of_three(monkeypatch):
+    monkeypatch.setattr(services, "RELAY_BATCH", 3)
+
+
+def backlog(count: int) -> list:
+    """Payments whose events are committed but were never published (the relay's work)."""
+    rider = UserFactory()
+    with mock.patch.object(services, "_after_commit"):
+        return [
+            payments.register_payment(
+                amount_minor=100 + i,
+                currency="USD",
+                reference=f"B-{i}",
+                payer=rider,
+                actor="test",
+            )
+            for i in range(count)
+        ]
+
+
+def unpublished() -> int:
+    return OutboxEvent.objects.filter(published_at__isnull=True).count()
+
+
+def test_one_pass_drains_a_backlog_of_many_batches(batches_of_three):
+    backlog(8)
+
+    assert services.relay_events()["published"] == 8
+    assert unpublished() == 0
+    assert Notification.objects.count() == 8
+
+
+def test_a_pass_whose_time_is_up_stops_after_the_batch_it_is_in(batches_of_three):
+    backlog(8)
+
+    assert services.relay_events(seconds=0)["published"] == 3
+    assert unpublished() == 5
+    assert services.relay_events()["published"] == 5  # the next pass goes on
+
+
+def test_an_event_that_cannot_go_out_is_left_to_the_next_pass_and_the_rest_go(
+    batches_of_three, settings
+):
+    settings.EVENTS_SNS_TOPIC_ARN = "arn:aws:sns:eu-west-1:123456789012:wildrydes-test-events"
+    payments_ = backlog(8)
+    broken = str(payments_[1].id)
+    sent = []
+
+    def publish_to_sns(event):
+        if event.data["payment_id"] == broken:
+            raise ConnectionError("SNS said no")
+        sent.append(event.data["payment_id"])
+
+    with mock.patch.object(aws, "publish_to_sns", publish_to_sns):
+        assert services.relay_events()["published"] == 7
+
+    failed = OutboxEvent.objects.get(published_at__isnull=True)
+    assert failed.data["payment_id"] == broken
+    assert failed.publish_attempts == 1  # tried once in the pass, not once per batch
+    assert len(set(sent)) == 7
+
+
+def test_due_retries_are_all_taken_in_one_pass(batches_of_three):
+    backlog(5)
+    services.relay_events()
+    for event in OutboxEvent.objects.all():
+        Delivery.objects.create(
+            event=event, subscriber="notifications", status=Delivery.Status.PENDING,
+            next_attempt_at=timezone.now(),
+        )  # fmt: skip
+
+    result = services.relay_events()
+
+    assert (result["retried"], result["delivered"]) == (5, 5)
+    assert not Delivery.objects.filter(status=Delivery.Status.PENDING).exists()
+    assert Notification.objects.count() == 5  # each rider told once all the same
+
+
+def test_on_lambda_the_pass_ends_before_the_invocation_times_out(settings):
+    settings.EVENTS_RELAY_SECONDS = 50
+    context = types.SimpleNamespace(get_remaining_time_in_millis=lambda: 25_000)
+    with mock.patch.object(services, "relay_events", return_value={}) as relay:
+        aws.relay_on_schedule({}, context)
+    (budget,) = (call.kwargs["seconds"] for call in relay.call_args_list)
+    assert budget == 25 - aws.RELAY_MARGIN_SECONDS

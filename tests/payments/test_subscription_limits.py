@@ -1,0 +1,112 @@
+"""A subscription's limits are per currency: a list's totals are checked currency by
+currency, never added together (payments.services.check_subscription_limits, which
+VerifySubscription asks)."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from payments import services
+from payments.models import Subscription
+from tests.factories import FinanceFactory, OrganizationFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def plan(organization, *, rows=1000, any_currency=None, **limits):
+    subscription = Subscription.objects.create(
+        organization=organization, plan="business", starts_at=timezone.now() - timedelta(days=1),
+        max_rows_per_list=rows, max_total_minor_per_list=any_currency,
+    )  # fmt: skip
+    for currency, minor in limits.items():
+        subscription.limits.create(currency=currency, max_total_minor_per_list=minor)
+    return subscription
+
+
+def test_each_currency_is_held_to_its_own_limit():
+    organization = OrganizationFactory()
+    subscription = plan(organization, USD=100_000, EUR=50_000)
+
+    covered = services.check_subscription_limits(
+        organization=organization, rows_count=3, totals_by_currency={"USD": 90_000, "EUR": 50_000}
+    )
+
+    assert covered == subscription
+
+
+def test_totals_in_several_currencies_are_never_added_up():
+    # 90,000 + 90,000 would be over 100,000 if currencies were summed.
+    organization = OrganizationFactory()
+    plan(organization, USD=100_000, GBP=100_000)
+
+    services.check_subscription_limits(
+        organization=organization, rows_count=2, totals_by_currency={"USD": 90_000, "GBP": 90_000}
+    )
+
+
+def test_a_currency_over_its_limit_is_named_with_both_amounts():
+    organization = OrganizationFactory()
+    plan(organization, USD=100_000, EUR=50_000)
+
+    with pytest.raises(services.SubscriptionLimitExceeded) as refused:
+        services.check_subscription_limits(
+            organization=organization, rows_count=2,
+            totals_by_currency={"USD": 1_000, "EUR": 60_000},
+        )  # fmt: skip
+
+    assert str(refused.value) == (
+        "The list has 2 rows totalling €600.00, $10.00; the business subscription does not "
+        "cover it: €600.00 where it allows €500.00."
+    )
+
+
+def test_a_currency_the_plan_has_no_limit_for_is_not_covered():
+    organization = OrganizationFactory()
+    plan(organization, USD=100_000)
+
+    with pytest.raises(services.SubscriptionLimitExceeded, match="no amounts in GBP"):
+        services.check_subscription_limits(
+            organization=organization, rows_count=1, totals_by_currency={"GBP": 1}
+        )
+
+
+def test_the_limit_for_any_other_currency_applies_to_each_apart():
+    organization = OrganizationFactory()
+    plan(organization, any_currency=100_000, USD=10_000)
+
+    services.check_subscription_limits(
+        organization=organization, rows_count=2, totals_by_currency={"EUR": 100_000, "GBP": 100_000}
+    )
+    with pytest.raises(services.SubscriptionLimitExceeded, match=r"\$200.00 where it allows"):
+        services.check_subscription_limits(
+            organization=organization, rows_count=1, totals_by_currency={"USD": 20_000}
+        )
+
+
+def test_too_many_rows_or_no_active_subscription_is_refused():
+    organization = OrganizationFactory()
+    with pytest.raises(services.SubscriptionLimitExceeded, match="has no active subscription"):
+        services.check_subscription_limits(
+            organization=organization, rows_count=1, totals_by_currency={"USD": 1}
+        )
+    plan(organization, rows=10, USD=10**9)
+    with pytest.raises(services.SubscriptionLimitExceeded, match="11 rows where it allows 10"):
+        services.check_subscription_limits(
+            organization=organization, rows_count=11, totals_by_currency={"USD": 1}
+        )
+
+
+def test_finance_sets_a_limit_per_currency_in_the_admin(client):
+    finance = FinanceFactory()
+    organization = OrganizationFactory()
+    organization.members.add(finance)
+    subscription = plan(organization, USD=100)
+    client.force_login(finance)
+    url = f"/admin/payments/subscription/{subscription.pk}/change/"
+
+    page = client.get(url)
+
+    assert page.status_code == 200
+    assert b"Limits per currency" in page.content
+    assert b"limits-0-currency" in page.content  # a row to fill in
