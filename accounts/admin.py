@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
+from accounts import services
 from accounts.admin_forms import ServiceKeyForm, scopes_display
 from accounts.models import PAYMENT_SCOPES, Scope, ServiceKey, User
 from payments.admin import OrganizationScoped
@@ -32,6 +33,7 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ["email", "full_name"]
     date_hierarchy = "date_joined"
     readonly_fields = ["last_login", "date_joined", "email_confirmed_at"]
+    actions = ["sign_out_everywhere"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         (_("Personal info"), {"fields": ("full_name",)}),
@@ -50,6 +52,15 @@ class UserAdmin(BaseUserAdmin):
             },
         ),
     )
+
+    @admin.action(
+        description="Sign out everywhere (end every API token and session)",
+        permissions=["change"],
+    )
+    def sign_out_everywhere(self, request, queryset):
+        for user in queryset:
+            services.revoke_everywhere(user)
+        self.message_user(request, f"Signed out everywhere: {queryset.count()} account(s).")
 
 
 admin.site.unregister(APIKey)  # the library's own model; ours is ServiceKey

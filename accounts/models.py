@@ -101,7 +101,15 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def save(self, *args, **kwargs):
         self.email = canonical_email(self.email)
+        # set_password() was called on an existing account (the API, the admin's password
+        # form, `changepassword`): its API tokens end with the old password. Sessions end
+        # by themselves, their hash being made from the password.
+        password_changed = self._password is not None and not self._state.adding
         super().save(*args, **kwargs)
+        if password_changed:
+            from rest_framework.authtoken.models import Token
+
+            Token.objects.filter(user=self).delete()
 
     def rotate_session_stamp(self) -> None:
         """Every browser session of this account stops working (saved by the caller)."""

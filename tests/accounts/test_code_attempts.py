@@ -145,3 +145,30 @@ def test_concurrent_code_guesses_get_no_more_than_five_tries():
     refused = [a for a in answers if a.startswith("This code was tried too many times")]
     assert len(compared) == 5
     assert len(refused) == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sign_ins_get_no_more_than_the_limit_through(monkeypatch):
+    monkeypatch.setattr(
+        AuthAttemptsPerEmail, "THROTTLE_RATES", {"auth_email": "5/minute"}, raising=False
+    )
+    UserFactory(email="target@example.com")
+    barrier = threading.Barrier(12)
+    statuses = []
+
+    def guess(n):
+        try:
+            client = APIClient(REMOTE_ADDR=f"10.8.0.{n}")
+            barrier.wait()
+            body = {"email": "TARGET@example.com", "password": f"guess-{n}-xxxxxxxx"}
+            statuses.append(client.post("/api/auth/token/", body).status_code)
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=guess, args=(n,)) for n in range(12)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    assert sorted(statuses) == [400] * 5 + [429] * 7

@@ -132,3 +132,28 @@ def test_a_password_change_by_token_answers_a_new_token_and_ends_the_old_one():
     assert token_client(old).get("/api/auth/me/").status_code == 401
     assert token_client(new).get("/api/auth/me/").status_code == 200
     assert browser.get("/api/auth/me/").status_code == 401
+
+
+def test_a_password_set_anywhere_else_ends_the_api_tokens():
+    """The admin's password form and `manage.py changepassword` call set_password()."""
+    user = UserFactory()
+    token = Token.objects.create(user=user)
+    user.set_password(NEW_PASSWORD)
+    user.save()
+    assert token_client(token.key).get("/api/auth/me/").status_code == 401
+
+
+def test_an_admin_signs_an_account_out_everywhere(client):
+    rider = UserFactory()
+    token = Token.objects.create(user=rider)
+    browser = session_client(rider)
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+
+    response = client.post(
+        "/admin/accounts/user/",
+        {"action": "sign_out_everywhere", "_selected_action": [rider.pk]},
+    )
+
+    assert response.status_code == 302
+    assert token_client(token.key).get("/api/auth/me/").status_code == 401
+    assert browser.get("/api/auth/me/").status_code == 401
