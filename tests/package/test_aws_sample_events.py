@@ -28,6 +28,7 @@ ACCOUNT = runtime.DEV_ACCOUNT
 BUCKET = runtime.DEV_BUCKET
 EVENTS_MAX_ATTEMPTS = 5  # zappa_settings.json's, baked into the package
 FUNCTION_URL_ID = "abcdefghijklmnopqrstuvwxyz012345"  # fills Powertools' "<url-id>"
+CUSTOM_DOMAIN = "rides.wildrydes.example"
 
 
 def sample(name: str) -> dict:
@@ -242,15 +243,24 @@ def over_https(event: dict) -> dict:
     return event
 
 
-def test_alb_whose_host_the_stage_is_told_about_gets_the_api(lambda_root, database, aws, function):
+@pytest.fixture(scope="module")
+def told_about_hosts(lambda_root, database, aws, function):
+    """The same stage told about two more hosts (DJANGO_ALLOWED_HOSTS): SAM's load
+    balancer and a custom domain of API Gateway (a base path mapping: no stage in the path)."""
     alb_host = sample("sam/alb-health")["headers"]["host"]
-    behind_alb = start_function(lambda_root, database, aws, DJANGO_ALLOWED_HOSTS=alb_host)
-    try:
-        plain_http = behind_alb(sample("sam/alb-health"))
-        health = behind_alb(over_https(sample("sam/alb-health")))
-        missing = behind_alb(over_https(sample("sam/alb-api-404")))
-    finally:
-        behind_alb.close()
+    other = start_function(
+        lambda_root, database, aws, DJANGO_ALLOWED_HOSTS=f"{alb_host},{CUSTOM_DOMAIN}"
+    )
+    yield other
+    other.close()
+
+
+def test_alb_whose_host_the_stage_is_told_about_gets_the_api(told_about_hosts):
+    alb_host = sample("sam/alb-health")["headers"]["host"]
+    plain_http = told_about_hosts(sample("sam/alb-health"))
+    health = told_about_hosts(over_https(sample("sam/alb-health")))
+    missing = told_about_hosts(over_https(sample("sam/alb-api-404")))
+
     assert_alb_shaped(plain_http)  # HTTP is sent to HTTPS
     assert (plain_http["statusCode"], plain_http["statusDescription"]) == (
         301,
@@ -262,6 +272,23 @@ def test_alb_whose_host_the_stage_is_told_about_gets_the_api(lambda_root, databa
     assert (health["statusCode"], health["statusDescription"]) == (200, "200 OK")
     assert json_of(health) == {"status": "ok", "database": "ok"}
     assert_alb_shaped(missing)
+    assert missing["statusCode"] == 404
+    assert json_of(missing) == {"detail": "Not found."}
+
+
+def on_custom_domain(event: dict) -> dict:
+    """SAM's REST event as it arrives through a custom domain: that host, no stage."""
+    event = copy.deepcopy(event)
+    event["headers"]["Host"] = event["multiValueHeaders"]["Host"][0] = CUSTOM_DOMAIN
+    event["requestContext"]["domainName"] = CUSTOM_DOMAIN
+    event["requestContext"]["path"] = event["path"]
+    return event
+
+
+def test_custom_domain_gets_the_api_and_json_errors(told_about_hosts):
+    health = told_about_hosts(on_custom_domain(sample("sam/apigateway-aws-proxy-health")))
+    assert json_of(health) == {"status": "ok", "database": "ok"}
+    missing = told_about_hosts(on_custom_domain(sample("sam/apigateway-aws-proxy-api-404")))
     assert missing["statusCode"] == 404
     assert json_of(missing) == {"detail": "Not found."}
 
