@@ -199,23 +199,17 @@ def _check_code(*, purpose: str, email: str, code: str) -> ConfirmationCode:
     if matches and fresh:
         forget_attempts(key)
         return pending
-    left = attempt.left
-    if purpose == Purpose.CONFIRM and pending is not None and not fresh and matches:
+    if matches and not fresh:  # whoever sends the right code knows the account
         raise AccountError("This code has expired. Ask for a new code.")
+    left = attempt.left
     if not left:
         raise AccountError(
             "That code is not right, and it has now been tried too many times. "
             f"Ask for a new code in {_in_words(attempt.retry_after)}."
         )
     tries = f"{left} {'try' if left == 1 else 'tries'} left."
+    # The same sentence whether or not the address has an account or a pending code.
     if purpose == Purpose.CONFIRM:
-        if pending is None:
-            raise AccountError(
-                "That code is not right or has expired. Check the e-mail or ask for a new "
-                f"code. {tries}"
-            )
-        if not fresh:
-            raise AccountError(f"This code has expired. Ask for a new code. {tries}")
         raise AccountError(f"That code is not right. {tries}")
     raise AccountError(f"That code is not right or has expired. {tries}")
 

@@ -192,3 +192,12 @@ def test_session_login_needs_csrf_token():
     client = APIClient(enforce_csrf_checks=True)
     response = client.post("/api/auth/login/", {"email": user.email, "password": PASSWORD})
     assert response.status_code == 403
+
+
+def test_a_wrong_code_reads_the_same_for_an_unknown_address(post):
+    register(post)
+    wrong = "000000" if sent_code() != "000000" else "111111"
+    known = post("/api/auth/confirm/", {"email": "new@example.com", "code": wrong})
+    unknown = post("/api/auth/confirm/", {"email": "ghost@example.com", "code": wrong})
+    assert known.status_code == unknown.status_code == 400
+    assert known.json() == unknown.json()

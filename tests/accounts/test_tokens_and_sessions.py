@@ -157,3 +157,21 @@ def test_an_admin_signs_an_account_out_everywhere(client):
     assert response.status_code == 302
     assert token_client(token.key).get("/api/auth/me/").status_code == 401
     assert browser.get("/api/auth/me/").status_code == 401
+
+
+def test_a_token_client_signs_out_without_a_csrf_cookie():
+    user = UserFactory()
+    key = sign_in_token(user)
+    client = APIClient(enforce_csrf_checks=True)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert client.post("/api/auth/logout/").status_code == 200
+    assert token_client(key).get("/api/auth/me/").status_code == 401
+
+
+def test_a_session_is_not_signed_out_by_another_site():
+    user = UserFactory()
+    browser = APIClient(enforce_csrf_checks=True)
+    browser.force_login(user)
+    response = browser.post("/api/auth/logout/")  # no CSRF token: a cross-site form
+    assert response.status_code == 403
+    assert browser.get("/api/auth/me/").status_code == 200
