@@ -125,6 +125,14 @@ def ensure_stack(aws, stage: str, parameters: dict) -> None:
             say(f"{name} is up to date")
             return
         waiter = "stack_update_complete"
+    wait_for_stack(cloudformation, name, waiter)
+
+
+def wait_for_stack(cloudformation, name: str, waiter: str) -> None:
+    """Until the stack is done: at once if it already is, then every 15 s (up to an hour)."""
+    [stack] = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    if stack["StackStatus"].endswith("_COMPLETE") and "ROLLBACK" not in stack["StackStatus"]:
+        return
     cloudformation.get_waiter(waiter).wait(
         StackName=name, WaiterConfig={"Delay": 15, "MaxAttempts": 240}
     )
@@ -321,6 +329,30 @@ def firing_alarms(aws, stage: str) -> list[str]:
     return [a["AlarmName"] for a in alarms["MetricAlarms"] if a["StateValue"] == "ALARM"]
 
 
+def bake(
+    aws, stage: str, previous: str, version: str, percent: int, minutes: float, poll: float
+) -> bool:
+    """A canary: `percent` of the requests to `version` for `minutes`, the rest to
+    `previous`, while the stage's alarms are watched. True: promote. False: an alarm fired,
+    and the alias is back on `previous` alone."""
+    lam = aws.client("lambda")
+    name = function_name(stage)
+    say(f"canary: {percent}% of requests to version {version}, the rest to {previous}")
+    point_alias(lam, name, previous, (version, percent / 100))
+    deadline = time.monotonic() + minutes * 60
+    while True:
+        firing = firing_alarms(aws, stage)
+        if firing:
+            point_alias(lam, name, previous)
+            say(f"ROLLED BACK to version {previous}: alarms {', '.join(firing)}")
+            return False
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(min(poll, max(0.0, deadline - time.monotonic())))
+    say(f"canary baked {minutes} min with no alarm: promoting version {version}")
+    return True
+
+
 def api_url(aws, stage: str) -> str:
     cloudformation = aws.client("cloudformation")
     resource = cloudformation.describe_stack_resource(
@@ -357,18 +389,9 @@ def deploy(stage: str, canary: int, bake_minutes: float, poll_seconds: float) ->
 
     version = newest_version(lam, name)
     check_health(lam, stage, region, version)
-    if canary and previous and previous != version:
-        say(f"canary: {canary}% of requests to version {version}, the rest to {previous}")
-        point_alias(lam, name, previous, (version, canary / 100))
-        deadline = time.monotonic() + bake_minutes * 60
-        while time.monotonic() < deadline:
-            firing = firing_alarms(aws, stage)
-            if firing:
-                point_alias(lam, name, previous)
-                say(f"ROLLED BACK to version {previous}: alarms {', '.join(firing)}")
-                return 1
-            time.sleep(min(poll_seconds, max(0.0, deadline - time.monotonic())))
-        say(f"canary baked {bake_minutes} min with no alarm: promoting version {version}")
+    baking = canary and previous and previous != version
+    if baking and not bake(aws, stage, previous, version, canary, bake_minutes, poll_seconds):
+        return 1
     point_alias(lam, name, version)
     say(f"{name}:{ALIAS} -> version {version}")
     print(f"\n{stage} is at {api_url(aws, stage)}/", flush=True)
