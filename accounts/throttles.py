@@ -88,5 +88,50 @@ class AuthAttemptsPerAccount(CountedRateThrottle):
         return canonical_email(user.email)
 
 
+class WritesPerCaller(CountedRateThrottle):
+    """Writes (POST, PUT, PATCH, DELETE) per signed-in user or service key; reads are free.
+
+    Anonymous callers are not counted here (the view refuses them anyway)."""
+
+    def allow_request(self, request, view):
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return True
+        return super().allow_request(request, view)
+
+    def identity(self, request):
+        from accounts.permissions import service_key_of
+
+        key = service_key_of(request)
+        if key is not None:
+            return f"key:{key.pk}"
+        user = request.user
+        if user is not None and getattr(user, "is_authenticated", False):
+            return f"user:{user.pk}"
+        return None
+
+
+class WritesPerAddress(WritesPerCaller):
+    """Anonymous writes per client address (REMOTE_ADDR: see the module's docstring)."""
+
+    def identity(self, request):
+        return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+class UnicornApplicationsPerAddress(WritesPerAddress):
+    scope = "unicorn_applications"
+
+
+class RideRequestsPerUser(WritesPerCaller):
+    scope = "ride_requests"
+
+
+class PaymentsPerCaller(WritesPerCaller):
+    scope = "payments"
+
+
+class UploadsPerCaller(WritesPerCaller):
+    scope = "uploads"
+
+
 AUTH_THROTTLES = [AuthAttemptsPerAddress, AuthAttemptsPerEmail]
 ACCOUNT_THROTTLES = [AuthAttemptsPerAddress, AuthAttemptsPerAccount]

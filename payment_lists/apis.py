@@ -8,6 +8,7 @@ from rest_framework.response import Response
 
 from accounts.models import Scope
 from accounts.permissions import service_key_of
+from accounts.throttles import UploadsPerCaller
 from core.exceptions import NotFound
 from core.money import Money
 from payment_lists import selectors, services
@@ -112,6 +113,7 @@ def _submitting_organization(request) -> Organization:
 
 class PaymentListApi(_PaymentApi, ListAPIView):
     parser_classes = [MultiPartParser]
+    throttle_classes = [UploadsPerCaller]  # uploads per user or key (reads are free)
     serializer_class = PaymentListSerializer
     required_permissions = {"GET": "payments.view_payment", "POST": "payments.add_payment"}
     required_scopes = {"GET": Scope.PAYMENT_LISTS_SUBMIT, "POST": Scope.PAYMENT_LISTS_SUBMIT}

@@ -10,6 +10,7 @@ from accounts.authentication import ServiceKeyAuthentication
 from accounts.models import Scope
 from accounts.permissions import ModelPermissionOrService, service_key_of
 from accounts.selectors import user_by_email
+from accounts.throttles import PaymentsPerCaller
 from core.filters import filter_by_status
 from core.idempotency import respond_once
 from payments import selectors, services
@@ -43,6 +44,7 @@ def _owner(request) -> str:
 
 class PaymentListCreateApi(_PaymentApi, ListAPIView):
     serializer_class = PaymentSerializer
+    throttle_classes = [PaymentsPerCaller]  # registrations per user or key (reads are free)
 
     def get_queryset(self):
         payments = selectors.payments_visible_to(self.request)

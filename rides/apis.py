@@ -6,6 +6,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.throttles import RideRequestsPerUser, UnicornApplicationsPerAddress
 from core.filters import filter_by_status
 from core.idempotency import HEADER as IDEMPOTENCY_HEADER
 from core.idempotency import respond_once
@@ -38,6 +39,7 @@ def _point(data):
 
 class RideListCreateApi(ListAPIView):
     serializer_class = RideSerializer
+    throttle_classes = [RideRequestsPerUser]  # ride requests per rider (reads are free)
 
     def dispatch(self, request, *args, **kwargs):
         if request.method != "POST":
@@ -201,6 +203,7 @@ class UnicornApplicationApi(APIView):
 
     authentication_classes = []
     permission_classes = [AllowAny]
+    throttle_classes = [UnicornApplicationsPerAddress]
 
     @extend_schema(
         request=UnicornApplicationSerializer,

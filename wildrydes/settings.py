@@ -301,6 +301,13 @@ REST_FRAMEWORK = {
         "promo_draws": env("PROMO_DRAW_THROTTLE_RATE", default="600/minute"),
         "auth_address": env("AUTH_THROTTLE_RATE_PER_ADDRESS", default="30/minute"),
         "auth_email": env("AUTH_THROTTLE_RATE_PER_EMAIL", default="10/minute"),
+        # Writes per caller (429 with Retry-After beyond; an empty value: no limit). The
+        # anonymous unicorn applications count per client address, the rest per user or
+        # service key. See README "Limits" and docs/security.md.
+        "unicorn_applications": env("UNICORN_APPLICATION_THROTTLE_RATE", default="5/hour") or None,
+        "ride_requests": env("RIDE_REQUEST_THROTTLE_RATE", default="20/minute") or None,
+        "payments": env("PAYMENT_THROTTLE_RATE", default="300/minute") or None,
+        "uploads": env("UPLOAD_THROTTLE_RATE", default="30/hour") or None,
     },
 }
 if DEBUG:

@@ -391,6 +391,8 @@ def test_each_caller_gets_the_expected_answer(world, endpoint):
     got = []
     for role in ROLES:
         client = client_as(role, world)
+        # Each caller from an address of its own, as in life: per-address limits apply.
+        client.defaults["REMOTE_ADDR"] = f"198.51.100.{ROLES.index(role) + 1}"
         kwargs = {"format": body_format} if body_format else {}
         data = body_of(world) if body_of else None
         response = getattr(client, method.lower())(path_of(world), data, **kwargs)
