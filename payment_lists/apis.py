@@ -1,3 +1,5 @@
+import re
+
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
@@ -99,7 +101,10 @@ def _submitting_organization(request) -> Organization:
     organizations = organizations_of(request)
     wanted = request.data.get("organization")
     if wanted:
-        chosen = organizations.filter(pk=wanted).first() if str(wanted).isdigit() else None
+        # ASCII digits only: "²" passes str.isdigit() but int() refuses it, and 20 digits
+        # overflow the database's integer.
+        is_id = re.fullmatch(r"[0-9]{1,18}", str(wanted)) is not None
+        chosen = organizations.filter(pk=int(wanted)).first() if is_id else None
         if chosen is None:
             raise ValidationError({"organization": ["You cannot submit for that organization."]})
         return chosen

@@ -173,8 +173,15 @@ STAGED_COLUMNS = [
 ]
 
 
+REPORT_VALUE_CHARS = 200  # a value in the error report is cut after this many characters
+
+
 class _ErrorReport:
-    """Errors streamed to a CSV file; the first 100 kept for the admin."""
+    """Errors streamed to a CSV file; the first 100 kept for the admin.
+
+    Bounded whatever the file: at most PAYMENT_LIST_ERROR_REPORT_MAX_ROWS problems are
+    written, each value cut to REPORT_VALUE_CHARS, and a last line counts the problems left
+    out (errors_count is always the full count)."""
 
     def __init__(self):
         # Closed by save_to(), or with the process: the report may be larger than memory.
@@ -186,11 +193,18 @@ class _ErrorReport:
 
     def add(self, error: csv_rows.RowError) -> None:
         self.count += 1
-        self.writer.writerow([error.row, error.column, neutralise(error.value), error.reason])
+        if self.count <= settings.PAYMENT_LIST_ERROR_REPORT_MAX_ROWS:
+            value = str(error.value)
+            if len(value) > REPORT_VALUE_CHARS:
+                value = value[:REPORT_VALUE_CHARS] + "…"
+            self.writer.writerow([error.row, error.column, neutralise(value), error.reason])
         if len(self.first) < FIRST_ERRORS:
             self.first.append(error.as_list())
 
     def save_to(self, payment_list: PaymentList) -> None:
+        left_out = self.count - settings.PAYMENT_LIST_ERROR_REPORT_MAX_ROWS
+        if left_out > 0:
+            self.writer.writerow(["", "", "", f"{left_out:,} more problem(s) not listed here"])
         self.file.seek(0)
         payment_list.error_report.save(
             f"list-{payment_list.pk}-errors.csv", File(self.file), save=False

@@ -479,6 +479,8 @@ EVENT_SUBSCRIBERS = {
 # than any step: Lambda's timeout, a million-row import).
 FILE_UPLOAD_MAX_SIZE = env.int("FILE_UPLOAD_MAX_SIZE", default=200 * 1024 * 1024)
 PAYMENT_LIST_IMPORT_CHUNK = env.int("PAYMENT_LIST_IMPORT_CHUNK", default=100_000)
+# A list's error report names at most this many problems (then counts the rest).
+PAYMENT_LIST_ERROR_REPORT_MAX_ROWS = env.int("PAYMENT_LIST_ERROR_REPORT_MAX_ROWS", default=10_000)
 PAYMENT_LIST_LEASE_SECONDS = env.int("PAYMENT_LIST_LEASE_SECONDS", default=600)
 PAYMENT_LIST_RUNNER = env("PAYMENT_LIST_RUNNER", default="thread")
 PAYMENT_LIST_STATE_MACHINE_ARN = env("PAYMENT_LIST_STATE_MACHINE_ARN", default="")

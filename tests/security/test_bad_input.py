@@ -142,3 +142,53 @@ def test_a_dashboard_start_alone_cannot_stretch_past_the_cap(operator_client):
     response = operator_client.get(DASHBOARD, {"from": "2000-01-01"})
     assert response.status_code == 200
     assert (response.context["end"] - response.context["start"]).days + 1 <= MAX_DAYS
+
+
+@pytest.fixture
+def finance_of_an_organization(finance, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    settings.PAYMENT_LIST_RUNNER = "inline"
+    factories.OrganizationFactory().members.add(finance)
+    return client_for(finance)
+
+
+@pytest.mark.parametrize("organization", ["²", "\uff11", "9" * 30, "1e3", " 1"])
+def test_an_organization_that_is_no_id_is_a_400_on_upload(finance_of_an_organization, organization):
+    from tests.payment_lists.lists import csv_file, good_rows
+
+    response = finance_of_an_organization.post(
+        "/api/payment-lists/",
+        {"file": csv_file(good_rows(1)), "organization": organization},
+        format="multipart",
+    )
+    assert response.status_code == 400
+    assert "organization" in response.json()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_error_report_is_bounded_and_counts_what_it_left_out(settings, tmp_path):
+    """A garbage list: many bad rows with huge values. The report names at most
+    PAYMENT_LIST_ERROR_REPORT_MAX_ROWS problems, values cut short, and says how many more."""
+    import csv
+    import io
+
+    from payment_lists import services as list_services
+    from tests.payment_lists.lists import csv_file
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.PAYMENT_LIST_RUNNER = "inline"
+    settings.PAYMENT_LIST_ERROR_REPORT_MAX_ROWS = 10
+    rows = [f"ref-{n},,{'9' * 5000},USD," for n in range(40)]
+    payment_list = list_services.submit_payment_list(
+        organization=factories.OrganizationFactory(),
+        uploaded_file=csv_file(rows),
+        submitted_by="finance@example.com",
+    )
+    payment_list.refresh_from_db()
+    assert payment_list.errors_count >= 40
+    with payment_list.error_report.open("rb") as report:
+        data = report.read()
+    lines = list(csv.reader(io.StringIO(data.decode("utf-8"))))
+    assert len(lines) == 1 + 10 + 1  # header, ten problems, the count of the rest
+    assert f"{payment_list.errors_count - 10:,} more problem(s)" in lines[-1][3]
+    assert len(data) < 10 * 400
