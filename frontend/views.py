@@ -142,7 +142,13 @@ def sign_in(request):
 
 @rider_page
 def ride(request):
-    context = {**_map_context(), "nearby_url": _optional_url(NEARBY_UNICORNS_API_NAME)}
+    fee = getattr(settings, "RIDE_CANCELLATION_FEE", 0)
+    context = {
+        **_map_context(),
+        "nearby_url": _optional_url(NEARBY_UNICORNS_API_NAME),
+        # Said before a rider cancels after the arrival (the API charges it).
+        "cancellation_fee": {"amount": f"{fee:.2f}", "currency": settings.FARE_CURRENCY},
+    }
     return render(request, "frontend/ride.html", context)
 
 

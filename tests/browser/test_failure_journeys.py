@@ -99,7 +99,9 @@ def test_with_no_free_unicorn_the_rider_is_told_when_to_try_again(page, sign_in)
 
 def test_a_network_failure_is_explained_in_the_page(page, sign_in):
     sign_in(page, UserFactory())
-    page.route("**/api/rides/estimate/", lambda route: route.abort("internetdisconnected"))
+    page.route(
+        re.compile(r"/api/rides/estimate/"), lambda route: route.abort("internetdisconnected")
+    )
 
     page.goto("/ride/")
     page.locator("[data-map-ready]").wait_for(state="attached")

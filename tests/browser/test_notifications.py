@@ -1,7 +1,7 @@
 from playwright.sync_api import expect
 
 from notifications.models import Notification
-from tests.browser.support import BROWSER, screenshot
+from tests.browser.support import BROWSER, PHONE, screenshot
 from tests.factories import UserFactory
 
 pytestmark = BROWSER
@@ -20,13 +20,42 @@ def test_a_rider_reads_notifications_and_marks_one_as_read(page, sign_in):
     item = page.locator(f'[data-notification-id="{receipt.pk}"]')
     expect(item).to_contain_text("We received your payment of $12.50.")
     expect(page.get_by_text("No notifications yet.")).to_be_hidden()
+    expect(unread_badge(page)).to_have_text("1")
     screenshot(page, "notifications-list")
 
     item.get_by_role("button", name="Mark as read").click()
     expect(page.locator("[data-notifications-status]")).to_have_text("Marked as read.")
     expect(item).to_have_class("notification is-read")
+    expect(unread_badge(page)).to_have_text("")
     receipt.refresh_from_db()
     assert receipt.read_at is not None
+
+
+def test_the_header_counts_unread_notifications_and_mark_all_clears_them(new_page, sign_in):
+    rider = UserFactory()
+    for message in ("Shadowfax is on his way.", "Shadowfax has arrived.", "Your receipt."):
+        Notification.objects.create(user=rider, message=message)
+    Notification.objects.create(user=UserFactory(), message="Someone else's.")
+    page = new_page(PHONE)
+    sign_in(page, rider)
+
+    page.goto("/history/")
+    page.get_by_role("button", name="Menu").click()
+    link = page.get_by_role("link", name="Notifications, 3 unread")
+    expect(link).to_be_visible()
+    expect(unread_badge(page)).to_have_text("3")
+    link.click()
+
+    expect(page.locator(".notification:not(.is-read)")).to_have_count(3)
+    page.get_by_role("button", name="Mark all as read").click()
+    expect(page.locator("[data-notifications-status]")).to_have_text(
+        "All notifications are marked as read."
+    )
+    expect(page.locator(".notification.is-read")).to_have_count(3)
+    expect(page.get_by_role("button", name="Mark all as read")).to_be_hidden()
+    expect(unread_badge(page)).to_have_text("")
+    assert not Notification.objects.filter(user=rider, read_at__isnull=True).exists()
+    screenshot(page, "notifications-all-read-phone")
 
 
 def test_the_empty_state_never_shows_before_the_notifications_arrive(page, sign_in):

@@ -33,7 +33,14 @@ def test_every_page_renders_with_hashed_static_files(new_page, sign_in, viewport
     UnicornFactory(name="Shadowfax", color="white", gender="male")
     UnicornFactory(name="Moonbeam", color="silver", gender="female")
     rider = UserFactory()
-    RideFactory(rider=rider, unicorn__name="Stardust", unicorn__color="lavender")
+    ride = RideFactory(
+        rider=rider,
+        unicorn__name="Stardust",
+        unicorn__color="lavender",
+        dropoff_latitude=47.6162,
+        dropoff_longitude=-122.3421,
+    )
+    pages = {**PAGES, "receipt": (f"/history/{ride.id}/", "#receipt-map .wr-marker-dropoff")}
     page = new_page(viewport)
     sign_in(page, rider)
     static = []
@@ -43,7 +50,7 @@ def test_every_page_renders_with_hashed_static_files(new_page, sign_in, viewport
     )
     size = "desktop" if viewport is DESKTOP else "phone"
 
-    for name, (path, ready) in PAGES.items():
+    for name, (path, ready) in pages.items():
         response = page.goto(path)
         assert response.status == (404 if name == "not-found" else 200), name
         expect(page.locator(ready).first).to_be_visible()
@@ -100,7 +107,9 @@ def test_a_rider_sets_the_pickup_with_the_keyboard_alone(page, sign_in):
 
     page.get_by_role("radio", name="Pickup").focus()
     page.keyboard.press("Tab")
-    centre = page.get_by_role("button", name="Use the map centre")
+    expect(page.get_by_role("button", name="Use my location")).to_be_focused()
+    page.keyboard.press("Tab")
+    centre = page.get_by_role("button", name="Use map centre")
     expect(centre).to_be_focused()
     assert centre.evaluate("button => getComputedStyle(button).outlineStyle") == "solid"
     page.keyboard.press("Enter")
@@ -123,7 +132,7 @@ def test_pages_work_with_static_files_on_another_origin(page, live_server, sign_
             **directives,
             **{
                 name: [*directives[name], static_origin]
-                for name in ("script-src", "style-src", "img-src")
+                for name in ("script-src", "style-src", "style-src-elem", "img-src")
             },
         }
     }

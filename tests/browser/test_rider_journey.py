@@ -1,34 +1,197 @@
+"""The rider's journey in a real browser, at phone and desktop sizes, against the real API
+and its server-driven ride (RIDE_TIME_SCALE makes minutes of travel pass in seconds)."""
+
 import re
 
+import pytest
 from django.conf import settings
 from playwright.sync_api import expect
 
+from rides import services
 from rides.models import Ride
-from tests.browser.support import BROWSER, screenshot
-from tests.factories import PASSWORD, UnicornFactory, UserFactory
+from tests.browser.support import BROWSER, DESKTOP, PHONE, screenshot, serve_blank_tiles
+from tests.factories import PASSWORD, OperatorFactory, UnicornFactory, UserFactory
 
 pytestmark = BROWSER
 
 CODE = re.compile(r"\b(\d{6})\b")
+LAT, LNG = settings.CITY_CENTER
+SIZES = pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+BOARD = "I\u2019m on board"
+COUNTDOWN = re.compile(r"^(\d+ min \d\d s|\d+ s|Any moment)$")
 
 
-def click_map_centre(page):
-    page.locator("[data-map-ready]").wait_for(state="attached")
-    page.locator("#ride-map").click()  # Playwright clicks the middle of the element
+@pytest.fixture
+def fast_rides(settings):
+    # 300 m at UNICORN_SPEED_KMH 30 is 36 s of travel: about 3 s at 12 times the speed.
+    settings.RIDE_TIME_SCALE = 12
 
 
-def test_a_new_rider_signs_up_rides_a_unicorn_and_finds_the_ride_in_history(
-    page, live_server, mailoutbox
-):
-    # A unicorn ~100 m north of the map centre, where the rider will click.
-    UnicornFactory(
+def shadowfax(north_m=300):
+    return UnicornFactory(
         name="Shadowfax",
         color="white",
         gender="male",
-        latitude=settings.CITY_CENTER[0] + 0.0009,
-        longitude=settings.CITY_CENTER[1],
+        latitude=LAT + north_m / 111_000,
+        longitude=LNG,
     )
 
+
+def size_of(page):
+    return "phone" if page.viewport_size["width"] < 600 else "desktop"
+
+
+def open_ride_page(page):
+    page.goto("/ride/")
+    page.locator("[data-map-ready]").wait_for(state="attached")
+
+
+def set_pickup_at_the_centre(page):
+    page.locator("#ride-map").click()  # Playwright clicks the middle of the element
+    expect(page.locator(".wr-marker-pickup")).to_be_visible()
+    expect(page.locator("[data-estimate-amount]")).to_have_text("$12.50")
+
+
+def assert_in_view_without_scrolling(page, *locators):
+    height = page.viewport_size["height"]
+    for locator in locators:
+        box = locator.bounding_box()
+        assert box and box["y"] >= 0 and box["y"] + box["height"] <= height, (locator, box)
+    assert page.evaluate("document.scrollingElement.scrollTop") == 0
+
+
+def unicorn_position(page):
+    return page.locator(".wr-marker-unicorn").evaluate("node => node.style.transform")
+
+
+@SIZES
+def test_a_rider_requests_watches_the_unicorn_come_boards_and_gets_the_receipt(
+    new_page, sign_in, fast_rides, viewport
+):
+    shadowfax()
+    rider = UserFactory()
+    page = new_page(viewport)
+    sign_in(page, rider)
+    size = size_of(page)
+
+    open_ride_page(page)
+    expect(page.locator(".wr-marker-nearby")).to_have_count(1)  # the free unicorn, before
+    set_pickup_at_the_centre(page)
+    request = page.get_by_role("button", name="Request Unicorn")
+    assert_in_view_without_scrolling(page, request, page.locator("[data-estimate-amount]"))
+    screenshot(page, f"journey-1-pickup-and-estimate-{size}")
+
+    request.click()
+    message = page.locator("[data-ride-message]")
+    expect(message).to_have_text("Shadowfax, your white unicorn, is on his way.")
+    expect(page.locator("[data-ride-eta]")).to_have_text(COUNTDOWN)
+    expect(page.locator("[data-ride-fare]")).to_have_text("$12.50")
+    expect(page.locator(".wr-marker-unicorn")).to_contain_text("Shadowfax")
+    expect(page.locator(".wr-marker-nearby")).to_have_count(0)
+    # Only what can be done now: cancel, for free.
+    expect(page.get_by_role("button", name="Cancel ride")).to_be_visible()
+    expect(page.get_by_role("button", name=BOARD)).to_be_hidden()
+    expect(page.get_by_role("button", name="Complete ride")).to_be_hidden()
+    assert_in_view_without_scrolling(page, message)
+    started_at = unicorn_position(page)
+    screenshot(page, f"journey-2-unicorn-on-the-way-{size}")
+
+    expect(message).to_have_text("Shadowfax has arrived. Giddy up!", timeout=15_000)
+    assert unicorn_position(page) != started_at  # it travelled on the map
+    board = page.get_by_role("button", name=BOARD)
+    expect(board).to_be_visible()
+    expect(page.get_by_role("button", name="Complete ride")).to_be_hidden()
+    assert_in_view_without_scrolling(page, message, board)
+    screenshot(page, f"journey-3-arrived-{size}")
+
+    board.click()
+    expect(message).to_have_text("You are riding Shadowfax. Enjoy the view!")
+    expect(page.get_by_role("button", name="Cancel ride")).to_be_hidden()
+    complete = page.get_by_role("button", name="Complete ride")
+    screenshot(page, f"journey-4-on-board-{size}")
+    complete.click()
+
+    expect(message).to_have_text("Ride complete. Thanks for riding with Shadowfax!")
+    expect(page.locator("[data-ride-detail]")).to_have_text(
+        "You paid $12.50. The receipt is in your history."
+    )
+    expect(complete).to_be_hidden()
+    screenshot(page, f"journey-5-complete-{size}")
+
+    ride = Ride.objects.get()
+    assert ride.status == Ride.Status.COMPLETED
+    page.get_by_role("link", name="See the receipt").click()
+    expect(page).to_have_url(re.compile(rf"/history/{ride.id}/$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Ride {ride.reference}")
+    expect(page.locator(".receipt-total")).to_contain_text("Fare charged")
+    expect(page.locator(".receipt-total")).to_contain_text("$12.50")
+    expect(page.locator("#receipt-map .wr-marker-pickup")).to_be_visible()
+    screenshot(page, f"journey-6-receipt-{size}")
+
+    page.get_by_role("link", name="All your rides").click()
+    row = page.locator("[data-rides-body] tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Shadowfax")
+    expect(row).to_contain_text("Completed")
+    expect(row).to_contain_text("$12.50")
+    screenshot(page, f"journey-7-history-{size}")
+
+
+@SIZES
+def test_an_operators_cancellation_reaches_the_rider_within_seconds(new_page, sign_in, viewport):
+    shadowfax(north_m=3000)  # six minutes away: still on the way when the operator acts
+    rider = UserFactory()
+    page = new_page(viewport)
+    sign_in(page, rider)
+    open_ride_page(page)
+    set_pickup_at_the_centre(page)
+    page.get_by_role("button", name="Request Unicorn").click()
+    message = page.locator("[data-ride-message]")
+    expect(message).to_have_text("Shadowfax, your white unicorn, is on his way.")
+
+    services.cancel_ride(ride=Ride.objects.get(), by=OperatorFactory())  # as the admin does
+
+    expect(message).to_have_text("Your ride was cancelled by Wild Rydes.", timeout=5_000)
+    expect(page.locator("[data-ride-detail]")).to_have_text("You were not charged.")
+    expect(page.get_by_role("button", name="Cancel ride")).to_be_hidden()
+    expect(page.get_by_role("button", name="Request another unicorn")).to_be_visible()
+    screenshot(page, f"journey-operator-cancelled-{size_of(page)}")
+
+    page.goto("/history/")
+    expect(page.locator("[data-rides-body] tr")).to_contain_text("Not charged")
+
+
+def test_the_ride_survives_a_reload_and_shows_in_a_second_tab(new_page, sign_in):
+    shadowfax(north_m=3000)
+    rider = UserFactory()
+    page = new_page(PHONE)
+    sign_in(page, rider)
+    open_ride_page(page)
+    set_pickup_at_the_centre(page)
+    page.get_by_role("button", name="Request Unicorn").click()
+    expect(page.locator("[data-ride-message]")).to_have_text(
+        "Shadowfax, your white unicorn, is on his way."
+    )
+
+    page.reload()
+    expect(page.locator("[data-ride-message]")).to_have_text(
+        "Shadowfax, your white unicorn, is on his way."
+    )
+    expect(page.get_by_role("button", name="Request Unicorn")).to_be_hidden()
+
+    second = page.context.new_page()
+    open_ride_page(second)
+    expect(second.locator("[data-ride-message]")).to_have_text(
+        "Shadowfax, your white unicorn, is on his way."
+    )
+    second.get_by_role("button", name="Cancel ride").click()
+    expect(second.locator("[data-ride-message]")).to_have_text("Your ride is cancelled.")
+    # The first tab follows within a poll.
+    expect(page.locator("[data-ride-message]")).to_contain_text("cancelled", timeout=5_000)
+    assert Ride.objects.get().status == Ride.Status.CANCELLED
+
+
+def test_a_new_rider_signs_up_and_lands_on_the_ride_page(page, mailoutbox):
     page.goto("/")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Ride a unicorn.")
     page.get_by_role("link", name=re.compile("Get started")).click()
@@ -44,7 +207,6 @@ def test_a_new_rider_signs_up_rides_a_unicorn_and_finds_the_ride_in_history(
         "We e-mailed a 6-digit code to nova@example.com."
     )
     (message,) = mailoutbox
-    assert message.to == ["nova@example.com"]
     code = CODE.search(message.body).group(1)
     page.get_by_label("Confirmation code").fill(code)
     page.get_by_role("button", name="Confirm", exact=True).click()
@@ -56,39 +218,53 @@ def test_a_new_rider_signs_up_rides_a_unicorn_and_finds_the_ride_in_history(
     page.get_by_role("button", name="Sign in").click()
 
     expect(page).to_have_url(re.compile(r"/ride/$"))
-    click_map_centre(page)
-    expect(page.locator(".wr-marker-pickup")).to_be_visible()
-    expect(page.locator("[data-estimate-amount]")).to_have_text("$12.50")
-    screenshot(page, "journey-1-pickup-and-estimate")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Request a unicorn")
 
-    page.get_by_role("button", name="Request Unicorn").click()
-    message = page.locator("[data-ride-message]")
-    expect(message).to_have_text("Shadowfax, your white unicorn, is on his way.")
-    expect(page.locator("[data-ride-eta]")).to_have_text(re.compile(r"\d+ seconds"))
-    expect(page.locator("[data-ride-fare]")).to_have_text("$12.50")
-    expect(page.locator("[data-ride-discount]")).to_have_text(re.compile("None|% off"))
-    expect(page.locator(".wr-marker-unicorn")).to_be_visible()
-    screenshot(page, "journey-2-unicorn-on-the-way")
 
-    expect(message).to_have_text("Shadowfax has arrived. Giddy up!")
-    screenshot(page, "journey-3-arrived")
-    page.get_by_role("button", name="Complete ride").click()
-    expect(message).to_contain_text("Ride complete.")
-    expect(page.locator("[data-ride-status]")).to_have_text(
-        "You paid $12.50. The ride is in your history."
+def test_a_pickup_outside_the_service_area_is_refused_on_the_map(page, sign_in, settings):
+    settings.SERVICE_AREA = {"latitude": LAT, "longitude": LNG, "radius_km": 0.5}
+    sign_in(page, UserFactory())
+    open_ride_page(page)
+
+    box = page.locator("#ride-map").bounding_box()
+    # About 2 km east of the centre at the map's zoom.
+    page.mouse.click(box["x"] + box["width"] / 2 + 300, box["y"] + box["height"] / 2)
+
+    expect(page.locator("[data-map-message]")).to_contain_text(re.compile("service area", re.I))
+    expect(page.get_by_role("button", name="Request Unicorn")).to_be_disabled()
+    # A refused pickup keeps the map in pickup mode: the next tap moves it.
+    expect(page.get_by_role("radio", name="Pickup")).to_be_checked()
+    screenshot(page, "ride-outside-service-area")
+    assert not Ride.objects.exists()
+
+
+def test_use_my_location_sets_the_pickup_or_says_why_not(browser, live_server, sign_in):
+    context = browser.new_context(
+        base_url=live_server.url,
+        viewport=PHONE,
+        geolocation={"latitude": LAT + 0.002, "longitude": LNG - 0.002},
+        permissions=["geolocation"],
     )
+    serve_blank_tiles(context)
+    page = context.new_page()
+    sign_in(page, UserFactory())
+    open_ride_page(page)
+    page.get_by_role("button", name="Use my location").click()
+    expect(page.locator("[data-pickup-text]")).to_have_text(f"{LAT + 0.002:.4f}, {LNG - 0.002:.4f}")
+    expect(page.locator("[data-estimate-amount]")).to_have_text("$12.50")
+    context.close()
 
-    page.get_by_role("link", name="See your rides").click()
-    row = page.locator("[data-rides-body] tr")
-    expect(row).to_have_count(1)
-    expect(row).to_contain_text("Shadowfax")
-    expect(row).to_contain_text("Completed")
-    expect(row).to_contain_text("$12.50")
-    screenshot(page, "journey-4-history")
-
-    ride = Ride.objects.get()
-    assert ride.rider.email == "nova@example.com"
-    assert ride.status == Ride.Status.COMPLETED
+    refused = browser.new_context(base_url=live_server.url, viewport=PHONE)
+    serve_blank_tiles(refused)
+    page = refused.new_page()
+    sign_in(page, UserFactory())
+    open_ride_page(page)
+    page.get_by_role("button", name="Use my location").click()
+    expect(page.locator("[data-map-message]")).to_contain_text(
+        "You did not allow Wild Rydes to see your location."
+    )
+    screenshot(page, "ride-location-refused-phone")
+    refused.close()
 
 
 def test_a_rider_signs_in_with_the_form_and_out_with_the_header(page, live_server):

@@ -52,8 +52,8 @@ def test_ride_page_has_a_leaflet_map_with_the_tile_url_setting(client, rider):
     page = client.get("/ride/").content.decode()
 
     assert 'id="ride-map"' in page
-    assert "leaflet/leaflet.js" in page
-    assert settings.MAP_TILES_URL in page
+    assert "frontend/vendor/leaflet-1.9.4/leaflet.js" in page
+    assert f'data-tiles-url="{settings.MAP_TILES_URL}"' in page
 
 
 def test_rider_pages_carry_no_inline_script_or_event_handler(client, rider):

@@ -32,6 +32,12 @@
       map.attributionControl.getContainer().append(credit);
     }
     if (interactive) L.control.scale({ imperial: false }).addTo(map);
+    // The container's size settles with the page's layout (and changes with it): keep Leaflet's
+    // idea of it right, or pins and lines are drawn off their places.
+    new ResizeObserver(() => {
+      map.invalidateSize();
+      container.dispatchEvent(new CustomEvent("map:resized"));
+    }).observe(container);
     return map;
   }
 

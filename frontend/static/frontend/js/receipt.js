@@ -16,9 +16,10 @@
     points.push(dropoff);
     L.marker(dropoff, { icon: W.pinIcon("dropoff"), keyboard: false, interactive: false, title: "Drop-off" }).addTo(map);
     L.polyline(points, { color: "#c2185b", weight: 4, opacity: 0.85, interactive: false }).addTo(map);
-    map.fitBounds(L.latLngBounds(points), { padding: [36, 36], maxZoom: 16 });
-  } else {
-    map.setView(pickup, 15);
   }
+  const frame = () =>
+    points.length > 1 ? map.fitBounds(L.latLngBounds(points), { paddingTopLeft: [30, 56], paddingBottomRight: [30, 20], maxZoom: 16, animate: false }) : map.setView(pickup, 15, { animate: false });
+  frame();
+  box.addEventListener("map:resized", frame);
   box.dataset.mapReady = "true";
 })();

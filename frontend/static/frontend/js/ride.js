@@ -1,82 +1,113 @@
-// The ride page: pick a pickup (and a drop-off) on the map, see the fare from the estimate
-// API, request a unicorn, watch it come, then complete or cancel. Every number shown
-// (fare, ETA, discount) comes from the API.
+// The ride page. Before a ride: pick a pickup (and a drop-off) on the map, see the free
+// unicorns nearby and the fare from the estimate API, request a unicorn. During a ride the
+// page follows the server: it polls the ride and shows what the server says (the unicorn's
+// position, the time left, arrival, boarding, completion, a cancellation by an operator),
+// with the buttons of the current state only. Every number shown comes from the API, and
+// every name is set as text (textContent), never as HTML.
 
 (() => {
   "use strict";
 
-  const {
-    ApiError,
-    api,
-    newIdempotencyKey,
-    announce,
-    clearAnnouncement,
-    describeDiscount,
-    describeEta,
-    formatMoney,
-    formatPoint,
-    pronoun,
-    setBusy,
-  } = window.WildRydes;
+  const W = window.WildRydes;
+  const { ApiError, api, newIdempotencyKey, announce, clearAnnouncement, formatMoney, pronoun, setBusy } = W;
 
-  const ARRIVAL_ANIMATION_MAX_MS = 3000; // the real ETA is minutes; the demo shows it in seconds
-  const RIDE_ID_PLACEHOLDER = "00000000-0000-0000-0000-000000000000";
+  const PLACEHOLDER_ID = "00000000-0000-0000-0000-000000000000";
+  const ACTIVE = new Set(["assigned", "arrived", "in_progress"]);
+  const POLL_MS = 2000; // while the page is in view
+  const POLL_HIDDEN_MS = 15000; // while the tab is in the background
+  const POLL_MAX_MS = 30000; // the longest wait after repeated failures
+  const PLANNING_CHECK_MS = 15000; // a ride booked in another tab shows up within this
 
   const root = document.querySelector("[data-ride-page]");
   const $ = (selector) => root.querySelector(selector);
   const ui = {
+    mapBox: $("#ride-map"),
+    mapMessage: $("[data-map-message]"),
+    title: $("#ride-title"),
     planner: $("[data-planner]"),
     modes: root.querySelectorAll('input[name="map-mode"]'),
+    hint: $("[data-hint]"),
     pickupText: $("[data-pickup-text]"),
     dropoffText: $("[data-dropoff-text]"),
-    placeCenter: $("[data-place-center]"),
     clearDropoff: $("[data-clear-dropoff]"),
+    locate: $("[data-locate]"),
+    placeCenter: $("[data-place-center]"),
     estimateAmount: $("[data-estimate-amount]"),
     estimateDetail: $("[data-estimate-detail]"),
     request: $("[data-request]"),
     status: $("[data-ride-status]"),
     card: $("[data-ride-card]"),
     message: $("[data-ride-message]"),
+    detail: $("[data-ride-detail]"),
     progress: $("[data-progress]"),
-    unicorn: $("[data-ride-unicorn]"),
+    etaLabel: $("[data-eta-label]"),
     eta: $("[data-ride-eta]"),
-    discount: $("[data-ride-discount]"),
     fare: $("[data-ride-fare]"),
-    actions: $("[data-ride-actions]"),
+    discount: $("[data-ride-discount]"),
+    reference: $("[data-ride-reference]"),
+    board: $("[data-board]"),
     complete: $("[data-complete]"),
     cancel: $("[data-cancel]"),
-    done: $("[data-ride-done]"),
+    receipt: $("[data-receipt]"),
     newRide: $("[data-new-ride]"),
   };
 
   const state = {
     map: null,
+    area: null,
     pickup: null,
     dropoff: null,
     markers: {},
+    nearby: null, // layer of the free unicorns around
     route: null,
-    ride: null,
+    estimateOk: false,
     estimateSeq: 0,
     bookingKey: null, // reused only when a request got no answer, so a retry cannot book twice
-    animation: 0,
     retryTimer: 0,
+    ride: null,
+    shownStatus: "",
+    pollTimer: 0,
+    pollFailures: 0,
+    firstEta: 0, // the ETA when this page first saw the ride: 0 % of the progress bar
+    eta: null, // {seconds, at}: the server's eta_seconds and when it came
+    tickTimer: 0,
+    glide: 0,
+    planningTimer: 0,
+    nearbyTimer: 0,
   };
 
-  const rideUrl = (id, action = "") => root.dataset.rideUrl.replace(RIDE_ID_PLACEHOLDER, id) + (action ? `${action}/` : "");
+  const withId = (template, id) => template.replace(PLACEHOLDER_ID, id);
+  const rideUrl = (id, action = "") => withId(root.dataset.rideUrl, id) + (action ? `${action}/` : "");
 
-  // ---- Map -------------------------------------------------------------------------------
-
-  function pinIcon(kind) {
-    const fill = kind === "pickup" ? "#c2185b" : "#2a1840";
-    const svg = `<svg class="wr-pin" viewBox="0 0 32 44" aria-hidden="true"><path d="M16 1C8 1 1.5 7.3 1.5 15.3 1.5 26 16 43 16 43s14.5-17 14.5-27.7C30.5 7.3 24 1 16 1z" fill="${fill}" stroke="#fff" stroke-width="2"/><circle cx="16" cy="15.5" r="5.5" fill="#fff"/></svg>`;
-    return L.divIcon({ className: `wr-marker wr-marker-${kind}`, html: svg, iconSize: [32, 44], iconAnchor: [16, 43], tooltipAnchor: [0, -40] });
+  // Every message of an API error, field messages included, as one sentence or more.
+  function sentences(error) {
+    if (!(error instanceof ApiError)) return "Something unexpected happened. Please try again.";
+    const fieldMessages = Object.entries(error.fields ?? {})
+      .filter(([name]) => name !== "non_field_errors")
+      .flatMap(([, messages]) => messages);
+    return fieldMessages.length && !error.message.includes(fieldMessages[0])
+      ? fieldMessages.join(" ")
+      : error.message;
   }
 
-  function unicornIcon() {
-    const img = `<span class="wr-unicorn"><img src="${root.dataset.unicornIcon}" alt=""></span>`;
-    // Drawn just up and right of its point, so on arrival it stands beside the pickup pin.
-    return L.divIcon({ className: "wr-marker wr-marker-unicorn", html: img, iconSize: [48, 48], iconAnchor: [-18, 46], tooltipAnchor: [42, -46] });
+  function mapMessage(text, tone = "error") {
+    if (text) announce(ui.mapMessage, text, tone);
+    else clearAnnouncement(ui.mapMessage);
   }
+
+  function describePoint(point) {
+    return `${point.latitude.toFixed(4)}, ${point.longitude.toFixed(4)}`;
+  }
+
+  function countdown(seconds) {
+    const s = Math.max(0, Math.round(seconds));
+    if (s < 60) return `${s} s`;
+    const minutes = Math.floor(s / 60);
+    const rest = s % 60;
+    return `${minutes} min ${String(rest).padStart(2, "0")} s`;
+  }
+
+  // ---- Map and planning ------------------------------------------------------------------
 
   function toPoint(latlng) {
     const wrapped = latlng.wrap();
@@ -84,14 +115,19 @@
     return { latitude: round(wrapped.lat), longitude: round(wrapped.lng) };
   }
 
-  function setMarker(kind, point) {
-    const latlng = [point.latitude, point.longitude];
-    const existing = state.markers[kind];
-    if (existing) return existing.setLatLng(latlng);
-    const label = kind === "pickup" ? "Pickup" : "Drop-off";
-    const marker = L.marker(latlng, { icon: pinIcon(kind), draggable: !state.ride, keyboard: false, title: label, alt: label });
-    marker.on("dragend", () => place(kind, toPoint(marker.getLatLng())));
-    state.markers[kind] = marker.addTo(state.map);
+  function setPin(kind, point, { draggable }) {
+    const latlng = W.latLng(point);
+    let marker = state.markers[kind];
+    if (!marker) {
+      const label = kind === "pickup" ? "Pickup" : "Drop-off";
+      marker = L.marker(latlng, { icon: W.pinIcon(kind), draggable, keyboard: false, title: label, zIndexOffset: 500 });
+      marker.on("dragend", () => place(kind, toPoint(marker.getLatLng())));
+      state.markers[kind] = marker.addTo(state.map);
+    } else {
+      marker.setLatLng(latlng);
+    }
+    if (draggable) marker.dragging?.enable();
+    else marker.dragging?.disable();
     return marker;
   }
 
@@ -106,55 +142,151 @@
 
   function setMode(value) {
     for (const input of ui.modes) input.checked = input.value === value;
+    renderHint();
+  }
+
+  function renderHint() {
+    if (mode() === "pickup") {
+      ui.hint.textContent = state.pickup
+        ? "A tap on the map moves your pickup."
+        : "Tap the map where the unicorn should pick you up.";
+    } else {
+      ui.hint.textContent = state.dropoff
+        ? "A tap on the map moves your drop-off."
+        : "Tap the map where you are going (optional: without it, a flat fare).";
+    }
   }
 
   function place(kind, point) {
     if (state.ride) return;
-    const first = kind === "pickup" && !state.pickup;
+    // The first pickup the API accepts moves on to the drop-off; a refused one stays in pickup.
+    const firstPickup = kind === "pickup" && (!state.pickup || !state.estimateOk);
     state[kind] = point;
     state.bookingKey = null;
-    setMarker(kind, point);
+    setPin(kind, point, { draggable: true });
+    clearAnnouncement(ui.status);
+    state.advanceToDropoff = firstPickup; // once the pickup is accepted (see refreshEstimate)
     renderTrip();
-    if (first) {
-      setMode("dropoff");
-      announce(ui.status, "Pickup set. Click the map again to add a drop-off (optional), or request your unicorn.", "success");
-    } else {
-      clearAnnouncement(ui.status);
-    }
     refreshEstimate();
+    refreshNearby();
   }
 
   function renderTrip() {
-    ui.pickupText.textContent = state.pickup ? formatPoint(state.pickup) : "Not set yet";
-    ui.dropoffText.textContent = state.dropoff ? formatPoint(state.dropoff) : "None (flat fare)";
+    ui.pickupText.textContent = state.pickup ? describePoint(state.pickup) : "Not set yet";
+    ui.dropoffText.textContent = state.dropoff ? describePoint(state.dropoff) : "None: flat fare";
     ui.clearDropoff.hidden = !state.dropoff;
-    ui.request.disabled = !state.pickup || Boolean(state.retryTimer);
+    ui.request.disabled = !state.pickup || !state.estimateOk || Boolean(state.retryTimer);
+    renderHint();
   }
 
-  // ---- Fare estimate ---------------------------------------------------------------------
-
-  function tripBody() {
-    return state.dropoff ? { pickup: state.pickup, dropoff: state.dropoff } : { pickup: state.pickup };
+  function estimateQuery() {
+    const params = new URLSearchParams({
+      pickup_latitude: state.pickup.latitude,
+      pickup_longitude: state.pickup.longitude,
+    });
+    if (state.dropoff) {
+      params.set("dropoff_latitude", state.dropoff.latitude);
+      params.set("dropoff_longitude", state.dropoff.longitude);
+    }
+    return `${root.dataset.estimateUrl}?${params}`;
   }
 
   async function refreshEstimate() {
     const seq = ++state.estimateSeq;
+    if (!state.pickup) return;
+    state.estimateOk = false;
+    renderTrip();
     ui.estimateAmount.textContent = "…";
     ui.estimateDetail.textContent = "Working out your fare…";
     try {
-      const estimate = await api.post(root.dataset.estimateUrl, tripBody());
+      const estimate = await api.get(estimateQuery());
       if (seq !== state.estimateSeq) return;
+      state.estimateOk = true;
+      mapMessage("");
+      if (state.advanceToDropoff && !state.dropoff && mode() === "pickup") setMode("dropoff");
+      state.advanceToDropoff = false;
       ui.estimateAmount.textContent = formatMoney(estimate.fare);
-      ui.estimateDetail.textContent =
-        estimate.distance_km == null
-          ? "Flat fare: no drop-off set. Promotions may lower it."
-          : `For a ${estimate.distance_km} km trip. Promotions may lower it.`;
+      const parts = [estimate.distance_km == null ? "Flat fare, no drop-off" : `${estimate.distance_km} km trip`];
+      if (Number.isFinite(estimate.eta_seconds)) {
+        const minutes = Math.round(estimate.eta_seconds / 60);
+        parts.push(minutes < 1 ? "a unicorn less than a minute away" : `a unicorn ${minutes} min away`);
+      }
+      ui.estimateDetail.textContent = `${parts.join(" · ")}.`;
     } catch (error) {
       if (seq !== state.estimateSeq) return;
       ui.estimateAmount.textContent = "—";
-      ui.estimateDetail.textContent = "No estimate right now.";
-      announce(ui.status, error.message, "error");
+      if (error instanceof ApiError && error.status === 400) {
+        ui.estimateDetail.textContent = "Move the pin to get a fare.";
+        mapMessage(sentences(error));
+      } else {
+        state.estimateOk = true; // the estimate is only a preview: the request may still work
+        ui.estimateDetail.textContent = "No estimate right now.";
+        announce(ui.status, sentences(error), "error");
+      }
     }
+    renderTrip();
+  }
+
+  // The free unicorns around the pickup (or the map centre), before a ride.
+  async function refreshNearby() {
+    const url = root.dataset.nearbyUrl;
+    if (!url || !state.map || state.ride) return;
+    const around = state.pickup ?? toPoint(state.map.getCenter());
+    const params = new URLSearchParams({ latitude: around.latitude, longitude: around.longitude });
+    try {
+      const answer = await api.get(`${url}?${params}`);
+      if (state.ride) return;
+      if (!state.area && answer.service_area) {
+        const { center, radius_km: radiusKm } = answer.service_area;
+        state.area = { center: L.latLng(center.latitude, center.longitude), radiusM: radiusKm * 1000 };
+        W.drawServiceArea(state.map, state.area);
+      }
+      const unicorns = answer.results ?? answer;
+      state.nearby.clearLayers();
+      for (const unicorn of unicorns) {
+        const position = unicorn.position ?? unicorn;
+        if (!Number.isFinite(position.latitude)) continue;
+        L.marker(W.latLng(position), {
+          icon: W.unicornIcon(root.dataset.unicornIcon, { small: true }),
+          keyboard: false,
+          interactive: false,
+          title: "A free unicorn",
+        }).addTo(state.nearby);
+      }
+    } catch {
+      // Only a preview: the request itself says when no unicorn is free.
+    }
+  }
+
+  function scheduleNearby() {
+    clearTimeout(state.nearbyTimer);
+    state.nearbyTimer = setTimeout(refreshNearby, 400);
+  }
+
+  function useMyLocation() {
+    mapMessage("");
+    if (!navigator.geolocation || !window.isSecureContext) {
+      mapMessage("This browser cannot share your location here. Tap the map to set your pickup.");
+      return;
+    }
+    setBusy(ui.locate, true, "Finding you…");
+    navigator.geolocation.getCurrentPosition(
+      (position) => {
+        setBusy(ui.locate, false);
+        const point = toPoint(L.latLng(position.coords.latitude, position.coords.longitude));
+        state.map.setView(W.latLng(point), Math.max(state.map.getZoom(), 15));
+        place("pickup", point);
+      },
+      (error) => {
+        setBusy(ui.locate, false);
+        mapMessage(
+          error.code === error.PERMISSION_DENIED
+            ? "You did not allow Wild Rydes to see your location. Tap the map to set your pickup, or allow location in your browser's settings."
+            : "We could not find where you are. Tap the map to set your pickup.",
+        );
+      },
+      { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 },
+    );
   }
 
   // ---- Booking ---------------------------------------------------------------------------
@@ -178,6 +310,10 @@
     tick();
   }
 
+  function tripBody() {
+    return state.dropoff ? { pickup: state.pickup, dropoff: state.dropoff } : { pickup: state.pickup };
+  }
+
   async function requestRide() {
     if (!state.pickup || state.ride) return;
     clearAnnouncement(ui.status);
@@ -187,156 +323,363 @@
       const ride = await api.post(root.dataset.ridesUrl, tripBody(), { headers: { "Idempotency-Key": state.bookingKey } });
       state.bookingKey = null;
       setBusy(ui.request, false);
-      showRide(ride, { animate: true });
+      follow(ride);
     } catch (error) {
       if (!(error instanceof ApiError) || error.status) state.bookingKey = null;
       setBusy(ui.request, false);
-      announce(ui.status, error.message, "error");
+      if (error.status === 400) mapMessage(sentences(error));
+      else announce(ui.status, sentences(error), "error");
       if (error.retryAfter) waitBeforeRetry(error.retryAfter);
+      if (error.status === 409) resumeActiveRide(); // a ride booked elsewhere (another tab)
+      renderTrip();
     }
   }
 
-  // ---- The ride --------------------------------------------------------------------------
+  // ---- Following the ride ----------------------------------------------------------------
 
-  function showRide(ride, { animate }) {
+  function follow(ride) {
+    clearTimeout(state.planningTimer);
+    const isNew = state.ride?.id !== ride.id;
     state.ride = ride;
-    state.pickup = ride.pickup;
-    state.dropoff = ride.dropoff;
+    if (isNew) {
+      state.shownStatus = "";
+      state.firstEta = ride.eta_seconds || 0;
+      state.pollFailures = 0;
+      state.nearby?.clearLayers();
+      mapMessage("");
+    }
+    render(ride);
+    schedulePoll(ACTIVE.has(ride.status) ? POLL_MS : null);
+  }
+
+  function schedulePoll(delay) {
+    clearTimeout(state.pollTimer);
+    state.pollTimer = delay == null ? 0 : setTimeout(poll, delay);
+  }
+
+  function pollDelay() {
+    if (state.pollFailures) return Math.min(POLL_MS * 2 ** state.pollFailures, POLL_MAX_MS);
+    return document.hidden ? POLL_HIDDEN_MS : POLL_MS;
+  }
+
+  async function poll() {
+    const ride = state.ride;
+    if (!ride || !ACTIVE.has(ride.status)) return;
+    try {
+      const fresh = await api.get(rideUrl(ride.id));
+      if (state.ride?.id !== ride.id) return;
+      if (state.pollFailures) clearAnnouncement(ui.status);
+      state.pollFailures = 0;
+      state.ride = fresh;
+      render(fresh);
+    } catch (error) {
+      if (error.status === 401) {
+        announce(ui.status, error.message, "error");
+        return; // signed out: nothing more to follow
+      }
+      state.pollFailures += 1;
+      if (state.pollFailures >= 2) announce(ui.status, `${sentences(error)} We keep trying.`, "error");
+    }
+    if (state.ride && ACTIVE.has(state.ride.status)) schedulePoll(pollDelay());
+  }
+
+  function show(button, visible) {
+    button.hidden = !visible;
+  }
+
+  // What a cancellation cost (after it), or would cost now (after the arrival), or null.
+  function feeCharged(ride) {
+    const money = ride.cancellation_fee;
+    return money && Number(money.amount) > 0 ? money : null;
+  }
+
+  function feeIfCancelledNow() {
+    const amount = root.dataset.cancellationFee;
+    return Number(amount) > 0 ? { amount, currency: root.dataset.currency } : null;
+  }
+
+  function render(ride) {
+    const { unicorn } = ride;
+    const changed = state.shownStatus !== ride.status;
     ui.planner.hidden = true;
     ui.card.hidden = false;
-    ui.actions.hidden = false;
-    ui.done.hidden = true;
-    ui.complete.disabled = true;
-    ui.cancel.disabled = false;
+    ui.title.textContent = ACTIVE.has(ride.status) ? "Your ride" : "Your last ride";
+    const ended = ride.status === "cancelled" || ride.status === "expired";
+    ui.fare.textContent = ended && !feeCharged(ride) ? "Not charged" : formatMoney(ride.fare);
+    ui.discount.textContent = W.describeDiscount(ride.discount_multiplier);
+    ui.reference.textContent = ride.reference ?? "";
+    ui.reference.parentElement.hidden = !ride.reference;
+    ui.receipt.href = withId(root.dataset.receiptUrl, ride.id);
 
-    const { unicorn } = ride;
-    ui.unicorn.textContent = `${unicorn.name} (${unicorn.color})`;
-    ui.eta.textContent = describeEta(ride.eta_seconds);
-    ui.discount.textContent = describeDiscount(ride.discount_multiplier);
-    ui.fare.textContent = formatMoney(ride.fare);
+    const charged = feeCharged(ride);
+    const feeNow = feeIfCancelledNow();
+    const name = unicorn.name;
+    let message = "";
+    let detail = "";
+    switch (ride.status) {
+      case "assigned":
+        message = `${name}, your ${unicorn.color} unicorn, is on ${unicorn.pronoun ?? pronoun(unicorn.gender)} way.`;
+        detail = "Cancelling is free until your unicorn arrives.";
+        break;
+      case "arrived":
+        message = `${name} has arrived. Giddy up!`;
+        detail = `Climb on and tap “I’m on board”.${feeNow ? ` Cancelling now costs ${formatMoney(feeNow)}.` : ""}`;
+        break;
+      case "in_progress":
+        message = `You are riding ${name}. Enjoy the view!`;
+        detail = "Tap “Complete ride” when you reach your drop-off.";
+        break;
+      case "completed":
+        message = `Ride complete. Thanks for riding with ${name}!`;
+        detail = `You paid ${formatMoney(ride.fare)}. The receipt is in your history.`;
+        break;
+      case "cancelled":
+        message = ride.cancelled_by_operator ? "Your ride was cancelled by Wild Rydes." : "Your ride is cancelled.";
+        detail = charged ? `A cancellation fee of ${formatMoney(charged)} was charged.` : "You were not charged.";
+        break;
+      case "expired":
+        message = "Your ride expired: nobody boarded in time.";
+        detail = charged ? `A no-show fee of ${formatMoney(charged)} was charged.` : "You were not charged.";
+        break;
+      default:
+        message = `Ride status: ${ride.status}.`;
+    }
+    if (changed) {
+      ui.message.textContent = message;
+      state.shownStatus = ride.status;
+    }
+    ui.detail.textContent = detail;
 
+    show(ui.board, ride.status === "arrived");
+    show(ui.cancel, ride.status === "assigned" || ride.status === "arrived");
+    ui.cancel.textContent = ride.status === "arrived" && feeNow ? `Cancel (${formatMoney(feeNow)} fee)` : "Cancel ride";
+    show(ui.complete, ride.status === "in_progress");
+    show(ui.receipt, !ACTIVE.has(ride.status));
+    show(ui.newRide, !ACTIVE.has(ride.status));
+
+    ui.progress.parentElement.hidden = ride.status === "cancelled" || ride.status === "expired";
+    renderTime(ride);
+    drawRide(ride, changed);
+    if (!ACTIVE.has(ride.status)) {
+      clearInterval(state.tickTimer);
+      state.tickTimer = 0;
+    }
+    if (changed) document.dispatchEvent(new CustomEvent("wildrydes:ride-changed", { detail: ride }));
+  }
+
+  function renderTime(ride) {
+    let left = null;
+    let label = "Status";
+    if (ride.status === "assigned") {
+      left = Number(ride.eta_seconds) || 0;
+      label = "Arrives in";
+      state.firstEta = Math.max(state.firstEta, left);
+    } else if (ride.status === "in_progress" && ride.dropoff_eta_seconds != null) {
+      left = Number(ride.dropoff_eta_seconds);
+      label = "Drop-off in";
+    } else if (ride.status === "arrived" && ride.board_by) {
+      left = Math.max(0, (Date.parse(ride.board_by) - Date.now()) / 1000);
+      label = "Board within";
+    }
+    ui.etaLabel.textContent = label;
+    if (left != null) {
+      state.eta = { seconds: left, at: performance.now(), status: ride.status };
+      tick();
+      if (!state.tickTimer) state.tickTimer = setInterval(tick, 1000);
+      return;
+    }
+    state.eta = null;
+    clearInterval(state.tickTimer);
+    state.tickTimer = 0;
+    ui.eta.textContent = {
+      arrived: "Waiting for you",
+      in_progress: "On board",
+      completed: "Completed",
+      cancelled: "Cancelled",
+      expired: "Expired",
+    }[ride.status] ?? ride.status;
+    ui.progress.style.width = ride.status === "assigned" ? "0%" : "100%";
+  }
+
+  // The countdown between two polls: the server's eta_seconds, less the time since it came.
+  function tick() {
+    if (!state.eta) return;
+    const left = Math.max(0, state.eta.seconds - (performance.now() - state.eta.at) / 1000);
+    ui.eta.textContent = left > 0 ? countdown(left) : "Any moment";
+    if (state.eta.status !== "assigned") {
+      ui.progress.style.width = "100%";
+      return;
+    }
+    const share = state.firstEta ? 1 - left / state.firstEta : 0;
+    ui.progress.style.width = `${Math.round(Math.min(1, Math.max(0, share)) * 100)}%`;
+  }
+
+  function unicornPosition(ride) {
+    return ride.unicorn.position ?? (ride.status === "assigned" ? ride.unicorn.start : ride.pickup);
+  }
+
+  function drawRide(ride, changed) {
+    if (!state.map) return;
     for (const kind of ["pickup", "dropoff"]) {
-      if (ride[kind]) setMarker(kind, ride[kind]).dragging?.disable();
+      if (ride[kind]) setPin(kind, ride[kind], { draggable: false });
       else removeMarker(kind);
     }
-    const start = [unicorn.start.latitude, unicorn.start.longitude];
-    const pickup = [ride.pickup.latitude, ride.pickup.longitude];
-    state.route?.remove();
-    state.route = L.polyline([start, pickup], { color: "#c2185b", weight: 3, dashArray: "6 8", opacity: 0.8 }).addTo(state.map);
-    state.markers.unicorn?.remove();
-    state.markers.unicorn = L.marker(start, { icon: unicornIcon(), keyboard: false, interactive: false, zIndexOffset: 1000 })
-      .bindTooltip(unicorn.name, { permanent: true, direction: "top", className: "wr-tooltip" })
-      .addTo(state.map);
-    state.map.fitBounds(L.latLngBounds([start, pickup, ...(ride.dropoff ? [[ride.dropoff.latitude, ride.dropoff.longitude]] : [])]), {
-      padding: [60, 60],
-      maxZoom: 16,
-    });
+    const target = W.latLng(unicornPosition(ride));
+    if (!state.markers.unicorn) {
+      state.markers.unicorn = L.marker(target, {
+        icon: W.unicornIcon(root.dataset.unicornIcon, { label: ride.unicorn.name }),
+        keyboard: false,
+        interactive: false,
+        zIndexOffset: 1000,
+      }).addTo(state.map);
+    } else {
+      glide(state.markers.unicorn, target);
+    }
 
-    ui.message.textContent = `${unicorn.name}, your ${unicorn.color} unicorn, is on ${pronoun(unicorn.gender)} way.`;
-    if (animate) travel(start, pickup, Math.min(ride.eta_seconds * 1000, ARRIVAL_ANIMATION_MAX_MS));
-    else arrived();
+    state.route?.remove();
+    state.route = null;
+    const line = ride.status === "assigned" ? [target, W.latLng(ride.pickup)]
+      : ride.status === "in_progress" && ride.dropoff ? [W.latLng(ride.pickup), W.latLng(ride.dropoff)]
+      : null;
+    if (line) {
+      state.route = L.polyline(line, { color: "#c2185b", weight: 4, dashArray: "2 10", lineCap: "round", opacity: 0.9, interactive: false }).addTo(state.map);
+    }
+    if (changed) {
+      const points = [target, W.latLng(ride.pickup), ...(ride.dropoff ? [W.latLng(ride.dropoff)] : [])];
+      state.map.fitBounds(L.latLngBounds(points), { padding: [50, 50], maxZoom: 16 });
+    }
   }
 
-  function travel(from, to, duration) {
-    cancelAnimationFrame(state.animation);
+  // Move a marker smoothly to where the server says it is, over about one poll.
+  function glide(marker, target) {
+    cancelAnimationFrame(state.glide);
+    const from = marker.getLatLng();
+    const to = L.latLng(target);
+    if (document.hidden || from.distanceTo(to) < 1) return marker.setLatLng(to);
     const began = performance.now();
     const step = (now) => {
-      const t = Math.min(1, (now - began) / duration);
-      const eased = t < 0.5 ? 2 * t * t : 1 - (-2 * t + 2) ** 2 / 2;
-      state.markers.unicorn.setLatLng([from[0] + (to[0] - from[0]) * eased, from[1] + (to[1] - from[1]) * eased]);
-      ui.progress.style.width = `${Math.round(t * 100)}%`;
-      if (t < 1) state.animation = requestAnimationFrame(step);
-      else arrived();
+      const t = Math.min(1, (now - began) / POLL_MS);
+      marker.setLatLng([from.lat + (to.lat - from.lat) * t, from.lng + (to.lng - from.lng) * t]);
+      if (t < 1) state.glide = requestAnimationFrame(step);
     };
-    state.animation = requestAnimationFrame(step);
+    state.glide = requestAnimationFrame(step);
   }
 
-  function arrived() {
-    const { unicorn, pickup } = state.ride;
-    state.markers.unicorn.setLatLng([pickup.latitude, pickup.longitude]);
-    state.route?.remove();
-    ui.progress.style.width = "100%";
-    ui.message.textContent = `${unicorn.name} has arrived. Giddy up!`;
-    ui.eta.textContent = "Here now";
-    ui.complete.disabled = false;
-  }
-
-  async function finish(action) {
+  async function act(action, button, busyLabel) {
     const ride = state.ride;
-    const button = action === "complete" ? ui.complete : ui.cancel;
+    if (!ride) return;
     clearAnnouncement(ui.status);
-    setBusy(button, true, action === "complete" ? "Completing…" : "Cancelling…");
+    setBusy(button, true, busyLabel);
     try {
       const answer = await api.post(rideUrl(ride.id, action));
-      cancelAnimationFrame(state.animation);
-      state.ride = answer;
-      ui.actions.hidden = true;
-      ui.done.hidden = false;
-      if (answer.status === "completed") {
-        ui.message.textContent = `Ride complete. Thanks for riding with ${answer.unicorn.name}!`;
-        ui.eta.textContent = "Arrived";
-        ui.fare.textContent = formatMoney(answer.fare);
-        announce(ui.status, `You paid ${formatMoney(answer.fare)}. The ride is in your history.`, "success");
-      } else {
-        ui.message.textContent = `Ride cancelled. ${answer.unicorn.name} is free for another rider.`;
-        ui.eta.textContent = "Cancelled";
-        announce(ui.status, "Your ride is cancelled. You were not charged.", "success");
-      }
-      ui.newRide.focus();
-    } catch (error) {
-      announce(ui.status, error.message, "error");
-    } finally {
       setBusy(button, false);
+      state.ride = answer;
+      render(answer);
+      schedulePoll(ACTIVE.has(answer.status) ? POLL_MS : null);
+    } catch (error) {
+      setBusy(button, false);
+      announce(ui.status, sentences(error), "error");
+      if (error.status === 409 || error.status === 404) {
+        schedulePoll(null);
+        await poll(); // the ride moved on without us: show where it is now
+        if (state.ride && !ACTIVE.has(state.ride.status)) render(state.ride);
+      }
     }
   }
 
   function planAnother() {
-    cancelAnimationFrame(state.animation);
+    schedulePoll(null);
+    clearInterval(state.tickTimer);
+    state.tickTimer = 0;
+    cancelAnimationFrame(state.glide);
     state.ride = null;
+    state.eta = null;
+    state.shownStatus = "";
     state.route?.remove();
     for (const kind of ["unicorn", "pickup", "dropoff"]) removeMarker(kind);
     state.pickup = state.dropoff = null;
+    state.estimateOk = false;
     setMode("pickup");
     ui.card.hidden = true;
     ui.planner.hidden = false;
+    ui.progress.parentElement.hidden = false;
+    ui.title.textContent = "Request a unicorn";
     ui.progress.style.width = "0";
     ui.estimateAmount.textContent = "—";
     ui.estimateDetail.textContent = "Set a pickup to see your fare.";
     clearAnnouncement(ui.status);
     renderTrip();
+    refreshNearby();
+    watchForRideElsewhere();
     ui.modes[0].focus();
   }
 
-  // A ride still under way (say, after a reload) is shown again instead of a new booking.
-  async function resumeOpenRide() {
+  // The rider's ride under way, if any (after a reload, or booked in another tab).
+  async function resumeActiveRide() {
     try {
       const page = await api.get(root.dataset.ridesUrl);
-      const open = page.results.find((ride) => ride.status === "assigned");
-      if (open && !state.ride) showRide(open, { animate: false });
+      const active = (page.results ?? []).find((ride) => ACTIVE.has(ride.status));
+      if (active && state.ride?.id !== active.id) follow(active);
+      return Boolean(active);
     } catch (error) {
-      announce(ui.status, error.message, "error");
+      if (error.status === 401) announce(ui.status, error.message, "error");
+      return false;
     }
   }
 
-  function start(map) {
+  function watchForRideElsewhere() {
+    clearTimeout(state.planningTimer);
+    if (state.ride) return;
+    state.planningTimer = setTimeout(async () => {
+      if (!document.hidden && !state.ride) await resumeActiveRide();
+      watchForRideElsewhere();
+    }, PLANNING_CHECK_MS);
+  }
+
+  function onVisibility() {
+    if (document.hidden) return;
+    if (state.ride && ACTIVE.has(state.ride.status)) schedulePoll(0);
+    else if (!state.ride) resumeActiveRide();
+  }
+
+  function start() {
+    const map = W.createMap(ui.mapBox);
     state.map = map;
-    map.getContainer().setAttribute("aria-label", "Map. Click to set your pickup and drop-off; arrow keys pan, plus and minus zoom.");
+    state.area = W.serviceArea(ui.mapBox);
+    W.drawServiceArea(map, state.area);
+    state.nearby = L.layerGroup().addTo(map);
+
     map.on("click", (event) => place(mode(), toPoint(event.latlng)));
+    map.on("moveend", () => {
+      if (!state.ride && !state.pickup) scheduleNearby();
+    });
+    for (const input of ui.modes) input.addEventListener("change", renderHint);
     ui.placeCenter.addEventListener("click", () => place(mode(), toPoint(map.getCenter())));
+    ui.locate.addEventListener("click", useMyLocation);
     ui.clearDropoff.addEventListener("click", () => {
       state.dropoff = null;
       removeMarker("dropoff");
+      setMode("dropoff");
       renderTrip();
       refreshEstimate();
+      ui.modes[1].focus();
     });
     ui.request.addEventListener("click", requestRide);
-    ui.complete.addEventListener("click", () => finish("complete"));
-    ui.cancel.addEventListener("click", () => finish("cancel"));
+    ui.board.addEventListener("click", () => act("board", ui.board, "Boarding…"));
+    ui.complete.addEventListener("click", () => act("complete", ui.complete, "Completing…"));
+    ui.cancel.addEventListener("click", () => act("cancel", ui.cancel, "Cancelling…"));
     ui.newRide.addEventListener("click", planAnother);
-    root.dataset.mapReady = "true";
-    resumeOpenRide();
+    document.addEventListener("visibilitychange", onVisibility);
+
+    renderTrip();
+    resumeActiveRide().then((resumed) => {
+      if (!resumed) {
+        refreshNearby();
+        watchForRideElsewhere();
+      }
+      root.dataset.mapReady = "true";
+    });
   }
 
-  // django-leaflet creates the map on window load and announces it with "map:init".
-  window.addEventListener("map:init", (event) => start(event.detail.map), { once: true });
+  start();
 })();
