@@ -1,7 +1,8 @@
 """Erasing a person's data from payments when their account is closed.
 
 Payments stay for accounting (amount, reference, ride, the anonymised payer); the e-mail
-address written on them goes.
+address written on them goes, as payer and as who registered them (a rider completing a
+ride registers its fare).
 """
 
 from django.db.models import Q
@@ -14,3 +15,4 @@ from payments.models import Payment
 @receiver(account_closed, dispatch_uid="payments.forget_person")
 def forget_person(sender, *, user, email, **kwargs) -> None:
     Payment.objects.filter(Q(payer=user) | Q(payer_email__iexact=email)).update(payer_email="")
+    Payment.objects.filter(registered_by__iexact=email).update(registered_by=f"closed-{user.pk}")

@@ -242,7 +242,7 @@ def test_closing_the_account_erases_the_address_from_payments_promos_and_notific
 
     email = rider.email
     payment = PaymentFactory(payer=rider, payer_email=email)
-    by_address = PaymentFactory(payer_email=email.upper())
+    by_address = PaymentFactory(payer_email=email.upper(), registered_by=email)
     award = DiscountAward.objects.create(
         username=email, latitude=47.6, longitude=-122.3, multiplier=Decimal("0.90"), outcome="drawn"
     )
@@ -253,6 +253,7 @@ def test_closing_the_account_erases_the_address_from_payments_promos_and_notific
     assert Payment.objects.get(pk=payment.pk).payer_email == ""
     assert Payment.objects.get(pk=payment.pk).payer_id == rider.pk  # kept for accounting
     assert Payment.objects.get(pk=by_address.pk).payer_email == ""
+    assert email not in Payment.objects.get(pk=by_address.pk).registered_by
     award.refresh_from_db()
     assert email not in award.username
     assert not Notification.objects.filter(user=rider).exists()
