@@ -40,6 +40,7 @@ def test_the_header_counts_unread_notifications_and_mark_all_clears_them(new_pag
     sign_in(page, rider)
 
     page.goto("/history/")
+    expect(page.locator("[data-menu-unread]")).to_have_text("3")  # on the closed phone menu
     page.get_by_role("button", name="Menu").click()
     link = page.get_by_role("link", name="Notifications, 3 unread")
     expect(link).to_be_visible()
@@ -52,6 +53,7 @@ def test_the_header_counts_unread_notifications_and_mark_all_clears_them(new_pag
         "All notifications are marked as read."
     )
     expect(page.locator(".notification.is-read")).to_have_count(3)
+    expect(page.locator(".unread-dot")).to_have_count(0)
     expect(page.get_by_role("button", name="Mark all as read")).to_be_hidden()
     expect(unread_badge(page)).to_have_text("")
     assert not Notification.objects.filter(user=rider, read_at__isnull=True).exists()

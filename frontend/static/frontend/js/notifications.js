@@ -30,6 +30,7 @@
     item.classList.add("is-read");
     item.querySelector("[data-mark-read]")?.remove();
     item.querySelector(".visually-hidden")?.remove();
+    item.querySelector(".unread-dot")?.remove();
   }
 
   async function markRead(id, item, button) {

@@ -72,8 +72,10 @@
       // The header is not the place to report this; the notifications page does.
     }
   }
+  const menuBadge = document.querySelector("[data-menu-unread]"); // phones: on the Menu button
   function showUnread(count) {
     badge.textContent = count ? String(Math.min(count, 99)) + (count > 99 ? "+" : "") : "";
+    if (menuBadge) menuBadge.textContent = badge.textContent;
     badge.dataset.count = String(count);
     link.setAttribute("aria-label", count ? `Notifications, ${count} unread` : "Notifications");
   }
