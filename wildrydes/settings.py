@@ -492,7 +492,8 @@ DEMO_DATA_ALLOWED = env.bool("DEMO_DATA_ALLOWED", default=IS_LOCAL)
 # JSON lines with the request id on every line (LOG_FORMAT=plain for a readable terminal).
 LOG_FORMAT = env("LOG_FORMAT", default="plain" if IS_LOCAL else "json")
 METRICS_EMF = env.bool("METRICS_EMF", default=not IS_LOCAL)  # CloudWatch embedded metrics
-XRAY_ENABLED = env.bool("XRAY_ENABLED", default=False)  # needs active tracing on the Lambda
+# Tracing is off (Lambda's active tracing and the X-Ray SDK are not shipped): timings are
+# in the logs (core.observability) and CloudWatch's own Lambda/API Gateway metrics.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -514,7 +515,3 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
-if XRAY_ENABLED:
-    INSTALLED_APPS.append("aws_xray_sdk.ext.django")
-    MIDDLEWARE.insert(0, "aws_xray_sdk.ext.django.middleware.XRayMiddleware")
-    XRAY_RECORDER = {"AWS_XRAY_TRACING_NAME": f"wildrydes-{STAGE}", "AUTO_INSTRUMENT": True}
