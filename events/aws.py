@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.db import connections
 
+from core.observability import count_metric
 from events import registry, services
 from events.models import OutboxEvent
 
@@ -170,4 +171,19 @@ def relay_on_schedule(event: dict, context=None) -> dict:
     if context is not None and hasattr(context, "get_remaining_time_in_millis"):
         left = context.get_remaining_time_in_millis() / 1000 - RELAY_MARGIN_SECONDS
         seconds = max(0.0, min(seconds, left))
-    return services.relay_events(seconds=seconds)
+    result = services.relay_events(seconds=seconds)
+    report_outbox_age()
+    return result
+
+
+def report_outbox_age() -> None:
+    """The age of the oldest event still to publish (0 when none waits), as the metric the
+    stage's outbox-age alarm watches (deploy/infrastructure.py)."""
+    oldest = (
+        OutboxEvent.objects.filter(published_at__isnull=True)
+        .order_by("occurred_at")
+        .values_list("occurred_at", flat=True)
+        .first()
+    )
+    age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+    count_metric("OutboxOldestAgeSeconds", round(max(age, 0.0), 1), unit="Seconds")
