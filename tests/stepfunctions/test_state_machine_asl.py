@@ -22,7 +22,6 @@ import copy
 import json
 import shutil
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -60,23 +59,16 @@ def node() -> str:
 
 @pytest.fixture(scope="module")
 def definition_file(tmp_path_factory):
+    """`manage.py payment_list_state_machine`'s output, for the dev stage's function."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
     node()
-    run = subprocess.run(
-        [
-            sys.executable,
-            "manage.py",
-            "payment_list_state_machine",
-            "--function-arn",
-            runtime.DEV_FUNCTION_ARN,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    out = StringIO()
+    call_command("payment_list_state_machine", function_arn=runtime.DEV_FUNCTION_ARN, stdout=out)
     path = tmp_path_factory.mktemp("asl") / "payment-list.asl.json"
-    path.write_text(run.stdout)
+    path.write_text(out.getvalue())
     return path
 
 
