@@ -6,6 +6,7 @@ staged rows, so nothing here holds more than one row in memory.
 
 import csv
 import io
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+
+from payments.serializers import REFERENCE_PATTERN, REFERENCE_RULE
 
 HEADER = ["reference", "payer_email", "amount", "currency", "ride_id"]
 MAX_REFERENCE = 64
@@ -105,6 +108,8 @@ def check_row(number: int, cells: list[str], currencies: frozenset) -> tuple[tup
         errors.append(
             RowError(number, "reference", shown(reference), f"longer than {MAX_REFERENCE}")
         )
+    elif not re.fullmatch(REFERENCE_PATTERN, reference):  # exactly as the API checks it
+        errors.append(RowError(number, "reference", shown(reference), REFERENCE_RULE))
     if len(email) > MAX_EMAIL:
         errors.append(RowError(number, "payer_email", shown(email), f"longer than {MAX_EMAIL}"))
     elif email:

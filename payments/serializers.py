@@ -6,6 +6,10 @@ from rest_framework import serializers
 from core.money import CENTS, Money
 from payments.models import Payment
 
+# A payment reference, wherever it comes from (the API, a payment list's rows).
+REFERENCE_PATTERN = r"[A-Za-z0-9._:/-]{1,64}"
+REFERENCE_RULE = "Use 1 to 64 letters, digits or . _ : / -"
+
 
 class PaymentCreateSerializer(serializers.Serializer):
     amount = serializers.DecimalField(
@@ -20,9 +24,7 @@ class PaymentCreateSerializer(serializers.Serializer):
     )
     currency = serializers.CharField(max_length=3)
     reference = serializers.RegexField(
-        r"^[A-Za-z0-9._:/-]{1,64}$",
-        max_length=64,
-        error_messages={"invalid": "Use 1 to 64 letters, digits or . _ : / -"},
+        rf"^{REFERENCE_PATTERN}$", max_length=64, error_messages={"invalid": REFERENCE_RULE}
     )
     ride = serializers.UUIDField(required=False, allow_null=True)
     payer_email = serializers.EmailField(required=False, allow_blank=True, max_length=254)

@@ -164,3 +164,21 @@ def test_hostile_unicorn_names_in_the_rider_history_and_notifications(watched, s
     watched.goto("/history/")
     expect(watched.get_by_text(HOSTILE[:20], exact=False).first).to_be_visible()
     assert_harmless(watched, HOSTILE)
+
+
+def test_a_hostile_unicorn_name_on_the_ride_page_map_and_card(watched, sign_in):
+    """The reported attack: an applicant's name reaches a rider's map tooltip."""
+    rider = factories.UserFactory()
+    unicorn = hostile_unicorn(latitude=LAT + 0.004, longitude=LNG + 0.004)
+    unicorn.is_available = False
+    unicorn.save()
+    factories.RideFactory(
+        rider=rider, unicorn=unicorn, pickup_latitude=LAT, pickup_longitude=LNG,
+        unicorn_start_latitude=unicorn.latitude, unicorn_start_longitude=unicorn.longitude,
+    )  # fmt: skip
+    sign_in(watched, rider)
+
+    watched.goto("/ride/")
+    expect(watched.locator("[data-ride-card]")).to_be_visible()
+    expect(watched.locator(".leaflet-marker-icon").first).to_be_visible()
+    assert_harmless(watched, HOSTILE)

@@ -155,11 +155,12 @@ def test_any_invalid_row_imports_nothing_and_the_report_names_each_problem(
         ("5", "reference", "a payment with this reference already exists"),
         ("6", "currency", "unknown currency"),
         ("7", "ride_id", "no such ride"),
+        ("8", "reference", "Use 1 to 64 letters, digits or . _ : / -"),  # as the API says
         ("8", "amount", "not a number"),
     }
     assert ["8", "amount", "oops", "not a number"] in report
-    assert payment_list.errors_count == 6
-    assert len(payment_list.first_errors) == 6
+    assert payment_list.errors_count == 7
+    assert len(payment_list.first_errors) == 7
     assert "not imported" in mail.outbox[-1].subject
 
 

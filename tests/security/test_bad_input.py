@@ -5,6 +5,8 @@ of levels deep sent anonymously, unicode digits where an id is expected, dashboa
 the ends of the calendar, and a CSRF failure under /api/ answered with an HTML page.
 """
 
+import io
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -192,3 +194,23 @@ def test_the_error_report_is_bounded_and_counts_what_it_left_out(settings, tmp_p
     assert len(lines) == 1 + 10 + 1  # header, ten problems, the count of the rest
     assert f"{payment_list.errors_count - 10:,} more problem(s)" in lines[-1][3]
     assert len(data) < 10 * 400
+
+
+@pytest.mark.parametrize(
+    "reference",
+    ['"new\nline"', "right\u202eleft", "unicorn\U0001f984", "with space", "semi;colon"],
+    ids=["newline", "bidi-override", "emoji", "space", "semicolon"],
+)
+def test_list_rows_refuse_the_references_the_api_refuses(reference, finance):
+    """One rule for a reference, whether it comes through the API or a list's row."""
+    from payment_lists import rows as list_rows
+
+    api = client_for(finance).post(
+        "/api/payments/",
+        {"amount": "1.00", "currency": "USD", "reference": reference.strip('"')},
+    )
+    assert api.status_code == 400
+    text = io.StringIO(",".join(list_rows.HEADER) + f"\n{reference},,1.00,USD,\n")
+    ((number, cells),) = list(list_rows.read_rows(text))
+    _, errors = list_rows.check_row(number, cells, list_rows.known_currencies())
+    assert [error.column for error in errors] == ["reference"]
