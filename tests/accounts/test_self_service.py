@@ -235,6 +235,7 @@ def test_closing_the_account_erases_the_address_from_payments_promos_and_notific
 ):
     from decimal import Decimal
 
+    from events.models import OutboxEvent
     from notifications.models import Notification
     from payments.models import Payment
     from promos.models import DiscountAward
@@ -247,6 +248,11 @@ def test_closing_the_account_erases_the_address_from_payments_promos_and_notific
         username=email, latitude=47.6, longitude=-122.3, multiplier=Decimal("0.90"), outcome="drawn"
     )
     Notification.objects.create(user=rider, message="Your ride is paid.")
+    event = OutboxEvent.objects.create(
+        type="payments.PaymentRegistered",
+        occurred_at=payment.registered_at,
+        data={"payment_id": str(payment.id), "payer_email": email},
+    )
 
     assert rider_api.delete("/api/auth/me/", {"password": PASSWORD}).status_code == 204
 
@@ -257,3 +263,5 @@ def test_closing_the_account_erases_the_address_from_payments_promos_and_notific
     award.refresh_from_db()
     assert email not in award.username
     assert not Notification.objects.filter(user=rider).exists()
+    event.refresh_from_db()
+    assert event.data == {"payment_id": str(payment.id), "payer_email": ""}
