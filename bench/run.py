@@ -575,6 +575,7 @@ SECTIONS = {
     "events_delivery": "events_bench:events_delivery",
     "payments_post_outbox": "events_bench:payments_post_outbox",
     "payment_lists": "lists_bench:payment_lists",
+    "relay_backlog": "relay_backlog:relay_backlog",
 }
 
 
@@ -696,6 +697,8 @@ def parse_args(argv):
     add("--riders", type=int, default=64)
     add("--events", type=int, default=1000, help="events per path (events_delivery)")
     add("--list-rows", type=int, default=1_000_000, help="rows of the CSV (payment_lists)")
+    add("--backlog-events", type=int, default=1_000_000,
+        help="unpublished events the relay drains (relay_backlog)")  # fmt: skip
     add("--list-timeout", type=float, default=900.0,
         help="seconds allowed to each import process (payment_lists)")  # fmt: skip
     add("--no-record", dest="record", action="store_false", help="leave docs/ alone")
@@ -707,6 +710,8 @@ def parse_args(argv):
         parser.error("keep the load bounded: 1-60 s per round, warm-up at most 30 s")
     if not 1 <= options.events <= 100_000 or not 1 <= options.list_rows <= 10_000_000:
         parser.error("keep the work bounded: 1-100,000 events, 1-10,000,000 list rows")
+    if not 1 <= options.backlog_events <= 10_000_000:
+        parser.error("keep the work bounded: a backlog of 1-10,000,000 events")
     return options
 
 

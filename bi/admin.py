@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.urls import path
@@ -15,6 +14,7 @@ class DailyAggregateAdmin(admin.ModelAdmin):
 
     list_display = [
         "day",
+        "currency",
         "rides_completed",
         "revenue",
         "discounts",
@@ -22,7 +22,8 @@ class DailyAggregateAdmin(admin.ModelAdmin):
         "payments_verified",
         "payments_deleted",
     ]
-    list_filter = ["day"]
+    list_filter = ["day", "currency"]
+    search_fields = ["currency"]
     date_hierarchy = "day"
     readonly_fields = [f.name for f in DailyAggregate._meta.fields]
 
@@ -34,11 +35,11 @@ class DailyAggregateAdmin(admin.ModelAdmin):
 
     @admin.display(description="revenue", ordering="revenue_minor")
     def revenue(self, day):
-        return str(Money(day.revenue_minor, settings.FARE_CURRENCY))
+        return str(Money(day.revenue_minor, day.currency))
 
     @admin.display(description="discounts", ordering="discounts_minor")
     def discounts(self, day):
-        return str(Money(day.discounts_minor, settings.FARE_CURRENCY))
+        return str(Money(day.discounts_minor, day.currency))
 
     def get_urls(self):
         return [
@@ -70,11 +71,11 @@ class DailyAggregateAdmin(admin.ModelAdmin):
 
 @admin.register(CampaignDailySpend)
 class CampaignDailySpendAdmin(admin.ModelAdmin):
-    list_display = ["day", "campaign", "rides", "discounts"]
-    list_filter = ["campaign", "day"]
+    list_display = ["day", "campaign", "currency", "rides", "discounts"]
+    list_filter = ["campaign", "currency", "day"]
     search_fields = ["campaign"]
     date_hierarchy = "day"
-    readonly_fields = ["day", "campaign", "rides", "discounts_minor"]
+    readonly_fields = ["day", "campaign", "currency", "rides", "discounts_minor"]
 
     def has_add_permission(self, request):
         return False  # the BI subscriber writes these
@@ -84,4 +85,4 @@ class CampaignDailySpendAdmin(admin.ModelAdmin):
 
     @admin.display(description="discounts", ordering="discounts_minor")
     def discounts(self, row):
-        return str(Money(row.discounts_minor, settings.FARE_CURRENCY))
+        return str(Money(row.discounts_minor, row.currency))

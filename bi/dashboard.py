@@ -156,12 +156,77 @@ def live_cards(user, counts: dict) -> list[Link]:
     ]
 
 
+def _money_text(amounts: dict[str, int]) -> str:
+    """Amounts in several currencies, each apart: "$150.00 and €20.00"."""
+    return " and ".join(money(currency)(minor) for currency, minor in amounts.items())
+
+
+def _chart_id(base: str, currency: str) -> str:
+    """The fare currency's chart keeps the plain id; another currency's gets a suffix."""
+    return base if currency == settings.FARE_CURRENCY else f"{base}-{currency.lower()}"
+
+
+def _revenue_chart(figures, currency, *, several: bool, period, short, full) -> dict:
+    cash, values = money(currency), [d.minor(currency, "revenue_minor") for d in figures]
+    title = "Revenue per day" + (f" in {currency}" if several else "")
+    busiest = _busiest_value(figures, values, cash)
+    return {
+        "title": title,
+        "chart": charts.line_chart(
+            chart_id=_chart_id("chart-revenue", currency),
+            title=title,
+            desc=f"Fares of completed rides per day in {currency}, {period}: "
+            f"{cash(sum(values))} in all{busiest}.",
+            categories=short,
+            mark_labels=full,
+            values=values,
+            fmt=cash,
+            axis=money_axis(currency),
+            empty="No revenue in this period.",
+        ),
+    }
+
+
+def _campaigns_chart(spend, currency, *, several: bool, period) -> dict:
+    cash = money(currency)
+    items = [(row["campaign"], row["discounts_minor"]) for row in spend]
+    listed = "; ".join(f"{name}: {cash(value)}" for name, value in items[:10])
+    more = f"; and {len(items) - 10} more" if len(items) > 10 else ""
+    title = "Discount spend per campaign" + (f" in {currency}" if several else "")
+    return {
+        "title": title,
+        "note": f"{cash(sum(value for _, value in items))} in {len(items)} "
+        f"campaign{'s' if len(items) != 1 else ''}"
+        if items
+        else "",
+        "chart": charts.bar_chart(
+            chart_id=_chart_id("chart-campaigns", currency),
+            title=title,
+            desc=f"Discount money given per campaign in {currency}, {period}"
+            + (f": {listed}{more}." if items else ": none."),
+            items=items[:12],
+            fmt=cash,
+            empty="No discounts given in this period.",
+        ),
+    }
+
+
+def _busiest_value(figures, values, fmt) -> str:
+    if not values or max(values) <= 0:
+        return ""
+    best = max(range(len(values)), key=lambda i: values[i])
+    return f", most on {_long(figures[best].day)} ({fmt(values[best])})"
+
+
 def build_charts(start: date, end: date, fleet: selectors.Fleet) -> dict:
     figures = selectors.daily_figures(start, end)
     total = selectors.totals(figures)
     spend = selectors.campaign_spend(start, end)
-    currency = settings.FARE_CURRENCY
-    cash, cash_axis = money(currency), money_axis(currency)
+    # Every currency apart, the fare currency first; money is never added across them.
+    currencies = selectors.currencies(
+        figures, settings.FARE_CURRENCY, *(row["currency"] for row in spend)
+    )
+    several = len(currencies) > 1
     days = len(figures)
     period = f"{_long(start)} to {_long(end)} ({days} day{'s' if days != 1 else ''})"
     short = [_short(day.day) for day in figures]
@@ -178,47 +243,40 @@ def build_charts(start: date, end: date, fleet: selectors.Fleet) -> dict:
         series=[charts.Series("rides", "s1", [d.rides_completed for d in figures])],
         empty="No rides completed in this period.",
     )
-    revenue = charts.line_chart(
-        chart_id="chart-revenue",
-        title="Revenue per day",
-        desc=f"Fares of completed rides per day, {period}: {cash(total['revenue_minor'])} in all"
-        + _busiest(figures, "revenue_minor", cash)
-        + ".",
-        categories=short,
-        mark_labels=full,
-        values=[d.revenue_minor for d in figures],
-        fmt=cash,
-        axis=cash_axis,
-        empty="No revenue in this period.",
-    )
+    revenue_charts = [
+        _revenue_chart(figures, c, several=several, period=period, short=short, full=full)
+        for c in currencies
+        if c == settings.FARE_CURRENCY or total["money"].get(c, {}).get("revenue_minor")
+    ]
     payment_series = [
         charts.Series("registered", "p-registered", [d.payments_registered for d in figures]),
         charts.Series("verified", "p-verified", [d.payments_verified for d in figures]),
         charts.Series("deleted", "p-deleted", [d.payments_deleted for d in figures]),
     ]
+    registered_money = {
+        c: total["money"][c]["payments_registered_minor"]
+        for c in currencies
+        if total["money"].get(c, {}).get("payments_registered_minor")
+    }
     payments = charts.column_chart(
         chart_id="chart-payments",
         title="Payments by status per day",
         desc=f"Payments registered, verified and deleted per day, {period}: "
         f"{total['payments_registered']:,} registered, {total['payments_verified']:,} verified, "
-        f"{total['payments_deleted']:,} deleted.",
+        f"{total['payments_deleted']:,} deleted"
+        + (f"; registered: {_money_text(registered_money)}" if registered_money else "")
+        + ".",
         categories=short,
         mark_labels=full,
         series=payment_series,
         empty="No payments in this period.",
     )
-    items = [(row["campaign"], row["discounts_minor"]) for row in spend]
-    listed = "; ".join(f"{name}: {cash(value)}" for name, value in items[:10])
-    more = f"; and {len(items) - 10} more" if len(items) > 10 else ""
-    campaigns = charts.bar_chart(
-        chart_id="chart-campaigns",
-        title="Discount spend per campaign",
-        desc=f"Discount money given per campaign, {period}"
-        + (f": {listed}{more}." if items else ": none."),
-        items=items[:12],
-        fmt=cash,
-        empty="No discounts given in this period.",
-    )
+    spend_in = {c: [row for row in spend if row["currency"] == c] for c in currencies}
+    campaigns_charts = [
+        _campaigns_chart(spend_in[c], c, several=several, period=period)
+        for c in currencies
+        if c == settings.FARE_CURRENCY or spend_in[c]
+    ]
     share = fleet.utilisation
     fleet_chart = charts.donut_chart(
         chart_id="chart-fleet",
@@ -238,21 +296,43 @@ def build_charts(start: date, end: date, fleet: selectors.Fleet) -> dict:
         centre=f"{share:.0%}" if share is not None else "none",
         centre_note="busy" if share is not None else "on duty",
     )
+
+    def amounts(name: str) -> str:
+        return _money_text(
+            {c: total["money"].get(c, {}).get(name, 0) for c in currencies}
+            if not several
+            else {c: v for c in currencies if (v := total["money"].get(c, {}).get(name, 0))}
+        ) or money(settings.FARE_CURRENCY)(0)
+
     return {
         "figures": figures,
         "totals": total,
+        "currencies": currencies,
         "totals_money": {
-            "revenue": cash(total["revenue_minor"]),
-            "discounts": cash(total["discounts_minor"]),
-            "campaigns": cash(sum(row["discounts_minor"] for row in spend)),
+            "revenue": amounts("revenue_minor"),
+            "discounts": amounts("discounts_minor"),
+            "payments_registered": _money_text(registered_money),
         },
-        "spend": [{**row, "money": cash(row["discounts_minor"])} for row in spend],
+        "figure_rows": [
+            {
+                "day": day,
+                "money": [
+                    day.minor(c, name)
+                    for c in currencies
+                    for name in ("revenue_minor", "discounts_minor")
+                ],
+            }
+            for day in figures
+        ],
+        "spend": [
+            {**row, "money": money(row["currency"])(row["discounts_minor"])} for row in spend
+        ],
         "period": period,
         "rides_chart": rides,
-        "revenue_chart": revenue,
+        "revenue_charts": revenue_charts,
         "payments_chart": payments,
         "payments_legend": charts.legend(payment_series),
-        "campaigns_chart": campaigns,
+        "campaigns_charts": campaigns_charts,
         "fleet_chart": fleet_chart,
     }
 

@@ -5,9 +5,10 @@ the map and the live counts read the operational tables directly, read-only, in 
 aggregate queries each, so the dashboard's cost does not grow with the data.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
@@ -27,44 +28,66 @@ def default_range(today: date | None = None) -> tuple[date, date]:
     return end - timedelta(days=DEFAULT_DAYS - 1), end
 
 
+COUNTS = ["rides_completed", "payments_registered", "payments_verified", "payments_deleted"]
+MONEY = ["revenue_minor", "discounts_minor", "payments_registered_minor",
+         "payments_verified_minor", "payments_deleted_minor"]  # fmt: skip
+
+
 @dataclass(frozen=True)
 class DayFigures:
+    """A day: counts over every currency; money per currency, never added across them."""
+
     day: date
     rides_completed: int = 0
-    revenue_minor: int = 0
-    discounts_minor: int = 0
     payments_registered: int = 0
-    payments_registered_minor: int = 0
     payments_verified: int = 0
-    payments_verified_minor: int = 0
     payments_deleted: int = 0
-    payments_deleted_minor: int = 0
+    money: dict = field(default_factory=dict)  # {currency: {"revenue_minor": ..., ...}}
 
-
-_FIGURES = [name for name in DayFigures.__dataclass_fields__ if name != "day"]
+    def minor(self, currency: str, name: str) -> int:
+        return self.money.get(currency, {}).get(name, 0)
 
 
 def daily_figures(start: date, end: date) -> list[DayFigures]:
     """One entry per day from `start` to `end`, zeros where nothing happened."""
-    rows = {
-        row["day"]: row
-        for row in DailyAggregate.objects.filter(day__range=(start, end)).values("day", *_FIGURES)
-    }
+    counts: dict = {}
+    money: dict = {}
+    rows = DailyAggregate.objects.filter(day__range=(start, end)).values(
+        "day", "currency", *COUNTS, *MONEY
+    )
+    for row in rows:
+        day_counts = counts.setdefault(row["day"], dict.fromkeys(COUNTS, 0))
+        for name in COUNTS:
+            day_counts[name] += row[name]
+        money.setdefault(row["day"], {})[row["currency"]] = {name: row[name] for name in MONEY}
     days = (start + timedelta(days=n) for n in range((end - start).days + 1))
-    return [DayFigures(**rows[day]) if day in rows else DayFigures(day=day) for day in days]
+    return [DayFigures(day=day, **counts.get(day, {}), money=money.get(day, {})) for day in days]
+
+
+def currencies(figures: list[DayFigures], *more: str) -> list[str]:
+    """The currencies with money in these days (and `more`), the fare currency first."""
+    found = {currency for day in figures for currency in day.money} | set(more)
+    return sorted(found, key=lambda code: (code != settings.FARE_CURRENCY, code))
 
 
 def totals(figures: list[DayFigures]) -> dict:
-    return {name: sum(getattr(day, name) for day in figures) for name in _FIGURES}
+    """Counts over the days; `money`: {currency: {name: minor units}}, each currency apart."""
+    found = {name: sum(getattr(day, name) for day in figures) for name in COUNTS}
+    found["money"] = {
+        currency: {name: sum(day.minor(currency, name) for day in figures) for name in MONEY}
+        for currency in currencies(figures)
+    }
+    return found
 
 
 def campaign_spend(start: date, end: date) -> list[dict]:
-    """Discount money per campaign over the range, biggest spender first."""
+    """Discount money per campaign and currency over the range, biggest spender first
+    within each currency."""
     return list(
         CampaignDailySpend.objects.filter(day__range=(start, end))
-        .values("campaign")
+        .values("campaign", "currency")
         .annotate(rides=Sum("rides"), discounts_minor=Sum("discounts_minor"))
-        .order_by("-discounts_minor", "campaign")
+        .order_by("currency", "-discounts_minor", "campaign")
     )
 
 

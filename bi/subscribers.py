@@ -1,7 +1,9 @@
 """The BI subscriber: folds events into daily aggregates. Runs once per event id.
 
 `handle_batch` folds a whole batch first and then touches each day's row (and each
-campaign's) once with the summed increments; `handle_event` is the batch of one.
+campaign's) once with the summed increments; `handle_event` is the batch of one. Money is
+folded per currency (a row per day and currency): amounts in different currencies are
+never added together.
 """
 
 from collections import Counter, defaultdict
@@ -10,7 +12,7 @@ from datetime import datetime
 from django.db.models import F
 from django.utils import timezone
 
-from bi.models import CampaignDailySpend, DailyAggregate
+from bi.models import CampaignDailySpend, DailyAggregate, fare_currency
 from events.registry import refuse_unknown_types
 
 
@@ -55,14 +57,15 @@ def handle_batch(envelopes: list[dict]) -> None:
     campaigns: dict = defaultdict(Counter)
     for envelope in envelopes:
         day, data = _day(envelope), envelope["data"]
+        currency = data.get("currency") or fare_currency()
         daily, campaign = FOLDS[envelope["type"]](data)
-        days[day].update(daily)
+        days[day, currency].update(daily)
         if campaign:
-            campaigns[day, data["campaign"]].update(campaign)
-    for day, increments in days.items():
-        _increment(DailyAggregate, increments, day=day)
-    for (day, campaign), increments in campaigns.items():
-        _increment(CampaignDailySpend, increments, day=day, campaign=campaign)
+            campaigns[day, data["campaign"], currency].update(campaign)
+    for (day, currency), increments in days.items():
+        _increment(DailyAggregate, increments, day=day, currency=currency)
+    for (day, campaign, currency), increments in campaigns.items():
+        _increment(CampaignDailySpend, increments, day=day, campaign=campaign, currency=currency)
 
 
 def handle_event(envelope: dict) -> None:
