@@ -1,4 +1,4 @@
-from accounts.models import User
+from accounts.models import User, canonical_email
 
 
 def user_by_id(user_id) -> User | None:
@@ -8,4 +8,5 @@ def user_by_id(user_id) -> User | None:
 
 
 def user_by_email(email: str) -> User | None:
-    return User.objects.filter(email__iexact=email.strip()).first()
+    """The account with this address, matched in its canonical form (as stored)."""
+    return User.objects.filter(email=canonical_email(email)).first()

@@ -165,3 +165,19 @@ def test_existing_addresses_are_made_canonical_by_the_migration():
     assert older.email == "plain@example.com"
     # The newer twin keeps its old spelling, which no lookup reaches.
     assert newer.email == "pla\u0131n@example.com"
+
+
+def test_a_payment_finds_its_payer_by_any_spelling_of_the_address(finance):
+    from payments.models import Payment
+    from tests.conftest import client_for
+
+    rider = UserFactory(email="rider@example.com")
+    body = {
+        "amount": "12.50",
+        "currency": "USD",
+        "reference": "SPELLING-1",
+        "payer_email": "R\u0131DER@example.com",
+    }
+    response = client_for(finance).post("/api/payments/", body)
+    assert response.status_code == 201, response.json()
+    assert Payment.objects.get(reference="SPELLING-1").payer == rider
