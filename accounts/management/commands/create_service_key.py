@@ -1,0 +1,47 @@
+"""Create a service key from the command line (e.g. the promo service's, for a stage whose
+rides call another stage's promos: PROMO_SERVICE_KEY). Prints the key once; only its hash
+is stored. Operators can do the same in the admin."""
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from accounts.models import Scope, ServiceKey
+
+
+class Command(BaseCommand):
+    help = "Create a service key with scopes and print it (shown once)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--service", required=True, help="Who uses it, e.g. rides-prod.")
+        parser.add_argument("--name", default="", help="A name for the key (default: service).")
+        parser.add_argument(
+            "--scope",
+            action="append",
+            dest="scopes",
+            choices=Scope.values,
+            required=True,
+            help="What it may do; repeat for several.",
+        )
+        parser.add_argument(
+            "--organization", default=None, help="The organization it acts for (payments)."
+        )
+
+    def handle(self, *args, service, name, scopes, organization, **options):
+        from payments.models import Organization
+
+        org = None
+        if organization:
+            org = Organization.objects.filter(name=organization).first()
+            if org is None:
+                raise CommandError(f"No organization named {organization!r}.")
+        key = ServiceKey(name=(name or service)[:50], service=service, organization=org)
+        key.scopes = sorted(set(scopes))
+        try:
+            key.clean()
+        except ValidationError as error:
+            raise CommandError(" ".join(error.messages)) from error
+        with transaction.atomic():
+            plain = ServiceKey.objects.assign_key(key)
+            key.save()
+        self.stdout.write(plain)
