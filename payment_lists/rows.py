@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from payments.serializers import REFERENCE_PATTERN, REFERENCE_RULE
+from payments.services import reserved_reference_sentence
 
 HEADER = ["reference", "payer_email", "amount", "currency", "ride_id"]
 MAX_REFERENCE = 64
@@ -110,6 +111,8 @@ def check_row(number: int, cells: list[str], currencies: frozenset) -> tuple[tup
         )
     elif not re.fullmatch(REFERENCE_PATTERN, reference):  # exactly as the API checks it
         errors.append(RowError(number, "reference", shown(reference), REFERENCE_RULE))
+    elif reserved := reserved_reference_sentence(reference):  # a ride's fare: the API's rule
+        errors.append(RowError(number, "reference", shown(reference), reserved))
     if len(email) > MAX_EMAIL:
         errors.append(RowError(number, "payer_email", shown(email), f"longer than {MAX_EMAIL}"))
     elif email:

@@ -46,3 +46,17 @@ def test_payment_lists_get_the_same_sentence_for_a_ride_reference():
         "registered when the ride is completed. Use another reference."
     )
     assert services.reserved_reference_sentence("INV-ride-1") is None
+
+
+def test_a_payment_list_row_with_a_ride_reference_is_refused_with_the_same_sentence():
+    from payment_lists import rows
+
+    ride = RideFactory()
+    row = [f"ride-{ride.id}", "", "0.01", "GBP", ""]
+
+    staged, errors = rows.check_row(2, row, rows.known_currencies())
+
+    assert staged == ()
+    assert [(e.row, e.column, e.reason) for e in errors] == [
+        (2, "reference", services.reserved_reference_sentence(f"ride-{ride.id}"))
+    ]
