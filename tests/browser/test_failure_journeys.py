@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from accounts.services import register_rider
 from notifications.models import Notification
 from rides.models import Ride
-from tests.browser.support import BROWSER, go_offline_for_tiles, screenshot
+from tests.browser.support import BROWSER, DESKTOP, PHONE, go_offline_for_tiles, screenshot
 from tests.factories import UnicornFactory, UserFactory
 
 pytestmark = BROWSER
@@ -31,6 +31,9 @@ def test_a_wrong_confirmation_code_is_refused_and_a_new_code_can_be_sent(page, m
     expect(code_field).to_be_focused()
     expect(page).to_have_url(re.compile(r"/verify/"))
     screenshot(page, "failure-wrong-code")
+    page.set_viewport_size(PHONE)
+    screenshot(page, "failure-wrong-code-phone")
+    page.set_viewport_size(DESKTOP)
 
     status = page.locator("[data-form-status]")
     page.get_by_role("button", name="Send a new code").click()
@@ -134,6 +137,8 @@ def test_every_field_problem_of_the_sign_up_form_shows_at_once_in_plain_words(pa
     expect(email).to_be_focused()
     expect(page.locator("[data-form-status]")).to_have_text("Please check the highlighted fields.")
     screenshot(page, "failure-sign-up-two-fields")
+    page.set_viewport_size(PHONE)
+    screenshot(page, "failure-sign-up-two-fields-phone")
 
 
 def test_an_empty_application_names_each_missing_field_without_framework_words(page):
@@ -153,6 +158,8 @@ def test_an_empty_application_names_each_missing_field_without_framework_words(p
         assert f"f-{field}-error" in describedby.split()
     assert not FRAMEWORK_WORDING.search(page.locator("form").inner_text())
     screenshot(page, "failure-empty-application")
+    page.set_viewport_size(PHONE)
+    screenshot(page, "failure-empty-application-phone")
 
 
 def test_the_apis_framework_wording_is_said_plainly(page):
@@ -197,6 +204,8 @@ def test_an_ended_session_says_so_with_a_link_and_the_header_offers_sign_in(page
     expect(header.get_by_role("link", name="Sign in")).to_be_visible()
     expect(header.get_by_role("button", name="Sign out")).to_have_count(0)
     screenshot(page, "failure-session-ended")
+    page.set_viewport_size(PHONE)
+    screenshot(page, "failure-session-ended-phone")
 
     link.click()
     expect(page).to_have_url(re.compile(r"/signin/\?next=%2Fnotifications%2F$"))

@@ -328,6 +328,7 @@
       if (!(error instanceof ApiError) || error.status) state.bookingKey = null;
       setBusy(ui.request, false);
       if (error.status === 400) mapMessage(sentences(error));
+      else if (error.status === 401) W.announceError(ui.status, error);
       else announce(ui.status, sentences(error), "error");
       if (error.retryAfter) waitBeforeRetry(error.retryAfter);
       if (error.status === 409) resumeActiveRide(); // a ride booked elsewhere (another tab)
@@ -374,7 +375,7 @@
       render(fresh);
     } catch (error) {
       if (error.status === 401) {
-        announce(ui.status, error.message, "error");
+        W.announceError(ui.status, error); // with a link to sign in again
         return; // signed out: nothing more to follow
       }
       state.pollFailures += 1;
@@ -622,7 +623,7 @@
       if (active && state.ride?.id !== active.id) follow(active);
       return Boolean(active);
     } catch (error) {
-      if (error.status === 401) announce(ui.status, error.message, "error");
+      if (error.status === 401) W.announceError(ui.status, error);
       return false;
     }
   }
