@@ -5,7 +5,8 @@ from django.contrib import admin, messages
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from core.exceptions import DomainError
 from payment_lists import selectors, services
@@ -191,12 +192,11 @@ class PaymentListAdmin(OrganizationScoped, admin.ModelAdmin):
     def first_errors_table(self, payment_list):
         if not payment_list.first_errors:
             return "-"
-        rows = "".join(
-            format_html("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", *error)
-            for error in payment_list.first_errors
+        rows = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", payment_list.first_errors
         )
-        head = "<tr><th>row</th><th>column</th><th>value</th><th>reason</th></tr>"
-        return format_html("<table>{}{}</table>", format_html(head), format_html(rows))
+        head = mark_safe("<tr><th>row</th><th>column</th><th>value</th><th>reason</th></tr>")
+        return format_html("<table>{}{}</table>", head, rows)
 
     @admin.action(description="Re-run selected failed lists", permissions=["change"])
     def rerun_failed_lists(self, request, queryset):

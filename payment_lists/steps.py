@@ -33,18 +33,18 @@ from django.conf import settings
 from django.core.files import File
 from django.core.mail import send_mail
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, Max, OuterRef, Q, Sum
+from django.db.models import Exists, Max, OuterRef, Sum
 from django.utils import timezone
 
 from core.csvsafe import neutralise
-from core.money import Money
 from core.observability import count_metric
 from events.services import emit, emit_rows
 from payment_lists import fastpath
 from payment_lists import rows as csv_rows
 from payment_lists.models import PaymentList, PaymentListRow
 from payments.events import PAYMENT_REGISTERED
-from payments.models import Payment, Subscription
+from payments.models import Payment
+from payments.services import SubscriptionLimitExceeded, check_subscription_limits
 from rides.models import Ride
 
 logger = logging.getLogger(__name__)
@@ -360,62 +360,23 @@ def validate_list(payload: dict) -> dict:
 # --- VerifySubscription ------------------------------------------------------------------
 
 
-def _money_list(totals: dict[str, int]) -> str:
-    return ", ".join(str(Money(minor, currency)) for currency, minor in sorted(totals.items()))
-
-
-def shortfalls(subscription: Subscription, rows: int, totals: dict[str, int]) -> list[str]:
-    """What of the list `subscription` does not cover, in words; empty if it covers it.
-
-    Per currency: the list's total in each currency against the plan's limit in that
-    currency (payments.models.Subscription.limit_for); a currency the plan sets no limit
-    for is not covered."""
-    found = []
-    if rows > subscription.max_rows_per_list:
-        found.append(f"{rows:,} rows where it allows {subscription.max_rows_per_list:,}")
-    for currency, minor in sorted(totals.items()):
-        limit = _limit_for(subscription, currency)
-        if limit is None:
-            found.append(f"no amounts in {currency}")
-        elif minor > limit:
-            found.append(f"{Money(minor, currency)} where it allows {Money(limit, currency)}")
-    return found
-
-
-def _limit_for(subscription: Subscription, currency: str) -> int | None:
-    """The plan's per-list limit in `currency`, in minor units (None: none in it)."""
-    if hasattr(subscription, "limit_for"):
-        return subscription.limit_for(currency)
-    # Until plans carry a limit per currency: the one limit applies to each currency apart
-    # (never to their sum).
-    return subscription.max_total_minor_per_list
-
-
 def verify_subscription(payload: dict) -> dict:
-    """The organization needs an active subscription whose limits cover this list."""
+    """The organization needs an active subscription whose limits cover this list: its
+    rows, and its total in each currency against the plan's limit in that currency
+    (payments.services.check_subscription_limits; currencies are never added)."""
     payment_list = _begin(payload, VERIFY)
     if payment_list is None:
         return _output(payload)
-    now = timezone.now()
-    active = list(
-        Subscription.objects.filter(
-            Q(ends_at__isnull=True) | Q(ends_at__gt=now),
+    try:
+        check_subscription_limits(
             organization=payment_list.organization,
-            starts_at__lte=now,
-        ).order_by("-max_rows_per_list")
-    )
-    if not active:
-        raise ListRejected(f"{payment_list.organization} has no active subscription.")
-    rows, totals = payment_list.rows_total or 0, payment_list.totals or {}
-    missing = [shortfalls(subscription, rows, totals) for subscription in active]
-    if not all(missing):
-        _finished(payment_list, VERIFY)
-        return _output(payload)
-    best = active[0]
-    raise ListRejected(
-        f"The list has {rows:,} rows totalling {_money_list(totals)}; the {best.plan} "
-        f"subscription does not cover it: {'; '.join(missing[0])}."
-    )
+            rows_count=payment_list.rows_total or 0,
+            totals_by_currency=payment_list.totals or {},
+        )
+    except SubscriptionLimitExceeded as error:
+        raise ListRejected(error.detail) from error
+    _finished(payment_list, VERIFY)
+    return _output(payload)
 
 
 # --- ImportList ---------------------------------------------------------------------------

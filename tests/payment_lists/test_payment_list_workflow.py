@@ -15,7 +15,7 @@ from payment_lists import workflow
 from payment_lists.models import PaymentList, PaymentListRow
 from payment_lists.selectors import progress_of
 from payments.events import payment_data
-from payments.models import Payment, Subscription
+from payments.models import Payment, Subscription, SubscriptionLimit
 from payments.services import register_payment
 from tests.factories import OrganizationFactory, PaymentFactory, RideFactory
 from tests.payment_lists.lists import csv_file, good_rows, run_list, stored_list
@@ -215,6 +215,25 @@ def test_the_subscription_limit_applies_to_each_currency_apart(
     over = submit(organization, ["M-3,,10.01,GBP,"], django_capture_on_commit_callbacks)
     assert (over.status, over.failed_step) == ("failed", "VerifySubscription")
     assert "£10.01 where it allows £10.00" in over.failure_reason
+
+
+def test_a_plan_limit_set_for_a_currency_is_checked_against_that_currency_only(
+    organization, django_capture_on_commit_callbacks
+):
+    subscription = organization.subscriptions.get()
+    SubscriptionLimit.objects.create(
+        subscription=subscription, currency="EUR", max_total_minor_per_list=100
+    )
+    fine = submit(
+        organization, ["P-1,,90.00,USD,", "P-2,,1.00,EUR,"], django_capture_on_commit_callbacks
+    )
+    assert fine.status == "imported"
+    over = submit(
+        organization, ["P-3,,1.00,USD,", "P-4,,1.01,EUR,"], django_capture_on_commit_callbacks
+    )
+    assert (over.status, over.failed_step) == ("failed", "VerifySubscription")
+    assert "€1.01 where it allows €1.00" in over.failure_reason
+    assert "$" not in over.failure_reason.split("cover it:")[1]
 
 
 def test_a_fault_in_the_middle_of_import_leaves_no_payment_and_a_rerun_succeeds(

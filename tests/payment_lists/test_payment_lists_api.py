@@ -136,3 +136,39 @@ def test_choosing_an_organization_one_does_not_act_for_is_400(finance_api, organ
     )
     assert response.status_code == 400
     assert response.json()["organization"]
+
+
+def test_the_api_says_where_a_list_stands_with_unknown_totals_as_null(finance_api, organization):
+    running = PaymentList.objects.create(
+        organization=organization, submitted_by="finance", status="validating",
+        current_step="ValidateList", rows_validated=500,
+    )  # fmt: skip
+    body = finance_api.get(f"{URL}{running.pk}/").json()
+    assert (body["status"], body["status_display"]) == ("validating", "checking the file")
+    assert body["rows_total"] is None
+    progress = body["progress"]
+    assert (progress["step"], progress["done"], progress["total"]) == (
+        "checking the rows", 500, None,
+    )  # fmt: skip
+    assert "the total is known once the whole file has been read" in progress["description"]
+    assert progress["finished"] is False
+
+
+def test_the_api_gives_totals_per_currency_and_a_failure_in_words(
+    finance_api, organization, django_capture_on_commit_callbacks
+):
+    rows = ["T-1,,10.00,USD,", "T-2,,2.50,EUR,", "T-3,,1.25,USD,"]
+    imported = upload(finance_api, rows, django_capture_on_commit_callbacks).json()
+    body = finance_api.get(f"{URL}{imported['id']}/").json()
+    assert body["totals"] == [
+        {"amount": "2.50", "currency": "EUR"},
+        {"amount": "11.25", "currency": "USD"},
+    ]
+    assert body["progress"]["description"] == "Imported: all 3 payments are registered."
+
+    organization.subscriptions.update(max_rows_per_list=1)
+    failed = upload(finance_api, good_rows(2), django_capture_on_commit_callbacks).json()
+    body = finance_api.get(f"{URL}{failed['id']}/").json()
+    assert (body["status"], body["failed_step"]) == ("failed", "VerifySubscription")
+    assert body["failed_during"] == "checking the subscription"
+    assert body["progress"]["description"].startswith("Failed while checking the subscription:")

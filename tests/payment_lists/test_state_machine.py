@@ -2,10 +2,12 @@
 
 import json
 from datetime import timedelta
+from pathlib import Path
 from unittest import mock
 
 import boto3
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import OperationalError
 from django.utils import timezone
@@ -160,3 +162,22 @@ def test_s3_object_created_under_inbox_starts_the_import(payment_list, settings)
     assert aws.on_inbox_object_created(event) == {"started": [payment_list.pk], "ignored": []}
     payment_list.refresh_from_db()
     assert payment_list.status == "imported"
+
+
+def test_the_recovery_pass_is_scheduled_and_its_handler_runs(payment_list, settings):
+    settings.PAYMENT_LIST_RUNNER = "stepfunctions"
+    config = json.loads((Path(django_settings.BASE_DIR) / "zappa_settings.json").read_text())
+    schedules = [
+        event
+        for stage in config.values()
+        for event in stage.get("events", []) + stage.get("events_template", [])
+        if event.get("function") == "payment_lists.aws.recover_on_schedule"
+    ]
+    assert schedules and all(s["expression"] == "rate(5 minutes)" for s in schedules)
+    PaymentList.objects.filter(pk=payment_list.pk).update(
+        created_at=timezone.now() - runs.UNCLAIMED_AFTER - timedelta(seconds=1)
+    )
+    with mock.patch.object(aws, "start_execution") as start:
+        answer = aws.recover_on_schedule({"source": "aws.events"}, None)
+    assert answer == {"recovered": [[payment_list.pk, "started"]]}
+    start.assert_called_once()

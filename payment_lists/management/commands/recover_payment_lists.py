@@ -1,9 +1,13 @@
+import logging
 import time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError, close_old_connections
 
 from payment_lists import runs, services
 from payment_lists.models import PaymentList
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -28,10 +32,16 @@ class Command(BaseCommand):
         if ids:
             self._rerun(ids, dry_run=dry_run)
             return
-        while True:
+        if not loop:
             self._pass(dry_run=dry_run)
-            if not loop:
-                return
+            return
+        while True:
+            try:
+                self._pass(dry_run=dry_run)
+            except DatabaseError:  # the next pass tries again
+                logger.exception("Payment-list recovery pass failed")
+            finally:
+                close_old_connections()
             time.sleep(interval)
 
     def _pass(self, *, dry_run: bool) -> None:
