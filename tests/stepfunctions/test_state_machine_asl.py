@@ -19,6 +19,7 @@ loudly, except in CI (CI=true), where that is a failure.
 """
 
 import copy
+import functools
 import json
 import shutil
 import subprocess
@@ -48,10 +49,17 @@ def unavailable(reason: str):
     pytest.skip(reason)
 
 
+MINIMUM_NODE = 20  # the AWS SDK for JavaScript's; aws-local-stepfunctions' 22 is polyfilled
+
+
+@functools.cache
 def node() -> str:
     found = shutil.which("node")
     if not found:
         unavailable("node is not installed (Debian: nodejs)")
+    version = subprocess.run([found, "--version"], capture_output=True, text=True).stdout
+    if int(version.strip().lstrip("v").split(".")[0] or 0) < MINIMUM_NODE:
+        unavailable(f"node {version.strip()} is older than {MINIMUM_NODE}")
     if not (NODE_MODULES / "aws-local-stepfunctions").is_dir():
         unavailable(f"the npm packages are not installed: run `npm ci` in {HERE}")
     return found
