@@ -1,10 +1,10 @@
 """The API fuzzed from the schema it serves at /api/schema/ (schemathesis + hypothesis).
 
-Every operation, called as a rider and as finance staff with generated (valid and invalid)
-bodies, parameters and headers, must never answer 5xx (a 503 "no unicorn free" with its
-Retry-After is a capacity answer; the fleet here is big enough that it should not come),
-and what it answers must match the schema: documented status codes' bodies and content
-types.
+Every operation, called anonymously, as a rider, as an operator and as finance staff with
+generated (valid and invalid) bodies, parameters and headers, must never answer 5xx (a 503
+"no unicorn free" with its Retry-After is a capacity answer; the fleet here is big enough
+that it should not come), and what it answers must match the schema: documented status
+codes' bodies and content types.
 """
 
 import os
@@ -61,11 +61,13 @@ def world(db, settings, tmp_path):
         max_rows_per_list=1000, max_total_minor_per_list=10**9,
     )  # fmt: skip
     factories.RideFactory(rider=rider)
-    return {"rider": rider, "finance": finance}
+    return {"rider": rider, "finance": finance, "operator": factories.OperatorFactory()}
 
 
-@pytest.fixture(params=["rider", "finance"])
+@pytest.fixture(params=["anonymous", "rider", "operator", "finance"])
 def auth_headers(request, world, keep_test_connection):
+    if request.param == "anonymous":
+        return {}
     token, _ = Token.objects.get_or_create(user=world[request.param])
     return {"Authorization": f"Token {token.key}"}
 
