@@ -33,7 +33,7 @@ class UserAdmin(BaseUserAdmin):
     search_fields = ["email", "full_name"]
     date_hierarchy = "date_joined"
     readonly_fields = ["last_login", "date_joined", "email_confirmed_at"]
-    actions = ["sign_out_everywhere"]
+    actions = ["sign_out_everywhere", "clear_attempt_limits"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         (_("Personal info"), {"fields": ("full_name",)}),
@@ -61,6 +61,15 @@ class UserAdmin(BaseUserAdmin):
         for user in queryset:
             services.revoke_everywhere(user)
         self.message_user(request, f"Signed out everywhere: {queryset.count()} account(s).")
+
+    @admin.action(
+        description="Clear sign-in and code attempt limits (per e-mail)",
+        permissions=["change"],
+    )
+    def clear_attempt_limits(self, request, queryset):
+        for user in queryset:
+            services.clear_attempt_limits(user)
+        self.message_user(request, f"Attempt limits cleared: {queryset.count()} account(s).")
 
 
 admin.site.unregister(APIKey)  # the library's own model; ours is ServiceKey

@@ -336,6 +336,17 @@ def revoke_everywhere(user: User) -> None:
         user.save(update_fields=["session_stamp"])
 
 
+def clear_attempt_limits(user: User) -> None:
+    """Forget the account's counted sign-in and code guesses (an operator helping a person
+    who locked themselves out). Per-address limits stay."""
+    for key in (
+        attempt_key("auth_email", user.email),
+        _attempts_key(Purpose.CONFIRM, user.email),
+        _attempts_key(Purpose.RESET, user.email),
+    ):
+        forget_attempts(key)
+
+
 def sign_out_everywhere(*, request) -> None:
     revoke_everywhere(request.user)
     logout(request)

@@ -172,3 +172,26 @@ def test_concurrent_sign_ins_get_no_more_than_the_limit_through(monkeypatch):
         worker.join()
 
     assert sorted(statuses) == [400] * 5 + [429] * 7
+
+
+@pytest.mark.django_db
+def test_an_operator_clears_a_locked_out_persons_limits(client, monkeypatch):
+    monkeypatch.setattr(
+        AuthAttemptsPerEmail, "THROTTLE_RATES", {"auth_email": "2/minute"}, raising=False
+    )
+    from tests.factories import PASSWORD
+
+    rider = UserFactory(email="locked@example.com")
+    guesser = APIClient()
+    for _ in range(3):
+        guesser.post("/api/auth/token/", {"email": rider.email, "password": "x" * 12})
+    body = {"email": rider.email, "password": PASSWORD}
+    assert APIClient().post("/api/auth/token/", body).status_code == 429
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    client.post(
+        "/admin/accounts/user/",
+        {"action": "clear_attempt_limits", "_selected_action": [rider.pk]},
+    )
+
+    assert APIClient().post("/api/auth/token/", body).status_code == 200
