@@ -357,13 +357,12 @@ def _cancellation_fee_minor() -> int:
 def _charge_fee(ride: Ride):
     if not ride.cancellation_fee_minor:
         return None
-    return payment_services.register_payment(
+    return payment_services.register_ride_charge(  # reference ride-<id>-fee, once
+        ride=ride,
+        actor="service:rides",
         amount_minor=ride.cancellation_fee_minor,
         currency=ride.fare_currency,
-        reference=f"{payment_services.fare_reference(ride)}-fee",
-        ride=ride,
-        payer=ride.rider,
-        actor="service:rides",
+        kind="fee",
     )
 
 
