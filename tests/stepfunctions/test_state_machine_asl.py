@@ -19,10 +19,7 @@ loudly, except in CI (CI=true), where that is a failure.
 """
 
 import copy
-import functools
 import json
-import shutil
-import subprocess
 import uuid
 from pathlib import Path
 
@@ -32,37 +29,15 @@ from tests import pgcluster
 from tests.aws import moto_stack
 from tests.package import lambda_runtime as runtime
 from tests.package.lambda_invoke_api import InvokeApi
+from tests.stepfunctions import asl
 
 pytestmark = [pytest.mark.package, pytest.mark.xdist_group("lambda-package")]
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-NODE_MODULES = HERE / "node_modules"
 S3_PUT = ROOT / "tests" / "package" / "events" / "sam" / "s3-put-inbox.json"
 HEADER = "reference,payer_email,amount,currency,ride_id\n"
 DEMO_ORGANIZATION = "Enchanted Forest Tours"  # seed_demo's, with an active subscription
-
-
-def unavailable(reason: str):
-    if runtime.IN_CI:
-        pytest.fail(f"CI=true but {reason}")
-    pytest.skip(reason)
-
-
-MINIMUM_NODE = 20  # the AWS SDK for JavaScript's; aws-local-stepfunctions' 22 is polyfilled
-
-
-@functools.cache
-def node() -> str:
-    found = shutil.which("node")
-    if not found:
-        unavailable("node is not installed (Debian: nodejs)")
-    version = subprocess.run([found, "--version"], capture_output=True, text=True).stdout
-    if int(version.strip().lstrip("v").split(".")[0] or 0) < MINIMUM_NODE:
-        unavailable(f"node {version.strip()} is older than {MINIMUM_NODE}")
-    if not (NODE_MODULES / "aws-local-stepfunctions").is_dir():
-        unavailable(f"the npm packages are not installed: run `npm ci` in {HERE}")
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +47,7 @@ def definition_file(tmp_path_factory):
 
     from django.core.management import call_command
 
-    node()
+    asl.node()
     out = StringIO()
     call_command("payment_list_state_machine", function_arn=runtime.DEV_FUNCTION_ARN, stdout=out)
     path = tmp_path_factory.mktemp("asl") / "payment-list.asl.json"
@@ -83,7 +58,7 @@ def definition_file(tmp_path_factory):
 @pytest.fixture(scope="module")
 def postgres():
     if not pgcluster.available():
-        unavailable("no PostgreSQL server binaries (Debian: postgresql)")
+        asl.unavailable("no PostgreSQL server binaries (Debian: postgresql)")
     with pgcluster.running_cluster() as cluster:
         yield cluster
 
@@ -177,39 +152,6 @@ def _no_outage_left(outage):
     outage.end()
 
 
-def run_execution(
-    definition_file: Path, invoke_api: InvokeApi, state_input: dict, *, tasks: str = "sdk"
-) -> dict:
-    """One execution; `tasks="interpreter"` lets aws-local-stepfunctions make the Lambda
-    calls itself (see run_execution.mjs for why the default makes them)."""
-    env = {
-        "ASL_TASKS": tasks,
-        "PATH": "/usr/bin:/bin",
-        "AWS_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL_LAMBDA": invoke_api.url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }
-    run = subprocess.run(
-        [node(), str(HERE / "run_execution.mjs"), str(definition_file), json.dumps(state_input)],
-        cwd=HERE,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr
-    return json.loads(run.stdout)
-
-
-def states_entered(execution: dict) -> list[str]:
-    return [e["state"]["name"] for e in execution["events"] if e["type"] == "StateEntered"]
-
-
-def event_types(execution: dict) -> list[str]:
-    return [e["type"] for e in execution["events"]]
-
-
 def s3_put_event(key: str) -> dict:
     """SAM CLI's S3 put event for an object of the stage's bucket (the key as S3 encodes it)."""
     from urllib.parse import quote
@@ -279,13 +221,7 @@ def registered_events_of(database, prefix: str) -> list[str]:
 
 
 def test_asl_validator_accepts_the_generated_definition(definition_file):
-    run = subprocess.run(
-        [node(), str(NODE_MODULES / ".bin" / "asl-validator"), "--json-path", definition_file],
-        cwd=HERE,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = asl.validate(definition_file)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "is valid" in run.stdout
 
@@ -296,13 +232,7 @@ def test_asl_validator_refuses_a_broken_definition(definition_file, tmp_path):
     broken["States"]["RegisterList"]["Next"] = "NoSuchState"
     path = tmp_path / "broken.asl.json"
     path.write_text(json.dumps(broken))
-    run = subprocess.run(
-        [node(), str(NODE_MODULES / ".bin" / "asl-validator"), "--json-path", path],
-        cwd=HERE,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    run = asl.validate(path)
     assert run.returncode != 0
     assert "NoSuchState" in run.stdout + run.stderr
 
@@ -319,14 +249,14 @@ def test_good_list_is_imported_and_a_repeated_s3_event_changes_nothing(
     [started] = trigger(invoke_api, aws, event)
     list_id = started["payment_list_id"]
 
-    execution = run_execution(definition_file, invoke_api, started)
+    execution = asl.run_execution(definition_file, invoke_api, started)
 
     assert execution["status"] == "SUCCEEDED", execution
-    entered = states_entered(execution)
+    entered = asl.states_entered(execution)
     assert entered[:4] == ["RegisterList", "ValidateList", "VerifySubscription", "ImportList"]
     assert entered[-1] == "Imported"
     assert "CompensateError" not in entered
-    assert event_types(execution)[-1] == "ExecutionSucceeded"
+    assert asl.event_types(execution)[-1] == "ExecutionSucceeded"
     assert list_row(database, list_id)["status"] == "imported"
     assert payments_of(database, prefix) == [
         (f"{prefix}1", 1250, "USD"),
@@ -337,8 +267,8 @@ def test_good_list_is_imported_and_a_repeated_s3_event_changes_nothing(
     # S3 delivers the same event again (at least once): whatever it starts changes nothing.
     for again in trigger(invoke_api, aws, event):
         assert again["payment_list_id"] == list_id
-        repeat = run_execution(definition_file, invoke_api, again)
-        assert "CompensateError" not in states_entered(repeat), repeat
+        repeat = asl.run_execution(definition_file, invoke_api, again)
+        assert "CompensateError" not in asl.states_entered(repeat), repeat
         assert repeat["status"] == "SUCCEEDED", repeat
     assert list_row(database, list_id)["status"] == "imported"
     assert len(payments_of(database, prefix)) == 2
@@ -354,11 +284,11 @@ def test_bad_list_is_compensated_and_fails_with_its_reason(
     [started] = trigger(invoke_api, aws, event)
     list_id = started["payment_list_id"]
 
-    execution = run_execution(definition_file, invoke_api, started)
+    execution = asl.run_execution(definition_file, invoke_api, started)
 
     assert execution["status"] == "FAILED"
-    assert states_entered(execution)[-2:] == ["CompensateError", "ListFailed"]
-    assert "ImportList" not in states_entered(execution)
+    assert asl.states_entered(execution)[-2:] == ["CompensateError", "ListFailed"]
+    assert "ImportList" not in asl.states_entered(execution)
     failed = execution["events"][-1]
     assert (failed["type"], failed["Error"]) == ("ExecutionFailed", "PaymentListFailed")
     row = list_row(database, list_id)
@@ -381,7 +311,7 @@ def test_database_outage_during_the_import_is_retried_then_compensated(
     outage.during = "ImportList"
     calls_before = len(invoke_api.invocations)
 
-    execution = run_execution(definition_file, invoke_api, started)
+    execution = asl.run_execution(definition_file, invoke_api, started)
 
     calls = invoke_api.invocations[calls_before:]
     imports = [answer for _, e, answer in calls if e.get("step") == "ImportList"]
@@ -393,7 +323,7 @@ def test_database_outage_during_the_import_is_retried_then_compensated(
     assert len(retried) == retry["MaxAttempts"]
 
     assert execution["status"] == "FAILED"
-    assert states_entered(execution)[-2:] == ["CompensateError", "ListFailed"]
+    assert asl.states_entered(execution)[-2:] == ["CompensateError", "ListFailed"]
     row = list_row(database, list_id)
     assert (row["status"], row["failed_step"]) == ("failed", "ImportList")
     assert "database could not be reached" in row["failure_reason"]
@@ -409,7 +339,7 @@ def test_interpreters_own_lambda_call_reaches_the_package(
     [started] = trigger(invoke_api, aws, event)
     calls_before = len(invoke_api.invocations)
 
-    execution = run_execution(definition_file, invoke_api, started, tasks="interpreter")
+    execution = asl.run_execution(definition_file, invoke_api, started, tasks="interpreter")
 
     assert execution["status"] == "SUCCEEDED", execution
     steps = [e.get("step") for _, e, _ in invoke_api.invocations[calls_before:]]
