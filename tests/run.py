@@ -8,6 +8,7 @@ in CI (CI=true) either is a failure.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -66,10 +67,24 @@ def audit_dependencies(bin_dir: Path) -> int:
     return 0
 
 
+def install_asl_harness() -> None:
+    """The state machine's ASL interpreter (tests/stepfunctions), as package-lock.json pins
+    it, when npm is there and it is not installed yet. Without it those tests are skipped
+    loudly (a failure in CI, where .ci/run installs it first)."""
+    folder = ROOT / "tests" / "stepfunctions"
+    npm = shutil.which("npm")
+    if npm is None or (folder / "node_modules").is_dir():
+        return
+    print("\n$ npm ci --prefix tests/stepfunctions", flush=True)
+    if subprocess.call([npm, "ci", "--prefix", str(folder), "--no-audit", "--no-fund"]) != 0:
+        print("WARNING: npm ci failed; the ASL interpreter tests will be skipped.")
+
+
 def main(extra: list[str]) -> int:
     base_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     print("=== Static checks: ruff, bandit, pip-audit ===", flush=True)
     static_code = static_checks()
+    install_asl_harness()
     print("=== Pass 1: SQLite ===", flush=True)
     sqlite_code = pytest(["-n", "2", "--dist", "loadgroup", *extra], base_env)
 
