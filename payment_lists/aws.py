@@ -95,7 +95,12 @@ def on_inbox_object_created(event: dict, context=None) -> dict:
             logger.info("List #%s (%s) already started: event ignored", payment_list.pk, key)
             ignored.append(payment_list.pk)
             continue
-        start_execution(payment_list.pk, token)
+        try:
+            start_execution(payment_list.pk, token)
+        except Exception:
+            # Let the retried invocation (Lambda retries a failed async one) claim it again.
+            runs.release(payment_list.pk, token)
+            raise
         started.append(payment_list.pk)
     return {"started": started, "ignored": ignored}
 

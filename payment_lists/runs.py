@@ -58,6 +58,13 @@ def claim_new(payment_list_id: int, *, sequencer: str = "") -> str | None:
     return token if unclaimed.update(**fields) else None
 
 
+def release(payment_list_id: int, token: str) -> None:
+    """Give back a claim whose run could not be started (nothing of it ran yet)."""
+    PaymentList.objects.filter(
+        pk=payment_list_id, run_token=token, status=PaymentList.Status.RECEIVED, step_done=""
+    ).update(run_token="", lease_until=None)
+
+
 def start(payment_list_id: int, token: str, *, here: bool = False) -> None:
     """Start run `token`: a Step Functions execution on AWS, else in-process (`here`: in
     this process and thread, for a command whose background thread would die with it)."""

@@ -227,3 +227,21 @@ def test_step_functions_execution_name_and_input_carry_the_run(organization, set
     payment_list.refresh_from_db()
     given = json.loads(start.call_args.kwargs["input"])
     assert given == {"payment_list_id": payment_list.pk, "run": payment_list.run_token}
+
+
+def test_an_s3_invocation_that_failed_to_start_the_run_is_retried_by_lambda(organization):
+    """Lambda retries a failed asynchronous invocation: the retry must be able to start the
+    list, so the failed one gives its claim back."""
+    from unittest import mock
+
+    payment_list = stored_list(organization, good_rows(ROWS))
+    event = s3_event(payment_list.file.name)
+    with (
+        mock.patch.object(aws, "start_execution", side_effect=ConnectionError("throttled")),
+        pytest.raises(ConnectionError),
+    ):
+        aws.on_inbox_object_created(event)
+    payment_list.refresh_from_db()
+    assert (payment_list.status, payment_list.run_token) == ("received", "")
+    assert aws.on_inbox_object_created(event)["started"] == [payment_list.pk]
+    assert counts() == ONE_IMPORT
