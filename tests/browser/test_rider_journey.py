@@ -283,14 +283,6 @@ def test_a_rider_signs_in_with_the_form_and_out_with_the_header(page, live_serve
     expect(page).to_have_url(re.compile(r"/signin/\?next=/history/$"))
 
 
-FEE_REFUSED = pytest.mark.xfail(
-    strict=True,
-    reason="rides' fee payment uses a 'ride-...-fee' reference that payments.register_payment "
-    "now refuses (400): expiry and a cancellation after the arrival fail on the server",
-)
-
-
-@FEE_REFUSED
 def test_a_no_show_expires_and_the_fee_is_said(page, sign_in, settings):
     settings.RIDE_TIME_SCALE = 60  # 300 m in 0.6 s; a 3-minute boarding window in 3 s
     settings.RIDE_BOARDING_MINUTES = 3
@@ -309,7 +301,6 @@ def test_a_no_show_expires_and_the_fee_is_said(page, sign_in, settings):
     screenshot(page, "journey-expired-desktop")
 
 
-@FEE_REFUSED
 def test_cancelling_after_the_arrival_says_the_fee_first(page, sign_in, settings):
     settings.RIDE_TIME_SCALE = 60
     shadowfax()
