@@ -146,4 +146,11 @@ def _not_ours(zappa_handler, event: dict):
     if not _zappa_takes(event):
         kind = event.get("detail-type") or event.get("source") or sorted(event)[:5]
         raise UnhandledEvent(f"No function of this stage handles this event ({kind}).")
+    if event.get("detail-type") == "Scheduled Event":
+        # Zappa names a schedule's rule "<function name>-<module.function>" and runs that
+        # function; a rule whose name ends otherwise it takes for its own certificate
+        # renewal (not used here) and does nothing.
+        rule = str((event.get("resources") or [""])[0]).rsplit("/", 1)[-1]
+        if "." not in rule.rsplit("-", 1)[-1]:
+            raise UnhandledEvent(f"No function of this stage runs on the schedule {rule!r}.")
     return None

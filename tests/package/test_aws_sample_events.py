@@ -356,6 +356,12 @@ def test_sam_scheduled_event_runs_the_outbox_relay(function):
     assert set(result) >= {"published"}
 
 
+def test_sam_schedule_of_no_function_of_the_stage_is_an_error(function):
+    answer = function.invoke(sample("sam/scheduled-example-rule"))  # rule/ExampleRule
+    assert answer["error"]["errorType"] == "UnhandledEvent"
+    assert "ExampleRule" in answer["error"]["errorMessage"]
+
+
 @pytest.mark.parametrize("name", ["sam/sns-notification", "powertools/snsEvent"])
 def test_sns_notification_the_function_is_not_subscribed_to_is_an_error(function, name):
     answer = function.invoke(sample(name))

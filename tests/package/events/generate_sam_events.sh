@@ -27,5 +27,7 @@ gen sqs-hello-on-bi-queue sqs receive-message --queue-name wildrydes-dev-events-
 gen s3-put-inbox s3 put --bucket wildrydes-dev-files-123456789012 --key 'inbox/1/sam sample.csv'
 # The scheduled rule Zappa names <function name>-<module.function> for the outbox relay.
 gen scheduled-relay cloudwatch scheduled-event --rule wildrydes-dev-events.aws.relay_on_schedule
+# SAM's own scheduled event (rule ExampleRule): a schedule of no function of this stage.
+gen scheduled-example-rule cloudwatch scheduled-event
 # SNS: SAM's sample notification (the function subscribes to no topic).
 gen sns-notification sns notification
