@@ -77,7 +77,7 @@
       html: element("span", { className: "wr-unicorn" }, children),
       iconSize: [size, size],
       // Beside its point rather than on it, so on arrival it stands next to the pickup pin.
-      iconAnchor: small ? [size / 2, size / 2] : [-4, size - 6],
+      iconAnchor: small ? [size / 2, size / 2] : [-12, size - 4],
     });
   }
 

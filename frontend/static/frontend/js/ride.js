@@ -407,6 +407,7 @@
     ui.title.textContent = ACTIVE.has(ride.status) ? "Your ride" : "Your last ride";
     const ended = ride.status === "cancelled" || ride.status === "expired";
     ui.fare.textContent = ended && !feeCharged(ride) ? "Not charged" : formatMoney(ride.fare);
+    root.querySelector("[data-fare-label]").textContent = ended && feeCharged(ride) ? "Fee" : "Fare";
     ui.discount.textContent = W.describeDiscount(ride.discount_multiplier);
     ui.reference.textContent = ride.reference ?? "";
     ui.reference.parentElement.hidden = !ride.reference;
