@@ -65,6 +65,9 @@ class PaymentListCreateApi(_PaymentApi, ListAPIView):
             if ride is None:
                 raise ValidationError({"ride": ["No ride with this id."]})
         key = service_key_of(request)
+        # A key's organization, or the finance user's own: other organizations' finance
+        # staff will not see the payment (payments.selectors).
+        organization = key.organization if key else selectors.acting_organization(request.user)
 
         def register():
             payment = services.register_payment(
@@ -74,7 +77,7 @@ class PaymentListCreateApi(_PaymentApi, ListAPIView):
                 ride=ride,
                 payer=user_by_email(data["payer_email"]) if data.get("payer_email") else None,
                 payer_email=data.get("payer_email", ""),
-                organization=key.organization if key else None,
+                organization=organization,
                 actor=request.user,
             )
             return Response(PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)

@@ -17,6 +17,15 @@ def organizations_of(user) -> QuerySet[Organization]:
     return Organization.objects.filter(members=user)
 
 
+def acting_organization(user) -> Organization | None:
+    """The organization a finance user's payments belong to: their only one. None for a
+    superuser or a member of none or several (the payment is then of no organization)."""
+    if user.is_superuser:
+        return None
+    organizations = list(organizations_of(user)[:2])
+    return organizations[0] if len(organizations) == 1 else None
+
+
 def payments_managed_by(user) -> QuerySet[Payment]:
     """Finance staff manage their organizations' payments and those of no organization
     (fares, the house's own); a superuser all. Another organization's are not there."""

@@ -470,3 +470,16 @@ def test_operators_read_event_pages_without_the_payment_payload():
             assert (REFERENCE in body) == shown, (role, path)
             if not shown:
                 assert "hidden: payment data" in body
+
+
+def test_a_payment_finance_of_a_registers_is_as_for_a_and_hidden_from_b():
+    from tests.conftest import client_for
+
+    world = build_world()
+    body = {"amount": "3.00", "currency": "USD", "reference": "WALL-A-NEW-1"}
+    created = client_for(world.users["finance_a"]).post("/api/payments/", body)
+    assert created.status_code == 201
+    assert Payment.objects.get(reference="WALL-A-NEW-1").organization == world.org_a
+    finance_b = client_for(world.users["finance_b"])
+    assert finance_b.get(f"/api/payments/{created.json()['id']}/").status_code == 404
+    assert "WALL-A-NEW-1" not in _body(_client(world, "finance_b").get("/admin/payments/payment/"))
