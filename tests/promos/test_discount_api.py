@@ -119,6 +119,7 @@ def test_draws_are_throttled_per_key(settings):
     }
     from promos.apis import DiscountDrawThrottle
 
+    rates_before = DiscountDrawThrottle.THROTTLE_RATES
     DiscountDrawThrottle.THROTTLE_RATES = {"promo_draws": "3/minute"}
     try:
         first, second = (
@@ -129,7 +130,7 @@ def test_draws_are_throttled_per_key(settings):
         assert codes == [201, 201, 201, 429]
         assert second.post(URL, BODY).status_code == 201
     finally:
-        from rest_framework.settings import api_settings
-
-        DiscountDrawThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
+        # Put back what was there: api_settings still holds this test's rates here, and
+        # the class attribute outlives the test (a later test's draws were refused).
+        DiscountDrawThrottle.THROTTLE_RATES = rates_before
         cache.clear()

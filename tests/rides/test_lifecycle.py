@@ -256,3 +256,15 @@ def test_progress_is_a_pure_function_of_time(rider):
     assert lifecycle.progress(ride, at - timedelta(seconds=25)).latitude == pytest.approx(0.25)
     assert lifecycle.progress(ride, at - timedelta(seconds=25)).eta_seconds == 25
     assert lifecycle.progress(ride, at + timedelta(seconds=5)).latitude == 0.0
+
+
+def test_the_settle_rides_command_runs_the_sweep(rider):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    RideFactory(rider=rider, arrives_at=timezone.now() - timedelta(seconds=1))
+    out = StringIO()
+    call_command("settle_rides", stdout=out)
+    assert out.getvalue().strip() == "Settled 1 ride(s)."
+    assert Ride.objects.get().status == "arrived"
