@@ -27,32 +27,40 @@ def signed_in(user) -> Client:
     return client
 
 
+def _rider_pages() -> list[str]:
+    """Every page of the rider site without a parameter, read from its URLconf: a page
+    added later is checked without anyone listing it here."""
+    from frontend import urls
+
+    return ["/" + str(p.pattern) for p in urls.urlpatterns if "<" not in str(p.pattern)]
+
+
 PAGES = [
-    ("anonymous", "/"),
-    ("anonymous", "/unicorns/"),
-    ("anonymous", "/apply/"),
-    ("anonymous", "/signin/"),
-    ("rider", "/ride/"),
-    ("rider", "/history/"),
-    ("rider", "/notifications/"),
-    ("anonymous", "/api/docs/"),
-    ("anonymous", "/admin/login/"),
-    ("operator", "/admin/"),
-    ("operator", "/admin/rides/unicorn/"),
-    ("operator", "/admin/bi/dailyaggregate/dashboard/"),
+    *_rider_pages(),
+    "/history/00000000-0000-0000-0000-000000000000/",
+    "/api/docs/",
+    "/admin/login/",
+    "/admin/",
+    "/admin/rides/unicorn/",
+    "/admin/bi/dailyaggregate/dashboard/",
 ]
 
 
-@pytest.mark.parametrize(("who", "path"), PAGES)
-def test_no_page_allows_inline_script_or_style_elements(who, path):
-    user = {
-        "anonymous": None,
-        "rider": factories.UserFactory,
-        "operator": factories.OperatorFactory,
-    }[who]
-    client = signed_in(user()) if user else Client()
+@pytest.mark.parametrize("path", PAGES)
+def test_no_page_allows_inline_script_or_style_elements(path):
+    """Each page as a visitor sees it, or (when it sends visitors away) as a signed-in
+    rider, or (the admin) as an operator."""
+    client = Client()
     response = client.get(path)
-    assert response.status_code == 200
+    for user in (factories.UserFactory, factories.OperatorFactory):
+        if response.status_code == 200:
+            break
+        client = signed_in(user())
+        response = client.get(path)
+    if path.startswith("/history/0000"):
+        assert response.status_code == 404  # the not-found page, checked all the same
+    else:
+        assert response.status_code == 200, (path, response.status_code)
     policy = directives(response)
     for directive in ("script-src", "style-src", "style-src-elem"):
         assert "'unsafe-inline'" not in policy[directive], (directive, policy[directive])
