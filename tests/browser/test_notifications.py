@@ -41,6 +41,7 @@ def test_the_header_counts_unread_notifications_and_mark_all_clears_them(new_pag
 
     page.goto("/history/")
     expect(page.locator("[data-menu-unread]")).to_have_text("3")  # on the closed phone menu
+    screenshot(page, "notifications-count-on-the-menu-phone")
     page.get_by_role("button", name="Menu").click()
     link = page.get_by_role("link", name="Notifications, 3 unread")
     expect(link).to_be_visible()
