@@ -79,10 +79,12 @@ def start(payment_list_id: int, token: str, *, here: bool = False) -> None:
 
 
 def dead_runs(now=None):
-    """Unfinished lists whose run's lease has run out."""
+    """Unfinished lists whose run's lease has run out (or that a run started before leases
+    existed left under way)."""
     now = now or timezone.now()
+    no_lease = Q(lease_until__isnull=True) & ~Q(status=PaymentList.Status.RECEIVED, run_token="")
     return PaymentList.objects.filter(status__in=UNFINISHED).filter(
-        Q(lease_until__lt=now) | Q(lease_until__isnull=True, run_token__gt="")
+        Q(lease_until__lt=now) | no_lease
     )
 
 

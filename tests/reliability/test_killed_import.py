@@ -186,3 +186,13 @@ def test_finished_lists_are_never_touched_by_the_pass(organization, media):
     assert set(PaymentList.objects.values_list("status", flat=True)) == {"imported", "failed"}
     assert "would re-run" in recover(str(failed.pk), "--dry-run")
     assert "imported, not re-run" in recover(str(done.pk))
+
+
+def test_a_list_left_under_way_before_runs_had_leases_is_finished_too(organization, media):
+    """What the previous code left after a crash: "validating", no run token, no lease."""
+    legacy = stored_list(organization, good_rows(ROWS, prefix="killed"))
+    PaymentList.objects.filter(pk=legacy.pk).update(
+        status="validating", current_step="ValidateList", rows_validated=50
+    )
+    assert "resumed, now imported" in recover()
+    imported_once(legacy)
