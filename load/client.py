@@ -1,11 +1,13 @@
 """The load generator: riders as threads in a few processes, each on its own connection.
 
 First every rider signs in (POST /api/auth/token/), all at once (`sign_in_all`). Then
-(`run`) every rider rides until the time is up: POST /api/rides/ with an Idempotency-Key,
-then POST /api/rides/{id}/complete/. A ride that was booked is always completed, even after the
-time is up, so the fleet ends free. A request whose connection fails is retried (the ride
-request with the same Idempotency-Key, so a retry can never book twice); everything is
-bounded in count and time. Only loopback addresses are accepted as targets.
+(`run`) every rider rides until the time is up, as the ride page does: POST /api/rides/
+with an Idempotency-Key, poll GET /api/rides/{id}/ until the unicorn has arrived (the
+server's clock runs fast: RIDE_TIME_SCALE), POST .../board/, then POST .../complete/. A
+ride that was booked is always completed, even after the time is up, so the fleet ends
+free. A request whose connection fails is retried (the ride request with the same
+Idempotency-Key, so a retry can never book twice); everything is bounded in count and
+time. Only loopback addresses are accepted as targets.
 
 Each process sends back its samples (step, start, latency, status) and what the server
 acknowledged (ride ids, completions, payment ids) for the reconciliation.
@@ -25,6 +27,7 @@ LOOPBACK = ("127.", "localhost", "[::1]", "::1")
 TRANSPORT_ERROR = -1  # status recorded when no HTTP answer came back
 RETRIES = 3
 REQUEST_TIMEOUT_S = 60.0
+POLL_S = 2.0  # the ride page's polling interval
 FINISH_GRACE_S = 60.0  # after the end, time left to complete rides already booked
 SIGN_IN_DEADLINE_S = 300.0
 
@@ -131,9 +134,11 @@ class Rider:
             return
         ack = {"ride": data["id"], "key": key, "rider": self.email, "completed": False}
         acks.append(ack)
-        path = f"/api/rides/{data['id']}/complete/"
+        path = f"/api/rides/{data['id']}/"
+        if not self.board_when_arrived(path, data, finish_by, ack):
+            return
         while time.time() < finish_by:
-            status, data = self.call("complete", "POST", path)
+            status, data = self.call("complete", "POST", path + "complete/")
             if status == 200:
                 ack.update(completed=True, payment=data.get("payment"))
                 return
@@ -141,6 +146,28 @@ class Rider:
                 ack.update(completed=True, payment=None, conflict=True)
                 return
             time.sleep(0.5)
+
+    def board_when_arrived(self, path: str, ride: dict, finish_by: float, ack: dict) -> bool:
+        """Poll the ride until the unicorn is at the pickup, then board (as the page does).
+        False if the ride ended otherwise (expired, cancelled) or time ran out."""
+        while time.time() < finish_by:
+            if ride.get("status") == "arrived":
+                status, answer = self.call("board", "POST", path + "board/")
+                if status == 200:
+                    return True
+                if status != 409:
+                    time.sleep(0.5)
+                    continue
+            elif ride.get("status") == "in_progress":
+                return True  # boarded by an earlier try whose answer was lost
+            elif ride.get("status") not in (None, "assigned"):
+                ack["ended"] = ride["status"]
+                return False
+            else:
+                time.sleep(min(POLL_S, max(0.05, ride.get("eta_seconds") or 0)))
+            status, answer = self.call("poll", "GET", path)
+            ride = answer if status == 200 else {}
+        return False
 
     def ride_until(self, start_at: float, end_at: float, acks: list) -> None:
         time.sleep(max(0.0, start_at - time.time()))

@@ -31,14 +31,26 @@ def reconcile(acks: list[dict]) -> dict:
     from events.models import Delivery, OutboxEvent
     from payments.models import Payment
     from promos.models import DiscountAward
-    from rides.models import Ride, Unicorn
+    from rides.models import ACTIVE_STATUSES, Ride, Unicorn
 
     acked = Counter(a["ride"] for a in acks)
     rides = dict(Ride.objects.values_list("id", "status"))
     rides = {str(k): v for k, v in rides.items()}
     completed_in_db = {k for k, v in rides.items() if v == Ride.Status.COMPLETED}
+    fees = dict(Ride.objects.filter(cancellation_fee_minor__gt=0).values_list("id", "status"))
+    fees = {str(k): v for k, v in fees.items()}
     acked_complete = {a["ride"] for a in acks if a["completed"]}
-    payments = list(Payment.objects.filter(ride__isnull=False).values_list("ride_id", "id"))
+    payments = list(
+        Payment.objects.filter(ride__isnull=False)
+        .exclude(reference__endswith="-fee")
+        .values_list("ride_id", "id")
+    )
+    fee_payments = Counter(
+        str(ride)
+        for ride in Payment.objects.filter(reference__endswith="-fee").values_list(
+            "ride_id", flat=True
+        )
+    )
     payments_per_ride = Counter(str(ride) for ride, _ in payments)
     payment_of = {str(ride): str(pid) for ride, pid in payments}
     wrong_payment = [
@@ -47,7 +59,9 @@ def reconcile(acks: list[dict]) -> dict:
         if a["completed"] and a.get("payment") and payment_of.get(a["ride"]) != a["payment"]
     ]
     keys = IdempotencyRecord.objects.filter(scope="rides.create")
-    awards = set(DiscountAward.objects.values_list("id", flat=True))
+    # Awards given back (the ride was not booked) are not spent: they need no ride.
+    spent_awards = DiscountAward.objects.filter(released_at__isnull=True)
+    awards = set(spent_awards.values_list("id", flat=True))
     ride_awards = list(Ride.objects.values_list("discount_award_id", flat=True))
     events = Counter(OutboxEvent.objects.values_list("type", flat=True))
     checks = {
@@ -62,7 +76,7 @@ def reconcile(acks: list[dict]) -> dict:
         # Every completion the riders saw is in the database, and only those.
         "completions_missing": len(acked_complete - completed_in_db),
         "completed_but_not_acknowledged": len(completed_in_db - acked_complete),
-        "rides_left_assigned": sum(1 for v in rides.values() if v == Ride.Status.ASSIGNED),
+        "rides_left_active": sum(1 for v in rides.values() if v in ACTIVE_STATUSES),
         # Exactly one fare payment per completed ride, none for the others.
         "completed_rides_without_payment": sum(
             1 for r in completed_in_db if payments_per_ride[r] == 0
@@ -72,6 +86,9 @@ def reconcile(acks: list[dict]) -> dict:
             1 for r in payments_per_ride if r not in completed_in_db
         ),
         "payment_ids_differing_from_the_answer": len(wrong_payment),
+        # A fee (cancelled after arrival, no-show) is charged once, and only then.
+        "fees_not_charged_once": sum(1 for r in fees if fee_payments[r] != 1)
+        + sum(1 for r in fee_payments if r not in fees),
         # The fleet is free again.
         "unicorns_still_busy": Unicorn.objects.filter(is_available=False).count(),
         # One discount draw per ride, no draw without a ride.
@@ -82,8 +99,12 @@ def reconcile(acks: list[dict]) -> dict:
         # The events: one RideCompleted and one PaymentRegistered per completed ride,
         # all handed on, none dead-lettered.
         "ride_completed_events_off_by": abs(events["rides.RideCompleted"] - len(completed_in_db)),
+        "ride_assigned_events_off_by": abs(events["rides.RideAssigned"] - len(rides)),
+        "ride_boarded_events_off_by": abs(
+            events["rides.RideBoarded"] - Ride.objects.filter(boarded_at__isnull=False).count()
+        ),
         "payment_registered_events_off_by": abs(
-            events["payments.PaymentRegistered"] - len(payments)
+            events["payments.PaymentRegistered"] - len(payments) - sum(fee_payments.values())
         ),
         "events_unpublished": OutboxEvent.objects.filter(published_at__isnull=True).count(),
         "dead_letters": Delivery.objects.filter(status=Delivery.Status.DEAD).count(),
@@ -94,6 +115,8 @@ def reconcile(acks: list[dict]) -> dict:
         "payments": len(payments),
         "acknowledged": len(acks),
         "completion_conflicts": sum(1 for a in acks if a.get("conflict")),
+        "ended_before_boarding": sum(1 for a in acks if a.get("ended")),
+        "expired": sum(1 for v in rides.values() if v == Ride.Status.EXPIRED),
         "unicorns": Unicorn.objects.count(),
         "discount_awards": len(awards),
         "events": sum(events.values()),
