@@ -316,3 +316,25 @@ def test_cancelling_after_the_arrival_says_the_fee_first(page, sign_in, settings
         "A cancellation fee of $5.00 was charged."
     )
     expect(page.locator("[data-ride-fare]")).to_have_text("$5.00")
+
+
+def test_a_second_request_from_another_tab_shows_the_ride_under_way(page, sign_in):
+    shadowfax(north_m=3000)
+    UnicornFactory(name="Moonbeam", latitude=LAT + 0.03, longitude=LNG)
+    sign_in(page, UserFactory())
+    open_ride_page(page)
+    other_tab = page.context.new_page()
+    open_ride_page(other_tab)
+    set_pickup_at_the_centre(page)
+    set_pickup_at_the_centre(other_tab)
+
+    page.get_by_role("button", name="Request Unicorn").click()
+    expect(page.locator("[data-ride-message]")).to_contain_text("is on his way.")
+    other_tab.get_by_role("button", name="Request Unicorn").click()
+
+    # One active ride per rider: the second tab is told so and follows the first ride.
+    expect(other_tab.locator("[data-ride-status]")).not_to_be_empty()
+    expect(other_tab.locator("[data-ride-message]")).to_have_text(
+        "Shadowfax, your white unicorn, is on his way."
+    )
+    assert Ride.objects.count() == 1
