@@ -70,10 +70,12 @@ def _error_from_catch(caught) -> dict:
             return found
     except (TypeError, ValueError):
         pass
-    return {
-        "step": "",
-        "reason": f"The import stopped ({caught.get('Error')}); nothing was imported.",
-    }
+    logger.warning("Payment-list task failed with %s: %s", caught.get("Error"), caught.get("Cause"))
+    reason = (
+        "The import stopped before it could finish (it took too long, or the function running "
+        "it failed); nothing was imported. Re-run the list."
+    )
+    return {"step": "", "reason": reason}
 
 
 def on_inbox_object_created(event: dict, context=None) -> dict:

@@ -59,7 +59,7 @@ def failure(step: Step, error: Exception) -> dict:
         reason = str(error)
     else:
         reason = (
-            f"Something went wrong while {in_words(step.name)} ({type(error).__name__}); "
+            f"Something went wrong while {in_words(step.name)}; "
             "nothing was imported. Re-run the list; if it fails again, tell support."
         )
     return {"step": step.name, "reason": reason}

@@ -153,7 +153,10 @@ def test_a_lambda_timeout_is_compensated_with_the_step_it_was_in(payment_list):
     aws.run_step(task_event("CompensateError", {**state, "error": caught}))
     payment_list.refresh_from_db()
     assert (payment_list.status, payment_list.failed_step) == ("failed", "VerifySubscription")
-    assert "States.Timeout" in payment_list.failure_reason
+    assert payment_list.failure_reason == (
+        "The import stopped before it could finish (it took too long, or the function running "
+        "it failed); nothing was imported. Re-run the list."
+    )
 
 
 def test_s3_object_created_under_inbox_starts_the_import(payment_list, settings):
