@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup migrate seed lint format lock bench load package deploy rollback destroy clean
+.PHONY: run test setup migrate seed lint format lock bench load package deploy rollback operator destroy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,11 @@ deploy: setup
 rollback: setup
 	@test -n "$(STAGE)" || { echo "make rollback STAGE=<name>"; exit 2; }
 	$(BIN)/python deploy/stage.py rollback $(STAGE)
+
+# The first operator of a stage (a superuser): asks for the password, sends only its hash.
+operator: setup
+	@test -n "$(STAGE)" -a -n "$(EMAIL)" || { echo "make operator STAGE=<name> EMAIL=<address>"; exit 2; }
+	$(BIN)/python deploy/stage.py operator $(STAGE) --email $(EMAIL)
 
 destroy: setup
 	@test -n "$(STAGE)" || { echo "make destroy STAGE=<name>"; exit 2; }

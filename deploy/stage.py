@@ -4,6 +4,7 @@
     python deploy/stage.py rollback STAGE
     python deploy/stage.py destroy STAGE --yes
     python deploy/stage.py settings STAGE [--offline]   # print the stage's Zappa settings
+    python deploy/stage.py operator STAGE --email ADDRESS  # the first operator (asks a password)
 
 Credentials and region come from the environment, as the AWS CLI takes them (AWS_PROFILE,
 AWS_ACCESS_KEY_ID..., AWS_REGION or AWS_DEFAULT_REGION; AWS_ENDPOINT_URL for an emulator).
@@ -213,14 +214,14 @@ def write_settings(stage: str, rendered: dict) -> Path:
 # --- steps --------------------------------------------------------------------------
 
 
-def run(*command: str, env: dict | None = None) -> None:
-    say(" ".join(command))
+def run(*command: str, env: dict | None = None, echo: bool = True) -> None:
+    say(" ".join(command) if echo else f"{command[0]} {command[1]} ...")
     subprocess.run(command, cwd=ROOT, check=True, env={**os.environ, **(env or {})})  # noqa: S603
 
 
-def zappa(*arguments: str, settings_file: Path) -> None:
+def zappa(*arguments: str, settings_file: Path, echo: bool = True) -> None:
     executable = LAMBDA_VENV / "bin" / "zappa"
-    run(str(executable), *arguments, "-s", str(settings_file))
+    run(str(executable), *arguments, "-s", str(settings_file), echo=echo)
 
 
 def package(stage: str, settings_file: Path) -> Path:
@@ -470,10 +471,55 @@ def destroy(stage: str, confirmed: bool) -> int:
     return 0
 
 
+def password_hash(password: str) -> str:
+    """Django's hash of the password, made here with the project's own hashers and checked
+    against its password validators (the dev virtualenv has Django)."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wildrydes.settings")
+    import django
+
+    django.setup()
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+    from django.contrib.auth.password_validation import validate_password
+    from django.core.exceptions import ValidationError
+
+    try:
+        validate_password(password)
+    except ValidationError as error:
+        raise SystemExit(" ".join(error.messages)) from error
+    # Django's PBKDF2 itself, what the stage's settings verify with, whatever hashers this
+    # process's settings list (the tests' are fast and insecure).
+    hasher = PBKDF2PasswordHasher()
+    return hasher.encode(password, hasher.salt())
+
+
+def operator(stage: str, email: str) -> int:
+    """The first operator (a superuser in the Operators group): the password is asked here
+    (or read from OPERATOR_PASSWORD), hashed here, and only its hash goes to the function."""
+    import getpass
+
+    if not email or "@" not in email:
+        raise SystemExit("make operator STAGE=<name> EMAIL=<your address>")
+    password = os.environ.get("OPERATOR_PASSWORD") or getpass.getpass(f"Password for {email}: ")
+    hashed = password_hash(password)
+    aws = session()
+    settings_file = write_settings(
+        stage,
+        render_settings(stage, account_of(aws), aws.region_name, stack_outputs(aws, stage)),
+    )
+    command = f"create_operator {email} --password-hash {hashed} --superuser"
+    zappa("manage", stage, command, settings_file=settings_file, echo=False)
+    say(f"{email} can sign in at {api_url(aws, stage)}/admin/")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["deploy", "rollback", "destroy", "settings"])
+    parser.add_argument(
+        "command", choices=["deploy", "rollback", "destroy", "settings", "operator"]
+    )
     parser.add_argument("stage")
+    parser.add_argument("--email", default="")
     parser.add_argument("--canary", type=int, default=0, help="percent of requests (1-50)")
     parser.add_argument("--bake-minutes", type=float, default=10.0)
     parser.add_argument("--poll-seconds", type=float, default=30.0)
@@ -490,6 +536,8 @@ def main(argv: list[str]) -> int:
         return rollback(args.stage)
     if args.command == "destroy":
         return destroy(args.stage, args.yes)
+    if args.command == "operator":
+        return operator(args.stage, args.email)
     if args.offline:
         rendered = render_settings(args.stage, OFFLINE_ACCOUNT, "us-east-1", outputs=None)
     else:

@@ -16,6 +16,7 @@ import zipfile
 
 import psycopg
 import pytest
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 from tests import pgcluster
 from tests.aws import moto_gaps, moto_stack
@@ -146,6 +147,22 @@ def test_make_deploy_runs_the_whole_stage_against_moto_and_the_real_package(
             s3 = aws.client("s3")
             files = stages.stack_outputs(aws, STAGE)["FilesBucketName"]
             assert s3.head_object(Bucket=files, Key="static/staticfiles.json")
+
+            # The first operator: the password hashed here, only its hash sent to the function.
+            monkeypatch.setenv("OPERATOR_PASSWORD", "unicorn-operator-2026")
+            assert stages.main(["operator", STAGE, "--email", "ops@example.com"]) == 0
+            assert "unicorn-operator-2026" not in json.dumps(lambda_api.invocations)
+            with psycopg.connect(database.url.rsplit("/", 1)[0] + "/wildrydes") as connection:
+                [(stored, staff, superuser, groups)] = connection.execute(
+                    "SELECT u.password, u.is_staff, u.is_superuser, array_agg(g.name)"
+                    " FROM accounts_user u JOIN accounts_user_groups ug ON ug.user_id = u.id"
+                    " JOIN auth_group g ON g.id = ug.group_id WHERE u.email = %s"
+                    " GROUP BY u.id",
+                    ["ops@example.com"],
+                ).fetchall()
+            assert PBKDF2PasswordHasher().verify("unicorn-operator-2026", stored)
+            assert staff and superuser and groups == ["Operators"]
+            capsys.readouterr()
 
             # The next release, as a canary: 10% for the bake time, no alarm, promoted.
             assert stages.main(["deploy", STAGE, *CANARY]) == 0

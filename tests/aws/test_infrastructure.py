@@ -132,6 +132,19 @@ def test_zappa_settings_name_the_stacks_resources(stage):
     assert min(visibility) >= config["timeout_seconds"]
 
 
+def test_zappa_settings_name_no_account_and_the_stage_stack_never_takes_zappas_name():
+    import re
+
+    text = moto_stack.ZAPPA_SETTINGS.read_text()
+    assert not re.search(r"\b\d{12}\b", text), "an account id in zappa_settings.json"
+    assert not re.search(r"arn:aws:[a-z0-9-]+:[a-z0-9-]*:\d", text), "an ARN with an account"
+    stages = moto_stack.stage_module()
+    for stage in ("dev", "prod", "ci", "alice"):
+        # Zappa names its CloudFormation stack after the function.
+        assert stages.stack_name(stage) != stages.function_name(stage)
+        assert stages.function_name(stage) == f"wildrydes-{stage}"
+
+
 def test_no_secret_in_zappa_settings():
     text = moto_stack.ZAPPA_SETTINGS.read_text()
     for secret in ("DJANGO_SECRET_KEY", "DATABASE_URL", "aws_environment_variables"):
