@@ -68,6 +68,7 @@
     shownStatus: "",
     pollTimer: 0,
     pollFailures: 0,
+    pollSeq: 0, // bumped by every poll and action: only the latest answer is shown
     firstEta: 0, // the ETA when this page first saw the ride: 0 % of the progress bar
     eta: null, // {seconds, at}: the server's eta_seconds and when it came
     tickTimer: 0,
@@ -366,9 +367,11 @@
   async function poll() {
     const ride = state.ride;
     if (!ride || !ACTIVE.has(ride.status)) return;
+    const asked = ++state.pollSeq;
     try {
       const fresh = await api.get(rideUrl(ride.id));
-      if (state.ride?.id !== ride.id) return;
+      // An older answer than one we have (an action's, or a later poll's) changes nothing.
+      if (state.ride?.id !== ride.id || asked !== state.pollSeq) return;
       if (state.pollFailures) clearAnnouncement(ui.status);
       state.pollFailures = 0;
       state.ride = fresh;
@@ -572,8 +575,11 @@
     if (!ride) return;
     clearAnnouncement(ui.status);
     setBusy(button, true, busyLabel);
+    schedulePoll(null); // the action's answer is the next state; polling resumes after it
+    state.pollSeq += 1; // and a poll under way answers for the state before this action
     try {
       const answer = await api.post(rideUrl(ride.id, action));
+      state.pollSeq += 1;
       setBusy(button, false);
       state.ride = answer;
       render(answer);
@@ -582,9 +588,10 @@
       setBusy(button, false);
       announce(ui.status, sentences(error), "error");
       if (error.status === 409 || error.status === 404) {
-        schedulePoll(null);
         await poll(); // the ride moved on without us: show where it is now
         if (state.ride && !ACTIVE.has(state.ride.status)) render(state.ride);
+      } else if (state.ride && ACTIVE.has(state.ride.status)) {
+        schedulePoll(pollDelay());
       }
     }
   }
