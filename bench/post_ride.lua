@@ -1,4 +1,7 @@
--- wrk script: POST a ride request with a random rider token and a random pickup.
+-- wrk script: POST a ride request as the ride page sends it (frontend/static/frontend/js/
+-- ride.js): JSON {pickup, dropoff}, a fresh Idempotency-Key per request (the page keeps one
+-- per booking), the rider's token. A rider may have one active ride, so each request comes
+-- from the next rider of TOKENS_FILE (bench/run.py gives each run riders of its own).
 --
 --   wrk -t1 -c8 -d10s -s bench/post_ride.lua http://127.0.0.1:PORT/api/rides/ \
 --       -- TOKENS_FILE CENTER_LAT CENTER_LON SPREAD_LAT SPREAD_LON SEED
@@ -36,11 +39,26 @@ function init(args)
    wrk.headers["Accept"] = "application/json"
 end
 
+local next_rider = 0
+
+local function idempotency_key()
+   return string.format("%08x%08x%08x%08x", math.random(0, 0x7fffffff),
+      math.random(0, 0x7fffffff), math.random(0, 0x7fffffff), math.random(0, 0x7fffffff))
+end
+
 function request()
    local lat = lat0 + (2 * math.random() - 1) * dlat
    local lon = lon0 + (2 * math.random() - 1) * dlon
-   local body = string.format('{"pickup": {"latitude": %.6f, "longitude": %.6f}}', lat, lon)
-   wrk.headers["Authorization"] = "Token " .. tokens[math.random(#tokens)]
+   -- The drop-off: within about 2 km of the pickup, never on it.
+   local dlat_off = (0.005 + 0.012 * math.random()) * (math.random() < 0.5 and -1 or 1)
+   local dlon_off = (2 * math.random() - 1) * 0.02
+   local body = string.format(
+      '{"pickup": {"latitude": %.6f, "longitude": %.6f}, '
+         .. '"dropoff": {"latitude": %.6f, "longitude": %.6f}}',
+      lat, lon, lat + dlat_off, lon + dlon_off)
+   next_rider = next_rider % #tokens + 1
+   wrk.headers["Authorization"] = "Token " .. tokens[next_rider]
+   wrk.headers["Idempotency-Key"] = idempotency_key()
    return wrk.format(nil, nil, nil, body)
 end
 

@@ -264,6 +264,8 @@ def server_env(database_env: dict) -> dict:
         # above what the load asks, so no request of the bench is refused (429).
         RIDE_REQUEST_THROTTLE_RATE="100000000/minute",
         PAYMENT_THROTTLE_RATE="100000000/minute",
+        # The bench's fleet and pickups cover ~100 km around the city: all of it is served.
+        SERVICE_AREA=f"{SEATTLE[0]},{SEATTLE[1]},100",
     )
     return env
 
@@ -302,7 +304,9 @@ def database_version(db: Database) -> str:
     return "SQLite " + query_one(db, "SELECT sqlite_version()")
 
 
-def prepare(db: Database, env: dict, *, options, tokens_file: Path, log: Path) -> str:
+def prepare(
+    db: Database, env: dict, *, options, tokens_file: Path, log: Path, riders: int | None = None
+) -> str:
     """Migrate, seed the fleet, riders and campaign, create the minimal app's and floor's tables.
 
     Returns the names of the active promo campaigns ("-" for none).
@@ -311,7 +315,7 @@ def prepare(db: Database, env: dict, *, options, tokens_file: Path, log: Path) -
         run = {"cwd": ROOT, "env": env, "stdout": out, "stderr": subprocess.STDOUT, "check": True}
         subprocess.run([PYTHON, "manage.py", "migrate", "--no-input"], **run)
         seed = [PYTHON, str(BENCH / "seed.py"), "--unicorns", str(options.unicorns)]
-        seed += ["--riders", str(options.riders), "--center", *map(str, SEATTLE)]
+        seed += ["--riders", str(riders or options.riders), "--center", *map(str, SEATTLE)]
         seed += ["--spread", *map(str, FLEET_SPREAD), "--tokens-file", str(tokens_file)]
         seeded = subprocess.run(seed, **{**run, "stdout": subprocess.PIPE}).stdout.decode()
         out.write(seeded.encode())
@@ -387,8 +391,25 @@ def bench_database(db: Database, *, options, workdir: Path, log: Path) -> list[R
     env = server_env(db.env)
     tokens_file = workdir / "tokens.txt"
     started = time.monotonic()
-    options.campaigns = prepare(db, env, options=options, tokens_file=tokens_file, log=log)
+    options.campaigns = prepare(
+        db, env, options=options, tokens_file=tokens_file, log=log, riders=options.ride_riders
+    )
     print(f"  prepared in {time.monotonic() - started:.1f} s", flush=True)
+    # One active ride per rider: each run of the project gets riders of its own (the other
+    # targets book without that rule and share them all).
+    tokens = tokens_file.read_text().split()
+    runs_of_django = options.rounds + (options.warmup > 0)
+    per_run = len(tokens) // runs_of_django
+    slices = iter(range(runs_of_django))
+
+    def tokens_for(target: str) -> Path:
+        if target != "django":
+            return tokens_file
+        n = next(slices)
+        path = workdir / f"tokens-django-{n}.txt"
+        path.write_text("\n".join(tokens[n * per_run : (n + 1) * per_run]) + "\n")
+        return path
+
     answered = dict.fromkeys(options.targets, 0)
     runs = {t: [] for t in options.targets}
     with contextlib.ExitStack() as stack:
@@ -400,10 +421,12 @@ def bench_database(db: Database, *, options, workdir: Path, log: Path) -> list[R
             )
             servers[target] = (base + post, proc)
             wait_ready(base + ready, proc)
-        wrk = {"options": options, "tokens_file": tokens_file}
+        wrk = {"options": options}
         for target, (url, _) in servers.items():
             if options.warmup > 0:
-                warm = run_wrk(url, seconds=options.warmup, seed=7, **wrk)
+                warm = run_wrk(
+                    url, seconds=options.warmup, seed=7, tokens_file=tokens_for(target), **wrk
+                )
                 answered[target] += warm["ok"]
         for round_no in range(options.rounds):
             # Alternate who goes first, so a drift in background load hits both alike.
@@ -412,7 +435,11 @@ def bench_database(db: Database, *, options, workdir: Path, log: Path) -> list[R
                 url, proc = servers[target]
                 with CpuMeter(app=[proc.pid], db=db.server_pids) as meter:
                     summary = run_wrk(
-                        url, seconds=options.duration / options.rounds, seed=11 + round_no, **wrk
+                        url,
+                        seconds=options.duration / options.rounds,
+                        seed=11 + round_no,
+                        tokens_file=tokens_for(target),
+                        **wrk,
                     )
                 answered[target] += summary["ok"]
                 runs[target].append((summary, meter))
@@ -524,8 +551,12 @@ def rides_post_markdown(results, versions, options) -> str:
         "with `api/rides/` routed to a DRF view that validates the body with the same "
         "serializer and inserts one row, the framework's floor); minimal "
         "(bench/minimal_app.py: a bare WSGI app, one insert).",
-        f"- Load: wrk, 1 thread, {options.connections} connections (closed loop), random "
-        f"pickups around Seattle, {options.riders} riders with API tokens; per target "
+        f"- Load: wrk, 1 thread, {options.connections} connections (closed loop); each "
+        "request as the ride page sends it (bench/post_ride.lua after "
+        "frontend/static/frontend/js/ride.js): a random pickup around Seattle and a drop-off "
+        "within ~2 km, a fresh `Idempotency-Key`, the token of a rider with no active ride "
+        f"(one rider per request: {options.ride_riders:,} riders, a slice per run); per "
+        "target "
         f"{options.warmup:g} s warm-up, then {options.duration:g} s measured in "
         f"{options.rounds} rounds that alternate the order of the targets "
         f"({', '.join(options.targets)}).",
@@ -576,6 +607,7 @@ SECTIONS = {
     "payments_post_outbox": "events_bench:payments_post_outbox",
     "payment_lists": "lists_bench:payment_lists",
     "relay_backlog": "relay_backlog:relay_backlog",
+    "ride_polling": "poll_bench:ride_polling",
 }
 
 
@@ -695,6 +727,13 @@ def parse_args(argv):
     add("--threads", type=int, default=1, help="threads per gthread worker")
     add("--unicorns", type=int, default=20_000)
     add("--riders", type=int, default=64)
+    add("--active-rides", type=int, default=1000, help="riders on a ride (ride_polling)")
+    add(
+        "--ride-riders",
+        type=int,
+        default=16_000,
+        help="riders of rides_post (one active ride each: one rider per request)",
+    )
     add("--events", type=int, default=1000, help="events per path (events_delivery)")
     add("--list-rows", type=int, default=1_000_000, help="rows of the CSV (payment_lists)")
     add("--backlog-events", type=int, default=1_000_000,
