@@ -8,7 +8,8 @@ Per database (a SQLite file in a temp dir, then a throwaway PostgreSQL):
    payments table by the driver's fastest path (sqlite3 executemany in one transaction,
    psycopg COPY), then one outbox row per payment set-based, each phase timed.
 3. The real workflow in a fresh process: `manage.py import_payment_list FILE --organization
-   "Bench Org"` (RegisterList, ValidateList, VerifySubscription, ImportList in chunks).
+   "Bench Org"` (RegisterList, ValidateList, VerifySubscription, ImportList: the whole
+   list in one transaction).
    Time per step from the workflow's own timing marks (logger `wildrydes.timing`, JSON
    logs), peak RSS of the process from wait4(), CPU of the process and of PostgreSQL.
 4. Checks: the list imported, one payment and one PaymentRegistered outbox row per CSV row,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from payment_lists import steps, workflow
@@ -149,8 +149,8 @@ def recover(*, here: bool = False, now=None) -> list[Recovered]:
             start(payment_list.pk, token, here=here)
             payment_list.refresh_from_db()
             done.append(Recovered(payment_list, "started"))
-    finished = PaymentList.objects.exclude(status__in=UNFINISHED)
-    leftovers = PaymentListRow.objects.filter(payment_list__in=finished)
-    for list_id in leftovers.values_list("payment_list_id", flat=True).distinct():
-        steps._clear_staged(PaymentList(pk=list_id))
+    staged = PaymentListRow.objects.filter(payment_list=OuterRef("pk"))
+    leftovers = PaymentList.objects.exclude(status__in=UNFINISHED).filter(Exists(staged))
+    for payment_list in leftovers.only("pk"):
+        steps._clear_staged(payment_list)
     return done

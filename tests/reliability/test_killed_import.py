@@ -15,6 +15,7 @@ import sys
 import time
 from datetime import timedelta
 from io import StringIO
+from unittest import mock
 
 import pytest
 from django.core.management import call_command
@@ -196,3 +197,14 @@ def test_a_list_left_under_way_before_runs_had_leases_is_finished_too(organizati
     )
     assert "resumed, now imported" in recover()
     imported_once(legacy)
+
+
+def test_the_pass_clears_what_an_import_killed_after_its_commit_left_staged(organization, media):
+    done = stored_list(organization, good_rows(3, prefix="killed"))
+    with mock.patch("payment_lists.steps._clear_staged"):  # killed right after the commit
+        run_list(done)
+    assert done.status == "imported"
+    assert PaymentListRow.objects.filter(payment_list=done).count() == 3
+    assert "No payment list to recover" in recover()
+    assert not PaymentListRow.objects.exists()
+    assert Payment.objects.filter(payment_list_id=done.pk).count() == 3
