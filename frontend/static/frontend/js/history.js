@@ -47,7 +47,9 @@
   }
 
   function row(ride) {
-    const href = root.dataset.receiptUrl.replace(PLACEHOLDER_ID, ride.id);
+    // A ride under way opens the ride page, which follows it; an ended one its receipt.
+    const active = ["assigned", "arrived", "in_progress"].includes(ride.status);
+    const href = active ? root.dataset.ridePageUrl : root.dataset.receiptUrl.replace(PLACEHOLDER_ID, ride.id);
     const cell = (label, children, className) => element("td", { className, attrs: { "data-label": label } }, children);
     const [statusText, badge] = STATUSES[ride.status] ?? [ride.status, ""];
     const [amount, note] = charged(ride);
