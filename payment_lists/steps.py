@@ -32,7 +32,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.files import File
 from django.core.mail import send_mail
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Exists, Max, OuterRef, Sum
 from django.utils import timezone
 
@@ -387,13 +387,29 @@ def import_list(payload: dict) -> dict:
     its staged rows. Returns done: the state machine's ImportList loop ends at once."""
     payment_list = _begin(payload, IMPORT)
     if payment_list is not None:
-        try:
-            with transaction.atomic():
-                _import(payment_list)
-        except IntegrityError as error:
-            _reject_clashes(payment_list, error)
+        for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+            try:
+                with transaction.atomic():
+                    _import(payment_list)
+                break
+            except IntegrityError as error:
+                _reject_clashes(payment_list, error)
+            except OperationalError as error:
+                # Two lists sharing references, inserted at once in different orders: the
+                # database gives up on one of them. Again, it waits for the other's commit
+                # and then meets its references (IntegrityError above), or imports.
+                if not _deadlock(error) or attempt == DEADLOCK_ATTEMPTS:
+                    raise
+                logger.warning("List %s: deadlock on import, trying again", payment_list.pk)
         _clear_staged(payment_list)
     return _output(payload, done=True)
+
+
+DEADLOCK_ATTEMPTS = 3
+
+
+def _deadlock(error: OperationalError) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) == "40P01"
 
 
 def _import(payment_list: PaymentList) -> None:

@@ -128,3 +128,68 @@ def test_overlapping_lists_the_second_fails_naming_every_clash(organization):
     assert [row[2] for row in report_rows(second)[1:]] == [f"L-{n}" for n in range(15, 20)]
     assert Payment.objects.count() == 20
     assert set(Payment.objects.values_list("currency", flat=True)) == {"USD"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_overlapping_lists_imported_at_the_same_moment_one_wins_the_other_names_the_clashes(
+    organization,
+):
+    """Real concurrency (two threads, two connections): on PostgreSQL the second waits for
+    the first's references, or the two deadlock and one goes again; on SQLite they queue."""
+    references = [f"SAME-{n}" for n in range(200)]
+    first = stored_list(organization, [f"{r},,1.00,USD," for r in references], name="a.csv")
+    second = stored_list(
+        organization, [f"{r},,1.00,USD," for r in reversed(references)], name="b.csv"
+    )
+    tokens = {}
+    for payment_list in (first, second):
+        tokens[payment_list.pk] = runs.claim_new(payment_list.pk)
+        state = {"payment_list_id": payment_list.pk, "run": tokens[payment_list.pk]}
+        for step in workflow.STEPS[:3]:
+            state = step.function(state)
+    ready = threading.Barrier(2)
+
+    def import_it(payment_list):
+        try:
+            ready.wait(timeout=10)
+            workflow.run_workflow(payment_list.pk, tokens[payment_list.pk])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=import_it, args=(pl,)) for pl in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    lists = {pl.status: pl for pl in PaymentList.objects.all()}
+    assert set(lists) == {"imported", "failed"}
+    loser = lists["failed"]
+    assert loser.failed_step == "ImportList"
+    assert "200 reference(s) were registered by someone else" in loser.failure_reason
+    assert "went wrong" not in loser.failure_reason
+    assert Payment.objects.count() == 200
+    assert set(Payment.objects.values_list("payment_list_id", flat=True)) == {lists["imported"].pk}
+    assert OutboxEvent.objects.filter(type="payments.PaymentRegistered").count() == 200
+
+
+@pytest.mark.django_db
+def test_an_import_the_database_chose_as_deadlock_victim_goes_again(organization):
+    from django.db import OperationalError
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    payment_list = stored_list(organization, good_rows(5))
+    real_import, calls = steps._import, []
+
+    def victim_once(payment_list):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("deadlock detected") from Deadlock()
+        return real_import(payment_list)
+
+    with mock.patch.object(steps, "_import", side_effect=victim_once):
+        run_list(payment_list)
+    assert (payment_list.status, len(calls)) == ("imported", 2)
+    assert Payment.objects.count() == 5
