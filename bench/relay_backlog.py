@@ -154,10 +154,12 @@ def relay_backlog(options):
                 done = subprocess.run(
                     [run.PYTHON, __file__, "child", "--events", str(events)],
                     cwd=run.ROOT, env=env, stdout=subprocess.PIPE, stderr=out,
-                    timeout=events * 0.01 + 600, check=True,
+                    timeout=events * 0.01 + 600, check=False,
                 )  # fmt: skip
                 out.write(done.stdout)
-            found = _bench_json(done.stdout.decode())
+            found = _bench_json(done.stdout.decode())  # raises when the child reported none
+            if done.returncode:  # after its report (seen once at exit, with nothing on stderr)
+                print(f"  (the child exited with {done.returncode} after its report)")
             found["database"] = name
             versions.append(run.database_version(db))
         for problem in found["problems"]:
