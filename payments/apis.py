@@ -69,8 +69,9 @@ class PaymentListCreateApi(_PaymentApi, ListAPIView):
         # staff will not see the payment (payments.selectors).
         organization = key.organization if key else selectors.acting_organization(request.user)
 
-        def register():
+        def register(payment_id):
             payment = services.register_payment(
+                payment_id=payment_id,
                 amount_minor=data["amount"],
                 currency=data["currency"],
                 reference=data["reference"],

@@ -1,5 +1,7 @@
 """Register, verify and delete payments. Each change emits its event in the same transaction."""
 
+import uuid
+
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -43,6 +45,7 @@ def _check_reference_is_free(reference: str) -> None:
 
 
 @transaction.atomic
+@transaction.atomic  # the payment and its event together
 def register_payment(
     *,
     amount_minor: int,
@@ -53,9 +56,16 @@ def register_payment(
     payer=None,
     payer_email: str = "",
     organization=None,
+    payment_id=None,
 ) -> Payment:
     """Register a payment (API, admin). A reference in use: Conflict (409), also for the
-    loser of two requests with the same reference at once; a ride's reference: 400."""
+    loser of two requests with the same reference at once; a ride's reference: 400.
+
+    `payment_id`: the id to register it under (an Idempotency-Key claim's). A retry of a
+    request whose payment was registered under it (the first process died before
+    answering) gets that payment back: never a second one, never a 409 for its own."""
+    if payment_id is not None and (done := Payment.objects.filter(id=payment_id).first()):
+        return done
     sentence = reserved_reference_sentence(reference)
     if sentence:
         raise DomainError(sentence)
@@ -68,15 +78,17 @@ def register_payment(
         payer=payer,
         payer_email=payer_email,
         organization=organization,
+        payment_id=payment_id,
     )
 
 
 def _register(*, amount_minor, currency, reference, actor, ride, payer, payer_email="",
-              organization=None) -> Payment:  # fmt: skip
+              organization=None, payment_id=None) -> Payment:  # fmt: skip
     _check_reference_is_free(reference)
     try:
         with transaction.atomic():  # a savepoint: the caller's transaction stays usable
             payment = Payment.objects.create(
+                id=payment_id or uuid.uuid4(),
                 amount_minor=amount_minor,
                 currency=currency,
                 reference=reference,
@@ -87,6 +99,8 @@ def _register(*, amount_minor, currency, reference, actor, ride, payer, payer_em
                 registered_by=actor_label(actor),
             )
     except IntegrityError:  # registered by someone else since the check above
+        if payment_id is not None and (done := Payment.objects.filter(id=payment_id).first()):
+            return done  # by the same request, under a claim that had gone stale
         if Payment.objects.filter(reference=reference).exists():
             raise Conflict(duplicate_reference_sentence(reference)) from None
         raise

@@ -80,11 +80,12 @@ class RideListCreateApi(ListAPIView):
             serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
 
-        def book():
+        def book(ride_id):
             ride = services.request_ride(
                 rider=request.user,
                 pickup=_point(data["pickup"]),
                 dropoff=_point(data.get("dropoff")),
+                ride_id=ride_id,
             )
             return Response(RideSerializer(ride).data, status=status.HTTP_201_CREATED)
 

@@ -171,6 +171,11 @@ def _active_ride_of(rider) -> Ride | None:
     return ride if ride is not None and ride.is_active else None
 
 
+def _ride_booked_as(ride_id: uuid.UUID, rider) -> Ride | None:
+    ride = Ride.objects.filter(id=ride_id, rider=rider).select_related("unicorn", "rider").first()
+    return settle_ride(ride) if ride is not None else None
+
+
 def _refuse_second_ride(ride: Ride):
     state = {
         Ride.Status.ASSIGNED: f"{ride.unicorn.name} is on the way to you",
@@ -183,8 +188,14 @@ def _refuse_second_ride(ride: Ride):
     )
 
 
-def request_ride(*, rider, pickup: Point, dropoff: Point | None = None) -> Ride:
+def request_ride(
+    *, rider, pickup: Point, dropoff: Point | None = None, ride_id: uuid.UUID | None = None
+) -> Ride:
     """Dispatch the nearest free unicorn to `pickup` and record the ride with its fare.
+
+    `ride_id`: the id to book the ride under (an Idempotency-Key claim's; a new one if not
+    given). A retry of a request whose ride was booked under it before (the first process
+    died before answering) gets that ride back: never a second ride.
 
     Refused before anything is asked or recorded: a pickup or drop-off outside the service
     area or a drop-off on the pickup (400), a rider who already has an active ride (409;
@@ -201,10 +212,13 @@ def request_ride(*, rider, pickup: Point, dropoff: Point | None = None) -> Ride:
     PostgreSQL, so nothing slow runs inside it. No unicorn free: nothing is recorded.
     """
     check_trip(pickup, dropoff)
+    if ride_id is None:
+        ride_id = uuid.uuid4()
+    elif (booked := _ride_booked_as(ride_id, rider)) is not None:
+        return booked
     active = _active_ride_of(rider)
     if active is not None:
         _refuse_second_ride(active)
-    ride_id = uuid.uuid4()
     base = fares.base_fare_minor(pickup.as_tuple(), dropoff.as_tuple() if dropoff else None)
     with timed("discount"):
         offer = promo_client.offer_discount_for_ride(
@@ -224,6 +238,8 @@ def request_ride(*, rider, pickup: Point, dropoff: Point | None = None) -> Ride:
                 emit(RIDE_ASSIGNED, ride_event_data(ride))
     except IntegrityError:
         offer.release()
+        if (booked := _ride_booked_as(ride_id, rider)) is not None:
+            return booked  # a stale claim's first request booked it meanwhile
         active = _active_ride_of(rider)
         if active is not None:
             _refuse_second_ride(active)

@@ -335,6 +335,12 @@ CITY_CENTER = (
 UNICORN_SPEED_KMH = env.float("UNICORN_SPEED_KMH", default=30.0)
 DISPATCH_MAX_RADIUS_KM = env.float("DISPATCH_MAX_RADIUS_KM", default=50.0)
 DISPATCH_RETRY_AFTER_SECONDS = env.int("DISPATCH_RETRY_AFTER_SECONDS", default=30)
+# Idempotency-Key (core.idempotency): a duplicate waits this long for the first request's
+# answer before a 409 with Retry-After; a claim older than the lease (its process died
+# between claim and answer) is taken over by the next retry. The lease outlasts a ride
+# request (two promo tries of PROMO_SERVICE_TIMEOUT and the dispatch).
+IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=2.0)
+IDEMPOTENCY_LEASE_SECONDS = env.float("IDEMPOTENCY_LEASE_SECONDS", default=5.0)
 FARE_CURRENCY = env("FARE_CURRENCY", default="USD")
 FARE_BASE_MINOR = env.int("FARE_BASE_MINOR", default=500)
 FARE_PER_KM_MINOR = env.int("FARE_PER_KM_MINOR", default=150)

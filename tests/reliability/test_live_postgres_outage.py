@@ -95,10 +95,13 @@ class Rider:
         return answer
 
     def until_answered(self, method, path, body=None, headers=None, give_up_at=None):
-        """Repeat while the answer is a 503 (the same request, the same Idempotency-Key)."""
+        """Repeat while the answer is a 503, or a 409 with Retry-After (a request with this
+        Idempotency-Key, cut off by the outage, is still claimed): the same request, the
+        same Idempotency-Key."""
         while True:
-            status, data, _ = self.call(method, path, body, headers)
-            if status != 503 or time.monotonic() > give_up_at:
+            status, data, answer_headers = self.call(method, path, body, headers)
+            come_back = status == 503 or (status == 409 and "Retry-After" in answer_headers)
+            if not come_back or time.monotonic() > give_up_at:
                 return status, data
             time.sleep(0.2)
 

@@ -1,0 +1,85 @@
+"""A ride request killed between claiming its Idempotency-Key and storing its answer: a
+real process (tests/core/held_ride_request.py), SIGKILLed, on a file-backed database (the
+SQLite file of the SQLite pass, the PostgreSQL server of the other).
+
+Its retry with the same key is asked to come back while the dead claim's lease runs; after
+that it takes the claim over and finishes: the ride the dead process booked is answered,
+or, if it had booked none, one ride is booked. Never two.
+"""
+
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from core.models import IdempotencyRecord
+from rides.models import Ride, Unicorn
+from tests.conftest import client_for
+from tests.factories import UnicornFactory, UserFactory
+from tests.reliability.support import ROOT, child_env
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PICKUP = {"pickup": {"latitude": 47.6062, "longitude": -122.3321}}
+LEASE_S = 2
+KEY = "killed-1"
+
+
+def kill_held_request(rider, hold_at: str, tmp_path):
+    marker = tmp_path / "held"
+    env = child_env(HOLD_AT=hold_at, MARKER=marker)
+    command = [sys.executable, str(ROOT / "tests/core/held_ride_request.py"), str(rider.pk), KEY]
+    log_path = tmp_path / "request.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert process.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, "the request never got there"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        assert process.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+@pytest.mark.parametrize(
+    "hold_at, booked_before_the_kill", [("draw", 0), ("answer", 1)], ids=["before", "after"]
+)
+def test_a_ride_request_killed_before_its_answer_is_finished_by_its_retry_once(
+    settings, tmp_path, hold_at, booked_before_the_kill
+):
+    settings.IDEMPOTENCY_LEASE_SECONDS = LEASE_S
+    settings.IDEMPOTENCY_WAIT_SECONDS = 0
+    UnicornFactory.create_batch(2, latitude=47.6062, longitude=-122.3321)
+    rider = UserFactory()
+    api = client_for(rider)
+
+    kill_held_request(rider, hold_at, tmp_path)
+
+    assert Ride.objects.count() == booked_before_the_kill
+    claim = IdempotencyRecord.objects.get()
+    assert claim.status_code is None  # claimed, never answered
+    early = api.post("/api/rides/", PICKUP, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+    assert early.status_code == 409
+    assert "still being processed" in early.json()["detail"]
+    assert 1 <= int(early["Retry-After"]) <= LEASE_S
+
+    stale_at = claim.claimed_at + timedelta(seconds=LEASE_S)
+    time.sleep(max(0.0, (stale_at - timezone.now()).total_seconds()) + 0.1)
+    retried = api.post("/api/rides/", PICKUP, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+    again = api.post("/api/rides/", PICKUP, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+
+    assert retried.status_code == 201, retried.content
+    ride = Ride.objects.get()
+    assert retried.json()["id"] == str(ride.id)
+    assert Unicorn.objects.filter(is_available=False).count() == 1
+    assert again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json() == retried.json()
