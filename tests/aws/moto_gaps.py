@@ -11,6 +11,8 @@ template stays as AWS reads it.
 - AWS::CloudWatch::Alarm: skipped by moto; `make deploy` watches them during a canary.
 - Lambda ListEventSourceMappings(FunctionName=<name>) misses mappings created with the
   function's ARN (Zappa's way).
+- Lambda AddPermission answers 200 where AWS answers 201: Zappa logs "Problem creating
+  permission to invoke Lambda function" but moto records the statement (left as it is).
 - Lambda ListFunctionUrlConfigs (called by `zappa update`) and GetAccountSettings (read by
   deploy/stage.py to size the reserved concurrency): no route in moto's server.
 - AWS::RDS::DBParameterGroup: its Ref gives moto's object instead of the group's name

@@ -266,6 +266,19 @@ def test_make_deploy_runs_the_whole_stage_against_moto_and_the_real_package(
                 {"Name": r["Name"].capitalize(), "Value": r["Value"]} for r in rules
             ]
 
+            # S3 and EventBridge may invoke the function (its resource policy, set by Zappa;
+            # moto answers AddPermission 200 where Zappa expects 201, hence its "Problem
+            # creating permission" lines, but records the statement).
+            policy = json.loads(lam.get_policy(FunctionName=function)["Policy"])
+            callers = {
+                (s["Principal"]["Service"], s["Condition"]["ArnLike"]["AWS:SourceArn"])
+                for s in policy["Statement"]
+                if s["Action"] == "lambda:InvokeFunction"
+            }
+            bucket_arn = f"arn:aws:s3:::{outputs['FilesBucketName']}"
+            assert ("s3.amazonaws.com", bucket_arn) in callers
+            assert ("events.amazonaws.com", rule["Arn"]) in callers
+
             # The API: Zappa's integration calls the `live` alias with the function's role, which
             # API Gateway may assume and which may invoke the function and its alias.
             apigateway = aws.client("apigateway")
