@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "bi",
     "notifications",
     "frontend",
+    "demo",  # manage.py seed_demo: imports every app's demo module; nothing imports it
 ]
 
 MIDDLEWARE = [
