@@ -2,12 +2,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from accounts.authentication import ServiceKeyAuthentication
 from accounts.models import Scope
-from accounts.permissions import IsServiceOrStaff, is_service
+from accounts.permissions import IsServiceOrStaff
+from accounts.throttles import WritesPerCaller
 from promos import services
 from promos.serializers import (
     DiscountRequestSerializer,
@@ -17,14 +17,12 @@ from promos.serializers import (
 )
 
 
-class DiscountDrawThrottle(SimpleRateThrottle):
-    """Per service key (or staff member): an open-ended draw endpoint invites abuse."""
+class DiscountDrawThrottle(WritesPerCaller):
+    """Per service key (or staff member): an open-ended draw endpoint invites abuse.
+    Counted atomically (accounts.throttles), not with DRF's read-then-write cache history,
+    through which concurrent draws could slip past the limit."""
 
     scope = "promo_draws"
-
-    def get_cache_key(self, request, view):
-        who = f"key:{request.auth.prefix}" if is_service(request) else f"user:{request.user.pk}"
-        return self.cache_format % {"scope": self.scope, "ident": who}
 
 
 class DiscountDrawApi(APIView):

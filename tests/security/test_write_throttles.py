@@ -148,3 +148,37 @@ def test_api_gateways_source_ip_replaces_a_forged_x_forwarded_for():
     }
     _client_address_from_api_gateway(http_api)
     assert http_api["headers"] == {"x-forwarded-for": "198.51.100.2"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_promo_draws_cannot_push_past_the_limit(limits):
+    """The draw limit per service key, now counted like the others (DRF's read-then-write
+    cache history lets concurrent draws past it when processes share a database cache):
+    10 threads at once with one key, limit 3, exactly 3 draws."""
+    from accounts.models import Scope
+    from promos.apis import DiscountDrawThrottle
+
+    limits(DiscountDrawThrottle, "3/minute")
+    factories.CampaignFactory()
+    key = factories.ServiceKeyFactory(scopes=[Scope.PROMOS_DRAW]).plain_key
+    body = {"username": "rider@example.com", "latitude": 47.6062, "longitude": -122.3321}
+    barrier = threading.Barrier(10)
+    codes = []
+
+    def draw():
+        from django.db import connection
+
+        try:
+            client = APIClient()
+            client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+            barrier.wait()
+            codes.append(client.post("/api/promos/discounts/", body, format="json").status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=draw) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(codes) == [201] * 3 + [429] * 7
