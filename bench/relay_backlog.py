@@ -50,14 +50,14 @@ def _seed(events: int) -> None:
         ids = list(User.objects.filter(email__startswith="backlog-").values_list("pk", flat=True))
         low, high = min(ids), max(ids)
         assert high - low + 1 == PAYERS, "payer ids are consecutive"
-        currency = "(CASE n % 3 WHEN 0 THEN 'USD' WHEN 1 THEN 'EUR' ELSE 'GBP' END)"
+        currency = "(CASE n %% 3 WHEN 0 THEN 'USD' WHEN 1 THEN 'EUR' ELSE 'GBP' END)"
         if connection.vendor == "postgresql":
             series = "generate_series(1, %s) AS g(n)"
             data = (
                 "json_build_object('payment_id', gen_random_uuid()::text, 'reference', "
-                "'BL-' || n, 'amount_minor', 100 + n % 50000, 'currency', "
+                "'BL-' || n, 'amount_minor', 100 + n %% 50000, 'currency', "
                 f"{currency}, 'status', 'registered', 'ride_id', NULL, 'payer_id', "
-                f"{low} + n % {PAYERS}, 'payer_email', '', 'organization_id', NULL)"
+                f"{low} + n %% {PAYERS}, 'payer_email', '', 'organization_id', NULL)"
             )
         else:
             series = (
@@ -66,9 +66,9 @@ def _seed(events: int) -> None:
             )
             data = (
                 "json_object('payment_id', lower(hex(randomblob(16))), 'reference', "
-                "'BL-' || n, 'amount_minor', 100 + n % 50000, 'currency', "
+                "'BL-' || n, 'amount_minor', 100 + n %% 50000, 'currency', "
                 f"{currency}, 'status', 'registered', 'ride_id', NULL, 'payer_id', "
-                f"{low} + n % {PAYERS}, 'payer_email', '', 'organization_id', NULL)"
+                f"{low} + n %% {PAYERS}, 'payer_email', '', 'organization_id', NULL)"
             )
         written = emit_rows(PAYMENT_REGISTERED, data_sql=data, from_sql=series, params=[events])
     assert written == events, (written, events)
