@@ -16,7 +16,6 @@ from core.idempotency import respond_once
 from payments import selectors, services
 from payments.models import Payment
 from payments.serializers import PaymentCreateSerializer, PaymentSerializer
-from rides.selectors import ride_by_id
 
 
 class _PaymentApi(APIView):
@@ -61,7 +60,7 @@ class PaymentListCreateApi(_PaymentApi, ListAPIView):
         data = serializer.validated_data
         ride = None
         if data.get("ride"):
-            ride = ride_by_id(data["ride"])
+            ride = selectors.ride_to_pay_for(data["ride"])
             if ride is None:
                 raise ValidationError({"ride": ["No ride with this id."]})
         key = service_key_of(request)

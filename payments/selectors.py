@@ -60,3 +60,10 @@ def fare_payment_ids(ride_ids) -> dict:
     """{ride_id: payment_id} of the fare payments of these rides."""
     rows = Payment.objects.filter(ride_id__in=ride_ids, reference__startswith="ride-")
     return dict(rows.values_list("ride_id", "id"))
+
+
+def ride_to_pay_for(ride_id):
+    """The ride a payment is registered for, or None: the ride model the Payment's foreign
+    key names, so payments need not import the rides app (rides calls payments)."""
+    rides = Payment._meta.get_field("ride").related_model
+    return rides._default_manager.filter(pk=ride_id).first()

@@ -3,7 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from rest_framework import serializers
 
-from rides.serializers import CoordinateField
+from core.serializers import CoordinateField
 
 
 class FareSerializer(serializers.Serializer):

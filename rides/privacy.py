@@ -1,0 +1,13 @@
+"""What rides says when an account is to be closed (accounts.signals)."""
+
+from django.dispatch import receiver
+
+from accounts.signals import account_closing
+from core.exceptions import Conflict
+from rides.selectors import has_active_ride
+
+
+@receiver(account_closing, dispatch_uid="rides.no_closing_during_a_ride")
+def no_closing_during_a_ride(sender, *, user, **kwargs) -> None:
+    if has_active_ride(user):
+        raise Conflict("You have a ride under way. Finish or cancel it, then close your account.")
