@@ -4,28 +4,16 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
-from events import services
+from events import access, services
 from events.models import DeadLetter, Delivery, OutboxEvent
 
-# Events whose payloads carry payment data (references, amounts, payer e-mails).
-PAYMENT_EVENT_PREFIXES = ("payments.", "payment_lists.")
 REDACTED = "(hidden: payment data is for finance staff of the payment's organization)"
 
 
 def may_read(user, event: OutboxEvent) -> bool:
-    """Whether `user` may read this event's payload: anyone for non-payment events; for
-    payment events, finance staff of the event's organization (or of none) and superusers,
-    the same people who see the payment itself (payments.selectors)."""
-    if not event.type.startswith(PAYMENT_EVENT_PREFIXES) or user.is_superuser:
-        return True
-    from payments.selectors import can_manage_payments, organizations_of
-
-    if not can_manage_payments(user):
-        return False
-    organization = event.data.get("organization_id") if isinstance(event.data, dict) else None
-    if organization is None:
-        return True
-    return organizations_of(user).filter(pk=organization).exists()
+    """Whether `user` may read this event's payload: the rule of the app the event comes
+    from (events.access; for payment events, payments.selectors.may_read_payment_data)."""
+    return access.may_read(user, event.type, event.data)
 
 
 def _read_by(request, event):

@@ -67,3 +67,16 @@ def ride_to_pay_for(ride_id):
     key names, so payments need not import the rides app (rides calls payments)."""
     rides = Payment._meta.get_field("ride").related_model
     return rides._default_manager.filter(pk=ride_id).first()
+
+
+def may_read_payment_data(user, data) -> bool:
+    """Whether `user` may read a payment event's payload: finance staff of its organization
+    (or of none) and superusers, the same people who see the payment itself."""
+    if user.is_superuser:
+        return True
+    if not can_manage_payments(user):
+        return False
+    organization = data.get("organization_id") if isinstance(data, dict) else None
+    if organization is None:
+        return True
+    return organizations_of(user).filter(pk=organization).exists()

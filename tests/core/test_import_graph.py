@@ -21,10 +21,6 @@ ALLOWED_CYCLE_EDGES = {
         "OrganizationScoped and create_service_key looks the organization up; Organization "
         "belongs below both (accounts, or an app of its own)"
     ),
-    ("events", "payments"): (
-        "events.admin.may_read asks payments.selectors who may read a payment event's "
-        "payload; payments should register that rule with events instead"
-    ),
 }
 
 
