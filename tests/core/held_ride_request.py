@@ -1,10 +1,11 @@
-"""A ride request (POST /api/rides/ with an Idempotency-Key) that stops where it is told
-and waits to be killed (tests/core/test_idempotency_crash.py).
+"""A ride request (POST /api/rides/ with an Idempotency-Key), or a payment registration
+(POST /api/payments/), that stops where it is told and waits to be killed
+(tests/core/test_idempotency_crash.py).
 
-    held_ride_request.py <rider id> <Idempotency-Key>
+    held_ride_request.py <user id> <Idempotency-Key> [payment]
 
-HOLD_AT=draw: the key is claimed, nothing booked yet (held at the discount draw).
-HOLD_AT=answer: the ride is booked and committed, its answer not stored yet (held while
+HOLD_AT=draw: the key is claimed, nothing booked yet (held at the ride's discount draw).
+HOLD_AT=answer: the ride or payment is committed, its answer not stored yet (held while
 the answer is written). MARKER names the file written once it is held there.
 """
 
@@ -23,10 +24,13 @@ from django.test.utils import setup_test_environment  # noqa: E402
 from rest_framework.test import APIClient  # noqa: E402
 
 from accounts.models import User  # noqa: E402
+from payments.serializers import PaymentSerializer  # noqa: E402
 from promos import client as promo_client  # noqa: E402
 from rides.serializers import RideSerializer  # noqa: E402
 
 PICKUP = {"pickup": {"latitude": 47.6062, "longitude": -122.3321}}
+PAYMENT = {"amount": "12.50", "currency": "USD", "reference": "INV-KILLED"}
+payment = sys.argv[3:] == ["payment"]
 
 
 def hold():
@@ -44,11 +48,14 @@ def held(real):
 
 if os.environ["HOLD_AT"] == "draw":
     promo_client.offer_discount_for_ride = held(promo_client.offer_discount_for_ride)
+elif payment:
+    PaymentSerializer.to_representation = held(PaymentSerializer.to_representation)
 else:
     RideSerializer.to_representation = held(RideSerializer.to_representation)
 
 setup_test_environment()  # the test client's host
 client = APIClient()
 client.force_authenticate(User.objects.get(pk=int(sys.argv[1])))
-client.post("/api/rides/", PICKUP, format="json", HTTP_IDEMPOTENCY_KEY=sys.argv[2])
+path, body = ("/api/payments/", PAYMENT) if payment else ("/api/rides/", PICKUP)
+client.post(path, body, format="json", HTTP_IDEMPOTENCY_KEY=sys.argv[2])
 sys.exit("not held: the request finished")

@@ -17,9 +17,10 @@ import pytest
 from django.utils import timezone
 
 from core.models import IdempotencyRecord
+from payments.models import Payment
 from rides.models import Ride, Unicorn
 from tests.conftest import client_for
-from tests.factories import UnicornFactory, UserFactory
+from tests.factories import FinanceFactory, UnicornFactory, UserFactory
 from tests.reliability.support import ROOT, child_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,10 +30,16 @@ LEASE_S = 2
 KEY = "killed-1"
 
 
-def kill_held_request(rider, hold_at: str, tmp_path):
+def kill_held_request(user, hold_at: str, tmp_path, *kind):
     marker = tmp_path / "held"
     env = child_env(HOLD_AT=hold_at, MARKER=marker)
-    command = [sys.executable, str(ROOT / "tests/core/held_ride_request.py"), str(rider.pk), KEY]
+    command = [
+        sys.executable,
+        str(ROOT / "tests/core/held_ride_request.py"),
+        str(user.pk),
+        KEY,
+        *kind,
+    ]
     log_path = tmp_path / "request.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -83,3 +90,25 @@ def test_a_ride_request_killed_before_its_answer_is_finished_by_its_retry_once(
     assert again.status_code == 201
     assert again["Idempotent-Replayed"] == "true"
     assert again.json() == retried.json()
+
+
+def test_a_payment_registration_killed_before_its_answer_is_answered_by_its_retry(
+    settings, tmp_path
+):
+    settings.IDEMPOTENCY_LEASE_SECONDS = LEASE_S
+    finance = FinanceFactory()
+    body = {"amount": "12.50", "currency": "USD", "reference": "INV-KILLED"}
+
+    kill_held_request(finance, "answer", tmp_path, "payment")
+
+    registered = Payment.objects.get()
+    claim = IdempotencyRecord.objects.get()
+    stale_at = claim.claimed_at + timedelta(seconds=LEASE_S)
+    time.sleep(max(0.0, (stale_at - timezone.now()).total_seconds()) + 0.1)
+    api = client_for(finance)
+    retried = api.post("/api/payments/", body, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+
+    # Its own payment, not "reference INV-KILLED already exists".
+    assert retried.status_code == 201, retried.content
+    assert retried.json()["id"] == str(registered.id)
+    assert Payment.objects.count() == 1
