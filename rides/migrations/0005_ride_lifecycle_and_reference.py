@@ -22,9 +22,9 @@ ACTIVE = ("assigned", "arrived", "in_progress")
 def fill_existing_rides(apps, schema_editor):
     Ride = apps.get_model("rides", "Ride")
     Unicorn = apps.get_model("rides", "Unicorn")
-    used = set()
+    used = set(Ride.objects.exclude(reference=None).values_list("reference", flat=True))
     now = timezone.now()
-    for ride in Ride.objects.order_by("requested_at").iterator():
+    for ride in Ride.objects.filter(reference=None).order_by("requested_at").iterator():
         reference = None
         while reference is None or reference in used:
             reference = "WR-" + "".join(secrets.choice(ALPHABET) for _ in range(6))
@@ -44,6 +44,13 @@ def fill_existing_rides(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    # Not one transaction: on PostgreSQL the rows written by fill_existing_rides leave
+    # deferred foreign-key trigger events, and an ALTER TABLE after them in the same
+    # transaction is refused ("pending trigger events"). Each step commits on its own (the
+    # data step in its own transaction). If a step fails, the ones before it stay done:
+    # look at the table before running the migration again.
+    atomic = False
+
     dependencies = [
         ("rides", "0004_drop_redundant_fk_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
@@ -108,7 +115,9 @@ class Migration(migrations.Migration):
                 max_length=12,
             ),
         ),
-        migrations.RunPython(fill_existing_rides, migrations.RunPython.noop, elidable=False),
+        migrations.RunPython(
+            fill_existing_rides, migrations.RunPython.noop, atomic=True, elidable=False
+        ),
         migrations.AlterField(
             model_name="ride",
             name="reference",
