@@ -360,6 +360,11 @@ def dashboard_view(request, model_admin):
         "show_map": show_map,
         "map_points": selectors.fleet_map() if show_map else None,
         "map_limit": selectors.MAP_UNICORN_LIMIT,
+        "map": {
+            "tiles_url": settings.MAP_TILES_URL,
+            "attribution": "© OpenStreetMap contributors",
+            "center": settings.CITY_CENTER,
+        },
         **build_charts(start, end, fleet),
     }
     # A range that was refused: the page (default range, the form's sentence) as a 400.

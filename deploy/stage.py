@@ -22,7 +22,8 @@ deploy:
     `zappa update` after;
  4. applies what Zappa cannot set: partial batch responses on the SQS event sources, the
     reserved concurrency the database proxy can serve;
- 5. migrates and collects the static files to S3 (`zappa manage`, i.e. inside the function);
+ 5. migrates (`zappa manage`, i.e. inside the function) and collects the static files to the
+    stage's bucket from this machine (the zip carries none: collect_static);
  6. points the `live` alias (what API Gateway invokes) at the new version, checks
     /api/health/ through it, and, with --canary, first sends only PERCENT of the requests to
     the new version for --bake-minutes while watching the stage's alarms: promoted if they
@@ -365,6 +366,22 @@ def api_url(aws, stage: str) -> str:
     )
 
 
+def collect_static(environment: dict, python: Path = LAMBDA_VENV / "bin" / "python") -> None:
+    """collectstatic to the stage's bucket, run here with the stage's settings (`environment`:
+    its Zappa environment_variables) and the package's own dependencies (.venv-lambda, which
+    also holds drf-spectacular-sidecar, the API docs' files). The zip leaves every static
+    file out (zappa_settings.json): the function reads only the manifest from the bucket.
+    No secret is read: collectstatic needs no database, and its key signs nothing."""
+    import secrets
+
+    env = {**os.environ, **environment, "DJANGO_SECRET_KEY": secrets.token_urlsafe(50)}
+    for name in ("DJANGO_SECRET_ARN", "DATABASE_SECRET_ARN"):
+        env.pop(name, None)
+    say("collecting the static files to the stage's bucket")
+    command = [str(python), "manage.py", "collectstatic", "--noinput", "-v0"]
+    subprocess.run(command, cwd=ROOT, env=env, check=True)  # noqa: S603
+
+
 def deploy(stage: str, canary: int, bake_minutes: float, poll_seconds: float) -> int:
     aws = session()
     account, region = account_of(aws), aws.region_name
@@ -386,7 +403,8 @@ def deploy(stage: str, canary: int, bake_minutes: float, poll_seconds: float) ->
         return 1
     reserve_concurrency(aws, name, int(outputs["FunctionConcurrency"]))
     zappa("manage", stage, "migrate --noinput", settings_file=settings_file)
-    zappa("manage", stage, "collectstatic --noinput -v0", settings_file=settings_file)
+    rendered = json.loads(settings_file.read_text())[stage]
+    collect_static({**rendered["environment_variables"], "AWS_REGION": rendered["aws_region"]})
 
     version = newest_version(lam, name)
     check_health(lam, stage, region, version)

@@ -5,6 +5,7 @@ events) so `make run` needs no configuration. An AWS stage sets the environment 
 listed in zappa_settings.json and docs.
 """
 
+import importlib.util
 import os
 import tempfile
 from decimal import Decimal
@@ -65,8 +66,6 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "rest_framework_api_key",
     "drf_spectacular",
-    "drf_spectacular_sidecar",
-    "frontend.leaflet_assets",  # django-leaflet without its GDAL-only admin
     "core",
     "accounts",
     "rides",
@@ -219,6 +218,13 @@ USE_TZ = True
 STATIC_URL = env("DJANGO_STATIC_URL", default="/static/")
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+# The API docs' Swagger UI and Redoc (SPECTACULAR_SETTINGS "SIDECAR"): drf-spectacular-sidecar
+# is a dev and deploy-time dependency, its files collected with the others (to the stage's
+# bucket by `make deploy`); the Lambda zip carries no static files, nor the sidecar.
+_sidecar = importlib.util.find_spec("drf_spectacular_sidecar")
+if _sidecar:
+    _sidecar_files = Path(_sidecar.origin).parent / "static" / "drf_spectacular_sidecar"
+    STATICFILES_DIRS.append(("drf_spectacular_sidecar", _sidecar_files))
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
 WHITENOISE_USE_FINDERS = DEBUG
@@ -369,34 +375,14 @@ RIDE_MIN_TRIP_KM = env.float("RIDE_MIN_TRIP_KM", default=0.05)
 # Map tiles: OpenStreetMap by default; point MAP_TILES_URL at another tile server (or a
 # local one) with the usual {z}/{x}/{y} placeholders. Without tiles the map still works.
 MAP_TILES_URL = env("MAP_TILES_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
-LEAFLET_CONFIG = {
-    "TILES": [
-        (
-            "OpenStreetMap",
-            MAP_TILES_URL,
-            {
-                "attribution": '&copy; <a href="https://www.openstreetmap.org/copyright">'
-                "OpenStreetMap</a> contributors",
-                "maxZoom": 19,
-                "referrerPolicy": "strict-origin",
-            },
-        )
-    ],
-    "DEFAULT_CENTER": CITY_CENTER,
-    "DEFAULT_ZOOM": 14,
-    "MIN_ZOOM": 3,
-    "MAX_ZOOM": 19,
-    "RESET_VIEW": False,
-    "SCALE": "metric",
-}
 
 
 # --- Content Security Policy (django-csp) -----------------------------------------------
 # Scripts, styles and images from this site (and the static bucket), map tiles from the
 # tile server, API calls to this site only. No 'unsafe-inline' for scripts or style
 # elements: the few inline <script>/<style> blocks (the "js" class switch in the rider
-# pages' base template, django-leaflet's map tag, the API docs page) carry the request's
-# nonce; everything else is a static file. Style *attributes* stay allowed
+# pages' base template, the API docs page) carry the request's nonce; everything else is a
+# static file. Style *attributes* stay allowed
 # (style-src-attr): Leaflet and the admin position things with them, and an attribute cannot
 # run script. See docs/security.md.
 def _origin(url: str) -> str | None:

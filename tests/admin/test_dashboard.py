@@ -150,7 +150,7 @@ def test_the_map_gets_the_fleet_and_the_rides_in_progress(operator_client, setti
     }
     assert data["rides"][0]["id"] == str(ride.pk)
     assert data["rides"][0]["pickup"] == [ride.pickup_latitude, ride.pickup_longitude]
-    assert "leaflet/leaflet.js" in page
+    assert "frontend/vendor/leaflet-1.9.4/leaflet.js" in page  # the rider pages' copy
     assert "cdn" not in page.lower()
     assert json.dumps(settings.MAP_TILES_URL)[1:-1] in page  # the tiles from the setting
 

@@ -143,6 +143,7 @@ class LambdaProcess:
 
     def __init__(self, root: Path, env: dict):
         self.root = root
+        self.env = env
         self.log = (root / f"lambda-{uuid.uuid4().hex[:8]}.log").open("w+")
         self.process = subprocess.Popen(
             [
@@ -335,3 +336,17 @@ def scheduled_event(function: str, lambda_name: str = "wildrydes-dev") -> dict:
 
 def json_body(response: dict):
     return json.loads(response["body"]) if response.get("body") else None
+
+
+def collect_static(env: dict) -> None:
+    """What `make deploy` does after `zappa update` (deploy/stage.py collect_static): the
+    static files to the stage's bucket from the deployer's machine, with the settings the
+    package was built with (the zip carries no static files). `env`: the function's, of
+    which the AWS endpoint, region and credentials and DATABASE_URL are used."""
+    sys.path.insert(0, str(ROOT / "deploy"))
+    import stage
+
+    built_with = json.loads((ROOT / "build" / "zappa_settings.dev.offline.json").read_text())
+    used = {k: v for k, v in env.items() if k.startswith("AWS_") and "LAMBDA" not in k}
+    used["DATABASE_URL"] = env["DATABASE_URL"]
+    stage.collect_static({**built_with["dev"]["environment_variables"], **used})

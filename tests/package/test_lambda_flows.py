@@ -7,9 +7,10 @@ process's) names the stack's bucket, topic and state machine, and SES for mail. 
 only gets what the Lambda configuration would hold (secrets, DATABASE_URL) plus
 AWS_ENDPOINT_URL, which boto3, django-storages and django-ses honour.
 
-The deploy sequence runs first, through Zappa's own command events: `manage migrate`,
-`manage collectstatic --noinput` (to the moto bucket), then the demo data (DEMO_DATA_ALLOWED
-for the test only) and, through `raw_command`, a half-price campaign so the discount is sure.
+The deploy sequence runs first: collectstatic to the moto bucket from outside the function
+(as `make deploy` does: the zip carries no static files), then Zappa's own command events:
+`manage migrate`, the demo data (DEMO_DATA_ALLOWED for the test only) and, through
+`raw_command`, a half-price campaign so the discount is sure.
 """
 
 import email
@@ -90,10 +91,11 @@ def function(lambda_root, stack, database):
     )
     function = runtime.LambdaProcess(lambda_root, env)
     try:
-        # The deploy sequence, as `zappa manage dev ...` sends it, then the test's data.
+        # The deploy sequence, as `zappa manage dev ...` sends it (collectstatic from the
+        # deployer's machine, as `make deploy` runs it), then the test's data.
+        runtime.collect_static(env)
         for event in (
             {"manage": "migrate --noinput"},
-            {"manage": "collectstatic --noinput"},
             {"manage": "seed_demo"},
             {"raw_command": HALF_PRICE_CAMPAIGN},
         ):

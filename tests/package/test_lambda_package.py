@@ -166,6 +166,30 @@ def test_package_ships_no_test_or_dev_tools_nor_local_data(package):
     assert [n for n in names if ".sqlite3" in n or Path(n).name.startswith(".env")] == []
 
 
+# What the zip must not carry (zappa_settings.json "exclude"), and its size bound.
+MAX_ZIPPED_MIB = 15
+NOT_IN_THE_ZIP = {
+    # Collected to the stage's bucket from the deployer's machine (deploy/stage.py).
+    "static files": lambda name: "static" in name.split("/")[:-1],
+    "the API docs' Swagger UI and Redoc": lambda name: name.startswith("drf_spectacular_sidecar"),
+    "django-leaflet (the pages use the vendored Leaflet)": lambda name: name.startswith(
+        ("leaflet/", "django_leaflet")
+    ),
+    "the X-Ray SDK": lambda name: name.startswith("aws_xray_sdk"),
+    "tests, load and bench scripts": lambda name: (
+        name.split("/")[0] in {"tests", "load", "bench", ".hypothesis"}
+    ),
+}
+
+
+def test_package_leaves_out_what_the_function_never_serves(package):
+    with zipfile.ZipFile(package) as zf:
+        names = zf.namelist()
+    found = {what: [n for n in names if carried(n)][:5] for what, carried in NOT_IN_THE_ZIP.items()}
+    assert {what: some for what, some in found.items() if some} == {}
+    assert package.stat().st_size <= MAX_ZIPPED_MIB * 2**20
+
+
 def glibc_needed(platform_tag: str) -> tuple[int, int] | None:
     """The glibc an x86_64 manylinux wheel needs; None for any other platform."""
     legacy = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}

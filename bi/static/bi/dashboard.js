@@ -1,5 +1,5 @@
 // The operations dashboard: refresh the live counts, and draw the fleet and the rides in
-// progress on the map (django-leaflet creates the map and announces it with "map:init").
+// progress on the map (the rider pages' vendored Leaflet, configured by #fleet-map's data-*).
 // Markers are vector circles, so they show even when no map tile loads.
 
 (() => {
@@ -82,5 +82,31 @@
     map.getContainer().setAttribute("data-map-ready", "");
   }
 
-  window.addEventListener("map:init", (event) => drawFleet(event.detail.map), { once: true });
+  function createMap(container) {
+    const data = container.dataset;
+    const map = L.map(container, {
+      center: [Number(data.centerLatitude), Number(data.centerLongitude)],
+      zoom: 14,
+      minZoom: 3,
+      maxZoom: 19,
+    });
+    map.attributionControl.setPrefix(false);
+    if (data.tilesUrl) {
+      L.tileLayer(data.tilesUrl, { maxZoom: 19, referrerPolicy: "strict-origin", attribution: "" }).addTo(map);
+      const credit = document.createElement("span");
+      credit.textContent = data.attribution || ""; // plain text: the control writes HTML
+      map.attributionControl.getContainer().append(credit);
+    }
+    L.control.scale({ imperial: false }).addTo(map);
+    return map;
+  }
+
+  // Leaflet and this script are both deferred: they have run by DOMContentLoaded.
+  function start() {
+    const container = document.getElementById("fleet-map");
+    if (container && window.L) drawFleet(createMap(container));
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start, { once: true });
+  else start();
 })();
