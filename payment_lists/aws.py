@@ -58,13 +58,19 @@ def run_step(event: dict, context=None) -> dict:
 def _error_from_catch(caught) -> dict:
     """Step Functions' Catch output {Error, Cause} back into {step, reason}. A failure that
     is not one of ours (a Lambda timeout, say) has no step: CompensateError then takes the
-    list's current step."""
+    list's current step.
+
+    Step Functions puts the Lambda error payload's JSON in Cause; other interpreters
+    (aws-local-stepfunctions) put "<Error>: <errorMessage>" there, so both are read."""
     if not caught:
         return {}
     if "reason" in caught:
         return caught
     try:
-        cause = json.loads(caught.get("Cause") or "{}")
+        cause_text, error = caught.get("Cause") or "{}", caught.get("Error") or ""
+        if error and cause_text.startswith(f"{error}: "):
+            cause_text = json.dumps({"errorMessage": cause_text[len(error) + 2 :]})
+        cause = json.loads(cause_text)
         found = json.loads(cause.get("errorMessage") or "{}")
         if isinstance(found, dict) and "reason" in found:
             return found

@@ -124,9 +124,21 @@ def test_a_failed_step_raises_for_catch_and_compensate_reads_it(payment_list):
     assert "no active subscription" in payment_list.failure_reason
 
 
-def test_when_retries_run_out_the_failed_step_is_kept(payment_list):
+def aws_cause(error):
+    """Cause as Step Functions writes it: the Lambda error payload's JSON."""
+    return json.dumps({"errorMessage": str(error), "errorType": type(error).__name__})
+
+
+def interpreter_cause(error):
+    """Cause as aws-local-stepfunctions writes it: "<errorType>: <errorMessage>"."""
+    return f"{type(error).__name__}: {error}"
+
+
+@pytest.mark.parametrize("cause", [aws_cause, interpreter_cause])
+def test_when_retries_run_out_the_failed_step_is_kept(payment_list, cause):
     """DatabaseUnavailable is retried by the state machine; once the retries run out its
-    Catch hands CompensateError the same {step, reason} JSON as any other failure."""
+    Catch hands CompensateError the same {step, reason} JSON as any other failure, in
+    either form of Cause."""
     state = execution_input(payment_list)
     state = aws.run_step(task_event("RegisterList", state))
     with (
@@ -134,10 +146,7 @@ def test_when_retries_run_out_the_failed_step_is_kept(payment_list):
         pytest.raises(aws.DatabaseUnavailable) as unavailable,
     ):
         aws.run_step(task_event("ValidateList", state))
-    caught = {
-        "Error": "DatabaseUnavailable",
-        "Cause": json.dumps({"errorMessage": str(unavailable.value), "errorType": "X"}),
-    }
+    caught = {"Error": "DatabaseUnavailable", "Cause": cause(unavailable.value)}
     aws.run_step(task_event("CompensateError", {**state, "error": caught}))
     payment_list.refresh_from_db()
     assert (payment_list.status, payment_list.failed_step) == ("failed", "ValidateList")
