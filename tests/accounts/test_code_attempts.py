@@ -13,6 +13,7 @@ from accounts import services
 from accounts.attempts import attempt_key, count_attempt
 from accounts.models import AttemptCounter, User
 from accounts.throttles import AuthAttemptsPerAddress, AuthAttemptsPerEmail
+from tests.concurrency import all_at_once
 from tests.factories import UserFactory
 
 GOOD_PASSWORD = "galloping-rainbow-42"
@@ -86,22 +87,7 @@ def test_reset_codes_allow_five_wrong_guesses_across_resends(api):
 
 
 def _count_concurrently(key: str, threads: int, limit: int) -> list[int]:
-    barrier = threading.Barrier(threads)
-    counts = []
-
-    def hit():
-        try:
-            barrier.wait()
-            counts.append(count_attempt(key, limit=limit, period=60).count)
-        finally:
-            connection.close()
-
-    workers = [threading.Thread(target=hit) for _ in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    return counts
+    return all_at_once(threads, lambda: count_attempt(key, limit=limit, period=60).count)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -18,35 +18,13 @@ from core.models import IdempotencyRecord
 from promos import client as promo_client
 from promos.models import DiscountAward
 from rides.models import Ride, Unicorn
+from tests.concurrency import all_at_once
 from tests.conftest import client_for
 from tests.factories import CampaignFactory, UnicornFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PICKUP = {"pickup": {"latitude": 47.6062, "longitude": -122.3321}}
-
-
-def all_at_once(count: int, send) -> list:
-    """`send()` from `count` threads released together; their responses."""
-    barrier = threading.Barrier(count)
-    responses, lock = [], threading.Lock()
-
-    def run():
-        try:
-            barrier.wait(timeout=30)
-            response = send()
-            with lock:
-                responses.append(response)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert len(responses) == count, "every request answered"
-    return responses
 
 
 @pytest.fixture

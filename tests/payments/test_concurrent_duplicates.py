@@ -5,10 +5,8 @@ Real threads, each with its own database connection, on whichever database the s
 (SQLite, then PostgreSQL through PgBouncer in `make test`).
 """
 
-import threading
-
 import pytest
-from django.db import IntegrityError, connection
+from django.db import IntegrityError
 from rest_framework.test import APIClient
 
 from accounts.models import User
@@ -16,35 +14,13 @@ from core.exceptions import api_exception_handler
 from core.models import IdempotencyRecord
 from events.models import OutboxEvent
 from payments.models import Payment
+from tests.concurrency import all_at_once
 from tests.conftest import client_for
 from tests.factories import FinanceFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BODY = {"amount": "12.50", "currency": "USD", "reference": "INV-RACE"}
-
-
-def all_at_once(count: int, send) -> list:
-    """`send()` from `count` threads released together; their responses."""
-    barrier = threading.Barrier(count)
-    responses, lock = [], threading.Lock()
-
-    def run():
-        try:
-            barrier.wait(timeout=30)
-            response = send()
-            with lock:
-                responses.append(response)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert len(responses) == count, "every request answered"
-    return responses
 
 
 def test_the_same_reference_ten_times_at_once_registers_it_once_and_answers_409():
