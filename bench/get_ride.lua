@@ -5,19 +5,7 @@
 --
 -- RIDES_FILE: one "TOKEN RIDE_ID" a line (bench/poll_bench.py writes it).
 
-threads = {}  -- global: wrk_summary.lua's done() reads it
-local next_id = 1
-
-function setup(thread)
-   thread:set("id", next_id)
-   next_id = next_id + 1
-   table.insert(threads, thread)
-end
-
 local rides = {}
-
-ok, non2xx, s4xx, s5xx, s503 = 0, 0, 0, 0, 0
-first_error = ""
 
 function init(args)
    for line in io.lines(args[1]) do

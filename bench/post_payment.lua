@@ -10,21 +10,9 @@
 -- repeated reference would answer 409). done() prints the same "BENCH_JSON {...}" line as
 -- post_ride.lua, which bench/run.py parses.
 
-threads = {}  -- global: wrk_summary.lua's done() reads it
-local next_id = 1
-
-function setup(thread)
-   thread:set("id", next_id)
-   next_id = next_id + 1
-   table.insert(threads, thread)
-end
-
 local emails = {}
 local prefix
 local counter = 0
-
-ok, non2xx, s4xx, s5xx, s503 = 0, 0, 0, 0, 0
-first_error = ""
 
 function init(args)
    local key = io.open(args[1]):read("*l")

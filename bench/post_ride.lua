@@ -10,20 +10,8 @@
 -- "BENCH_JSON {...}" with throughput, latency percentiles (microseconds) and the counts,
 -- which bench/run.py parses.
 
-threads = {}  -- global: wrk_summary.lua's done() reads it
-local next_id = 1
-
-function setup(thread)
-   thread:set("id", next_id)
-   next_id = next_id + 1
-   table.insert(threads, thread)
-end
-
 local tokens = {}
 local lat0, lon0, dlat, dlon
-
-ok, non2xx, s4xx, s5xx, s503 = 0, 0, 0, 0, 0
-first_error = ""
 
 function init(args)
    for line in io.lines(args[1]) do

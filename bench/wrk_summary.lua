@@ -1,8 +1,21 @@
--- Shared by the wrk scripts (post_ride.lua, post_payment.lua): count each answer by
--- status class, and at the end print one line "BENCH_JSON {...}" with throughput, latency
--- percentiles (microseconds) and the counts, which bench/run.py parses. Loaded with
--- dofile() from the script's own folder; uses the globals the script sets up (threads,
--- ok, non2xx, s4xx, s5xx, s503, first_error).
+-- Shared by the wrk scripts (get_ride.lua, post_ride.lua, post_payment.lua): number the
+-- threads (each thread's global `id`, 1, 2, ...), count each answer by status class, and at
+-- the end print one line "BENCH_JSON {...}" with throughput, latency percentiles
+-- (microseconds) and the counts, which bench/run.py parses. Loaded with dofile() from the
+-- script's own folder.
+
+threads = {}  -- every thread, for done()
+local next_id = 1
+
+function setup(thread)
+   thread:set("id", next_id)
+   next_id = next_id + 1
+   table.insert(threads, thread)
+end
+
+-- Each thread's counts, read by done() through thread:get().
+ok, non2xx, s4xx, s5xx, s503 = 0, 0, 0, 0, 0
+first_error = ""
 
 function response(status, headers, body)
    if status >= 200 and status < 300 then
