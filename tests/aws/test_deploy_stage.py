@@ -2,7 +2,7 @@
 stack, the rendered Zappa settings, the package, Zappa's real `deploy` then `update` against
 the same endpoint (AWS_ENDPOINT_URL), partial batch responses, reserved concurrency,
 `zappa manage migrate` and `collectstatic` run inside the deployed package through a
-loopback Lambda Invoke API (tests/aws/loopback_lambda.py), the health check through the
+loopback Lambda Invoke API (tests/package/lambda_invoke_api.py), the health check through the
 `live` alias, a canary promoted after its bake time and one rolled back by an alarm; then
 what moto recorded. moto's gaps are filled in the harness only (tests/aws/moto_gaps.py).
 """
@@ -20,7 +20,7 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 from tests import pgcluster
 from tests.aws import moto_gaps, moto_stack
-from tests.aws.loopback_lambda import LoopbackLambda
+from tests.package.lambda_invoke_api import LoopbackLambda
 
 ROOT = moto_stack.ROOT
 OPENSSL_SELF_SIGNED = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"]
@@ -126,7 +126,7 @@ def test_make_deploy_runs_the_whole_stage_against_moto_and_the_real_package(
         package = ROOT / "build" / f"wildrydes-{STAGE}.zip"
         vpc = {"PGHOSTADDR": "127.0.0.1", "PGPORT": str(database.port)}
         with LoopbackLambda(endpoint, package, vpc) as lambda_api:
-            monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", lambda_api.endpoint)
+            monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", lambda_api.url)
 
             # The first `make deploy STAGE=ci`: stack, package, zappa deploy, ..., the URL.
             assert stages.main(["deploy", STAGE]) == 0
@@ -151,7 +151,8 @@ def test_make_deploy_runs_the_whole_stage_against_moto_and_the_real_package(
             # The first operator: the password hashed here, only its hash sent to the function.
             monkeypatch.setenv("OPERATOR_PASSWORD", "unicorn-operator-2026")
             assert stages.main(["operator", STAGE, "--email", "ops@example.com"]) == 0
-            assert "unicorn-operator-2026" not in json.dumps(lambda_api.invocations)
+            events = [i["event"] for i in lambda_api.invocations]
+            assert "unicorn-operator-2026" not in json.dumps(events)
             with psycopg.connect(database.url.rsplit("/", 1)[0] + "/wildrydes") as connection:
                 [(stored, staff, superuser, groups)] = connection.execute(
                     "SELECT u.password, u.is_staff, u.is_superuser, array_agg(g.name)"

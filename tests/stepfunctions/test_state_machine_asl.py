@@ -314,7 +314,7 @@ def test_database_outage_during_the_import_is_retried_then_compensated(
     execution = asl.run_execution(definition_file, invoke_api, started)
 
     calls = invoke_api.invocations[calls_before:]
-    imports = [answer for _, e, answer in calls if e.get("step") == "ImportList"]
+    imports = [i["answer"] for i in calls if i["event"].get("step") == "ImportList"]
     definition = json.loads(definition_file.read_text())
     [retry] = definition["States"]["ImportList"]["Retry"]
     assert len(imports) == 1 + retry["MaxAttempts"]  # the first try and every retry
@@ -342,7 +342,7 @@ def test_interpreters_own_lambda_call_reaches_the_package(
     execution = asl.run_execution(definition_file, invoke_api, started, tasks="interpreter")
 
     assert execution["status"] == "SUCCEEDED", execution
-    steps = [e.get("step") for _, e, _ in invoke_api.invocations[calls_before:]]
+    steps = [i["event"].get("step") for i in invoke_api.invocations[calls_before:]]
     assert steps[:4] == ["RegisterList", "ValidateList", "VerifySubscription", "ImportList"]
     assert list_row(database, started["payment_list_id"])["status"] == "imported"
     assert payments_of(database, prefix) == [(f"{prefix}1", 300, "USD")]
