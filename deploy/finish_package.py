@@ -12,29 +12,15 @@
 2. Translations. Django and its apps ship ~100 languages of .mo catalogs (3 MB zipped).
    Wild Rydes speaks LANGUAGE_CODE (en-us) only, with no LocaleMiddleware, so only the
    English catalogs are kept (Django refuses to start without the default language's).
-3. Heavy imports off the cold path, in the zip's copies of four dependencies. Each patch
-   matches the exact lines it replaces and fails the build if an upgrade changes them;
-   behaviour is unchanged, only when a module loads moves (bench/lambda_bench.py measures
-   each: docs/benchmarks.md).
-   - zappa/utilities.py imports boto3 and botocore at the top for the deploy-time
-     event-source classes only (type hints, `except botocore.exceptions.ClientError` in
-     code the function never runs): they become lazy modules (importlib.util.LazyLoader),
-     loaded on first use, e.g. when the app first talks to SNS or S3.
-   - Zappa's handler.py (and zappa/handler.py) imports tarfile for slim_handler only (off
-     here): imported where it is used.
-   - werkzeug/__init__.py imports its development server (http.server, email, ...) and
-     test client for the `werkzeug.run_simple` and `werkzeug.Client` shortcuts; Zappa's
-     handler needs werkzeug.wrappers (and werkzeug.test's run_wsgi_app, which
-     Response.from_app imports on the first request). The shortcuts stay, loaded on first
-     access (PEP 562).
-   - rest_framework/compat.py imports django.contrib.postgres (so psycopg, ~0.1 s) to map
-     PostgreSQL-only model fields in ModelSerializer, and pyyaml for the OpenAPI YAML
-     renderer. django.contrib.postgres is imported as before when the project uses it (in
-     INSTALLED_APPS, or a PostgreSQL database: psycopg is loaded by then anyway), not on a
-     SQLite database, where no model can have such a field (tests/deploy checks none does);
-     pyyaml becomes a lazy module.
-   - drf_spectacular/plumbing.py imports rest_framework.test (so django.test and unittest)
-     for the mock request it builds while generating the schema: imported there.
+3. boto3 off the cold path, in the zip's copy of zappa/utilities.py, which imports boto3 and
+   botocore at the top for the deploy-time event-source classes only (type hints, `except
+   botocore.exceptions.ClientError` in code the function never runs): they become lazy
+   modules (importlib.util.LazyLoader), loaded on first use, e.g. when the app first talks
+   to SNS or S3. The patch matches the exact lines it replaces and fails the build if an
+   upgrade changes them. Patches to Zappa's handler (tarfile), werkzeug (its dev server),
+   DRF's compat (django.contrib.postgres, pyyaml) and drf-spectacular (django.test) were
+   removed: each saved under 5% of the PostgreSQL cold start (bench/package_patches.py,
+   docs/benchmarks.md).
 """
 
 import compileall
@@ -83,128 +69,10 @@ def lazy_boto3(source: str) -> str:
     return "from __future__ import annotations\n" + source.replace(EAGER_BOTO3, LAZY_BOTO3)
 
 
-def replace_once(name: str, source: str, old: str, new: str) -> str:
-    if source.count(old) != 1:
-        raise SystemExit(
-            f"finish_package: {name} no longer reads as expected ({old.strip()[:60]!r}); "
-            "review its lazy-import patch in deploy/finish_package.py"
-        )
-    return source.replace(old, new)
-
-
-def zappa_handler(source: str, name: str = "handler.py") -> str:
-    source = replace_once(name, source, "\nimport tarfile\n", "\n")
-    old = '            with tarfile.open(fileobj=archive_on_s3["Body"], mode="r|gz") as t:\n'
-    return replace_once(name, source, old, "            import tarfile\n\n" + old)
-
-
-def werkzeug_init(source: str) -> str:
-    old = (
-        "from .serving import run_simple as run_simple\n"
-        "from .test import Client as Client\n"
-        "from .wrappers import Request as Request\n"
-        "from .wrappers import Response as Response\n"
-    )
-    if source != old:
-        raise SystemExit(
-            "finish_package: werkzeug/__init__.py no longer reads as expected; "
-            "review its lazy-import patch in deploy/finish_package.py"
-        )
-    return """from .wrappers import Request as Request
-from .wrappers import Response as Response
-
-
-# deploy/finish_package.py: the development server and the test client on first use.
-def __getattr__(name):
-    if name == "run_simple":
-        from .serving import run_simple
-
-        return run_simple
-    if name == "Client":
-        from .test import Client
-
-        return Client
-    raise AttributeError(f"module 'werkzeug' has no attribute {name!r}")
-"""
-
-
-def drf_compat(source: str) -> str:
-    name = "rest_framework/compat.py"
-    source = replace_once(
-        name,
-        source,
-        """try:
-    from django.contrib.postgres import fields as postgres_fields
-except ImportError:
-    postgres_fields = None
-""",
-        """# deploy/finish_package.py: only where the project uses PostgreSQL (psycopg is loaded
-# then anyway); on SQLite no model can have these fields.
-def _uses_postgres():
-    from django.conf import settings
-
-    try:
-        return "django.contrib.postgres" in settings.INSTALLED_APPS or any(
-            "postgres" in database.get("ENGINE", "") for database in settings.DATABASES.values()
-        )
-    except Exception:  # settings not configured: do as DRF does
-        return True
-
-
-postgres_fields = None
-if _uses_postgres():
-    try:
-        from django.contrib.postgres import fields as postgres_fields
-    except ImportError:
-        postgres_fields = None
-""",
-    )
-    return replace_once(
-        name,
-        source,
-        """try:
-    import yaml
-except ImportError:
-    yaml = None
-""",
-        """# deploy/finish_package.py: loaded on first use (the OpenAPI YAML renderer).
-def _lazy_yaml():
-    import importlib.util
-    import sys
-
-    if "yaml" in sys.modules:
-        return sys.modules["yaml"]
-    spec = importlib.util.find_spec("yaml")
-    if spec is None:
-        return None
-    spec.loader = importlib.util.LazyLoader(spec.loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["yaml"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-yaml = _lazy_yaml()
-""",
-    )
-
-
-def spectacular_plumbing(source: str) -> str:
-    name = "drf_spectacular/plumbing.py"
-    source = replace_once(name, source, "from rest_framework.test import APIRequestFactory\n", "")
-    old = "    request = getattr(APIRequestFactory(), method.lower())(path=path)\n"
-    new = "    from rest_framework.test import APIRequestFactory\n\n" + old
-    return replace_once(name, source, old, new)
-
-
 # Zip entry -> its patch (see 3. above).
 PATCHES = {
+    # Without it the PostgreSQL cold start costs 17.6% more CPU (566 vs 481 ms, 2026-12-06).
     ZAPPA_UTILITIES: lazy_boto3,
-    "handler.py": zappa_handler,
-    "zappa/handler.py": lambda source: zappa_handler(source, "zappa/handler.py"),
-    "werkzeug/__init__.py": werkzeug_init,
-    "rest_framework/compat.py": drf_compat,
-    "drf_spectacular/plumbing.py": spectacular_plumbing,
 }
 
 

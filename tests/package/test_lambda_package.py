@@ -36,13 +36,6 @@ PROVIDED_BY_LAMBDA = {
 
 # Loaded by nothing a cold start's health check needs: kept off the cold path.
 OFF_THE_COLD_PATH = {
-    "psycopg",  # rest_framework.compat, for django.contrib.postgres fields
-    "django.contrib.postgres.fields",
-    "yaml.loader",  # rest_framework.compat: pyyaml is a lazy module there
-    "django.test",  # drf_spectacular.plumbing, for a mock request while generating a schema
-    "werkzeug.serving",  # werkzeug/__init__.py: the development server
-    "http.server",
-    "tarfile",  # Zappa's slim_handler only
     "drf_spectacular.views",  # /api/schema/, /api/docs/
     "accounts.urls",  # each area's URLconf on the first request for it
     "payment_lists.apis",
@@ -80,23 +73,9 @@ def test_packaged_handler_answers_the_api_gateway_health_check_from_a_cold_start
     assert answer["foreign_modules"] == []
     # boto3 is the runtime's, loaded when the app first talks to AWS, not at start-up.
     assert answer["boto3_loaded"] is False
-    # Nor what a health check does not use (deploy/finish_package.py, wildrydes/urls.py,
+    # Nor what a health check does not use (wildrydes/urls.py,
     # wildrydes/admin_site.py; what each saves: docs/benchmarks.md).
     assert set(answer["cold_modules"]) & OFF_THE_COLD_PATH == set()
-
-
-def test_no_model_has_a_postgresql_only_field():
-    """The package's DRF skips django.contrib.postgres (and psycopg) on SQLite, where its
-    ModelSerializer mapping for these fields could not matter (deploy/finish_package.py)."""
-    from django.apps import apps
-
-    fields = [
-        f"{model._meta.label}.{field.name}"
-        for model in apps.get_models()
-        for field in model._meta.get_fields()
-        if type(field).__module__.startswith("django.contrib.postgres")
-    ]
-    assert fields == []
 
 
 def test_packaged_postgresql_driver_loads_its_binary_build(lambda_root):
