@@ -114,9 +114,11 @@ def emit_rows(
 
     `data_sql` is an SQL JSON object (the event's data, built by the database); the row
     is the one `emit` writes, with a version-7 id (this moment's milliseconds, then random)
-    made by the database. They are published by the relay, like any event left unpublished.
+    made by the database. Once the transaction commits they are published right away by a
+    relay pass (`_relay_after_commit`); what that pass leaves is the scheduled relay's.
     Returns how many were written.
     """
+    transaction.on_commit(_relay_after_commit, robust=True)
     db = connections[router.db_for_write(OutboxEvent)]
     quote = db.ops.quote_name
     now = timezone.now()
@@ -138,6 +140,25 @@ def emit_rows(
     with db.cursor() as cursor:
         cursor.execute(sql, [event_type, version, db.ops.adapt_datetimefield_value(now), *params])
         return cursor.rowcount
+
+
+def _relay_after_commit() -> None:
+    """Publish a set of events just committed: inline (Lambda, tests) within the relay's
+    time budget, from a thread of its own on a server, not at all in relay mode."""
+    mode = getattr(settings, "EVENTS_DELIVERY", "thread")
+    if mode == "inline":
+        relay_events()
+    elif mode == "thread":
+        threading.Thread(target=_relay_in_thread, name="outbox-relay", daemon=True).start()
+
+
+def _relay_in_thread() -> None:
+    try:
+        relay_events()
+    except Exception:  # the scheduled relay (or `relay_events --loop`) catches up
+        logger.exception("Relay after a set of events failed")
+    finally:
+        connections.close_all()
 
 
 def _after_commit(event_id) -> None:
