@@ -268,3 +268,24 @@ def test_the_settle_rides_command_runs_the_sweep(rider):
     call_command("settle_rides", stdout=out)
     assert out.getvalue().strip() == "Settled 1 ride(s)."
     assert Ride.objects.get().status == "arrived"
+
+
+def test_the_stage_runs_the_sweep_on_a_schedule(rider):
+    """On AWS nobody runs the command: Zappa's schedule calls rides.aws.settle_on_schedule."""
+    import json
+    from pathlib import Path
+
+    from django.conf import settings as django_settings
+
+    from rides import aws
+
+    config = json.loads((Path(django_settings.BASE_DIR) / "zappa_settings.json").read_text())
+    functions = {
+        event.get("function")
+        for stage in config.values()
+        for event in stage.get("events", []) + stage.get("events_template", [])
+    }
+    assert "rides.aws.settle_on_schedule" in functions
+    RideFactory(rider=rider, arrives_at=timezone.now() - timedelta(seconds=1))
+    assert aws.settle_on_schedule({"source": "aws.events"}, None) == {"settled": 1}
+    assert Ride.objects.get().status == "arrived"
