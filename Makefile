@@ -44,11 +44,12 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Regenerate the lock files from pyproject.toml.
+# Regenerate the lock files from pyproject.toml: the dev virtualenv's for Python 3.11, the Lambda
+# package's (deploy.txt, .venv-lambda) for its runtime, python3.12.
 lock: setup
 	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes -q -o requirements/prod.txt
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -q -o requirements/dev.txt
-	$(BIN)/uv pip compile pyproject.toml --extra deploy --python-version 3.11 --generate-hashes -q -o requirements/deploy.txt
+	$(BIN)/uv pip compile pyproject.toml --extra deploy --python-version 3.12 --generate-hashes -q -o requirements/deploy.txt
 
 bench: setup
 	$(BIN)/python bench/run.py

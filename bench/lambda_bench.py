@@ -10,7 +10,7 @@ Python Lambda handler that does the same database insert.
   zipped and unzipped.
 - Cold start, the headline: each function started as Lambda starts one. A fresh bare
   interpreter runs the runtime's bootstrap, AWS's own runtime interface client
-  (awslambdaric, as in Lambda's python3.11 runtime), which imports the handler (INIT) and
+  (awslambdaric, as in Lambda's python3.12 runtime), which imports the handler (INIT) and
   asks a Runtime API for its first event; the Runtime API is RuntimeApi below, on loopback
   (GET .../invocation/next, POST .../invocation/{id}/response). Timed from the spawn to the
   first answer posted back, so the runtime's start-up, INIT and the first invoke are all
@@ -79,8 +79,11 @@ from tests import pgcluster  # noqa: E402
 
 PACKAGE = ROOT / "build" / "wildrydes-dev.zip"
 RUNTIME_MODULES = ["boto3", "botocore", "s3transfer", "jmespath", "dateutil", "six", "urllib3"]
-# The runtime interface client (what Lambda's python3.11 runtime runs as its bootstrap).
+# The runtime interface client (what Lambda's python3.12 runtime runs as its bootstrap),
+# installed for the runtime's Python (the dev venv's is 3.11) from requirements/dev.txt's
+# hash-pinned lines into build/ric-pythonX.Y.
 RIC_MODULES = ["awslambdaric", "runtime_client", "simplejson", "snapshot_restore_py"]
+RIC_REQUIREMENTS = ("awslambdaric", "simplejson", "snapshot-restore-py")
 GOALS = {"zip_mb": 20.0, "cold_ratio": 3.0, "warm_overhead_p50_ms": 1.0}
 DATABASES = ("sqlite", "postgres")
 DATABASE_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
@@ -361,23 +364,58 @@ def unpack(zip_path: Path, into: Path) -> tuple[Path, Path]:
         dfile="/var/task/zappa_settings.py",
         invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
     )
-    # What Lambda's python3.11 runtime provides: boto3 & co. (runtime/, all the in-process
-    # child sees) and its runtime interface client with its bootstrap (ric/).
-    for folder, names in ((runtime, RUNTIME_MODULES), (into / "ric", RIC_MODULES)):
-        folder.mkdir()
-        for name in names:
-            spec = importlib.util.find_spec(name)
-            source = Path(spec.origin)
-            if spec.submodule_search_locations:
-                source = source.parent
-            (folder / source.name).symlink_to(source)
+    # What Lambda's python3.12 runtime provides: boto3 & co. (runtime/, all the in-process
+    # child sees; pure Python, taken from the dev venv) and its runtime interface client with
+    # its bootstrap (ric/; compiled, installed for the runtime's Python).
+    runtime.mkdir()
+    for name in RUNTIME_MODULES:
+        spec = importlib.util.find_spec(name)
+        source = Path(spec.origin)
+        if spec.submodule_search_locations:
+            source = source.parent
+        (runtime / source.name).symlink_to(source)
+    (into / "ric").mkdir()
+    installed = runtime_interface_client()
+    for name in RIC_MODULES:
+        for source in installed.glob(f"{name}*"):
+            if not source.name.endswith(".dist-info"):
+                (into / "ric" / source.name).symlink_to(source)
     (into / "ric" / "bootstrap.py").write_text(BOOTSTRAP)
     return task, runtime
 
 
 def bare_python() -> str:
-    candidate = Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
-    return str(candidate) if candidate.exists() else sys.executable
+    """The interpreter .venv-lambda (the package's dependencies) was made from: the Lambda
+    runtime's Python (deploy/package.sh checks its version)."""
+    config = (ROOT / ".venv-lambda" / "pyvenv.cfg").read_text().splitlines()
+    return dict(line.split(" = ", 1) for line in config if " = " in line)["executable"]
+
+
+def runtime_interface_client() -> Path:
+    """awslambdaric and what it needs, for the runtime's Python, installed once."""
+    python = bare_python()
+    version = subprocess.run(
+        [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    target = ROOT / "build" / f"ric-python{version}"
+    if (target / "awslambdaric").is_dir():
+        return target
+    blocks = (ROOT / "requirements" / "dev.txt").read_text().split("\n")
+    wanted, keep = [], False
+    for line in blocks:
+        if line and not line.startswith((" ", "#")):
+            keep = line.split("==")[0] in RIC_REQUIREMENTS
+        if keep and not line.lstrip().startswith("#"):
+            wanted.append(line)
+    requirements = ROOT / "build" / "ric-requirements.txt"
+    requirements.write_text("\n".join(wanted) + "\n")
+    subprocess.run(
+        [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
+         "--require-hashes", "--target", str(target), "-r", str(requirements)],
+        check=True,
+    )  # fmt: skip
+    return target
 
 
 def run_child(kind: str, task: Path, runtime: Path, env: dict, requests: int) -> dict:
@@ -517,7 +555,7 @@ def run_runtime(kind: str, task: Path, runtime: Path, env: dict, requests: int) 
             "bare": "bare_handler.handler",
             "floor": "floor_handler.handler",
         }[kind],
-        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
         "AWS_LAMBDA_FUNCTION_NAME": "wildrydes-dev",
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",

@@ -1,6 +1,6 @@
 """Finish a Lambda zip built by `zappa package`: valid bytecode in, unused translations out.
 
-    python3.11 deploy/finish_package.py build/.partial-wildrydes-dev.zip
+    python3.12 deploy/finish_package.py build/.partial-wildrydes-dev.zip
 
 1. Bytecode. Zappa leaves __pycache__ out (zappa_settings.json "exclude"), and what it would
    ship is stale anyway: it writes every zip entry with a 1980 timestamp, so the unzipped
@@ -8,7 +8,7 @@
    every module on every cold start (in memory: /var/task is read-only). Compiling here,
    from the zip's own sources, with --invalidation-mode unchecked-hash gives .pyc files that
    Python loads without comparing them with their source: right for an artefact nobody
-   edits in place. It must run with the runtime's Python minor version (3.11).
+   edits in place. It must run with the runtime's Python minor version (3.12).
 2. Translations. Django and its apps ship ~100 languages of .mo catalogs (3 MB zipped).
    Wild Rydes speaks LANGUAGE_CODE (en-us) only, with no LocaleMiddleware, so only the
    English catalogs are kept (Django refuses to start without the default language's).
@@ -141,8 +141,8 @@ def finish(path: Path) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    if sys.version_info[:2] != (3, 11):
-        print("finish_package: run with Python 3.11, the Lambda runtime's version")
+    if sys.version_info[:2] != (3, 12):
+        print("finish_package: run with Python 3.12, the Lambda runtime's version")
         return 1
     path = Path(argv[0])
     stats = finish(path)

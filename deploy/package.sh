@@ -18,8 +18,9 @@
 #
 # The zip ships exactly the hash-checked wheels pip installed here ("use_precompiled_packages":
 # false: Zappa would otherwise re-download compiled wheels from PyPI unchecked, and silently
-# keep the local ones when that fails). So the build host must match Lambda's python3.11
-# x86_64: Linux x86_64 with Python 3.11 (CI, or a python:3.11 container on a Mac).
+# keep the local ones when that fails). So the build host must match Lambda's python3.12
+# x86_64: Linux x86_64 with Python 3.12 (CI, or a python:3.12 container on a Mac); the dev
+# virtualenv (.venv) may stay on 3.11.
 # Needs network to PyPI (or a wheel mirror) when the lock changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,22 +33,23 @@ OUTPUT="build/wildrydes-$STAGE.zip"
 PARTIAL="build/.partial-wildrydes-$STAGE.zip"
 
 if [ "$(uname -s)/$(uname -m)" != "Linux/x86_64" ]; then
-  echo "package.sh: build on Linux x86_64 (Lambda's platform), e.g. in a python:3.11 container:" >&2
-  echo "  docker run --rm -v \"\$PWD\":/src -w /src python:3.11 make package" >&2
+  echo "package.sh: build on Linux x86_64 (Lambda's platform), e.g. in a python:3.12 container:" >&2
+  echo "  docker run --rm -v \"\$PWD\":/src -w /src python:3.12 make package" >&2
   exit 1
 fi
 
 find_python() {
   local candidate
-  for candidate in "${PYTHON:-}" python3.11 python3; do
+  # pyenv's shims answer only for the selected versions: its builds are looked at directly.
+  for candidate in "${PYTHON:-}" python3.12 python3 "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12*/bin/python3.12; do
     [ -n "$candidate" ] || continue
     command -v "$candidate" >/dev/null 2>&1 || continue
-    if "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+    if "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null; then
       echo "$candidate"
       return 0
     fi
   done
-  echo "package.sh: Python 3.11 is needed (the Lambda runtime is python3.11); set PYTHON=..." >&2
+  echo "package.sh: Python 3.12 is needed (the Lambda runtime is python3.12); set PYTHON=..." >&2
   return 1
 }
 
@@ -63,11 +65,11 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$wanted" ]
   echo "==> $VENV: installing $LOCK"
   rm -rf "$VENV"
   "$python" -m venv "$VENV"
-  # PEP 600 hook read by pip: accept compiled wheels only up to Amazon Linux 2's glibc 2.26
-  # (the python3.11 runtime), not the build host's newer glibc.
-  cat >"$VENV/lib/python3.11/site-packages/_manylinux.py" <<'PY'
+  # PEP 600 hook read by pip: accept compiled wheels only up to Amazon Linux 2023's glibc
+  # 2.34 (the python3.12 runtime), not the build host's newer glibc.
+  cat >"$VENV/lib/python3.12/site-packages/_manylinux.py" <<'PY'
 def manylinux_compatible(tag_major, tag_minor, tag_arch):
-    return tag_arch == "x86_64" and (tag_major, tag_minor) <= (2, 26)
+    return tag_arch == "x86_64" and (tag_major, tag_minor) <= (2, 34)
 PY
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
     --require-hashes --no-deps -r "$LOCK"

@@ -217,7 +217,7 @@ def test_make_deploy_runs_the_whole_stage_against_moto_and_the_real_package(
             rendered = json.loads(settings_file.read_text())[STAGE]
             assert config["Handler"] == rendered.get("lambda_handler", "handler.lambda_handler")
             assert config["Role"] == role_arn
-            assert config["Runtime"] == "python3.11"
+            assert config["Runtime"] == "python3.12"
             assert sorted(config["VpcConfig"]["SubnetIds"]) == sorted(
                 outputs["FunctionSubnetIds"].split(",")
             )

@@ -35,7 +35,7 @@ def test_partial_batch_responses_are_switched_on_for_each_subscriber_queue(monke
         role = moto_stack.client("iam", endpoint).get_role(RoleName="wildrydes-dev-lambda")
         lam.create_function(
             FunctionName="wildrydes-dev",
-            Runtime="python3.11",
+            Runtime="python3.12",
             Role=role["Role"]["Arn"],
             Handler="handler.lambda_handler",
             Code={"ZipFile": code.getvalue()},

@@ -1,4 +1,4 @@
-"""A stand-in for the python3.11 Lambda runtime, around an unzipped Lambda package.
+"""A stand-in for the python3.12 Lambda runtime, around an unzipped Lambda package.
 
 Run in a bare interpreter that sees nothing but the package, the runtime's boto3 and the
 standard library:
@@ -69,7 +69,7 @@ def load_handler(name: str):
 
 def main():
     task_root, runtime_dir = sys.argv[1:3]
-    # The python3.11 runtime's order: /var/task, /var/runtime, then the standard library.
+    # The python3.12 runtime's order: /var/task, /var/runtime, then the standard library.
     sys.path[:0] = [task_root, runtime_dir]
     os.chdir(task_root)
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")

@@ -25,7 +25,7 @@ SECRET_KEY = "package-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 
 # Folders whose changes cannot change the zip (besides hidden ones: .git, .venv*, caches).
 NOT_PACKAGED = {"tests", "docs", "bench", "build", "dist", "media", "staticfiles", "__pycache__"}
-# What the python3.11 runtime provides next to the function's code (its /var/runtime).
+# What the Lambda runtime provides next to the function's code (its /var/runtime).
 LAMBDA_RUNTIME_MODULES = [
     "boto3",
     "botocore",
@@ -101,11 +101,31 @@ def unpack(package: Path) -> Path:
     return root
 
 
+def lambda_runtime() -> str:
+    """The function's runtime, e.g. "python3.12": zappa_settings.json's "runtime"."""
+    stages = json.loads((ROOT / "zappa_settings.json").read_text()).values()
+    (runtime,) = {stage["runtime"] for stage in stages if "runtime" in stage}
+    return runtime
+
+
 def bare_python() -> str:
-    """The interpreter the venv was made from: no site-packages once run with -I -S."""
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    candidate = Path(sys.base_prefix) / "bin" / version
-    return str(candidate) if candidate.exists() else sys.executable
+    """The interpreter of the function's runtime (its minor version, not the dev venv's):
+    the one the package's virtualenv (.venv-lambda) was made from, which deploy/package.sh
+    checks; no site-packages once run with -I -S. Missing: skipped loudly, a failure in CI."""
+    wanted = lambda_runtime().removeprefix("python")
+    config = ROOT / ".venv-lambda" / "pyvenv.cfg"
+    settings = (
+        dict(line.split(" = ", 1) for line in config.read_text().splitlines() if " = " in line)
+        if config.exists()
+        else {}
+    )
+    executable, version = settings.get("executable", ""), settings.get("version", "")
+    if executable and version.startswith(f"{wanted}.") and Path(executable).exists():
+        return executable
+    message = f"no Python {wanted} (the Lambda runtime's) behind .venv-lambda: {config}"
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def configured_handler() -> str:
