@@ -28,7 +28,7 @@ seed: migrate
 # payment lists' recovery pass (imports whose run died, e.g. a server restarted mid-import).
 run: seed
 	@echo "Wild Rydes on http://$(HOST):$(PORT)/  (demo accounts: see README.md)"
-	@trap 'kill 0' INT TERM EXIT; \
+	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	$(BIN)/python manage.py relay_events --loop --interval 5 & \
 	$(BIN)/python manage.py recover_payment_lists --loop --interval 60 & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
