@@ -17,6 +17,13 @@ template stays as AWS reads it.
   deploy/stage.py to size the reserved concurrency): no route in moto's server.
 - AWS::RDS::DBParameterGroup: its Ref gives moto's object instead of the group's name
   (no physical_resource_id), which the DB instance then fails on.
+- DeleteStack of a stack whose resource is already gone (the log group `zappa undeploy
+  --remove-logs` removed, an emptied bucket): moto fails the whole call (NoSuchBucket, or a
+  JSON error inside an XML answer); CloudFormation counts a resource already gone as deleted.
+- DeleteStack and the VPC: moto leaves behind what it made for resources it skips or keeps
+  (the proxy and database's network interfaces, a default security group), then refuses to
+  delete the VPC (DependencyViolation) and with it the whole stack; CloudFormation deletes
+  those first. Here the VPC's refusal is ignored once everything else of the stack is gone.
 """
 
 import json
@@ -135,8 +142,38 @@ def install() -> None:
     LambdaBackend.list_event_source_mappings = _list_event_source_mappings
     if not isinstance(getattr(DBParameterGroup, "physical_resource_id", None), property):
         DBParameterGroup.physical_resource_id = property(lambda group: group.name)
+    resource_map = parsing.ResourceMap
+    if not getattr(resource_map._delete_resource, "tolerates_gone", False):
+        resource_map._delete_resource = _delete_if_there(resource_map._delete_resource)
     parsing.get_model_map.cache_clear()
     parsing.get_name_type_map.cache_clear()
+
+
+GONE = ("NotFound", "Missing", "NoSuch")
+
+
+def _delete_if_there(delete):
+    def delete_if_there(self, parsed_resource, resource_json):
+        try:
+            delete(self, parsed_resource, resource_json)
+        except Exception as error:
+            if any(word in type(error).__name__ for word in GONE):
+                return  # already gone counts as deleted
+            left = [
+                key
+                for key, made in self._parsed_resources.items()
+                if key in self._resource_json_map and made is not None
+                and not isinstance(made, str)
+                and self._resource_json_map[key].get("DeletionPolicy") != "Retain"
+            ]  # fmt: skip
+            vpc_left_last = resource_json.get("Type") == "AWS::EC2::VPC" and all(
+                self._resource_json_map[key].get("Type") == "AWS::EC2::VPC" for key in left
+            )
+            if not (vpc_left_last and "DependencyViolation" in str(error)):
+                raise
+
+    delete_if_there.tolerates_gone = True
+    return delete_if_there
 
 
 class MotoSecret(CloudFormationModel):

@@ -328,5 +328,13 @@ def test_make_deploy_runs_the_whole_stage_against_moto_and_the_real_package(
             # The alarms a canary watches are the stack's.
             alarms = aws.client("cloudwatch").describe_alarms(AlarmNamePrefix=f"wildrydes-{STAGE}-")
             assert len(alarms["MetricAlarms"]) >= 8
+
+            # `make destroy STAGE=ci`: Zappa's function and API, then the stage's stack, gone.
+            cloudformation = aws.client("cloudformation")
+            assert stages.main(["destroy", STAGE, "--yes"]) == 0
+            assert not stages.function_exists(lam, function)
+            assert not stages.stack_exists(cloudformation, stages.stack_name(STAGE))
+            assert not stages.stack_exists(cloudformation, function)  # Zappa's own stack
+            assert f"{STAGE} destroyed" in capsys.readouterr().out
     capsys.readouterr()
     print(f"make deploy sequence against moto: {time.monotonic() - started:.1f} s")
