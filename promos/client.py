@@ -142,8 +142,22 @@ def _plan_in_process(**request):
         raise PromoServiceError(f"in-process draw failed: {error}") from error
 
 
+def _post(path: str, payload: dict) -> urllib.request.Request:
+    """A JSON POST to the promo service, signed with its service key."""
+    return urllib.request.Request(  # noqa: S310 (URL comes from settings, http/https only)
+        settings.PROMO_SERVICE_URL.rstrip("/") + path,
+        data=json.dumps(payload).encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Api-Key {settings.PROMO_SERVICE_KEY}",
+        },
+    )
+
+
 def _draw_over_http(*, ride_id, username, latitude, longitude, fare_minor) -> Discount:
-    body = json.dumps(
+    request = _post(
+        "/api/promos/discounts/",
         {
             "username": username,
             "latitude": latitude,
@@ -153,16 +167,6 @@ def _draw_over_http(*, ride_id, username, latitude, longitude, fare_minor) -> Di
                 "amount": f"{Decimal(fare_minor) / 100:.2f}",
                 "currency": settings.FARE_CURRENCY,
             },
-        }
-    ).encode()
-    url = settings.PROMO_SERVICE_URL.rstrip("/") + "/api/promos/discounts/"
-    request = urllib.request.Request(  # noqa: S310 (URL comes from settings, http/https only)
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "Authorization": f"Api-Key {settings.PROMO_SERVICE_KEY}",
         },
     )
     for attempt in (1, 2):
@@ -186,17 +190,7 @@ def _draw_over_http(*, ride_id, username, latitude, longitude, fare_minor) -> Di
 
 
 def _release_over_http(ride_id) -> int:
-    body = json.dumps({"ride_id": str(ride_id)}).encode()
-    url = settings.PROMO_SERVICE_URL.rstrip("/") + "/api/promos/discounts/release/"
-    request = urllib.request.Request(  # noqa: S310 (URL comes from settings, http/https only)
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "Authorization": f"Api-Key {settings.PROMO_SERVICE_KEY}",
-        },
-    )
+    request = _post("/api/promos/discounts/release/", {"ride_id": str(ride_id)})
     # The other service honours a release that arrives before the award, so it only has to
     # arrive; the rider waits for it at most PROMO_SERVICE_TIMEOUT, as for the draw.
     try:
