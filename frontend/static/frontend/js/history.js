@@ -41,7 +41,7 @@
 
   function trip(ride) {
     const point = (p) => `${p.latitude.toFixed(3)}, ${p.longitude.toFixed(3)}`;
-    const distance = ride.distance_km != null ? `${Number(ride.distance_km).toFixed(1)} km` : ride.dropoff ? "" : "Flat fare";
+    const distance = ride.distance_km != null ? `${Number(ride.distance_km).toFixed(2)} km` : ride.dropoff ? "" : "Flat fare";
     const route = ride.dropoff ? `${point(ride.pickup)} → ${point(ride.dropoff)}` : `From ${point(ride.pickup)}`;
     return [distance || "—", route];
   }

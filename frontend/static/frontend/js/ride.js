@@ -543,7 +543,9 @@
 
     state.route?.remove();
     state.route = null;
-    const line = ride.status === "assigned" ? [target, W.latLng(ride.pickup)]
+    // On its way the line starts at the marker, which glides there: it follows the marker.
+    state.routeFollowsUnicorn = ride.status === "assigned";
+    const line = ride.status === "assigned" ? [state.markers.unicorn.getLatLng(), W.latLng(ride.pickup)]
       : ride.status === "in_progress" && ride.dropoff ? [W.latLng(ride.pickup), W.latLng(ride.dropoff)]
       : null;
     if (line) {
@@ -565,6 +567,9 @@
     const step = (now) => {
       const t = Math.min(1, (now - began) / POLL_MS);
       marker.setLatLng([from.lat + (to.lat - from.lat) * t, from.lng + (to.lng - from.lng) * t]);
+      if (state.routeFollowsUnicorn && state.route) {
+        state.route.setLatLngs([marker.getLatLng(), state.route.getLatLngs().at(-1)]);
+      }
       if (t < 1) state.glide = requestAnimationFrame(step);
     };
     state.glide = requestAnimationFrame(step);
