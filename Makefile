@@ -84,7 +84,7 @@ operator: setup
 
 destroy: setup
 	@test -n "$(STAGE)" || { echo "make destroy STAGE=<name>"; exit 2; }
-	$(BIN)/python deploy/stage.py destroy $(STAGE) --yes
+	$(BIN)/python deploy/stage.py destroy $(STAGE) $(if $(filter $(STAGE),$(CONFIRM)),--yes)
 
 clean:
 	rm -rf $(VENV) .venv-lambda build dist .pytest_cache

@@ -2,7 +2,7 @@
 
     python deploy/stage.py deploy STAGE [--canary PERCENT] [--bake-minutes N]
     python deploy/stage.py rollback STAGE
-    python deploy/stage.py destroy STAGE --yes
+    python deploy/stage.py destroy STAGE [--yes]    # asks for the stage's name without --yes
     python deploy/stage.py settings STAGE [--offline]   # print the stage's Zappa settings
     python deploy/stage.py operator STAGE --email ADDRESS  # the first operator (asks a password)
 
@@ -461,9 +461,23 @@ def empty_bucket(s3, bucket: str) -> None:
             raise
 
 
+def confirm_destroy(stage: str, confirmed: bool) -> None:
+    """Deleting a stage needs its name typed back (or `--yes`, as `CONFIRM=<stage>` gives)."""
+    if confirmed:
+        return
+    warning = (
+        f"This deletes the stage {stage}: its function, database (a final snapshot is kept)"
+        " and files."
+    )
+    if not sys.stdin.isatty():
+        raise SystemExit(f"{warning} Run `make destroy STAGE={stage} CONFIRM={stage}` to go ahead.")
+    print(warning)
+    if input(f"Type the stage's name ({stage}) to delete it: ").strip() != stage:
+        raise SystemExit("Nothing deleted.")
+
+
 def destroy(stage: str, confirmed: bool) -> int:
-    if not confirmed:
-        raise SystemExit(f"This deletes the stage {stage}, its data and files: add --yes.")
+    confirm_destroy(stage, confirmed)
     aws = session()
     account = account_of(aws)
     lam = aws.client("lambda")
