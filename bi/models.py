@@ -8,9 +8,15 @@ def fare_currency() -> str:
 
 
 class DailyAggregate(models.Model):
-    """One day of the business in one currency, kept up to date by the BI subscriber (the
-    dashboard reads it). Money in different currencies is never added together: each
-    currency of a day has its own row; counts are added up across them."""
+    """A share of one day of the business in one currency, kept up to date by the BI
+    subscriber; the dashboard adds a day's rows up (bi.selectors). Money in different
+    currencies is never added together: each currency of a day has its own rows; counts are
+    added up across them.
+
+    A day and currency usually has one row; it has as many as there were writers at the same
+    moment: a writer adds to a row of the day that no other transaction holds, or adds a row
+    (bi.subscribers), so no ride or payment ever waits for another's increment.
+    """
 
     day = models.DateField()
     currency = models.CharField(max_length=3, default=fare_currency)
@@ -27,18 +33,15 @@ class DailyAggregate(models.Model):
 
     class Meta:
         ordering = ["-day", "currency"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["day", "currency"], name="one_aggregate_per_currency_day"
-            )
-        ]
+        indexes = [models.Index(fields=["day", "currency"], name="bi_aggregate_day_currency")]
 
     def __str__(self):
         return f"{self.day} {self.currency}"
 
 
 class CampaignDailySpend(models.Model):
-    """Discount money per campaign per day (by label, as riders saw it), per currency."""
+    """Discount money per campaign per day (by label, as riders saw it), per currency; a
+    share of it, like DailyAggregate: the reads add a key's rows up."""
 
     day = models.DateField()
     campaign = models.CharField(max_length=120)
@@ -48,10 +51,8 @@ class CampaignDailySpend(models.Model):
 
     class Meta:
         ordering = ["-day", "campaign", "currency"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["day", "campaign", "currency"], name="one_row_per_campaign_currency_day"
-            )
+        indexes = [
+            models.Index(fields=["day", "campaign", "currency"], name="bi_spend_day_campaign")
         ]
 
     def __str__(self):

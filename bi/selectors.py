@@ -52,8 +52,11 @@ def daily_figures(start: date, end: date) -> list[DayFigures]:
     """One entry per day from `start` to `end`, zeros where nothing happened."""
     counts: dict = {}
     money: dict = {}
-    rows = DailyAggregate.objects.filter(day__range=(start, end)).values(
-        "day", "currency", *COUNTS, *MONEY
+    rows = (
+        DailyAggregate.objects.filter(day__range=(start, end))
+        .values("day", "currency")  # a day and currency may have several rows: add them up
+        .annotate(**{name: Sum(name) for name in COUNTS + MONEY})
+        .order_by()
     )
     for row in rows:
         day_counts = counts.setdefault(row["day"], dict.fromkeys(COUNTS, 0))
