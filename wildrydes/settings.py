@@ -146,16 +146,21 @@ if env("DATABASE_SECRET_ARN", default="") and not DATABASES["default"].get("PASS
     _credentials = secret_json(env("DATABASE_SECRET_ARN"))
     DATABASES["default"]["USER"] = _credentials["username"]
     DATABASES["default"]["PASSWORD"] = _credentials["password"]
-# Persistent connections: one per worker process (or Lambda container), health-checked, when
-# a pooler (DATABASE_POOLER: "rds-proxy", "pgbouncer") hands out the server's connections.
-# Straight to PostgreSQL, an idle worker or a frozen Lambda container would keep its slot
-# after a burst and the server would stay full: each request then closes its connection.
+# Persistent connections (one per worker process or Lambda container, reused for 10
+# minutes): under a long-running server (gunicorn, runserver) and behind a pooler
+# (DATABASE_POOLER: "rds-proxy", "pgbouncer"). Only a Lambda function straight to
+# PostgreSQL closes its connection after each request: a frozen container cannot give its
+# slot back, and after a burst the server would stay full (load/burst.py,
+# docs/operations.md "Without a pooler").
 DATABASE_POOLER = env("DATABASE_POOLER", default="")
+ON_LAMBDA = bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
 DATABASES["default"]["CONN_MAX_AGE"] = env.int(
     "DATABASE_CONN_MAX_AGE",
-    default=600
-    if DATABASE_POOLER or DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
-    else 0,
+    default=0
+    if ON_LAMBDA
+    and not DATABASE_POOLER
+    and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    else 600,
 )
 # Health checks cost a round trip per request: worth it on Lambda (frozen containers, RDS
 # dropping idle connections), not under a long-running server (DATABASE_CONN_HEALTH_CHECKS).
