@@ -1,8 +1,10 @@
 """The demo fleet: unicorns around Seattle, the original Wild Rydes city."""
 
 from django.conf import settings
+from django.utils import timezone
 
-from rides.models import Unicorn
+from rides import services
+from rides.models import Ride, Unicorn
 
 # name, colour, gender, offset from the city centre in degrees (lat, lon)
 DEMO_FLEET = [
@@ -37,3 +39,30 @@ def seed_demo_fleet() -> int:
         )
         added += created
     return added
+
+
+# Two trips across town, as offsets from the city centre: (pickup, drop-off).
+DEMO_TRIPS = [
+    ((0.002, -0.004), (0.021, 0.011)),
+    ((-0.011, 0.006), (0.004, -0.024)),
+]
+
+
+def seed_demo_rides(rider) -> int:
+    """Finished rides for a rider who has none, ridden through the same services as any
+    ride (events, notifications, fare payments, receipts), so that the history, the admin
+    and the dashboard have something to show on a first run. Returns how many were added."""
+    if Ride.objects.filter(rider=rider).exists():
+        return 0
+    city = settings.CITY_CENTER
+    for pickup, dropoff in DEMO_TRIPS:
+        ride = services.request_ride(
+            rider=rider,
+            pickup=services.Point(city[0] + pickup[0], city[1] + pickup[1]),
+            dropoff=services.Point(city[0] + dropoff[0], city[1] + dropoff[1]),
+        )
+        # The demo skips the wait: the unicorn is at the pickup.
+        Ride.objects.filter(pk=ride.pk).update(arrives_at=timezone.now())
+        ride = services.board_ride(ride=ride, by=rider)
+        services.complete_ride(ride=ride, by=rider)
+    return len(DEMO_TRIPS)

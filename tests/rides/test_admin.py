@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from events.models import OutboxEvent
+from payments.selectors import fare_payment_ids
 from rides.models import Ride, Unicorn, UnicornApplication
 from tests.factories import RideFactory, UnicornFactory, ride_in_progress
 
@@ -120,15 +121,24 @@ def test_accepting_an_application_adds_an_off_duty_unicorn(operator_browser, api
 def test_seed_demo_twice_does_not_duplicate(settings):
     settings.DEMO_DATA_ALLOWED = True
     call_command("seed_demo")
-    counts = (Unicorn.objects.count(), User.objects.count())
+    counts = (Unicorn.objects.count(), User.objects.count(), Ride.objects.count())
     call_command("seed_demo")
-    assert (Unicorn.objects.count(), User.objects.count()) == counts
+    assert (Unicorn.objects.count(), User.objects.count(), Ride.objects.count()) == counts
     assert counts[0] >= 10
     names = set(Unicorn.objects.values_list("name", flat=True))
     assert {"Bucephalus", "Shadowfax", "Rocinante"} <= names
     operator = User.objects.get(email="operator@example.com")
     assert operator.is_staff and operator.groups.filter(name="Operators").exists()
     assert operator.check_password("wildrydes-demo")
+
+
+def test_seed_demo_gives_the_demo_rider_finished_rides_with_receipts(settings):
+    settings.DEMO_DATA_ALLOWED = True
+    call_command("seed_demo")
+    rides = Ride.objects.filter(rider__email="rider@example.com")
+    assert [ride.status for ride in rides] == [Ride.Status.COMPLETED] * 2
+    assert len(fare_payment_ids([ride.id for ride in rides])) == 2  # charged, with receipts
+    assert Unicorn.objects.filter(is_available=True).count() == Unicorn.objects.count()
 
 
 def test_a_reference_finds_its_ride_with_or_without_the_prefix(operator_browser):

@@ -5,11 +5,11 @@ from django.db import transaction
 from accounts.demo import DEMO_PASSWORD, seed_demo_accounts
 from payments.demo import seed_demo_organization
 from promos.demo import seed_demo_campaign
-from rides.demo import seed_demo_fleet
+from rides.demo import seed_demo_fleet, seed_demo_rides
 
 
 class Command(BaseCommand):
-    help = "Seed the local demo data (fleet, accounts). Safe to run again: adds what is missing."
+    help = "Seed the local demo data (fleet, accounts, rides). Safe to run again."
 
     def handle(self, *args, **options):
         if not settings.DEMO_DATA_ALLOWED:
@@ -20,8 +20,12 @@ class Command(BaseCommand):
             campaign = seed_demo_campaign()
             finance = next(user for user in users if user.email == "finance@example.com")
             organization = seed_demo_organization(finance)
+        # Booked after the fleet is committed, each ride in its own transactions, as in use.
+        rider = next(user for user in users if user.email == "rider@example.com")
+        rides = seed_demo_rides(rider)
         self.stdout.write(f"Demo fleet: {unicorns} unicorn(s) added.")
         self.stdout.write(f"Demo campaign: {'added' if campaign else 'already there'}.")
         self.stdout.write(f"Demo organization: {'added' if organization else 'already there'}.")
+        self.stdout.write(f"Demo rides: {rides} finished ride(s) added for {rider.email}.")
         for user in users:
             self.stdout.write(f"Demo account: {user.email} / {DEMO_PASSWORD}")
