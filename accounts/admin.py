@@ -8,7 +8,7 @@ from rest_framework_api_key.models import APIKey
 from accounts import services
 from accounts.admin_forms import ServiceKeyForm, scopes_display
 from accounts.models import PAYMENT_SCOPES, Scope, ServiceKey, User
-from payments.admin import OrganizationScoped
+from organizations.admin import OrganizationScoped
 
 
 class UserCreationForm(AdminUserCreationForm):

@@ -193,7 +193,7 @@ class ServiceKey(AbstractAPIKey):
         max_length=80, help_text="Which service or partner uses this key, e.g. 'rides-prod'."
     )
     organization = models.ForeignKey(
-        "payments.Organization",
+        "organizations.Organization",
         null=True,
         blank=True,
         on_delete=models.PROTECT,

@@ -35,7 +35,7 @@ GROUP_PERMISSIONS = {
     FINANCE: {
         "payments.payment": ["view", "add", "change", "delete"],
         "payment_lists.paymentlist": ["view", "change"],
-        "payments.organization": ["view", "add", "change"],
+        "organizations.organization": ["view", "add", "change"],
         "payments.subscription": ["view", "add", "change"],
         "payments.subscriptionlimit": ["view", "add", "change", "delete"],
         "accounts.servicekey": ["view", "add", "change"],

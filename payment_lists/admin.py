@@ -9,11 +9,11 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from core.exceptions import DomainError
+from organizations.admin import OrganizationScoped
+from organizations.models import Organization
 from payment_lists import selectors, services
 from payment_lists.models import PaymentList
 from payment_lists.workflow import in_words
-from payments.admin import OrganizationScoped
-from payments.models import Organization
 
 
 class UploadForm(forms.Form):

@@ -13,11 +13,11 @@ from accounts.permissions import service_key_of
 from accounts.throttles import UploadsPerCaller
 from core.exceptions import NotFound
 from core.money import Money
+from organizations.models import Organization
 from payment_lists import selectors, services
 from payment_lists.models import PaymentList
 from payment_lists.workflow import in_words
 from payments.apis import _PaymentApi
-from payments.models import Organization
 
 
 class PaymentListSerializer(serializers.ModelSerializer):

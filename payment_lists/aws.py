@@ -15,9 +15,9 @@ from urllib.parse import unquote_plus
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, transaction
 
+from organizations.models import Organization
 from payment_lists import runs, steps, workflow
 from payment_lists.models import PaymentList
-from payments.models import Organization
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import uuid
 
 from django.db import models
 
-from payments.models import Organization
+from organizations.models import Organization
 
 
 def _inbox_path(payment_list, filename):

@@ -8,9 +8,9 @@ from django.db.models import QuerySet
 from accounts.permissions import service_key_of
 from core.exceptions import NotFound
 from core.money import Money
+from organizations.models import Organization
 from payment_lists.models import PaymentList
 from payment_lists.workflow import in_words
-from payments.models import Organization
 
 
 def organizations_of(request) -> QuerySet[Organization]:

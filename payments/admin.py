@@ -4,29 +4,11 @@ from django.db.models import Count
 
 from core.admin_actions import apply_to_each
 from core.money import Money
+from organizations.admin import OrganizationScoped
+from organizations.models import Organization
 from payments import services
-from payments.models import Organization, Payment, Subscription, SubscriptionLimit
-from payments.selectors import organizations_of, payments_managed_by
-
-
-class OrganizationScoped:
-    """A staff user who is not a superuser sees and picks only the organizations they act
-    for (payments.selectors.organizations_of): the same walls as the API."""
-
-    organization_path = "organization"
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.is_superuser:
-            return queryset
-        return queryset.filter(
-            **{f"{self.organization_path}__in": organizations_of(request.user).values("pk")}
-        )
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.related_model is Organization:
-            kwargs["queryset"] = organizations_of(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+from payments.models import Payment, Subscription, SubscriptionLimit
+from payments.selectors import payments_managed_by
 
 
 class SubscriptionInline(admin.TabularInline):

@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from payments.models import Organization
+from organizations.models import Organization
 
 DEMO_ORGANIZATION = "Enchanted Forest Tours"
 

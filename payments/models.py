@@ -4,22 +4,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-
-class Organization(models.Model):
-    """A business that pays or submits payment lists; finance staff act for it."""
-
-    name = models.CharField(max_length=120, unique=True)
-    members = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="organizations",
-        help_text="Finance staff allowed to act for this organization.",
-    )  # fmt: skip
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self):
-        return self.name
+from organizations.models import Organization
 
 
 class Subscription(models.Model):

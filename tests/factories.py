@@ -119,7 +119,7 @@ class ServiceKeyFactory(factory.django.DjangoModelFactory):
 
 class OrganizationFactory(factory.django.DjangoModelFactory):
     class Meta:
-        model = "payments.Organization"
+        model = "organizations.Organization"
 
     name = factory.Sequence(lambda n: f"Organization {n}")
 

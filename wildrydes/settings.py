@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "rest_framework_api_key",
     "drf_spectacular",
     "core",
+    "organizations",
     "accounts",
     "rides",
     "promos",

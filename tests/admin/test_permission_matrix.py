@@ -131,7 +131,7 @@ def build_world() -> World:
     Token.objects.get_or_create(user=users["rider"])
     objects = {
         "payments.payment": payment,
-        "payments.organization": org_a,
+        "organizations.organization": org_a,
         "payments.subscription": subscription,
         PaymentList._meta.label_lower: payment_list,
         "accounts.servicekey": key,
@@ -440,7 +440,7 @@ def test_finance_of_b_cannot_mint_a_key_for_a_nor_join_a():
     )
     assert not ServiceKey.objects.filter(name="stolen").exists()
     client.post(
-        f"/admin/payments/organization/{world.org_a.pk}/change/",
+        f"/admin/organizations/organization/{world.org_a.pk}/change/",
         {"name": ORG_A, "members": [world.users["finance_b"].pk]},
     )
     assert not world.org_a.members.filter(pk=world.users["finance_b"].pk).exists()

@@ -32,7 +32,7 @@ CHANGELISTS = {
     "/admin/events/outboxevent/": (OK, OK),
     "/admin/payments/payment/": (FORBIDDEN, OK),
     "/admin/payment_lists/paymentlist/": (FORBIDDEN, OK),
-    "/admin/payments/organization/": (FORBIDDEN, OK),
+    "/admin/organizations/organization/": (FORBIDDEN, OK),
     "/admin/payments/subscription/": (FORBIDDEN, OK),
     "/admin/accounts/servicekey/": (FORBIDDEN, OK),
     "/admin/accounts/user/": (FORBIDDEN, FORBIDDEN),
@@ -44,7 +44,7 @@ CHANGELISTS = {
 ADD_PAGES = {
     "/admin/rides/unicorn/add/": (OK, FORBIDDEN),
     "/admin/promos/campaign/add/": (OK, FORBIDDEN),
-    "/admin/payments/organization/add/": (FORBIDDEN, OK),
+    "/admin/organizations/organization/add/": (FORBIDDEN, OK),
     "/admin/payments/subscription/add/": (FORBIDDEN, OK),
     "/admin/accounts/servicekey/add/": (FORBIDDEN, OK),
     # Made by services only, never by hand:

@@ -140,8 +140,8 @@ def test_hostile_text_in_the_finance_pages(watched, sign_in):
 
     for path in [
         "/admin/payments/payment/",
-        "/admin/payments/organization/",
-        f"/admin/payments/organization/{organization.pk}/change/",
+        "/admin/organizations/organization/",
+        f"/admin/organizations/organization/{organization.pk}/change/",
         "/admin/accounts/servicekey/",
         "/admin/payment_lists/paymentlist/",
         f"/admin/payment_lists/paymentlist/{payment_list.pk}/change/",

@@ -418,7 +418,7 @@ ADMIN_PAGES = {
     "/admin/payments/payment/": (302, 302, 403, 200),
     "/admin/payment_lists/paymentlist/": (302, 302, 403, 200),
     "/admin/payment_lists/paymentlist/upload/": (302, 302, 302, 200),
-    "/admin/payments/organization/": (302, 302, 403, 200),
+    "/admin/organizations/organization/": (302, 302, 403, 200),
     "/admin/accounts/servicekey/": (302, 302, 403, 200),
     "/admin/accounts/user/": (302, 302, 403, 403),
     "/admin/auth/group/": (302, 302, 403, 403),

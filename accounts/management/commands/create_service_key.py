@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.models import Scope, ServiceKey
+from organizations.models import Organization
 
 
 class Command(BaseCommand):
@@ -28,8 +29,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, service, name, scopes, organization, **options):
-        from payments.models import Organization
-
         org = None
         if organization:
             org = Organization.objects.filter(name=organization).first()

@@ -6,9 +6,9 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from organizations.models import Organization
 from payment_lists import runs, selectors, workflow
 from payment_lists.models import PaymentList
-from payments.models import Organization
 
 BAR_WIDTH = 30
 
