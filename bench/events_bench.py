@@ -1,8 +1,7 @@
 """Sections `events_delivery` and `payments_post_outbox` of `make bench` (see bench/run.py).
 
-events_delivery, per database: events per second delivered on the local path: by the
-background thread (a server's default), in-process after each commit (inline) and by the
-relay draining a backlog; the work runs in
+events_delivery, per database: events per second delivered on the local path: in-process
+after each commit (inline, the default) and by the relay draining a backlog; the work runs in
 bench/events_child.py, a child process with Django set up.
 
 payments_post_outbox, per database: `POST /api/payments/` (service key) through gunicorn +
@@ -104,19 +103,17 @@ def _per_event_ms(seconds: float, events: int) -> float:
 
 
 def _delivery_line(r: dict) -> str:
-    n, inline, relay, thread = r["events"], r["inline"], r["relay"], r["thread"]
+    n, inline, relay = r["events"], r["inline"], r["relay"]
     return (
         f"{r['database']:<9} in-process {n / inline['seconds']:5.0f} events/s "
         f"(delivery {_per_event_ms(inline['delivery_seconds'], n):.2f} ms/event), "
-        f"relay {n / relay['seconds']:5.0f} events/s, thread {n / thread['seconds']:5.0f} "
-        f"events/s (publisher CPU {_per_event_ms(thread['publisher_cpu'], n):.2f} ms/event, "
-        f"{n / max(1, thread['batches']):.0f} events/batch)"
+        f"relay {n / relay['seconds']:5.0f} events/s"
     )
 
 
 def _delivery_markdown(results, versions, options) -> str:
     other = max(
-        (max(r[path]["other_cpu"] for path in ("inline", "relay", "thread")) for r in results),
+        (max(r[path]["other_cpu"] for path in ("inline", "relay")) for r in results),
         default=0.0,
     )
     lines = [
@@ -130,17 +127,12 @@ def _delivery_markdown(results, versions, options) -> str:
         "notifications (2 ProcessedEvent rows, a daily aggregate update and a notification "
         "per event); 20 events first to warm up. One process "
         "(bench/events_child.py) does it all, one path after the other.",
-        '- *thread*: `EVENTS_DELIVERY = "thread"` (a server\'s default), each commit hands '
-        "its event to the process, whose watcher thread delivers what gathers in batches "
-        "(no request here to deliver between); "
-        "timed from the first emit until the thread is idle again. The delivery column is "
-        "the publisher thread's own CPU (from /proc/self/task). *in-process*: "
-        '`EVENTS_DELIVERY = "inline"`, delivery after each commit in the committing thread '
-        "(a batch of one, as on Lambda and in tests): timed from the first emit to the last "
+        '- *in-process*: `EVENTS_DELIVERY = "inline"` (the default), delivery after each '
+        "commit in the committing thread (a batch of one): timed from the first emit to the last "
         "delivery; the delivery column is the time spent in `publish_events`. *relay*: the "
-        "events are emitted with the after-commit delivery patched out (a process that died "
-        "after each commit), then `relay_events()` (batches of 500) runs until the backlog "
-        "is drained; timed around the relay only.",
+        'events are emitted with `EVENTS_DELIVERY = "relay"` (nothing after the commit, as '
+        "for a process that died after each commit), then `relay_events()` (batches of "
+        "500) runs until the backlog is drained; timed around the relay only.",
         f"- Other processes on the machine used up to {other:.0%} of its CPU meanwhile.",
         "",
         "| database | path | events/s | ms/event | delivery ms/event | app CPU ms/event "
@@ -148,19 +140,11 @@ def _delivery_markdown(results, versions, options) -> str:
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in results:
-        n, inline, relay, thread = r["events"], r["inline"], r["relay"], r["thread"]
+        n, inline, relay = r["events"], r["inline"], r["relay"]
 
         def db_cpu(seconds, n=n, pg=r["database"] != "sqlite"):
             return f"{_per_event_ms(seconds, n):.2f}" if pg else "-"
 
-        lines.append(
-            f"| {r['database']} | thread, after each commit ({n / max(1, thread['batches']):.0f} "
-            f"events per batch; the emits alone: "
-            f"{_per_event_ms(thread['emit_seconds'], n):.2f} ms/event) "
-            f"| {n / thread['seconds']:.0f} | {_per_event_ms(thread['seconds'], n):.2f} "
-            f"| {_per_event_ms(thread['publisher_cpu'], n):.2f} CPU "
-            f"| {_per_event_ms(thread['app_cpu'], n):.2f} | {db_cpu(thread['db_cpu'])} |"
-        )
         lines.append(
             f"| {r['database']} | in-process, after each commit | {n / inline['seconds']:.0f} "
             f"| {_per_event_ms(inline['seconds'], n):.2f} "
@@ -179,14 +163,13 @@ def _delivery_markdown(results, versions, options) -> str:
 # --- payments_post_outbox ------------------------------------------------------------------
 
 # name: (BENCH_OUTBOX, reference prefix); the first is the baseline of the others, the
-# second the project as committed (EVENTS_DELIVERY's default for a server: "thread").
+# second the project as committed (EVENTS_DELIVERY's default: "inline").
 OUTBOX_TARGETS = {
     "no outbox": ("off", "off"),
-    "outbox, thread (default)": ("on", "on"),
-    "outbox, inline": ("inline", "inl"),
+    "outbox, inline (default)": ("on", "on"),
     "outbox, relay": ("relay", "rly"),
 }
-DEFAULT_TARGET = "outbox, thread (default)"
+DEFAULT_TARGET = "outbox, inline (default)"
 RELAY_TARGET = "outbox, relay"
 # Seconds the relay loop sleeps when it finds nothing (`make run` uses 5); short here so
 # that its idle wait adds little to the drain time charged to the relay target.
@@ -506,14 +489,11 @@ def _post_markdown(results, versions, options) -> str:
         f"- Machine: {options.machine}",
         f"- Software: {options.software}; {', '.join(versions)}",
         f"- Servers: gunicorn, {options.workers} `{options.worker_class}` workers per target, "
-        "`DEBUG=false`, the committed settings, all four on the same database: "
+        "`DEBUG=false`, the committed settings, all three on the same database: "
         "bench/outbox_wsgi.py with `BENCH_OUTBOX=off` (*no outbox*: `emit` a no-op), `on` "
-        "(*outbox, thread (default)*: the project as committed, `EVENTS_DELIVERY` left to "
-        'its default for a server, "thread": after commit the event waits in the worker, '
-        "which delivers what gathered between two requests, after the answer has gone out, "
-        "in batches; the request answers "
-        'at once), `inline` (*outbox, inline*: `EVENTS_DELIVERY = "inline"`, delivery to bi '
-        "and notifications after commit, before the answer, a batch of one) and `relay` "
+        "(*outbox, inline (default)*: the project as committed, `EVENTS_DELIVERY` left to "
+        'its default, "inline": delivery to bi and notifications after commit, before the '
+        "answer, a batch of one) and `relay` "
         '(*outbox, relay*: `EVENTS_DELIVERY = "relay"`, the request only writes the event; '
         f"`manage.py relay_events --loop --interval {RELAY_INTERVAL:g}` runs beside the "
         "servers and delivers; its CPU is counted in that target's app CPU).",
@@ -534,7 +514,7 @@ def _post_markdown(results, versions, options) -> str:
         "*events/batch* how many events one delivery pass handed to the subscribers, on "
         "average (the events of a pass share their published_at).",
         "- CPU ms/req is CPU time per 201 answer of the gunicorn workers (app: request "
-        "threads and background thread; plus the relay loop for *relay*) and of the "
+        "threads; plus the relay loop for *relay*) and of the "
         "PostgreSQL server (db), from /proc, over load and drain. Checked after the run: one "
         "payment per 201, one outbox event per payment with the outbox and none without, "
         "all published, each processed by both subscribers (bi, notifications), no failed "
@@ -558,7 +538,7 @@ def _post_markdown(results, versions, options) -> str:
     lines += [
         "",
         "What the outbox adds to the request without it (goal: under 20%, judged on the "
-        "default, *thread*; on the time per request at saturation, 1/throughput with the "
+        "default, *inline*; on the time per request at saturation, 1/throughput with the "
         "drain, and on the median latency when paced):",
         "",
         "| database | load | target | time per request | p50 | p99 | CPU per request "

@@ -11,17 +11,13 @@ DATABASE_URL), after `manage.py migrate`:
 whose e-mails (written to --emails-file) the POSTed payments name as payers.
 
 `deliver`: creates payments directly (no events), then
-1. in-process (`EVENTS_DELIVERY = "inline"`): for each payment, one committed transaction
-   that emits PaymentRegistered; after commit the event is delivered in-process to both
+1. in-process (`EVENTS_DELIVERY = "inline"`, the default): for each payment, one committed
+   transaction that emits PaymentRegistered; after commit the event is delivered in-process to both
    subscribers (bi and notifications) before the caller goes on: a batch of one. Timed as
    a whole and, separately, inside `publish_events` (the delivery).
 2. relay: the same number of events emitted with the after-commit delivery switched off
    (as if the process had died after each commit), then `relay_events()` called until
    the backlog is drained (batches of 500). Timed around the relay only.
-3. thread (`EVENTS_DELIVERY = "thread"`, a server's default): each commit hands its event
-   to the background thread, which delivers what it gathers in batches. Timed from the
-   first emit until the thread is idle again; the thread's own CPU is read from
-   /proc/self/task, and its batches are counted.
 Prints one line "BENCH_JSON {...}" with the timings, the CPU used by this process and by
 the database server (PostgreSQL), and the checks (every event delivered to both).
 """
@@ -100,20 +96,6 @@ def _payments(count: int, payers: list, tag: str) -> list:
     )
 
 
-def _thread_cpu(name: str):
-    """A function returning the CPU seconds used so far by this process's thread `name`."""
-    import threading
-
-    (thread,) = (t for t in threading.enumerate() if t.name == name)
-    stat = Path(f"/proc/self/task/{thread.native_id}/stat")
-
-    def seconds() -> float:
-        fields = stat.read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    return seconds
-
-
 def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
     _setup()
     from unittest import mock
@@ -122,21 +104,16 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
     from django.test import override_settings
     from run import CpuMeter
 
-    from events import services
+    from events import relay
     from events.models import Delivery, OutboxEvent, ProcessedEvent
     from notifications.models import Notification
     from payments.events import PAYMENT_REGISTERED, emit_payment_event
 
     with transaction.atomic():
         users = _riders(payers, "deliver")
-        payments = _payments(2 * WARMUP_EVENTS + 3 * events, users, "deliver")
+        payments = _payments(WARMUP_EVENTS + 2 * events, users, "deliver")
     warmup, payments = payments[:WARMUP_EVENTS], payments[WARMUP_EVENTS:]
-    warmup_thread, payments = payments[:WARMUP_EVENTS], payments[WARMUP_EVENTS:]
-    inline, backlog, threaded = (
-        payments[:events],
-        payments[events : 2 * events],
-        payments[2 * events :],
-    )
+    inline, backlog = payments[:events], payments[events:]
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -150,7 +127,7 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
         emit_each(warmup)  # code paths, caches and connections warm
 
     # 1. In-process delivery after each commit, with the time inside publish_events.
-    publish = services.publish_events
+    publish = relay.publish_events
 
     def timed(tally: dict):
         """publish_events, adding its calls and seconds to `tally`."""
@@ -168,7 +145,7 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
     delivering = {"seconds": 0.0, "calls": 0}
     with (
         override_settings(EVENTS_DELIVERY="inline"),
-        mock.patch.object(services, "publish_events", timed(delivering)),
+        mock.patch.object(relay, "publish_events", timed(delivering)),
         CpuMeter(app=[os.getpid()], db=db_pids) as inline_cpu,
     ):
         started = time.perf_counter()
@@ -177,7 +154,7 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
     processed_inline = ProcessedEvent.objects.count()
 
     # 2. A backlog of unpublished events, drained by the relay.
-    with mock.patch.object(services, "publish_events", return_value=0):
+    with override_settings(EVENTS_DELIVERY="relay"):
         emit_each(backlog)
     unpublished = OutboxEvent.objects.filter(published_at__isnull=True).count()
     calls = 0
@@ -185,31 +162,12 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
         started = time.perf_counter()
         while True:
             calls += 1
-            done = services.relay_events()
+            done = relay.relay_events()
             if not done["published"] and not done["retried"]:
                 break
         relay_seconds = time.perf_counter() - started
 
-    # 3. The background thread (the default of a server), with its own CPU from /proc.
-    batches = {"calls": 0, "seconds": 0.0}
-    with (
-        override_settings(EVENTS_DELIVERY="thread"),
-        mock.patch.object(services, "publish_events", timed(batches)),
-    ):
-        emit_each(warmup_thread)  # starts the thread and its connection
-        services.wait_for_background()
-        batches.update(calls=0, seconds=0.0)
-        publisher = _thread_cpu("outbox-publisher")
-        with CpuMeter(app=[os.getpid()], db=db_pids) as thread_cpu:
-            before = publisher()
-            started = time.perf_counter()
-            emit_each(threaded)
-            emitted = time.perf_counter() - started
-            flushed = services.wait_for_background(timeout=60 + events * 0.1)
-            thread_seconds = time.perf_counter() - started
-            publisher_cpu = publisher() - before
-
-    total = 2 * WARMUP_EVENTS + 3 * events
+    total = WARMUP_EVENTS + 2 * events
     checks = {
         "events": OutboxEvent.objects.count(),
         "unpublished_before_relay": unpublished,
@@ -218,7 +176,6 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
         "processed": ProcessedEvent.objects.count(),
         "deliveries_retried_or_dead": Delivery.objects.count(),
         "notifications": Notification.objects.count(),
-        "thread_flushed": flushed,
     }
     expected = {
         "events": total,
@@ -228,7 +185,6 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
         "processed": 2 * total,
         "deliveries_retried_or_dead": 0,
         "notifications": total,
-        "thread_flushed": True,
     }
     return {
         "events": events,
@@ -240,19 +196,6 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
             "db_cpu": inline_cpu.seconds["db"],
             "other_cpu": inline_cpu.other / inline_cpu.machine_capacity
             if inline_cpu.machine_capacity
-            else 0.0,
-        },
-        "thread": {
-            "seconds": thread_seconds,
-            "emit_seconds": emitted,
-            "flushed": flushed,
-            "batches": batches["calls"],
-            "publish_seconds": batches["seconds"],
-            "publisher_cpu": publisher_cpu,
-            "app_cpu": thread_cpu.seconds["app"],
-            "db_cpu": thread_cpu.seconds["db"],
-            "other_cpu": thread_cpu.other / thread_cpu.machine_capacity
-            if thread_cpu.machine_capacity
             else 0.0,
         },
         "relay": {

@@ -2,11 +2,8 @@
 
     BENCH_OUTBOX=off gunicorn --chdir bench outbox_wsgi:application
 
-- BENCH_OUTBOX=on (or unset): wildrydes.wsgi unchanged (the committed settings: for a
-  server, EVENTS_DELIVERY "thread", delivery after commit in batches on the worker's
-  background thread; see events/services.py).
-- BENCH_OUTBOX=inline / thread: the same with `settings.EVENTS_DELIVERY` set to that
-  ("inline": delivery after commit, before the answer).
+- BENCH_OUTBOX=on (or unset): wildrydes.wsgi unchanged (the committed settings:
+  EVENTS_DELIVERY "inline", delivery after commit, before the answer; see events/relay.py).
 - BENCH_OUTBOX=relay: `settings.EVENTS_DELIVERY = "relay"` (nothing after commit; the
   relay loop, `manage.py relay_events --loop`, publishes).
 - BENCH_OUTBOX=off: `emit` becomes a no-op in this process only: a payment is registered
@@ -26,23 +23,23 @@ if str(ROOT) not in sys.path:
 from wildrydes.wsgi import application  # noqa: E402  (sets Django up)
 
 OUTBOX = os.environ.get("BENCH_OUTBOX", "on")
-if OUTBOX not in ("on", "inline", "thread", "relay", "off"):
-    raise SystemExit(f"BENCH_OUTBOX must be on, inline, thread, relay or off, not {OUTBOX!r}")
+if OUTBOX not in ("on", "relay", "off"):
+    raise SystemExit(f"BENCH_OUTBOX must be on, relay or off, not {OUTBOX!r}")
 
-if OUTBOX in ("inline", "thread", "relay"):
+if OUTBOX == "relay":
     from django.conf import settings
 
     settings.EVENTS_DELIVERY = OUTBOX
 
 if OUTBOX == "off":
-    import events.services
+    import events.outbox
     import payments.events
 
     def _no_outbox(event_type, data, *, version=1):
         return None
 
     # payments.events imported `emit` by name; patch both names.
-    events.services.emit = _no_outbox
+    events.outbox.emit = _no_outbox
     payments.events.emit = _no_outbox
 
 __all__ = ["application"]

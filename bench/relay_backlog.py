@@ -4,8 +4,9 @@ takes to drain a backlog of 1,000,000 unpublished events (--backlog-events), per
 The backlog is what a crashed fleet or a long SNS outage leaves: PaymentRegistered events
 committed but never published, for 64 riders (so both subscribers work: bi folds every
 event, notifications writes one per event). It is written set-based in one statement
-(events.services.emit_rows, the path payment lists use). Then the relay runs pass after pass
-as the schedule would (`events.services.relay_events()`, each pass draining batches until
+(events.outbox.emit_rows, the path payment lists use, with EVENTS_DELIVERY "relay" so that
+nothing publishes them after the commit). Then the relay runs pass after pass
+as the schedule would (`events.relay.relay_events()`, each pass draining batches until
 EVENTS_RELAY_SECONDS), back to back, until nothing is left: the figure is the drain time
 and the number of scheduled passes (at `rate(1 minute)`, passes x 1 minute is the wall
 time on AWS at worst). Checked after: every event published and processed by both
@@ -37,7 +38,7 @@ def _seed(events: int) -> None:
     from django.utils import timezone
 
     from accounts.models import User
-    from events.services import emit_rows
+    from events.outbox import emit_rows
     from payments.events import PAYMENT_REGISTERED
 
     now, unusable = timezone.now(), make_password(None)
@@ -84,10 +85,11 @@ def child(events: int) -> dict:
     from django.db.models import Sum
 
     from bi.models import DailyAggregate
-    from events import services
+    from events import relay
     from events.models import OutboxEvent, ProcessedEvent
     from notifications.models import Notification
 
+    settings.EVENTS_DELIVERY = "relay"  # a backlog: nothing publishes it after the commit
     started = time.perf_counter()
     _seed(events)
     seed_seconds = time.perf_counter() - started
@@ -95,7 +97,7 @@ def child(events: int) -> dict:
     started = time.perf_counter()
     while True:
         began = time.perf_counter()
-        done = services.relay_events()
+        done = relay.relay_events()
         if not done["published"] and not done["retried"]:
             break
         passes.append({"published": done["published"], "seconds": time.perf_counter() - began})
@@ -119,7 +121,7 @@ def child(events: int) -> dict:
         "drain_seconds": drain,
         "passes": passes,
         "budget_seconds": settings.EVENTS_RELAY_SECONDS,
-        "batch": services.RELAY_BATCH,
+        "batch": relay.RELAY_BATCH,
         "max_rss_mb": _max_rss_mb(),
         "problems": problems,
     }

@@ -4,7 +4,8 @@ from django.contrib import admin, messages
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
-from events import access, services
+from events import access
+from events.delivery import replay_dead_letter
 from events.models import DeadLetter, Delivery, OutboxEvent
 
 REDACTED = "(hidden: payment data is for finance staff of the payment's organization)"
@@ -119,7 +120,7 @@ class DeadLetterAdmin(admin.ModelAdmin):
     def replay(self, request, queryset):
         delivered = failed = 0
         for delivery in queryset.select_related("event"):
-            if services.replay_dead_letter(delivery):
+            if replay_dead_letter(delivery):
                 delivered += 1
             else:
                 failed += 1

@@ -1,8 +1,8 @@
-"""The AWS side of events: publish to SNS, and the SQS entry point for subscribers.
+"""The AWS entry points of events: the SQS queues' batches, and the scheduled relay.
 
 Each subscriber has its own queue, named `<anything>-<subscriber>` (e.g.
-`wildrydes-dev-events-bi`), subscribed to the topic with a filter policy on the
-`event_type` message attribute. Zappa hands the queue's records to `handle_sqs_event`.
+`wildrydes-dev-events-bi`), subscribed to the topic (events.sns) with a filter policy on
+the `event_type` message attribute. Zappa hands the queue's records to `handle_sqs_event`.
 """
 
 import json
@@ -14,40 +14,13 @@ from django.conf import settings
 from django.db import connections
 
 from core.observability import count_metric
-from events import registry, services
+from events import delivery, registry, relay
 from events.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
 
 # The type a dead letter gets when its SQS body was not one of our events.
 UNREADABLE_TYPE = "sqs.UnreadableMessage"
-
-# SNS is called right after the commit of the request that made the change. An SNS that
-# is slow or out of reach (a Lambda in a VPC without a route to it) must not hold that
-# request: botocore's defaults (60 s to connect, 60 s to read, 5 tries) outlast API
-# Gateway's 29 s and Lambda's timeout. What does not go out stays in the outbox for the relay.
-SNS_CLIENT_CONFIG = {
-    "connect_timeout": 1,
-    "read_timeout": 2,
-    "retries": {"mode": "standard", "total_max_attempts": 2},
-}
-
-
-def _client(service: str, config: dict | None = None):
-    import boto3  # provided by the Lambda runtime; imported only when AWS is in use
-    from botocore.config import Config
-
-    return boto3.client(
-        service, region_name=settings.AWS_REGION, config=Config(**config) if config else None
-    )
-
-
-def publish_to_sns(event: OutboxEvent) -> None:
-    _client("sns", SNS_CLIENT_CONFIG).publish(
-        TopicArn=settings.EVENTS_SNS_TOPIC_ARN,
-        Message=json.dumps(event.envelope()),
-        MessageAttributes={"event_type": {"DataType": "String", "StringValue": event.type}},
-    )
 
 
 def subscriber_for_queue(queue_arn: str) -> registry.Subscriber:
@@ -107,19 +80,60 @@ def unreadable_envelope(record: dict, error: Exception) -> dict:
 
 
 def handle_sqs_event(event: dict, context=None) -> dict:
-    """Process a batch; report only the failed messages so SQS retries just those."""
+    """Process a batch of SQS messages as one batch; report only the failed messages
+    (partial batch response), so SQS retries just those.
+
+    The readable events go to their subscriber together (`delivery.deliver_to`: one
+    transaction for the batch; if that fails, one per event), so a poisoned message fails
+    alone and its neighbours are delivered. A message SQS hands out again, even twice in
+    the same batch, changes nothing (the subscriber runs once per event id). Whatever fails
+    (an unreadable body, an event type the subscriber does not know, the subscriber itself)
+    is kept, after its last try, as a dead letter operators can read and replay.
+    """
     _retire_stale_connections()
-    failures = []
     try:
-        for record in event.get("Records", []):
-            try:
-                _handle_record(record)
-            except Exception:
-                logger.exception("Subscriber failed on SQS message %s", record.get("messageId"))
-                failures.append({"itemIdentifier": record["messageId"]})
+        failed = _handle_records(event.get("Records", []))
     finally:
         _retire_stale_connections()
-    return {"batchItemFailures": failures}
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+
+def _handle_records(records: list[dict]) -> list[str]:
+    """The ids of the messages that failed, in the batch's order."""
+    failed = set()
+    batches: dict[registry.Subscriber, list[tuple[dict, dict]]] = {}
+    for record in records:
+        try:
+            subscriber = subscriber_for_queue(record["eventSourceARN"])
+        except LookupError:
+            logger.exception("SQS message %s is from no subscriber's queue", record["messageId"])
+            failed.add(record["messageId"])
+            continue
+        try:
+            batches.setdefault(subscriber, []).append((record, envelope_from_body(record["body"])))
+        except UnreadableMessage as error:
+            _failed(subscriber, record, unreadable_envelope(record, error), error)
+            failed.add(record["messageId"])
+    for subscriber, messages in batches.items():
+        errors = delivery.deliver_to(subscriber, [envelope for _, envelope in messages])
+        for record, envelope in messages:
+            if envelope["id"] in errors:
+                _failed(subscriber, record, envelope, errors[envelope["id"]])
+                failed.add(record["messageId"])
+    return [record["messageId"] for record in records if record["messageId"] in failed]
+
+
+def _failed(subscriber: registry.Subscriber, record: dict, envelope: dict, error: Exception):
+    """Log a message that failed; after its last try keep it as a dead letter (SQS then
+    moves it to the queue's dead-letter queue)."""
+    logger.error(
+        "Subscriber %s failed on SQS message %s: %r", subscriber.name, record["messageId"], error
+    )
+    attempts = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
+    if attempts >= settings.EVENTS_MAX_ATTEMPTS:
+        delivery.record_dead_letter(
+            subscriber=subscriber.name, envelope=envelope, error=repr(error), attempts=attempts
+        )
 
 
 def _retire_stale_connections() -> None:
@@ -134,25 +148,6 @@ def _retire_stale_connections() -> None:
     for connection in connections.all(initialized_only=True):
         if not connection.in_atomic_block:
             connection.close_if_unusable_or_obsolete()
-
-
-def _handle_record(record: dict) -> None:
-    """Process one message. Whatever fails (an unreadable body, an event type the
-    subscriber does not know, the subscriber itself) is reported to SQS for another try,
-    and kept as a dead letter operators can read and replay after the last one."""
-    subscriber = subscriber_for_queue(record["eventSourceARN"])
-    attempts = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
-    envelope = None
-    try:
-        envelope = envelope_from_body(record["body"])
-        services.process_event(subscriber, envelope)
-    except Exception as error:
-        envelope = envelope or unreadable_envelope(record, error)
-        if attempts >= settings.EVENTS_MAX_ATTEMPTS:
-            services.record_dead_letter(
-                subscriber=subscriber.name, envelope=envelope, error=repr(error), attempts=attempts
-            )
-        raise
 
 
 def is_sqs_event(event: dict) -> bool:
@@ -171,7 +166,7 @@ def relay_on_schedule(event: dict, context=None) -> dict:
     if context is not None and hasattr(context, "get_remaining_time_in_millis"):
         left = context.get_remaining_time_in_millis() / 1000 - RELAY_MARGIN_SECONDS
         seconds = max(0.0, min(seconds, left))
-    result = services.relay_events(seconds=seconds)
+    result = relay.relay_events(seconds=seconds)
     report_outbox_age()
     return result
 

@@ -2,8 +2,6 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from uuid6 import uuid7
 
-from core.db import AnyOf
-
 
 class OutboxEvent(models.Model):
     """A domain event, written in the same transaction as the change it reports.
@@ -112,6 +110,3 @@ class ProcessedEvent(models.Model):
 
     def __str__(self):
         return f"{self.subscriber} {self.event_id}"
-
-
-OutboxEvent._meta.pk.register_lookup(AnyOf)  # a batch's ids: `pk__any_of` (see AnyOf)

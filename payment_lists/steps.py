@@ -38,7 +38,7 @@ from django.utils import timezone
 
 from core.csvsafe import neutralise
 from core.observability import count_metric
-from events.services import emit, emit_rows
+from events.outbox import emit, emit_rows
 from payment_lists import fastpath
 from payment_lists import rows as csv_rows
 from payment_lists.models import PaymentList, PaymentListRow

@@ -1,6 +1,6 @@
 """The payment events and their payloads (the contract BI and notifications read)."""
 
-from events.services import emit
+from events.outbox import emit
 from payments.models import Payment
 
 PAYMENT_REGISTERED = "payments.PaymentRegistered"

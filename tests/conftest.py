@@ -32,8 +32,7 @@ def _no_campaign_cache(settings):
 @pytest.fixture(autouse=True)
 def _events_delivered_inline(settings):
     """Tests read the subscribers' rows right after the commit, so events are delivered
-    before the caller goes on. A server's default, the background thread, is tested in
-    tests/events (with `events.services.flush_background`)."""
+    before the caller goes on (the default; a test environment may say otherwise)."""
     settings.EVENTS_DELIVERY = "inline"
 
 

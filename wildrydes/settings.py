@@ -429,14 +429,10 @@ PROMO_CAMPAIGN_CACHE_SECONDS = env.float("PROMO_CAMPAIGN_CACHE_SECONDS", default
 PAYMENT_CURRENCIES = env.list("PAYMENT_CURRENCIES", default=["USD", "EUR", "GBP"])
 # Empty: events are delivered in-process after commit. Set: the relay publishes to SNS.
 EVENTS_SNS_TOPIC_ARN = env("EVENTS_SNS_TOPIC_ARN", default="")
-# After commit, delivery runs after the answer in batches, "thread" (the default of a
-# long-running server: `make run`, gunicorn; a busy worker delivers between two requests, a
-# watcher thread when idle), "inline" before the answer (the default on Lambda, which
-# freezes the process after answering, so a thread would stall; tests use it too) or only
-# by the "relay" loop. The relay catches up in all (events.services).
-EVENTS_DELIVERY = env(
-    "EVENTS_DELIVERY", default="inline" if os.environ.get("AWS_LAMBDA_FUNCTION_NAME") else "thread"
-)
+# "inline": events are handed on right after their transaction commits, before the
+# caller goes on (on Lambda the process freezes after the answer); "relay": only by the
+# relay loop. The relay catches up in both (events.relay).
+EVENTS_DELIVERY = env("EVENTS_DELIVERY", default="inline")
 EVENTS_MAX_ATTEMPTS = env.int("EVENTS_MAX_ATTEMPTS", default=5)
 EVENTS_RETRY_BASE_SECONDS = env.float("EVENTS_RETRY_BASE_SECONDS", default=2.0)
 # How long one relay pass may keep draining a backlog, batch after batch (the schedule

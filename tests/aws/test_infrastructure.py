@@ -16,6 +16,7 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from events import aws as events_aws
+from events import sns as events_sns
 from events.models import OutboxEvent
 from payment_lists import state_machine
 from tests.aws import moto_stack
@@ -173,7 +174,7 @@ def test_published_events_reach_each_subscriber_queue_per_its_filter_policy(stac
         event = OutboxEvent.objects.create(
             id=uuid.uuid4(), type=event_type, occurred_at=timezone.now(), data={}
         )
-        events_aws.publish_to_sns(event)
+        events_sns.publish_to_sns(event)
 
     for name, subscriber in settings.EVENT_SUBSCRIBERS.items():
         received = stack.receive(name)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from moto import mock_aws
 
 from bi.models import DailyAggregate
-from events import aws, services
+from events import aws, delivery, outbox, relay, sns
 from events.models import DeadLetter, Delivery, OutboxEvent, ProcessedEvent
 from notifications import subscribers as notification_subscribers
 from notifications.models import Notification
@@ -199,7 +199,7 @@ def rider_with_ride(unicorn="Shadowfax"):
 def ride_completed(ride) -> OutboxEvent:
     """The RideCompleted event alone (for BI, and the rider's receipt), committed."""
     with transaction.atomic():
-        return services.emit(rides.RIDE_COMPLETED, rides.ride_completed_data(ride))
+        return outbox.emit(rides.RIDE_COMPLETED, rides.ride_completed_data(ride))
 
 
 def payment_event(reference="INV-1") -> OutboxEvent:
@@ -210,16 +210,16 @@ def envelope_of(message: dict) -> dict:
     return aws.envelope_from_body(message["Body"])
 
 
-def failing_for(event_id):
-    """The notifications handler, broken for one event only."""
-    real = notification_subscribers.handle_event
+def failing_for(reference):
+    """The notifications subscriber, broken for one payment only (in a batch or alone)."""
+    real = notification_subscribers.payment_message
 
-    def handle_event(envelope):
-        if envelope["id"] == str(event_id):
+    def payment_message(event_type, data, **kwargs):
+        if data["reference"] == reference:
             raise ValueError("boom")
-        return real(envelope)
+        return real(event_type, data, **kwargs)
 
-    return mock.patch.object(notification_subscribers, "handle_event", handle_event)
+    return mock.patch.object(notification_subscribers, "payment_message", payment_message)
 
 
 # --- SNS fan-out ----------------------------------------------------------------------
@@ -308,7 +308,7 @@ def test_batch_reports_only_the_poison_messages(queues):
         "garbage": next(m for m in messages if m["Body"] == "this is not JSON"),
     }
 
-    with failing_for(poison.id):
+    with failing_for("INV-POISON"):
         failed = queues.deliver("notifications", messages)
 
     assert sorted(failed) == sorted(m["MessageId"] for m in by_kind.values())
@@ -328,7 +328,7 @@ def test_poison_message_ends_in_the_dlq_and_as_a_replayable_dead_letter(queues):
     register(poisoned_rider, reference="INV-POISON")
     poison = payment_event("INV-POISON")
 
-    with failing_for(poison.id):
+    with failing_for("INV-POISON"):
         for attempt in range(1, MAX_ATTEMPTS + 1):
             assert not DeadLetter.objects.exists()
             messages = queues.receive("notifications", visibility_timeout=0)
@@ -351,8 +351,8 @@ def test_poison_message_ends_in_the_dlq_and_as_a_replayable_dead_letter(queues):
     assert Notification.objects.get().user == good_rider
 
     # The handler is fixed; an operator replays the dead letter (twice: it runs once).
-    assert services.replay_dead_letter(dead) is True
-    assert services.replay_dead_letter(dead) is True
+    assert delivery.replay_dead_letter(dead) is True
+    assert delivery.replay_dead_letter(dead) is True
     assert Notification.objects.filter(user=poisoned_rider).count() == 1
     dead.refresh_from_db()
     assert dead.status == Delivery.Status.DELIVERED
@@ -393,7 +393,7 @@ def sns_outage(request, queues, settings, monkeypatch):
         )
     # Keep the test fast: the production timeouts, scaled down, and no retries.
     fast = {"connect_timeout": 0.3, "read_timeout": 0.3, "retries": {"total_max_attempts": 1}}
-    monkeypatch.setattr(aws, "SNS_CLIENT_CONFIG", fast)
+    monkeypatch.setattr(sns, "SNS_CLIENT_CONFIG", fast)
     if request.param == "unreachable-endpoint":
         endpoint = request.getfixturevalue("closed_port")
         error = "Could not connect to the endpoint URL"
@@ -412,13 +412,13 @@ def test_relay_publishes_what_sns_refused_once_it_is_back(queues, sns_outage):
     assert sns_outage.error in event.last_error
     assert queues.waiting("bi") == queues.waiting("notifications") == 0
 
-    assert services.relay_events()["published"] == 0  # still down
+    assert relay.relay_events()["published"] == 0  # still down
     event.refresh_from_db()
     assert (event.published_at, event.publish_attempts) == (None, 2)
 
     sns_outage.end()
-    assert services.relay_events()["published"] == 1
-    assert services.relay_events()["published"] == 0  # published once
+    assert relay.relay_events()["published"] == 1
+    assert relay.relay_events()["published"] == 0  # published once
 
     event.refresh_from_db()
     assert event.published_at is not None
@@ -430,7 +430,7 @@ def test_relay_publishes_what_sns_refused_once_it_is_back(queues, sns_outage):
 def test_sns_cannot_hold_the_request_for_long(aws_credentials):
     """Worst case of one publish (every try times out, plus backoff) stays far below
     API Gateway's 29 s, so the request that committed the change still answers."""
-    config = aws._client("sns", aws.SNS_CLIENT_CONFIG).meta.config
+    config = sns.client("sns", sns.SNS_CLIENT_CONFIG).meta.config
     tries = config.retries["total_max_attempts"]
     worst_case = tries * (config.connect_timeout + config.read_timeout) + (tries - 1)
     assert worst_case <= 10

@@ -1,23 +1,21 @@
 """The outbox and in-process delivery, with real commits (transactional tests)."""
 
-import time
-import uuid
 from datetime import timedelta
-from decimal import Decimal
 from unittest import mock
 
 import pytest
 from django.core.management import call_command
-from django.core.signals import request_finished
 from django.db import transaction
+from django.test import override_settings
 from django.utils import timezone
 
 from bi.models import DailyAggregate
-from events import services
+from events import delivery, outbox, registry, relay
 from events.models import Delivery, OutboxEvent, ProcessedEvent
 from notifications.models import Notification
 from payments import services as payments
 from rides import services as rides
+from tests.concurrency import all_at_once
 from tests.factories import RideFactory, UnicornFactory, UserFactory, arrive_now
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -80,7 +78,7 @@ def test_rolled_back_change_publishes_nothing():
 
 def test_crash_between_commit_and_publish_is_caught_up_by_the_relay():
     rider = UserFactory()
-    with mock.patch.object(services, "publish_events"):  # the process "dies" after commit
+    with mock.patch.object(relay, "publish_events"):  # the process "dies" after commit
         register(payer=rider)
     assert OutboxEvent.objects.get().published_at is None
     assert not Notification.objects.exists()
@@ -96,9 +94,9 @@ def test_redelivered_event_changes_nothing():
     rider = UserFactory()
     register(payer=rider)
     event = OutboxEvent.objects.get()
-    notifications = services.registry.subscriber("notifications")
+    notifications = registry.subscriber("notifications")
 
-    assert services.process_event(notifications, event.envelope()) is False
+    assert delivery.process_event(notifications, event.envelope()) is False
     assert Notification.objects.count() == 1
     assert ProcessedEvent.objects.filter(event_id=event.id).count() == 2  # bi + notifications
 
@@ -108,58 +106,39 @@ def test_failing_subscriber_is_retried_with_backoff_then_dead_lettered(settings)
     rider = UserFactory()
     with mock.patch("notifications.subscribers.payment_message", side_effect=ValueError("boom")):
         register(payer=rider)
-        delivery = Delivery.objects.get(subscriber="notifications")
-        assert (delivery.status, delivery.attempts) == ("pending", 1)
-        assert delivery.next_attempt_at > timezone.now()
+        letter = Delivery.objects.get(subscriber="notifications")
+        assert (letter.status, letter.attempts) == ("pending", 1)
+        assert letter.next_attempt_at > timezone.now()
 
         for _ in range(2):
-            Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
-            services.relay_events()
+            Delivery.objects.filter(pk=letter.pk).update(next_attempt_at=timezone.now())
+            relay.relay_events()
 
-    delivery.refresh_from_db()
-    assert (delivery.status, delivery.attempts) == ("dead", 3)
-    assert "ValueError: boom" in delivery.last_error
+    letter.refresh_from_db()
+    assert (letter.status, letter.attempts) == ("dead", 3)
+    assert "ValueError: boom" in letter.last_error
     assert ProcessedEvent.objects.filter(subscriber="bi").exists()  # bi got it at once
     assert not Delivery.objects.filter(subscriber="bi").exists()
     assert not Notification.objects.exists()
 
-    assert services.replay_dead_letter(delivery) is True
-    assert services.replay_dead_letter(delivery) is True  # a second replay delivers nothing new
+    assert delivery.replay_dead_letter(letter) is True
+    assert delivery.replay_dead_letter(letter) is True  # a second replay delivers nothing new
     assert Notification.objects.filter(user=rider).count() == 1
 
 
 def test_event_ids_follow_the_order_events_are_written():
     """Time-ordered ids keep the outbox's and the subscribers' indexes growing at the end."""
     with transaction.atomic():
-        first = services.emit("tests.Happened", {"n": 1})
-        second = services.emit("tests.Happened", {"n": 2})
-    later = services.emit("tests.Happened", {"n": 3})
+        first = outbox.emit("tests.Happened", {"n": 1})
+        second = outbox.emit("tests.Happened", {"n": 2})
+    later = outbox.emit("tests.Happened", {"n": 3})
 
     assert first.pk.version == 7
     assert str(first.pk) < str(second.pk) < str(later.pk)
 
 
-def test_an_emitted_event_is_stored_as_save_would_store_it(settings):
-    settings.EVENTS_DELIVERY = "relay"  # stays unpublished
-    data = {"amount": Decimal("12.50"), "at": timezone.now(), "ride": uuid.uuid4(), "n": None}
-    with transaction.atomic():
-        emitted = services.emit("tests.Happened", data, version=2)
-    saved = OutboxEvent(type="tests.Happened", version=2, occurred_at=emitted.occurred_at)
-    saved.data = data
-    saved.save()
-
-    fields = ["type", "version", "occurred_at", "data", "published_at", "publish_attempts"]
-    fields.append("last_error")
-    stored = OutboxEvent.objects.get(pk=emitted.pk)
-    assert [getattr(stored, f) for f in fields] == [
-        getattr(OutboxEvent.objects.get(pk=saved.pk), f) for f in fields
-    ]
-    assert stored.data["amount"] == "12.50" and stored.occurred_at.tzinfo is not None
-    assert not emitted._state.adding
-
-
 def test_backoff_doubles():
-    assert [services.backoff(n) for n in (1, 2, 3)] == [
+    assert [delivery.backoff(n) for n in (1, 2, 3)] == [
         timedelta(seconds=2),
         timedelta(seconds=4),
         timedelta(seconds=8),
@@ -171,7 +150,7 @@ def test_backoff_doubles():
 
 def emit_uncommitted(payers, prefix="B"):
     """Payments whose events are committed but not yet published (the relay's backlog)."""
-    with mock.patch.object(services, "_after_commit"):
+    with override_settings(EVENTS_DELIVERY="relay"):
         return [register(payer=p, reference=f"{prefix}-{i}") for i, p in enumerate(payers)]
 
 
@@ -195,11 +174,11 @@ def test_a_batch_is_delivered_set_based_once_to_each_subscriber(django_assert_ma
     ids = list(OutboxEvent.objects.values_list("pk", flat=True))
 
     # Claim, two subscribers (processed check + insert + work each, under a savepoint): a
-    # fixed number of statements whatever the batch size (19 here, 5 of them creating the
+    # fixed number of statements whatever the batch size (20 here, 5 of them creating the
     # day's aggregate row).
-    with django_assert_max_num_queries(19):
-        assert services.publish_events(ids) == 12
-    assert services.publish_events(ids) == 0  # already published
+    with django_assert_max_num_queries(20):
+        assert relay.publish_events(ids) == 12
+    assert relay.publish_events(ids) == 0  # already published
 
     assert Notification.objects.count() == 12
     assert ProcessedEvent.objects.count() == 24
@@ -208,22 +187,28 @@ def test_a_batch_is_delivered_set_based_once_to_each_subscriber(django_assert_ma
     assert (today.payments_registered, today.payments_registered_minor) == (12, 12 * 1250)
 
 
-def test_events_the_relay_takes_while_a_batch_is_read_are_delivered_once(monkeypatch):
+def test_events_delivered_by_two_deliverers_at_once_reach_each_subscriber_once():
+    riders = [UserFactory() for _ in range(3)]
+    emit_uncommitted(riders * 2)  # 6 events
+    ids = list(OutboxEvent.objects.values_list("pk", flat=True))
+
+    # The relay and a process catching up at the same moment, each with its connection.
+    published = all_at_once(3, lambda: relay.publish_events(ids))
+
+    assert sum(published) == 6  # each event claimed by one of them
+    assert Notification.objects.count() == 6
+    assert ProcessedEvent.objects.count() == 12
+    assert DailyAggregate.objects.get().payments_registered == 6
+    assert relay.relay_events()["published"] == 0
+
+
+def test_an_event_the_relay_has_published_is_not_delivered_again():
     riders = [UserFactory() for _ in range(3)]
     emit_uncommitted(riders)
     ids = list(OutboxEvent.objects.values_list("pk", flat=True))
-    read = services._envelopes
-    relay = []
+    assert relay.relay_events()["published"] == 3
 
-    def relay_right_after_the_read(events):
-        monkeypatch.setattr(services, "_envelopes", read)  # the relay reads as usual
-        relay.append(services.relay_events())  # in another process, it claims them all
-        return read(events)
-
-    monkeypatch.setattr(services, "_envelopes", relay_right_after_the_read)
-
-    assert services.deliver_batch(ids) == 0  # read them, but the relay's claim came first
-    assert relay == [{"published": 3, "retried": 0, "delivered": 0}]
+    assert delivery.deliver_batch(ids) == 0
     assert Notification.objects.count() == 3  # each rider told once
     assert DailyAggregate.objects.get().payments_registered == 3
 
@@ -233,7 +218,7 @@ def test_one_failing_event_in_a_batch_is_retried_alone_then_dead_lettered(settin
     riders = [UserFactory() for _ in range(4)]
     emit_uncommitted(riders)
     with failing_notifications_for("B-2"):
-        assert services.relay_events()["published"] == 4
+        assert relay.relay_events()["published"] == 4
 
         # bi took the whole batch; notifications fell back to one by one: 3 delivered once.
         assert ProcessedEvent.objects.filter(subscriber="bi").count() == 4
@@ -246,7 +231,7 @@ def test_one_failing_event_in_a_batch_is_retried_alone_then_dead_lettered(settin
         assert Delivery.objects.filter(subscriber="notifications", status="delivered").count() == 3
 
         Delivery.objects.filter(pk=failed.pk).update(next_attempt_at=timezone.now())
-        assert services.relay_events() == {"published": 0, "retried": 1, "delivered": 0}
+        assert relay.relay_events() == {"published": 0, "retried": 1, "delivered": 0}
 
     failed.refresh_from_db()
     assert (failed.status, failed.attempts) == ("dead", 2)
@@ -254,7 +239,7 @@ def test_one_failing_event_in_a_batch_is_retried_alone_then_dead_lettered(settin
     assert Notification.objects.count() == 3
     assert DailyAggregate.objects.get().payments_registered == 4  # bi counted each once
 
-    assert services.replay_dead_letter(failed) is True
+    assert delivery.replay_dead_letter(failed) is True
     assert Notification.objects.filter(user=riders[2]).count() == 1
     assert Notification.objects.count() == 4
 
@@ -263,10 +248,10 @@ def test_a_batch_skips_events_a_subscriber_has_already_processed():
     riders = [UserFactory() for _ in range(3)]
     emit_uncommitted(riders)
     first = OutboxEvent.objects.order_by("occurred_at").first()
-    notifications = services.registry.subscriber("notifications")
-    assert services.process_event(notifications, first.envelope()) is True  # e.g. via SQS
+    notifications = registry.subscriber("notifications")
+    assert delivery.process_event(notifications, first.envelope()) is True  # e.g. via SQS
 
-    services.relay_events()
+    relay.relay_events()
 
     assert Notification.objects.count() == 3  # the first one once
     assert Notification.objects.filter(event_id=first.pk).count() == 1
@@ -274,7 +259,7 @@ def test_a_batch_skips_events_a_subscriber_has_already_processed():
     assert ProcessedEvent.objects.count() == 6
     with transaction.atomic():  # redelivering the whole batch changes nothing
         assert (
-            services.process_batch(notifications, [e.envelope() for e in OutboxEvent.objects.all()])
+            delivery.process_batch(notifications, [e.envelope() for e in OutboxEvent.objects.all()])
             == 0
         )
     assert Notification.objects.count() == 3
@@ -309,76 +294,16 @@ def test_bi_folds_a_batch_per_day_and_campaign():
     }
 
 
-# --- The background thread (a server's default) -----------------------------------------
+# --- When --------------------------------------------------------------------------------
 
 
-def test_the_background_thread_delivers_after_commit_and_the_request_does_not_wait(settings):
-    settings.EVENTS_DELIVERY = "thread"
-    riders = [UserFactory() for _ in range(5)]
-    for i, rider in enumerate(riders):
-        register(payer=rider, reference=f"T-{i}")
-    assert services.flush_background()
-
-    assert Notification.objects.count() == 5
-    assert not OutboxEvent.objects.filter(published_at__isnull=True).exists()
-    assert ProcessedEvent.objects.count() == 10
-    assert DailyAggregate.objects.get().payments_registered == 5
-
-
-def test_a_busy_worker_delivers_the_batch_between_two_requests(settings, monkeypatch):
-    settings.EVENTS_DELIVERY = "thread"
-    monkeypatch.setattr(services, "BACKGROUND_BATCH_MIN", 3)
-    between_requests = services._background.deliver_if_due
-    monkeypatch.setattr(  # the watcher thread stays out of it
-        services._background, "deliver_if_due", lambda *, idle=False: idle or between_requests()
-    )
-    riders = [UserFactory() for _ in range(3)]
-    register(payer=riders[0], reference="B-0")
-    register(payer=riders[1], reference="B-1")
-    request_finished.send(sender=None)  # an answer went out: 2 waiting, not a batch yet
-    assert not Notification.objects.exists()
-
-    register(payer=riders[2], reference="B-2")
-    request_finished.send(sender=None)  # the third makes a batch: delivered right here
-
-    assert Notification.objects.count() == 3
-    assert ProcessedEvent.objects.count() == 6
-
-
-def test_an_idle_process_delivers_from_its_watcher_thread(settings):
-    settings.EVENTS_DELIVERY = "thread"
+def test_events_are_delivered_as_soon_as_their_transaction_commits():
     rider = UserFactory()
-    register(payer=rider, reference="IDLE-1")  # no request follows it
-
-    deadline = time.monotonic() + 5
-    while not Notification.objects.filter(user=rider).exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-
-    assert Notification.objects.filter(user=rider).count() == 1
-
-
-def test_the_background_thread_gets_nothing_from_a_rolled_back_change(settings):
-    settings.EVENTS_DELIVERY = "thread"
-    rider = UserFactory()
-    with mock.patch.object(services._background, "submit") as submit:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            register(payer=rider)
-            raise RuntimeError("the request failed after the payment was written")
-        submit.assert_not_called()
-    assert services.flush_background()
-    assert not OutboxEvent.objects.exists()
-    assert not Notification.objects.exists()
-
-
-def test_events_the_thread_never_delivered_are_caught_up_by_the_relay(settings):
-    settings.EVENTS_DELIVERY = "thread"
-    rider = UserFactory()
-    with mock.patch.object(services._background, "submit"):  # the worker dies with its queue
+    with transaction.atomic():
         register(payer=rider)
-    assert OutboxEvent.objects.get().published_at is None
-
-    assert services.relay_events()["published"] == 1
+        assert not Notification.objects.exists()  # nothing leaves before the commit
     assert Notification.objects.filter(user=rider).count() == 1
+    assert OutboxEvent.objects.get().published_at is not None
 
 
 def test_relay_mode_leaves_delivery_to_the_relay(settings):
@@ -386,5 +311,5 @@ def test_relay_mode_leaves_delivery_to_the_relay(settings):
     rider = UserFactory()
     register(payer=rider)
     assert not Notification.objects.exists()
-    assert services.relay_events()["published"] == 1
+    assert relay.relay_events()["published"] == 1
     assert Notification.objects.filter(user=rider).count() == 1

@@ -5,9 +5,10 @@ import types
 from unittest import mock
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 
-from events import aws, services
+from events import aws, relay, sns
 from events.models import Delivery, OutboxEvent
 from notifications.models import Notification
 from payments import services as payments
@@ -18,13 +19,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def batches_of_three(monkeypatch):
-    monkeypatch.setattr(services, "RELAY_BATCH", 3)
+    monkeypatch.setattr(relay, "RELAY_BATCH", 3)
 
 
 def backlog(count: int) -> list:
     """Payments whose events are committed but were never published (the relay's work)."""
     rider = UserFactory()
-    with mock.patch.object(services, "_after_commit"):
+    with override_settings(EVENTS_DELIVERY="relay"):
         return [
             payments.register_payment(
                 amount_minor=100 + i,
@@ -44,7 +45,7 @@ def unpublished() -> int:
 def test_one_pass_drains_a_backlog_of_many_batches(batches_of_three):
     backlog(8)
 
-    assert services.relay_events()["published"] == 8
+    assert relay.relay_events()["published"] == 8
     assert unpublished() == 0
     assert Notification.objects.count() == 8
 
@@ -52,9 +53,9 @@ def test_one_pass_drains_a_backlog_of_many_batches(batches_of_three):
 def test_a_pass_whose_time_is_up_stops_after_the_batch_it_is_in(batches_of_three):
     backlog(8)
 
-    assert services.relay_events(seconds=0)["published"] == 3
+    assert relay.relay_events(seconds=0)["published"] == 3
     assert unpublished() == 5
-    assert services.relay_events()["published"] == 5  # the next pass goes on
+    assert relay.relay_events()["published"] == 5  # the next pass goes on
 
 
 def test_an_event_that_cannot_go_out_is_left_to_the_next_pass_and_the_rest_go(
@@ -70,8 +71,8 @@ def test_an_event_that_cannot_go_out_is_left_to_the_next_pass_and_the_rest_go(
             raise ConnectionError("SNS said no")
         sent.append(event.data["payment_id"])
 
-    with mock.patch.object(aws, "publish_to_sns", publish_to_sns):
-        assert services.relay_events()["published"] == 7
+    with mock.patch.object(sns, "publish_to_sns", publish_to_sns):
+        assert relay.relay_events()["published"] == 7
 
     failed = OutboxEvent.objects.get(published_at__isnull=True)
     assert failed.data["payment_id"] == broken
@@ -81,14 +82,14 @@ def test_an_event_that_cannot_go_out_is_left_to_the_next_pass_and_the_rest_go(
 
 def test_due_retries_are_all_taken_in_one_pass(batches_of_three):
     backlog(5)
-    services.relay_events()
+    relay.relay_events()
     for event in OutboxEvent.objects.all():
         Delivery.objects.create(
             event=event, subscriber="notifications", status=Delivery.Status.PENDING,
             next_attempt_at=timezone.now(),
         )  # fmt: skip
 
-    result = services.relay_events()
+    result = relay.relay_events()
 
     assert (result["retried"], result["delivered"]) == (5, 5)
     assert not Delivery.objects.filter(status=Delivery.Status.PENDING).exists()
@@ -98,7 +99,7 @@ def test_due_retries_are_all_taken_in_one_pass(batches_of_three):
 def test_on_lambda_the_pass_ends_before_the_invocation_times_out(settings):
     settings.EVENTS_RELAY_SECONDS = 50
     context = types.SimpleNamespace(get_remaining_time_in_millis=lambda: 25_000)
-    with mock.patch.object(services, "relay_events", return_value={}) as relay:
+    with mock.patch.object(relay, "relay_events", return_value={}) as relay_pass:
         aws.relay_on_schedule({}, context)
-    (budget,) = (call.kwargs["seconds"] for call in relay.call_args_list)
+    (budget,) = (call.kwargs["seconds"] for call in relay_pass.call_args_list)
     assert budget == 25 - aws.RELAY_MARGIN_SECONDS

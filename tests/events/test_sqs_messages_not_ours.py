@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from bi import subscribers as bi_subscribers
-from events import aws, services
+from events import aws, delivery
 from events.models import DeadLetter, Delivery, ProcessedEvent
 from events.registry import UnknownEventType
 from notifications import subscribers as notification_subscribers
@@ -130,7 +130,7 @@ def test_event_type_the_subscriber_does_not_take_is_reported_then_dead_lettered(
     assert not ProcessedEvent.objects.exists()  # not marked as handled
 
     # A replay runs the subscriber again: it still refuses, and the letter stays dead.
-    assert services.replay_dead_letter(dead) is False
+    assert delivery.replay_dead_letter(dead) is False
     dead.refresh_from_db()
     assert dead.status == Delivery.Status.DEAD
 

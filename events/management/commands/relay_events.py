@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from events.services import relay_events
+from events.relay import relay_events
 
 
 class Command(BaseCommand):

@@ -1,0 +1,61 @@
+"""The outbox: a change's events are written in the change's own transaction.
+
+Nothing leaves before the commit, and a rollback leaves nothing to publish. Once the
+transaction commits, the events are handed on (`events.relay.publish_after_commit`);
+whatever that misses (a process that died right after its commit, SNS out of reach) is
+the scheduled relay's.
+"""
+
+from functools import partial
+
+from django.db import connections, router, transaction
+from django.utils import timezone
+from uuid6 import uuid7
+
+from events import relay
+from events.models import OutboxEvent
+
+
+def emit(event_type: str, data: dict, *, version: int = 1) -> OutboxEvent:
+    """Record `event_type` in the outbox as part of the current transaction."""
+    event = OutboxEvent.objects.create(
+        type=event_type, version=version, occurred_at=timezone.now(), data=data
+    )
+    transaction.on_commit(partial(relay.publish_after_commit, [event.pk]), robust=True)
+    return event
+
+
+def emit_rows(
+    event_type: str, *, data_sql: str, from_sql: str, params: list, version: int = 1
+) -> int:
+    """Record one `event_type` per row of `SELECT data_sql FROM from_sql` in the current
+    transaction, set-based (a million events in one INSERT ... SELECT): `emit` for many.
+
+    `data_sql` is an SQL JSON object (the event's data, built by the database); the row
+    is the one `emit` writes, with a version-7 id (this moment's milliseconds, then random)
+    made by the database. Once the transaction commits, a relay pass publishes them
+    (`events.relay.relay_after_commit`); what that pass leaves is the scheduled relay's.
+    Returns how many were written.
+    """
+    transaction.on_commit(relay.relay_after_commit, robust=True)
+    db = connections[router.db_for_write(OutboxEvent)]
+    quote = db.ops.quote_name
+    prefix = uuid7().hex[:12]  # the v7 timestamp: this moment, shared by the batch
+    if db.vendor == "postgresql":
+        # "tttttttt-tttt-7" + the random rest of a v4 uuid (its variant bits included).
+        new_id = f"('{prefix[:8]}-{prefix[8:]}-7' || substr(gen_random_uuid()::text, 16))::uuid"
+    else:  # SQLite stores a UUIDField as 32 hex digits
+        new_id = (
+            f"'{prefix}7' || substr(lower(hex(randomblob(2))), 1, 3) "
+            "|| substr('89ab', 1 + abs(random()) % 4, 1) "
+            "|| substr(lower(hex(randomblob(8))), 1, 15)"
+        )
+    sql = (
+        f"INSERT INTO {quote(OutboxEvent._meta.db_table)} (id, type, version, occurred_at, data, "  # noqa: S608
+        f"published_at, publish_attempts, last_error) SELECT {new_id}, %s, %s, %s, {data_sql}, "
+        f"NULL, 0, '' FROM {from_sql}"
+    )
+    now = db.ops.adapt_datetimefield_value(timezone.now())
+    with db.cursor() as cursor:
+        cursor.execute(sql, [event_type, version, now, *params])
+        return cursor.rowcount
