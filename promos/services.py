@@ -11,7 +11,6 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from core.db import insert_row
 from core.money import apply_multiplier
 from core.observability import count_metric
 from promos import selectors
@@ -114,7 +113,7 @@ def record_discount(award: DiscountAward) -> DiscountAward:
     if award.discount_minor and not _spend_budget(award.campaign, award.discount_minor):
         award.outcome, award.multiplier = DiscountAward.Outcome.BUDGET, ONE
         award.discount_minor = 0
-    insert_row(award)
+    award.save(force_insert=True)
     if award.multiplier < ONE:
         count_metric("DiscountsAwarded", campaign=award.campaign.name)
     return award
@@ -136,12 +135,10 @@ def _draw_from(campaign: Campaign, award: DiscountAward, rng, now) -> tuple[str,
 
 def _record_released(username, latitude, longitude, fare_minor, ride_id) -> DiscountAward:
     """A draw that arrives after its ride was released: recorded, at 1.00, spending nothing."""
-    return insert_row(
-        DiscountAward(
-            username=username, latitude=latitude, longitude=longitude, fare_minor=fare_minor,
-            ride_id=ride_id, multiplier=ONE, outcome=DiscountAward.Outcome.RELEASED,
-            released_at=timezone.now(),
-        )
+    return DiscountAward.objects.create(
+        username=username, latitude=latitude, longitude=longitude, fare_minor=fare_minor,
+        ride_id=ride_id, multiplier=ONE, outcome=DiscountAward.Outcome.RELEASED,
+        released_at=timezone.now(),
     )  # fmt: skip
 
 

@@ -10,12 +10,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from core.db import insert_row
 from core.exceptions import Conflict, DomainError, ServiceUnavailable
 from core.geo import KM_PER_DEGREE_LATITUDE, bounding_box, haversine_km
 from core.money import apply_multiplier
 from core.observability import count_metric, timed
-from events.outbox import emit
+from events.services import emit
 from payments import services as payment_services
 from promos import client as promo_client
 from rides import fares, lifecycle
@@ -254,7 +253,7 @@ def request_ride(
 
 def _record_ride(ride_id, rider, unicorn, km, pickup, dropoff, base, discount) -> Ride:
     eta = eta_seconds(km)
-    ride = Ride(
+    return Ride.objects.create(
         id=ride_id,
         reference=new_reference(),
         rider=rider,
@@ -276,7 +275,6 @@ def _record_ride(ride_id, rider, unicorn, km, pickup, dropoff, base, discount) -
         fare_minor=apply_multiplier(base, discount.multiplier),
         fare_currency=settings.FARE_CURRENCY,
     )
-    return insert_row(ride)
 
 
 # --- Time-driven transitions: arrival and expiry ------------------------------------------
