@@ -14,7 +14,7 @@ from core.exceptions import Conflict, DomainError, ServiceUnavailable
 from core.geo import KM_PER_DEGREE_LATITUDE, bounding_box, haversine_km
 from core.money import apply_multiplier
 from core.observability import count_metric, timed
-from events.services import emit
+from events.outbox import emit
 from payments import services as payment_services
 from promos import client as promo_client
 from rides import fares, lifecycle
