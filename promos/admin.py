@@ -4,6 +4,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from core.money import Money
+from promos import selectors
 from promos.models import Campaign, DiscountAward, DiscountTier
 
 
@@ -47,6 +48,7 @@ class CampaignAdmin(admin.ModelAdmin):
             .annotate(
                 award_count=Count("awards"),
                 discounted_count=Count("awards", filter=Q(awards__multiplier__lt=1)),
+                spent_minor=selectors.budget_spent_subquery(),
             )
         )
 
@@ -58,10 +60,13 @@ class CampaignAdmin(admin.ModelAdmin):
 
     @admin.display(description="spent", ordering="spent_minor")
     def spent_display(self, campaign):
-        spent = str(Money(campaign.spent_minor, campaign.currency))
+        spent_minor = getattr(campaign, "spent_minor", None)
+        if spent_minor is None:
+            spent_minor = selectors.budget_spent_minor(campaign.pk) if campaign.pk else 0
+        spent = str(Money(spent_minor, campaign.currency))
         if not campaign.budget_minor:
             return spent
-        return f"{spent} ({campaign.spent_minor * 100 // campaign.budget_minor}% of budget)"
+        return f"{spent} ({spent_minor * 100 // campaign.budget_minor}% of budget)"
 
     @admin.display(description="awards")
     def awards_link(self, campaign):

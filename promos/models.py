@@ -30,7 +30,6 @@ class Campaign(models.Model):
     budget_minor = models.PositiveBigIntegerField(
         null=True, blank=True, help_text="Total discount money, in cents. Empty: no limit."
     )
-    spent_minor = models.PositiveBigIntegerField(default=0, editable=False)
     currency = models.CharField(max_length=3, default="USD")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -51,6 +50,42 @@ class Campaign(models.Model):
             raise ValidationError("A geofence needs a centre latitude, longitude and a radius.")
         if self.ends_at and self.ends_at <= self.starts_at:
             raise ValidationError("The campaign must end after it starts.")
+
+
+BUDGET_SLICES = 16
+
+
+class BudgetSlice(models.Model):
+    """A share of a campaign's budget and what has been spent from it.
+
+    A campaign's spending is spread over BUDGET_SLICES rows, so concurrent draws take money
+    from different rows instead of all waiting for one (promos.services). Slice `number`
+    may spend `allowance(budget, number)`, its share of the campaign's budget as it is now;
+    the shares add up to the budget, so no slice within its share means the campaign
+    within its budget. What a campaign has spent is the sum of its slices.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="budget_slices")
+    number = models.PositiveSmallIntegerField()
+    spent_minor = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["campaign", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "number"], name="one_budget_slice_per_number"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.campaign_id} slice {self.number}"
+
+    @staticmethod
+    def allowance(budget_minor: int, number: int) -> int:
+        """Slice `number`'s share of `budget_minor`: an equal part, one more for the first
+        budget % BUDGET_SLICES slices."""
+        share, remainder = divmod(budget_minor, BUDGET_SLICES)
+        return share + (1 if number < remainder else 0)
 
 
 class DiscountTier(models.Model):

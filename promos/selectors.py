@@ -4,11 +4,12 @@ from datetime import time as time_of_day
 from itertools import groupby
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.geo import haversine_km
-from promos.models import Campaign, DiscountAward, DiscountTier, ReleasedRide
+from promos.models import BudgetSlice, Campaign, DiscountAward, DiscountTier, ReleasedRide
 
 _running = {"until": 0.0, "campaigns": []}
 
@@ -72,3 +73,21 @@ def discounts_won_today(*, campaign: Campaign, username: str, at: datetime) -> i
 
 def ride_was_released(ride_id) -> bool:
     return ride_id is not None and ReleasedRide.objects.filter(ride_id=ride_id).exists()
+
+
+def budget_spent_minor(campaign_id: int) -> int:
+    """What the campaign has spent on discounts (its budget slices added up)."""
+    spent = BudgetSlice.objects.filter(campaign_id=campaign_id).aggregate(total=Sum("spent_minor"))
+    return spent["total"] or 0
+
+
+def budget_spent_subquery():
+    """`budget_spent_minor` as an expression, to annotate a query of campaigns with."""
+    per_campaign = (
+        BudgetSlice.objects.filter(campaign=OuterRef("pk"))
+        .order_by()
+        .values("campaign")
+        .annotate(total=Sum("spent_minor"))
+        .values("total")
+    )
+    return Coalesce(Subquery(per_campaign), 0)

@@ -7,14 +7,23 @@ from collections.abc import Sequence
 from decimal import Decimal
 from itertools import accumulate
 
-from django.db import transaction
-from django.db.models import F
+from django.db import models, transaction
+from django.db.models import Case, ExpressionWrapper, F, Q, Subquery, Value, When
+from django.db.models.functions import Mod
 from django.utils import timezone
 
 from core.money import apply_multiplier
 from core.observability import count_metric
 from promos import selectors
-from promos.models import ONE, Campaign, DiscountAward, DiscountTier, ReleasedRide
+from promos.models import (
+    BUDGET_SLICES,
+    ONE,
+    BudgetSlice,
+    Campaign,
+    DiscountAward,
+    DiscountTier,
+    ReleasedRide,
+)
 
 _system_random = random.SystemRandom()
 
@@ -26,19 +35,103 @@ def pick_tier(tiers: Sequence[DiscountTier], rng: random.Random) -> DiscountTier
     return tiers[bisect_right(cumulative, roll)]
 
 
-def _spend_budget(campaign: Campaign, amount_minor: int) -> bool:
-    """Take `amount_minor` from the campaign's budget if it is there (atomic, race-free)."""
-    if campaign.budget_minor is None or amount_minor == 0:
-        if amount_minor:
-            Campaign.objects.filter(pk=campaign.pk).update(
-                spent_minor=F("spent_minor") + amount_minor
-            )
-        return True
-    return bool(
-        Campaign.objects.filter(
-            pk=campaign.pk, spent_minor__lte=F("budget_minor") - amount_minor
-        ).update(spent_minor=F("spent_minor") + amount_minor)
+def _free_slice(campaign_id: int, *, spent_at_least: int = 0):
+    """A query for one of the campaign's budget slices that no other transaction holds
+    (PostgreSQL `FOR UPDATE SKIP LOCKED`; SQLite's writers take turns anyway)."""
+    return BudgetSlice.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+        campaign_id=campaign_id, spent_minor__gte=spent_at_least
     )
+
+
+def _slice_allowance():
+    """A slice's share of its campaign's budget as it is now (BudgetSlice.allowance in SQL)."""
+    budget = F("campaign__budget_minor")
+    return ExpressionWrapper(
+        budget / BUDGET_SLICES
+        + Case(When(number__lt=Mod(budget, BUDGET_SLICES), then=Value(1)), default=Value(0)),
+        output_field=models.BigIntegerField(),
+    )
+
+
+def _spend_budget(campaign: Campaign, amount_minor: int) -> bool:
+    """Take `amount_minor` from the campaign's budget if it is there; never overspends.
+
+    No hot row: the money comes from one of the campaign's BUDGET_SLICES slices that no
+    other transaction holds and whose share of the budget covers it, the least spent first
+    (one conditional UPDATE that waits for nobody). Only when no single free slice can
+    cover it (the budget nearly spent, or every slice busy) does the draw lock them all
+    and take the money from several (`_spend_from_all_slices`).
+    """
+    if amount_minor == 0:
+        return True
+    fits = Q(campaign__budget_minor__isnull=True) | Q(
+        spent_minor__lte=_slice_allowance() - amount_minor
+    )
+    candidate = _free_slice(campaign.pk).filter(fits)
+    taken = BudgetSlice.objects.filter(
+        pk=Subquery(candidate.order_by("spent_minor", "number").values("pk")[:1])
+    ).update(spent_minor=F("spent_minor") + amount_minor)
+    return bool(taken) or _spend_from_all_slices(campaign.pk, amount_minor)
+
+
+def _room(campaign_id: int, spent: dict) -> dict | None:
+    """What each slice may still spend under the campaign's budget as it is now ({number:
+    minor units}), given what each has spent ({number: minor units}); None: no limit."""
+    budget = Campaign.objects.filter(pk=campaign_id).values_list("budget_minor", flat=True).get()
+    if budget is None:
+        return None
+    return {
+        number: max(0, BudgetSlice.allowance(budget, number) - spent.get(number, 0))
+        for number in range(BUDGET_SLICES)
+    }
+
+
+def _spend_from_all_slices(campaign_id: int, amount_minor: int) -> bool:
+    """The slow way: lock every slice of the campaign (creating them the first time) and
+    take the money from as many as it needs; False if they cannot cover it together. A
+    spent budget is seen without locking anything, so draws on it never queue."""
+    slices = BudgetSlice.objects.filter(campaign_id=campaign_id)
+    room = _room(campaign_id, dict(slices.values_list("number", "spent_minor")))
+    if room is not None and sum(room.values()) < amount_minor:
+        return False
+    BudgetSlice.objects.bulk_create(
+        [BudgetSlice(campaign_id=campaign_id, number=n) for n in range(BUDGET_SLICES)],
+        ignore_conflicts=True,
+    )
+    locked = {piece.number: piece for piece in slices.select_for_update().order_by("number")}
+    room = _room(campaign_id, {number: piece.spent_minor for number, piece in locked.items()})
+    if room is None:  # no limit: it all goes to one slice
+        room = {min(locked): amount_minor}
+    elif sum(room.values()) < amount_minor:
+        return False
+    left = amount_minor
+    for number in sorted(room, key=room.get, reverse=True):
+        take = min(left, room[number])
+        if take:
+            BudgetSlice.objects.filter(pk=locked[number].pk).update(
+                spent_minor=F("spent_minor") + take
+            )
+            left -= take
+    return True
+
+
+def _give_back_budget(campaign_id: int, amount_minor: int) -> None:
+    """Return `amount_minor` to the campaign's budget: to a free slice that spent at least
+    that much (the most spent first), else spread over all slices, locked."""
+    candidate = _free_slice(campaign_id, spent_at_least=amount_minor)
+    if BudgetSlice.objects.filter(
+        pk=Subquery(candidate.order_by("-spent_minor", "number").values("pk")[:1])
+    ).update(spent_minor=F("spent_minor") - amount_minor):
+        return
+    left = amount_minor
+    slices = BudgetSlice.objects.select_for_update().filter(campaign_id=campaign_id)
+    for piece in sorted(slices.order_by("number"), key=lambda s: -s.spent_minor):
+        take = min(left, piece.spent_minor)
+        if take:
+            BudgetSlice.objects.filter(pk=piece.pk).update(spent_minor=F("spent_minor") - take)
+            left -= take
+        if not left:
+            break
 
 
 @transaction.atomic(savepoint=False)  # callers that need isolation open a savepoint
@@ -125,8 +218,11 @@ def _draw_from(campaign: Campaign, award: DiscountAward, rng, now) -> tuple[str,
         won = selectors.discounts_won_today(campaign=campaign, username=award.username, at=now)
         if won >= campaign.daily_cap_per_rider:
             return DiscountAward.Outcome.DAILY_CAP, ONE
+    # Without a fare there is no amount to take from the budget: a spent budget stops it.
     budget_gone = (
-        campaign.budget_minor is not None and campaign.spent_minor >= campaign.budget_minor
+        award.fare_minor is None
+        and campaign.budget_minor is not None
+        and selectors.budget_spent_minor(campaign.pk) >= campaign.budget_minor
     )
     if multiplier < ONE and budget_gone:
         return DiscountAward.Outcome.BUDGET, ONE
@@ -158,9 +254,7 @@ def release_ride_awards(*, ride_id: uuid.UUID) -> int:
         award.released_at = now
         award.save(update_fields=["released_at"])
         if award.campaign_id and award.discount_minor:
-            Campaign.objects.filter(pk=award.campaign_id).update(
-                spent_minor=F("spent_minor") - award.discount_minor
-            )
+            _give_back_budget(award.campaign_id, award.discount_minor)
         released += 1
     if released:
         count_metric("DiscountsReleased")

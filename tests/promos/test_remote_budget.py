@@ -15,7 +15,7 @@ import pytest
 from django.utils import timezone
 
 from promos import selectors
-from promos.models import Campaign, DiscountAward
+from promos.models import DiscountAward
 from rides.models import Ride
 from tests.factories import CampaignFactory, ServiceKeyFactory, UnicornFactory
 
@@ -90,7 +90,7 @@ def book(client):
 
 
 def spent(campaign) -> int:
-    return Campaign.objects.get(pk=campaign.pk).spent_minor
+    return selectors.budget_spent_minor(campaign.pk)
 
 
 def test_a_ride_that_gets_its_remote_discount_spends_the_budget(remote_promos, campaign, rider_api):
