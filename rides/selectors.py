@@ -31,8 +31,11 @@ def ride_for(*, user, ride_id) -> Ride:
     return ride
 
 
-def unicorn_name_for_ride(ride_id) -> str | None:
-    return Ride.objects.filter(pk=ride_id).values_list("unicorn__name", flat=True).first()
+def unicorn_names_for_rides(ride_ids) -> dict:
+    """Ride id (as given) -> the name of its unicorn, for the rides that exist: one query."""
+    given = {str(ride_id): ride_id for ride_id in ride_ids}
+    found = Ride.objects.filter(pk__in=list(given.values())).values_list("pk", "unicorn__name")
+    return {given[str(pk)]: name for pk, name in found}
 
 
 def ride_by_id(ride_id) -> Ride | None:
