@@ -84,10 +84,9 @@ def _new_code() -> str:
     return f"{secrets.randbelow(10**6):06d}"
 
 
-def _field_error(field: str, sentences):
-    from rest_framework.exceptions import ValidationError
-
-    return ValidationError({field: list(sentences)})
+def _field_error(field: str, sentences) -> DjangoValidationError:
+    """Sentences about one field of the request (core.exceptions answers them as 400)."""
+    return DjangoValidationError({field: list(sentences)})
 
 
 def _validate_new_password(password: str, user: User, field: str = "password") -> None:

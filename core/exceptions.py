@@ -1,16 +1,19 @@
 """Domain errors and the one place where they become HTTP answers.
 
-Services raise `DomainError` subclasses with a sentence a person understands; views never
-catch them. `api_exception_handler` turns them (and DRF's own errors) into JSON.
+Services raise `DomainError` subclasses with a sentence a person understands, or Django's
+`ValidationError` with sentences per field; views never catch them. `api_exception_handler`
+turns them (and DRF's own errors) into JSON.
 """
 
 import logging
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler, set_rollback
 
 from core.parsers import JSONTooDeep
@@ -106,7 +109,15 @@ def api_exception_handler(exc, context):
             {"detail": "The request body is too large."},
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
-    if isinstance(exc, Http404):
+    if isinstance(exc, DjangoValidationError):
+        # A service's (or a model's) field errors: {field: [sentences]}, as a serializer's.
+        if not hasattr(exc, "error_dict"):
+            return Response({"detail": " ".join(exc.messages)}, status=status.HTTP_400_BAD_REQUEST)
+        errors = exc.message_dict
+        if NON_FIELD_ERRORS in errors:
+            errors[api_settings.NON_FIELD_ERRORS_KEY] = errors.pop(NON_FIELD_ERRORS)
+        exc = exceptions.ValidationError(errors)
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound("Not found.")
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
