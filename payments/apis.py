@@ -1,6 +1,5 @@
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -9,7 +8,6 @@ from rest_framework.views import APIView
 from accounts.authentication import ServiceKeyAuthentication
 from accounts.models import Scope
 from accounts.permissions import ModelPermissionOrService, service_key_of
-from accounts.selectors import user_by_email
 from accounts.throttles import PaymentsPerCaller
 from core.filters import filter_by_status
 from core.idempotency import respond_once
@@ -36,6 +34,12 @@ class _PaymentApi(APIView):
     }
 
 
+def _payment(request, payment_id) -> Payment:
+    return selectors.payment_for(
+        user=request.user, service_key=service_key_of(request), payment_id=payment_id
+    )
+
+
 def _owner(request) -> str:
     key = service_key_of(request)
     return f"service:{key.prefix}" if key else f"user:{request.user.pk}"
@@ -46,7 +50,9 @@ class PaymentListCreateApi(_PaymentApi, ListAPIView):
     throttle_classes = [PaymentsPerCaller]  # registrations per user or key (reads are free)
 
     def get_queryset(self):
-        payments = selectors.payments_visible_to(self.request)
+        payments = selectors.payments_visible_to(
+            user=self.request.user, service_key=service_key_of(self.request)
+        )
         return filter_by_status(payments, self.request, Payment.Status.values)
 
     @extend_schema(parameters=[OpenApiParameter("status", enum=Payment.Status.values)])
@@ -58,27 +64,17 @@ class PaymentListCreateApi(_PaymentApi, ListAPIView):
         serializer = PaymentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        ride = None
-        if data.get("ride"):
-            ride = selectors.ride_to_pay_for(data["ride"])
-            if ride is None:
-                raise ValidationError({"ride": ["No ride with this id."]})
-        key = service_key_of(request)
-        # A key's organization, or the finance user's own: other organizations' finance
-        # staff will not see the payment (payments.selectors).
-        organization = key.organization if key else selectors.acting_organization(request.user)
 
         def register(payment_id):
-            payment = services.register_payment(
+            payment = services.register_requested_payment(
                 payment_id=payment_id,
                 amount_minor=data["amount"],
                 currency=data["currency"],
                 reference=data["reference"],
-                ride=ride,
-                payer=user_by_email(data["payer_email"]) if data.get("payer_email") else None,
+                ride_id=data.get("ride"),
                 payer_email=data.get("payer_email", ""),
-                organization=organization,
                 actor=request.user,
+                service_key=service_key_of(request),
             )
             return Response(PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
 
@@ -90,11 +86,11 @@ class PaymentListCreateApi(_PaymentApi, ListAPIView):
 class PaymentDetailApi(_PaymentApi):
     @extend_schema(responses=PaymentSerializer)
     def get(self, request, payment_id):
-        return Response(PaymentSerializer(selectors.payment_for(request, payment_id)).data)
+        return Response(PaymentSerializer(_payment(request, payment_id)).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, payment_id):
-        payment = selectors.payment_for(request, payment_id)
+        payment = _payment(request, payment_id)
         services.delete_payment(payment=payment, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -104,6 +100,6 @@ class PaymentVerifyApi(_PaymentApi):
 
     @extend_schema(request=None, responses=PaymentSerializer)
     def post(self, request, payment_id):
-        payment = selectors.payment_for(request, payment_id)
+        payment = _payment(request, payment_id)
         payment = services.verify_payment(payment=payment, actor=request.user)
         return Response(PaymentSerializer(payment).data)

@@ -1,29 +1,13 @@
 from django.db.models import Q, QuerySet
 
-from accounts.permissions import service_key_of
 from core.exceptions import NotFound
-from payments.models import Organization, Payment
+from organizations.models import Organization
+from organizations.selectors import acting_organization, organizations_of
+from payments.models import Payment
 
 
 def can_manage_payments(user) -> bool:
     return bool(user and user.is_staff and user.has_perm("payments.view_payment"))
-
-
-def organizations_of(user) -> QuerySet[Organization]:
-    """The organizations a staff user acts for: every one for a superuser, else those
-    they are a member of. The walls between organizations, in the admin and the API."""
-    if user.is_superuser:
-        return Organization.objects.all()
-    return Organization.objects.filter(members=user)
-
-
-def acting_organization(user) -> Organization | None:
-    """The organization a finance user's payments belong to: their only one. None for a
-    superuser or a member of none or several (the payment is then of no organization)."""
-    if user.is_superuser:
-        return None
-    organizations = list(organizations_of(user)[:2])
-    return organizations[0] if len(organizations) == 1 else None
 
 
 def payments_managed_by(user) -> QuerySet[Payment]:
@@ -37,23 +21,34 @@ def payments_managed_by(user) -> QuerySet[Payment]:
     )
 
 
-def payments_visible_to(request) -> QuerySet[Payment]:
+def payments_visible_to(*, user, service_key=None) -> QuerySet[Payment]:
     """Finance sees its organizations' (payments_managed_by); a service key its
     organization's (all if it has none); riders their own."""
     payments = Payment.objects.select_related("organization", "ride")
-    key = service_key_of(request)
-    if key is not None:
-        return payments.filter(organization=key.organization) if key.organization_id else payments
-    if can_manage_payments(request.user):
-        return payments_managed_by(request.user)
-    return payments.filter(payer=request.user)
+    if service_key is not None:
+        if service_key.organization_id is None:
+            return payments
+        return payments.filter(organization_id=service_key.organization_id)
+    if can_manage_payments(user):
+        return payments_managed_by(user)
+    return payments.filter(payer=user)
 
 
-def payment_for(request, payment_id) -> Payment:
-    payment = payments_visible_to(request).filter(pk=payment_id).first()
+def payment_for(*, user, service_key=None, payment_id) -> Payment:
+    visible = payments_visible_to(user=user, service_key=service_key)
+    payment = visible.filter(pk=payment_id).first()
     if payment is None:
         raise NotFound("No such payment.")
     return payment
+
+
+def paying_organization(*, user, service_key=None) -> Organization | None:
+    """The organization a new payment belongs to: a key's own, else the finance user's
+    only one (organizations.selectors.acting_organization). Other organizations' finance
+    staff will not see it."""
+    if service_key is not None:
+        return service_key.organization
+    return acting_organization(user)
 
 
 def fare_payment_ids(ride_ids) -> dict:

@@ -2,14 +2,16 @@
 
 import uuid
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.selectors import user_by_email
 from core.exceptions import Conflict, DomainError
 from core.money import Money
 from core.observability import count_metric
-from payments import events
+from payments import events, selectors
 from payments.models import Payment, Subscription
 
 
@@ -79,6 +81,38 @@ def register_payment(
         payer_email=payer_email,
         organization=organization,
         payment_id=payment_id,
+    )
+
+
+def register_requested_payment(
+    *,
+    actor,
+    service_key=None,
+    amount_minor: int,
+    currency: str,
+    reference: str,
+    ride_id=None,
+    payer_email: str = "",
+    payment_id=None,
+) -> Payment:
+    """A payment an API client registers (register_payment's rules apply): for a ride
+    that exists (else 400 on `ride`), paid by the account with `payer_email` if there is
+    one, and belonging to the caller's organization (selectors.paying_organization)."""
+    ride = None
+    if ride_id:
+        ride = selectors.ride_to_pay_for(ride_id)
+        if ride is None:
+            raise ValidationError({"ride": ["No ride with this id."]})
+    return register_payment(
+        payment_id=payment_id,
+        amount_minor=amount_minor,
+        currency=currency,
+        reference=reference,
+        ride=ride,
+        payer=user_by_email(payer_email) if payer_email else None,
+        payer_email=payer_email,
+        organization=selectors.paying_organization(user=actor, service_key=service_key),
+        actor=actor,
     )
 
 

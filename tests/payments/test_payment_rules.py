@@ -1,0 +1,111 @@
+"""The rules of a payment an API client registers (payments.services.register_requested_payment)
+and who sees which payment (payments.selectors, given a user and a service key, no request)."""
+
+import pytest
+
+from core.exceptions import NotFound
+from events.models import OutboxEvent
+from payments import selectors
+from payments.models import Payment
+from tests.conftest import client_for
+from tests.factories import (
+    FinanceFactory,
+    OrganizationFactory,
+    PaymentFactory,
+    RideFactory,
+    ServiceKeyFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/payments/"
+BODY = {"amount": "12.50", "currency": "USD", "reference": "INV-7"}
+NO_RIDE = "7d7c8a4e-0000-4000-8000-000000000000"
+
+
+def finance_of(*organizations):
+    finance = FinanceFactory()
+    finance.organizations.add(*organizations)
+    return finance
+
+
+def test_a_payment_for_a_ride_that_does_not_exist_is_a_400_on_the_ride(finance):
+    response = client_for(finance).post(URL, {**BODY, "ride": NO_RIDE})
+
+    assert response.status_code == 400
+    assert response.json() == {"ride": ["No ride with this id."]}
+    assert not Payment.objects.exists()
+    assert not OutboxEvent.objects.exists()
+
+
+def test_after_an_unknown_ride_the_same_idempotency_key_registers_the_corrected_payment(finance):
+    api = client_for(finance)
+
+    refused = api.post(URL, {**BODY, "ride": NO_RIDE}, HTTP_IDEMPOTENCY_KEY="pay-7")
+    ride = RideFactory()
+    accepted = api.post(URL, {**BODY, "ride": str(ride.id)}, HTTP_IDEMPOTENCY_KEY="pay-7")
+
+    assert refused.status_code == 400
+    assert accepted.status_code == 201
+    assert Payment.objects.get().ride == ride
+
+
+def test_the_payer_is_the_account_with_that_email_in_any_case(finance):
+    rider = UserFactory(email="payer@example.com")
+
+    response = client_for(finance).post(URL, {**BODY, "payer_email": "Payer@Example.COM"})
+
+    assert response.status_code == 201
+    assert Payment.objects.get().payer == rider
+
+
+def test_a_payer_email_of_no_account_is_kept_without_a_payer(finance):
+    response = client_for(finance).post(URL, {**BODY, "payer_email": "someone@example.com"})
+
+    assert response.status_code == 201
+    payment = Payment.objects.get()
+    assert (payment.payer, payment.payer_email) == (None, "someone@example.com")
+
+
+def test_finance_of_one_organization_registers_for_it_and_the_other_does_not_see_it():
+    mine, theirs = OrganizationFactory(), OrganizationFactory()
+    finance, other = finance_of(mine), finance_of(theirs)
+
+    created = client_for(finance).post(URL, BODY).json()
+
+    assert Payment.objects.get().organization == mine
+    assert created["organization"] == mine.name
+    assert client_for(other).get(f"{URL}{created['id']}/").status_code == 404
+
+
+def test_finance_of_several_organizations_registers_a_payment_of_none():
+    finance = finance_of(OrganizationFactory(), OrganizationFactory())
+
+    assert client_for(finance).post(URL, BODY).status_code == 201
+    assert Payment.objects.get().organization is None
+
+
+def test_a_service_keys_payment_belongs_to_its_organization():
+    key = ServiceKeyFactory(organization=OrganizationFactory())
+
+    assert selectors.paying_organization(user=FinanceFactory(), service_key=key) == key.organization
+
+
+def test_who_sees_which_payment_from_a_user_and_a_key_alone():
+    mine, theirs = OrganizationFactory(), OrganizationFactory()
+    rider = UserFactory()
+    own = PaymentFactory(organization=mine, payer=rider)
+    other = PaymentFactory(organization=theirs)
+    house = PaymentFactory()  # of no organization: a fare, the house's own
+    key = ServiceKeyFactory(organization=mine)
+
+    def visible(**who):
+        return set(selectors.payments_visible_to(**who))
+
+    assert visible(user=finance_of(mine)) == {own, house}
+    assert visible(user=rider) == {own}
+    assert visible(user=UserFactory(), service_key=key) == {own}
+    assert selectors.payment_for(user=rider, payment_id=own.pk) == own
+    with pytest.raises(NotFound, match="No such payment"):
+        selectors.payment_for(user=rider, payment_id=other.pk)
