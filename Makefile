@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup migrate seed lint format lock bench load package deploy rollback operator destroy clean
+.PHONY: run test setup migrate seed lint format lock bench load lockwaits package deploy rollback operator destroy clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,11 @@ bench: setup
 # only), then a reconciliation against the database; figures in docs/benchmarks.md.
 load: setup
 	$(BIN)/python load/run.py
+
+# Lock waits under 48 riders on PostgreSQL, events inline as on Lambda: pg_locks sampled every
+# ~10 ms, each blocked statement's wait including chains of short waits (goal: none > 100 ms).
+lockwaits: setup
+	$(BIN)/python load/lockwaits.py
 
 package:
 	bash deploy/package.sh
