@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -17,7 +18,7 @@ from payment_lists.workflow import in_words
 
 
 class UploadForm(forms.Form):
-    organization = forms.ModelChoiceField(queryset=Organization.objects.all())
+    organization = forms.ModelChoiceField(queryset=Organization.objects.none())
     file = forms.FileField(help_text="CSV: reference,payer_email,amount,currency,ride_id")
 
 
@@ -94,25 +95,28 @@ class PaymentListAdmin(OrganizationScoped, admin.ModelAdmin):
         return services.error_report_response(payment_list)
 
     def upload_view(self, request):
-        if not request.user.has_perm("payments.add_payment"):
+        if not services.may_submit_lists(user=request.user):
             messages.error(request, "Only finance staff may upload payment lists.")
             return HttpResponseRedirect(reverse("admin:payment_lists_paymentlist_changelist"))
         form = UploadForm(request.POST or None, request.FILES or None)
-        if request.user.is_superuser:
-            form.fields["organization"].queryset = Organization.objects.all()
-        else:
-            form.fields["organization"].queryset = request.user.organizations.all()
+        # Whom one may submit for: the same rule as the API's (payment_lists.services).
+        form.fields["organization"].queryset = selectors.organizations_of(user=request.user)
         if request.method == "POST" and form.is_valid():
-            payment_list = services.submit_payment_list(
-                organization=form.cleaned_data["organization"],
-                uploaded_file=form.cleaned_data["file"],
-                submitted_by=request.user.email,
-                submitter_email=request.user.email,
-            )
-            messages.success(request, f"List #{payment_list.pk} received; the import has started.")
-            return HttpResponseRedirect(
-                reverse("admin:payment_lists_paymentlist_change", args=[payment_list.pk])
-            )
+            try:
+                payment_list = services.submit_payment_list_as(
+                    user=request.user,
+                    organization=form.cleaned_data["organization"].pk,
+                    uploaded_file=form.cleaned_data["file"],
+                )
+            except ValidationError as error:  # no longer a member since the page was shown
+                form.add_error(None, error)
+            else:
+                messages.success(
+                    request, f"List #{payment_list.pk} received; the import has started."
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:payment_lists_paymentlist_change", args=[payment_list.pk])
+                )
         context = {**self.admin_site.each_context(request), "form": form, "opts": self.model._meta,
                    "title": "Upload a payment list"}  # fmt: skip
         return TemplateResponse(request, "admin/payment_lists/paymentlist/upload.html", context)

@@ -1,9 +1,7 @@
-import re
-
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
@@ -13,7 +11,6 @@ from accounts.permissions import service_key_of
 from accounts.throttles import UploadsPerCaller
 from core.exceptions import NotFound
 from core.money import Money
-from organizations.models import Organization
 from payment_lists import selectors, services
 from payment_lists.models import PaymentList
 from payment_lists.workflow import in_words
@@ -92,28 +89,10 @@ class PaymentListSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request else path
 
 
-organizations_of = selectors.organizations_of
-lists_visible_to = selectors.lists_visible_to
-list_for = selectors.list_for
-
-
-def _submitting_organization(request) -> Organization:
-    organizations = organizations_of(request)
-    wanted = request.data.get("organization")
-    if wanted:
-        # ASCII digits only: "²" passes str.isdigit() but int() refuses it, and 20 digits
-        # overflow the database's integer.
-        is_id = re.fullmatch(r"[0-9]{1,18}", str(wanted)) is not None
-        chosen = organizations.filter(pk=int(wanted)).first() if is_id else None
-        if chosen is None:
-            raise ValidationError({"organization": ["You cannot submit for that organization."]})
-        return chosen
-    choices = list(organizations[:2])
-    if not choices:
-        raise PermissionDenied("You do not act for any organization, so you cannot submit lists.")
-    if len(choices) > 1:
-        raise ValidationError({"organization": ["You act for several organizations: choose one."]})
-    return choices[0]
+def _list(request, list_id) -> PaymentList:
+    return selectors.list_for(
+        user=request.user, service_key=service_key_of(request), list_id=list_id
+    )
 
 
 class PaymentListApi(_PaymentApi, ListAPIView):
@@ -124,7 +103,9 @@ class PaymentListApi(_PaymentApi, ListAPIView):
     required_scopes = {"GET": Scope.PAYMENT_LISTS_SUBMIT, "POST": Scope.PAYMENT_LISTS_SUBMIT}
 
     def get_queryset(self):
-        return lists_visible_to(self.request)
+        return selectors.lists_visible_to(
+            user=self.request.user, service_key=service_key_of(self.request)
+        )
 
     @extend_schema(
         request={
@@ -144,14 +125,11 @@ class PaymentListApi(_PaymentApi, ListAPIView):
             raise ValidationError({"file": ["Attach the CSV file as 'file'."]})
         if upload.size == 0:
             raise ValidationError({"file": ["The file is empty."]})
-        organization = _submitting_organization(request)
-        payment_list = services.submit_payment_list(
-            organization=organization,
+        payment_list = services.submit_payment_list_as(
+            user=request.user,
+            service_key=service_key_of(request),
+            organization=request.data.get("organization"),
             uploaded_file=upload,
-            submitted_by=getattr(request.user, "email", str(request.user)),
-            submitter_email=getattr(request.user, "email", "")
-            if not service_key_of(request)
-            else "",
         )
         body = PaymentListSerializer(payment_list, context={"request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED)
@@ -163,7 +141,7 @@ class PaymentListDetailApi(_PaymentApi):
 
     @extend_schema(responses=PaymentListSerializer)
     def get(self, request, list_id):
-        payment_list = list_for(request, list_id)
+        payment_list = _list(request, list_id)
         return Response(PaymentListSerializer(payment_list, context={"request": request}).data)
 
 
@@ -173,7 +151,7 @@ class PaymentListErrorReportApi(_PaymentApi):
 
     @extend_schema(responses={(200, "text/csv"): bytes})
     def get(self, request, list_id):
-        payment_list = list_for(request, list_id)
+        payment_list = _list(request, list_id)
         if not payment_list.error_report:
             raise NotFound("This list has no error report.")
         return services.error_report_response(payment_list)

@@ -5,30 +5,31 @@ from dataclasses import asdict, dataclass
 
 from django.db.models import QuerySet
 
-from accounts.permissions import service_key_of
 from core.exceptions import NotFound
 from core.money import Money
+from organizations import selectors as organizations
 from organizations.models import Organization
 from payment_lists.models import PaymentList
 from payment_lists.workflow import in_words
 
 
-def organizations_of(request) -> QuerySet[Organization]:
-    """The organizations a request acts for: a service key's own, else the user's."""
-    key = service_key_of(request)
-    if key is not None:
-        return Organization.objects.filter(pk=key.organization_id)
-    return request.user.organizations.all()
+def organizations_of(*, user, service_key=None) -> QuerySet[Organization]:
+    """The organizations a caller acts for with payment lists, in the API and the admin:
+    a service key's own, else the staff user's (every one for a superuser; the walls of
+    organizations.selectors.organizations_of)."""
+    if service_key is not None:
+        return Organization.objects.filter(pk=service_key.organization_id)
+    return organizations.organizations_of(user)
 
 
-def lists_visible_to(request) -> QuerySet[PaymentList]:
-    return PaymentList.objects.filter(organization__in=organizations_of(request)).select_related(
-        "organization"
-    )
+def lists_visible_to(*, user, service_key=None) -> QuerySet[PaymentList]:
+    mine = organizations_of(user=user, service_key=service_key)
+    return PaymentList.objects.filter(organization__in=mine).select_related("organization")
 
 
-def list_for(request, list_id) -> PaymentList:
-    payment_list = lists_visible_to(request).filter(pk=list_id).first()
+def list_for(*, user, service_key=None, list_id) -> PaymentList:
+    visible = lists_visible_to(user=user, service_key=service_key)
+    payment_list = visible.filter(pk=list_id).first()
     if payment_list is None:
         raise NotFound("No such payment list.")
     return payment_list

@@ -4,19 +4,71 @@ How a run starts, and how one that died is finished, is payment_lists.runs.
 """
 
 import logging
+import re
 import tempfile
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
 from django.http import FileResponse
 from django.utils import timezone
 
-from core.exceptions import Conflict
-from payment_lists import runs
+from accounts.models import Scope
+from core.exceptions import Conflict, DomainError
+from organizations.models import Organization
+from payment_lists import runs, selectors
 from payment_lists.models import PaymentList, _inbox_path
 
 logger = logging.getLogger(__name__)
+
+
+class SubmitRefused(DomainError):
+    status_code = 403
+
+
+def may_submit_lists(*, user, service_key=None) -> bool:
+    """Finance staff (the payments.add_payment permission) and service keys with the
+    payment-list scope (of an organization) may submit lists."""
+    if service_key is not None:
+        return service_key.has_scope(Scope.PAYMENT_LISTS_SUBMIT)
+    return bool(user.is_authenticated and user.is_staff and user.has_perm("payments.add_payment"))
+
+
+def submitting_organization(*, user, service_key=None, chosen=None) -> Organization:
+    """The organization a list is submitted for, by the one rule the API and the admin
+    share: `chosen` (an id) if the caller acts for it (selectors.organizations_of), else
+    the caller's only organization. Refused (403) for whoever may not submit lists or acts
+    for none; 400 on `organization` for one they do not act for, or a choice left open."""
+    if not may_submit_lists(user=user, service_key=service_key):
+        raise SubmitRefused("Only finance staff and Wild Rydes services may submit lists.")
+    organizations = selectors.organizations_of(user=user, service_key=service_key)
+    if chosen not in (None, ""):
+        # ASCII digits only: "²" passes str.isdigit() but int() refuses it, and 20 digits
+        # overflow the database's integer.
+        is_id = re.fullmatch(r"[0-9]{1,18}", str(chosen)) is not None
+        found = organizations.filter(pk=int(chosen)).first() if is_id else None
+        if found is None:
+            raise ValidationError({"organization": ["You cannot submit for that organization."]})
+        return found
+    choices = list(organizations[:2])
+    if not choices:
+        raise SubmitRefused("You do not act for any organization, so you cannot submit lists.")
+    if len(choices) > 1:
+        raise ValidationError({"organization": ["You act for several organizations: choose one."]})
+    return choices[0]
+
+
+def submit_payment_list_as(*, user, service_key=None, organization=None, uploaded_file):
+    """A list submitted by a person or a service (the API, the admin's upload page), for
+    the organization `submitting_organization` allows (`organization`: an id or None)."""
+    chosen = submitting_organization(user=user, service_key=service_key, chosen=organization)
+    return submit_payment_list(
+        organization=chosen,
+        uploaded_file=uploaded_file,
+        submitted_by=getattr(user, "email", str(user)),
+        submitter_email="" if service_key is not None else getattr(user, "email", ""),
+    )
 
 
 def submit_payment_list(
