@@ -100,6 +100,8 @@ def report(statements: dict, goal_ms: float = GOAL_MS) -> dict:
             {"waits": 0, "longest_ms": 0.0, "longest_chain": 0, "over_goal": 0, "blockers": set()},
         )
         entry["waits"] += 1
+        if seen.wait_ms >= entry["longest_ms"]:
+            entry["longest_at"] = seen.first_wait.isoformat(timespec="milliseconds")
         entry["longest_ms"] = max(entry["longest_ms"], seen.wait_ms)
         entry["longest_chain"] = max(entry["longest_chain"], len(seen.locks))
         entry["over_goal"] += seen.wait_ms > goal_ms
@@ -252,6 +254,7 @@ def main(argv=None) -> int:
             f"chain {row['longest_chain']:3d}  over {row['over_goal']:4d}  "
             f"{row['statement'][:150]}"
         )
+        print(f"{'':24}longest began at {row['longest_at']}")
         for blocker in row["blockers"]:
             print(f"{'':24}held up by: {blocker[:140]}")
     if options.json:

@@ -5,6 +5,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 ONE = Decimal("1.00")
+BUDGET_SLICES = 16
 
 
 class Campaign(models.Model):
@@ -40,6 +41,17 @@ class Campaign(models.Model):
     def __str__(self):
         return self.name
 
+    def save(self, *args, **kwargs):
+        """A new campaign gets its budget slices at once, so its first draws need not
+        create them (and wait for each other doing so)."""
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        if adding:
+            BudgetSlice.objects.bulk_create(
+                [BudgetSlice(campaign=self, number=n) for n in range(BUDGET_SLICES)],
+                ignore_conflicts=True,
+            )
+
     @property
     def has_geofence(self) -> bool:
         return self.radius_km is not None
@@ -50,9 +62,6 @@ class Campaign(models.Model):
             raise ValidationError("A geofence needs a centre latitude, longitude and a radius.")
         if self.ends_at and self.ends_at <= self.starts_at:
             raise ValidationError("The campaign must end after it starts.")
-
-
-BUDGET_SLICES = 16
 
 
 class BudgetSlice(models.Model):

@@ -35,14 +35,6 @@ def pick_tier(tiers: Sequence[DiscountTier], rng: random.Random) -> DiscountTier
     return tiers[bisect_right(cumulative, roll)]
 
 
-def _free_slice(campaign_id: int, *, spent_at_least: int = 0):
-    """A query for one of the campaign's budget slices that no other transaction holds
-    (PostgreSQL `FOR UPDATE SKIP LOCKED`; SQLite's writers take turns anyway)."""
-    return BudgetSlice.objects.select_for_update(skip_locked=True, of=("self",)).filter(
-        campaign_id=campaign_id, spent_minor__gte=spent_at_least
-    )
-
-
 def _slice_allowance():
     """A slice's share of its campaign's budget as it is now (BudgetSlice.allowance in SQL)."""
     budget = F("campaign__budget_minor")
@@ -53,25 +45,54 @@ def _slice_allowance():
     )
 
 
-def _spend_budget(campaign: Campaign, amount_minor: int) -> bool:
-    """Take `amount_minor` from the campaign's budget if it is there; never overspends.
-
-    No hot row: the money comes from one of the campaign's BUDGET_SLICES slices that no
-    other transaction holds and whose share of the budget covers it, the least spent first
-    (one conditional UPDATE that waits for nobody). Only when no single free slice can
-    cover it (the budget nearly spent, or every slice busy) does the draw lock them all
-    and take the money from several (`_spend_from_all_slices`).
-    """
-    if amount_minor == 0:
-        return True
+def _slice_with_room(campaign_id: int, amount_minor: int, *, skip_locked: bool):
+    """The pk of one slice of the campaign whose share of the budget as it is now covers
+    `amount_minor` (any slice when the budget has no limit), the least spent first, locked
+    for this transaction: one that no other transaction holds (`skip_locked`), or the
+    first one free (waiting for its holder's commit, one short wait)."""
     fits = Q(campaign__budget_minor__isnull=True) | Q(
         spent_minor__lte=_slice_allowance() - amount_minor
     )
-    candidate = _free_slice(campaign.pk).filter(fits)
-    taken = BudgetSlice.objects.filter(
-        pk=Subquery(candidate.order_by("spent_minor", "number").values("pk")[:1])
-    ).update(spent_minor=F("spent_minor") + amount_minor)
-    return bool(taken) or _spend_from_all_slices(campaign.pk, amount_minor)
+    return Subquery(
+        BudgetSlice.objects.select_for_update(skip_locked=skip_locked, of=("self",))
+        .filter(fits, campaign_id=campaign_id)
+        .order_by("spent_minor", "number")
+        .values("pk")[:1]
+    )
+
+
+def _spend_budget(campaign: Campaign, amount_minor: int) -> bool:
+    """Take `amount_minor` from the campaign's budget if it is there; never overspends.
+
+    No hot row: the money comes from one of the campaign's BUDGET_SLICES slices whose share
+    of the budget covers it: one that no other transaction holds (one conditional UPDATE
+    that waits for nobody); if every such slice is held, the first one freed. Only when no
+    single slice can cover it (the budget nearly spent) does the draw lock them all and take
+    the money from several. A spent budget is seen without locking anything, so draws on
+    it never queue.
+    """
+    if amount_minor == 0:
+        return True
+    change = {"spent_minor": F("spent_minor") + amount_minor}
+    slices = BudgetSlice.objects.filter(campaign_id=campaign.pk)
+    if slices.filter(pk=_slice_with_room(campaign.pk, amount_minor, skip_locked=True)).update(
+        **change
+    ):
+        return True
+    spent = dict(slices.values_list("number", "spent_minor"))
+    room = _room(campaign.pk, spent)
+    if room is not None and sum(room.values()) < amount_minor:
+        return False
+    if len(spent) < BUDGET_SLICES:  # a campaign made without them (Campaign.save makes them)
+        BudgetSlice.objects.bulk_create(
+            [BudgetSlice(campaign_id=campaign.pk, number=n) for n in range(BUDGET_SLICES)],
+            ignore_conflicts=True,
+        )
+    if slices.filter(pk=_slice_with_room(campaign.pk, amount_minor, skip_locked=False)).update(
+        **change
+    ):
+        return True
+    return _spend_from_all_slices(campaign.pk, amount_minor)
 
 
 def _room(campaign_id: int, spent: dict) -> dict | None:
@@ -87,20 +108,12 @@ def _room(campaign_id: int, spent: dict) -> dict | None:
 
 
 def _spend_from_all_slices(campaign_id: int, amount_minor: int) -> bool:
-    """The slow way: lock every slice of the campaign (creating them the first time) and
-    take the money from as many as it needs; False if they cannot cover it together. A
-    spent budget is seen without locking anything, so draws on it never queue."""
+    """The slow way, for a nearly spent budget: lock every slice of the campaign and take
+    the money from as many as it needs; False if they cannot cover it together."""
     slices = BudgetSlice.objects.filter(campaign_id=campaign_id)
-    room = _room(campaign_id, dict(slices.values_list("number", "spent_minor")))
-    if room is not None and sum(room.values()) < amount_minor:
-        return False
-    BudgetSlice.objects.bulk_create(
-        [BudgetSlice(campaign_id=campaign_id, number=n) for n in range(BUDGET_SLICES)],
-        ignore_conflicts=True,
-    )
     locked = {piece.number: piece for piece in slices.select_for_update().order_by("number")}
     room = _room(campaign_id, {number: piece.spent_minor for number, piece in locked.items()})
-    if room is None:  # no limit: it all goes to one slice
+    if room is None:  # the limit was lifted meanwhile
         room = {min(locked): amount_minor}
     elif sum(room.values()) < amount_minor:
         return False
@@ -118,7 +131,9 @@ def _spend_from_all_slices(campaign_id: int, amount_minor: int) -> bool:
 def _give_back_budget(campaign_id: int, amount_minor: int) -> None:
     """Return `amount_minor` to the campaign's budget: to a free slice that spent at least
     that much (the most spent first), else spread over all slices, locked."""
-    candidate = _free_slice(campaign_id, spent_at_least=amount_minor)
+    candidate = BudgetSlice.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+        campaign_id=campaign_id, spent_minor__gte=amount_minor
+    )
     if BudgetSlice.objects.filter(
         pk=Subquery(candidate.order_by("-spent_minor", "number").values("pk")[:1])
     ).update(spent_minor=F("spent_minor") - amount_minor):

@@ -136,3 +136,15 @@ def test_the_migration_keeps_what_each_campaign_has_spent():
         )
     finally:
         MigrationExecutor(connection).migrate(leaves)
+
+
+def test_a_campaign_stored_without_its_slices_still_spends_within_its_budget():
+    from promos.models import Campaign
+
+    [campaign] = Campaign.objects.bulk_create(  # no save(): no slices
+        [Campaign(name="Bulk", starts_at=timezone.now() - timedelta(hours=1), budget_minor=1_000)]
+    )
+    campaign.tiers.create(multiplier="0.50", weight=1)
+    assert not BudgetSlice.objects.filter(campaign=campaign).exists()
+    assert [draw().discount_minor for _ in range(3)] == [500, 500, 0]
+    assert BudgetSlice.objects.filter(campaign=campaign).count() == BUDGET_SLICES
