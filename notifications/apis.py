@@ -53,10 +53,8 @@ class NotificationListApi(ListAPIView):
 class NotificationReadApi(APIView):
     @extend_schema(request=None, responses=NotificationSerializer)
     def post(self, request, notification_id: int):
-        notification = selectors.notification_for(
-            user=request.user, notification_id=notification_id
-        )
-        return Response(NotificationSerializer(services.mark_read(notification)).data)
+        notification = services.mark_read(user=request.user, notification_id=notification_id)
+        return Response(NotificationSerializer(notification).data)
 
 
 class NotificationReadAllApi(APIView):
