@@ -6,8 +6,6 @@ whatever that misses (a process that died right after its commit, SNS out of rea
 the scheduled relay's.
 """
 
-from functools import partial
-
 from django.db import connections, router, transaction
 from django.utils import timezone
 from uuid6 import uuid7
@@ -21,7 +19,8 @@ def emit(event_type: str, data: dict, *, version: int = 1) -> OutboxEvent:
     event = OutboxEvent.objects.create(
         type=event_type, version=version, occurred_at=timezone.now(), data=data
     )
-    transaction.on_commit(partial(relay.publish_after_commit, [event.pk]), robust=True)
+    # A function of its own, not a partial: robust on_commit logs a failure by __qualname__.
+    transaction.on_commit(lambda: relay.publish_after_commit([event.pk]), robust=True)
     return event
 
 

@@ -5,7 +5,7 @@ from unittest import mock
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.test import override_settings
 from django.utils import timezone
 
@@ -88,6 +88,17 @@ def test_crash_between_commit_and_publish_is_caught_up_by_the_relay():
 
     assert Notification.objects.filter(user=rider).count() == 1
     assert OutboxEvent.objects.get().published_at is not None
+
+
+def test_a_delivery_failing_after_the_commit_leaves_the_change_and_the_event_to_the_relay():
+    rider = UserFactory()
+    gone = OperationalError("the database went away")
+    with mock.patch.object(delivery, "deliver_batch", side_effect=gone):
+        payment = register(payer=rider)  # the caller's change stands; no error reaches it
+    assert payment.pk and OutboxEvent.objects.get().published_at is None
+
+    assert relay.relay_events()["published"] == 1
+    assert Notification.objects.filter(user=rider).count() == 1
 
 
 def test_redelivered_event_changes_nothing():
