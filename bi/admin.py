@@ -1,31 +1,51 @@
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Subquery, Sum
 from django.urls import path
 
 from accounts.roles import DASHBOARD_PERMISSION
 from bi import dashboard
 from bi.models import CampaignDailySpend, DailyAggregate
+from bi.selectors import COUNTS, MONEY
 from core.money import Money
+
+
+def _one_line_per_key(queryset, key: list[str], sums: list[str]):
+    """The first row of each `key` (one line per day and currency, say), each annotated
+    with `total_<name>`: `name` added up over the rows of its key."""
+    model = queryset.model
+    rows_of_key = model.objects.filter(**{field: OuterRef(field) for field in key}).order_by()
+    totals = {
+        f"total_{name}": Subquery(
+            rows_of_key.values(key[0]).annotate(total=Sum(name)).values("total")
+        )
+        for name in sums
+    }
+    first = Subquery(rows_of_key.order_by("pk").values("pk")[:1])
+    return queryset.filter(pk=first).annotate(**totals)
 
 
 @admin.register(DailyAggregate)
 class DailyAggregateAdmin(admin.ModelAdmin):
-    """The days, as figures; the dashboard (admin:bi_dashboard) draws them."""
+    """The days, as figures; the dashboard (admin:bi_dashboard) draws them.
+
+    A day and currency may be spread over several rows (bi.subscribers): the list shows
+    one line per day and currency, with its rows added up."""
 
     list_display = [
         "day",
         "currency",
-        "rides_completed",
+        "rides",
         "revenue",
         "discounts",
-        "payments_registered",
-        "payments_verified",
-        "payments_deleted",
+        "registered",
+        "verified",
+        "deleted",
     ]
     list_filter = ["day", "currency"]
     search_fields = ["currency"]
     date_hierarchy = "day"
-    readonly_fields = [f.name for f in DailyAggregate._meta.fields]
+    fields = readonly_fields = list_display
 
     def has_add_permission(self, request):
         return False  # the BI subscriber writes these
@@ -33,13 +53,33 @@ class DailyAggregateAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="revenue", ordering="revenue_minor")
-    def revenue(self, day):
-        return str(Money(day.revenue_minor, day.currency))
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return _one_line_per_key(queryset, ["day", "currency"], COUNTS + MONEY)
 
-    @admin.display(description="discounts", ordering="discounts_minor")
+    @admin.display(description="rides completed", ordering="total_rides_completed")
+    def rides(self, day):
+        return day.total_rides_completed
+
+    @admin.display(description="revenue", ordering="total_revenue_minor")
+    def revenue(self, day):
+        return str(Money(day.total_revenue_minor, day.currency))
+
+    @admin.display(description="discounts", ordering="total_discounts_minor")
     def discounts(self, day):
-        return str(Money(day.discounts_minor, day.currency))
+        return str(Money(day.total_discounts_minor, day.currency))
+
+    @admin.display(description="payments registered", ordering="total_payments_registered")
+    def registered(self, day):
+        return day.total_payments_registered
+
+    @admin.display(description="payments verified", ordering="total_payments_verified")
+    def verified(self, day):
+        return day.total_payments_verified
+
+    @admin.display(description="payments deleted", ordering="total_payments_deleted")
+    def deleted(self, day):
+        return day.total_payments_deleted
 
     def get_urls(self):
         return [
@@ -71,11 +111,23 @@ class DailyAggregateAdmin(admin.ModelAdmin):
 
 @admin.register(CampaignDailySpend)
 class CampaignDailySpendAdmin(admin.ModelAdmin):
-    list_display = ["day", "campaign", "currency", "rides", "discounts"]
+    """Discount money per campaign and day, one line per currency (its rows added up)."""
+
+    list_display = ["day", "campaign", "currency", "rides_discounted", "discounts"]
     list_filter = ["campaign", "currency", "day"]
     search_fields = ["campaign"]
     date_hierarchy = "day"
-    readonly_fields = ["day", "campaign", "currency", "rides", "discounts_minor"]
+    fields = readonly_fields = list_display
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        return _one_line_per_key(
+            queryset, ["day", "campaign", "currency"], ["rides", "discounts_minor"]
+        )
+
+    @admin.display(description="rides", ordering="total_rides")
+    def rides_discounted(self, row):
+        return row.total_rides
 
     def has_add_permission(self, request):
         return False  # the BI subscriber writes these
@@ -83,6 +135,6 @@ class CampaignDailySpendAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="discounts", ordering="discounts_minor")
+    @admin.display(description="discounts", ordering="total_discounts_minor")
     def discounts(self, row):
-        return str(Money(row.discounts_minor, row.currency))
+        return str(Money(row.total_discounts_minor, row.currency))
