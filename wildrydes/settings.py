@@ -55,7 +55,7 @@ CSRF_TRUSTED_ORIGINS = env.list(
 )
 
 INSTALLED_APPS = [
-    "wildrydes.admin_site.AdminConfig",  # django.contrib.admin, discovered on first use
+    "wildrydes.admin_site.AdminConfig",  # django.contrib.admin with the site's titles
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

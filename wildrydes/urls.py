@@ -1,45 +1,34 @@
-"""Root URLconf.
+"""Root URLconf."""
 
-Each area's URLconf is imported when a request first reaches its prefix (or when a URL is
-first reversed), not when this module loads: on Lambda a cold start imports the views,
-serializers and admin its own request needs, not the whole project's. lazy_include() is
-include() with the import left to Django's URLResolver, which does it on first use.
-"""
-
-from django.urls import URLResolver, include, path
-from django.urls.resolvers import RoutePattern
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from core.views import health
 from rides.apis import UnicornApplicationApi
 
-
-def lazy_include(route: str, urlconf: str, namespace: str | None = None) -> URLResolver:
-    return URLResolver(
-        RoutePattern(route, is_endpoint=False), urlconf, app_name=namespace, namespace=namespace
-    )
-
-
 api = [
     path("health/", health, name="health"),
-    lazy_include("auth/", "accounts.urls"),
-    lazy_include("rides/", "rides.urls"),
-    lazy_include("unicorns/", "rides.unicorn_urls"),
-    lazy_include("promos/", "promos.urls"),
-    lazy_include("payments/", "payments.urls"),
-    lazy_include("payment-lists/", "payment_lists.urls"),
-    lazy_include("notifications/", "notifications.urls"),
+    path("auth/", include("accounts.urls")),
+    path("rides/", include("rides.urls")),
+    path("unicorns/", include("rides.unicorn_urls")),
+    path("promos/", include("promos.urls")),
+    path("payments/", include("payments.urls")),
+    path("payment-lists/", include("payment_lists.urls")),
+    path("notifications/", include("notifications.urls")),
     path(
         "unicorn-applications/",
         UnicornApplicationApi.as_view(),
         name="unicorn-application-create",
     ),
-    lazy_include("", "wildrydes.api_docs_urls"),  # schema/, docs/
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
 
 urlpatterns = [
-    lazy_include("admin/", "wildrydes.admin_urls", namespace="admin"),
+    path("admin/", admin.site.urls),
     path("api/", include(api)),
-    lazy_include("", "frontend.urls", namespace="frontend"),
+    path("", include("frontend.urls")),
 ]
 
 handler400 = "core.views.bad_request"
