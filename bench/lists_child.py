@@ -32,8 +32,9 @@ def seed(*, rows: int, payers: list[str], rides: list[str]) -> tuple[int, int]:
     from django.utils import timezone
 
     from accounts.models import User
+    from organizations.models import Organization
     from payment_lists.models import PaymentList
-    from payments.models import Organization, Subscription
+    from payments.models import Subscription
     from rides.models import Ride, Unicorn
 
     now = timezone.now()

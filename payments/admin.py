@@ -21,6 +21,7 @@ class OrganizationAdmin(OrganizationScoped, admin.ModelAdmin):
     organization_path = "pk"
 
     list_display = ["name", "member_count", "created_at"]
+    ordering = ["name"]  # explicit: the member count's GROUP BY drops Meta.ordering
     search_fields = ["name"]
     date_hierarchy = "created_at"
     readonly_fields = ["created_at"]

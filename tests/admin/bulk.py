@@ -6,8 +6,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from events.models import Delivery, OutboxEvent
+from organizations.models import Organization
 from payment_lists.models import PaymentList
-from payments.models import Organization, Payment
+from payments.models import Payment
 from promos.models import Campaign, DiscountAward
 from rides.models import Ride, Unicorn
 from tests.factories import DEMO_CITY

@@ -22,7 +22,7 @@ HEAVY = [
 
 def _act_for_every_organization(user) -> None:
     """Finance sees only its organizations' rows: make the user a member of them all."""
-    from payments.models import Organization
+    from organizations.models import Organization
 
     user.organizations.add(*Organization.objects.all())
 

@@ -31,8 +31,9 @@ from django.urls import URLPattern, URLResolver
 from django.utils import timezone
 
 from events.models import Delivery, OutboxEvent
+from organizations.models import Organization
 from payments.events import PAYMENT_REGISTERED, payment_data
-from payments.models import Organization, Payment, Subscription
+from payments.models import Payment, Subscription
 from tests import factories
 from tests.admin import bulk
 

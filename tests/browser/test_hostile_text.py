@@ -24,7 +24,7 @@ from playwright.sync_api import expect
 from bi.models import CampaignDailySpend
 from events.models import Delivery, OutboxEvent
 from notifications.models import Notification
-from payments.models import Organization
+from organizations.models import Organization
 from rides.models import Unicorn, UnicornApplication
 from tests import factories
 from tests.browser.support import BROWSER

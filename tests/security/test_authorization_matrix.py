@@ -23,8 +23,9 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from notifications.models import Notification
+from organizations.models import Organization
 from payment_lists.models import PaymentList
-from payments.models import Organization, Subscription
+from payments.models import Subscription
 from rides.models import ACTIVE_STATUSES, Ride
 from tests import factories
 from tests.conftest import client_for
