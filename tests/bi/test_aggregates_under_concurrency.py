@@ -72,6 +72,7 @@ def test_folds_from_many_writers_at_once_add_up_exactly_on_the_dashboard():
     )
 
 
+@pytest.mark.django_db  # one connection: no need to commit
 def test_one_writer_after_another_keeps_a_single_row_per_day_and_currency():
     for _ in range(3):
         fold([ride_completed(), payment()])

@@ -64,6 +64,7 @@ def test_released_discounts_go_back_to_the_budget_and_can_be_drawn_again():
     assert draw().outcome == "budget"
 
 
+@pytest.mark.django_db  # one connection: no need to commit
 def test_a_budget_raised_while_spent_can_be_spent_up_to_the_new_amount():
     campaign = CampaignFactory(budget_minor=1_000, tiers=[("0.50", 1)])
     assert [draw().discount_minor for _ in range(3)] == [500, 500, 0]
@@ -138,6 +139,7 @@ def test_the_migration_keeps_what_each_campaign_has_spent():
         MigrationExecutor(connection).migrate(leaves)
 
 
+@pytest.mark.django_db  # one connection: no need to commit
 def test_a_campaign_stored_without_its_slices_still_spends_within_its_budget():
     from promos.models import Campaign
 
