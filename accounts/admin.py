@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.utils.translation import gettext_lazy as _
@@ -115,13 +115,33 @@ class ServiceKeyAdmin(OrganizationScoped, APIKeyModelAdmin):
             form.base_fields["scopes"].choices = [
                 (value, label) for value, label in Scope.choices if value in PAYMENT_SCOPES
             ]
-        return form
+        creator = request.user
+
+        class CheckedForm(form):
+            def clean(self):
+                cleaned = super().clean()
+                if not (self.has_error("organization") or self.has_error("scopes")):
+                    # Who may mint which key: the same rule as every other door.
+                    services.check_service_key_grant(
+                        creator=creator,
+                        organization=cleaned.get("organization"),
+                        scopes=cleaned.get("scopes"),
+                    )
+                return cleaned
+
+        return CheckedForm
 
     @admin.display(description="scopes")
     def scopes_column(self, obj):
         return scopes_display(obj)
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+        if change:
+            obj.save()
+            return
+        plain = services.issue_service_key(obj, creator=request.user)
+        messages.warning(
+            request,
+            f"The API key for {obj.name} is: {plain}. Please store it somewhere safe: "
+            "you will not be able to see it again.",
+        )

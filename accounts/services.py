@@ -37,9 +37,10 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from accounts.attempts import attempt_key, count_attempt, forget_attempts
-from accounts.models import ConfirmationCode, User, canonical_email
+from accounts.models import PAYMENT_SCOPES, ConfirmationCode, ServiceKey, User, canonical_email
 from accounts.signals import account_closed, account_closing
 from core.exceptions import DomainError
+from organizations.selectors import organizations_of
 
 logger = logging.getLogger(__name__)
 
@@ -431,3 +432,36 @@ def delete_account(*, request, user: User, password: str) -> None:
         ConfirmationCode.objects.filter(user=user).delete()
         account_closed.send(sender=User, user=user, email=email)
     logout(request)
+
+
+# --- service keys ---------------------------------------------------------------------
+
+
+def check_service_key_grant(*, creator, organization, scopes) -> None:
+    """Who may mint which key: a superuser (or the command line, `creator` None) any;
+    other staff only keys with payment scopes, acting for an organization they act for.
+    The admin's form asks this before saving; ValidationError per field."""
+    if creator is None or creator.is_superuser:
+        return
+    errors = {}
+    if organization is None:
+        errors["organization"] = ["Choose the organization the key acts for."]
+    elif not organizations_of(creator).filter(pk=organization.pk).exists():
+        errors["organization"] = ["You do not act for that organization."]
+    if set(scopes or []) - PAYMENT_SCOPES:
+        errors["scopes"] = ["You may give a key payment scopes only."]
+    if errors:
+        raise DjangoValidationError(errors)
+
+
+@transaction.atomic
+def issue_service_key(key: ServiceKey, *, creator=None) -> str:
+    """Store a new key (its hash only) once `creator` may mint it and it is consistent
+    (payment scopes need an organization); returns the key itself, to be shown once."""
+    check_service_key_grant(creator=creator, organization=key.organization, scopes=key.scopes)
+    key.scopes = sorted(set(key.scopes or []))
+    key.clean()
+    key.created_by = creator
+    plain = ServiceKey.objects.assign_key(key)
+    key.save()
+    return plain

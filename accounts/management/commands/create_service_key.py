@@ -4,8 +4,8 @@ is stored. Operators can do the same in the admin."""
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
+from accounts import services
 from accounts.models import Scope, ServiceKey
 from organizations.models import Organization
 
@@ -35,12 +35,9 @@ class Command(BaseCommand):
             if org is None:
                 raise CommandError(f"No organization named {organization!r}.")
         key = ServiceKey(name=(name or service)[:50], service=service, organization=org)
-        key.scopes = sorted(set(scopes))
+        key.scopes = scopes
         try:
-            key.clean()
+            plain = services.issue_service_key(key)
         except ValidationError as error:
             raise CommandError(" ".join(error.messages)) from error
-        with transaction.atomic():
-            plain = ServiceKey.objects.assign_key(key)
-            key.save()
         self.stdout.write(plain)
