@@ -67,7 +67,7 @@ def seed_post(*, riders: int, key_file: Path, emails_file: Path) -> None:
     with transaction.atomic():
         organization = Organization.objects.create(name="Bench Org")
         _, key = ServiceKey.objects.create_key(
-            name="bench", service="bench", organization=organization
+            name="bench", service="bench", organization=organization, scopes=["payments:write"]
         )
         users = _riders(riders, "payer")
     key_file.write_text(key + "\n")

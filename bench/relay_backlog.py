@@ -201,7 +201,7 @@ def _markdown(results, versions, options) -> str:
         "takes at most *passes* minutes; before this change a pass published 500 events "
         "(a million: 2,000 passes, about 33 hours). This is the local delivery path "
         "(EVENTS_SNS_TOPIC_ARN empty). On AWS a pass hands each event to SNS with one "
-        "Publish call (`events.aws.publish_to_sns`), so there the rate is bound by SNS "
+        "Publish call (`events.sns.publish_to_sns`), so there the rate is bound by SNS "
         "round trips and not measured here: at 10-20 ms a call a 50 s pass publishes some "
         "2,500-5,000 events (SNS PublishBatch, 10 a call, would be the next step).",
         "",

@@ -1,8 +1,9 @@
 """Who listens to what. Each subscriber: a handler path and the event types it takes.
 
 A subscriber's module may also define `handle_batch(envelopes)` beside its handler: the
-same effect as the handler applied to each event in turn, done set-based (local delivery
-hands it a whole batch in one transaction). Without one, the handler runs per event.
+same effect as the handler applied to each event in turn, done set-based (events.delivery
+hands it a whole batch in one transaction: the relay's, or an SQS batch's). Without one,
+the handler runs per event.
 
 On AWS each subscriber has its own SQS queue subscribed to the SNS topic with a filter
 policy on the `event_type` attribute built from the same `types`.
