@@ -130,10 +130,14 @@ def _failed(subscriber: registry.Subscriber, record: dict, envelope: dict, error
         "Subscriber %s failed on SQS message %s: %r", subscriber.name, record["messageId"], error
     )
     attempts = int(record.get("attributes", {}).get("ApproximateReceiveCount", "1"))
-    if attempts >= settings.EVENTS_MAX_ATTEMPTS:
+    if attempts < settings.EVENTS_MAX_ATTEMPTS:
+        return
+    try:
         delivery.record_dead_letter(
             subscriber=subscriber.name, envelope=envelope, error=repr(error), attempts=attempts
         )
+    except Exception:  # the database, most likely: the message is still in the DLQ
+        logger.exception("Could not keep SQS message %s as a dead letter", record["messageId"])
 
 
 def _retire_stale_connections() -> None:

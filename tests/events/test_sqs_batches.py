@@ -9,11 +9,11 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from events import aws
+from events import aws, delivery
 from events.models import ProcessedEvent
 from notifications import subscribers
 from notifications.models import Notification
@@ -132,3 +132,17 @@ def test_the_sam_sample_message_fails_alone_beside_real_events(settings):
 
     assert failed_ids(aws.handle_sqs_event(batch(hello, good))) == [hello["messageId"]]
     assert ProcessedEvent.objects.filter(subscriber="bi").count() == 1
+
+
+def test_a_dead_letter_that_cannot_be_written_still_fails_only_its_message(settings):
+    settings.EVENTS_MAX_ATTEMPTS = 3
+    rider = UserFactory()
+    garbage = sam_record("Hello from SQS!", attempt=3)  # its last try
+    good = sam_record(sns_body(payment_registered(rider, "INV-1")))
+    gone = OperationalError("the database went away")
+
+    with mock.patch.object(delivery, "record_dead_letter", side_effect=gone):
+        result = aws.handle_sqs_event(batch(garbage, good))
+
+    assert failed_ids(result) == [garbage["messageId"]]  # SQS moves it to the DLQ
+    assert Notification.objects.filter(user=rider).count() == 1
