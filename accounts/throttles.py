@@ -10,9 +10,10 @@ to the client address API Gateway saw, while the start of the header is whatever
 caller wrote (a new value per request would buy a new limit). Both identities are hashed
 into the counter's key.
 
-Counts live in the database (`accounts.attempts.count_attempt`), incremented under a row
-lock: concurrent requests can't slip past the limit as they can with DRF's read-then-write
-cache history. Rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] (see README).
+Counts live in the database (`accounts.attempts.count_attempt`), incremented in one
+statement: concurrent requests can't slip past the limit as they can with DRF's
+read-then-write cache history. Rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+(see README).
 """
 
 from rest_framework.throttling import SimpleRateThrottle
