@@ -6,13 +6,19 @@ import threading
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 from rest_framework.test import APIClient
 
-from core.exceptions import Conflict
 from promos.models import DiscountAward
-from rides import services
+from rides import lifecycle
 from rides.models import Ride, Unicorn
-from tests.factories import CampaignFactory, UnicornFactory, UserFactory, ride_in_progress
+from tests.factories import (
+    CampaignFactory,
+    RideFactory,
+    UnicornFactory,
+    UserFactory,
+    ride_in_progress,
+)
 
 SEATTLE = {"latitude": 47.6062, "longitude": -122.3321}
 
@@ -85,23 +91,23 @@ def test_simultaneous_requests_of_one_rider_book_one_ride():
     assert Unicorn.objects.filter(is_available=False).count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_database_refuses_a_second_active_ride_whatever_the_code_checks(monkeypatch):
-    """The constraint, not only the check before it: with the check skipped, a second
-    active ride of the same rider is still refused with the same sentence."""
-    UnicornFactory.create_batch(2)
-    rider = UserFactory()
-    point = services.Point(**SEATTLE)
-    services.request_ride(rider=rider, pickup=point)
-    real = services._active_ride_of
-    calls = []
+@pytest.mark.django_db
+def test_a_no_show_nobody_looked_at_does_not_block_the_next_ride(rider_api, rider):
+    """The rider never came and nobody read the ride since: it is still "assigned" in the
+    database when the next request comes; that request ends it (expired) and books."""
+    UnicornFactory()
+    no_show = RideFactory(rider=rider, arrives_at=timezone.now() - 2 * lifecycle.boarding_window())
+    response = rider_api.post("/api/rides/", {"pickup": SEATTLE})
+    assert response.status_code == 201
+    no_show.refresh_from_db()
+    assert no_show.status == Ride.Status.EXPIRED
+    assert Ride.objects.filter(rider=rider, status=Ride.Status.ASSIGNED).count() == 1
 
-    def blind_first_time(who):
-        calls.append(who)
-        return None if len(calls) == 1 else real(who)
 
-    monkeypatch.setattr(services, "_active_ride_of", blind_first_time)
-    with pytest.raises(Conflict, match="You already have a ride"):
-        services.request_ride(rider=rider, pickup=point)
+@pytest.mark.django_db
+def test_with_no_unicorn_free_a_rider_on_a_ride_still_hears_of_that_ride(rider_api, rider):
+    ride = ride_in_progress(rider=rider)  # its unicorn is the only one, and busy
+    response = rider_api.post("/api/rides/", {"pickup": SEATTLE})
+    assert response.status_code == 409
+    assert f"You already have a ride ({ride.reference})" in response.json()["detail"]
     assert Ride.objects.count() == 1
-    assert Unicorn.objects.filter(is_available=True).count() == 1
