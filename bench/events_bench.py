@@ -5,7 +5,7 @@ after each commit (inline, the default) and by the relay draining a backlog; the
 bench/events_child.py, a child process with Django set up.
 
 payments_post_outbox, per database: `POST /api/payments/` (service key) through gunicorn +
-wrk, with the outbox (the project as it is, and each other EVENTS_DELIVERY mode) and
+wrk, with the outbox (the project as it is, and with EVENTS_DELIVERY "relay") and
 without it (bench/outbox_wsgi.py with BENCH_OUTBOX=off, which makes `emit` a no-op in that
 server only), all servers on the same database, warmed up, then measured in rotating
 rounds as the rides section does. A round ends only once its events are delivered, and
