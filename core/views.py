@@ -1,5 +1,7 @@
 from django.db import DatabaseError, connection
 from django.http import JsonResponse
+from django.views import defaults
+from django.views.csrf import csrf_failure as html_csrf_failure
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
@@ -38,9 +40,7 @@ def bad_request(request, exception=None):
     """handler400: e.g. a host this stage does not answer on (DisallowedHost)."""
     if _wants_json(request):
         return JsonResponse({"detail": "Bad request: this request cannot be served."}, status=400)
-    from django.views.defaults import bad_request as html_bad_request
-
-    return html_bad_request(request, exception)
+    return defaults.bad_request(request, exception)
 
 
 def permission_denied(request, exception=None):
@@ -48,17 +48,13 @@ def permission_denied(request, exception=None):
         return JsonResponse(
             {"detail": "You do not have permission to perform this action."}, status=403
         )
-    from django.views.defaults import permission_denied as html_permission_denied
-
-    return html_permission_denied(request, exception)
+    return defaults.permission_denied(request, exception)
 
 
 def not_found(request, exception=None):
     if _wants_json(request):
         return JsonResponse({"detail": "Not found."}, status=404)
-    from django.views.defaults import page_not_found
-
-    return page_not_found(request, exception)
+    return defaults.page_not_found(request, exception)
 
 
 def server_error(request):
@@ -66,9 +62,7 @@ def server_error(request):
         return JsonResponse(
             {"detail": "Something went wrong on our side. Please try again."}, status=500
         )
-    from django.views.defaults import server_error as html_server_error
-
-    response = html_server_error(request)
+    response = defaults.server_error(request)
     # templates/500.html is rendered without a request (so without a CSP nonce) and holds
     # no data, only its own fixed <style>: let that one page's style element through.
     response._csp_update = {"style-src-elem": "'unsafe-inline'"}
@@ -86,6 +80,4 @@ def csrf_failure(request, reason=""):
             },
             status=403,
         )
-    from django.views.csrf import csrf_failure as html_csrf_failure
-
     return html_csrf_failure(request, reason=reason)
