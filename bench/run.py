@@ -270,6 +270,53 @@ def server_env(database_env: dict) -> dict:
     return env
 
 
+# What the servers run: read from the settings they load (the same environment), so the
+# section's header says it truthfully.
+SETTINGS_PROBE = """
+import json, django
+django.setup()
+from django.conf import settings
+db = settings.DATABASES["default"]
+print(json.dumps({
+    "engine": db["ENGINE"].rsplit(".", 1)[-1],
+    "conn_max_age": db["CONN_MAX_AGE"],
+    "health_checks": db["CONN_HEALTH_CHECKS"],
+    "events": settings.EVENTS_DELIVERY,
+    "events_sns": bool(settings.EVENTS_SNS_TOPIC_ARN),
+    "promo": "over HTTP" if settings.PROMO_SERVICE_URL else "in-process",
+    "ride_rate": settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["ride_requests"],
+    "log_level": settings.LOGGING["root"]["level"] if "root" in settings.LOGGING else "-",
+}))
+"""
+
+
+def server_settings(env: dict) -> dict:
+    done = subprocess.run(
+        [PYTHON, "-c", SETTINGS_PROBE], cwd=ROOT, env=env, capture_output=True, text=True,
+        check=True,
+    )  # fmt: skip
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def describe_settings(found: dict) -> str:
+    age = found["conn_max_age"]
+    connections = (
+        f"persistent connections (`CONN_MAX_AGE` {age} s"
+        if age
+        else "a new database connection per request (`CONN_MAX_AGE` 0"
+    ) + f", health checks {'on' if found['health_checks'] else 'off'})"
+    events = (
+        "events handed on right after the ride's commit, before the answer (inline)"
+        if found["events"] == "inline"
+        else f"events delivered by `{found['events']}`"
+    ) + (" to SNS" if found["events_sns"] else " to the in-process subscribers")
+    return (
+        f"{connections}; {events}; the promo draw {found['promo']}; "
+        f"the per-rider request limit counted at {found['ride_rate']}; logging at "
+        f"{found['log_level']}"
+    )
+
+
 @dataclasses.dataclass
 class Database:
     name: str
@@ -395,6 +442,8 @@ def bench_database(db: Database, *, options, workdir: Path, log: Path) -> list[R
         db, env, options=options, tokens_file=tokens_file, log=log, riders=options.ride_riders
     )
     print(f"  prepared in {time.monotonic() - started:.1f} s", flush=True)
+    options.server_settings[db.name] = describe_settings(server_settings(env))
+    print(f"  servers run: {options.server_settings[db.name]}", flush=True)
     # One active ride per rider: each run of the project gets riders of its own (the other
     # targets book without that rule and share them all).
     tokens = tokens_file.read_text().split()
@@ -487,10 +536,14 @@ def rides_post(options) -> Section:
 
 # (numerator, denominator, what the throughput ratio tells), in the order they are shown.
 RATIOS = (
-    ("django", "minimal", "the goal (at least 1/3, aiming for 1/2)"),
+    ("django", "floor", "the rider's request over the framework's floor: goal at least 0.5"),
+    ("django", "minimal", "the rider's request over a bare WSGI insert"),
     ("floor", "minimal", "the ceiling any DRF endpoint here can reach"),
-    ("django", "floor", "the ride's own work, over the framework's floor"),
 )
+# Issue 19: on PostgreSQL the rider's request at least half the floor's throughput and no
+# lower than the keyless request's figure before it (576 requests/s on a quiet machine).
+GOAL_RATIO = 0.5
+GOAL_POSTGRES_RPS = 576
 
 
 def ratios(results) -> dict:
@@ -507,11 +560,7 @@ def ratios(results) -> dict:
 
 
 def verdict(ratio: float) -> str:
-    if ratio >= 0.5:
-        return "meets 1/3 and 1/2"
-    if ratio >= 1 / 3:
-        return "meets 1/3, not yet 1/2"
-    return "misses 1/3"
+    return "meets it" if ratio >= GOAL_RATIO else "misses it"
 
 
 HEADER = (
@@ -545,8 +594,13 @@ def rides_post_markdown(results, versions, options) -> str:
         f"- Machine: {options.machine}",
         f"- Software: {options.software}; {', '.join(versions)}",
         f"- Servers: gunicorn, {options.workers} `{options.worker_class}` workers{threads} "
-        "for each target; Django with `DEBUG=false` and otherwise the committed settings "
-        "(persistent connections, default logging to the server log).",
+        "for each target; Django with `DEBUG=false` and otherwise the committed settings' "
+        "defaults (logging to the server log), except what the bench sets: the per-rider "
+        "request and payment limits far above the load (counted, never reached) and a "
+        "service area of 100 km around Seattle (bench/run.py `server_env`). What they run, "
+        "read from those settings: "
+        + "; ".join(f"{name}: {text}" for name, text in options.server_settings.items())
+        + ".",
         "- Targets: django (the project's endpoint); floor (bench/drf_floor.py: the project "
         "with `api/rides/` routed to a DRF view that validates the body with the same "
         "serializer and inserts one row, the framework's floor); minimal "
@@ -591,9 +645,18 @@ def rides_post_markdown(results, versions, options) -> str:
         for num, den, meaning in RATIOS:
             if (num, den) in found:
                 ratio = found[num, den]
-                if (num, den) == ("django", "minimal"):
+                if (num, den) == ("django", "floor"):
                     meaning = f"{meaning}: {verdict(ratio)}"
                 lines.append(f"| {db} | {num} / {den} | {ratio:.2f} | {meaning} |")
+    for r in results:
+        if r.database == "postgres" and r.target == "django":
+            met = "meets it" if r.requests_per_s >= GOAL_POSTGRES_RPS else "misses it"
+            lines += [
+                "",
+                f"The rider's request on PostgreSQL: {r.requests_per_s:.0f} requests/s against "
+                f"the goal of at least {GOAL_POSTGRES_RPS} (issue 19, on a quiet machine): "
+                f"{met}.",
+            ]
     return "\n".join(lines)
 
 
@@ -764,6 +827,7 @@ def main(argv=None) -> int:
     if options.serve:
         return serve(options)
     options.started = datetime.datetime.now(datetime.UTC)
+    options.server_settings = {}
     options.command = (
         "make bench"
         if os.environ.get("MAKELEVEL") and not argv
