@@ -46,6 +46,21 @@ WHERE NOT l.granted AND a.datname = current_database()
 """
 
 
+# After the run: the campaigns' budgets against what their slices and awards say was spent.
+BUDGET_CHECK = """
+import json
+from django.db.models import Sum
+from promos.models import Campaign, DiscountAward
+from promos.selectors import budget_spent_minor
+print(json.dumps([
+    {"campaign": c.name, "budget_minor": c.budget_minor, "spent_minor": budget_spent_minor(c.pk),
+     "awarded_minor": DiscountAward.objects.filter(campaign=c, released_at__isnull=True)
+     .aggregate(s=Sum("discount_minor"))["s"] or 0}
+    for c in Campaign.objects.all()
+]))
+"""
+
+
 # --- the arithmetic (pure) -----------------------------------------------------------------
 
 
@@ -199,6 +214,8 @@ def measure(options) -> dict:
             finally:
                 sampler.stop()
             load_after = Path("/proc/loadavg").read_text().split()[:3]
+        checked = load_run.run_python(["manage.py", "shell", "-c", BUDGET_CHECK], env=env, log=log)
+        budget = json.loads(checked.strip().splitlines()[-1])
     if sampler.error:
         raise RuntimeError(f"the sampler failed: {sampler.error}")
     samples = result["samples"]
@@ -212,6 +229,7 @@ def measure(options) -> dict:
         samples=sampler.samples,
         sample_every_ms=round(result["span_s"] / max(sampler.samples, 1) * 1000, 1),
         most_waiting_at_once=sampler.busiest_sample,
+        budget=budget,
         workers=options.workers,
         load_average_before=" ".join(load_before),
         load_average_after=" ".join(load_after),
@@ -259,6 +277,14 @@ def main(argv=None) -> int:
             print(f"{'':24}held up by: {blocker[:140]}")
     if options.json:
         options.json.write_text(json.dumps(found, indent=1, default=str))
+    overspent = [
+        c for c in found["budget"]
+        if c["spent_minor"] != c["awarded_minor"]
+        or (c["budget_minor"] is not None and c["spent_minor"] > c["budget_minor"])
+    ]  # fmt: skip
+    if overspent:
+        print(f"\nFAILED: budget and awards disagree or overspent: {overspent}")
+        return 1
     if found["over_goal"] or found["server_errors"]:
         print(f"\nFAILED: {found['over_goal']} statements waited over {options.goal:.0f} ms; "
               f"{found['server_errors']} answers were 5xx")  # fmt: skip
