@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 
 ONE = Decimal("1.00")
 BUDGET_SLICES = 16
@@ -43,14 +43,19 @@ class Campaign(models.Model):
 
     def save(self, *args, **kwargs):
         """A new campaign gets its budget slices at once, so its first draws need not
-        create them (and wait for each other doing so)."""
-        adding = self._state.adding
-        super().save(*args, **kwargs)
-        if adding:
+        create them (and wait for each other doing so). A changed budget re-spreads what
+        was spent (BudgetSlice.fit_to_budget), so a lowered one is not overspent."""
+        if self._state.adding:
+            super().save(*args, **kwargs)
             BudgetSlice.objects.bulk_create(
                 [BudgetSlice(campaign=self, number=n) for n in range(BUDGET_SLICES)],
                 ignore_conflicts=True,
             )
+            return
+        with transaction.atomic():
+            slices = BudgetSlice.lock_all(self.pk)  # before the budget changes under draws
+            super().save(*args, **kwargs)
+            BudgetSlice.fit_to_budget(slices, self.budget_minor)
 
     @property
     def has_geofence(self) -> bool:
@@ -95,6 +100,34 @@ class BudgetSlice(models.Model):
         budget % BUDGET_SLICES slices."""
         share, remainder = divmod(budget_minor, BUDGET_SLICES)
         return share + (1 if number < remainder else 0)
+
+    @classmethod
+    def lock_all(cls, campaign_id: int) -> list["BudgetSlice"]:
+        """All the campaign's slices (made if missing), locked in number order."""
+        cls.objects.bulk_create(
+            [cls(campaign_id=campaign_id, number=n) for n in range(BUDGET_SLICES)],
+            ignore_conflicts=True,
+        )
+        locked = cls.objects.select_for_update().filter(campaign_id=campaign_id)
+        return list(locked.order_by("number"))  # not Meta.ordering: that joins the campaign
+
+    @classmethod
+    def fit_to_budget(cls, slices: list["BudgetSlice"], budget_minor: int | None) -> None:
+        """Re-spread what the (locked) slices spent so each is within its share of the
+        budget as it is now; what a lowered budget no longer covers stays on one slice,
+        and every other is then full. Draws check each slice against its own share, so
+        without this a lowered budget left the other slices' shares spendable (overspent).
+        Releases give back to that slice first (promos.services), so the rule holds."""
+        if budget_minor is None or all(
+            piece.spent_minor <= cls.allowance(budget_minor, piece.number) for piece in slices
+        ):
+            return
+        left = sum(piece.spent_minor for piece in slices)
+        for piece in slices:
+            piece.spent_minor = min(left, cls.allowance(budget_minor, piece.number))
+            left -= piece.spent_minor
+        slices[0].spent_minor += left  # what the budget no longer covers
+        cls.objects.bulk_update(slices, ["spent_minor"])
 
 
 class DiscountTier(models.Model):

@@ -129,8 +129,17 @@ def _spend_from_all_slices(campaign_id: int, amount_minor: int) -> bool:
 
 
 def _give_back_budget(campaign_id: int, amount_minor: int) -> None:
-    """Return `amount_minor` to the campaign's budget: to a free slice that spent at least
-    that much (the most spent first), else spread over all slices, locked."""
+    """Return `amount_minor` to the campaign's budget: first to a slice that spent more
+    than its share (a lowered budget, BudgetSlice.fit_to_budget: while it does, the others
+    must stay full), then to a free slice that spent at least that much (the most spent
+    first), else spread over all slices, locked."""
+    over = BudgetSlice.objects.filter(campaign_id=campaign_id, spent_minor__gt=_slice_allowance())
+    for piece in over.select_for_update(of=("self",)).order_by("number")[:1]:
+        take = min(amount_minor, piece.spent_minor)
+        BudgetSlice.objects.filter(pk=piece.pk).update(spent_minor=F("spent_minor") - take)
+        amount_minor -= take
+    if not amount_minor:
+        return
     candidate = BudgetSlice.objects.select_for_update(skip_locked=True, of=("self",)).filter(
         campaign_id=campaign_id, spent_minor__gte=amount_minor
     )

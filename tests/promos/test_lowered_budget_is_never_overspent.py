@@ -1,0 +1,63 @@
+"""A campaign whose budget an operator lowers after money was spent gives away no more than
+the new budget, however the spending so far is spread (promos budget slices)."""
+
+import uuid
+
+import pytest
+from django.db import transaction
+
+from promos.selectors import budget_spent_minor
+from promos.services import draw_discount, release_ride_awards
+from tests.factories import CampaignFactory
+
+pytestmark = pytest.mark.django_db
+
+SEATTLE = (47.6062, -122.3321)
+
+
+def draw(fare_minor, ride_id=None):
+    with transaction.atomic():  # as a ride request records it: in the ride's transaction
+        return draw_discount(
+            username=f"{uuid.uuid4().hex}@example.com", latitude=SEATTLE[0],
+            longitude=SEATTLE[1], fare_minor=fare_minor, ride_id=ride_id,
+        )  # fmt: skip
+
+
+def lower_budget(campaign, budget_minor):
+    campaign.budget_minor = budget_minor
+    campaign.save(update_fields=["budget_minor"])
+
+
+def test_a_budget_lowered_below_what_was_spent_gives_nothing_more():
+    campaign = CampaignFactory(budget_minor=16_000, tiers=[("0.50", 1)])
+    assert draw(fare_minor=2_000).discount_minor == 1_000
+
+    lower_budget(campaign, 800)
+
+    assert [draw(fare_minor=20).discount_minor for _ in range(20)] == [0] * 20
+    assert budget_spent_minor(campaign.pk) == 1_000
+
+
+def test_a_lowered_budget_is_spent_up_to_the_new_amount_and_no_further():
+    campaign = CampaignFactory(budget_minor=16_000, tiers=[("0.50", 1)])
+    assert draw(fare_minor=1_000).discount_minor == 500  # all from one share of the budget
+
+    lower_budget(campaign, 1_600)
+
+    given = [draw(fare_minor=20).discount_minor for _ in range(120)]
+    assert sum(given) == 1_100  # up to the new budget: 1,600 - 500
+    assert budget_spent_minor(campaign.pk) == 1_600
+
+
+def test_money_given_back_after_the_budget_was_lowered_is_spendable_only_within_it():
+    campaign = CampaignFactory(budget_minor=16_000, tiers=[("0.50", 1)])
+    ride = uuid.uuid4()
+    assert draw(fare_minor=2_000, ride_id=ride).discount_minor == 1_000
+    assert draw(fare_minor=2_000).discount_minor == 1_000
+
+    lower_budget(campaign, 1_500)
+    assert release_ride_awards(ride_id=ride) == 1
+
+    given = [draw(fare_minor=20).discount_minor for _ in range(80)]
+    assert sum(given) == 500
+    assert budget_spent_minor(campaign.pk) == 1_500
