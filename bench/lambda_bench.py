@@ -84,7 +84,7 @@ RUNTIME_MODULES = ["boto3", "botocore", "s3transfer", "jmespath", "dateutil", "s
 # hash-pinned lines into build/ric-pythonX.Y.
 RIC_MODULES = ["awslambdaric", "runtime_client", "simplejson", "snapshot_restore_py"]
 RIC_REQUIREMENTS = ("awslambdaric", "simplejson", "snapshot-restore-py")
-GOALS = {"zip_mb": 20.0, "cold_ratio": 3.0, "warm_overhead_p50_ms": 1.0}
+GOALS = {"zip_mib": 15.0, "cold_ratio": 3.0, "warm_overhead_p50_ms": 1.0}  # issue 19
 DATABASES = ("sqlite", "postgres")
 DATABASE_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 # What a bare handler's own zip bundles to talk to PostgreSQL: `pip install psycopg[binary]`
@@ -99,6 +99,13 @@ LOCAL_OVERRIDES = {
     "AWS_STORAGE_BUCKET_NAME": "",
     "PAYMENT_LIST_STATE_MACHINE_ARN": "",
     "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+    # Every POST of the bench comes from one address: the anonymous applications' limit
+    # (5/hour per address) is counted, as on the stage, but never reached (no 429).
+    "UNICORN_APPLICATION_THROTTLE_RATE": "1000000000/hour",
+    # A stage keeps its connection to RDS Proxy between requests (DATABASE_POOLER, set by
+    # deploy/stage.py); here the function reaches the loopback server directly, and keeps its
+    # connection as the stage does (and as the bare handler does).
+    "DATABASE_CONN_MAX_AGE": "600",
 }
 
 BARE_HANDLER = '''
@@ -788,7 +795,7 @@ def measure(cold_runs: int, requests: int, rebuild: bool, databases=DATABASES) -
         on += ", NOT the production database (PostgreSQL not measured)"
     head = figures["databases"][headline]
     figures["goals"] = {
-        "zip under 20 MB": figures["zip_mb"] < GOALS["zip_mb"],
+        "zip at most 15 MiB": figures["zip_mib"] <= GOALS["zip_mib"],
         f"cold start within 3x of the bare handler (awslambdaric, CPU), on {on}": head[
             "runtime_ratio_cold_cpu"
         ]
