@@ -1,11 +1,13 @@
 """A campaign whose budget an operator lowers after money was spent gives away no more than
 the new budget, however the spending so far is spread (promos budget slices)."""
 
+import threading
 import uuid
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
+from promos.models import BudgetSlice
 from promos.selectors import budget_spent_minor
 from promos.services import draw_discount, release_ride_awards
 from tests.factories import CampaignFactory
@@ -61,3 +63,35 @@ def test_money_given_back_after_the_budget_was_lowered_is_spendable_only_within_
     given = [draw(fare_minor=20).discount_minor for _ in range(80)]
     assert sum(given) == 500
     assert budget_spent_minor(campaign.pk) == 1_500
+
+
+@pytest.mark.django_db(transaction=True)
+def test_money_given_back_while_another_ride_holds_the_overspent_share_stays_within_it():
+    """The share the lowered budget no longer covers is held by another transaction when the
+    money comes back: the give-back waits for it rather than making room elsewhere."""
+    campaign = CampaignFactory(budget_minor=16_000, tiers=[("0.50", 1)])
+    ride = uuid.uuid4()
+    assert draw(fare_minor=2_000).discount_minor == 1_000
+    assert draw(fare_minor=80, ride_id=ride).discount_minor == 40
+    lower_budget(campaign, 800)  # 1,040 spent: 240 over
+    overspent = BudgetSlice.objects.filter(campaign=campaign).order_by("-spent_minor").first()
+    held, done = threading.Event(), threading.Event()
+
+    def hold_the_overspent_share():
+        try:
+            with transaction.atomic():
+                BudgetSlice.objects.select_for_update().filter(pk=overspent.pk).get()
+                held.set()
+                done.wait(timeout=2)  # the give-back that waits for it ends this
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_overspent_share)
+    holder.start()
+    assert held.wait(timeout=10)
+    assert release_ride_awards(ride_id=ride) == 1
+    done.set()
+    holder.join(timeout=10)
+
+    assert [draw(fare_minor=20).discount_minor for _ in range(8)] == [0] * 8
+    assert budget_spent_minor(campaign.pk) == 1_000
