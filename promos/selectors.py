@@ -1,9 +1,7 @@
-import time
 from datetime import datetime
 from datetime import time as time_of_day
 from itertools import groupby
 
-from django.conf import settings
 from django.db.models import OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -11,24 +9,15 @@ from django.utils import timezone
 from core.geo import haversine_km
 from promos.models import BudgetSlice, Campaign, DiscountAward, DiscountTier, ReleasedRide
 
-_running = {"until": 0.0, "campaigns": []}
-
 
 def running_campaigns(at: datetime) -> list[Campaign]:
-    """Active campaigns, highest priority first, each with `drawable_tiers`.
+    """Active campaigns at `at`, highest priority first, each with `drawable_tiers`.
 
-    One query, kept in the worker for PROMO_CAMPAIGN_CACHE_SECONDS: campaigns change
-    rarely and this runs on every ride request. Budgets and caps are still checked in the
-    database at each draw; only the start/end window is re-checked against `at` here.
+    Read on every draw (one query), so an operator's change applies to the next ride.
     """
-    ttl = settings.PROMO_CAMPAIGN_CACHE_SECONDS
-    now = time.monotonic()
-    if not ttl or now >= _running["until"]:
-        _running["campaigns"] = _load_active_campaigns()
-        _running["until"] = now + ttl
     return [
         campaign
-        for campaign in _running["campaigns"]
+        for campaign in _load_active_campaigns()
         if campaign.starts_at <= at and (campaign.ends_at is None or campaign.ends_at > at)
     ]
 

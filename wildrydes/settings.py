@@ -422,8 +422,6 @@ CONTENT_SECURITY_POLICY = {
 PROMO_SERVICE_URL = env("PROMO_SERVICE_URL", default="")
 PROMO_SERVICE_KEY = env("PROMO_SERVICE_KEY", default="")
 PROMO_SERVICE_TIMEOUT = env.float("PROMO_SERVICE_TIMEOUT", default=0.8)
-# How long a worker keeps the list of running campaigns (0: read it at every draw).
-PROMO_CAMPAIGN_CACHE_SECONDS = env.float("PROMO_CAMPAIGN_CACHE_SECONDS", default=10.0)
 
 # --- Payments and events ---------------------------------------------------------------
 PAYMENT_CURRENCIES = env.list("PAYMENT_CURRENCIES", default=["USD", "EUR", "GBP"])
