@@ -45,20 +45,27 @@ def _slice_allowance():
     )
 
 
-def _slice_with_room(campaign_id: int, amount_minor: int, *, skip_locked: bool):
-    """The pk of one slice of the campaign whose share of the budget as it is now covers
-    `amount_minor` (any slice when the budget has no limit), the least spent first, locked
-    for this transaction: one that no other transaction holds (`skip_locked`), or the
-    first one free (waiting for its holder's commit, one short wait)."""
-    fits = Q(campaign__budget_minor__isnull=True) | Q(
+def _fits(amount_minor: int) -> Q:
+    """A slice whose share of the budget as it is now covers `amount_minor` (any slice when
+    the budget has no limit)."""
+    return Q(campaign__budget_minor__isnull=True) | Q(
         spent_minor__lte=_slice_allowance() - amount_minor
     )
-    return Subquery(
+
+
+def _slices_with_room(campaign_id: int, amount_minor: int, *, skip_locked: bool):
+    """The campaign's slices that cover `amount_minor`, the least spent first, to be locked
+    for this transaction: those no other transaction holds (`skip_locked`), or the first
+    one free (waiting for its holder's commit, one short wait)."""
+    return (
         BudgetSlice.objects.select_for_update(skip_locked=skip_locked, of=("self",))
-        .filter(fits, campaign_id=campaign_id)
+        .filter(_fits(amount_minor), campaign_id=campaign_id)
         .order_by("spent_minor", "number")
-        .values("pk")[:1]
     )
+
+
+class _NoSingleSlice(Exception):
+    """No one slice covers the amount (any more): the draw's savepoint is rolled back."""
 
 
 def _spend_budget(campaign: Campaign, amount_minor: int) -> bool:
@@ -75,9 +82,8 @@ def _spend_budget(campaign: Campaign, amount_minor: int) -> bool:
         return True
     change = {"spent_minor": F("spent_minor") + amount_minor}
     slices = BudgetSlice.objects.filter(campaign_id=campaign.pk)
-    if slices.filter(pk=_slice_with_room(campaign.pk, amount_minor, skip_locked=True)).update(
-        **change
-    ):
+    free = _slices_with_room(campaign.pk, amount_minor, skip_locked=True)
+    if slices.filter(pk=Subquery(free.values("pk")[:1])).update(**change):
         return True
     spent = dict(slices.values_list("number", "spent_minor"))
     room = _room(campaign.pk, spent)
@@ -88,10 +94,20 @@ def _spend_budget(campaign: Campaign, amount_minor: int) -> bool:
             [BudgetSlice(campaign_id=campaign.pk, number=n) for n in range(BUDGET_SLICES)],
             ignore_conflicts=True,
         )
-    if slices.filter(pk=_slice_with_room(campaign.pk, amount_minor, skip_locked=False)).update(
-        **change
-    ):
+    # The first slice freed, locked (one wait), then taken from in a statement of its own: a
+    # statement that waited for a row rechecks it against the campaign's row as it was when
+    # the statement began (PostgreSQL), so a budget lowered meanwhile (Campaign.save holds
+    # every slice while it re-spreads them) would be missed by a single UPDATE. In a
+    # savepoint: a slice that no longer covers it is let go before all are locked in order.
+    try:
+        with transaction.atomic():
+            freed = _slices_with_room(campaign.pk, amount_minor, skip_locked=False)
+            pk = freed.values_list("pk", flat=True).first()
+            if pk is None or not slices.filter(_fits(amount_minor), pk=pk).update(**change):
+                raise _NoSingleSlice
         return True
+    except _NoSingleSlice:
+        pass
     return _spend_from_all_slices(campaign.pk, amount_minor)
 
 

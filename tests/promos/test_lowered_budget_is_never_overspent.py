@@ -95,3 +95,31 @@ def test_money_given_back_while_another_ride_holds_the_overspent_share_stays_wit
 
     assert [draw(fare_minor=20).discount_minor for _ in range(8)] == [0] * 8
     assert budget_spent_minor(campaign.pk) == 1_000
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_draw_waiting_while_the_budget_is_lowered_keeps_to_the_new_budget():
+    """A draw that finds every slice held by the operator's change waits for it, and then
+    takes the money under the budget as changed, not as it was when it began."""
+    campaign = CampaignFactory(budget_minor=16_000, tiers=[("0.50", 1)])
+    assert draw(fare_minor=300).discount_minor == 150
+    saved, done = threading.Event(), threading.Event()
+
+    def lower_the_budget_slowly():
+        try:
+            with transaction.atomic():
+                lower_budget(campaign, 160)  # 150 spent: 10 left
+                saved.set()
+                done.wait(timeout=2)  # the draw that waits for this ends it
+        finally:
+            connection.close()
+
+    operator = threading.Thread(target=lower_the_budget_slowly)
+    operator.start()
+    assert saved.wait(timeout=10)
+    award = draw(fare_minor=200)  # 100 off, if the budget allowed it
+    done.set()
+    operator.join(timeout=10)
+
+    assert award.discount_minor == 0 and award.outcome == "budget"
+    assert budget_spent_minor(campaign.pk) == 150
