@@ -62,7 +62,7 @@ def seed_post(*, riders: int, key_file: Path, emails_file: Path) -> None:
     from django.db import transaction
 
     from accounts.models import ServiceKey
-    from payments.models import Organization
+    from organizations.models import Organization
 
     with transaction.atomic():
         organization = Organization.objects.create(name="Bench Org")
@@ -76,7 +76,8 @@ def seed_post(*, riders: int, key_file: Path, emails_file: Path) -> None:
 
 
 def _payments(count: int, payers: list, tag: str) -> list:
-    from payments.models import Organization, Payment
+    from organizations.models import Organization
+    from payments.models import Payment
 
     organization = Organization.objects.get_or_create(name="Bench Org")[0]
     return Payment.objects.bulk_create(
