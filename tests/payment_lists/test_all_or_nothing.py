@@ -5,7 +5,6 @@ imported and nothing of anyone else's touched."""
 
 import threading
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 from django.db import connection
@@ -16,6 +15,7 @@ from payment_lists import runs, steps, workflow
 from payment_lists.models import PaymentList, PaymentListRow
 from payments.models import Payment, Subscription
 from payments.services import register_payment
+from tests.database_faults import at_statements, marks_list_imported, table
 from tests.factories import OrganizationFactory
 from tests.payment_lists.lists import good_rows, run_list, stored_list
 from tests.payment_lists.test_payment_list_workflow import report_rows
@@ -58,14 +58,15 @@ def seen_from_another_connection() -> dict:
 def test_no_payment_of_a_list_is_visible_before_the_whole_list_is(organization):
     payment_list = stored_list(organization, good_rows(300))
     during = []
-    real_events = steps._insert_payment_events
 
-    def look_in_the_middle(payment_list):
-        real_events(payment_list)  # every payment and event written, not committed yet
+    def look_in_the_middle(sql, params):
+        # Every payment and event written, the list about to be marked imported: no commit.
         assert Payment.objects.filter(payment_list_id=payment_list.pk).count() == 300
         during.append(seen_from_another_connection())
 
-    with mock.patch.object(steps, "_insert_payment_events", side_effect=look_in_the_middle):
+    with at_statements(
+        rf"^UPDATE {table(PaymentList)}", when=marks_list_imported, before=look_in_the_middle
+    ):
         run_list(payment_list)
 
     assert during == [{"payments": 0, "events": 0, "status": ["importing"]}]
@@ -181,15 +182,14 @@ def test_an_import_the_database_chose_as_deadlock_victim_goes_again(organization
         sqlstate = "40P01"
 
     payment_list = stored_list(organization, good_rows(5))
-    real_import, calls = steps._import, []
+    calls = []
 
-    def victim_once(payment_list):
+    def victim_once(sql, params):
         calls.append(1)
         if len(calls) == 1:
             raise OperationalError("deadlock detected") from Deadlock()
-        return real_import(payment_list)
 
-    with mock.patch.object(steps, "_import", side_effect=victim_once):
+    with at_statements(rf"^INSERT INTO {table(Payment)}", before=victim_once):
         run_list(payment_list)
     assert (payment_list.status, len(calls)) == ("imported", 2)
     assert Payment.objects.count() == 5

@@ -2,7 +2,6 @@ import csv
 import io
 import re
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 from django.core import mail
@@ -10,13 +9,13 @@ from django.utils import timezone
 
 from events.models import OutboxEvent
 from payment_lists import services as list_services
-from payment_lists import steps as list_steps
 from payment_lists import workflow
 from payment_lists.models import PaymentList, PaymentListRow
 from payment_lists.selectors import progress_of
 from payments.events import payment_data
 from payments.models import Payment, Subscription, SubscriptionLimit
 from payments.services import register_payment
+from tests.database_faults import at_statements, marks_list_imported, table
 from tests.factories import OrganizationFactory, PaymentFactory, RideFactory
 from tests.payment_lists.lists import csv_file, good_rows, run_list, stored_list
 
@@ -256,14 +255,13 @@ def test_a_plan_limit_set_for_a_currency_is_checked_against_that_currency_only(
 def test_a_fault_in_the_middle_of_import_leaves_no_payment_and_a_rerun_succeeds(
     organization, django_capture_on_commit_callbacks
 ):
-    real_events = list_steps._insert_payment_events
-
-    def fail_after_the_payments_are_written(payment_list):
-        real_events(payment_list)
+    def fail_after_the_payments_are_written(sql, params):
         raise RuntimeError("the database went away mid-import")
 
-    with mock.patch.object(
-        list_steps, "_insert_payment_events", side_effect=fail_after_the_payments_are_written
+    with at_statements(
+        rf"^UPDATE {table(PaymentList)}",
+        when=marks_list_imported,
+        instead=fail_after_the_payments_are_written,
     ):
         payment_list = submit(organization, good_rows(45), django_capture_on_commit_callbacks)
 

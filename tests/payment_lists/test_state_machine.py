@@ -14,9 +14,10 @@ from django.utils import timezone
 from moto import mock_aws
 
 from payment_lists import aws, runs, workflow
-from payment_lists.models import PaymentList
+from payment_lists.models import PaymentList, PaymentListRow
 from payment_lists.state_machine import definition
 from payments.models import Payment, Subscription
+from tests.database_faults import at_statements, table
 from tests.factories import OrganizationFactory
 from tests.payment_lists.lists import good_rows, s3_event, stored_list
 
@@ -141,8 +142,12 @@ def test_when_retries_run_out_the_failed_step_is_kept(payment_list, cause):
     either form of Cause."""
     state = execution_input(payment_list)
     state = aws.run_step(task_event("RegisterList", state))
+
+    def unreachable(sql, params):
+        raise OperationalError("no route")
+
     with (
-        mock.patch("payment_lists.steps._stage", side_effect=OperationalError("no route")),
+        at_statements(table(PaymentListRow), instead=unreachable),  # the staged rows
         pytest.raises(aws.DatabaseUnavailable) as unavailable,
     ):
         aws.run_step(task_event("ValidateList", state))
