@@ -144,13 +144,13 @@ def held_import(settings, tmp_path, monkeypatch):
     settings.PAYMENT_LIST_RUNNER = "thread"
     settings.MEDIA_ROOT = tmp_path
     go = threading.Event()
-    run = workflow._run_in_thread
+    run = workflow.run_workflow
 
-    def held(payment_list_id, token):
+    def held(payment_list_id, token, **options):
         go.wait(timeout=30)
-        run(payment_list_id, token)
+        return run(payment_list_id, token, **options)
 
-    monkeypatch.setattr(workflow, "_run_in_thread", held)
+    monkeypatch.setattr(workflow, "run_workflow", held)
     yield go
     go.set()
     for thread in threading.enumerate():
