@@ -2,17 +2,16 @@
 writer waits for another's row (real threads, each with its own connection and
 transaction, on whichever database the pass runs)."""
 
-import threading
 import uuid
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection, transaction  # noqa: F401 (skipif conditions read connection)
 from django.utils import timezone
 
 from bi import selectors, subscribers
 from bi.models import DailyAggregate
-from tests.concurrency import all_at_once
+from tests.concurrency import all_at_once, held_by_another_transaction
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -85,30 +84,10 @@ def test_a_payment_is_folded_while_another_transaction_holds_the_days_row():
     """On PostgreSQL a writer never waits for another's row lock. (SQLite has one writer
     at a time by design: there the second waits for the database, not for a row.)"""
     fold([payment()])  # the day's row exists
-    holding, release = threading.Event(), threading.Event()
-
-    def hold_the_row():
-        try:
-            with transaction.atomic():
-                subscribers.handle_batch([payment()])  # locks the day's row until commit
-                holding.set()
-                release.wait(timeout=30)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold_the_row)
-    holder.start()
-    try:
-        assert holding.wait(timeout=30)
-        # lock_timeout makes a wait for the held row an error instead of a hang.
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL lock_timeout = '2s'")
-            subscribers.handle_batch([payment(amount_minor=5)])
+    # The holder locks the day's row until the block ends.
+    with held_by_another_transaction(lambda: subscribers.handle_batch([payment()])):
+        subscribers.handle_batch([payment(amount_minor=5)])
         assert today_figures().payments_registered == 2  # the holder has not committed
-    finally:
-        release.set()
-        holder.join(timeout=30)
     figures = today_figures()
     assert figures.payments_registered == 3
     assert figures.minor("EUR", "payments_registered_minor") == 700 + 700 + 5

@@ -2,7 +2,6 @@
 money given back comes back (real threads, each with its own connection and transaction,
 on whichever database the pass runs)."""
 
-import threading
 import uuid
 from datetime import timedelta
 
@@ -14,7 +13,7 @@ from django.utils import timezone
 from promos.models import BUDGET_SLICES, BudgetSlice, DiscountAward
 from promos.selectors import budget_spent_minor
 from promos.services import draw_discount, release_ride_awards
-from tests.concurrency import all_at_once
+from tests.concurrency import all_at_once, held_by_another_transaction
 from tests.factories import CampaignFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -80,28 +79,8 @@ def test_a_draw_does_not_wait_for_another_ride_still_holding_its_budget_slice():
     a time by design: there the second waits for the database, not for a row.)"""
     campaign = CampaignFactory(budget_minor=100_000, tiers=[("0.50", 1)])
     draw()  # the slices exist
-    holding, release = threading.Event(), threading.Event()
-
-    def hold_a_slice():
-        try:
-            with transaction.atomic():
-                draw()
-                holding.set()
-                release.wait(timeout=30)
-        finally:
-            connection.close()
-
-    holder = threading.Thread(target=hold_a_slice)
-    holder.start()
-    try:
-        assert holding.wait(timeout=30)
-        with transaction.atomic():
-            with connection.cursor() as cursor:  # a wait for a held row is an error, not a hang
-                cursor.execute("SET LOCAL lock_timeout = '2s'")
-            assert draw().discount_minor == 500
-    finally:
-        release.set()
-        holder.join(timeout=30)
+    with held_by_another_transaction(draw):
+        assert draw().discount_minor == 500
     assert budget_spent_minor(campaign.pk) == 1_500
 
 
