@@ -74,7 +74,7 @@ def small_cluster(slots: int):
         )
         pg_ctl = [pgcluster.find_bin("pg_ctl"), "-D", str(cluster.data), "-o", options]
         subprocess.run(  # noqa: S603 (the server's own binary, our arguments)
-            pgcluster._as_server_user(
+            pgcluster.as_server_user(
                 [*pg_ctl, "-w", "restart", "-l", str(cluster.root / "server.log")]
             ),
             check=True,

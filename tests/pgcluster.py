@@ -40,7 +40,7 @@ def pgbouncer_bin() -> str | None:
     )
 
 
-def _as_server_user(cmd: list[str]) -> list[str]:
+def as_server_user(cmd: list[str]) -> list[str]:
     if os.geteuid() == 0:
         return ["runuser", "-u", "postgres", "--", *cmd]
     return cmd
@@ -58,7 +58,7 @@ class Cluster:
             shutil.chown(self.root, "postgres")
         run = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
         initdb = [find_bin("initdb"), "-D", str(self.data), "-U", DB_USER, "--auth=trust"]
-        subprocess.run(_as_server_user([*initdb, "-E", "UTF8", "--no-sync"]), **run)
+        subprocess.run(as_server_user([*initdb, "-E", "UTF8", "--no-sync"]), **run)
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
@@ -66,13 +66,13 @@ class Cluster:
         )
         pg_ctl = [find_bin("pg_ctl"), "-D", str(self.data), "-o", options]
         log = ["-l", str(self.root / "server.log"), "-w", "start"]
-        subprocess.run(_as_server_user([*pg_ctl, *log]), **run)
+        subprocess.run(as_server_user([*pg_ctl, *log]), **run)
         return self
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError):
             subprocess.run(
-                _as_server_user(
+                as_server_user(
                     [find_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]
                 ),
                 check=True,
@@ -135,7 +135,7 @@ class Bouncer:
             shutil.chown(self.root, "postgres")
             for path in self.root.iterdir():
                 shutil.chown(path, "postgres")
-        command = _as_server_user([pgbouncer_bin(), "-q", str(config)])
+        command = as_server_user([pgbouncer_bin(), "-q", str(config)])
         with open(self.root / "stderr.log", "wb") as stderr:
             self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)
         deadline = time.monotonic() + 15

@@ -274,7 +274,7 @@ def _belongs_to_a(world: World, obj) -> bool:
     return getattr(obj, "organization_id", None) == world.org_a.pk
 
 
-def _path(world: World, view: View) -> str:
+def view_path(world: World, view: View) -> str:
     obj = world.objects.get(view.model_label)
     route = re.sub(r"<(?:\w+:)?(object_id|list_id|id)>", str(getattr(obj, "pk", "")), view.route)
     return "/admin/" + route
@@ -303,7 +303,7 @@ MODEL_VIEWS = [view for view in VIEWS if view.kind != "site"]
 @pytest.mark.parametrize("view", MODEL_VIEWS, ids=[view.name for view in MODEL_VIEWS])
 def test_each_admin_view_is_open_exactly_to_who_may_and_never_across_the_wall(view):
     world = build_world()
-    path = _path(world, view)
+    path = view_path(world, view)
     for role in ROLES:
         response = _client(world, role).get(path)
         body = _body(response)
@@ -324,7 +324,9 @@ def test_finance_of_a_sees_its_own_secrets_where_b_sees_none():
     world = build_world()
     client = _client(world, "finance_a")
     seen = "".join(
-        _body(client.get(_path(world, view))) for view in MODEL_VIEWS if view.kind == "changelist"
+        _body(client.get(view_path(world, view)))
+        for view in MODEL_VIEWS
+        if view.kind == "changelist"
     )
     for secret in (REFERENCE, PAYER, KEY_NAME, ORG_A):
         assert secret in seen
@@ -387,7 +389,7 @@ def test_each_admin_action_changes_nothing_for_who_may_not(label, action):
     obj = world.objects[label]
     model = apps.get_model(label)
     model_admin = admin.site._registry[model]
-    path = _path(world, View("", f"{model._meta.app_label}/{model._meta.model_name}/", label,
+    path = view_path(world, View("", f"{model._meta.app_label}/{model._meta.model_name}/", label,
                              "changelist"))  # fmt: skip
     for role in ROLES:
         request = _request(world.users[role])

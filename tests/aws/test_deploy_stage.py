@@ -83,7 +83,7 @@ class TlsCluster(pgcluster.Cluster):
             shutil.chown(cert, "postgres")
         initdb = [pgcluster.find_bin("initdb"), "-D", str(self.data), "-U", pgcluster.DB_USER]
         subprocess.run(
-            pgcluster._as_server_user([*initdb, "--auth=trust", "-E", "UTF8", "--no-sync"]), **run
+            pgcluster.as_server_user([*initdb, "--auth=trust", "-E", "UTF8", "--no-sync"]), **run
         )
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
@@ -91,7 +91,7 @@ class TlsCluster(pgcluster.Cluster):
         )
         pg_ctl = [pgcluster.find_bin("pg_ctl"), "-D", str(self.data), "-o", options]
         log = ["-l", str(self.root / "server.log"), "-w", "start"]
-        subprocess.run(pgcluster._as_server_user([*pg_ctl, *log]), **run)
+        subprocess.run(pgcluster.as_server_user([*pg_ctl, *log]), **run)
         return self
 
 

@@ -48,7 +48,7 @@ def _pg_ctl(cluster, *args) -> None:
     """pg_ctl on the cluster's data directory, as tests/pgcluster.py runs it."""
     command = [pgcluster.find_bin("pg_ctl"), "-D", str(cluster.data), *args]
     subprocess.run(
-        pgcluster._as_server_user(command),
+        pgcluster.as_server_user(command),
         check=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -11,7 +11,7 @@ from django.contrib import admin
 from django.db import IntegrityError, models, transaction
 from django.test import Client
 
-from tests.admin.test_permission_matrix import MODEL_VIEWS, _path, build_world
+from tests.admin.test_permission_matrix import MODEL_VIEWS, build_world, view_path
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +54,7 @@ def test_every_admin_page_shows_hostile_text_escaped():
     for view in MODEL_VIEWS:
         if view.kind not in ("changelist", "change", "history", "delete"):
             continue
-        response = client.get(_path(world, view))
+        response = client.get(view_path(world, view))
         if response.status_code != 200:
             continue
         html = response.content.decode()
