@@ -4,6 +4,45 @@ from rest_framework.test import APIClient
 
 from tests import factories
 
+# What gives a test Django's test database: the django_db mark or one of these fixtures
+# (pytest-django refuses database access to any other test).
+DATABASE_FIXTURES = {
+    "db",
+    "transactional_db",
+    "django_db_reset_sequences",
+    "django_db_serialized_rollback",
+    "django_db_setup",
+    "live_server",
+}
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--database-tests-only",
+        action="store_true",
+        help="deselect the tests that use no test database (make test's PostgreSQL pass)",
+    )
+
+
+def uses_test_database(item) -> bool:
+    return item.get_closest_marker("django_db") is not None or not DATABASE_FIXTURES.isdisjoint(
+        getattr(item, "fixturenames", ())
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    """`--database-tests-only`: only the tests that can answer differently on another
+    database. The others never touch Django's test database (pytest-django refuses it to
+    them); those among them that start a server or a child process with a database give it
+    their own (a cluster of their own, a SQLite file, a DATABASE_URL they set), so they
+    already ran, unchanged, in the SQLite pass (tests/run.py)."""
+    if not config.getoption("database_tests_only"):
+        return
+    kept = [item for item in items if uses_test_database(item)]
+    if len(kept) < len(items):
+        config.hook.pytest_deselected(items=[i for i in items if not uses_test_database(i)])
+        items[:] = kept
+
 
 @pytest.fixture(autouse=True)
 def _plain_static_storage(settings):

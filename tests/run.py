@@ -5,12 +5,21 @@ loopback with Debian's binaries, reached through a PgBouncer in transaction pool
 (tests/pgcluster.py), as the Lambda reaches RDS through RDS Proxy. Where neither can be
 had the PostgreSQL pass is skipped loudly, and without pgbouncer it runs direct, loudly;
 in CI (CI=true) either is a failure.
+
+The two passes and the static checks run at the same time: on its own the SQLite pass
+keeps two cores only about half busy (its browser, package and deploy tests mostly wait on
+Chromium, the Lambda child process and moto), and the PostgreSQL pass fills the rest. The
+SQLite pass prints as it goes; the PostgreSQL pass and the checks print when they end.
+The PostgreSQL pass runs only the tests that use Django's test database
+(`--database-tests-only`, tests/conftest.py): the others cannot answer differently there.
 """
 
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,21 +31,47 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 NO_TESTS_COLLECTED = 5
 
 
-def pytest(args: list[str], env: dict) -> int:
+def pytest(args: list[str], env: dict, out=None) -> int:
+    """Runs pytest; its output goes to `out` (a file) when given, else to the terminal."""
     cmd = [sys.executable, "-m", "pytest", *args]
-    print("\n$ " + " ".join(cmd), flush=True)
-    code = subprocess.call(cmd, cwd=ROOT, env=env)
+    print("\n$ " + " ".join(cmd), file=out or sys.stdout, flush=True)
+    code = subprocess.call(cmd, cwd=ROOT, env=env, stdout=out, stderr=out)
     if code == NO_TESTS_COLLECTED:
-        print("(no tests selected in this pass)")
+        print("(no tests selected in this pass)", file=out or sys.stdout, flush=True)
         return 0
     return code
+
+
+class Background(threading.Thread):
+    """`job(out)` in a thread, its output kept in a temporary file until `report()`."""
+
+    def __init__(self, title: str, job):
+        super().__init__(daemon=True)
+        self.title, self.job, self.code = title, job, 1
+        self.out = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed by report())
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.code = self.job(self.out)
+        except Exception as error:  # reported with the pass's output, as a failure
+            print(f"{self.title}: {error!r}", file=self.out, flush=True)
+
+    def report(self) -> int:
+        self.join()
+        self.out.seek(0)
+        print(f"\n=== {self.title} ===", flush=True)
+        shutil.copyfileobj(self.out, sys.stdout)
+        sys.stdout.flush()
+        self.out.close()
+        return self.code
 
 
 APPS = ["accounts", "bi", "core", "events", "frontend", "notifications", "payment_lists",
         "payments", "promos", "rides", "wildrydes"]  # fmt: skip
 
 
-def static_checks() -> int:
+def static_checks(out) -> int:
     """Lint, security lint (high severity fails) and known vulnerabilities in the lock."""
     bin_dir = Path(sys.executable).parent
     checks = [
@@ -45,25 +80,25 @@ def static_checks() -> int:
     ]
     failed = 0
     for cmd in checks:
-        print("\n$ " + " ".join([Path(cmd[0]).name, *cmd[1:]]), flush=True)
-        failed |= subprocess.call(cmd, cwd=ROOT)
-    return failed | audit_dependencies(bin_dir)
+        print("\n$ " + " ".join([Path(cmd[0]).name, *cmd[1:]]), file=out, flush=True)
+        failed |= subprocess.call(cmd, cwd=ROOT, stdout=out, stderr=out)
+    return failed | audit_dependencies(bin_dir, out)
 
 
-def audit_dependencies(bin_dir: Path) -> int:
+def audit_dependencies(bin_dir: Path, out) -> int:
     """pip-audit of the production lock: a known vulnerability fails the run."""
     cmd = [str(bin_dir / "pip-audit"), "--disable-pip", "--no-deps", "--progress-spinner", "off",
            "-r", "requirements/prod.txt"]  # fmt: skip
-    print("\n$ " + " ".join([Path(cmd[0]).name, *cmd[1:]]), flush=True)
+    print("\n$ " + " ".join([Path(cmd[0]).name, *cmd[1:]]), file=out, flush=True)
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     skipped = result.stdout.count("could not be audited")
     if result.returncode != 0:
-        print(result.stdout, result.stderr)
+        print(result.stdout, result.stderr, file=out)
         return result.returncode
-    print("pip-audit: no known vulnerabilities found.")
+    print("pip-audit: no known vulnerabilities found.", file=out)
     if skipped:
         print(f"WARNING: {skipped} packages could not be audited: no vulnerability database "
-              "answered from this network (PyPI JSON API / OSV).")  # fmt: skip
+              "answered from this network (PyPI JSON API / OSV).", file=out)  # fmt: skip
     return 0
 
 
@@ -80,47 +115,59 @@ def install_asl_harness() -> None:
         print("WARNING: npm ci failed; the ASL interpreter tests will be skipped.")
 
 
-def main(extra: list[str]) -> int:
-    base_env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    print("=== Static checks: ruff, bandit, pip-audit ===", flush=True)
-    static_code = static_checks()
-    install_asl_harness()
-    print("=== Pass 1: SQLite ===", flush=True)
-    sqlite_code = pytest(["-n", "2", "--dist", "loadgroup", *extra], base_env)
+def postgres_pass(extra: list[str], base_env: dict, out) -> int:
+    def say(*lines: str) -> None:
+        print(*lines, sep="\n", file=out, flush=True)
 
-    print("\n=== Pass 2: PostgreSQL ===", flush=True)
-    pg_args = ["-n", "2", "--dist", "loadgroup", "-m", "not browser and not package", *extra]
+    pg_args = ["-n", "2", "--dist", "loadgroup", "-m", "not browser and not package",
+               "--database-tests-only", *extra]  # fmt: skip
     if os.environ.get("DATABASE_URL"):
-        pg_code = pytest(pg_args, dict(os.environ))
-    elif pgcluster.available() and pgcluster.pgbouncer_bin():
+        return pytest(pg_args, {**base_env, "DATABASE_URL": os.environ["DATABASE_URL"]}, out)
+    if pgcluster.available() and pgcluster.pgbouncer_bin():
         # Through PgBouncer in transaction mode, as Lambda reaches RDS through RDS Proxy.
         # The throwaway cluster goes with its databases: no test database to drop behind
         # the pooler's server connections (--reuse-db).
         with pgcluster.running_cluster() as cluster, pgcluster.running_bouncer(cluster) as pool:
-            print(f"PostgreSQL started on 127.0.0.1:{cluster.port}, PgBouncer (transaction "
-                  f"mode, {pool.pool_size} server connections per database) on "
-                  f"127.0.0.1:{pool.port}", flush=True)  # fmt: skip
-            pg_code = pytest([*pg_args, "--reuse-db"], {**base_env, "DATABASE_URL": pool.url})
-    elif pgcluster.available() and IN_CI:
-        print("FAIL: CI=true but no pgbouncer binary (apt-get install pgbouncer).")
-        pg_code = 1
-    elif pgcluster.available():
-        print("!" * 78)
-        print("No pgbouncer found: the PostgreSQL pass runs WITHOUT the pooler.")
-        print("Install Debian's 'pgbouncer' package to run it as CI does.")
-        print("!" * 78)
+            say(f"PostgreSQL started on 127.0.0.1:{cluster.port}, PgBouncer (transaction "
+                f"mode, {pool.pool_size} server connections per database) on "
+                f"127.0.0.1:{pool.port}")  # fmt: skip
+            return pytest([*pg_args, "--reuse-db"], {**base_env, "DATABASE_URL": pool.url}, out)
+    if pgcluster.available() and IN_CI:
+        say("FAIL: CI=true but no pgbouncer binary (apt-get install pgbouncer).")
+        return 1
+    if pgcluster.available():
+        say("!" * 78,
+            "No pgbouncer found: the PostgreSQL pass runs WITHOUT the pooler.",
+            "Install Debian's 'pgbouncer' package to run it as CI does.",
+            "!" * 78)  # fmt: skip
         with pgcluster.running_cluster() as cluster:
-            print(f"PostgreSQL started on 127.0.0.1:{cluster.port}", flush=True)
-            pg_code = pytest(pg_args, {**base_env, "DATABASE_URL": cluster.url})
-    elif IN_CI:
-        print("FAIL: CI=true but no PostgreSQL server binaries (apt-get install postgresql).")
-        pg_code = 1
-    else:
-        print("!" * 78)
-        print("SKIPPED the PostgreSQL pass: no DATABASE_URL and no initdb/pg_ctl found.")
-        print("Install Debian's 'postgresql' package to run it.")
-        print("!" * 78)
-        pg_code = 0
+            say(f"PostgreSQL started on 127.0.0.1:{cluster.port}")
+            return pytest(pg_args, {**base_env, "DATABASE_URL": cluster.url}, out)
+    if IN_CI:
+        say("FAIL: CI=true but no PostgreSQL server binaries (apt-get install postgresql).")
+        return 1
+    say("!" * 78,
+        "SKIPPED the PostgreSQL pass: no DATABASE_URL and no initdb/pg_ctl found.",
+        "Install Debian's 'postgresql' package to run it.",
+        "!" * 78)  # fmt: skip
+    return 0
+
+
+def main(extra: list[str]) -> int:
+    # PYTHONDONTWRITEBYTECODE (set in some shells) would make every pytest process and
+    # every child compile all it imports again, and pytest rewrite the asserts of its
+    # plugins (schemathesis, hypothesis, faker...) again: 13 s CPU per pytest process.
+    # __pycache__ is ignored by git and left out of the Lambda zip (zappa_settings.json).
+    base_env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PYTHONDONTWRITEBYTECODE")
+    }
+    install_asl_harness()
+    checks = Background("Static checks: ruff, bandit, pip-audit", static_checks)
+    postgres = Background("Pass 2: PostgreSQL", lambda out: postgres_pass(extra, base_env, out))
+    print("=== Pass 1: SQLite ===", flush=True)
+    sqlite_code = pytest(["-n", "2", "--dist", "loadgroup", *extra], base_env)
+    pg_code = postgres.report()
+    static_code = checks.report()
     return static_code or sqlite_code or pg_code
 
 

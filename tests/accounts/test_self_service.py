@@ -1,7 +1,6 @@
 """Password reset, password change and account deletion (issue 16, item 5)."""
 
 import re
-import statistics
 import time
 
 import pytest
@@ -49,15 +48,17 @@ def test_a_reset_request_takes_as_long_for_an_unknown_address(api, settings):
     settings.ACCOUNT_ANSWER_FLOOR_SECONDS = 0.2
     UserFactory(email="rider@example.com")
 
-    def median_seconds(email):
+    def fastest_seconds(email):
+        """The fastest of a few: what the answer costs, without the other processes'
+        interruptions (a shared or busy machine only ever adds time)."""
         times = []
         for _ in range(4):
             started = time.perf_counter()
             api.post("/api/auth/password/reset/", {"email": email})
             times.append(time.perf_counter() - started)
-        return statistics.median(times)
+        return min(times)
 
-    known, unknown = median_seconds("rider@example.com"), median_seconds("ghost@example.com")
+    known, unknown = fastest_seconds("rider@example.com"), fastest_seconds("ghost@example.com")
 
     assert known >= 0.2
     assert unknown >= 0.2
