@@ -63,12 +63,6 @@ def _fresh_throttle_counters():
 
 
 @pytest.fixture(autouse=True)
-def _no_campaign_cache(settings):
-    """Tests create campaigns and draw at once: read them fresh every time."""
-    settings.PROMO_CAMPAIGN_CACHE_SECONDS = 0
-
-
-@pytest.fixture(autouse=True)
 def _events_delivered_inline(settings):
     """Tests read the subscribers' rows right after the commit, so events are delivered
     before the caller goes on (the default; a test environment may say otherwise)."""
