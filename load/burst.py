@@ -6,8 +6,9 @@ from tests/pgcluster). The server gets fewer usable slots (`--slots`) than gunic
 workers (`--workers`, one connection each at most); `--burst-clients` connections of wrk
 keep every worker busy for `--burst` seconds on `GET /api/health/` (one query); then,
 after a `--pause` (the "minute after"), `--calm-clients` send requests for `--calm`
-seconds. Run for each `DATABASE_CONN_MAX_AGE` given (default: 600, the old default, and
-the new one without a pooler, 0). Loopback only; bounded in time.
+seconds. Run for each `DATABASE_CONN_MAX_AGE` given (default: 600, kept connections, and
+0, a connection per request: the default of a Lambda function straight to PostgreSQL with
+no pooler, the case this burst stands for). Loopback only; bounded in time.
 
     .venv/bin/python load/burst.py                       # ~5 minutes
     .venv/bin/python load/burst.py --burst 10 --pause 20 --calm 20 --ages 0
