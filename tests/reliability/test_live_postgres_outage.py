@@ -177,7 +177,7 @@ def test_api_answers_503_while_postgres_is_down_and_recovers_when_it_returns(tmp
         with log_path.open("ab") as log:
             _run(["manage.py", "migrate", "--no-input", "-v0"], env, log)
             seed = [str(ROOT / "load/seed.py"), "--unicorns", "40", "--riders", str(RIDERS)]
-            seed += ["--password", PASSWORD, "--center", "47.6062", "-122.3321"]
+            seed += [f"--password={PASSWORD}", "--center", "47.6062", "-122.3321"]  # "-..." too
             seed += ["--spread", "0.02", "0.03", "--riders-file", str(tmp_path / "riders")]
             _run(seed, env, log)
         options = SimpleNamespace(workers=2, worker_class="sync", threads=1)
