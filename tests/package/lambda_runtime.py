@@ -3,6 +3,7 @@ process that plays a Lambda container: a bare interpreter that sees only the pac
 runtime's boto3 and the standard library (invoke_handler.py), kept up between invocations.
 """
 
+import fcntl
 import importlib.util
 import json
 import os
@@ -53,8 +54,17 @@ def newest_source_change() -> float:
 
 def ensure_package() -> Path:
     """build/wildrydes-dev.zip, rebuilt with deploy/package.sh unless newer than the sources.
+    One build for every module that needs it, whichever xdist worker runs it: the others
+    wait for it (a lock of its own: package.sh takes build/.package.lock).
 
     Where it cannot be built the tests are skipped loudly, except in CI (CI=true)."""
+    PACKAGE.parent.mkdir(exist_ok=True)
+    with (PACKAGE.parent / ".ensure-package.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build_unless_fresh()
+
+
+def _build_unless_fresh() -> Path:
     if PACKAGE.exists() and PACKAGE.stat().st_mtime > newest_source_change():
         return PACKAGE
     try:

@@ -21,7 +21,7 @@ import pytest
 from tests.aws import moto_stack
 from tests.package import lambda_runtime as runtime
 
-pytestmark = [pytest.mark.package, pytest.mark.xdist_group("lambda-package")]
+pytestmark = [pytest.mark.package, pytest.mark.xdist_group("lambda-sample-events")]
 
 EVENTS = Path(__file__).with_name("events")
 ACCOUNT = runtime.DEV_ACCOUNT

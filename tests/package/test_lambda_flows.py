@@ -30,7 +30,7 @@ from tests.stepfunctions import asl
 
 pytestmark = [
     pytest.mark.package,
-    pytest.mark.xdist_group("lambda-package"),
+    pytest.mark.xdist_group("lambda-flows"),
     pytest.mark.filterwarnings(moto_stack.IGNORE_UNSUPPORTED),
 ]
 

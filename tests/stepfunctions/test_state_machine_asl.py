@@ -31,7 +31,7 @@ from tests.package import lambda_runtime as runtime
 from tests.package.lambda_invoke_api import InvokeApi
 from tests.stepfunctions import asl
 
-pytestmark = [pytest.mark.package, pytest.mark.xdist_group("lambda-package")]
+pytestmark = [pytest.mark.package, pytest.mark.xdist_group("lambda-asl")]
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
