@@ -32,7 +32,7 @@ def lambda_handler(event, context):
     if not isinstance(event, dict):
         return zappa.lambda_handler(event, context)
     _fill_in_host(event)
-    _client_address_from_api_gateway(event)
+    keep_only_api_gateways_source_ip(event)
     unhandled = _not_ours(zappa.LambdaHandler(), event)
     if unhandled is not None:
         return unhandled
@@ -76,7 +76,7 @@ def _fill_in_host(event: dict) -> None:
     event["headers"] = headers
 
 
-def _client_address_from_api_gateway(event: dict) -> None:
+def keep_only_api_gateways_source_ip(event: dict) -> None:
     """X-Forwarded-For reduced to the address API Gateway saw (requestContext's sourceIp),
     so that Zappa's REMOTE_ADDR is the caller's real address, which the throttles count.
 

@@ -130,7 +130,7 @@ def test_concurrent_applications_cannot_push_past_the_limit(limits):
 def test_api_gateways_source_ip_replaces_a_forged_x_forwarded_for():
     """On AWS, Zappa takes REMOTE_ADDR from X-Forwarded-For's next-to-last entry, which on
     a regional API is the caller's own text: the entry point keeps only sourceIp."""
-    from wildrydes.aws_lambda import _client_address_from_api_gateway
+    from wildrydes.aws_lambda import keep_only_api_gateways_source_ip
 
     rest = {
         "httpMethod": "POST",
@@ -138,7 +138,7 @@ def test_api_gateways_source_ip_replaces_a_forged_x_forwarded_for():
         "multiValueHeaders": {"x-forwarded-for": ["10.9.9.9, 203.0.113.9"]},
         "requestContext": {"identity": {"sourceIp": "203.0.113.9"}},
     }
-    _client_address_from_api_gateway(rest)
+    keep_only_api_gateways_source_ip(rest)
     assert rest["headers"] == {"X-Forwarded-For": "203.0.113.9"}
     assert rest["multiValueHeaders"] == {"X-Forwarded-For": ["203.0.113.9"]}
     http_api = {
@@ -146,7 +146,7 @@ def test_api_gateways_source_ip_replaces_a_forged_x_forwarded_for():
         "headers": {"x-forwarded-for": "10.9.9.9, 198.51.100.2"},
         "requestContext": {"http": {"sourceIp": "198.51.100.2"}},
     }
-    _client_address_from_api_gateway(http_api)
+    keep_only_api_gateways_source_ip(http_api)
     assert http_api["headers"] == {"x-forwarded-for": "198.51.100.2"}
 
 
