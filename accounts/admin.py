@@ -58,18 +58,20 @@ class UserAdmin(BaseUserAdmin):
         permissions=["change"],
     )
     def sign_out_everywhere(self, request, queryset):
-        for user in queryset:
-            services.revoke_everywhere(user)
-        self.message_user(request, f"Signed out everywhere: {queryset.count()} account(s).")
+        self._each(request, queryset, services.revoke_everywhere, "Signed out everywhere")
 
     @admin.action(
         description="Clear sign-in and code attempt limits (per e-mail)",
         permissions=["change"],
     )
     def clear_attempt_limits(self, request, queryset):
+        self._each(request, queryset, services.clear_attempt_limits, "Attempt limits cleared")
+
+    def _each(self, request, queryset, service, done: str) -> None:
+        """Run `service` for every chosen account, then say how many."""
         for user in queryset:
-            services.clear_attempt_limits(user)
-        self.message_user(request, f"Attempt limits cleared: {queryset.count()} account(s).")
+            service(user)
+        self.message_user(request, f"{done}: {queryset.count()} account(s).")
 
 
 admin.site.unregister(APIKey)  # the library's own model; ours is ServiceKey
