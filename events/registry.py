@@ -71,7 +71,3 @@ def subscriber(name: str) -> Subscriber:
         if candidate.name == name:
             return candidate
     raise LookupError(f"No subscriber named {name!r}.")
-
-
-def subscribers_for(event_type: str) -> list[Subscriber]:
-    return [s for s in subscribers() if s.wants(event_type)]
