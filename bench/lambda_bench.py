@@ -348,6 +348,21 @@ def api_event(path: str, body: dict) -> dict:
     }
 
 
+def child_env() -> dict:
+    """The environment every child starts with (before its database's)."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "DJANGO_SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-0123",
+        "BENCH_EVENT": json.dumps(api_event("/api/unicorn-applications/", APPLICATION)),
+        "BENCH_OVERRIDES": json.dumps(LOCAL_OVERRIDES),
+    }
+
+
 def package(rebuild: bool) -> Path:
     if rebuild or not PACKAGE.exists():
         subprocess.run(["bash", "deploy/package.sh", "dev"], cwd=ROOT, check=True)
@@ -733,17 +748,7 @@ def measure(cold_runs: int, requests: int, rebuild: bool, databases=DATABASES) -
         # The same package without its bytecode: what Zappa alone would ship.
         no_pyc = root / "task-no-bytecode"
         shutil.copytree(task, no_pyc, ignore=shutil.ignore_patterns("__pycache__"))
-        base = {
-            "PATH": "/usr/bin:/bin",
-            "LANG": "C.UTF-8",
-            "AWS_REGION": "us-east-1",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "DJANGO_SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-0123",
-            "BENCH_EVENT": json.dumps(api_event("/api/unicorn-applications/", APPLICATION)),
-            "BENCH_OVERRIDES": json.dumps(LOCAL_OVERRIDES),
-        }
+        base = child_env()
         with contextlib.ExitStack() as stack:
             envs = {
                 name: {**base, **stack.enter_context(database_env(name, root))}

@@ -15,7 +15,6 @@ process's CPU time and of the wall time.
 import argparse
 import contextlib
 import importlib.util
-import json
 import py_compile
 import shutil
 import statistics
@@ -65,19 +64,7 @@ def main(argv: list[str] | None = None) -> dict:
         variants = {"as built (all patches)": task}
         for i, (label, names) in enumerate(GROUPS.items()):
             variants[f"without {label}"] = unpatched_copy(task, root / f"task-{i}", names)
-        base = {
-            "PATH": "/usr/bin:/bin",
-            "LANG": "C.UTF-8",
-            "AWS_REGION": "us-east-1",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench",
-            "DJANGO_SECRET_KEY": "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz-0123",
-            "BENCH_EVENT": json.dumps(
-                bench.api_event("/api/unicorn-applications/", bench.APPLICATION)
-            ),
-            "BENCH_OVERRIDES": json.dumps(bench.LOCAL_OVERRIDES),
-        }
+        base = bench.child_env()
         results = {label: [] for label in variants}
         with contextlib.ExitStack() as stack:
             env = {**base, **stack.enter_context(bench.database_env("postgres", root))}
