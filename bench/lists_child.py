@@ -35,7 +35,8 @@ def seed(*, rows: int, payers: list[str], rides: list[str]) -> tuple[int, int]:
     from organizations.models import Organization
     from payment_lists.models import PaymentList
     from payments.models import Subscription
-    from rides.models import Ride, Unicorn
+    from rides.models import Ride
+    from tests.factories import RideFactory, UnicornFactory
 
     now = timezone.now()
     with transaction.atomic():
@@ -53,28 +54,14 @@ def seed(*, rows: int, payers: list[str], rides: list[str]) -> tuple[int, int]:
             batch_size=2000,
         )
         rider = User.objects.get(email=payers[0])
-        unicorn = Unicorn.objects.create(
-            name="Bench unicorn", color="white", gender="female", latitude=47.6, longitude=-122.3
-        )
+        unicorn = UnicornFactory()
         Ride.objects.bulk_create(
-            Ride(
-                id=uuid.UUID(ride_id),
-                rider=rider,
-                unicorn=unicorn,
-                status="completed",
-                pickup_latitude=47.6,
-                pickup_longitude=-122.3,
-                unicorn_start_latitude=47.6,
-                unicorn_start_longitude=-122.3,
-                distance_to_pickup_m=100,
-                eta_seconds=60,
-                base_fare_minor=1000,
-                fare_minor=1000,
-                fare_currency="USD",
+            RideFactory.build(
+                id=uuid.UUID(ride_id), rider=rider, unicorn=unicorn, status="completed",
                 completed_at=now,
             )
             for ride_id in rides
-        )
+        )  # fmt: skip
         raw_list = PaymentList.objects.create(
             organization=organization,
             file="inbox/raw.csv",
