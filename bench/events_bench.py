@@ -66,35 +66,52 @@ def _bench_json(text: str) -> dict:
 # --- events_delivery ------------------------------------------------------------------------
 
 
-def events_delivery(options) -> run.Section:
+def child_section(options, *, key: str, title: str, measure, line, markdown, note: str = ""):
+    """A section whose figures a child process reports, per database: each of
+    options.databases fresh and migrated, `measure(db, env, log)` -> the child's report (a
+    dict with "problems"), printed by `line`; `markdown(results, versions, options)`."""
     results, versions, problems = [], [], []
     for name in options.databases:
-        print(f"\nevents_delivery, {name}:", flush=True)
-        log = options.logdir / f"bench-events_delivery-{name}.log"
+        print(f"\n{key}, {name}:{note}", flush=True)
+        log = options.logdir / f"bench-{key}-{name}.log"
         log.unlink(missing_ok=True)
         with (
-            tempfile.TemporaryDirectory(prefix=f"wildrydes-bench-events-{name}-") as tmp,
+            tempfile.TemporaryDirectory(prefix=f"wildrydes-bench-{key}-{name}-") as tmp,
             run.database(name, Path(tmp)) as db,
         ):
             env = run.server_env(db.env)
             _migrate(env, log)
-            args = ["deliver", "--events", options.events]
-            for pid in db.server_pids:
-                args += ["--db-pid", pid]
-            found = _bench_json(_child(args, env=env, log=log, timeout=options.events * 0.5 + 120))
+            found = measure(db, env, log)
             found["database"] = name
             versions.append(run.database_version(db))
         for problem in found["problems"]:
             problems.append(f"{name}: {problem}")
             print(f"  ! {problem}  (log: {log})", flush=True)
-        print("  " + _delivery_line(found), flush=True)
+        print("  " + line(found), flush=True)
         results.append(found)
     return run.Section(
-        key="events_delivery",
-        title="Events delivered per second on the local path",
-        markdown=_delivery_markdown(results, versions, options),
+        key=key,
+        title=title,
+        markdown=markdown(results, versions, options),
         results=results,
         failed=bool(problems),
+    )
+
+
+def events_delivery(options) -> run.Section:
+    def measure(db, env, log):
+        args = ["deliver", "--events", options.events]
+        for pid in db.server_pids:
+            args += ["--db-pid", pid]
+        return _bench_json(_child(args, env=env, log=log, timeout=options.events * 0.5 + 120))
+
+    return child_section(
+        options,
+        key="events_delivery",
+        title="Events delivered per second on the local path",
+        measure=measure,
+        line=_delivery_line,
+        markdown=_delivery_markdown,
     )
 
 

@@ -20,7 +20,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -138,43 +137,31 @@ def _max_rss_mb() -> float:
 
 def relay_backlog(options):
     import run  # bench/run.py
-    from events_bench import _bench_json, _migrate
+    from events_bench import _bench_json, child_section
 
-    results, versions, problems = [], [], []
     events = options.backlog_events
-    for name in options.databases:
-        print(f"\nrelay_backlog, {name}: {events:,} events", flush=True)
-        log = options.logdir / f"bench-relay_backlog-{name}.log"
-        log.unlink(missing_ok=True)
-        with (
-            tempfile.TemporaryDirectory(prefix=f"wildrydes-bench-backlog-{name}-") as tmp,
-            run.database(name, Path(tmp)) as db,
-        ):
-            env = run.server_env(db.env)
-            _migrate(env, log)
-            with log.open("ab") as out:
-                done = subprocess.run(
-                    [run.PYTHON, __file__, "child", "--events", str(events)],
-                    cwd=run.ROOT, env=env, stdout=subprocess.PIPE, stderr=out,
-                    timeout=events * 0.01 + 600, check=False,
-                )  # fmt: skip
-                out.write(done.stdout)
-            found = _bench_json(done.stdout.decode())  # raises when the child reported none
-            if done.returncode:  # after its report (seen once at exit, with nothing on stderr)
-                print(f"  (the child exited with {done.returncode} after its report)")
-            found["database"] = name
-            versions.append(run.database_version(db))
-        for problem in found["problems"]:
-            problems.append(f"{name}: {problem}")
-            print(f"  ! {problem}  (log: {log})", flush=True)
-        print("  " + _line(found), flush=True)
-        results.append(found)
-    return run.Section(
+
+    def measure(db, env, log):
+        with log.open("ab") as out:
+            done = subprocess.run(
+                [run.PYTHON, __file__, "child", "--events", str(events)],
+                cwd=run.ROOT, env=env, stdout=subprocess.PIPE, stderr=out,
+                timeout=events * 0.01 + 600, check=False,
+            )  # fmt: skip
+            out.write(done.stdout)
+        found = _bench_json(done.stdout.decode())  # raises when the child reported none
+        if done.returncode:  # after its report (seen once at exit, with nothing on stderr)
+            print(f"  (the child exited with {done.returncode} after its report)")
+        return found
+
+    return child_section(
+        options,
         key="relay_backlog",
         title="Draining a backlog of events with the scheduled relay",
-        markdown=_markdown(results, versions, options),
-        results=results,
-        failed=bool(problems),
+        measure=measure,
+        line=_line,
+        markdown=_markdown,
+        note=f" {events:,} events",
     )
 
 
