@@ -40,7 +40,7 @@ from accounts.attempts import attempt_key, count_attempt, forget_attempts
 from accounts.models import PAYMENT_SCOPES, ConfirmationCode, ServiceKey, User, canonical_email
 from accounts.signals import account_closed, account_closing
 from core.exceptions import DomainError
-from organizations.selectors import organizations_of
+from organizations.selectors import acts_for
 
 logger = logging.getLogger(__name__)
 
@@ -446,7 +446,7 @@ def check_service_key_grant(*, creator, organization, scopes) -> None:
     errors = {}
     if organization is None:
         errors["organization"] = ["Choose the organization the key acts for."]
-    elif not organizations_of(creator).filter(pk=organization.pk).exists():
+    elif not acts_for(creator, organization.pk):
         errors["organization"] = ["You do not act for that organization."]
     if set(scopes or []) - PAYMENT_SCOPES:
         errors["scopes"] = ["You may give a key payment scopes only."]

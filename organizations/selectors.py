@@ -13,6 +13,11 @@ def organizations_of(user) -> QuerySet[Organization]:
     return Organization.objects.filter(members=user)
 
 
+def acts_for(user, organization_id) -> bool:
+    """Whether a staff user acts for this organization (organizations_of)."""
+    return organizations_of(user).filter(pk=organization_id).exists()
+
+
 def acting_organization(user) -> Organization | None:
     """The organization a finance user's payments belong to: their only one. None for a
     superuser or a member of none or several (the payment is then of no organization)."""

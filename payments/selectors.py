@@ -2,7 +2,7 @@ from django.db.models import Q, QuerySet
 
 from core.exceptions import NotFound
 from organizations.models import Organization
-from organizations.selectors import acting_organization, organizations_of
+from organizations.selectors import acting_organization, acts_for, organizations_of
 from payments.models import Payment
 
 
@@ -74,4 +74,4 @@ def may_read_payment_data(user, data) -> bool:
     organization = data.get("organization_id") if isinstance(data, dict) else None
     if organization is None:
         return True
-    return organizations_of(user).filter(pk=organization).exists()
+    return acts_for(user, organization)
