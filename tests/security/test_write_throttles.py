@@ -7,8 +7,6 @@ read-then-write cache history), so concurrent requests cannot push more than the
 through: proven with real threads on a committed database.
 """
 
-import threading
-
 import pytest
 from rest_framework.test import APIClient
 
@@ -16,6 +14,7 @@ from accounts import throttles
 from payments.models import Payment
 from rides.models import Ride, UnicornApplication
 from tests import factories
+from tests.concurrency import all_at_once
 from tests.conftest import client_for
 
 APPLICATION = {"name": "Glimmer", "color": "silver", "gender": "female", "email": "g@example.com"}
@@ -105,24 +104,13 @@ def test_the_rates_are_settings_an_operator_can_read(settings):
 def test_concurrent_applications_cannot_push_past_the_limit(limits):
     """12 threads at once from one address, limit 4: exactly 4 stored, 8 refused."""
     limits(throttles.UnicornApplicationsPerAddress, "4/hour")
-    barrier = threading.Barrier(12)
-    codes = []
 
     def apply():
-        from django.db import connection
+        client = APIClient(REMOTE_ADDR="203.0.113.50")
+        return client.post("/api/unicorn-applications/", APPLICATION)
 
-        try:
-            client = APIClient(REMOTE_ADDR="203.0.113.50")
-            barrier.wait()
-            codes.append(client.post("/api/unicorn-applications/", APPLICATION).status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=apply) for _ in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    responses = all_at_once(12, apply)
+    codes = [response.status_code for response in responses]
     assert sorted(codes) == [201] * 4 + [429] * 8
     assert UnicornApplication.objects.count() == 4
 
@@ -162,23 +150,11 @@ def test_concurrent_promo_draws_cannot_push_past_the_limit(limits):
     factories.CampaignFactory()
     key = factories.ServiceKeyFactory(scopes=[Scope.PROMOS_DRAW]).plain_key
     body = {"username": "rider@example.com", "latitude": 47.6062, "longitude": -122.3321}
-    barrier = threading.Barrier(10)
-    codes = []
 
     def draw():
-        from django.db import connection
+        client = APIClient(HTTP_AUTHORIZATION=f"Api-Key {key}")
+        return client.post("/api/promos/discounts/", body, format="json")
 
-        try:
-            client = APIClient()
-            client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
-            barrier.wait()
-            codes.append(client.post("/api/promos/discounts/", body, format="json").status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=draw) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    responses = all_at_once(10, draw)
+    codes = [response.status_code for response in responses]
     assert sorted(codes) == [201] * 3 + [429] * 7
