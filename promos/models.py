@@ -47,10 +47,7 @@ class Campaign(models.Model):
         was spent (BudgetSlice.fit_to_budget), so a lowered one is not overspent."""
         if self._state.adding:
             super().save(*args, **kwargs)
-            BudgetSlice.objects.bulk_create(
-                [BudgetSlice(campaign=self, number=n) for n in range(BUDGET_SLICES)],
-                ignore_conflicts=True,
-            )
+            BudgetSlice.make_missing(self.pk)
             return
         with transaction.atomic():
             slices = BudgetSlice.lock_all(self.pk)  # before the budget changes under draws
@@ -102,12 +99,17 @@ class BudgetSlice(models.Model):
         return share + (1 if number < remainder else 0)
 
     @classmethod
-    def lock_all(cls, campaign_id: int) -> list["BudgetSlice"]:
-        """All the campaign's slices (made if missing), locked in number order."""
+    def make_missing(cls, campaign_id: int) -> None:
+        """Make the campaign's slices that do not exist yet."""
         cls.objects.bulk_create(
             [cls(campaign_id=campaign_id, number=n) for n in range(BUDGET_SLICES)],
             ignore_conflicts=True,
         )
+
+    @classmethod
+    def lock_all(cls, campaign_id: int) -> list["BudgetSlice"]:
+        """All the campaign's slices (made if missing), locked in number order."""
+        cls.make_missing(campaign_id)
         locked = cls.objects.select_for_update().filter(campaign_id=campaign_id)
         return list(locked.order_by("number"))  # not Meta.ordering: that joins the campaign
 

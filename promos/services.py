@@ -90,10 +90,7 @@ def _spend_budget(campaign: Campaign, amount_minor: int) -> bool:
     if room is not None and sum(room.values()) < amount_minor:
         return False
     if len(spent) < BUDGET_SLICES:  # a campaign made without them (Campaign.save makes them)
-        BudgetSlice.objects.bulk_create(
-            [BudgetSlice(campaign_id=campaign.pk, number=n) for n in range(BUDGET_SLICES)],
-            ignore_conflicts=True,
-        )
+        BudgetSlice.make_missing(campaign.pk)
     # The first slice freed, locked (one wait), then taken from in a statement of its own: a
     # statement that waited for a row rechecks it against the campaign's row as it was when
     # the statement began (PostgreSQL), so a budget lowered meanwhile (Campaign.save holds
