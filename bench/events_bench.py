@@ -186,7 +186,6 @@ OUTBOX_TARGETS = {
     "outbox, inline (default)": ("on", "on"),
     "outbox, relay": ("relay", "rly"),
 }
-DEFAULT_TARGET = "outbox, inline (default)"
 RELAY_TARGET = "outbox, relay"
 # Seconds the relay loop sleeps when it finds nothing (`make run` uses 5); short here so
 # that its idle wait adds little to the drain time charged to the relay target.
