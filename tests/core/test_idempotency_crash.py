@@ -7,9 +7,6 @@ that it takes the claim over and finishes: the ride the dead process booked is a
 or, if it had booked none, one ride is booked. Never two.
 """
 
-import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
 
@@ -21,7 +18,7 @@ from payments.models import Payment
 from rides.models import Ride, Unicorn
 from tests.conftest import client_for
 from tests.factories import FinanceFactory, UnicornFactory, UserFactory
-from tests.reliability.support import ROOT, child_env
+from tests.reliability.support import kill_once_held
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,29 +28,8 @@ KEY = "killed-1"
 
 
 def kill_held_request(user, hold_at: str, tmp_path, *kind):
-    marker = tmp_path / "held"
-    env = child_env(HOLD_AT=hold_at, MARKER=marker)
-    command = [
-        sys.executable,
-        str(ROOT / "tests/core/held_ride_request.py"),
-        str(user.pk),
-        KEY,
-        *kind,
-    ]
-    log_path = tmp_path / "request.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while not marker.exists():
-            assert process.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, "the request never got there"
-            time.sleep(0.05)
-        process.send_signal(signal.SIGKILL)
-        assert process.wait(timeout=30) == -signal.SIGKILL
-    finally:
-        if process.poll() is None:
-            process.kill()
+    script = "tests/core/held_ride_request.py"
+    kill_once_held(script, [str(user.pk), KEY, *kind], tmp_path, HOLD_AT=hold_at)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,10 @@
 """Helpers for fault tests that run part of the project in another process."""
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -30,3 +34,27 @@ def child_env(**extra) -> dict:
     env.update(DJANGO_SETTINGS_MODULE="wildrydes.settings", PYTHONUNBUFFERED="1")
     env.update({k: str(v) for k, v in extra.items()})
     return env
+
+
+def kill_once_held(script: str, args: list[str], tmp_path: Path, **env) -> None:
+    """Run the project's `script` with `args` in a child process on this test's database,
+    `env` added, and SIGKILL it once it has created its MARKER file (where it is held)."""
+    marker, log_path = tmp_path / "held", tmp_path / "child.log"
+    command = [sys.executable, str(ROOT / script), *args]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=child_env(MARKER=marker, **env),
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            assert process.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, f"{script} never got where it is held"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        assert process.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

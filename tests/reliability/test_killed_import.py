@@ -9,9 +9,6 @@ payment_lists.aws.recover_on_schedule) takes it over and finishes it: no operato
 that keeps dying is compensated instead, and the same file can be submitted again.
 """
 
-import signal
-import subprocess
-import sys
 import time
 from datetime import timedelta
 from io import StringIO
@@ -27,7 +24,7 @@ from payments.models import Payment, Subscription
 from tests.database_faults import at_statements, table
 from tests.factories import OrganizationFactory
 from tests.payment_lists.lists import HEADER, good_rows, run_list, stored_list
-from tests.reliability.support import ROOT, child_env
+from tests.reliability.support import kill_once_held
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -62,27 +59,11 @@ def kill_during(where: str, organization, media, tmp_path) -> PaymentList:
     """Run the import in a child process, SIGKILL it once it is held `where`."""
     csv_path = tmp_path / "payments.csv"
     csv_path.write_text("\n".join([HEADER, *good_rows(ROWS, prefix="killed")]) + "\n")
-    marker = tmp_path / "held"
-    env = child_env(
-        DJANGO_MEDIA_ROOT=media, PAYMENT_LIST_LEASE_SECONDS=LEASE_S, PAUSE_IN=where,
-        MARKER=marker, PAUSE_S=60,
+    kill_once_held(
+        "tests/reliability/slow_import.py", [str(csv_path), "--organization", organization.name],
+        tmp_path, DJANGO_MEDIA_ROOT=media, PAYMENT_LIST_LEASE_SECONDS=LEASE_S, PAUSE_IN=where,
+        PAUSE_S=60,
     )  # fmt: skip
-    command = [sys.executable, str(ROOT / "tests/reliability/slow_import.py"), str(csv_path)]
-    command += ["--organization", organization.name]
-    log = (tmp_path / "import.log").open("wb")
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while not marker.exists():
-            assert process.poll() is None, (tmp_path / "import.log").read_text()
-            assert time.monotonic() < deadline, "the import never got there"
-            time.sleep(0.05)
-        process.send_signal(signal.SIGKILL)
-        assert process.wait(timeout=10) == -signal.SIGKILL
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     return PaymentList.objects.get(organization=organization)
 
 
