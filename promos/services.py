@@ -251,17 +251,18 @@ def record_discount(award: DiscountAward) -> DiscountAward:
 
 def _draw_from(campaign: Campaign, award: DiscountAward, rng, now) -> tuple[str, Decimal]:
     multiplier = pick_tier(campaign.drawable_tiers, rng).multiplier
-    if multiplier < ONE and campaign.daily_cap_per_rider is not None:
+    if multiplier >= ONE:  # no discount: neither the cap nor the budget is read
+        return DiscountAward.Outcome.DRAWN, multiplier
+    if campaign.daily_cap_per_rider is not None:
         won = selectors.discounts_won_today(campaign=campaign, username=award.username, at=now)
         if won >= campaign.daily_cap_per_rider:
             return DiscountAward.Outcome.DAILY_CAP, ONE
     # Without a fare there is no amount to take from the budget: a spent budget stops it.
-    budget_gone = (
+    if (
         award.fare_minor is None
         and campaign.budget_minor is not None
         and selectors.budget_spent_minor(campaign.pk) >= campaign.budget_minor
-    )
-    if multiplier < ONE and budget_gone:
+    ):
         return DiscountAward.Outcome.BUDGET, ONE
     return DiscountAward.Outcome.DRAWN, multiplier
 
