@@ -18,7 +18,6 @@ Run in a child process (this file with `child`) with the database's environment.
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -136,23 +135,18 @@ def _max_rss_mb() -> float:
 
 
 def relay_backlog(options):
-    import run  # bench/run.py
-    from events_bench import _bench_json, child_section
+    from events_bench import _bench_json, _child, child_section
 
     events = options.backlog_events
 
     def measure(db, env, log):
-        with log.open("ab") as out:
-            done = subprocess.run(
-                [run.PYTHON, __file__, "child", "--events", str(events)],
-                cwd=run.ROOT, env=env, stdout=subprocess.PIPE, stderr=out,
-                timeout=events * 0.01 + 600, check=False,
-            )  # fmt: skip
-            out.write(done.stdout)
-        found = _bench_json(done.stdout.decode())  # raises when the child reported none
-        if done.returncode:  # after its report (seen once at exit, with nothing on stderr)
-            print(f"  (the child exited with {done.returncode} after its report)")
-        return found
+        # check=False: the child has exited badly after its report (once, at exit, with
+        # nothing on stderr); the report counts. _bench_json raises when there is none.
+        args = ["child", "--events", events]
+        timeout = events * 0.01 + 600
+        return _bench_json(
+            _child(args, env=env, log=log, timeout=timeout, script=__file__, check=False)
+        )
 
     return child_section(
         options,
