@@ -65,8 +65,7 @@ def _retire_connections() -> None:
 def _fill_in_host(event: dict) -> None:
     context = event.get("requestContext") or {}
     domain = context.get("domainName")
-    is_http = event.get("version") == "2.0" or event.get("httpMethod")
-    if not is_http or not domain or "elb" in context:
+    if not _is_http(event) or not domain or "elb" in context:
         return
     headers = event.get("headers") or {}
     multi = event.get("multiValueHeaders") or {}
