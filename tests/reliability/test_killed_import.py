@@ -20,9 +20,9 @@ from django.utils import timezone
 from events.models import OutboxEvent
 from payment_lists import runs
 from payment_lists.models import PaymentList, PaymentListRow
-from payments.models import Payment, Subscription
+from payments.models import Payment
 from tests.database_faults import at_statements, table
-from tests.factories import OrganizationFactory
+from tests.factories import SubscriptionFactory
 from tests.payment_lists.lists import HEADER, good_rows, run_list, stored_list
 from tests.reliability.support import kill_once_held
 
@@ -34,12 +34,9 @@ LEASE_S = 1
 
 @pytest.fixture
 def organization():
-    org = OrganizationFactory()
-    Subscription.objects.create(
-        organization=org, plan="business", starts_at=timezone.now() - timedelta(days=1),
-        max_rows_per_list=10_000, max_total_minor_per_list=10**10,
-    )  # fmt: skip
-    return org
+    return SubscriptionFactory(
+        max_rows_per_list=10_000, max_total_minor_per_list=10**10
+    ).organization
 
 
 @pytest.fixture
