@@ -204,7 +204,6 @@ EMAIL_BACKEND = env(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
 AWS_SES_REGION_NAME = env("AWS_SES_REGION_NAME", default=env("AWS_REGION", default="us-east-1"))
-AWS_SES_REGION_ENDPOINT = f"email.{AWS_SES_REGION_NAME}.amazonaws.com"
 # django-ses always passes an explicit endpoint, so AWS_ENDPOINT_URL (moto in tests) must
 # be handed to it, as it is to django-storages below.
 if env("AWS_ENDPOINT_URL", default=""):
