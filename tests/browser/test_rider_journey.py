@@ -18,6 +18,7 @@ CODE = re.compile(r"\b(\d{6})\b")
 LAT, LNG = settings.CITY_CENTER
 SIZES = pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
 BOARD = "I\u2019m on board"
+ON_HIS_WAY = "Shadowfax, your white unicorn, is on his way."
 COUNTDOWN = re.compile(r"^(\d+ min \d\d s|\d+ s|Any moment)$")
 
 
@@ -52,6 +53,12 @@ def set_pickup_at_the_centre(page):
     expect(page.locator("[data-estimate-amount]")).to_have_text("$12.50")
 
 
+def request_a_unicorn(page):
+    open_ride_page(page)
+    set_pickup_at_the_centre(page)
+    page.get_by_role("button", name="Request Unicorn").click()
+
+
 def assert_in_view_without_scrolling(page, *locators):
     height = page.viewport_size["height"]
     for locator in locators:
@@ -83,7 +90,7 @@ def test_a_rider_requests_watches_the_unicorn_come_boards_and_gets_the_receipt(
 
     request.click()
     message = page.locator("[data-ride-message]")
-    expect(message).to_have_text("Shadowfax, your white unicorn, is on his way.")
+    expect(message).to_have_text(ON_HIS_WAY)
     expect(page.locator("[data-ride-eta]")).to_have_text(COUNTDOWN)
     expect(page.locator("[data-ride-fare]")).to_have_text("$12.50")
     expect(page.locator(".wr-marker-unicorn")).to_contain_text("Shadowfax")
@@ -143,11 +150,9 @@ def test_an_operators_cancellation_reaches_the_rider_within_seconds(new_page, si
     rider = UserFactory()
     page = new_page(viewport)
     sign_in(page, rider)
-    open_ride_page(page)
-    set_pickup_at_the_centre(page)
-    page.get_by_role("button", name="Request Unicorn").click()
+    request_a_unicorn(page)
     message = page.locator("[data-ride-message]")
-    expect(message).to_have_text("Shadowfax, your white unicorn, is on his way.")
+    expect(message).to_have_text(ON_HIS_WAY)
 
     services.cancel_ride(ride=Ride.objects.get(), by=OperatorFactory())  # as the admin does
 
@@ -166,24 +171,16 @@ def test_the_ride_survives_a_reload_and_shows_in_a_second_tab(new_page, sign_in)
     rider = UserFactory()
     page = new_page(PHONE)
     sign_in(page, rider)
-    open_ride_page(page)
-    set_pickup_at_the_centre(page)
-    page.get_by_role("button", name="Request Unicorn").click()
-    expect(page.locator("[data-ride-message]")).to_have_text(
-        "Shadowfax, your white unicorn, is on his way."
-    )
+    request_a_unicorn(page)
+    expect(page.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)
 
     page.reload()
-    expect(page.locator("[data-ride-message]")).to_have_text(
-        "Shadowfax, your white unicorn, is on his way."
-    )
+    expect(page.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)
     expect(page.get_by_role("button", name="Request Unicorn")).to_be_hidden()
 
     second = page.context.new_page()
     open_ride_page(second)
-    expect(second.locator("[data-ride-message]")).to_have_text(
-        "Shadowfax, your white unicorn, is on his way."
-    )
+    expect(second.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)
     second.get_by_role("button", name="Cancel ride").click()
     expect(second.locator("[data-ride-message]")).to_have_text("Your ride is cancelled.")
     # The first tab follows within a poll.
@@ -288,9 +285,7 @@ def test_a_no_show_expires_and_the_fee_is_said(page, sign_in, settings):
     settings.RIDE_BOARDING_MINUTES = 3
     shadowfax()
     sign_in(page, UserFactory())
-    open_ride_page(page)
-    set_pickup_at_the_centre(page)
-    page.get_by_role("button", name="Request Unicorn").click()
+    request_a_unicorn(page)
     message = page.locator("[data-ride-message]")
     expect(message).to_have_text("Shadowfax has arrived. Giddy up!")
     expect(page.locator("[data-eta-label]")).to_have_text("Board within")
@@ -305,9 +300,7 @@ def test_cancelling_after_the_arrival_says_the_fee_first(page, sign_in, settings
     settings.RIDE_TIME_SCALE = 60
     shadowfax()
     sign_in(page, UserFactory())
-    open_ride_page(page)
-    set_pickup_at_the_centre(page)
-    page.get_by_role("button", name="Request Unicorn").click()
+    request_a_unicorn(page)
     expect(page.locator("[data-ride-detail]")).to_contain_text("Cancelling now costs $5.00.")
 
     page.get_by_role("button", name="Cancel ($5.00 fee)").click()
@@ -334,7 +327,5 @@ def test_a_second_request_from_another_tab_shows_the_ride_under_way(page, sign_i
 
     # One active ride per rider: the second tab is told so and follows the first ride.
     expect(other_tab.locator("[data-ride-status]")).not_to_be_empty()
-    expect(other_tab.locator("[data-ride-message]")).to_have_text(
-        "Shadowfax, your white unicorn, is on his way."
-    )
+    expect(other_tab.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)
     assert Ride.objects.count() == 1
