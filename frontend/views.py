@@ -142,7 +142,7 @@ def sign_in(request):
 
 @rider_page
 def ride(request):
-    fee = getattr(settings, "RIDE_CANCELLATION_FEE", 0)
+    fee = settings.RIDE_CANCELLATION_FEE
     context = {
         **_map_context(),
         "nearby_url": _optional_url(NEARBY_UNICORNS_API_NAME),
