@@ -72,6 +72,19 @@ def _bench_json(text: str) -> dict:
 # --- events_delivery ------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def fresh_database(options, key: str, name: str):
+    """Database `name` made for section `key` in a scratch directory (both gone after):
+    (db, the directory, the section's log for it, emptied)."""
+    log = options.logdir / f"bench-{key}-{name}.log"
+    log.unlink(missing_ok=True)
+    with (
+        tempfile.TemporaryDirectory(prefix=f"wildrydes-bench-{key}-{name}-") as tmp,
+        run.database(name, Path(tmp)) as db,
+    ):
+        yield db, Path(tmp), log
+
+
 def child_section(options, *, key: str, title: str, measure, line, markdown, note: str = ""):
     """A section whose figures a child process reports, per database: each of
     options.databases fresh and migrated, `measure(db, env, log)` -> the child's report (a
@@ -79,12 +92,7 @@ def child_section(options, *, key: str, title: str, measure, line, markdown, not
     results, versions, problems = [], [], []
     for name in options.databases:
         print(f"\n{key}, {name}:{note}", flush=True)
-        log = options.logdir / f"bench-{key}-{name}.log"
-        log.unlink(missing_ok=True)
-        with (
-            tempfile.TemporaryDirectory(prefix=f"wildrydes-bench-{key}-{name}-") as tmp,
-            run.database(name, Path(tmp)) as db,
-        ):
+        with fresh_database(options, key, name) as (db, _, log):
             env = run.server_env(db.env)
             _migrate(env, log)
             found = measure(db, env, log)
@@ -437,13 +445,8 @@ def payments_post_outbox(options) -> run.Section:
     results, versions = [], []
     for name in options.databases:
         print(f"\npayments_post_outbox, {name}:", flush=True)
-        log = options.logdir / f"bench-payments_post_outbox-{name}.log"
-        log.unlink(missing_ok=True)
-        with (
-            tempfile.TemporaryDirectory(prefix=f"wildrydes-bench-outbox-{name}-") as tmp,
-            run.database(name, Path(tmp)) as db,
-        ):
-            found = _post_database(db, options=options, workdir=Path(tmp), log=log)
+        with fresh_database(options, "payments_post_outbox", name) as (db, workdir, log):
+            found = _post_database(db, options=options, workdir=workdir, log=log)
             versions.append(run.database_version(db))
         for result in found:
             print(
