@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import factory
 from django.contrib.auth.models import Group
 from django.utils import timezone
@@ -39,6 +41,12 @@ class FinanceFactory(UserFactory):
     def group(self, create, extracted, **kwargs):
         if create:
             self.groups.add(Group.objects.get(name=FINANCE))
+
+    @factory.post_generation
+    def organizations(self, create, extracted, **kwargs):
+        """FinanceFactory(organizations=[...]): the organizations they act for."""
+        if create and extracted:
+            self.organizations.add(*extracted)
 
 
 class UnicornFactory(factory.django.DjangoModelFactory):
@@ -122,6 +130,19 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
         model = "organizations.Organization"
 
     name = factory.Sequence(lambda n: f"Organization {n}")
+
+
+class SubscriptionFactory(factory.django.DjangoModelFactory):
+    """An organization's plan, running since yesterday, open-ended."""
+
+    class Meta:
+        model = "payments.Subscription"
+
+    organization = factory.SubFactory(OrganizationFactory)
+    plan = "pro"
+    starts_at = factory.LazyFunction(lambda: timezone.now() - timedelta(days=1))
+    max_rows_per_list = 100
+    max_total_minor_per_list = 10**9
 
 
 class PaymentFactory(factory.django.DjangoModelFactory):

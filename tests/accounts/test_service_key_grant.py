@@ -4,10 +4,10 @@ create_service_key command both store keys through."""
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.test import Client
 
 from accounts import services
 from accounts.models import ServiceKey
+from tests.admin.conftest import signed_in
 from tests.factories import FinanceFactory, OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,15 +22,7 @@ def mine():
 
 @pytest.fixture
 def finance(mine):
-    finance = FinanceFactory()
-    mine.members.add(finance)
-    return finance
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
+    return FinanceFactory(organizations=[mine])
 
 
 def test_finance_mints_a_payment_key_for_its_organization_and_sees_it_once(finance, mine):

@@ -1,18 +1,16 @@
 """Admin actions go through the same services as the API, so their events are emitted."""
 
-from datetime import timedelta
-
 import pytest
 from django.utils import timezone
 
 from bi.models import DailyAggregate
 from events.models import Delivery, OutboxEvent
 from payment_lists.models import PaymentList
-from payments.models import Payment, Subscription
+from payments.models import Payment
 from rides.models import Unicorn
 from tests.admin import bulk
 from tests.admin.conftest import messages_of
-from tests.factories import OrganizationFactory, PaymentFactory, UnicornFactory
+from tests.factories import PaymentFactory, SubscriptionFactory, UnicornFactory
 from tests.payment_lists.lists import csv_file, good_rows
 
 pytestmark = pytest.mark.django_db
@@ -143,15 +141,10 @@ def test_a_dead_letter_page_shows_the_event_and_changes_nothing(operator_client)
 
 @pytest.fixture
 def organization(finance):
-    org = OrganizationFactory()
+    org = SubscriptionFactory(
+        plan="business", max_rows_per_list=1000, max_total_minor_per_list=10_000_000
+    ).organization
     org.members.add(finance)
-    Subscription.objects.create(
-        organization=org,
-        plan="business",
-        starts_at=timezone.now() - timedelta(days=1),
-        max_rows_per_list=1000,
-        max_total_minor_per_list=10_000_000,
-    )
     return org
 
 

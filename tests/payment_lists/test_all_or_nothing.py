@@ -4,19 +4,17 @@ payments or events; a reference taken meanwhile fails the list, named, with noth
 imported and nothing of anyone else's touched."""
 
 import threading
-from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.utils import timezone
 
 from events.models import OutboxEvent
 from payment_lists import runs, steps, workflow
 from payment_lists.models import PaymentList, PaymentListRow
-from payments.models import Payment, Subscription
+from payments.models import Payment
 from payments.services import register_payment
 from tests.database_faults import at_statements, marks_list_imported, table
-from tests.factories import OrganizationFactory
+from tests.factories import SubscriptionFactory
 from tests.payment_lists.lists import good_rows, run_list, stored_list
 from tests.payment_lists.test_payment_list_workflow import report_rows
 
@@ -28,12 +26,9 @@ def _inline(settings):
 
 @pytest.fixture
 def organization(db):
-    org = OrganizationFactory()
-    Subscription.objects.create(
-        organization=org, plan="pro", starts_at=timezone.now() - timedelta(days=1),
-        max_rows_per_list=10_000, max_total_minor_per_list=10**12,
-    )  # fmt: skip
-    return org
+    return SubscriptionFactory(
+        max_rows_per_list=10_000, max_total_minor_per_list=10**12
+    ).organization
 
 
 def seen_from_another_connection() -> dict:

@@ -4,18 +4,16 @@ package calls (payment_lists.aws.on_inbox_object_created and run_step), then cou
 payments, their events, the list's own events and the mails are those of one import."""
 
 import json
-from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.utils import timezone
 
 from events.models import OutboxEvent
 from payment_lists import aws, runs, services
 from payment_lists.models import PaymentList
 from payment_lists.state_machine import definition
-from payments.models import Payment, Subscription
-from tests.factories import OrganizationFactory
+from payments.models import Payment
+from tests.factories import SubscriptionFactory
 from tests.payment_lists.lists import csv_file, good_rows, s3_event, stored_list
 
 pytestmark = pytest.mark.django_db
@@ -33,12 +31,7 @@ def _runs_in_the_function(settings):
 
 @pytest.fixture
 def organization():
-    org = OrganizationFactory()
-    Subscription.objects.create(
-        organization=org, plan="pro", starts_at=timezone.now() - timedelta(days=1),
-        max_rows_per_list=100, max_total_minor_per_list=10**9,
-    )  # fmt: skip
-    return org
+    return SubscriptionFactory().organization
 
 
 def counts() -> dict:

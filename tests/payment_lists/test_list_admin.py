@@ -6,7 +6,7 @@ from django.core.files.base import ContentFile
 
 from payment_lists.models import PaymentList
 from tests.admin.conftest import messages_of, signed_in
-from tests.factories import FinanceFactory, OrganizationFactory
+from tests.factories import FinanceFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -35,20 +35,8 @@ def failed_list(organization, **fields) -> PaymentList:
 
 
 @pytest.fixture
-def mine():
-    return OrganizationFactory(name="Mine Ltd")
-
-
-@pytest.fixture
-def theirs():
-    return OrganizationFactory(name="Theirs Ltd")
-
-
-@pytest.fixture
 def member(mine):
-    user = FinanceFactory()
-    mine.members.add(user)
-    return signed_in(user)
+    return signed_in(FinanceFactory(organizations=[mine]))
 
 
 def test_finance_sees_and_acts_on_its_own_organizations_lists_only(

@@ -1,11 +1,9 @@
 import csv
 import io
 import re
-from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.utils import timezone
 
 from events.models import OutboxEvent
 from payment_lists import services as list_services
@@ -13,10 +11,10 @@ from payment_lists import workflow
 from payment_lists.models import PaymentList, PaymentListRow
 from payment_lists.selectors import progress_of
 from payments.events import payment_data
-from payments.models import Payment, Subscription, SubscriptionLimit
+from payments.models import Payment, SubscriptionLimit
 from payments.services import register_payment
 from tests.database_faults import at_statements, marks_list_imported, table
-from tests.factories import OrganizationFactory, PaymentFactory, RideFactory
+from tests.factories import OrganizationFactory, PaymentFactory, RideFactory, SubscriptionFactory
 from tests.payment_lists.lists import csv_file, good_rows, run_list, stored_list
 
 pytestmark = pytest.mark.django_db
@@ -29,14 +27,9 @@ def _inline_runner(settings):
 
 @pytest.fixture
 def organization():
-    org = OrganizationFactory()
-    Subscription.objects.create(
-        organization=org,
-        plan="business",
-        starts_at=timezone.now() - timedelta(days=1),
-        max_rows_per_list=1000,
-        max_total_minor_per_list=10_000_000,
-    )
+    org = SubscriptionFactory(
+        plan="business", max_rows_per_list=1000, max_total_minor_per_list=10_000_000
+    ).organization
     return org
 
 

@@ -1,13 +1,15 @@
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 from rest_framework.test import APIClient
 
 from payment_lists.models import PaymentList
-from payments.models import Payment, Subscription
+from payments.models import Payment
 from tests.conftest import client_for
-from tests.factories import FinanceFactory, OrganizationFactory, ServiceKeyFactory
+from tests.factories import (
+    FinanceFactory,
+    OrganizationFactory,
+    ServiceKeyFactory,
+    SubscriptionFactory,
+)
 from tests.payment_lists.lists import csv_file, good_rows
 
 pytestmark = pytest.mark.django_db
@@ -22,12 +24,8 @@ def _inline_runner(settings):
 
 @pytest.fixture
 def organization(finance):
-    org = OrganizationFactory()
+    org = SubscriptionFactory().organization
     org.members.add(finance)
-    Subscription.objects.create(
-        organization=org, plan="pro", starts_at=timezone.now() - timedelta(days=1),
-        max_rows_per_list=100, max_total_minor_per_list=10**9,
-    )  # fmt: skip
     return org
 
 

@@ -16,9 +16,9 @@ from moto import mock_aws
 from payment_lists import aws, runs, workflow
 from payment_lists.models import PaymentList, PaymentListRow
 from payment_lists.state_machine import definition
-from payments.models import Payment, Subscription
+from payments.models import Payment
 from tests.database_faults import at_statements, table
-from tests.factories import OrganizationFactory
+from tests.factories import SubscriptionFactory
 from tests.payment_lists.lists import good_rows, s3_event, stored_list
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:wildrydes-dev"
@@ -76,12 +76,7 @@ def test_step_functions_accepts_the_definition(monkeypatch):
 
 @pytest.fixture
 def payment_list(db, settings):
-    org = OrganizationFactory()
-    Subscription.objects.create(
-        organization=org, plan="pro", starts_at=timezone.now() - timedelta(days=1),
-        max_rows_per_list=100, max_total_minor_per_list=10**9,
-    )  # fmt: skip
-    return stored_list(org, good_rows(5))
+    return stored_list(SubscriptionFactory().organization, good_rows(5))
 
 
 def task_event(name: str, state_input: dict) -> dict:

@@ -10,29 +10,13 @@ from payment_lists import services
 from payment_lists.models import PaymentList
 from tests.admin.conftest import signed_in
 from tests.conftest import client_for
-from tests.factories import FinanceFactory, OperatorFactory, OrganizationFactory
+from tests.factories import FinanceFactory, OperatorFactory
 from tests.payment_lists.lists import csv_file, good_rows
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/payment-lists/"
 UPLOAD = "/admin/payment_lists/paymentlist/upload/"
-
-
-@pytest.fixture
-def mine():
-    return OrganizationFactory(name="Mine Ltd")
-
-
-@pytest.fixture
-def theirs():
-    return OrganizationFactory(name="Theirs Ltd")
-
-
-def finance_of(*organizations):
-    finance = FinanceFactory()
-    finance.organizations.add(*organizations)
-    return finance
 
 
 def through_the_api(user, **fields):
@@ -51,7 +35,7 @@ def offered(user) -> list:
 
 
 def test_finance_submits_for_its_organization_through_either_door(mine):
-    finance = finance_of(mine)
+    finance = FinanceFactory(organizations=[mine])
 
     assert through_the_api(finance).status_code == 202
     assert through_the_admin(finance, mine).status_code == 302
@@ -60,7 +44,7 @@ def test_finance_submits_for_its_organization_through_either_door(mine):
 
 
 def test_finance_may_not_submit_for_another_organization_through_either_door(mine, theirs):
-    finance = finance_of(mine)
+    finance = FinanceFactory(organizations=[mine])
 
     api = through_the_api(finance, organization=theirs.pk)
     page = through_the_admin(finance, theirs)
@@ -100,7 +84,7 @@ def test_staff_without_the_payment_permission_may_submit_through_neither_door(mi
 
 
 def test_finance_of_no_organization_is_refused_and_offered_none():
-    finance = finance_of()
+    finance = FinanceFactory()
 
     api = through_the_api(finance)
 
@@ -112,7 +96,7 @@ def test_finance_of_no_organization_is_refused_and_offered_none():
 
 
 def test_the_rule_takes_only_an_organization_id_made_of_ascii_digits(mine):
-    finance = finance_of(mine)
+    finance = FinanceFactory(organizations=[mine])
 
     assert services.submitting_organization(user=finance, chosen=str(mine.pk)) == mine
     for chosen in ("²", "1" * 20, "Mine Ltd", str(mine.pk + 1000)):

@@ -24,12 +24,6 @@ BODY = {"amount": "12.50", "currency": "USD", "reference": "INV-7"}
 NO_RIDE = "7d7c8a4e-0000-4000-8000-000000000000"
 
 
-def finance_of(*organizations):
-    finance = FinanceFactory()
-    finance.organizations.add(*organizations)
-    return finance
-
-
 def test_a_payment_for_a_ride_that_does_not_exist_is_a_400_on_the_ride(finance):
     response = client_for(finance).post(URL, {**BODY, "ride": NO_RIDE})
 
@@ -70,7 +64,7 @@ def test_a_payer_email_of_no_account_is_kept_without_a_payer(finance):
 
 def test_finance_of_one_organization_registers_for_it_and_the_other_does_not_see_it():
     mine, theirs = OrganizationFactory(), OrganizationFactory()
-    finance, other = finance_of(mine), finance_of(theirs)
+    finance, other = FinanceFactory(organizations=[mine]), FinanceFactory(organizations=[theirs])
 
     created = client_for(finance).post(URL, BODY).json()
 
@@ -80,7 +74,7 @@ def test_finance_of_one_organization_registers_for_it_and_the_other_does_not_see
 
 
 def test_finance_of_several_organizations_registers_a_payment_of_none():
-    finance = finance_of(OrganizationFactory(), OrganizationFactory())
+    finance = FinanceFactory(organizations=[OrganizationFactory(), OrganizationFactory()])
 
     assert client_for(finance).post(URL, BODY).status_code == 201
     assert Payment.objects.get().organization is None
@@ -103,7 +97,7 @@ def test_who_sees_which_payment_from_a_user_and_a_key_alone():
     def visible(**who):
         return set(selectors.payments_visible_to(**who))
 
-    assert visible(user=finance_of(mine)) == {own, house}
+    assert visible(user=FinanceFactory(organizations=[mine])) == {own, house}
     assert visible(user=rider) == {own}
     assert visible(user=UserFactory(), service_key=key) == {own}
     assert selectors.payment_for(user=rider, payment_id=own.pk) == own

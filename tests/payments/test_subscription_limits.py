@@ -2,22 +2,18 @@
 currency, never added together (payments.services.check_subscription_limits, which
 VerifySubscription asks)."""
 
-from datetime import timedelta
-
 import pytest
-from django.utils import timezone
 
 from payments import services
-from payments.models import Subscription
-from tests.factories import FinanceFactory, OrganizationFactory
+from tests.factories import FinanceFactory, OrganizationFactory, SubscriptionFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def plan(organization, *, rows=1000, any_currency=None, **limits):
-    subscription = Subscription.objects.create(
-        organization=organization, plan="business", starts_at=timezone.now() - timedelta(days=1),
-        max_rows_per_list=rows, max_total_minor_per_list=any_currency,
+    subscription = SubscriptionFactory(
+        organization=organization, plan="business", max_rows_per_list=rows,
+        max_total_minor_per_list=any_currency,
     )  # fmt: skip
     for currency, minor in limits.items():
         subscription.limits.create(currency=currency, max_total_minor_per_list=minor)
