@@ -38,10 +38,6 @@ def unicorn_names_for_rides(ride_ids) -> dict:
     return {given[str(pk)]: name for pk, name in found}
 
 
-def ride_by_id(ride_id) -> Ride | None:
-    return Ride.objects.filter(pk=ride_id).first()
-
-
 def has_active_ride(rider) -> bool:
     """Whether the rider has a ride assigned, arrived or in progress (accounts asks this
     before closing an account)."""
