@@ -31,6 +31,16 @@ def organization(db):
     ).organization
 
 
+def checked_not_imported(payment_list) -> str:
+    """Claim the list for a run and take it through the steps before the import (staged,
+    validated, its subscription checked); the run's token, for run_workflow to import."""
+    token = runs.claim_new(payment_list.pk)
+    state = {"payment_list_id": payment_list.pk, "run": token}
+    for step in workflow.STEPS[:3]:
+        state = step.function(state)
+    return token
+
+
 def seen_from_another_connection() -> dict:
     """What any other process sees now: counted on a fresh connection in another thread."""
     seen = {}
@@ -75,10 +85,7 @@ def test_no_payment_of_a_list_is_visible_before_the_whole_list_is(organization):
 def test_a_reference_registered_meanwhile_fails_the_list_naming_it(organization):
     """Validated while the reference was free; registered through the API before the import."""
     payment_list = stored_list(organization, good_rows(30, prefix="OVL"))
-    token = runs.claim_new(payment_list.pk)
-    state = {"payment_list_id": payment_list.pk, "run": token}
-    for step in workflow.STEPS[:3]:
-        state = step.function(state)
+    token = checked_not_imported(payment_list)
     taken = register_payment(
         amount_minor=100, currency="USD", reference="OVL-7", actor="finance@example.com"
     )
@@ -106,12 +113,9 @@ def test_overlapping_lists_the_second_fails_naming_every_clash(organization):
     first = stored_list(organization, [f"L-{n},,1.00,USD," for n in range(20)], name="a.csv")
     second = stored_list(organization, [f"L-{n},,2.00,EUR," for n in range(15, 40)], name="b.csv")
     # Both checked before either imports (as when they run side by side).
-    tokens = {}
-    for payment_list in (first, second):
-        tokens[payment_list.pk] = runs.claim_new(payment_list.pk)
-        state = {"payment_list_id": payment_list.pk, "run": tokens[payment_list.pk]}
-        for step in workflow.STEPS[:3]:
-            state = step.function(state)
+    tokens = {
+        payment_list.pk: checked_not_imported(payment_list) for payment_list in (first, second)
+    }
     workflow.run_workflow(first.pk, tokens[first.pk])
     workflow.run_workflow(second.pk, tokens[second.pk])
     first.refresh_from_db()
@@ -137,12 +141,9 @@ def test_overlapping_lists_imported_at_the_same_moment_one_wins_the_other_names_
     second = stored_list(
         organization, [f"{r},,1.00,USD," for r in reversed(references)], name="b.csv"
     )
-    tokens = {}
-    for payment_list in (first, second):
-        tokens[payment_list.pk] = runs.claim_new(payment_list.pk)
-        state = {"payment_list_id": payment_list.pk, "run": tokens[payment_list.pk]}
-        for step in workflow.STEPS[:3]:
-            state = step.function(state)
+    tokens = {
+        payment_list.pk: checked_not_imported(payment_list) for payment_list in (first, second)
+    }
     ready = threading.Barrier(2)
 
     def import_it(payment_list):
