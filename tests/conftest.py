@@ -4,17 +4,6 @@ from rest_framework.test import APIClient
 
 from tests import factories
 
-# What gives a test Django's test database: the django_db mark or one of these fixtures
-# (pytest-django refuses database access to any other test).
-DATABASE_FIXTURES = {
-    "db",
-    "transactional_db",
-    "django_db_reset_sequences",
-    "django_db_serialized_rollback",
-    "django_db_setup",
-    "live_server",
-}
-
 
 def pytest_addoption(parser):
     parser.addoption(
@@ -25,8 +14,14 @@ def pytest_addoption(parser):
 
 
 def uses_test_database(item) -> bool:
-    return item.get_closest_marker("django_db") is not None or not DATABASE_FIXTURES.isdisjoint(
-        getattr(item, "fixturenames", ())
+    """The django_db mark or a fixture that gives Django's test database: db,
+    transactional_db and the others all ask for django_db_setup; live_server asks for
+    transactional_db only as it runs. pytest-django refuses the database to other tests."""
+    fixtures = getattr(item, "fixturenames", ())
+    return (
+        item.get_closest_marker("django_db") is not None
+        or "django_db_setup" in fixtures
+        or "live_server" in fixtures
     )
 
 
@@ -38,10 +33,10 @@ def pytest_collection_modifyitems(config, items):
     already ran, unchanged, in the SQLite pass (tests/run.py)."""
     if not config.getoption("database_tests_only"):
         return
-    kept = [item for item in items if uses_test_database(item)]
-    if len(kept) < len(items):
-        config.hook.pytest_deselected(items=[i for i in items if not uses_test_database(i)])
-        items[:] = kept
+    deselected = [item for item in items if not uses_test_database(item)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if uses_test_database(item)]
 
 
 @pytest.fixture(autouse=True)
