@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:wildrydes-dev"
 ROWS = 6
+TASKS = ("RegisterList", "ValidateList", "VerifySubscription", "ImportList")
 
 
 @pytest.fixture(autouse=True)
@@ -134,11 +135,16 @@ def test_the_upload_reaches_storage_only_after_its_list_is_committed(
     assert counts() == ONE_IMPORT
 
 
+def claimed(payment_list) -> dict:
+    """The first task's input: the list, claimed for a new run."""
+    return {"payment_list_id": payment_list.pk, "run": runs.claim_new(payment_list.pk)}
+
+
 def test_tasks_retried_after_they_succeeded_change_nothing(organization):
     """Each task twice (its answer lost, Step Functions retries): the same import."""
     payment_list = stored_list(organization, good_rows(ROWS))
-    state = {"payment_list_id": payment_list.pk, "run": runs.claim_new(payment_list.pk)}
-    for name in ("RegisterList", "ValidateList", "VerifySubscription", "ImportList"):
+    state = claimed(payment_list)
+    for name in TASKS:
         first = aws.run_step(task(name, state))
         again = aws.run_step(task(name, state))
         state = first
@@ -151,8 +157,8 @@ def test_tasks_retried_after_they_succeeded_change_nothing(organization):
 
 def test_an_earlier_step_retried_late_does_not_go_back(organization):
     payment_list = stored_list(organization, good_rows(ROWS))
-    state = {"payment_list_id": payment_list.pk, "run": runs.claim_new(payment_list.pk)}
-    for name in ("RegisterList", "ValidateList", "VerifySubscription"):
+    state = claimed(payment_list)
+    for name in TASKS[:3]:
         state = aws.run_step(task(name, state))
     aws.run_step(task("ValidateList", state))  # a late retry: nothing re-staged or re-checked
     aws.run_step(task("ImportList", state))
@@ -163,9 +169,9 @@ def test_a_second_execution_for_the_same_list_does_nothing(organization):
     """Two executions (two triggers before either claimed, an operator's click): only the
     run that owns the list runs; the other's tasks are skipped and compensate nothing."""
     payment_list = stored_list(organization, good_rows(ROWS))
-    owner = {"payment_list_id": payment_list.pk, "run": runs.claim_new(payment_list.pk)}
+    owner = claimed(payment_list)
     other = {"payment_list_id": payment_list.pk, "run": runs.new_token()}
-    for name in ("RegisterList", "ValidateList", "VerifySubscription", "ImportList"):
+    for name in TASKS:
         other = aws.run_step(task(name, other))
         assert other["skipped"]
         owner = aws.run_step(task(name, owner))
@@ -178,7 +184,7 @@ def test_a_second_execution_for_the_same_list_does_nothing(organization):
 
 def test_compensation_retried_announces_the_failure_once(organization):
     payment_list = stored_list(organization, good_rows(ROWS))
-    state = {"payment_list_id": payment_list.pk, "run": runs.claim_new(payment_list.pk)}
+    state = claimed(payment_list)
     state = aws.run_step(task("RegisterList", state))
     error = {"step": "ValidateList", "reason": "The file is not valid CSV."}
     failed = {**state, "error": error}
