@@ -11,12 +11,6 @@ from events.models import DeadLetter, Delivery, OutboxEvent
 REDACTED = "(hidden: payment data is for finance staff of the payment's organization)"
 
 
-def may_read(user, event: OutboxEvent) -> bool:
-    """Whether `user` may read this event's payload: the rule of the app the event comes
-    from (events.access; for payment events, payments.selectors.may_read_payment_data)."""
-    return access.may_read(user, event.type, event.data)
-
-
 def _read_by(request, event):
     """Tag an event fetched for a page with who reads it (for the redacting fields)."""
     if event is not None:
@@ -25,8 +19,10 @@ def _read_by(request, event):
 
 
 def shown_envelope(user, event: OutboxEvent) -> dict:
+    """The event as `user` may see it: the payload only if the rule of the app it comes from
+    lets them (events.access; for payment events, payments.selectors.may_read_payment_data)."""
     envelope = event.envelope()
-    if not may_read(user, event):
+    if not access.may_read(user, event.type, event.data):
         envelope["data"] = REDACTED
     return envelope
 
