@@ -15,17 +15,9 @@ def running_campaigns(at: datetime) -> list[Campaign]:
 
     Read on every draw (one query), so an operator's change applies to the next ride.
     """
-    return [
-        campaign
-        for campaign in _load_active_campaigns()
-        if campaign.starts_at <= at and (campaign.ends_at is None or campaign.ends_at > at)
-    ]
-
-
-def _load_active_campaigns() -> list[Campaign]:
     tiers = (
-        DiscountTier.objects.filter(campaign__is_active=True)
-        .filter(Q(campaign__ends_at__isnull=True) | Q(campaign__ends_at__gt=timezone.now()))
+        DiscountTier.objects.filter(campaign__is_active=True, campaign__starts_at__lte=at)
+        .filter(Q(campaign__ends_at__isnull=True) | Q(campaign__ends_at__gt=at))
         .select_related("campaign")
         .order_by("-campaign__priority", "-campaign__starts_at", "campaign_id", "-multiplier")
     )
