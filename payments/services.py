@@ -148,10 +148,6 @@ def ride_charge_reference(ride, kind: str = "fare") -> str:
     return f"{RIDE_REFERENCE_PREFIX}{ride.id}" + ("" if kind == "fare" else f"-{kind}")
 
 
-def fare_reference(ride) -> str:
-    return ride_charge_reference(ride)
-
-
 @transaction.atomic
 def register_ride_charge(*, ride, actor, amount_minor: int, currency: str, kind: str) -> Payment:
     """A charge of a ride (its fare, a cancellation fee), registered exactly once per kind:
