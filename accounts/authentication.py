@@ -4,6 +4,7 @@ other services (promo draws, payments) with `Authorization: Api-Key <key>`."""
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
@@ -22,8 +23,6 @@ class TokenAuthentication(authentication.TokenAuthentication):
     """
 
     def authenticate_credentials(self, key):
-        from accounts.services import token_ttl
-
         try:
             token = Token.objects.select_related("user").get(key=key)
         except Token.DoesNotExist:
@@ -38,6 +37,11 @@ class TokenAuthentication(authentication.TokenAuthentication):
         if token.created < now - min(TOKEN_TOUCH_SECONDS, ttl / 2):
             Token.objects.filter(key=key).update(created=now)
         return token.user, token
+
+
+def token_ttl() -> timedelta:
+    """How long a token lives after its last use (API_TOKEN_TTL_DAYS)."""
+    return timedelta(days=settings.API_TOKEN_TTL_DAYS)
 
 
 TOKEN_EXPIRED = "That token has expired. Sign in again for a new one."  # noqa: S105

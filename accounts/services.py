@@ -37,6 +37,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from accounts.attempts import attempt_key, count_attempt, forget_attempts
+from accounts.authentication import token_ttl
 from accounts.models import PAYMENT_SCOPES, ConfirmationCode, ServiceKey, User, canonical_email
 from accounts.signals import account_closed, account_closing
 from core.exceptions import DomainError
@@ -68,10 +69,6 @@ def _max_code_attempts() -> int:
 
 def _code_attempts_window_seconds() -> float:
     return settings.CONFIRMATION_CODE_ATTEMPTS_WINDOW_HOURS * 3600.0
-
-
-def token_ttl() -> timedelta:
-    return timedelta(days=settings.API_TOKEN_TTL_DAYS)
 
 
 # --- helpers --------------------------------------------------------------------------
