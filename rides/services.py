@@ -104,11 +104,6 @@ def _claim_nearest(pickup: Point, radius_km: float) -> Unicorn | None:
     )  # fmt: skip
 
 
-def eta_seconds(distance_km: float) -> int:
-    """Travel time to the pickup on the ride's clock (what the ride records at dispatch)."""
-    return lifecycle.travel_seconds(distance_km)
-
-
 # --- Where rides may go ------------------------------------------------------------------
 
 
@@ -259,7 +254,7 @@ def _book(rider, pickup: Point, dropoff: Point | None, ride_id: uuid.UUID) -> Ri
 
 
 def _record_ride(ride_id, rider, unicorn, km, pickup, dropoff, base, discount) -> Ride:
-    eta = eta_seconds(km)
+    eta = lifecycle.travel_seconds(km)  # to the pickup, on the ride's clock
     return Ride.objects.create(
         id=ride_id,
         reference=new_reference(),
