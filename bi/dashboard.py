@@ -97,12 +97,6 @@ def money_axis(currency: str):
     return axis
 
 
-def _busiest(figures, field: str, fmt) -> str:
-    best = max(figures, key=lambda day: getattr(day, field))
-    value = getattr(best, field)
-    return f", most on {_long(best.day)} ({fmt(value)})" if value else ""
-
-
 @dataclass(frozen=True)
 class Link:
     label: str
@@ -169,7 +163,7 @@ def _chart_id(base: str, currency: str) -> str:
 def _revenue_chart(figures, currency, *, several: bool, period, short, full) -> dict:
     cash, values = money(currency), [d.minor(currency, "revenue_minor") for d in figures]
     title = "Revenue per day" + (f" in {currency}" if several else "")
-    busiest = _busiest_value(figures, values, cash)
+    busiest = _busiest(figures, values, cash)
     return {
         "title": title,
         "chart": charts.line_chart(
@@ -211,7 +205,8 @@ def _campaigns_chart(spend, currency, *, several: bool, period) -> dict:
     }
 
 
-def _busiest_value(figures, values, fmt) -> str:
+def _busiest(figures, values, fmt) -> str:
+    """The ", most on <day> (<value>)" of the day with the most, or "" when none has any."""
     if not values or max(values) <= 0:
         return ""
     best = max(range(len(values)), key=lambda i: values[i])
@@ -232,15 +227,16 @@ def build_charts(start: date, end: date, fleet: selectors.Fleet) -> dict:
     short = [_short(day.day) for day in figures]
     full = [_long(day.day) for day in figures]
 
+    completed = [d.rides_completed for d in figures]
     rides = charts.column_chart(
         chart_id="chart-rides",
         title="Rides completed per day",
         desc=f"Rides completed per day, {period}: {total['rides_completed']:,} in all"
-        + _busiest(figures, "rides_completed", charts.plain)
+        + _busiest(figures, completed, charts.plain)
         + ".",
         categories=short,
         mark_labels=full,
-        series=[charts.Series("rides", "s1", [d.rides_completed for d in figures])],
+        series=[charts.Series("rides", "s1", completed)],
         empty="No rides completed in this period.",
     )
     revenue_charts = [
