@@ -12,7 +12,6 @@ and how many active rides one core of app CPU follows.
 """
 
 import contextlib
-import json
 import math
 import subprocess
 import tempfile
@@ -40,28 +39,19 @@ print(len(lines))
 """
 
 
-def _wrk(url: str, *, seconds: float, options, rides_file: Path) -> dict:
-    cmd = [options.wrk, "--threads", "1", "--connections", str(options.connections)]
-    cmd += ["--duration", f"{max(1, round(seconds))}s", "--timeout", "5s"]
-    cmd += ["--script", str(SCRIPT), url, "--", str(rides_file)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=False)
-    for line in done.stdout.splitlines():
-        if line.startswith("BENCH_JSON "):
-            return json.loads(line.removeprefix("BENCH_JSON "))
-    raise RuntimeError(f"wrk gave no summary (exit {done.returncode}):\n{done.stdout}{done.stderr}")
-
-
 def bench_database(db, *, options, workdir: Path, log: Path) -> dict:
     env = run.server_env(db.env)
     # The unicorns stay on their way for the whole run: every poll is the read path
     # (a poll that records an arrival is one write in a ride's life, not per poll).
     env.update(RIDE_TIME_SCALE="1", EVENTS_DELIVERY="inline")
     tokens_file = workdir / "tokens.txt"
-    run.prepare(db, env, options=options, tokens_file=tokens_file, log=log, riders=options.active)
+    run.prepare(
+        db, env, options=options, tokens_file=tokens_file, log=log, riders=options.active_rides
+    )
     rides_file = workdir / "rides.txt"
     with log.open("ab") as out:
         booked = subprocess.run(
-            [run.PYTHON, "-c", BOOK, str(options.active), str(rides_file)],
+            [run.PYTHON, "-c", BOOK, str(options.active_rides), str(rides_file)],
             cwd=run.ROOT, env=env, stdout=subprocess.PIPE, stderr=out, check=True,
         ).stdout.decode().strip()  # fmt: skip
     app, chdir, ready, _, _ = run.TARGETS["django"]
@@ -69,17 +59,12 @@ def bench_database(db, *, options, workdir: Path, log: Path) -> dict:
         run.wait_ready(base + ready, proc)
         url = base + "/api/rides/"
         if options.warmup > 0:
-            _wrk(url, seconds=options.warmup, options=options, rides_file=rides_file)
-        summaries, meters = [], []
+            run.wrk(url, SCRIPT, [rides_file], seconds=options.warmup, options=options)
+        summaries, meters, per_round = [], [], options.duration / options.rounds
         for _ in range(options.rounds):
             with run.CpuMeter(app=[proc.pid], db=db.server_pids) as meter:
                 summaries.append(
-                    _wrk(
-                        url,
-                        seconds=options.duration / options.rounds,
-                        options=options,
-                        rides_file=rides_file,
-                    )
+                    run.wrk(url, SCRIPT, [rides_file], seconds=per_round, options=options)
                 )
             meters.append(meter)
     seconds = sum(s["duration_us"] for s in summaries) / 1e6
@@ -104,7 +89,6 @@ def bench_database(db, *, options, workdir: Path, log: Path) -> dict:
 
 
 def ride_polling(options) -> "run.Section":
-    options.active = options.active_rides
     results = []
     for name in options.databases:
         print(f"\n{name}:", flush=True)

@@ -199,17 +199,22 @@ def ensure_wrk() -> str:
     )
 
 
-def run_wrk(url: str, *, seconds: float, options, tokens_file: Path, seed: int) -> dict:
-    """One bounded wrk run; returns the summary its Lua script prints."""
+def wrk(url: str, script: Path, args: list, *, seconds: float, options) -> dict:
+    """One bounded wrk run of the Lua `script` with `args`; returns the summary it prints."""
     cmd = [options.wrk, "--threads", "1", "--connections", str(options.connections)]
     cmd += ["--duration", f"{max(1, round(seconds))}s", "--timeout", "5s"]
-    cmd += ["--script", str(WRK_SCRIPT), url, "--", str(tokens_file)]
-    cmd += [str(v) for v in (*SEATTLE, *PICKUP_SPREAD, seed)]
+    cmd += ["--script", str(script), url, "--", *map(str, args)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=False)
     for line in done.stdout.splitlines():
         if line.startswith("BENCH_JSON "):
             return json.loads(line.removeprefix("BENCH_JSON "))
     raise RuntimeError(f"wrk gave no summary (exit {done.returncode}):\n{done.stdout}{done.stderr}")
+
+
+def run_wrk(url: str, *, seconds: float, options, tokens_file: Path, seed: int) -> dict:
+    """The rider's requests (WRK_SCRIPT): pickups around Seattle, the riders' tokens."""
+    args = [tokens_file, *SEATTLE, *PICKUP_SPREAD, seed]
+    return wrk(url, WRK_SCRIPT, args, seconds=seconds, options=options)
 
 
 # --- latency distributions ----------------------------------------------------------------
