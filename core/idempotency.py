@@ -30,7 +30,6 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
-from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
@@ -168,6 +167,6 @@ def _store(claim: IdempotencyRecord, response: Response) -> None:
 
 
 def _replay(record: IdempotencyRecord) -> Response:
-    response = Response(record.response_body, status=record.status_code or status.HTTP_200_OK)
+    response = Response(record.response_body, status=record.status_code)
     response["Idempotent-Replayed"] = "true"
     return response
