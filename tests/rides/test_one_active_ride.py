@@ -2,16 +2,14 @@
 when the requests race (real threads, each with its own connection, on whichever database
 the suite runs: SQLite by default, PostgreSQL in the second pass)."""
 
-import threading
-
 import pytest
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from promos.models import DiscountAward
 from rides import lifecycle
 from rides.models import Ride, Unicorn
+from tests.concurrency import all_at_once
 from tests.factories import (
     CampaignFactory,
     RideFactory,
@@ -66,26 +64,13 @@ def test_after_the_ride_ends_the_rider_can_request_again(rider_api, rider):
 def test_simultaneous_requests_of_one_rider_book_one_ride():
     UnicornFactory.create_batch(8)
     rider = UserFactory()
-    barrier = threading.Barrier(8)
-    statuses, lock = [], threading.Lock()
 
     def request():
-        try:
-            client = APIClient()
-            client.force_authenticate(rider)
-            barrier.wait()
-            response = client.post("/api/rides/", {"pickup": SEATTLE}, format="json")
-            with lock:
-                statuses.append(response.status_code)
-        finally:
-            connection.close()
+        client = APIClient()
+        client.force_authenticate(rider)
+        return client.post("/api/rides/", {"pickup": SEATTLE}, format="json")
 
-    threads = [threading.Thread(target=request) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
+    statuses = [response.status_code for response in all_at_once(8, request)]
     assert sorted(statuses) == [201] + [409] * 7
     assert Ride.objects.filter(rider=rider).count() == 1
     assert Unicorn.objects.filter(is_available=False).count() == 1
