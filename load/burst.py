@@ -65,22 +65,8 @@ def hammer(url: str, clients: int, seconds: float) -> Counter:
 
 @contextlib.contextmanager
 def small_cluster(slots: int):
-    """pgcluster's server restarted with `slots` usable connections (+3 reserved)."""
-    with pgcluster.running_cluster() as cluster:
-        # A restart keeps the first start's command line (max_connections=200 there): give
-        # the whole command line again, with the small limit.
-        options = (
-            f"-p {cluster.port} -k {cluster.root} -c listen_addresses=127.0.0.1 "
-            f"-c fsync=off -c timezone=UTC -c max_connections={int(slots) + 3}"
-        )
-        pg_ctl = [pgcluster.find_bin("pg_ctl"), "-D", str(cluster.data), "-o", options]
-        subprocess.run(  # noqa: S603 (the server's own binary, our arguments)
-            pgcluster.as_server_user(
-                [*pg_ctl, "-w", "restart", "-l", str(cluster.root / "server.log")]
-            ),
-            check=True,
-            capture_output=True,
-        )
+    """pgcluster's server with `slots` usable connections (+3 reserved)."""
+    with pgcluster.running_cluster(max_connections=int(slots) + 3) as cluster:
         import psycopg
 
         with psycopg.connect(cluster.url) as connection:

@@ -47,7 +47,9 @@ def as_server_user(cmd: list[str]) -> list[str]:
 
 
 class Cluster:
-    def __init__(self):
+    def __init__(self, **settings):
+        """`settings`: server settings given on top of the defaults below (`-c name=value`)."""
+        self.settings = settings
         self.root = Path(tempfile.mkdtemp(prefix="wildrydes-pg-"))
         self.data = self.root / "data"
         self.port = free_port()
@@ -63,7 +65,7 @@ class Cluster:
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
             "-c max_connections=200 -c timezone=UTC"
-        )
+        ) + "".join(f" -c {name}={value}" for name, value in self.settings.items())
         pg_ctl = [find_bin("pg_ctl"), "-D", str(self.data), "-o", options]
         log = ["-l", str(self.root / "server.log"), "-w", "start"]
         subprocess.run(as_server_user([*pg_ctl, *log]), **run)
@@ -83,8 +85,8 @@ class Cluster:
 
 
 @contextlib.contextmanager
-def running_cluster():
-    cluster = Cluster().start()
+def running_cluster(**settings):
+    cluster = Cluster(**settings).start()
     try:
         yield cluster
     finally:

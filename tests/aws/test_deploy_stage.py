@@ -69,30 +69,17 @@ class TlsCluster(pgcluster.Cluster):
     """The stage's database as the function reaches it: TLS required (sslmode=require)."""
 
     def start(self) -> "TlsCluster":
-        if os.geteuid() == 0:
-            shutil.chown(self.root, "postgres")
-        run = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
         key, cert = self.root / "server.key", self.root / "server.crt"
         subprocess.run(
             [*OPENSSL_SELF_SIGNED, "-keyout", str(key), "-out", str(cert)],
-            **run,
-        )
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
         key.chmod(0o600)
         if os.geteuid() == 0:
             shutil.chown(key, "postgres")
             shutil.chown(cert, "postgres")
-        initdb = [pgcluster.find_bin("initdb"), "-D", str(self.data), "-U", pgcluster.DB_USER]
-        subprocess.run(
-            pgcluster.as_server_user([*initdb, "--auth=trust", "-E", "UTF8", "--no-sync"]), **run
-        )
-        options = (
-            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-            f"-c timezone=UTC -c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}"
-        )
-        pg_ctl = [pgcluster.find_bin("pg_ctl"), "-D", str(self.data), "-o", options]
-        log = ["-l", str(self.root / "server.log"), "-w", "start"]
-        subprocess.run(pgcluster.as_server_user([*pg_ctl, *log]), **run)
-        return self
+        self.settings.update(ssl="on", ssl_cert_file=cert, ssl_key_file=key)
+        return super().start()
 
 
 @pytest.fixture
