@@ -110,16 +110,23 @@ class ServiceKeyAdmin(OrganizationScoped, APIKeyModelAdmin):
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)
-        if not request.user.is_superuser and "organization" in form.base_fields:
-            form.base_fields["organization"].required = True
-        if not request.user.is_superuser and "scopes" in form.base_fields:
-            # Finance mints keys for its organizations' payments, nothing else.
-            form.base_fields["scopes"].choices = [
-                (value, label) for value, label in Scope.choices if value in PAYMENT_SCOPES
-            ]
         creator = request.user
 
         class CheckedForm(form):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                # On this form's own copies of the fields: the class's are shared by every
+                # request of the process (a finance user's narrowing once stuck for all).
+                if creator.is_superuser:
+                    return
+                if "organization" in self.fields:
+                    self.fields["organization"].required = True
+                if "scopes" in self.fields:
+                    # Finance mints keys for its organizations' payments, nothing else.
+                    self.fields["scopes"].choices = [
+                        (value, label) for value, label in Scope.choices if value in PAYMENT_SCOPES
+                    ]
+
             def clean(self):
                 cleaned = super().clean()
                 if not (self.has_error("organization") or self.has_error("scopes")):

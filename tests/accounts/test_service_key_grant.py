@@ -80,3 +80,13 @@ def test_the_admin_form_says_no_on_the_field_before_anything_is_stored(finance):
     assert page.status_code == 200
     assert page.context["adminform"].form.errors["organization"]
     assert not ServiceKey.objects.exists()
+
+
+def test_a_finance_users_narrower_form_does_not_narrow_the_next_superusers(finance):
+    def offered_scopes(user):
+        form = signed_in(user).get(ADD).context["adminform"].form
+        return {value for value, _ in form.fields["scopes"].choices}
+
+    assert "promos:draw" not in offered_scopes(finance)
+    superuser = UserFactory(is_staff=True, is_superuser=True)
+    assert "promos:draw" in offered_scopes(superuser)
