@@ -61,6 +61,12 @@ class Cluster:
         run = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
         initdb = [find_bin("initdb"), "-D", str(self.data), "-U", DB_USER, "--auth=trust"]
         subprocess.run(as_server_user([*initdb, "-E", "UTF8", "--no-sync"]), **run)
+        self.start_server()
+        return self
+
+    def start_server(self) -> None:
+        """The server on this data directory (again, after a stop: same port and options)."""
+        run = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.PIPE}
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
@@ -69,7 +75,6 @@ class Cluster:
         pg_ctl = [find_bin("pg_ctl"), "-D", str(self.data), "-o", options]
         log = ["-l", str(self.root / "server.log"), "-w", "start"]
         subprocess.run(as_server_user([*pg_ctl, *log]), **run)
-        return self
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError):

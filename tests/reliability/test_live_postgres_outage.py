@@ -60,15 +60,6 @@ def stop_server(cluster) -> None:
     _pg_ctl(cluster, "-m", "fast", "-w", "stop")
 
 
-def start_server(cluster) -> None:
-    """The same server again: same data, same port, same options as pgcluster starts it."""
-    options = (
-        f"-p {cluster.port} -k {cluster.root} -c listen_addresses=127.0.0.1 "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    )
-    _pg_ctl(cluster, "-o", options, "-l", str(cluster.root / "server.log"), "-w", "start")
-
-
 class Rider:
     """A rider on its own connection; records every answer."""
 
@@ -213,7 +204,7 @@ def test_api_answers_503_while_postgres_is_down_and_recovers_when_it_returns(tmp
             listing = probe.call("GET", "/api/rides/")
             time.sleep(1.0)
 
-            start_server(cluster)
+            cluster.start_server()
             up_at = time.monotonic()
             while time.monotonic() - up_at < 20:
                 if probe.call("GET", "/api/health/")[0] == 200:
