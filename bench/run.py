@@ -38,7 +38,6 @@ import os
 import platform
 import re
 import resource
-import secrets
 import shutil
 import signal
 import subprocess
@@ -57,7 +56,7 @@ import minimal_app  # noqa: E402  (bench/ is sys.path[0])
 # The section modules import this file as `run`; make that this very module, not a copy.
 sys.modules.setdefault("run", sys.modules[__name__])
 
-from tests import pgcluster  # noqa: E402
+from tests import loopback, pgcluster  # noqa: E402
 from tests.loopback import free_port, wait_ready  # noqa: E402 (events_bench uses run.wait_ready)
 
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -257,14 +256,8 @@ def merged_percentile(runs: list[dict], q: float) -> float:
 
 
 def server_env(database_env: dict) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SQLITE_PATH")}
-    env.update(database_env)
-    env.update(
-        DJANGO_SETTINGS_MODULE="wildrydes.settings",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_DEBUG="false",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        PYTHONUNBUFFERED="1",
+    return loopback.server_env(
+        database_env,
         # The per-user write limits are counted (their cost is in the figures) but set far
         # above what the load asks, so no request of the bench is refused (429).
         RIDE_REQUEST_THROTTLE_RATE="100000000/minute",
@@ -272,7 +265,6 @@ def server_env(database_env: dict) -> dict:
         # The bench's fleet and pickups cover ~100 km around the city: all of it is served.
         SERVICE_AREA=f"{SEATTLE[0]},{SEATTLE[1]},100",
     )
-    return env
 
 
 # What the servers run: read from the settings they load (the same environment), so the

@@ -37,7 +37,7 @@ ROOT = LOAD.parent
 sys.path.insert(0, str(ROOT))
 
 from load import client  # noqa: E402
-from tests import pgcluster  # noqa: E402
+from tests import loopback, pgcluster  # noqa: E402
 from tests.loopback import free_port, wait_ready  # noqa: E402
 
 PYTHON = sys.executable
@@ -85,14 +85,8 @@ def gunicorn(*, env: dict, options, log: Path):
 
 
 def server_env(database_env: dict) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SQLITE_PATH")}
-    env.update(database_env)
-    env.update(
-        DJANGO_SETTINGS_MODULE="wildrydes.settings",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_DEBUG="false",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        PYTHONUNBUFFERED="1",
+    return loopback.server_env(
+        database_env,
         # Every rider comes from 127.0.0.1 here; in production each has its own address.
         # The per-e-mail limit (10/minute) stays as it is: each rider signs in once.
         AUTH_THROTTLE_RATE_PER_ADDRESS="100000/minute",
@@ -102,7 +96,6 @@ def server_env(database_env: dict) -> dict:
         RIDE_BOARDING_MINUTES="600",
         RIDE_REQUEST_THROTTLE_RATE="",
     )
-    return env
 
 
 @contextlib.contextmanager

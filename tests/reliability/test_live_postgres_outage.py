@@ -15,7 +15,6 @@ CI=true.
 
 import http.client
 import json
-import os
 import secrets
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from types import SimpleNamespace
 import pytest
 
 from tests import pgcluster
+from tests.loopback import server_env
 from tests.reliability.support import IN_CI, ROOT
 
 PASSWORD = secrets.token_urlsafe(12)
@@ -131,19 +131,12 @@ class Rider:
 
 
 def _server_env(url: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SQLITE_PATH")}
-    env.update(
-        DATABASE_URL=url,
-        DJANGO_SETTINGS_MODULE="wildrydes.settings",
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_DEBUG="false",
-        DJANGO_ALLOWED_HOSTS="127.0.0.1,localhost",
-        PYTHONUNBUFFERED="1",
+    return server_env(
+        {"DATABASE_URL": url},
         # Unicorns arrive within a second or so; a rider has 36 s to board.
         RIDE_TIME_SCALE="1000",
         RIDE_BOARDING_MINUTES="600",
     )
-    return env
 
 
 def _run(args, env, log):
