@@ -2,11 +2,9 @@
 and concurrent guesses can't get more through (issue 16, item 3)."""
 
 import re
-import threading
 
 import pytest
 from django.core import mail
-from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts import services
@@ -102,23 +100,15 @@ def test_concurrent_code_guesses_get_no_more_than_five_tries():
     user = UserFactory(email="racer@example.com", email_confirmed_at=None)
     services.send_confirmation_code(user)
     right = int(last_code())
-    barrier = threading.Barrier(10)
-    answers = []
+    numbers = iter(range(10))  # one caller each, every guess wrong
 
-    def guess(n):
-        try:
-            client = APIClient(REMOTE_ADDR=f"10.9.0.{n}")
-            barrier.wait()
-            body = {"email": "racer@example.com", "code": f"{(right + n + 1) % 10**6:06d}"}
-            answers.append(client.post("/api/auth/confirm/", body).json()["detail"])
-        finally:
-            connection.close()
+    def guess():
+        n = next(numbers)
+        body = {"email": "racer@example.com", "code": f"{(right + n + 1) % 10**6:06d}"}
+        client = APIClient(REMOTE_ADDR=f"10.9.0.{n}")
+        return client.post("/api/auth/confirm/", body).json()["detail"]
 
-    workers = [threading.Thread(target=guess, args=(n,)) for n in range(10)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    answers = all_at_once(10, guess)
 
     compared = [a for a in answers if a.startswith("That code is not right")]
     refused = [a for a in answers if a.startswith("This code was tried too many times")]
@@ -132,23 +122,14 @@ def test_concurrent_sign_ins_get_no_more_than_the_limit_through(monkeypatch):
         AuthAttemptsPerEmail, "THROTTLE_RATES", {"auth_email": "5/minute"}, raising=False
     )
     UserFactory(email="target@example.com")
-    barrier = threading.Barrier(12)
-    statuses = []
+    numbers = iter(range(12))
 
-    def guess(n):
-        try:
-            client = APIClient(REMOTE_ADDR=f"10.8.0.{n}")
-            barrier.wait()
-            body = {"email": "TARGET@example.com", "password": f"guess-{n}-xxxxxxxx"}
-            statuses.append(client.post("/api/auth/token/", body).status_code)
-        finally:
-            connection.close()
+    def guess():
+        n = next(numbers)
+        body = {"email": "TARGET@example.com", "password": f"guess-{n}-xxxxxxxx"}
+        return APIClient(REMOTE_ADDR=f"10.8.0.{n}").post("/api/auth/token/", body).status_code
 
-    workers = [threading.Thread(target=guess, args=(n,)) for n in range(12)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    statuses = all_at_once(12, guess)
 
     assert sorted(statuses) == [400] * 5 + [429] * 7
 
