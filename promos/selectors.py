@@ -1,8 +1,10 @@
 from datetime import datetime
 from datetime import time as time_of_day
+from decimal import Decimal
 from itertools import groupby
 
-from django.db.models import OuterRef, Q, Subquery, Sum
+from django.db import connection
+from django.db.models import OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -13,19 +15,29 @@ from promos.models import BudgetSlice, Campaign, DiscountAward, DiscountTier, Re
 def running_campaigns(at: datetime) -> list[Campaign]:
     """Active campaigns at `at`, highest priority first, each with `drawable_tiers`.
 
-    Read on every draw (one query), so an operator's change applies to the next ride.
+    Read on every draw (one query), so an operator's change applies to the next ride. In
+    SQL: the ORM's version cost 1.1 ms more app CPU per ride request on PostgreSQL (8.6 ->
+    7.5 ms, load 10, 2026-12-06), nearly all of it spent building the query.
     """
-    tiers = (
-        DiscountTier.objects.filter(campaign__is_active=True, campaign__starts_at__lte=at)
-        .filter(Q(campaign__ends_at__isnull=True) | Q(campaign__ends_at__gt=at))
-        .select_related("campaign")
-        .order_by("-campaign__priority", "-campaign__starts_at", "campaign_id", "-multiplier")
+    campaigns_table, tiers_table = Campaign._meta.db_table, DiscountTier._meta.db_table
+    rows = Campaign.objects.raw(
+        f"""SELECT c.*, t.id AS tier_id, t.multiplier AS tier_multiplier, t.weight AS tier_weight
+        FROM {campaigns_table} c JOIN {tiers_table} t ON t.campaign_id = c.id
+        WHERE c.is_active AND c.starts_at <= %s AND (c.ends_at IS NULL OR c.ends_at > %s)
+        ORDER BY c.priority DESC, c.starts_at DESC, c.id, t.multiplier DESC""",  # noqa: S608 (names from the models)
+        [connection.ops.adapt_datetimefield_value(at)] * 2,
     )
     campaigns = []
-    for _, campaign_tiers in groupby(tiers, key=lambda tier: tier.campaign_id):
-        campaign_tiers = list(campaign_tiers)
-        campaign = campaign_tiers[0].campaign
-        campaign.drawable_tiers = campaign_tiers
+    for _, rows_of_campaign in groupby(rows, key=lambda row: row.pk):
+        rows_of_campaign = list(rows_of_campaign)
+        campaign = rows_of_campaign[0]
+        campaign.drawable_tiers = [
+            DiscountTier(
+                id=row.tier_id, campaign=campaign, weight=row.tier_weight,
+                multiplier=Decimal(str(row.tier_multiplier)),  # SQLite: a float
+            )
+            for row in rows_of_campaign
+        ]  # fmt: skip
         campaigns.append(campaign)
     return campaigns
 
