@@ -62,7 +62,7 @@
     route: null,
     estimateOk: false,
     estimateSeq: 0,
-    bookingKey: null, // reused only when a request got no answer, so a retry cannot book twice
+    bookingKey: null, // reused only while a request may still book (mayStillBook): no second ride
     retryTimer: 0,
     ride: null,
     shownStatus: "",
@@ -311,6 +311,16 @@
     tick();
   }
 
+  // The request may have booked a ride, or may still be booking it: no answer at all, a
+  // gateway that stopped waiting for the answer (502, 504), or 409 with Retry-After (the first
+  // request with this key is still being processed). Its retry keeps the key and gets the
+  // first request's answer.
+  function mayStillBook(error) {
+    if (!(error instanceof ApiError)) return false;
+    const { status } = error;
+    return !status || status === 502 || status === 504 || (status === 409 && Boolean(error.retryAfter));
+  }
+
   function tripBody() {
     return state.dropoff ? { pickup: state.pickup, dropoff: state.dropoff } : { pickup: state.pickup };
   }
@@ -326,11 +336,15 @@
       setBusy(ui.request, false);
       follow(ride);
     } catch (error) {
-      if (!(error instanceof ApiError) || error.status) state.bookingKey = null;
+      if (!mayStillBook(error)) state.bookingKey = null;
       setBusy(ui.request, false);
       if (error.status === 400) mapMessage(sentences(error));
       else if (error.status === 401) W.announceError(ui.status, error);
-      else announce(ui.status, sentences(error), "error");
+      else if (error.status === 409 && error.retryAfter) {
+        // Nothing failed (yet), and the server's sentence names the header: said the rider's way.
+        const wait = `Try again in ${error.retryAfter} seconds for its answer.`;
+        announce(ui.status, `Your request is still being processed. ${wait}`, "info");
+      } else announce(ui.status, sentences(error), "error");
       if (error.retryAfter) waitBeforeRetry(error.retryAfter);
       if (error.status === 409) resumeActiveRide(); // a ride booked elsewhere (another tab)
       renderTrip();
@@ -672,6 +686,7 @@
     ui.locate.addEventListener("click", useMyLocation);
     ui.clearDropoff.addEventListener("click", () => {
       state.dropoff = null;
+      state.bookingKey = null; // another trip: another request
       removeMarker("dropoff");
       setMode("dropoff");
       renderTrip();

@@ -1,0 +1,198 @@
+"""The ride page under a flaky network and a slow server: which Idempotency-Key a repeated
+request carries. Real Chromium against the live server; the route only loses answers or puts
+a gateway's 504 in their place, and a slow booking is the real one held up in the server."""
+
+import re
+import threading
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import expect
+
+from rides import services
+from rides.models import Ride
+from tests.browser.support import BROWSER, DESKTOP, PHONE, screenshot
+from tests.factories import UnicornFactory, UserFactory
+
+pytestmark = BROWSER
+
+LAT, LNG = settings.CITY_CENTER
+ON_HIS_WAY = "Shadowfax, your white unicorn, is on his way."
+RIDES = re.compile(r"/api/rides/$")
+
+
+@pytest.fixture
+def shadowfax():
+    # 3 km away: six minutes of travel, the ride stays "assigned" during a test.
+    return UnicornFactory(
+        name="Shadowfax", color="white", gender="male", latitude=LAT + 0.027, longitude=LNG
+    )
+
+
+def open_ride_page(page):
+    page.goto("/ride/")
+    page.locator("[data-map-ready]").wait_for(state="attached")
+
+
+def set_pickup_at_the_centre(page):
+    page.locator("#ride-map").click()
+    expect(page.locator(".wr-marker-pickup")).to_be_visible()
+    expect(page.locator("[data-estimate-amount]")).to_have_text("$12.50")
+
+
+def screenshots(page, name):
+    """At phone and desktop sizes."""
+    for size, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        page.set_viewport_size(viewport)
+        screenshot(page, f"{name}-{size}")
+
+
+def booking_requests(page, first_answer=None):
+    """The Idempotency-Key of every POST /api/rides/ the page sends, in order.
+
+    first_answer changes how the first one ends; the others reach the server as they are:
+    "lost": the server books, the browser gets no answer (a dropped connection);
+    "gateway timeout": the server books, a gateway in between answers 504 (it stopped waiting);
+    "held up": the browser gives up after a second while the server is still booking.
+    """
+    keys = []
+
+    def handle(route):
+        if route.request.method != "POST":
+            return route.continue_()
+        keys.append(route.request.headers.get("idempotency-key"))
+        answer = first_answer if len(keys) == 1 else None
+        if answer == "lost":
+            route.fetch()
+            route.abort("connectionreset")
+        elif answer == "gateway timeout":
+            route.fetch()
+            route.fulfill(status=504, content_type="text/html", body="<h1>504 Gateway Timeout</h1>")
+        elif answer == "held up":
+            try:
+                route.fetch(timeout=1_000)
+            except PlaywrightError:
+                route.abort("timedout")
+        else:
+            route.continue_()
+
+    page.route(RIDES, handle)
+    return keys
+
+
+def last_booking(page):
+    return page.expect_response(lambda r: RIDES.search(r.url) and r.request.method == "POST")
+
+
+def assert_the_first_requests_ride_is_shown(page, last):
+    # The first request's ride, replayed for its key, not refused as a "second" ride.
+    assert last.value.status == 201
+    assert last.value.headers.get("idempotent-replayed") == "true"
+    expect(page.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)
+    expect(page.locator("[data-ride-status]")).to_be_empty()
+    assert Ride.objects.count() == 1
+
+
+@pytest.mark.parametrize("first_answer", ["lost", "gateway timeout"])
+def test_a_retry_after_an_unanswered_request_reuses_its_key_and_gets_the_ride(
+    page, sign_in, shadowfax, first_answer
+):
+    sign_in(page, UserFactory())
+    open_ride_page(page)
+    set_pickup_at_the_centre(page)
+    keys = booking_requests(page, first_answer)
+    request = page.locator("[data-request]")
+
+    request.click()
+    expect(page.locator("[data-ride-status]")).to_have_text(
+        "We could not reach Wild Rydes. Check your connection and try again."
+        if first_answer == "lost"
+        else "Something went wrong on our side. Please try again in a moment."
+    )
+    with last_booking(page) as last:
+        request.click()
+
+    assert_the_first_requests_ride_is_shown(page, last)
+    assert len(keys) == 2 and keys[0] == keys[1], keys
+
+
+@pytest.fixture
+def slow_booking(monkeypatch, settings):
+    """The server's booking waits until the test lets it go on."""
+    settings.IDEMPOTENCY_WAIT_SECONDS = 0.3  # a duplicate's wait for the first answer
+    go_on = threading.Event()
+    book = services.request_ride
+
+    def request_ride(**kwargs):
+        go_on.wait(timeout=20)
+        return book(**kwargs)
+
+    monkeypatch.setattr(services, "request_ride", request_ride)
+    yield go_on
+    go_on.set()
+
+
+def test_a_retry_while_the_first_request_is_still_booking_keeps_its_key(
+    page, sign_in, shadowfax, slow_booking
+):
+    sign_in(page, UserFactory())
+    open_ride_page(page)
+    set_pickup_at_the_centre(page)
+    keys = booking_requests(page, "held up")
+    request = page.locator("[data-request]")
+    status = page.locator("[data-ride-status]")
+    request.click()
+    expect(status).to_have_text(
+        "We could not reach Wild Rydes. Check your connection and try again."
+    )
+
+    request.click()  # the server: 409 with Retry-After, the first one is still running
+    expect(status).to_have_text(
+        re.compile(r"^Your request is still being processed\. Try again in \d+ seconds for")
+    )
+    expect(request).to_have_text(re.compile(r"Try again in \d+ s"))
+    screenshots(page, "ride-request-still-processing")
+    slow_booking.set()  # the first request books its ride and stores its answer
+    with last_booking(page) as last:
+        request.click()
+
+    assert_the_first_requests_ride_is_shown(page, last)
+    assert len(keys) == 3 and len(set(keys)) == 1, keys
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_a_changed_trip_after_an_unanswered_request_is_a_new_request(
+    new_page, sign_in, shadowfax, viewport
+):
+    """A key names one request: the same key with another body is refused by the server
+    ("already used for a different request"), a sentence the rider cannot act on."""
+    page = new_page(viewport)
+    sign_in(page, UserFactory())
+    open_ride_page(page)
+    set_pickup_at_the_centre(page)
+    box = page.locator("#ride-map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2 + 120, box["y"] + box["height"] / 2 - 80)
+    expect(page.locator(".wr-marker-dropoff")).to_be_visible()
+    expect(page.locator("[data-estimate-detail]")).to_contain_text("km trip")
+    keys = booking_requests(page, "lost")
+    request = page.locator("[data-request]")
+    status = page.locator("[data-ride-status]")
+
+    request.click()
+    expect(status).to_have_text(
+        "We could not reach Wild Rydes. Check your connection and try again."
+    )
+    page.get_by_role("button", name="Remove").click()
+    expect(page.locator("[data-estimate-detail]")).to_contain_text("Flat fare")
+    request.click()
+
+    # A new key: the server says the first request's ride exists, and the page follows it.
+    expect(page.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)
+    expect(status).to_contain_text("You already have a ride")
+    expect(status).not_to_contain_text("Idempotency-Key")
+    assert len(keys) == 2 and keys[0] != keys[1], keys
+    assert Ride.objects.count() == 1
+    size = "phone" if viewport is PHONE else "desktop"
+    page.wait_for_timeout(500)  # the map's zoom to the ride, animated
+    screenshot(page, f"ride-second-request-follows-the-first-{size}")
