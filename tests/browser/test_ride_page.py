@@ -1,6 +1,7 @@
 """The ride page under a flaky network and a slow server: which Idempotency-Key a repeated
-request carries. Real Chromium against the live server; the route only loses answers or puts
-a gateway's 504 in their place, and a slow booking is the real one held up in the server."""
+request carries, and how many polls are in flight. Real Chromium against the live server; the
+route only loses answers or puts a gateway's 504 in their place, a slow booking is the real
+one held up in the server, and slow polls are the real ones, delayed in the page."""
 
 import re
 import threading
@@ -196,3 +197,57 @@ def test_a_changed_trip_after_an_unanswered_request_is_a_new_request(
     size = "phone" if viewport is PHONE else "desktop"
     page.wait_for_timeout(500)  # the map's zoom to the ride, animated
     screenshot(page, f"ride-second-request-follows-the-first-{size}")
+
+
+# Every GET of the ride (a poll) takes 1.5 s and is counted while in flight.
+SLOW_POLLS = """
+(() => {
+  const realFetch = window.fetch;
+  const polls = (window.__polls = { inFlight: 0, most: 0, started: 0 });
+  const ridePoll = /\\/api\\/rides\\/[0-9a-f-]{36}\\/$/;
+  window.fetch = async (url, init = {}) => {
+    const isPoll = (init.method ?? "GET") === "GET" && ridePoll.test(String(url));
+    if (!isPoll) return realFetch(url, init);
+    polls.inFlight += 1;
+    polls.started += 1;
+    polls.most = Math.max(polls.most, polls.inFlight);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      return await realFetch(url, init);
+    } finally {
+      polls.inFlight -= 1;
+    }
+  };
+})();
+"""
+
+SET_HIDDEN = """
+(hidden) => {
+  Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+  Object.defineProperty(document, "visibilityState", {
+    configurable: true, get: () => (hidden ? "hidden" : "visible"),
+  });
+  document.dispatchEvent(new Event("visibilitychange"));
+}
+"""
+
+
+def test_coming_back_to_the_tab_does_not_start_a_second_poll(new_page, sign_in, shadowfax):
+    page = new_page(PHONE)
+    page.add_init_script(SLOW_POLLS)
+    sign_in(page, UserFactory())
+    open_ride_page(page)
+    set_pickup_at_the_centre(page)
+    page.get_by_role("button", name="Request Unicorn").click()
+    expect(page.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)
+
+    page.wait_for_function("() => window.__polls.inFlight === 1")
+    for _ in range(3):  # the rider switches tabs back and forth while a poll is slow
+        page.evaluate(SET_HIDDEN, True)
+        page.evaluate(SET_HIDDEN, False)
+        page.wait_for_timeout(100)
+    started = page.evaluate("window.__polls.started")
+    page.wait_for_function(f"() => window.__polls.started >= {started + 1}", timeout=8_000)
+
+    assert page.evaluate("window.__polls.most") == 1  # one poll in flight at a time
+    expect(page.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)

@@ -69,6 +69,7 @@
     pollTimer: 0,
     pollFailures: 0,
     pollSeq: 0, // bumped by every poll and action: only the latest answer is shown
+    pollsInFlight: 0, // polls whose request is under way
     firstEta: 0, // the ETA when this page first saw the ride: 0 % of the progress bar
     eta: null, // {seconds, at}: the server's eta_seconds and when it came
     tickTimer: 0,
@@ -382,6 +383,7 @@
     const ride = state.ride;
     if (!ride || !ACTIVE.has(ride.status)) return;
     const asked = ++state.pollSeq;
+    state.pollsInFlight += 1;
     try {
       const fresh = await api.get(rideUrl(ride.id));
       // An older answer than one we have (an action's, or a later poll's) changes nothing.
@@ -397,6 +399,8 @@
       }
       state.pollFailures += 1;
       if (state.pollFailures >= 2) announce(ui.status, `${sentences(error)} We keep trying.`, "error");
+    } finally {
+      state.pollsInFlight -= 1;
     }
     if (state.ride && ACTIVE.has(state.ride.status)) schedulePoll(pollDelay());
   }
@@ -666,8 +670,10 @@
 
   function onVisibility() {
     if (document.hidden) return;
-    if (state.ride && ACTIVE.has(state.ride.status)) schedulePoll(0);
-    else if (!state.ride) resumeActiveRide();
+    // Now, unless a poll is under way: it comes back and schedules the next at the visible pace.
+    if (state.ride && ACTIVE.has(state.ride.status)) {
+      if (!state.pollsInFlight) schedulePoll(0);
+    } else if (!state.ride) resumeActiveRide();
   }
 
   function start() {
