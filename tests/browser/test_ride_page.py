@@ -251,3 +251,37 @@ def test_coming_back_to_the_tab_does_not_start_a_second_poll(new_page, sign_in, 
 
     assert page.evaluate("window.__polls.most") == 1  # one poll in flight at a time
     expect(page.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)
+
+
+def test_a_lost_answer_to_an_action_that_was_done_is_not_an_error(page, sign_in, settings):
+    settings.RIDE_TIME_SCALE = 60  # 300 m in under a second
+    settings.RIDE_BOARDING_MINUTES = 60  # a minute to board at that pace
+    UnicornFactory(name="Shadowfax", gender="male", latitude=LAT + 0.0027, longitude=LNG)
+    sign_in(page, UserFactory())
+    open_ride_page(page)
+    set_pickup_at_the_centre(page)
+    page.get_by_role("button", name="Request Unicorn").click()
+    message = page.locator("[data-ride-message]")
+    status = page.locator("[data-ride-status]")
+    board = page.get_by_role("button", name="I\u2019m on board")
+    expect(message).to_have_text("Shadowfax has arrived. Giddy up!")
+    lost = "We could not reach Wild Rydes. Check your connection and try again."
+    reaches_the_server = False
+
+    def lose_the_answer(route):
+        if reaches_the_server:
+            route.fetch()
+        route.abort("connectionreset")
+
+    page.route(re.compile(r"/board/$"), lose_the_answer)
+    board.click()  # it never reached the server: still to do, and said so
+    expect(status).to_have_text(lost)
+    page.wait_for_timeout(2_500)  # a poll later
+    expect(status).to_have_text(lost)
+    expect(message).to_have_text("Shadowfax has arrived. Giddy up!")
+
+    reaches_the_server = True
+    board.click()  # done, only its answer lost: the ride says so
+    expect(message).to_have_text("You are riding Shadowfax. Enjoy the view!")
+    expect(status).to_be_empty()
+    expect(page.get_by_role("button", name="Complete ride")).to_be_visible()

@@ -613,6 +613,11 @@
       if (error.status === 409 || error.status === 404) {
         await poll(); // the ride moved on without us: show where it is now
         if (state.ride && !ACTIVE.has(state.ride.status)) render(state.ride);
+      } else if (error instanceof ApiError && !error.status) {
+        // No answer: the action may have been done all the same. If the ride moved on, it was,
+        // and "try again" is wrong; if not, it stays said.
+        await poll();
+        if (state.ride?.status !== ride.status) clearAnnouncement(ui.status);
       } else if (state.ride && ACTIVE.has(state.ride.status)) {
         schedulePoll(pollDelay());
       }
