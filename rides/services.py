@@ -20,11 +20,8 @@ from promos import client as promo_client
 from rides import fares, lifecycle
 from rides.models import ACTIVE_STATUSES, Ride, Unicorn, UnicornApplication, new_reference
 
-# Search near first: most requests find a unicorn in the smallest box. Every free unicorn in
-# the box is sorted by distance, so the first box is small: in a dense fleet (the bench's,
-# ~150 per km2) one of 2 km held ~1,900 and cost PostgreSQL 1.75 ms per ride request; an
-# empty small box costs one cheap statement more.
-_SEARCH_RADII_KM = (0.5, 2.0, 10.0)
+# Search near first: most requests find a unicorn in the smallest box.
+_SEARCH_RADII_KM = (2.0, 10.0)
 
 
 class NoUnicornAvailable(ServiceUnavailable):
