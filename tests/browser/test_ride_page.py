@@ -285,3 +285,58 @@ def test_a_lost_answer_to_an_action_that_was_done_is_not_an_error(page, sign_in,
     expect(message).to_have_text("You are riding Shadowfax. Enjoy the view!")
     expect(status).to_be_empty()
     expect(page.get_by_role("button", name="Complete ride")).to_be_visible()
+
+
+# Ride GETs (polls) go as window.__pollPlan says, one entry each: "fail" (no answer),
+# "slow fail" (no answer after 1.5 s); then as they are. window.__polls counts them.
+PLANNED_POLLS = """
+(() => {
+  const realFetch = window.fetch;
+  const polls = (window.__polls = { inFlight: 0, failed: 0 });
+  const ridePoll = /\\/api\\/rides\\/[0-9a-f-]{36}\\/$/;
+  window.__pollPlan = [];
+  window.fetch = async (url, init = {}) => {
+    const isPoll = (init.method ?? "GET") === "GET" && ridePoll.test(String(url));
+    if (!isPoll) return realFetch(url, init);
+    const plan = window.__pollPlan.shift();
+    polls.inFlight += 1;
+    try {
+      if (plan === "slow fail") await new Promise((resolve) => setTimeout(resolve, 1500));
+      if (plan) {
+        polls.failed += 1;
+        throw new TypeError("Failed to fetch");
+      }
+      return await realFetch(url, init);
+    } finally {
+      polls.inFlight -= 1;
+    }
+  };
+})();
+"""
+
+
+def test_a_poll_that_fails_after_an_action_answered_says_nothing(new_page, sign_in, settings):
+    """On a flaky network: a poll sent before "I'm on board" fails after the boarding was
+    answered. The ride is followed from the boarding's answer; no "could not reach" for it."""
+    settings.RIDE_TIME_SCALE = 60
+    settings.RIDE_BOARDING_MINUTES = 60
+    UnicornFactory(name="Shadowfax", gender="male", latitude=LAT + 0.0027, longitude=LNG)
+    page = new_page(PHONE)
+    page.add_init_script(PLANNED_POLLS)
+    sign_in(page, UserFactory())
+    open_ride_page(page)
+    set_pickup_at_the_centre(page)
+    page.get_by_role("button", name="Request Unicorn").click()
+    message = page.locator("[data-ride-message]")
+    status = page.locator("[data-ride-status]")
+    expect(message).to_have_text("Shadowfax has arrived. Giddy up!")
+
+    page.evaluate("window.__pollPlan.push('fail', 'slow fail')")
+    page.wait_for_function("() => window.__polls.failed === 1 && window.__polls.inFlight === 1")
+    page.get_by_role("button", name="I\u2019m on board").click()
+    expect(message).to_have_text("You are riding Shadowfax. Enjoy the view!")
+    page.wait_for_function("() => window.__polls.failed === 2", timeout=5_000)
+
+    page.wait_for_timeout(300)
+    expect(status).to_be_empty()
+    expect(page.get_by_role("button", name="Complete ride")).to_be_visible()

@@ -397,6 +397,7 @@
         W.announceError(ui.status, error); // with a link to sign in again
         return; // signed out: nothing more to follow
       }
+      if (state.ride?.id !== ride.id || asked !== state.pollSeq) return; // nor does its failure
       state.pollFailures += 1;
       if (state.pollFailures >= 2) announce(ui.status, `${sentences(error)} We keep trying.`, "error");
     } finally {
