@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.geo import haversine_km
-from promos.models import BudgetSlice, Campaign, DiscountAward, DiscountTier, ReleasedRide
+from promos.models import ONE, BudgetSlice, Campaign, DiscountAward, DiscountTier, ReleasedRide
 
 
 def running_campaigns(at: datetime) -> list[Campaign]:
@@ -34,7 +34,7 @@ def running_campaigns(at: datetime) -> list[Campaign]:
         campaign.drawable_tiers = [
             DiscountTier(
                 id=row.tier_id, campaign=campaign, weight=row.tier_weight,
-                multiplier=Decimal(str(row.tier_multiplier)),  # SQLite: a float
+                multiplier=Decimal(str(row.tier_multiplier)).quantize(ONE),  # SQLite: a float
             )
             for row in rows_of_campaign
         ]  # fmt: skip

@@ -140,3 +140,19 @@ def test_award_records_rider_location_ride_and_time():
 def test_campaign_without_tiers_is_skipped():
     Campaign.objects.create(name="Empty", starts_at=timezone.now() - timedelta(hours=1))
     assert draw().multiplier == Decimal("1.00")
+
+
+def test_running_campaigns_carry_their_tiers_as_stored_best_discount_last():
+    from promos.selectors import running_campaigns
+
+    CampaignFactory(name="Everyday", priority=1, tiers=[("0.90", 1)])
+    CampaignFactory(name="Unicorn Tuesday", priority=5)
+    campaigns = running_campaigns(timezone.now())
+    assert [c.name for c in campaigns] == ["Unicorn Tuesday", "Everyday"]
+    # Two decimal places on every database (SQLite hands back floats): "1.00", not "1".
+    assert [[str(t.multiplier) for t in c.drawable_tiers] for c in campaigns] == [
+        ["1.00", "0.90", "0.75", "0.50"],
+        ["0.90"],
+    ]
+    assert [t.weight for t in campaigns[0].drawable_tiers] == [60, 25, 10, 5]
+    assert all(t.campaign is campaigns[0] for t in campaigns[0].drawable_tiers)
