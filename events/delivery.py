@@ -97,7 +97,7 @@ def deliver_to(subscriber: registry.Subscriber, envelopes: list[dict]) -> dict[s
     return failed
 
 
-def deliver_batch(event_ids) -> int:
+def deliver_batch(event_ids, *, written: OutboxEvent | None = None) -> int:
     """Deliver these outbox events, if still unpublished, to the in-process subscribers;
     return how many this call delivered.
 
@@ -109,18 +109,16 @@ def deliver_batch(event_ids) -> int:
     with backoff and dead-lettered. Nothing is claimed without its processing or its
     pending delivery in the same commit: a process that dies half-way leaves the events to
     the relay.
+
+    `written`: `event_ids` is this one event, which this process has just committed, as
+    written (the outbox's after-commit hook): claimed in one statement, not read back.
     """
     retry = []
     with transaction.atomic():
-        events = list(
-            OutboxEvent.objects.select_for_update(skip_locked=True)
-            .filter(pk__in=list(event_ids), published_at__isnull=True)
-            .order_by("occurred_at")
-        )
+        now = timezone.now()
+        events = _claim(event_ids, now) if written is None else _claim_written(written, now)
         if not events:
             return 0
-        now = timezone.now()
-        OutboxEvent.objects.filter(pk__in=[event.pk for event in events]).update(published_at=now)
         envelopes = [event.envelope() for event in events]
         for subscriber in registry.subscribers():
             share = [e for e in envelopes if subscriber.wants(e["type"])]
@@ -140,6 +138,29 @@ def deliver_batch(event_ids) -> int:
         for delivery in pending.select_related("event"):
             attempt_delivery(delivery)
     return len(envelopes)
+
+
+def _claim(event_ids, now) -> list[OutboxEvent]:
+    """Lock and mark published those of these events that are unpublished and that no other
+    deliverer holds; them, oldest first."""
+    events = list(
+        OutboxEvent.objects.select_for_update(skip_locked=True)
+        .filter(pk__in=list(event_ids), published_at__isnull=True)
+        .order_by("occurred_at")
+    )
+    if events:
+        OutboxEvent.objects.filter(pk__in=[event.pk for event in events]).update(published_at=now)
+    return events
+
+
+def _claim_written(event: OutboxEvent, now) -> list[OutboxEvent]:
+    """`_claim` for one event in hand, in one statement (the count says whether it is
+    ours): an update of it if unpublished and not held by another deliverer."""
+    free = OutboxEvent.objects.select_for_update(skip_locked=True).filter(
+        pk=event.pk, published_at__isnull=True
+    )
+    claimed = OutboxEvent.objects.filter(pk__in=free.order_by().values("pk"))
+    return [event] if claimed.update(published_at=now) else []
 
 
 def backoff(attempts: int) -> timedelta:

@@ -6,6 +6,9 @@ whatever that misses (a process that died right after its commit, SNS out of rea
 the scheduled relay's.
 """
 
+import json
+
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, router, transaction
 from django.utils import timezone
 from uuid6 import uuid7
@@ -16,11 +19,14 @@ from events.models import OutboxEvent
 
 def emit(event_type: str, data: dict, *, version: int = 1) -> OutboxEvent:
     """Record `event_type` in the outbox as part of the current transaction."""
+    # The data as it reads back from the outbox (JSON): the event handed on after the
+    # commit is this object, not a copy read again.
+    data = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
     event = OutboxEvent.objects.create(
         type=event_type, version=version, occurred_at=timezone.now(), data=data
     )
     # A function of its own, not a partial: robust on_commit logs a failure by __qualname__.
-    transaction.on_commit(lambda: relay.publish_after_commit([event.pk]), robust=True)
+    transaction.on_commit(lambda: relay.publish_after_commit(event), robust=True)
     return event
 
 

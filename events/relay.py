@@ -25,10 +25,10 @@ logger = logging.getLogger(__name__)
 RELAY_BATCH = 500
 
 
-def publish_after_commit(event_ids) -> None:
-    """The outbox's after-commit hook for events just written."""
+def publish_after_commit(event: OutboxEvent) -> None:
+    """The outbox's after-commit hook for an event just written (the object as written)."""
     if settings.EVENTS_DELIVERY != "relay":
-        publish_events(event_ids)
+        publish_events([event.pk], written=event)
 
 
 def relay_after_commit() -> None:
@@ -38,10 +38,14 @@ def relay_after_commit() -> None:
         relay_events()
 
 
-def publish_events(event_ids) -> int:
-    """Hand on these events if still unpublished; return how many went out."""
+def publish_events(event_ids, *, written: OutboxEvent | None = None) -> int:
+    """Hand on these events if still unpublished; return how many went out. `written`: the
+    one event of `event_ids` that this process has just committed, as written (delivered
+    locally without reading it back, see `events.delivery.deliver_batch`)."""
     event_ids = list(event_ids)
     if not settings.EVENTS_SNS_TOPIC_ARN:
+        if written is not None:
+            return delivery.deliver_batch(event_ids, written=written)
         return sum(
             delivery.deliver_batch(event_ids[i : i + RELAY_BATCH])
             for i in range(0, len(event_ids), RELAY_BATCH)

@@ -1,11 +1,13 @@
 """The outbox and in-process delivery, with real commits (transactional tests)."""
 
+import uuid
 from datetime import timedelta
+from decimal import Decimal
 from unittest import mock
 
 import pytest
 from django.core.management import call_command
-from django.db import OperationalError, transaction
+from django.db import OperationalError, connection, transaction  # noqa: F401 (skipif reads it)
 from django.test import override_settings
 from django.utils import timezone
 
@@ -15,7 +17,7 @@ from events.models import Delivery, OutboxEvent, ProcessedEvent
 from notifications.models import Notification
 from payments import services as payments
 from rides import services as rides
-from tests.concurrency import all_at_once
+from tests.concurrency import all_at_once, held_by_another_transaction
 from tests.factories import RideFactory, UnicornFactory, UserFactory, arrive_now
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -324,3 +326,86 @@ def test_relay_mode_leaves_delivery_to_the_relay(settings):
     assert not Notification.objects.exists()
     assert relay.relay_events()["published"] == 1
     assert Notification.objects.filter(user=rider).count() == 1
+
+
+# --- The event just committed, delivered inline ------------------------------------------
+
+
+def test_a_ride_event_just_committed_is_claimed_in_one_statement_not_read_back(
+    settings, django_assert_num_queries
+):
+    rider = UserFactory()
+    UnicornFactory()
+    settings.EVENTS_DELIVERY = "relay"
+    rides.request_ride(rider=rider, pickup=rides.Point(47.6062, -122.3321))
+    event = OutboxEvent.objects.get()
+    settings.EVENTS_DELIVERY = "inline"
+
+    # BEGIN, the claim (one UPDATE, not read back), under a savepoint the notifications
+    # subscriber's ProcessedEvent check and row, its rider and notification, RELEASE,
+    # COMMIT. It was 10: SELECT ... FOR UPDATE, then UPDATE.
+    with django_assert_num_queries(9):
+        relay.publish_after_commit(event)
+
+    assert OutboxEvent.objects.get().published_at is not None
+    assert Notification.objects.filter(user=rider, event_id=event.pk).count() == 1
+    assert ProcessedEvent.objects.filter(event_id=event.pk).count() == 1
+
+
+received = []
+
+
+def record(envelope):
+    received.append(envelope)
+
+
+def test_the_event_handed_on_inline_is_the_one_the_outbox_holds():
+    """The event is handed on as emit wrote it, not read back: its data as JSON all the same
+    (decimals, times and ids as strings, tuples as lists), as the relay and SQS hand it."""
+    recorder = registry.Subscriber("recorder", f"{__name__}.record", frozenset({"tests.Happened"}))
+    received.clear()
+    data = {
+        "amount": Decimal("12.50"),
+        "at": timezone.now(),
+        "ride_id": uuid.uuid4(),
+        "pair": (1, 2),
+        "none": None,
+    }
+    with mock.patch.object(registry, "subscribers", return_value=(recorder,)):
+        outbox.emit("tests.Happened", data)
+
+    event = OutboxEvent.objects.get()
+    assert event.published_at is not None
+    assert received == [event.envelope()]
+    assert received[0]["data"]["pair"] == [1, 2]
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_an_event_another_deliverer_holds_is_left_to_it_without_waiting():
+    """The relay has just claimed the event (its row locked, not yet marked): the inline
+    delivery skips it at once instead of waiting for the relay's commit."""
+    rider = UserFactory()
+    with override_settings(EVENTS_DELIVERY="relay"):
+        outbox.emit("rides.RideAssigned", {**ride_data(), "rider_id": rider.pk})
+    event = OutboxEvent.objects.get()
+
+    def relay_claims():
+        list(OutboxEvent.objects.select_for_update().filter(pk=event.pk))
+
+    with held_by_another_transaction(relay_claims):  # a wait there fails after 2 s
+        assert relay.publish_events([event.pk], written=event) == 0
+
+    assert OutboxEvent.objects.get().published_at is None  # the relay's, which let go of it
+    assert relay.relay_events()["published"] == 1
+    assert Notification.objects.filter(user=rider).count() == 1
+
+
+def ride_data():
+    return {
+        "ride_id": str(uuid.uuid4()),
+        "reference": "WR-TEST01",
+        "status": "assigned",
+        "unicorn": "Shadowfax",
+        "unicorn_color": "white",
+        "unicorn_pronoun": "his",
+    }
