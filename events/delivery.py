@@ -23,17 +23,26 @@ from events.models import Delivery, OutboxEvent, ProcessedEvent
 logger = logging.getLogger(__name__)
 
 
-def process_batch(subscriber: registry.Subscriber, envelopes: list[dict]) -> int:
+def process_batch(
+    subscriber: registry.Subscriber, envelopes: list[dict], *, claimed: bool = False
+) -> int:
     """Run the subscriber on those of these events it has not processed yet; how many.
 
     Call it inside a transaction: the ProcessedEvent rows and the subscriber's work commit
     (or roll back) together. Two deliveries of the same event at once: the second one's
     insert of the ProcessedEvent row fails (IntegrityError) and its transaction rolls back.
+
+    `claimed`: the events were unpublished until this delivery claimed them, so no
+    subscriber has processed them (an event is processed and published in one commit):
+    their rows are inserted without looking first. One processed after all (by hand, say)
+    fails the insert (IntegrityError).
     """
-    ids = {envelope["id"] for envelope in envelopes}
-    done = ProcessedEvent.objects.filter(subscriber=subscriber.name, event_id__in=ids)
-    done = {str(event_id) for event_id in done.values_list("event_id", flat=True)}
-    fresh, seen = [], set(done)
+    done = set()
+    if not claimed:
+        ids = {envelope["id"] for envelope in envelopes}
+        done = ProcessedEvent.objects.filter(subscriber=subscriber.name, event_id__in=ids)
+        done = {str(event_id) for event_id in done.values_list("event_id", flat=True)}
+    fresh, seen = [], done
     for envelope in envelopes:
         if envelope["id"] not in seen:  # a repeat within the batch counts once
             seen.add(envelope["id"])
@@ -66,12 +75,16 @@ def process_event(subscriber: registry.Subscriber, envelope: dict) -> bool:
         raise
 
 
-def _processed_as_one(subscriber: registry.Subscriber, envelopes: list[dict]) -> bool:
+def _processed_as_one(
+    subscriber: registry.Subscriber, envelopes: list[dict], *, claimed: bool = False
+) -> bool:
     """Process the batch in one (sub)transaction; False, with nothing kept, if it failed."""
     try:
         with transaction.atomic():
-            process_batch(subscriber, envelopes)
+            process_batch(subscriber, envelopes, claimed=claimed)
     except Exception as error:
+        if claimed and isinstance(error, IntegrityError):  # processed already after all
+            return _processed_as_one(subscriber, envelopes)
         logger.warning(
             "Subscriber %s failed on a batch of %d events, trying them one by one: %s",
             subscriber.name,
@@ -124,7 +137,7 @@ def deliver_batch(event_ids, *, written: OutboxEvent | None = None) -> int:
             share = [e for e in envelopes if subscriber.wants(e["type"])]
             if not share:
                 continue
-            if not _processed_as_one(subscriber, share):
+            if not _processed_as_one(subscriber, share, claimed=True):
                 Delivery.objects.bulk_create(
                     [
                         Delivery(event_id=e["id"], subscriber=subscriber.name, next_attempt_at=now)

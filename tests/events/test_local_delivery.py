@@ -186,10 +186,11 @@ def test_a_batch_is_delivered_set_based_once_to_each_subscriber(django_assert_ma
     emit_uncommitted(riders * 4)  # 12 events, 3 payers
     ids = list(OutboxEvent.objects.values_list("pk", flat=True))
 
-    # Claim, two subscribers (processed check + insert + work each, under a savepoint): a
-    # fixed number of statements whatever the batch size (20 here, 5 of them creating the
-    # day's aggregate row).
-    with django_assert_max_num_queries(20):
+    # BEGIN, the claim (lock, mark), then each subscriber under a savepoint: its
+    # ProcessedEvent rows (not looked for first: the events were unpublished) and its work
+    # (bi: its day's row, here created; notifications: the payers, the notifications),
+    # COMMIT: 14 whatever the batch size (16 when the ProcessedEvent rows were looked for).
+    with django_assert_max_num_queries(14):
         assert relay.publish_events(ids) == 12
     assert relay.publish_events(ids) == 0  # already published
 
@@ -342,9 +343,9 @@ def test_a_ride_event_just_committed_is_claimed_in_one_statement_not_read_back(
     settings.EVENTS_DELIVERY = "inline"
 
     # BEGIN, the claim (one UPDATE, not read back), under a savepoint the notifications
-    # subscriber's ProcessedEvent check and row, its rider and notification, RELEASE,
-    # COMMIT. It was 10: SELECT ... FOR UPDATE, then UPDATE.
-    with django_assert_num_queries(9):
+    # subscriber's ProcessedEvent row (not looked for first), its rider and notification,
+    # RELEASE, COMMIT. It was 10: SELECT ... FOR UPDATE, UPDATE, the ProcessedEvent looked up.
+    with django_assert_num_queries(8):
         relay.publish_after_commit(event)
 
     assert OutboxEvent.objects.get().published_at is not None
@@ -378,6 +379,26 @@ def test_the_event_handed_on_inline_is_the_one_the_outbox_holds():
     assert event.published_at is not None
     assert received == [event.envelope()]
     assert received[0]["data"]["pair"] == [1, 2]
+
+
+def test_an_event_processed_before_it_was_published_is_delivered_to_the_others_only():
+    """A subscriber that got the event another way (by hand, in the event's own
+    transaction) is skipped by the inline delivery: no second notification, no retry."""
+    rider = UserFactory()
+    notifications = registry.subscriber("notifications")
+    with transaction.atomic():
+        register(payer=rider)
+        event = OutboxEvent.objects.get()
+        assert delivery.process_event(notifications, event.envelope()) is True
+
+    assert OutboxEvent.objects.get().published_at is not None
+    assert Notification.objects.filter(user=rider).count() == 1
+    assert set(ProcessedEvent.objects.values_list("subscriber", flat=True)) == {
+        "bi",
+        "notifications",
+    }
+    assert DailyAggregate.objects.get().payments_registered == 1
+    assert not Delivery.objects.exists()
 
 
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
