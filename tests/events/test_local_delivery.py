@@ -401,6 +401,17 @@ def test_an_event_processed_before_it_was_published_is_delivered_to_the_others_o
     assert not Delivery.objects.exists()
 
 
+def test_a_ride_event_of_a_rider_who_is_gone_is_delivered_without_a_notification():
+    """A rider deleted (by an administrator) before the event went out: nobody to tell; the
+    event is delivered all the same, not failed at the commit on the notification's key."""
+    outbox.emit("rides.RideAssigned", {**ride_data(), "rider_id": 987654})
+
+    assert OutboxEvent.objects.get().published_at is not None
+    assert ProcessedEvent.objects.filter(subscriber="notifications").count() == 1
+    assert not Notification.objects.exists()
+    assert not Delivery.objects.exists()
+
+
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
 def test_an_event_another_deliverer_holds_is_left_to_it_without_waiting():
     """The relay has just claimed the event (its row locked, not yet marked): the inline
