@@ -13,7 +13,7 @@ import traceback
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core.observability import count_metric
@@ -169,11 +169,21 @@ def _claim(event_ids, now) -> list[OutboxEvent]:
 def _claim_written(event: OutboxEvent, now) -> list[OutboxEvent]:
     """`_claim` for one event in hand, in one statement (the count says whether it is
     ours): an update of it if unpublished and not held by another deliverer."""
-    free = OutboxEvent.objects.select_for_update(skip_locked=True).filter(
-        pk=event.pk, published_at__isnull=True
+    # SQL of its own: the ORM's filter(pk__in=<select_for_update>).update() took 0.55 ms
+    # more CPU per ride request (5%, PostgreSQL). SQLite has one writer, no row locks.
+    table = connection.ops.quote_name(OutboxEvent._meta.db_table)
+    lock = (
+        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     )
-    claimed = OutboxEvent.objects.filter(pk__in=free.order_by().values("pk"))
-    return [event] if claimed.update(published_at=now) else []
+    sql = (
+        f"UPDATE {table} SET published_at = %s "  # noqa: S608
+        f"WHERE id = (SELECT id FROM {table} WHERE id = %s AND published_at IS NULL{lock})"
+    )
+    now = connection.ops.adapt_datetimefield_value(now)
+    pk = OutboxEvent._meta.pk.get_db_prep_value(event.pk, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, pk])
+        return [event] if cursor.rowcount else []
 
 
 def backoff(attempts: int) -> timedelta:
