@@ -108,7 +108,7 @@ def start_function(lambda_root, database, aws, **extra):
 def function(lambda_root, database, aws):
     function = start_function(lambda_root, database, aws)
     try:
-        runtime.collect_static(function.env)
+        runtime.collect_static_once(function.env)
         for event in (
             {"manage": "migrate --noinput"},
             {"manage": "seed_demo"},

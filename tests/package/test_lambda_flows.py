@@ -8,8 +8,9 @@ only gets what the Lambda configuration would hold (secrets, DATABASE_URL) plus
 AWS_ENDPOINT_URL, which boto3, django-storages and django-ses honour.
 
 The deploy sequence runs first: collectstatic to the moto bucket from outside the function
-(as `make deploy` does: the zip carries no static files), then Zappa's own command events:
-`manage migrate`, the demo data (DEMO_DATA_ALLOWED for the test only) and, through
+(as `make deploy` does: the zip carries no static files; run once per package build, its
+objects kept for the next module: lambda_runtime.collect_static_once), then Zappa's own
+command events: `manage migrate`, the demo data (DEMO_DATA_ALLOWED for the test only) and, through
 `raw_command`, a half-price campaign so the discount is sure.
 """
 
@@ -93,7 +94,7 @@ def function(lambda_root, stack, database):
     try:
         # The deploy sequence, as `zappa manage dev ...` sends it (collectstatic from the
         # deployer's machine, as `make deploy` runs it), then the test's data.
-        runtime.collect_static(env)
+        runtime.collect_static_once(env)
         for event in (
             {"manage": "migrate --noinput"},
             {"manage": "seed_demo"},

@@ -34,7 +34,6 @@ PROVIDED_BY_LAMBDA = {
 }  # fmt: skip
 
 
-
 @pytest.fixture(scope="module")
 def package() -> Path:
     return runtime.ensure_package()
