@@ -1,5 +1,8 @@
 """The outbox and in-process delivery, with real commits (transactional tests)."""
 
+import random
+import threading
+import time
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -8,6 +11,7 @@ from unittest import mock
 import pytest
 from django.core.management import call_command
 from django.db import OperationalError, connection, transaction  # noqa: F401 (skipif reads it)
+from django.db.models import Sum
 from django.test import override_settings
 from django.utils import timezone
 
@@ -430,6 +434,48 @@ def test_an_event_another_deliverer_holds_is_left_to_it_without_waiting():
     assert OutboxEvent.objects.get().published_at is None  # the relay's, which let go of it
     assert relay.relay_events()["published"] == 1
     assert Notification.objects.filter(user=rider).count() == 1
+
+
+def test_events_delivered_inline_while_the_relay_runs_reach_each_subscriber_once():
+    """Three processes committing payments, each delivering its event right after its
+    commit, while a relay keeps passing over the outbox (real threads, own connections):
+    each event is claimed by one of them and processed once by each subscriber."""
+    riders = [UserFactory() for _ in range(3)]
+    roles, lock, done = iter(["relay", 0, 1, 2]), threading.Lock(), threading.Event()
+    committed = []
+
+    def run():
+        with lock:
+            role = next(roles)
+        if role == "relay":
+            while not done.is_set():
+                relay.relay_events()
+            return
+        try:
+            for n in range(5):
+                register(payer=riders[role], reference=f"I-{role}-{n}")
+        finally:  # the relay stops once every committer is through
+            with lock:
+                committed.append(role)
+                if len(committed) == 3:
+                    done.set()
+
+    hook = relay.publish_after_commit
+
+    def late(event):  # slow to go on after its commit: the relay may get there first
+        time.sleep(random.random() / 100)
+        hook(event)
+
+    with mock.patch.object(relay, "publish_after_commit", late):
+        all_at_once(4, run)
+
+    assert not OutboxEvent.objects.filter(published_at__isnull=True).exists()
+    assert Notification.objects.count() == 15
+    assert ProcessedEvent.objects.filter(subscriber="bi").count() == 15
+    assert ProcessedEvent.objects.filter(subscriber="notifications").count() == 15
+    registered = DailyAggregate.objects.aggregate(total=Sum("payments_registered"))["total"]
+    assert registered == 15  # a day may have a row per writer at once: added up
+    assert not Delivery.objects.exists()
 
 
 def ride_data():
