@@ -340,3 +340,62 @@ def test_a_poll_that_fails_after_an_action_answered_says_nothing(new_page, sign_
     page.wait_for_timeout(300)
     expect(status).to_be_empty()
     expect(page.get_by_role("button", name="Complete ride")).to_be_visible()
+
+
+def an_arrived_ride(page, sign_in, settings):
+    """A ride whose unicorn (300 m away) arrives within a second and waits an hour."""
+    settings.RIDE_TIME_SCALE = 60
+    settings.RIDE_BOARDING_MINUTES = 60
+    UnicornFactory(name="Shadowfax", gender="male", latitude=LAT + 0.0027, longitude=LNG)
+    sign_in(page, UserFactory())
+    open_ride_page(page)
+    set_pickup_at_the_centre(page)
+    page.get_by_role("button", name="Request Unicorn").click()
+    expect(page.locator("[data-ride-message]")).to_have_text("Shadowfax has arrived. Giddy up!")
+
+
+@pytest.mark.parametrize("outcome", ["answered", "lost"])
+def test_while_boarding_is_sent_the_other_actions_wait(new_page, sign_in, settings, outcome):
+    """A cancellation pressed while the boarding is on its way could charge the fee the rider
+    did not mean: until the boarding is answered (or lost), it cannot be pressed."""
+    page = new_page(PHONE)
+    an_arrived_ride(page, sign_in, settings)
+    board = page.locator("[data-board]")
+    cancel = page.locator("[data-cancel]")
+    expect(cancel).to_have_text("Cancel ($5.00 fee)")
+    held, cancels = [], []
+    page.route(re.compile(r"/board/$"), lambda route: held.append(route))
+    page.route(re.compile(r"/cancel/$"), lambda route: (cancels.append(1), route.continue_()))
+
+    board.click()
+    expect(board).to_have_text("Boarding\u2026")
+    expect(board).to_have_attribute("aria-busy", "true")
+    expect(board).to_be_disabled()
+    expect(cancel).to_be_disabled()
+    expect(cancel).to_have_text("Cancel ($5.00 fee)")
+    cancel.click(force=True)  # the rider's thumb on it all the same
+    page.wait_for_timeout(300)
+    assert not cancels
+    if outcome == "answered":
+        screenshots(page, "ride-boarding-in-flight")
+    assert len(held) == 1
+
+    if outcome == "answered":
+        held[0].continue_()
+        expect(page.locator("[data-ride-message]")).to_have_text(
+            "You are riding Shadowfax. Enjoy the view!"
+        )
+        expect(page.locator("[data-complete]")).to_be_enabled()
+        expect(cancel).to_be_hidden()
+    else:
+        held[0].abort("connectionreset")  # it never reached the server: still to do
+        expect(page.locator("[data-ride-status]")).to_have_text(
+            "We could not reach Wild Rydes. Check your connection and try again."
+        )
+        expect(board).to_be_enabled()
+        expect(board).to_have_text("I\u2019m on board")
+        expect(board).not_to_have_attribute("aria-busy", "true")
+        expect(cancel).to_be_enabled()
+        expect(cancel).to_have_text("Cancel ($5.00 fee)")
+    assert not cancels
+    assert Ride.objects.get().status != Ride.Status.CANCELLED

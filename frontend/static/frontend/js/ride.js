@@ -594,22 +594,35 @@
     state.glide = requestAnimationFrame(step);
   }
 
+  // One action at a time: while one is sent, the others cannot be pressed (a cancellation
+  // pressed while the boarding is on its way could charge a fee the rider did not mean), and
+  // the pressed one shows it is under way. Until its answer, or its failure, comes.
+  function holdActions(pressed, busyLabel) {
+    for (const button of [ui.board, ui.complete, ui.cancel]) button.disabled = true;
+    setBusy(pressed, true, busyLabel);
+  }
+
+  function releaseActions(pressed) {
+    setBusy(pressed, false);
+    for (const button of [ui.board, ui.complete, ui.cancel]) button.disabled = false;
+  }
+
   async function act(action, button, busyLabel) {
     const ride = state.ride;
     if (!ride) return;
     clearAnnouncement(ui.status);
-    setBusy(button, true, busyLabel);
+    holdActions(button, busyLabel);
     schedulePoll(null); // the action's answer is the next state; polling resumes after it
     state.pollSeq += 1; // and a poll under way answers for the state before this action
     try {
       const answer = await api.post(rideUrl(ride.id, action));
       state.pollSeq += 1;
-      setBusy(button, false);
+      releaseActions(button);
       state.ride = answer;
       render(answer);
       schedulePoll(ACTIVE.has(answer.status) ? POLL_MS : null);
     } catch (error) {
-      setBusy(button, false);
+      releaseActions(button);
       announce(ui.status, sentences(error), "error");
       if (error.status === 409 || error.status === 404) {
         await poll(); // the ride moved on without us: show where it is now
