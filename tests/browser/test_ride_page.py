@@ -399,3 +399,28 @@ def test_while_boarding_is_sent_the_other_actions_wait(new_page, sign_in, settin
         expect(cancel).to_have_text("Cancel ($5.00 fee)")
     assert not cancels
     assert Ride.objects.get().status != Ride.Status.CANCELLED
+
+
+def test_a_request_refused_for_the_riders_own_ride_says_so_as_information(page, sign_in, shadowfax):
+    """Booked in another tab: the second tab's request gets 409 'You already have a ride' and
+    follows that ride. Nothing went wrong for the rider: the note is not an error's red."""
+    UnicornFactory(name="Buttercup", latitude=LAT - 0.045, longitude=LNG)  # free, farther
+    sign_in(page, UserFactory())
+    open_ride_page(page)
+    set_pickup_at_the_centre(page)
+    other_tab = page.context.new_page()
+    open_ride_page(other_tab)
+    set_pickup_at_the_centre(other_tab)
+    other_tab.get_by_role("button", name="Request Unicorn").click()
+    expect(other_tab.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)
+
+    page.get_by_role("button", name="Request Unicorn").click()
+
+    status = page.locator("[data-ride-status]")
+    expect(page.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)
+    expect(status).to_contain_text("You already have a ride")
+    expect(status).to_have_attribute("data-tone", "info")
+    expect(status).to_have_css("font-weight", "400")
+    assert Ride.objects.count() == 1
+    page.wait_for_timeout(500)  # the map's zoom to the ride, animated
+    screenshots(page, "ride-request-refused-follows-own-ride")

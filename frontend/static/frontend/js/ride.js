@@ -345,9 +345,16 @@
         // Nothing failed (yet), and the server's sentence names the header: said the rider's way.
         const wait = `Try again in ${error.retryAfter} seconds for its answer.`;
         announce(ui.status, `Your request is still being processed. ${wait}`, "info");
+      } else if (error.status === 409) {
+        // "You already have a ride" (booked in another tab, or by a request whose answer was
+        // lost): the page follows that ride, so it is information. An error only if there is
+        // no ride to follow, and unless looking for it said why (signed out).
+        const followed = await resumeActiveRide();
+        if (followed) announce(ui.status, sentences(error), "info");
+        else if (!ui.status.textContent) announce(ui.status, sentences(error), "error");
       } else announce(ui.status, sentences(error), "error");
       if (error.retryAfter) waitBeforeRetry(error.retryAfter);
-      if (error.status === 409) resumeActiveRide(); // a ride booked elsewhere (another tab)
+      if (error.status === 409 && error.retryAfter) resumeActiveRide(); // a ride booked meanwhile (another tab)
       renderTrip();
     }
   }
