@@ -46,6 +46,7 @@ def screenshots(page, name):
     """At phone and desktop sizes."""
     for size, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
         page.set_viewport_size(viewport)
+        page.wait_for_timeout(600)  # the map fitted again to its new size, its tiles drawn
         screenshot(page, f"{name}-{size}")
 
 
@@ -424,3 +425,55 @@ def test_a_request_refused_for_the_riders_own_ride_says_so_as_information(page, 
     assert Ride.objects.count() == 1
     page.wait_for_timeout(500)  # the map's zoom to the ride, animated
     screenshots(page, "ride-request-refused-follows-own-ride")
+
+
+def ride_in_view(page):
+    """Whether the pickup pin and the unicorn are in the map between its top and the sheet's
+    top edge (on a phone the sheet lies over the map's bottom)."""
+    top = page.locator("#ride-map").bounding_box()["y"]
+    bottom = page.locator(".ride-sheet").bounding_box()["y"]
+    boxes = [page.locator(m).bounding_box() for m in (".wr-marker-pickup", ".wr-unicorn-disc")]
+    return all(top <= box["y"] and box["y"] + box["height"] <= bottom for box in boxes)
+
+
+def test_on_a_phone_a_notice_that_grows_the_sheet_keeps_the_ride_in_view(new_page, sign_in):
+    """The notice grows the bottom sheet and the map above it shrinks: the ride is fitted
+    again into what is left, unless the rider has moved the map."""
+    # 3.7 km north: the fitted ride fills the phone's map from top to bottom.
+    UnicornFactory(
+        name="Shadowfax", color="white", gender="male", latitude=LAT + 0.033, longitude=LNG
+    )
+    page = new_page(PHONE)
+    page.add_init_script(PLANNED_POLLS)
+    sign_in(page, UserFactory())
+    open_ride_page(page)
+    set_pickup_at_the_centre(page)
+    page.get_by_role("button", name="Request Unicorn").click()
+    expect(page.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)
+    page.wait_for_timeout(600)  # the map's zoom to the ride, animated
+    assert ride_in_view(page)
+    sheet = page.locator(".ride-sheet")
+    before = sheet.bounding_box()["height"]
+
+    page.evaluate("window.__pollPlan.push('fail', 'fail')")  # the network drops for a while
+    status = page.locator("[data-ride-status]")
+    expect(status).to_contain_text("We keep trying.", timeout=10_000)
+    assert sheet.bounding_box()["height"] > before + 60  # the notice's room, taken from the map
+    page.wait_for_timeout(600)
+    assert ride_in_view(page)
+    screenshots(page, "ride-notice-keeps-the-ride-in-view")  # at phone, then desktop size
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(600)
+
+    # The rider drags the map down: the pickup goes under the sheet. When the notice goes
+    # (the next poll is answered) the page leaves the map where the rider put it.
+    box = page.locator("#ride-map").bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + 60
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x, y + 250, steps=10)
+    page.mouse.up()
+    assert not ride_in_view(page)
+    expect(status).to_be_empty(timeout=12_000)
+    page.wait_for_timeout(600)
+    assert not ride_in_view(page)

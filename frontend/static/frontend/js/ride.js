@@ -76,6 +76,7 @@
     glide: 0,
     planningTimer: 0,
     nearbyTimer: 0,
+    riderMovedMap: false, // since the ride was last fitted in view (fitRide)
   };
 
   const withId = (template, id) => template.replace(PLACEHOLDER_ID, id);
@@ -577,10 +578,18 @@
     if (line) {
       state.route = L.polyline(line, { color: "#c2185b", weight: 4, dashArray: "2 10", lineCap: "round", opacity: 0.9, interactive: false }).addTo(state.map);
     }
-    if (changed) {
-      const points = [target, W.latLng(ride.pickup), ...(ride.dropoff ? [W.latLng(ride.dropoff)] : [])];
-      state.map.fitBounds(L.latLngBounds(points), { padding: [50, 50], maxZoom: 16 });
-    }
+    if (changed) fitRide(ride);
+  }
+
+  // The unicorn, the pickup and the drop-off in view. Again when the map's size changes (on a
+  // phone a notice or the ride card grows the sheet over it), until the rider takes the map in
+  // hand (see start): then only at the ride's next state. Not animated: Leaflet ignores a view
+  // asked for during a zoom animation, and a new state often resizes the sheet right after.
+  function fitRide(ride) {
+    const points = [unicornPosition(ride), ride.pickup, ...(ride.dropoff ? [ride.dropoff] : [])];
+    const bounds = L.latLngBounds(points.map(W.latLng));
+    state.map.fitBounds(bounds, { padding: [50, 50], maxZoom: 16, animate: false });
+    state.riderMovedMap = false;
   }
 
   // Move a marker smoothly to where the server says it is, over about one poll.
@@ -710,6 +719,16 @@
     state.nearby = L.layerGroup().addTo(map);
 
     map.on("click", (event) => place(mode(), toPoint(event.latlng)));
+    ui.mapBox.addEventListener("map:resized", () => {
+      if (state.ride && !state.riderMovedMap) fitRide(state.ride);
+    });
+    // A drag, a pinch, the wheel, the zoom buttons or keys: the rider moves the map.
+    const riderMoves = () => {
+      state.riderMovedMap = true;
+    };
+    for (const type of ["pointerdown", "wheel", "keydown"]) {
+      ui.mapBox.addEventListener(type, riderMoves, { capture: true, passive: true });
+    }
     map.on("moveend", () => {
       if (!state.ride && !state.pickup) scheduleNearby();
     });
