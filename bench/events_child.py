@@ -134,10 +134,10 @@ def deliver(*, events: int, payers: int, db_pids: list[int]) -> dict:
     def timed(tally: dict):
         """publish_events, adding its calls and seconds to `tally`."""
 
-        def timed_publish(event_ids):
+        def timed_publish(event_ids, **kwargs):
             started = time.perf_counter()
             try:
-                return publish(event_ids)
+                return publish(event_ids, **kwargs)
             finally:
                 tally["seconds"] += time.perf_counter() - started
                 tally["calls"] += 1
