@@ -477,3 +477,47 @@ def test_on_a_phone_a_notice_that_grows_the_sheet_keeps_the_ride_in_view(new_pag
     expect(status).to_be_empty(timeout=12_000)
     page.wait_for_timeout(600)
     assert not ride_in_view(page)
+
+
+def test_a_booking_without_an_answer_is_given_up_and_its_retry_keeps_the_key(
+    page, sign_in, shadowfax
+):
+    """A request that hangs (no answer, no error) is given up after 15 s and said, instead of
+    "Finding your unicorn…" until the browser gives up minutes later; its retry keeps its
+    Idempotency-Key (the first one may have booked) and gets the ride."""
+    sign_in(page, UserFactory())
+    open_ride_page(page)
+    set_pickup_at_the_centre(page)
+    keys, hung = [], []
+
+    def hang_the_first(route):
+        if route.request.method != "POST":
+            return route.continue_()
+        keys.append(route.request.headers.get("idempotency-key"))
+        if len(keys) == 1:
+            hung.append(route)  # never answered
+        else:
+            route.continue_()
+
+    page.route(RIDES, hang_the_first)
+    page.clock.install()
+    request = page.locator("[data-request]")
+    status = page.locator("[data-ride-status]")
+    request.click()
+    expect(request).to_have_text("Finding your unicorn\u2026")
+    page.clock.fast_forward(14_000)
+    expect(request).to_have_text("Finding your unicorn\u2026")
+    expect(status).to_be_empty()
+
+    page.clock.fast_forward(1_500)
+    expect(status).to_have_text(
+        "Wild Rydes did not answer in time. Check your connection and try again."
+    )
+    expect(request).to_be_enabled()
+    with last_booking(page) as last:
+        request.click()
+    assert last.value.status == 201
+    expect(page.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)
+    expect(status).to_be_empty()
+    assert len(keys) == 2 and keys[0] == keys[1], keys
+    assert Ride.objects.count() == 1

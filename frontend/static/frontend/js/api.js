@@ -5,6 +5,7 @@
   "use strict";
 
   const NETWORK_PROBLEM = "We could not reach Wild Rydes. Check your connection and try again.";
+  const TIMED_OUT = "Wild Rydes did not answer in time. Check your connection and try again.";
   const SERVER_PROBLEM = "Something went wrong on our side. Please try again in a moment.";
   const SESSION_ENDED = "Your session has ended.";
   const PAGE_EXPIRED = "This page has expired for your safety. Reload it and try again.";
@@ -77,20 +78,27 @@
     }
   }
 
-  async function request(url, { method = "GET", body, headers = {} } = {}) {
+  // timeoutMs (optional): stop waiting after that long, as if no answer came (status 0: the
+  // server may still do what was asked). Without it, the browser's own limit (minutes).
+  async function request(url, { method = "GET", body, headers = {}, timeoutMs = 0 } = {}) {
     const init = { method, credentials: "same-origin", headers: { Accept: "application/json", ...headers } };
     if (method !== "GET" && method !== "HEAD") init.headers["X-CSRFToken"] = csrfToken();
     if (body !== undefined) {
       init.headers["Content-Type"] = "application/json";
       init.body = JSON.stringify(body);
     }
+    const timeout = timeoutMs > 0 ? new AbortController() : null;
+    const timer = timeout && setTimeout(() => timeout.abort(), timeoutMs);
+    if (timeout) init.signal = timeout.signal;
     let response;
     let data;
     try {
       response = await fetch(url, init);
       data = await readJson(response);
     } catch {
-      throw new ApiError(NETWORK_PROBLEM);
+      throw new ApiError(timeout?.signal.aborted ? TIMED_OUT : NETWORK_PROBLEM);
+    } finally {
+      clearTimeout(timer);
     }
     if (response.ok) return data;
     throw errorFrom(response, data);

@@ -17,6 +17,10 @@
   const POLL_HIDDEN_MS = 15000; // while the tab is in the background
   const POLL_MAX_MS = 30000; // the longest wait after repeated failures
   const PLANNING_CHECK_MS = 15000; // a ride booked in another tab shows up within this
+  // A request without an answer after this is given up and said (a hung booking showed
+  // "Finding your unicorn…" until the browser gave up, minutes later): as one whose answer was
+  // lost, a booking's retry keeps its key. A gateway in between answers within 30 s.
+  const REQUEST_TIMEOUT_MS = 15000;
 
   const root = document.querySelector("[data-ride-page]");
   const $ = (selector) => root.querySelector(selector);
@@ -77,6 +81,11 @@
     planningTimer: 0,
     nearbyTimer: 0,
     riderMovedMap: false, // since the ride was last fitted in view (fitRide)
+  };
+
+  const call = {
+    get: (url) => api.get(url, { timeoutMs: REQUEST_TIMEOUT_MS }),
+    post: (url, body, options = {}) => api.post(url, body, { ...options, timeoutMs: REQUEST_TIMEOUT_MS }),
   };
 
   const withId = (template, id) => template.replace(PLACEHOLDER_ID, id);
@@ -202,7 +211,7 @@
     ui.estimateAmount.textContent = "…";
     ui.estimateDetail.textContent = "Working out your fare…";
     try {
-      const estimate = await api.get(estimateQuery());
+      const estimate = await call.get(estimateQuery());
       if (seq !== state.estimateSeq) return;
       state.estimateOk = true;
       mapMessage("");
@@ -237,7 +246,7 @@
     const around = state.pickup ?? toPoint(state.map.getCenter());
     const params = new URLSearchParams({ latitude: around.latitude, longitude: around.longitude });
     try {
-      const answer = await api.get(`${url}?${params}`);
+      const answer = await call.get(`${url}?${params}`);
       if (state.ride) return;
       if (!state.area && answer.service_area) {
         const { center, radius_km: radiusKm } = answer.service_area;
@@ -333,7 +342,7 @@
     state.bookingKey ??= newIdempotencyKey();
     setBusy(ui.request, true, "Finding your unicorn…");
     try {
-      const ride = await api.post(root.dataset.ridesUrl, tripBody(), { headers: { "Idempotency-Key": state.bookingKey } });
+      const ride = await call.post(root.dataset.ridesUrl, tripBody(), { headers: { "Idempotency-Key": state.bookingKey } });
       state.bookingKey = null;
       setBusy(ui.request, false);
       follow(ride);
@@ -393,7 +402,7 @@
     const asked = ++state.pollSeq;
     state.pollsInFlight += 1;
     try {
-      const fresh = await api.get(rideUrl(ride.id));
+      const fresh = await call.get(rideUrl(ride.id));
       // An older answer than one we have (an action's, or a later poll's) changes nothing.
       if (state.ride?.id !== ride.id || asked !== state.pollSeq) return;
       if (state.pollFailures) clearAnnouncement(ui.status);
@@ -631,7 +640,7 @@
     schedulePoll(null); // the action's answer is the next state; polling resumes after it
     state.pollSeq += 1; // and a poll under way answers for the state before this action
     try {
-      const answer = await api.post(rideUrl(ride.id, action));
+      const answer = await call.post(rideUrl(ride.id, action));
       state.pollSeq += 1;
       releaseActions(button);
       state.ride = answer;
@@ -684,7 +693,7 @@
   // The rider's ride under way, if any (after a reload, or booked in another tab).
   async function resumeActiveRide() {
     try {
-      const page = await api.get(root.dataset.ridesUrl);
+      const page = await call.get(root.dataset.ridesUrl);
       const active = (page.results ?? []).find((ride) => ACTIVE.has(ride.status));
       if (active && state.ride?.id !== active.id) follow(active);
       return Boolean(active);
