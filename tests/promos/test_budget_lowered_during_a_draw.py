@@ -1,0 +1,108 @@
+"""A draw whose statement began before an operator's lower budget committed, and that takes
+its budget slice after that commit, keeps to the lowered budget (PostgreSQL, READ COMMITTED:
+a statement sees the campaign's row as it was when the statement began).
+
+The window between the statement's start and its row lock is microseconds in production;
+the test widens it deterministically: the discount amount is sent to PostgreSQL as
+`(SELECT <amount> FROM pg_sleep(...))`, evaluated while the statement reads the slices,
+before it locks one. A stress run (6 threads drawing while the budget was lowered, 300
+rounds) overspent 5 rounds by one discount each on the single-UPDATE free-slice draw.
+"""
+
+import threading
+import time
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.db import connection, transaction
+
+from promos.models import DiscountAward
+from promos.selectors import budget_spent_minor
+from promos.services import record_discount
+from tests.factories import CampaignFactory
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif("connection.vendor != 'postgresql'"),
+]
+
+SEATTLE = (47.6062, -122.3321)
+SLEEP_SECONDS = 1.0
+
+
+class SlowAmount(int):
+    """An amount that PostgreSQL computes after a pause (client-side binding only)."""
+
+
+def slow_amounts_on_this_connection():
+    from psycopg.adapt import Dumper
+
+    class SlowAmountDumper(Dumper):
+        def dump(self, obj):
+            return str(int(obj)).encode()
+
+        def quote(self, obj):  # the literal a client-side bound statement carries
+            return f"(SELECT {int(obj)} FROM pg_sleep({SLEEP_SECONDS}))".encode()  # noqa: S608
+
+    connection.ensure_connection()
+    connection.connection.adapters.register_dumper(SlowAmount, SlowAmountDumper)
+
+
+def sleeping_backends() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE wait_event = 'PgSleep' AND datname = current_database()"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_a_draw_that_began_before_the_budget_was_lowered_keeps_to_the_lowered_budget():
+    campaign = CampaignFactory(budget_minor=16_000, tiers=[("0.50", 1)])  # 1,000 a slice
+    lowered, commit_it = threading.Event(), threading.Event()
+    awards, errors = [], []
+
+    def operator_lowers_the_budget():
+        try:
+            with transaction.atomic():
+                campaign.budget_minor = 50  # 3 or 4 a slice: no discount of 100 fits
+                campaign.save(update_fields=["budget_minor"])  # holds every slice
+                lowered.set()
+                commit_it.wait(timeout=10)
+        finally:
+            connection.close()
+
+    def rider_draws():
+        try:
+            slow_amounts_on_this_connection()
+            award = DiscountAward(
+                username=f"{uuid.uuid4().hex}@example.com", latitude=SEATTLE[0],
+                longitude=SEATTLE[1], fare_minor=200, campaign=campaign,
+                multiplier=Decimal("0.50"), outcome=DiscountAward.Outcome.DRAWN,
+                discount_minor=SlowAmount(100),
+            )  # fmt: skip
+            with transaction.atomic():  # as a ride request records it
+                awards.append(record_discount(award))
+        except Exception as error:  # reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    operator = threading.Thread(target=operator_lowers_the_budget)
+    operator.start()
+    assert lowered.wait(timeout=10)
+    rider = threading.Thread(target=rider_draws)
+    rider.start()
+    deadline = time.monotonic() + 10
+    while not sleeping_backends():  # the draw's statement has begun (old budget in sight)
+        assert time.monotonic() < deadline, "the draw's statement did not start"
+        time.sleep(0.01)
+    commit_it.set()  # the lowered budget commits while the draw's statement runs
+    operator.join(timeout=10)
+    rider.join(timeout=30)
+
+    assert not errors
+    [award] = awards
+    assert budget_spent_minor(campaign.pk) <= 50
+    assert award.discount_minor == 0 and award.outcome == DiscountAward.Outcome.BUDGET
