@@ -131,7 +131,8 @@ def postgres_pass(extra: list[str], base_env: dict, out) -> int:
             say(f"PostgreSQL started on 127.0.0.1:{cluster.port}, PgBouncer (transaction "
                 f"mode, {pool.pool_size} server connections per database) on "
                 f"127.0.0.1:{pool.port}")  # fmt: skip
-            return pytest([*pg_args, "--reuse-db"], {**base_env, "DATABASE_URL": pool.url}, out)
+            pooled = {**base_env, "DATABASE_URL": pool.url, "DATABASE_POOLER": "pgbouncer"}
+            return pytest([*pg_args, "--reuse-db"], pooled, out)
     if pgcluster.available() and IN_CI:
         say("FAIL: CI=true but no pgbouncer binary (apt-get install pgbouncer).")
         return 1

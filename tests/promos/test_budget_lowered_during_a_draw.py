@@ -45,7 +45,12 @@ def slow_amounts_on_this_connection():
         def quote(self, obj):  # the literal a client-side bound statement carries
             return f"(SELECT {int(obj)} FROM pg_sleep({SLEEP_SECONDS}))".encode()  # noqa: S608
 
+    from django.db.backends.postgresql.base import Cursor as ClientBindingCursor
+
     connection.ensure_connection()
+    # The settings bind parameters on the server; this connection binds them itself, so
+    # the dumper's literal (the pause) is what the statement carries.
+    connection.connection.cursor_factory = ClientBindingCursor
     connection.connection.adapters.register_dumper(SlowAmount, SlowAmountDumper)
 
 
