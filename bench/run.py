@@ -278,6 +278,7 @@ print(json.dumps({
     "engine": db["ENGINE"].rsplit(".", 1)[-1],
     "conn_max_age": db["CONN_MAX_AGE"],
     "health_checks": db["CONN_HEALTH_CHECKS"],
+    "prepare_threshold": db.get("OPTIONS", {}).get("prepare_threshold"),
     "events": settings.EVENTS_DELIVERY,
     "events_sns": bool(settings.EVENTS_SNS_TOPIC_ARN),
     "promo": "over HTTP" if settings.PROMO_SERVICE_URL else "in-process",
@@ -302,6 +303,13 @@ def describe_settings(found: dict) -> str:
         if age
         else "a new database connection per request (`CONN_MAX_AGE` 0"
     ) + f", health checks {'on' if found['health_checks'] else 'off'})"
+    if found["engine"] == "postgresql":
+        prepared = found["prepare_threshold"]
+        connections += (
+            f", statements prepared from their {prepared}th run"
+            if prepared
+            else ", nothing prepared"
+        )
     events = (
         "events handed on right after the ride's commit, before the answer (inline)"
         if found["events"] == "inline"
