@@ -176,6 +176,9 @@ class LoopbackLambda(InvokeApi):
         current = self.processes.get(name)
         if current and current[0] == code:
             return current[1]
+        if current:  # a new version (zappa update): the old container goes, with its files
+            current[1].close()
+            shutil.rmtree(current[2], ignore_errors=True)
         root = lambda_runtime.unpack(self.package)
         env = {
             "PATH": "/usr/bin:/bin",
