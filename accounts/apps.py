@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.db.models.signals import post_migrate
 
 
@@ -10,5 +10,10 @@ class AccountsConfig(AppConfig):
         from accounts.roles import sync_group_permissions
 
         # After every app's migrations: an app later in INSTALLED_APPS gets its
-        # permissions created only when its own post_migrate signal fires.
-        post_migrate.connect(sync_group_permissions, dispatch_uid="sync_group_permissions")
+        # permissions created only when its own post_migrate signal fires, so the sync
+        # waits for the last app's signal (once per migrate or test flush, not once per
+        # app: a transactional test's flush took 0.30 s CPU instead of 0.07 on PostgreSQL).
+        last = [c for c in apps.get_app_configs() if c.models_module is not None][-1]
+        post_migrate.connect(
+            sync_group_permissions, sender=last, dispatch_uid="sync_group_permissions"
+        )
