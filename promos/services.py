@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from itertools import accumulate
 
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.db.models import Case, ExpressionWrapper, F, Q, Subquery, Value, When
 from django.db.models.functions import Mod
 from django.utils import timezone
@@ -53,11 +53,12 @@ def _fits(amount_minor: int) -> Q:
     )
 
 
-def _slices_with_room(campaign_id: int, amount_minor: int):
+def _slices_with_room(campaign_id: int, amount_minor: int, *, skip_locked: bool = False):
     """The campaign's slices that cover `amount_minor`, the least spent first, to be locked
-    for this transaction (waiting for another transaction's commit if it holds them)."""
+    for this transaction (waiting for another transaction's commit if it holds them, or
+    passing over those held with `skip_locked`)."""
     return (
-        BudgetSlice.objects.select_for_update(of=("self",))
+        BudgetSlice.objects.select_for_update(of=("self",), skip_locked=skip_locked)
         .filter(_fits(amount_minor), campaign_id=campaign_id)
         .order_by("spent_minor", "number")
     )
@@ -71,17 +72,15 @@ def _spend_budget(campaign: Campaign, amount_minor: int) -> bool:
     """Take `amount_minor` from the campaign's budget if it is there; never overspends.
 
     No hot row: the money comes from one of the campaign's BUDGET_SLICES slices whose share
-    of the budget covers it: one that no other transaction holds (one conditional UPDATE
-    that waits for nobody); if every such slice is held, the first one freed. Only when no
-    single slice can cover it (the budget nearly spent) does the draw lock them all and take
-    the money from several. A spent budget is seen without locking anything, so draws on
-    it never queue.
+    of the budget covers it: one that no other transaction holds (it waits for nobody); if
+    every such slice is held, the first one freed. Only when no single slice can cover it
+    (the budget nearly spent) does the draw lock them all and take the money from several.
+    A spent budget is seen without locking anything, so draws on it never queue.
     """
     if amount_minor == 0:
         return True
-    if _spend_from_a_free_slice(campaign.pk, amount_minor):
+    if _spend_from_one_slice(campaign.pk, amount_minor, skip_locked=True):
         return True
-    change = {"spent_minor": F("spent_minor") + amount_minor}
     slices = BudgetSlice.objects.filter(campaign_id=campaign.pk)
     spent = dict(slices.values_list("number", "spent_minor"))
     room = _room(campaign.pk, spent)
@@ -89,63 +88,33 @@ def _spend_budget(campaign: Campaign, amount_minor: int) -> bool:
         return False
     if len(spent) < BUDGET_SLICES:  # a campaign made without them (Campaign.save makes them)
         BudgetSlice.make_missing(campaign.pk)
-    # The first slice freed, locked (one wait), then taken from in a statement of its own: a
-    # statement that waited for a row rechecks it against the campaign's row as it was when
-    # the statement began (PostgreSQL), so a budget lowered meanwhile (Campaign.save holds
-    # every slice while it re-spreads them) would be missed by a single UPDATE. In a
-    # savepoint: a slice that no longer covers it is let go before all are locked in order.
-    try:
-        with transaction.atomic():
-            freed = _slices_with_room(campaign.pk, amount_minor)
-            pk = freed.values_list("pk", flat=True).first()
-            if pk is None or not slices.filter(_fits(amount_minor), pk=pk).update(**change):
-                raise _NoSingleSlice
+    if _spend_from_one_slice(campaign.pk, amount_minor, skip_locked=False):
         return True
-    except _NoSingleSlice:
-        pass
     return _spend_from_all_slices(campaign.pk, amount_minor)
 
 
-def _spend_from_a_free_slice(campaign_id: int, amount_minor: int) -> bool:
-    """The least spent slice whose share of the budget as it is now covers `amount_minor`
-    (`_fits` in SQL) and that no other transaction holds takes it: one statement locks it,
-    a second takes the money if it still covers it. Not one UPDATE: a statement checks the
-    campaign's row as it was when it began (PostgreSQL), so a budget lowered by a commit
-    between that and the slice's lock would be missed (test_budget_lowered_during_a_draw).
-    In SQL: the ORM's version cost 1.9 ms more app CPU per discounted ride request on
-    PostgreSQL (about 20% of it; in-process, load 9, 2026-12-06), nearly all of it spent
-    building the statement."""
-    quote = connection.ops.quote_name
-    slices, campaigns = quote(BudgetSlice._meta.db_table), quote(Campaign._meta.db_table)
-    skip_locked = (
-        " FOR UPDATE OF s SKIP LOCKED"
-        if connection.features.has_select_for_update_skip_locked
-        else ""
-    )
-    fits = f"""(c.budget_minor IS NULL
-        OR s.spent_minor <= c.budget_minor / {BUDGET_SLICES}
-            + CASE WHEN s.number < c.budget_minor %% {BUDGET_SLICES} THEN 1 ELSE 0 END
-            - %(amount)s)"""
-    free = f"""
-        SELECT s.id FROM {slices} s JOIN {campaigns} c ON c.id = s.campaign_id
-        WHERE s.campaign_id = %(campaign)s AND {fits}
-        ORDER BY s.spent_minor, s.number LIMIT 1{skip_locked}
-    """  # noqa: S608 (names from the models; values are parameters)
-    spend = f"""
-        UPDATE {slices} SET spent_minor = spent_minor + %(amount)s
-        WHERE id = (
-            SELECT s.id FROM {slices} s JOIN {campaigns} c ON c.id = s.campaign_id
-            WHERE s.id = %(slice)s AND {fits}
-        )
-    """  # noqa: S608 (names from the models; values are parameters)
-    params = {"amount": amount_minor, "campaign": campaign_id}
-    with connection.cursor() as cursor:
-        cursor.execute(free, params)
-        row = cursor.fetchone()
-        if row is None:
-            return False
-        cursor.execute(spend, {**params, "slice": row[0]})
-        return cursor.rowcount == 1
+def _spend_from_one_slice(campaign_id: int, amount_minor: int, *, skip_locked: bool) -> bool:
+    """The least spent slice that covers `amount_minor` (one no other transaction holds, with
+    `skip_locked`; else the first one freed) is locked, then taken from in a statement of
+    its own. Not one UPDATE: a statement that waited for a row rechecks it against the
+    campaign's row as it was when the statement began (PostgreSQL), so a budget lowered
+    meanwhile (Campaign.save holds every slice while it re-spreads them) would be missed
+    (test_budget_lowered_during_a_draw). In a savepoint: a slice that no longer covers it is
+    let go at once; kept, it would deadlock with a draw or a budget change that locks all
+    slices in order."""
+    slices = BudgetSlice.objects.filter(campaign_id=campaign_id)
+    try:
+        with transaction.atomic():
+            freed = _slices_with_room(campaign_id, amount_minor, skip_locked=skip_locked)
+            pk = freed.values_list("pk", flat=True).first()
+            taken = pk is not None and slices.filter(_fits(amount_minor), pk=pk).update(
+                spent_minor=F("spent_minor") + amount_minor
+            )
+            if not taken:
+                raise _NoSingleSlice
+        return True
+    except _NoSingleSlice:
+        return False
 
 
 def _room(campaign_id: int, spent: dict) -> dict | None:

@@ -3,9 +3,9 @@ its budget slice after that commit, keeps to the lowered budget (PostgreSQL, REA
 a statement sees the campaign's row as it was when the statement began).
 
 The window between the statement's start and its row lock is microseconds in production;
-the test widens it deterministically: the discount amount is sent to PostgreSQL as
-`(SELECT <amount> FROM pg_sleep(...))`, evaluated while the statement reads the slices,
-before it locks one. A stress run (6 threads drawing while the budget was lowered, 300
+the test widens it deterministically: the draw's statements that lock slices start with a
+`pg_sleep(...)` in their WHERE, evaluated while the statement reads the slices, before it
+locks one. A stress run (6 threads drawing while the budget was lowered, 300
 rounds) overspent 5 rounds by one discount each on the single-UPDATE free-slice draw.
 """
 
@@ -17,7 +17,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection, transaction
 
-from promos.models import DiscountAward
+from promos.models import BudgetSlice, DiscountAward
 from promos.selectors import budget_spent_minor
 from promos.services import record_discount
 from tests.factories import CampaignFactory
@@ -31,27 +31,13 @@ SEATTLE = (47.6062, -122.3321)
 SLEEP_SECONDS = 1.0
 
 
-class SlowAmount(int):
-    """An amount that PostgreSQL computes after a pause (client-side binding only)."""
-
-
-def slow_amounts_on_this_connection():
-    from psycopg.adapt import Dumper
-
-    class SlowAmountDumper(Dumper):
-        def dump(self, obj):
-            return str(int(obj)).encode()
-
-        def quote(self, obj):  # the literal a client-side bound statement carries
-            return f"(SELECT {int(obj)} FROM pg_sleep({SLEEP_SECONDS}))".encode()  # noqa: S608
-
-    from django.db.backends.postgresql.base import Cursor as ClientBindingCursor
-
-    connection.ensure_connection()
-    # The settings bind parameters on the server; this connection binds them itself, so
-    # the dumper's literal (the pause) is what the statement carries.
-    connection.connection.cursor_factory = ClientBindingCursor
-    connection.connection.adapters.register_dumper(SlowAmount, SlowAmountDumper)
+def slow_slice_locks(execute, sql, params, many, context):
+    """The draw's statements that lock budget slices pause first, inside the statement:
+    after it began (its view of the campaign's row taken), before it locks a slice."""
+    if "FOR UPDATE" in sql and BudgetSlice._meta.db_table in sql:
+        pause = f" WHERE (SELECT true FROM pg_sleep({SLEEP_SECONDS})) AND "  # noqa: S608
+        sql = sql.replace(" WHERE ", pause, 1)
+    return execute(sql, params, many, context)
 
 
 def sleeping_backends() -> int:
@@ -80,15 +66,14 @@ def test_a_draw_that_began_before_the_budget_was_lowered_keeps_to_the_lowered_bu
 
     def rider_draws():
         try:
-            slow_amounts_on_this_connection()
             award = DiscountAward(
                 username=f"{uuid.uuid4().hex}@example.com", latitude=SEATTLE[0],
                 longitude=SEATTLE[1], fare_minor=200, campaign=campaign,
                 multiplier=Decimal("0.50"), outcome=DiscountAward.Outcome.DRAWN,
-                discount_minor=SlowAmount(100),
+                discount_minor=100,
             )  # fmt: skip
-            with transaction.atomic():  # as a ride request records it
-                awards.append(record_discount(award))
+            with connection.execute_wrapper(slow_slice_locks), transaction.atomic():
+                awards.append(record_discount(award))  # as a ride request records it
         except Exception as error:  # reported by the assertion below
             errors.append(error)
         finally:
