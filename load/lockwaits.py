@@ -175,6 +175,7 @@ class Sampler(threading.Thread):
 
 
 def measure(options) -> dict:
+    options.logdir.mkdir(parents=True, exist_ok=True)
     log = options.logdir / "lockwaits.log"
     log.write_text("")
     with (
