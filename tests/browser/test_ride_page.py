@@ -42,6 +42,14 @@ def set_pickup_at_the_centre(page):
     expect(page.locator("[data-estimate-amount]")).to_have_text("$12.50")
 
 
+def request_a_unicorn_at_the_centre(page):
+    """The ride page, a pickup at the map's centre, Request Unicorn: the unicorn is on its way."""
+    open_ride_page(page)
+    set_pickup_at_the_centre(page)
+    page.get_by_role("button", name="Request Unicorn").click()
+    expect(page.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)
+
+
 def screenshots(page, name):
     """At phone and desktop sizes."""
     for size, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
@@ -237,10 +245,7 @@ def test_coming_back_to_the_tab_does_not_start_a_second_poll(new_page, sign_in, 
     page = new_page(PHONE)
     page.add_init_script(SLOW_POLLS)
     sign_in(page, UserFactory())
-    open_ride_page(page)
-    set_pickup_at_the_centre(page)
-    page.get_by_role("button", name="Request Unicorn").click()
-    expect(page.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)
+    request_a_unicorn_at_the_centre(page)
 
     page.wait_for_function("() => window.__polls.inFlight === 1")
     for _ in range(3):  # the rider switches tabs back and forth while a poll is slow
@@ -446,10 +451,7 @@ def test_on_a_phone_a_notice_that_grows_the_sheet_keeps_the_ride_in_view(new_pag
     page = new_page(PHONE)
     page.add_init_script(PLANNED_POLLS)
     sign_in(page, UserFactory())
-    open_ride_page(page)
-    set_pickup_at_the_centre(page)
-    page.get_by_role("button", name="Request Unicorn").click()
-    expect(page.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)
+    request_a_unicorn_at_the_centre(page)
     page.wait_for_timeout(600)  # the map's zoom to the ride, animated
     assert ride_in_view(page)
     sheet = page.locator(".ride-sheet")
