@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import expect
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -80,3 +81,21 @@ def screenshot(page, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def open_ride_page(page):
+    page.goto("/ride/")
+    page.locator("[data-map-ready]").wait_for(state="attached")
+
+
+def set_pickup_at_the_centre(page):
+    page.locator("#ride-map").click()  # Playwright clicks the middle of the element
+    expect(page.locator(".wr-marker-pickup")).to_be_visible()
+    expect(page.locator("[data-estimate-amount]")).to_have_text("$12.50")
+
+
+def request_a_unicorn(page):
+    """The ride page, a pickup at the map's centre (a $12.50 flat fare), Request Unicorn."""
+    open_ride_page(page)
+    set_pickup_at_the_centre(page)
+    page.get_by_role("button", name="Request Unicorn").click()

@@ -13,7 +13,15 @@ from playwright.sync_api import expect
 
 from rides import services
 from rides.models import Ride
-from tests.browser.support import BROWSER, DESKTOP, PHONE, screenshot
+from tests.browser.support import (
+    BROWSER,
+    DESKTOP,
+    PHONE,
+    open_ride_page,
+    request_a_unicorn,
+    screenshot,
+    set_pickup_at_the_centre,
+)
 from tests.factories import UnicornFactory, UserFactory
 
 pytestmark = BROWSER
@@ -31,22 +39,9 @@ def shadowfax():
     )
 
 
-def open_ride_page(page):
-    page.goto("/ride/")
-    page.locator("[data-map-ready]").wait_for(state="attached")
-
-
-def set_pickup_at_the_centre(page):
-    page.locator("#ride-map").click()
-    expect(page.locator(".wr-marker-pickup")).to_be_visible()
-    expect(page.locator("[data-estimate-amount]")).to_have_text("$12.50")
-
-
 def request_a_unicorn_at_the_centre(page):
     """The ride page, a pickup at the map's centre, Request Unicorn: the unicorn is on its way."""
-    open_ride_page(page)
-    set_pickup_at_the_centre(page)
-    page.get_by_role("button", name="Request Unicorn").click()
+    request_a_unicorn(page)
     expect(page.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)
 
 

@@ -9,7 +9,16 @@ from playwright.sync_api import expect
 
 from rides import services
 from rides.models import Ride
-from tests.browser.support import BROWSER, DESKTOP, PHONE, screenshot, serve_blank_tiles
+from tests.browser.support import (
+    BROWSER,
+    DESKTOP,
+    PHONE,
+    open_ride_page,
+    request_a_unicorn,
+    screenshot,
+    serve_blank_tiles,
+    set_pickup_at_the_centre,
+)
 from tests.factories import PASSWORD, OperatorFactory, UnicornFactory, UserFactory
 
 pytestmark = BROWSER
@@ -40,23 +49,6 @@ def shadowfax(north_m=300):
 
 def size_of(page):
     return "phone" if page.viewport_size["width"] < 600 else "desktop"
-
-
-def open_ride_page(page):
-    page.goto("/ride/")
-    page.locator("[data-map-ready]").wait_for(state="attached")
-
-
-def set_pickup_at_the_centre(page):
-    page.locator("#ride-map").click()  # Playwright clicks the middle of the element
-    expect(page.locator(".wr-marker-pickup")).to_be_visible()
-    expect(page.locator("[data-estimate-amount]")).to_have_text("$12.50")
-
-
-def request_a_unicorn(page):
-    open_ride_page(page)
-    set_pickup_at_the_centre(page)
-    page.get_by_role("button", name="Request Unicorn").click()
 
 
 def assert_in_view_without_scrolling(page, *locators):
