@@ -3,8 +3,8 @@
 from datetime import date
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrations import migrate_to, migrated_back_to
 
 BEFORE = [("bi", "0002_aggregates_per_currency")]
 AFTER = [("bi", "0003_aggregates_without_hot_row")]
@@ -13,21 +13,14 @@ DAY = date(2026, 11, 30)
 
 @pytest.mark.django_db(transaction=True)
 def test_existing_aggregates_are_kept_and_a_day_may_then_have_several_rows():
-    executor = MigrationExecutor(connection)
-    leaves = executor.loader.graph.leaf_nodes()
-    executor.migrate(BEFORE)
-    try:
-        old = executor.loader.project_state(BEFORE).apps
+    with migrated_back_to(BEFORE) as old:
         old.get_model("bi", "DailyAggregate").objects.create(
             day=DAY, currency="USD", rides_completed=3, revenue_minor=4_500
         )
         old.get_model("bi", "CampaignDailySpend").objects.create(
             day=DAY, campaign="Launch", currency="USD", rides=2, discounts_minor=900
         )
-        connection.close()  # the migration runs in a session of its own, as `migrate` would
-        executor = MigrationExecutor(connection)
-        executor.migrate(AFTER)
-        new = executor.loader.project_state(AFTER).apps
+        new = migrate_to(AFTER)
         Daily, Spend = (
             new.get_model("bi", "DailyAggregate"),
             new.get_model("bi", "CampaignDailySpend"),
@@ -37,5 +30,3 @@ def test_existing_aggregates_are_kept_and_a_day_may_then_have_several_rows():
         assert Spend.objects.get(day=DAY).discounts_minor == 900
         Daily.objects.create(day=DAY, currency="USD", rides_completed=1)  # a second row
         assert Daily.objects.filter(day=DAY, currency="USD").count() == 2
-    finally:
-        MigrationExecutor(connection).migrate(leaves)

@@ -6,8 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
-from django.db.migrations.executor import MigrationExecutor
+from django.db import connection, transaction  # noqa: F401 (connection: the skipif below)
 from django.utils import timezone
 
 from promos.models import BUDGET_SLICES, BudgetSlice, DiscountAward
@@ -15,6 +14,7 @@ from promos.selectors import budget_spent_minor
 from promos.services import draw_discount, release_ride_awards
 from tests.concurrency import all_at_once, held_by_another_transaction
 from tests.factories import CampaignFactory
+from tests.migrations import migrate_to, migrated_back_to
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -89,11 +89,8 @@ AFTER = [("promos", "0004_budget_in_slices")]
 
 
 def test_the_migration_keeps_what_each_campaign_has_spent():
-    executor = MigrationExecutor(connection)
-    leaves = executor.loader.graph.leaf_nodes()
-    executor.migrate(BEFORE)
-    try:
-        Campaign = executor.loader.project_state(BEFORE).apps.get_model("promos", "Campaign")
+    with migrated_back_to(BEFORE) as old:
+        Campaign = old.get_model("promos", "Campaign")
         start = timezone.now() - timedelta(days=1)
         spent = {
             Campaign.objects.create(
@@ -101,10 +98,7 @@ def test_the_migration_keeps_what_each_campaign_has_spent():
             ).pk: spent
             for name, budget, spent in [("A", 10_000, 9_999), ("B", None, 1_234), ("C", 50, 0)]
         }
-        connection.close()  # the migration runs in a session of its own, as `migrate` would
-        executor = MigrationExecutor(connection)
-        executor.migrate(AFTER)
-        Slice = executor.loader.project_state(AFTER).apps.get_model("promos", "BudgetSlice")
+        Slice = migrate_to(AFTER).get_model("promos", "BudgetSlice")
         for campaign_id, total in spent.items():
             slices = Slice.objects.filter(campaign_id=campaign_id)
             assert slices.count() == BUDGET_SLICES
@@ -114,8 +108,6 @@ def test_the_migration_keeps_what_each_campaign_has_spent():
             s.spent_minor <= BudgetSlice.allowance(10_000, s.number)
             for s in Slice.objects.filter(campaign__name="A")
         )
-    finally:
-        MigrationExecutor(connection).migrate(leaves)
 
 
 @pytest.mark.django_db  # one connection: no need to commit

@@ -4,11 +4,10 @@ a rider who had several open rides (the old code allowed it) keeps the newest.""
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from tests.factories import UserFactory
+from tests.migrations import migrate_to, migrated_back_to
 
 BEFORE = [("rides", "0004_drop_redundant_fk_index")]
 AFTER = [("rides", "0005_ride_lifecycle_and_reference")]
@@ -16,11 +15,7 @@ AFTER = [("rides", "0005_ride_lifecycle_and_reference")]
 
 @pytest.mark.django_db(transaction=True)
 def test_existing_rides_are_kept_and_a_second_open_ride_expires():
-    executor = MigrationExecutor(connection)
-    leaves = executor.loader.graph.leaf_nodes()
-    executor.migrate(BEFORE)
-    try:
-        old = executor.loader.project_state(BEFORE).apps
+    with migrated_back_to(BEFORE) as old:
         User, Unicorn, Ride = (old.get_model(*m) for m in (
             ("accounts", "User"), ("rides", "Unicorn"), ("rides", "Ride"),
         ))  # fmt: skip
@@ -52,10 +47,7 @@ def test_existing_rides_are_kept_and_a_second_open_ride_expires():
                 requested_at=now - timedelta(minutes=10 - n)
             )
 
-        connection.close()  # the migration runs in a session of its own, as `migrate` would
-        executor = MigrationExecutor(connection)
-        executor.migrate(AFTER)
-        new = executor.loader.project_state(AFTER).apps
+        new = migrate_to(AFTER)
         Ride, Unicorn = new.get_model("rides", "Ride"), new.get_model("rides", "Unicorn")
         older, newer, done = (Ride.objects.get(pk=r.pk) for r in rides)
         assert (older.status, newer.status, done.status) == ("expired", "assigned", "completed")
@@ -65,5 +57,3 @@ def test_existing_rides_are_kept_and_a_second_open_ride_expires():
         references = {r.reference for r in (older, newer, done)}
         assert len(references) == 3 and all(r.startswith("WR-") for r in references)
         assert newer.arrives_at == newer.requested_at + timedelta(seconds=60)
-    finally:
-        MigrationExecutor(connection).migrate(leaves)
