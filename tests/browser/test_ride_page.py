@@ -28,6 +28,8 @@ pytestmark = BROWSER
 
 LAT, LNG = settings.CITY_CENTER
 ON_HIS_WAY = "Shadowfax, your white unicorn, is on his way."
+# What api.js says of a request that got no answer.
+NO_ANSWER = "We could not reach Wild Rydes. Check your connection and try again."
 RIDES = re.compile(r"/api/rides/$")
 
 
@@ -111,7 +113,7 @@ def test_a_retry_after_an_unanswered_request_reuses_its_key_and_gets_the_ride(
 
     request.click()
     expect(page.locator("[data-ride-status]")).to_have_text(
-        "We could not reach Wild Rydes. Check your connection and try again."
+        NO_ANSWER
         if first_answer == "lost"
         else "Something went wrong on our side. Please try again in a moment."
     )
@@ -148,9 +150,7 @@ def test_a_retry_while_the_first_request_is_still_booking_keeps_its_key(
     request = page.locator("[data-request]")
     status = page.locator("[data-ride-status]")
     request.click()
-    expect(status).to_have_text(
-        "We could not reach Wild Rydes. Check your connection and try again."
-    )
+    expect(status).to_have_text(NO_ANSWER)
 
     request.click()  # the server: 409 with Retry-After, the first one is still running
     expect(status).to_have_text(
@@ -185,9 +185,7 @@ def test_a_changed_trip_after_an_unanswered_request_is_a_new_request(
     status = page.locator("[data-ride-status]")
 
     request.click()
-    expect(status).to_have_text(
-        "We could not reach Wild Rydes. Check your connection and try again."
-    )
+    expect(status).to_have_text(NO_ANSWER)
     page.get_by_role("button", name="Remove").click()
     expect(page.locator("[data-estimate-detail]")).to_contain_text("Flat fare")
     request.click()
@@ -266,7 +264,6 @@ def test_a_lost_answer_to_an_action_that_was_done_is_not_an_error(page, sign_in,
     status = page.locator("[data-ride-status]")
     board = page.get_by_role("button", name="I\u2019m on board")
     expect(message).to_have_text("Shadowfax has arrived. Giddy up!")
-    lost = "We could not reach Wild Rydes. Check your connection and try again."
     reaches_the_server = False
 
     def lose_the_answer(route):
@@ -276,9 +273,9 @@ def test_a_lost_answer_to_an_action_that_was_done_is_not_an_error(page, sign_in,
 
     page.route(re.compile(r"/board/$"), lose_the_answer)
     board.click()  # it never reached the server: still to do, and said so
-    expect(status).to_have_text(lost)
+    expect(status).to_have_text(NO_ANSWER)
     page.wait_for_timeout(2_500)  # a poll later
-    expect(status).to_have_text(lost)
+    expect(status).to_have_text(NO_ANSWER)
     expect(message).to_have_text("Shadowfax has arrived. Giddy up!")
 
     reaches_the_server = True
@@ -390,9 +387,7 @@ def test_while_boarding_is_sent_the_other_actions_wait(new_page, sign_in, settin
         expect(cancel).to_be_hidden()
     else:
         held[0].abort("connectionreset")  # it never reached the server: still to do
-        expect(page.locator("[data-ride-status]")).to_have_text(
-            "We could not reach Wild Rydes. Check your connection and try again."
-        )
+        expect(page.locator("[data-ride-status]")).to_have_text(NO_ANSWER)
         expect(board).to_be_enabled()
         expect(board).to_have_text("I\u2019m on board")
         expect(board).not_to_have_attribute("aria-busy", "true")
