@@ -257,9 +257,7 @@ def test_a_lost_answer_to_an_action_that_was_done_is_not_an_error(page, sign_in,
     settings.RIDE_BOARDING_MINUTES = 60  # a minute to board at that pace
     UnicornFactory(name="Shadowfax", gender="male", latitude=LAT + 0.0027, longitude=LNG)
     sign_in(page, UserFactory())
-    open_ride_page(page)
-    set_pickup_at_the_centre(page)
-    page.get_by_role("button", name="Request Unicorn").click()
+    request_a_unicorn(page)
     message = page.locator("[data-ride-message]")
     status = page.locator("[data-ride-status]")
     board = page.get_by_role("button", name="I\u2019m on board")
@@ -322,9 +320,7 @@ def test_a_poll_that_fails_after_an_action_answered_says_nothing(new_page, sign_
     page = new_page(PHONE)
     page.add_init_script(PLANNED_POLLS)
     sign_in(page, UserFactory())
-    open_ride_page(page)
-    set_pickup_at_the_centre(page)
-    page.get_by_role("button", name="Request Unicorn").click()
+    request_a_unicorn(page)
     message = page.locator("[data-ride-message]")
     status = page.locator("[data-ride-status]")
     expect(message).to_have_text("Shadowfax has arrived. Giddy up!")
@@ -346,9 +342,7 @@ def an_arrived_ride(page, sign_in, settings):
     settings.RIDE_BOARDING_MINUTES = 60
     UnicornFactory(name="Shadowfax", gender="male", latitude=LAT + 0.0027, longitude=LNG)
     sign_in(page, UserFactory())
-    open_ride_page(page)
-    set_pickup_at_the_centre(page)
-    page.get_by_role("button", name="Request Unicorn").click()
+    request_a_unicorn(page)
     expect(page.locator("[data-ride-message]")).to_have_text("Shadowfax has arrived. Giddy up!")
 
 
