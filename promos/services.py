@@ -8,7 +8,7 @@ from decimal import Decimal
 from itertools import accumulate
 
 from django.db import models, transaction
-from django.db.models import Case, ExpressionWrapper, F, Q, Subquery, Value, When
+from django.db.models import Case, Exists, ExpressionWrapper, F, Q, Value, When
 from django.db.models.functions import Mod
 from django.utils import timezone
 
@@ -65,7 +65,8 @@ def _slices_with_room(campaign_id: int, amount_minor: int, *, skip_locked: bool 
 
 
 class _NoSingleSlice(Exception):
-    """No one slice covers the amount (any more): the draw's savepoint is rolled back."""
+    """No one slice covers the amount (any more), or (a give-back) may take it back: the
+    savepoint is rolled back, the slice let go."""
 
 
 def _spend_budget(campaign: Campaign, amount_minor: int) -> bool:
@@ -151,30 +152,59 @@ def _spend_from_all_slices(campaign_id: int, amount_minor: int) -> bool:
 
 
 def _give_back_budget(campaign_id: int, amount_minor: int) -> None:
-    """Return `amount_minor` to the campaign's budget: first to a slice that spent more
-    than its share (a lowered budget, BudgetSlice.fit_to_budget: while it does, the others
-    must stay full), then to a free slice that spent at least that much (the most spent
-    first), else spread over all slices, locked."""
-    over = BudgetSlice.objects.filter(campaign_id=campaign_id, spent_minor__gt=_slice_allowance())
-    for piece in over.select_for_update(of=("self",)).order_by("number")[:1]:
-        take = min(amount_minor, piece.spent_minor)
-        BudgetSlice.objects.filter(pk=piece.pk).update(spent_minor=F("spent_minor") - take)
-        amount_minor -= take
-    if not amount_minor:
-        return
-    candidate = BudgetSlice.objects.select_for_update(skip_locked=True, of=("self",)).filter(
-        campaign_id=campaign_id, spent_minor__gte=amount_minor
-    )
-    if BudgetSlice.objects.filter(
-        pk=Subquery(candidate.order_by("-spent_minor", "number").values("pk")[:1])
-    ).update(spent_minor=F("spent_minor") - amount_minor):
-        return
+    """Return `amount_minor` to the campaign's budget: to one free slice that spent at least
+    that much (the most spent first), unless a slice spent more than its share of the budget
+    (a lowered budget, BudgetSlice.fit_to_budget: while one does, the others must stay
+    full); then, or when no free slice covers it, the slow way, every slice locked."""
+    if not _give_back_to_one_slice(campaign_id, amount_minor):
+        _give_back_to_all_slices(campaign_id, amount_minor)
+
+
+def _give_back_to_one_slice(campaign_id: int, amount_minor: int) -> bool:
+    """The most spent slice that no other transaction holds and that spent at least
+    `amount_minor` is locked, then given it back in a statement of its own if no slice is
+    over its share of the budget as it is then. Not decided by the statement that locks: it
+    sees the budget as it was when it began (PostgreSQL), maybe before an operator lowered
+    it, and a full slice given back to would be spent beyond the new budget
+    (test_budget_lowered_during_a_give_back). Once one slice is held the budget cannot
+    change (Campaign.save locks every slice). In a savepoint: a slice not given back to is
+    let go at once; kept, it would deadlock with those that lock all slices in order."""
+    slices = BudgetSlice.objects.filter(campaign_id=campaign_id)
+    over = slices.filter(spent_minor__gt=_slice_allowance())
+    try:
+        with transaction.atomic():
+            covering = slices.select_for_update(skip_locked=True).filter(
+                spent_minor__gte=amount_minor
+            )
+            pk = covering.order_by("-spent_minor", "number").values_list("pk", flat=True).first()
+            given = pk is not None and slices.filter(~Exists(over), pk=pk).update(
+                spent_minor=F("spent_minor") - amount_minor
+            )
+            if not given:
+                raise _NoSingleSlice
+        return True
+    except _NoSingleSlice:
+        return False
+
+
+def _give_back_to_all_slices(campaign_id: int, amount_minor: int) -> None:
+    """The slow way: every slice of the campaign locked in number order (as Campaign.save
+    and a draw's slow way lock them), then the budget read as it is now, and the money
+    given back to a slice over its share first, then to the most spent ones."""
+    slices = BudgetSlice.objects.filter(campaign_id=campaign_id)
+    locked = list(slices.select_for_update().order_by("number"))
+    budget = Campaign.objects.filter(pk=campaign_id).values_list("budget_minor", flat=True).get()
+
+    def over_its_share(piece: BudgetSlice) -> bool:
+        return budget is not None and piece.spent_minor > BudgetSlice.allowance(
+            budget, piece.number
+        )
+
     left = amount_minor
-    slices = BudgetSlice.objects.select_for_update().filter(campaign_id=campaign_id)
-    for piece in sorted(slices.order_by("number"), key=lambda s: -s.spent_minor):
+    for piece in sorted(locked, key=lambda piece: (not over_its_share(piece), -piece.spent_minor)):
         take = min(left, piece.spent_minor)
         if take:
-            BudgetSlice.objects.filter(pk=piece.pk).update(spent_minor=F("spent_minor") - take)
+            slices.filter(pk=piece.pk).update(spent_minor=F("spent_minor") - take)
             left -= take
         if not left:
             break
