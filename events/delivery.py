@@ -23,6 +23,13 @@ from events.models import Delivery, OutboxEvent, ProcessedEvent
 logger = logging.getLogger(__name__)
 
 
+class ProcessedAlready(IntegrityError):
+    """The insert of a subscriber's ProcessedEvent rows conflicted: an event of the batch
+    was processed by it already (another delivery got there first, or by hand). Raised
+    before the subscriber runs, so unlike an IntegrityError of the subscriber's own, the
+    batch may be run again without the events it has processed."""
+
+
 def process_batch(
     subscriber: registry.Subscriber, envelopes: list[dict], *, claimed: bool = False
 ) -> int:
@@ -30,12 +37,12 @@ def process_batch(
 
     Call it inside a transaction: the ProcessedEvent rows and the subscriber's work commit
     (or roll back) together. Two deliveries of the same event at once: the second one's
-    insert of the ProcessedEvent row fails (IntegrityError) and its transaction rolls back.
+    insert of the ProcessedEvent row fails (ProcessedAlready) and its transaction rolls back.
 
     `claimed`: the events were unpublished until this delivery claimed them, so no
     subscriber has processed them (an event is processed and published in one commit):
     their rows are inserted without looking first. One processed after all (by hand, say)
-    fails the insert (IntegrityError).
+    fails the insert (ProcessedAlready).
     """
     done = set()
     if not claimed:
@@ -49,9 +56,12 @@ def process_batch(
             fresh.append(envelope)
     if not fresh:
         return 0
-    ProcessedEvent.objects.bulk_create(
-        ProcessedEvent(subscriber=subscriber.name, event_id=envelope["id"]) for envelope in fresh
-    )
+    try:
+        ProcessedEvent.objects.bulk_create(
+            ProcessedEvent(subscriber=subscriber.name, event_id=e["id"]) for e in fresh
+        )
+    except IntegrityError as error:
+        raise ProcessedAlready(*error.args) from error
     handle_batch = subscriber.batch_handler
     if handle_batch is not None:
         handle_batch(fresh)
@@ -66,7 +76,7 @@ def process_event(subscriber: registry.Subscriber, envelope: dict) -> bool:
     try:
         with transaction.atomic():
             return process_batch(subscriber, [envelope]) == 1
-    except IntegrityError:
+    except ProcessedAlready:
         processed = ProcessedEvent.objects.filter(
             subscriber=subscriber.name, event_id=envelope["id"]
         )
@@ -78,12 +88,18 @@ def process_event(subscriber: registry.Subscriber, envelope: dict) -> bool:
 def _processed_as_one(
     subscriber: registry.Subscriber, envelopes: list[dict], *, claimed: bool = False
 ) -> bool:
-    """Process the batch in one (sub)transaction; False, with nothing kept, if it failed."""
+    """Process the batch in one (sub)transaction; False, with nothing kept, if it failed.
+
+    Run again only when an event turned out to be processed already (ProcessedAlready,
+    before the subscriber ran); not when the subscriber failed, whatever its error (an
+    IntegrityError of its own included): what it did outside the database would be done
+    twice (an e-mail). Such effects belong in transaction.on_commit: a failed attempt is
+    rolled back, and its events are tried again one by one."""
     try:
         with transaction.atomic():
             process_batch(subscriber, envelopes, claimed=claimed)
     except Exception as error:
-        if claimed and isinstance(error, IntegrityError):  # processed already after all
+        if claimed and isinstance(error, ProcessedAlready):
             return _processed_as_one(subscriber, envelopes)
         logger.warning(
             "Subscriber %s failed on a batch of %d events, trying them one by one: %s",
