@@ -42,7 +42,6 @@ def s3_static(settings, monkeypatch):
         yield stack
 
 
-@pytest.mark.django_db
 def test_collectstatic_puts_hashed_files_in_the_bucket_and_pages_use_them(s3_static, client):
     call_command("collectstatic", "--noinput", "-v0", *[f"-i={name}" for name in IGNORED])
 
