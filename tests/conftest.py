@@ -65,6 +65,14 @@ def _events_delivered_inline(settings):
 
 
 @pytest.fixture(autouse=True)
+def _no_answer_floor(settings):
+    """Reset and resend answers are padded to a minimum time in production (0.5 s: the
+    schema fuzz and the authorization matrix alone slept 20 s per pass); the test that
+    measures it sets its own floor (tests/accounts/test_self_service.py)."""
+    settings.ACCOUNT_ANSWER_FLOOR_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
