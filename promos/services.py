@@ -53,14 +53,10 @@ def _fits(amount_minor: int) -> Q:
     )
 
 
-def _slices_with_room(campaign_id: int, amount_minor: int, *, skip_locked: bool = False):
-    """The campaign's slices that cover `amount_minor`, the least spent first, to be locked
-    for this transaction (waiting for another transaction's commit if it holds them, or
-    passing over those held with `skip_locked`)."""
-    return (
-        BudgetSlice.objects.select_for_update(of=("self",), skip_locked=skip_locked)
-        .filter(_fits(amount_minor), campaign_id=campaign_id)
-        .order_by("spent_minor", "number")
+def _slices_with_room(campaign_id: int, amount_minor: int):
+    """The campaign's slices that cover `amount_minor`, the least spent first."""
+    return BudgetSlice.objects.filter(_fits(amount_minor), campaign_id=campaign_id).order_by(
+        "spent_minor", "number"
     )
 
 
@@ -96,18 +92,26 @@ def _spend_budget(campaign: Campaign, amount_minor: int) -> bool:
 
 def _spend_from_one_slice(campaign_id: int, amount_minor: int, *, skip_locked: bool) -> bool:
     """The least spent slice that covers `amount_minor` (one no other transaction holds, with
-    `skip_locked`; else the first one freed) is locked, then taken from in a statement of
-    its own. Not one UPDATE: a statement that waited for a row rechecks it against the
+    `skip_locked`; else the first one, waited for) is locked, then taken from in a statement
+    of its own. Not one UPDATE: a statement that waited for a row rechecks it against the
     campaign's row as it was when the statement began (PostgreSQL), so a budget lowered
     meanwhile (Campaign.save holds every slice while it re-spreads them) would be missed
-    (test_budget_lowered_during_a_draw). In a savepoint: a slice that no longer covers it is
-    let go at once; kept, it would deadlock with a draw or a budget change that locks all
-    slices in order."""
+    (test_budget_lowered_during_a_draw). The slice waited for is chosen first and locked
+    alone: a statement that locks the first of several that cover it keeps the lock of one
+    it finds spent meanwhile (PostgreSQL) while it waits for the next, and deadlocked with
+    a draw or a budget change that locks all slices in order (test_a_draw_waiting_for_a_
+    slice_holds_no_other). In a savepoint: a slice that no longer covers it is let go at
+    once; kept, it would deadlock the same way."""
     slices = BudgetSlice.objects.filter(campaign_id=campaign_id)
+    with_room = _slices_with_room(campaign_id, amount_minor).values_list("pk", flat=True)
     try:
         with transaction.atomic():
-            freed = _slices_with_room(campaign_id, amount_minor, skip_locked=skip_locked)
-            pk = freed.values_list("pk", flat=True).first()
+            if skip_locked:  # locks the slice it returns, waiting for nobody
+                pk = with_room.select_for_update(skip_locked=True, of=("self",)).first()
+            else:
+                pk = with_room.first()
+                if pk is not None:  # waited for alone
+                    slices.select_for_update().filter(pk=pk).values_list("pk", flat=True).get()
             taken = pk is not None and slices.filter(_fits(amount_minor), pk=pk).update(
                 spent_minor=F("spent_minor") + amount_minor
             )
