@@ -5,6 +5,11 @@ same effect as the handler applied to each event in turn, done set-based (events
 hands it a whole batch in one transaction: the relay's, or an SQS batch's). Without one,
 the handler runs per event.
 
+A subscriber runs inside the delivery's transaction, and an attempt that fails is rolled
+back and tried again (events.delivery). What it does outside the database (an e-mail)
+goes in `transaction.on_commit`, or a failed attempt does it twice (see
+notifications.rides.send_receipt).
+
 On AWS each subscriber has its own SQS queue subscribed to the SNS topic with a filter
 policy on the `event_type` attribute built from the same `types`.
 """
