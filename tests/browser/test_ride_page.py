@@ -507,3 +507,52 @@ def test_a_booking_without_an_answer_is_given_up_and_its_retry_keeps_the_key(
     expect(status).to_be_empty()
     assert len(keys) == 2 and keys[0] == keys[1], keys
     assert Ride.objects.count() == 1
+
+
+def fast_forward(page, seconds, step=2):
+    """Playwright's clock `seconds` ahead, a step at a time, each once no poll is in flight:
+    a poll's answer comes in real time, and the page schedules the next poll from it."""
+    for _ in range(0, seconds, step):
+        page.wait_for_function("() => window.__polls.inFlight === 0")
+        page.clock.fast_forward(step * 1_000)
+
+
+def pickup_to_unicorn_px(page):
+    pin = page.locator(".wr-marker-pickup").bounding_box()
+    disc = page.locator(".wr-unicorn-disc").bounding_box()
+    return abs(disc["y"] - pin["y"]) + abs(disc["x"] - pin["x"])
+
+
+def test_a_tap_on_the_map_during_a_ride_still_lets_the_ride_be_kept_in_view(new_page, sign_in):
+    """A tap is not the rider taking the map in hand: after one, a notice that grows the sheet
+    still has the ride fitted again into the map left above it. A zoom (the wheel) is: after
+    one, the map stays as the rider put it when the notice goes."""
+    # 3.7 km north: the fitted ride fills the phone's map from top to bottom.
+    UnicornFactory(
+        name="Shadowfax", color="white", gender="male", latitude=LAT + 0.033, longitude=LNG
+    )
+    page = new_page(PHONE)
+    page.add_init_script(PLANNED_POLLS)
+    page.clock.install()
+    sign_in(page, UserFactory())
+    request_a_unicorn_at_the_centre(page)
+    assert ride_in_view(page)
+    box = page.locator("#ride-map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + 80)  # a tap, on the map's top
+
+    page.evaluate("window.__pollPlan.push('fail', 'fail')")  # the network drops for a while
+    status = page.locator("[data-ride-status]")
+    fast_forward(page, 6)
+    expect(status).to_contain_text("We keep trying.")
+    page.wait_for_timeout(200)  # the sheet grown, the map shrunk: fitted again
+    assert ride_in_view(page)
+    screenshot(page, "ride-tap-then-notice-keeps-the-ride-in-view-phone")
+
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 80)
+    page.mouse.wheel(0, 240)  # the rider zooms out
+    page.wait_for_timeout(600)
+    zoomed_out = pickup_to_unicorn_px(page)
+    fast_forward(page, 8)  # the next poll is answered: the notice goes, the map grows
+    expect(status).to_be_empty()
+    page.wait_for_timeout(200)
+    assert pickup_to_unicorn_px(page) == pytest.approx(zoomed_out, rel=0.15)

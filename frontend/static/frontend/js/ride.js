@@ -81,6 +81,7 @@
     planningTimer: 0,
     nearbyTimer: 0,
     riderMovedMap: false, // since the ride was last fitted in view (fitRide)
+    fitting: false, // while fitRide moves the map
   };
 
   const call = {
@@ -597,7 +598,12 @@
   function fitRide(ride) {
     const points = [unicornPosition(ride), ride.pickup, ...(ride.dropoff ? [ride.dropoff] : [])];
     const bounds = L.latLngBounds(points.map(W.latLng));
-    state.map.fitBounds(bounds, { padding: [50, 50], maxZoom: 16, animate: false });
+    state.fitting = true; // not animated: its movestart comes now, and is not the rider's
+    try {
+      state.map.fitBounds(bounds, { padding: [50, 50], maxZoom: 16, animate: false });
+    } finally {
+      state.fitting = false;
+    }
     state.riderMovedMap = false;
   }
 
@@ -731,13 +737,11 @@
     ui.mapBox.addEventListener("map:resized", () => {
       if (state.ride && !state.riderMovedMap) fitRide(state.ride);
     });
-    // A drag, a pinch, the wheel, the zoom buttons or keys: the rider moves the map.
-    const riderMoves = () => {
-      state.riderMovedMap = true;
-    };
-    for (const type of ["pointerdown", "wheel", "keydown"]) {
-      ui.mapBox.addEventListener(type, riderMoves, { capture: true, passive: true });
-    }
+    // A drag, a pinch, the wheel, the zoom buttons or keys: the rider moves the map. Any move
+    // but the page's own fit (a size change only pans, without "movestart"); a tap moves nothing.
+    map.on("movestart", () => {
+      if (!state.fitting) state.riderMovedMap = true;
+    });
     map.on("moveend", () => {
       if (!state.ride && !state.pickup) scheduleNearby();
     });
