@@ -3,6 +3,7 @@ request carries, and how many polls are in flight. Real Chromium against the liv
 route only loses answers or puts a gateway's 504 in their place, a slow booking is the real
 one held up in the server, and slow polls are the real ones, delayed in the page."""
 
+import itertools
 import re
 import threading
 
@@ -12,7 +13,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from rides import services
-from rides.models import Ride
+from rides.models import Ride, Unicorn
 from tests.browser.support import (
     BROWSER,
     DESKTOP,
@@ -284,11 +285,12 @@ def test_a_lost_answer_to_an_action_that_was_done_is_not_an_error(page, sign_in,
 
 
 # Ride GETs (polls) go as window.__pollPlan says, one entry each: "fail" (no answer),
-# "slow fail" (no answer after 1.5 s); then as they are. window.__polls counts them.
+# "slow fail" (no answer after 1.5 s); then as they are. window.__polls counts them, and
+# notes when each one started (Date.now(): Playwright's clock when it is installed).
 PLANNED_POLLS = """
 (() => {
   const realFetch = window.fetch;
-  const polls = (window.__polls = { inFlight: 0, failed: 0 });
+  const polls = (window.__polls = { inFlight: 0, failed: 0, at: [] });
   const ridePoll = /\\/api\\/rides\\/[0-9a-f-]{36}\\/$/;
   window.__pollPlan = [];
   window.fetch = async (url, init = {}) => {
@@ -296,6 +298,7 @@ PLANNED_POLLS = """
     if (!isPoll) return realFetch(url, init);
     const plan = window.__pollPlan.shift();
     polls.inFlight += 1;
+    polls.at.push(Date.now());
     try {
       if (plan === "slow fail") await new Promise((resolve) => setTimeout(resolve, 1500));
       if (plan) {
@@ -517,6 +520,15 @@ def fast_forward(page, seconds, step=2):
         page.clock.fast_forward(step * 1_000)
 
 
+def poll_times(page, since=0):
+    """When each ride poll after the first `since` started, in ms of the page's clock."""
+    return page.evaluate("window.__polls.at")[since:]
+
+
+def gaps(times):
+    return [later - earlier for earlier, later in itertools.pairwise(times)]
+
+
 def pickup_to_unicorn_px(page):
     pin = page.locator(".wr-marker-pickup").bounding_box()
     disc = page.locator(".wr-unicorn-disc").bounding_box()
@@ -556,3 +568,49 @@ def test_a_tap_on_the_map_during_a_ride_still_lets_the_ride_be_kept_in_view(new_
     expect(status).to_be_empty()
     page.wait_for_timeout(200)
     assert pickup_to_unicorn_px(page) == pytest.approx(zoomed_out, rel=0.15)
+
+
+BUTTERCUP = "Buttercup, your pink unicorn, is on her way."
+
+
+@pytest.mark.parametrize("how", ["shown again", "next check"])
+def test_a_tab_showing_a_finished_ride_follows_one_booked_in_another_tab(
+    new_page, sign_in, shadowfax, how
+):
+    """The rider cancelled in this tab, then booked again in another: this tab shows the new
+    ride when the rider comes back to it (or at its next check for a ride booked elsewhere),
+    with the new unicorn on the map, and polls it in one loop (never two polls within 2 s)."""
+    page = new_page(PHONE)
+    page.add_init_script(PLANNED_POLLS)
+    page.clock.install()
+    sign_in(page, UserFactory())
+    request_a_unicorn_at_the_centre(page)
+    message = page.locator("[data-ride-message]")
+    page.get_by_role("button", name="Cancel ride").click()
+    expect(message).to_have_text("Your ride is cancelled.")
+    Unicorn.objects.filter(name="Shadowfax").update(on_duty=False)
+    UnicornFactory(
+        name="Buttercup", color="pink", gender="female", latitude=LAT - 0.027, longitude=LNG
+    )
+    other_tab = page.context.new_page()
+    request_a_unicorn(other_tab)
+    expect(other_tab.locator("[data-ride-message]")).to_have_text(BUTTERCUP)
+
+    if how == "shown again":
+        page.evaluate(SET_HIDDEN, True)
+        page.evaluate(SET_HIDDEN, False)
+    else:
+        fast_forward(page, 15, step=3)
+    expect(message).to_have_text(BUTTERCUP)
+    expect(page.locator(".wr-unicorn-label")).to_have_text(["Buttercup"])
+    expect(page.get_by_role("button", name="Cancel ride")).to_be_visible()
+    expect(page.get_by_role("link", name="Receipt")).to_be_hidden()
+    if how == "shown again":
+        screenshots(page, "ride-finished-tab-follows-a-ride-booked-elsewhere")
+        page.set_viewport_size(PHONE)
+
+    since = len(poll_times(page))
+    fast_forward(page, 20)  # past this tab's next check for a ride booked elsewhere
+    times = poll_times(page, since)
+    assert len(times) >= 4 and min(gaps(times)) >= 2_000, gaps(times)
+    expect(message).to_have_text(BUTTERCUP)

@@ -377,6 +377,10 @@
     const isNew = state.ride?.id !== ride.id;
     state.ride = ride;
     if (isNew) {
+      // Another ride than the one shown (the last one ended here, this one was booked in
+      // another tab): its unicorn is drawn anew, with its own name.
+      cancelAnimationFrame(state.glide);
+      removeMarker("unicorn");
       state.shownStatus = "";
       state.firstEta = ride.eta_seconds || 0;
       state.pollFailures = 0;
@@ -505,6 +509,7 @@
     if (!ACTIVE.has(ride.status)) {
       clearInterval(state.tickTimer);
       state.tickTimer = 0;
+      if (changed) watchForRideElsewhere(); // the receipt stays, until the rider books again
     }
     if (changed) document.dispatchEvent(new CustomEvent("wildrydes:ride-changed", { detail: ride }));
   }
@@ -709,11 +714,14 @@
     }
   }
 
+  const rideUnderWay = () => Boolean(state.ride && ACTIVE.has(state.ride.status));
+
+  // No ride, or the last one ended: now and then, a look for one booked in another tab.
   function watchForRideElsewhere() {
     clearTimeout(state.planningTimer);
-    if (state.ride) return;
+    if (rideUnderWay()) return;
     state.planningTimer = setTimeout(async () => {
-      if (!document.hidden && !state.ride) await resumeActiveRide();
+      if (!document.hidden && !rideUnderWay()) await resumeActiveRide();
       watchForRideElsewhere();
     }, PLANNING_CHECK_MS);
   }
@@ -721,9 +729,9 @@
   function onVisibility() {
     if (document.hidden) return;
     // Now, unless a poll is under way: it comes back and schedules the next at the visible pace.
-    if (state.ride && ACTIVE.has(state.ride.status)) {
+    if (rideUnderWay()) {
       if (!state.pollsInFlight) schedulePoll(0);
-    } else if (!state.ride) resumeActiveRide();
+    } else resumeActiveRide();
   }
 
   function start() {
