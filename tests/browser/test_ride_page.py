@@ -614,3 +614,33 @@ def test_a_tab_showing_a_finished_ride_follows_one_booked_in_another_tab(
     times = poll_times(page, since)
     assert len(times) >= 4 and min(gaps(times)) >= 2_000, gaps(times)
     expect(message).to_have_text(BUTTERCUP)
+
+
+def test_a_hidden_tab_whose_polls_fail_backs_off_and_recovers_when_shown(
+    new_page, sign_in, shadowfax
+):
+    """In the background with the network down: polls come less and less often, never more
+    often than a background tab's 15 s. Shown again, the page asks at once and, answered,
+    shows the ride without the notice."""
+    page = new_page(PHONE)
+    page.add_init_script(PLANNED_POLLS)
+    page.clock.install()
+    sign_in(page, UserFactory())
+    request_a_unicorn_at_the_centre(page)
+    status = page.locator("[data-ride-status]")
+    since = len(poll_times(page))
+    page.evaluate(SET_HIDDEN, True)  # the rider switches to another tab
+    page.evaluate("window.__pollPlan.push(...Array(30).fill('fail'))")  # the network drops
+
+    fast_forward(page, 240, step=2)
+    times = poll_times(page, since)
+    assert len(times) >= 3, times
+    assert min(gaps(times)) >= 15_000 and gaps(times) == sorted(gaps(times)), gaps(times)
+    expect(status).to_contain_text("We keep trying.")
+
+    page.evaluate("window.__pollPlan.length = 0")  # the network is back
+    page.evaluate(SET_HIDDEN, False)  # and so is the rider
+    expect(status).to_be_empty(timeout=2_000)
+    assert len(poll_times(page, since)) == len(times) + 1
+    expect(page.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)
+    expect(page.locator("[data-ride-eta]")).to_have_text(re.compile(r"^\d+ min \d\d s$"))

@@ -16,6 +16,7 @@
   const POLL_MS = 2000; // while the page is in view
   const POLL_HIDDEN_MS = 15000; // while the tab is in the background
   const POLL_MAX_MS = 30000; // the longest wait after repeated failures
+  const POLL_HIDDEN_MAX_MS = 120000; // the same, in the background
   const PLANNING_CHECK_MS = 15000; // a ride booked in another tab shows up within this
   // A request without an answer after this is given up and said (a hung booking showed
   // "Finding your unicorn…" until the browser gave up, minutes later): as one whose answer was
@@ -396,9 +397,13 @@
     state.pollTimer = delay == null ? 0 : setTimeout(poll, delay);
   }
 
+  // After failures, longer and longer from the usual pace: in view 4, 8, 16, 30 s; in the
+  // background 30 s, 60 s, then every 2 min (never more often than a background tab that is
+  // answered). Shown again, the page asks at once (onVisibility).
   function pollDelay() {
-    if (state.pollFailures) return Math.min(POLL_MS * 2 ** state.pollFailures, POLL_MAX_MS);
-    return document.hidden ? POLL_HIDDEN_MS : POLL_MS;
+    const failures = state.pollFailures;
+    if (document.hidden) return Math.min(POLL_HIDDEN_MS * 2 ** failures, POLL_HIDDEN_MAX_MS);
+    return failures ? Math.min(POLL_MS * 2 ** failures, POLL_MAX_MS) : POLL_MS;
   }
 
   async function poll() {
