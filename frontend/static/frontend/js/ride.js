@@ -406,6 +406,13 @@
     return failures ? Math.min(POLL_MS * 2 ** failures, POLL_MAX_MS) : POLL_MS;
   }
 
+  // A failed poll asks nothing of the rider: the page goes on asking, so not "try again".
+  const LOST_TOUCH = "We cannot reach Wild Rydes right now: what you see may be out of date. We keep trying.";
+  function pollTrouble(error) {
+    const lostTouch = error instanceof ApiError && (!error.status || error.status >= 500);
+    return lostTouch ? LOST_TOUCH : `${sentences(error)} We keep trying.`;
+  }
+
   async function poll() {
     const ride = state.ride;
     if (!ride || !ACTIVE.has(ride.status)) return;
@@ -426,7 +433,7 @@
       }
       if (state.ride?.id !== ride.id || asked !== state.pollSeq) return; // nor does its failure
       state.pollFailures += 1;
-      if (state.pollFailures >= 2) announce(ui.status, `${sentences(error)} We keep trying.`, "error");
+      if (state.pollFailures >= 2) announce(ui.status, pollTrouble(error), "error");
     } finally {
       state.pollsInFlight -= 1;
     }
