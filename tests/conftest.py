@@ -30,13 +30,17 @@ def pytest_collection_modifyitems(config, items):
     database. The others never touch Django's test database (pytest-django refuses it to
     them); those among them that start a server or a child process with a database give it
     their own (a cluster of their own, a SQLite file, a DATABASE_URL they set), so they
-    already ran, unchanged, in the SQLite pass (tests/run.py)."""
-    if not config.getoption("database_tests_only"):
-        return
-    deselected = [item for item in items if not uses_test_database(item)]
-    if deselected:
-        config.hook.pytest_deselected(items=deselected)
-        items[:] = [item for item in items if uses_test_database(item)]
+    already ran, unchanged, in the SQLite pass (tests/run.py).
+
+    Then the longest tests first: xdist hands tests out in this order, and the Lambda
+    package and deploy tests (a minute or more each, some in one group) started last
+    kept one worker busy alone at the end of the run."""
+    if config.getoption("database_tests_only"):
+        deselected = [item for item in items if not uses_test_database(item)]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = [item for item in items if uses_test_database(item)]
+    items.sort(key=lambda item: 0 if item.get_closest_marker("package") else 1)
 
 
 @pytest.fixture(autouse=True)

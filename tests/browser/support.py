@@ -16,9 +16,9 @@ PHONE = {"width": 390, "height": 844}
 
 
 # Every browser test module sets `pytestmark = BROWSER`: the marker that `make test`'s
-# PostgreSQL pass deselects, and one xdist group so one worker runs them all (one
-# collectstatic, one browser).
-BROWSER = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+# PostgreSQL pass deselects. No xdist group: both workers run browser tests (a collectstatic
+# and a Chromium each), so neither is left alone with three minutes of them at the end.
+BROWSER = [pytest.mark.browser]
 
 
 def _blank_png(size: int = 256, rgb: tuple[int, int, int] = (242, 239, 233)) -> bytes:
