@@ -150,6 +150,7 @@ def test_an_operators_cancellation_reaches_the_rider_within_seconds(new_page, si
 
     expect(message).to_have_text("Your ride was cancelled by Wild Rydes.", timeout=5_000)
     expect(page.locator("[data-ride-detail]")).to_have_text("You were not charged.")
+    expect(page.locator("[data-ride-fare]")).to_have_text("$0.00")  # one line on a phone
     expect(page.get_by_role("button", name="Cancel ride")).to_be_hidden()
     expect(page.get_by_role("button", name="Request another unicorn")).to_be_visible()
     screenshot(page, f"journey-operator-cancelled-{size_of(page)}")

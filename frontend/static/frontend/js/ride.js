@@ -462,7 +462,8 @@
     ui.card.hidden = false;
     ui.title.textContent = ACTIVE.has(ride.status) ? "Your ride" : "Your last ride";
     const ended = ride.status === "cancelled" || ride.status === "expired";
-    ui.fare.textContent = ended && !feeCharged(ride) ? "Not charged" : formatMoney(ride.fare);
+    // An ended ride's fare is what it cost: its fee, else $0.00 (the sentence above says why).
+    ui.fare.textContent = formatMoney(ride.fare);
     root.querySelector("[data-fare-label]").textContent = ended && feeCharged(ride) ? "Fee" : "Fare";
     ui.discount.textContent = W.describeDiscount(ride.discount_multiplier);
     ui.reference.textContent = ride.reference ?? "";
