@@ -3,6 +3,7 @@
 import random
 import uuid
 from bisect import bisect_right
+from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
 from itertools import accumulate
@@ -328,6 +329,7 @@ def release_ride_awards(*, ride_id: uuid.UUID) -> int:
     ReleasedRide.objects.get_or_create(ride_id=ride_id)
     now = timezone.now()
     released = 0
+    owed = defaultdict(int)  # campaign id: minor units
     awards = DiscountAward.objects.select_for_update().filter(
         ride_id=ride_id, released_at__isnull=True
     )
@@ -335,8 +337,13 @@ def release_ride_awards(*, ride_id: uuid.UUID) -> int:
         award.released_at = now
         award.save(update_fields=["released_at"])
         if award.campaign_id and award.discount_minor:
-            _give_back_budget(award.campaign_id, award.discount_minor)
+            owed[award.campaign_id] += award.discount_minor
         released += 1
+    # Once per campaign, campaigns in order: a second give-back to the same campaign would
+    # hold the first one's slice while it locks every slice in order, and deadlock with a
+    # draw doing the same (test_a_ride_with_two_awards_is_released_while_a_draw_locks_...).
+    for campaign_id in sorted(owed):
+        _give_back_budget(campaign_id, owed[campaign_id])
     if released:
         count_metric("DiscountsReleased")
     return released
