@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from itertools import accumulate
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Case, Exists, ExpressionWrapper, F, Q, Value, When
 from django.db.models.functions import Mod
 from django.utils import timezone
@@ -215,6 +215,20 @@ def _give_back_to_all_slices(campaign_id: int, amount_minor: int) -> None:
             break
 
 
+def _one_at_a_time_per_ride(ride_id: uuid.UUID | None) -> None:
+    """A draw and a release of the same ride take turns, until their transaction ends. A
+    release committed while a draw ran (waiting for a budget slice: the caller timed out
+    and released the ride) found no award to release, and the draw, which had looked for
+    the release when it began, recorded its award live: money given for a ride not booked
+    (test_a_release_during_the_draw_of_its_ride_releases_the_award). SQLite: its write
+    lock, held from the transaction's start (IMMEDIATE), does it already."""
+    if ride_id is None or connection.vendor != "postgresql":
+        return
+    key = int.from_bytes(uuid.UUID(str(ride_id)).bytes[:8], "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
 @transaction.atomic(savepoint=False)  # callers that need isolation open a savepoint
 def draw_discount(
     *,
@@ -232,6 +246,7 @@ def draw_discount(
     campaign whose budget cannot cover this discount, gets 1.00. No campaign: 1.00.
     Every draw is recorded, so retention can be measured against what riders were given.
     """
+    _one_at_a_time_per_ride(ride_id)
     if selectors.ride_was_released(ride_id):
         return _record_released(username, latitude, longitude, fare_minor, ride_id)
     draw = plan_discount(
@@ -326,6 +341,7 @@ def release_ride_awards(*, ride_id: uuid.UUID) -> int:
     the campaign's budget, the award no longer counts against the rider's daily cap) and
     remember the ride, so an award recorded later for it is released at once. Idempotent;
     returns how many awards this call released."""
+    _one_at_a_time_per_ride(ride_id)
     ReleasedRide.objects.get_or_create(ride_id=ride_id)
     now = timezone.now()
     released = 0
