@@ -209,13 +209,139 @@ def _markdown(results, versions, options) -> str:
     return "\n".join(lines)
 
 
+# --- to SNS (moto's server) ---------------------------------------------------------------
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _moto(port: int):
+    """moto's server in a process of its own (its CPU apart from the relay's)."""
+    import subprocess
+    import urllib.request
+
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); "
+        "from tests.aws.moto_stack import _list_moto_modules_once; _list_moto_modules_once(); "
+        "from moto.server import main; main(['-H', '127.0.0.1', '-p', sys.argv[2]])"
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-c", code, str(ROOT), str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
+            return server
+        except OSError:
+            time.sleep(0.05)
+    server.kill()
+    raise RuntimeError("moto's server did not start")
+
+
+def sns_child(events: int) -> dict:
+    """The relay draining `events` unpublished events to SNS (moto's server on loopback,
+    a topic and the two subscriber queues with their filter policies), on a fresh SQLite
+    database: drain time, the SNS calls, the relay's and moto's CPU."""
+    import socket
+    import tempfile
+    from collections import Counter
+
+    with socket.create_server(("127.0.0.1", 0)) as free:
+        port = free.getsockname()[1]
+    endpoint = f"http://127.0.0.1:{port}"
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL=endpoint,
+        SQLITE_PATH=str(Path(tempfile.gettempdir()) / f"relay-sns-bench-{os.getpid()}.sqlite3"),
+    )  # fmt: skip
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wildrydes.settings")
+    import boto3
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from events import sns
+    from events.models import OutboxEvent
+
+    server = _moto(port)
+    try:
+        call_command("migrate", verbosity=0)
+        topic = boto3.client("sns", region_name="us-east-1")
+        queues = boto3.client("sqs", region_name="us-east-1")
+        settings.AWS_REGION = "us-east-1"
+        settings.EVENTS_SNS_TOPIC_ARN = topic.create_topic(Name="bench-events")["TopicArn"]
+        urls = {}
+        for name, subscriber in settings.EVENT_SUBSCRIBERS.items():
+            urls[name] = queues.create_queue(QueueName=f"bench-events-{name}")["QueueUrl"]
+            topic.subscribe(
+                TopicArn=settings.EVENTS_SNS_TOPIC_ARN, Protocol="sqs",
+                Endpoint=f"arn:aws:sqs:us-east-1:123456789012:bench-events-{name}",
+                Attributes={"FilterPolicy": json.dumps({"event_type": subscriber["types"]}),
+                            "RawMessageDelivery": "true"},
+            )  # fmt: skip
+        settings.EVENTS_DELIVERY = "relay"
+        _seed(events)
+
+        calls, real = Counter(), sns.client
+
+        def counted(*args, **kwargs):
+            made = real(*args, **kwargs)
+            made.meta.events.register(
+                "before-call.sns.*", lambda model, **_: calls.update([model.name])
+            )
+            return made
+
+        sns.client = counted
+        cpu, moto_cpu = time.process_time(), _cpu_seconds(server.pid)
+        passes, drain = drain_backlog()
+        cpu, moto_cpu = time.process_time() - cpu, _cpu_seconds(server.pid) - moto_cpu
+        problems = []
+        left = OutboxEvent.objects.filter(published_at__isnull=True).count()
+        if left:
+            problems.append(f"{left} events left unpublished")
+        for name, url in urls.items():
+            waiting = queues.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]["ApproximateNumberOfMessages"]
+            if int(waiting) != events:
+                problems.append(f"{name}'s queue holds {waiting} of {events}")
+    finally:
+        server.kill()
+        server.wait()
+        Path(os.environ["SQLITE_PATH"]).unlink(missing_ok=True)
+    return {
+        "events": events,
+        "drain_seconds": drain,
+        "events_per_second": events / drain,
+        "passes": len(passes),
+        "sns_calls": dict(calls),
+        "relay_cpu_ms_per_event": cpu * 1000 / events,
+        "moto_cpu_ms_per_event": moto_cpu * 1000 / events,
+        "load_average": os.getloadavg(),
+        "problems": problems,
+    }
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run_child = commands.add_parser("child")
     run_child.add_argument("--events", type=int, required=True)
+    run_sns = commands.add_parser(
+        "sns", help="the relay to SNS (moto's server on loopback), SQLite; no report section"
+    )
+    run_sns.add_argument("--events", type=int, default=2000)
     args = parser.parse_args(argv)
-    print("BENCH_JSON " + json.dumps(child(args.events)), flush=True)
+    report = child(args.events) if args.command == "child" else sns_child(args.events)
+    print("BENCH_JSON " + json.dumps(report), flush=True)
     return 0
 
 

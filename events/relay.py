@@ -51,18 +51,25 @@ def publish_events(event_ids, *, written: OutboxEvent | None = None) -> int:
             for i in range(0, len(event_ids), RELAY_BATCH)
         )
     published = 0
-    for event in OutboxEvent.objects.filter(pk__in=event_ids, published_at__isnull=True):
-        try:
-            sns.publish_to_sns(event)
-        except Exception as error:  # the relay will try again
-            logger.warning("Could not publish event %s (%s): %s", event.pk, event.type, error)
-            OutboxEvent.objects.filter(pk=event.pk).update(
-                publish_attempts=F("publish_attempts") + 1, last_error=str(error)[:2000]
+    unpublished = list(OutboxEvent.objects.filter(pk__in=event_ids, published_at__isnull=True))
+    # One UPDATE for what a call sent, one per error for what it did not.
+    for events, failed in sns.publish(unpublished):
+        sent = [event.pk for event in events if event.pk not in failed]
+        if sent:
+            published += OutboxEvent.objects.filter(pk__in=sent).update(published_at=timezone.now())
+        for error, ids in _by_error(failed).items():
+            logger.warning("Could not publish events %s: %s", ", ".join(map(str, ids)), error)
+            OutboxEvent.objects.filter(pk__in=ids).update(
+                publish_attempts=F("publish_attempts") + 1, last_error=error[:2000]
             )
-        else:
-            OutboxEvent.objects.filter(pk=event.pk).update(published_at=timezone.now())
-            published += 1
     return published
+
+
+def _by_error(failed: dict) -> dict:
+    ids_by_error = {}
+    for event_id, error in failed.items():
+        ids_by_error.setdefault(error, []).append(event_id)
+    return ids_by_error
 
 
 def relay_events(*, seconds: float | None = None) -> dict:

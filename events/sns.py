@@ -2,6 +2,7 @@
 one per subscriber, feed `events.aws.handle_sqs_event`."""
 
 import json
+from collections.abc import Iterator
 
 from django.conf import settings
 
@@ -27,9 +28,73 @@ def client(service: str, config: dict | None = None):
     )
 
 
+# SNS's PublishBatch: up to 10 messages a call, 256 KiB in all (message bodies and attributes).
+BATCH_ENTRIES = 10
+BATCH_BYTES = 256 * 1024
+
+
+def message(event: OutboxEvent) -> dict:
+    """The message every subscriber's queue receives: the envelope, and `event_type` for
+    the queues' filter policies."""
+    return {
+        "Message": json.dumps(event.envelope()),
+        "MessageAttributes": {"event_type": {"DataType": "String", "StringValue": event.type}},
+    }
+
+
 def publish_to_sns(event: OutboxEvent) -> None:
-    client("sns", SNS_CLIENT_CONFIG).publish(
-        TopicArn=settings.EVENTS_SNS_TOPIC_ARN,
-        Message=json.dumps(event.envelope()),
-        MessageAttributes={"event_type": {"DataType": "String", "StringValue": event.type}},
-    )
+    topic = settings.EVENTS_SNS_TOPIC_ARN
+    client("sns", SNS_CLIENT_CONFIG).publish(TopicArn=topic, **message(event))
+
+
+def publish(events: list[OutboxEvent]) -> Iterator[tuple[list[OutboxEvent], dict]]:
+    """Publish these events, as few calls as SNS allows: one Publish for one event, else
+    PublishBatch calls of up to BATCH_ENTRIES and BATCH_BYTES. After each call, yield its
+    events and the error of each one that did not go out, by event id: those SNS failed,
+    or all of them when the call failed as a whole (SNS out of reach, the topic gone)."""
+    sns = None
+    for call in _calls(events):
+        try:
+            sns = sns or client("sns", SNS_CLIENT_CONFIG)
+            failed = _publish_call(sns, call)
+        except Exception as error:  # the relay will try again
+            failed = {event.pk: str(error) for event, _ in call}
+        yield [event for event, _ in call], failed
+
+
+def _calls(events: list[OutboxEvent]) -> Iterator[list[tuple[OutboxEvent, dict]]]:
+    """The events as PublishBatch entries, split into calls of at most BATCH_ENTRIES and
+    BATCH_BYTES (an event bigger than that goes alone, and SNS answers what it answers)."""
+    call, size = [], 0
+    for event in events:
+        entry = {"Id": event.pk.hex, **message(event)}  # unique in the call, [0-9a-f]{32}
+        attribute = entry["MessageAttributes"]["event_type"]
+        entry_size = sum(
+            len(part.encode())
+            for part in (entry["Message"], "event_type", "String", attribute["StringValue"])
+        )
+        if call and (len(call) == BATCH_ENTRIES or size + entry_size > BATCH_BYTES):
+            yield call
+            call, size = [], 0
+        call.append((event, entry))
+        size += entry_size
+    if call:
+        yield call
+
+
+def _publish_call(sns, call: list[tuple[OutboxEvent, dict]]) -> dict:
+    topic = settings.EVENTS_SNS_TOPIC_ARN
+    if len(call) == 1:
+        [(_, entry)] = call
+        sns.publish(
+            TopicArn=topic, Message=entry["Message"], MessageAttributes=entry["MessageAttributes"]
+        )
+        return {}
+    answer = sns.publish_batch(TopicArn=topic, PublishBatchRequestEntries=[e for _, e in call])
+    sent = {entry["Id"] for entry in answer.get("Successful", [])}
+    errors = {f["Id"]: f"({f['Code']}) {f.get('Message', '')}" for f in answer.get("Failed", [])}
+    return {
+        event.pk: errors.get(entry["Id"], "not in SNS's answer")
+        for event, entry in call
+        if entry["Id"] not in sent
+    }
