@@ -5,13 +5,18 @@ Everything comes from the event's data (rides.services.ride_event_data): no ride
 read here, so the subscriber works the same in-process and behind its own queue.
 """
 
+import logging
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import transaction
 
 from core.money import Money
+from core.observability import count_metric
 from notifications.models import Notification
+
+logger = logging.getLogger(__name__)
 
 RIDE_EVENTS = frozenset(
     f"rides.{kind}"
@@ -124,8 +129,8 @@ def send_receipt(email: str, data: dict) -> None:
     """The receipt e-mail (SES on AWS, the console locally), sent once the delivery that
     writes the receipt's notification commits: an attempt that fails is rolled back and
     tried again (events.delivery), and an e-mail sent by it could not be taken back
-    (test_receipt_mailed_once). A mail service that refuses it is logged; the rider still
-    has the notification."""
+    (test_receipt_mailed_once). A mail service that refuses it is logged with the ride's
+    reference and not tried again; the rider still has the notification."""
     if not email:
         return
     message = {
@@ -134,4 +139,14 @@ def send_receipt(email: str, data: dict) -> None:
         "from_email": settings.DEFAULT_FROM_EMAIL,
         "recipient_list": [email],
     }
-    transaction.on_commit(lambda: send_mail(**message), robust=True)
+    transaction.on_commit(lambda: _mail_receipt(data["reference"], message), robust=True)
+
+
+def _mail_receipt(reference: str, message: dict) -> None:
+    """Not retried: the log (and the metric) is what an operator has to send it again, so
+    it names the ride (on_commit's own log said only "<lambda>" and the error)."""
+    try:
+        send_mail(**message)
+    except Exception as error:
+        logger.exception("Could not mail the receipt of ride %s: %s", reference, error)
+        count_metric("ReceiptsNotMailed")

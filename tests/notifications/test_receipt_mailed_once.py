@@ -89,3 +89,16 @@ def test_a_refused_receipt_leaves_the_ride_completed_and_the_rider_told(settings
     assert not Delivery.objects.exists()  # nothing failed that a retry would send again
     assert "Email address is not verified" in caplog.text
     assert ride.payments.count() == 1
+
+
+def test_a_refused_receipt_is_logged_with_its_ride(settings, caplog):
+    """Not retried, so the log is the only trace an operator has to send it again: it
+    names the ride (its reference, the rider's receipt number), not only the error."""
+    settings.EMAIL_BACKEND = f"{__name__}.RefusingBackend"
+    rider = UserFactory()
+
+    ride = completed_ride(rider)
+
+    [record] = [r for r in caplog.records if "Email address is not verified" in r.getMessage()]
+    assert record.levelname == "ERROR"
+    assert ride.reference in record.getMessage()
