@@ -51,14 +51,19 @@ def publish(events: list[OutboxEvent]) -> Iterator[tuple[list[OutboxEvent], dict
     """Publish these events, as few calls as SNS allows: one Publish for one event, else
     PublishBatch calls of up to BATCH_ENTRIES and BATCH_BYTES. After each call, yield its
     events and the error of each one that did not go out, by event id: those SNS failed,
-    or all of them when the call failed as a whole (SNS out of reach, the topic gone)."""
+    or all of them when the call failed as a whole (SNS out of reach, the topic gone).
+
+    A call that fails as a whole ends it: the calls after it are not tried (their events
+    stay unpublished, untried, for the next pass). With SNS out of reach each call waits
+    about 6 s (SNS_CLIENT_CONFIG): 50 of them, a batch of 500, would outlast the function."""
     sns = None
     for call in _calls(events):
         try:
             sns = sns or client("sns", SNS_CLIENT_CONFIG)
             failed = _publish_call(sns, call)
         except Exception as error:  # the relay will try again
-            failed = {event.pk: str(error) for event, _ in call}
+            yield [event for event, _ in call], {event.pk: str(error) for event, _ in call}
+            return
         yield [event for event, _ in call], failed
 
 
