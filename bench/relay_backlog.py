@@ -189,10 +189,10 @@ def _markdown(results, versions, options) -> str:
         "notification each. On AWS the scheduled passes come once a minute, so the drain "
         "takes at most *passes* minutes; before this change a pass published 500 events "
         "(a million: 2,000 passes, about 33 hours). This is the local delivery path "
-        "(EVENTS_SNS_TOPIC_ARN empty). On AWS a pass hands each event to SNS with one "
-        "Publish call (`events.sns.publish_to_sns`), so there the rate is bound by SNS "
-        "round trips and not measured here: at 10-20 ms a call a 50 s pass publishes some "
-        "2,500-5,000 events (SNS PublishBatch, 10 a call, would be the next step).",
+        "(EVENTS_SNS_TOPIC_ARN empty). On AWS a pass hands the events to SNS with "
+        "PublishBatch, 10 a call (`events.sns.publish`), so there the rate is bound by SNS "
+        "round trips: at 10-20 ms a call a 50 s pass publishes some 25,000-50,000 events "
+        "(`bench/relay_backlog.py sns` measures the relay against moto's server).",
         "",
         "| database | events | drain s | events/s | passes (of up to N s) | longest pass s | "
         "peak RSS MB |",

@@ -42,11 +42,6 @@ def message(event: OutboxEvent) -> dict:
     }
 
 
-def publish_to_sns(event: OutboxEvent) -> None:
-    topic = settings.EVENTS_SNS_TOPIC_ARN
-    client("sns", SNS_CLIENT_CONFIG).publish(TopicArn=topic, **message(event))
-
-
 def publish(events: list[OutboxEvent]) -> Iterator[tuple[list[OutboxEvent], dict]]:
     """Publish these events, as few calls as SNS allows: one Publish for one event, else
     PublishBatch calls of up to BATCH_ENTRIES and BATCH_BYTES. After each call, yield its
