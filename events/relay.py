@@ -79,7 +79,8 @@ def relay_events(*, seconds: float | None = None) -> dict:
     `events.aws.relay_on_schedule`): a backlog drains in as few scheduled passes as its
     size needs. A batch is never cut short by the time. An event that fails to go out (SNS
     down) is left to the next pass, not tried again in this one. Safe to run anywhere, and
-    several at once (each event is claimed by one).
+    several at once: locally each event is claimed by one; to SNS two passes at once may
+    both publish an event, which each subscriber then skips (idempotent by event id).
     """
     budget = settings.EVENTS_RELAY_SECONDS if seconds is None else seconds
     deadline = time.monotonic() + budget
