@@ -24,35 +24,14 @@ from promos.models import BudgetSlice, DiscountAward
 from promos.selectors import budget_spent_minor
 from promos.services import record_discount
 from tests.factories import CampaignFactory
+from tests.promos.races import SEATTLE, in_thread, wait_until
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif("connection.vendor != 'postgresql'"),
 ]
 
-SEATTLE = (47.6062, -122.3321)
 SLEEP_SECONDS = 1.0
-
-
-def wait_until(condition, what: str) -> None:
-    deadline = time.monotonic() + 15
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.005)
-
-
-def in_thread(errors, work):
-    def run():
-        try:
-            work()
-        except Exception as error:  # reported by the assertion below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
 
 
 def test_a_draw_waiting_for_a_slice_holds_no_other():

@@ -10,7 +10,6 @@ rounds) overspent 5 rounds by one discount each on the single-UPDATE free-slice 
 """
 
 import threading
-import time
 import uuid
 from decimal import Decimal
 
@@ -21,13 +20,13 @@ from promos.models import BudgetSlice, DiscountAward
 from promos.selectors import budget_spent_minor
 from promos.services import record_discount
 from tests.factories import CampaignFactory
+from tests.promos.races import SEATTLE, other_backends, wait_until
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif("connection.vendor != 'postgresql'"),
 ]
 
-SEATTLE = (47.6062, -122.3321)
 SLEEP_SECONDS = 1.0
 
 
@@ -38,15 +37,6 @@ def slow_slice_locks(execute, sql, params, many, context):
         pause = f" WHERE (SELECT true FROM pg_sleep({SLEEP_SECONDS})) AND "  # noqa: S608
         sql = sql.replace(" WHERE ", pause, 1)
     return execute(sql, params, many, context)
-
-
-def sleeping_backends() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE wait_event = 'PgSleep' AND datname = current_database()"
-        )
-        return cursor.fetchone()[0]
 
 
 def test_a_draw_that_began_before_the_budget_was_lowered_keeps_to_the_lowered_budget():
@@ -84,10 +74,8 @@ def test_a_draw_that_began_before_the_budget_was_lowered_keeps_to_the_lowered_bu
     assert lowered.wait(timeout=10)
     rider = threading.Thread(target=rider_draws)
     rider.start()
-    deadline = time.monotonic() + 10
-    while not sleeping_backends():  # the draw's statement has begun (old budget in sight)
-        assert time.monotonic() < deadline, "the draw's statement did not start"
-        time.sleep(0.01)
+    sleeping = lambda: other_backends("wait_event = 'PgSleep'")  # noqa: E731
+    wait_until(sleeping, "the draw's statement did not start")  # it began: old budget in sight
     commit_it.set()  # the lowered budget commits while the draw's statement runs
     operator.join(timeout=10)
     rider.join(timeout=30)

@@ -24,13 +24,13 @@ from promos.models import BudgetSlice, DiscountAward
 from promos.selectors import budget_spent_minor
 from promos.services import draw_discount, release_ride_awards
 from tests.factories import CampaignFactory
+from tests.promos.races import SEATTLE, other_backends
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif("connection.vendor != 'postgresql'"),
 ]
 
-SEATTLE = (47.6062, -122.3321)
 SLEEP_SECONDS = 0.5
 
 
@@ -40,15 +40,6 @@ def draw(fare_minor, ride_id=None):
             username=f"{uuid.uuid4().hex}@example.com", latitude=SEATTLE[0],
             longitude=SEATTLE[1], fare_minor=fare_minor, ride_id=ride_id,
         )  # fmt: skip
-
-
-def backends(condition: str) -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity "  # noqa: S608
-            f"WHERE {condition} AND datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        return cursor.fetchone()[0]
 
 
 def live_awards_minor(campaign) -> int:
@@ -100,8 +91,8 @@ def test_money_given_back_while_the_budget_is_lowered_is_not_spent_again(commit_
     rider.start()
     deadline = time.monotonic() + 15
     while not (
-        (len(pauses) >= commit_in_pause and backends("wait_event = 'PgSleep'"))
-        or backends("wait_event_type = 'Lock'")  # the give-back waits for the operator
+        (len(pauses) >= commit_in_pause and other_backends("wait_event = 'PgSleep'"))
+        or other_backends("wait_event_type = 'Lock'")  # the give-back waits for the operator
         or not rider.is_alive()
     ):
         assert time.monotonic() < deadline, "the give-back neither paused nor waited"

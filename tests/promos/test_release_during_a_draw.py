@@ -10,7 +10,6 @@ the same ride take turns (a lock on the ride id, for their transactions).
 """
 
 import threading
-import time
 import uuid
 
 import pytest
@@ -21,21 +20,9 @@ from promos.models import BudgetSlice, DiscountAward
 from promos.selectors import budget_spent_minor
 from promos.services import draw_discount, release_ride_awards
 from tests.factories import CampaignFactory
+from tests.promos.races import SEATTLE, in_thread, wait_until, waiting_for_a_lock
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-SEATTLE = (47.6062, -122.3321)
-
-
-def waiting_for_a_lock() -> bool:
-    """Another connection to the test database waits for a lock (a third connection at
-    most: the tests' PgBouncer gives three)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        return cursor.fetchone()[0] > 0
 
 
 def test_a_release_during_the_draw_of_its_ride_releases_the_award():
@@ -50,19 +37,6 @@ def test_a_release_during_the_draw_of_its_ride_releases_the_award():
             go.wait(timeout=20)
         return execute(sql, params, many, context)
 
-    def in_thread(work):
-        def run():
-            try:
-                work()
-            except Exception as error:  # reported by the assertion below
-                errors.append(error)
-            finally:
-                connection.close()
-
-        thread = threading.Thread(target=run)
-        thread.start()
-        return thread
-
     def the_remote_draw():  # the promo service's POST /api/promos/discounts/
         with connection.execute_wrapper(pause_before_the_budget):
             draw_discount(
@@ -70,14 +44,12 @@ def test_a_release_during_the_draw_of_its_ride_releases_the_award():
                 fare_minor=200, ride_id=ride_id,
             )  # fmt: skip
 
-    draw = in_thread(the_remote_draw)
+    draw = in_thread(errors, the_remote_draw)
     assert paused.wait(timeout=10), errors
-    release = in_thread(lambda: release_ride_awards(ride_id=ride_id))
+    release = in_thread(errors, lambda: release_ride_awards(ride_id=ride_id))
     if connection.vendor == "postgresql":  # done (the old code), or waiting for the draw
-        deadline = time.monotonic() + 15
-        while release.is_alive() and not waiting_for_a_lock():
-            assert time.monotonic() < deadline, "the release neither ended nor waited"
-            time.sleep(0.01)
+        ended_or_waits = lambda: not release.is_alive() or waiting_for_a_lock()  # noqa: E731
+        wait_until(ended_or_waits, "the release neither ended nor waited")
     else:  # waiting for the draw's write lock
         release.join(timeout=1)
     go.set()

@@ -16,7 +16,6 @@ starts to lock that campaign's slices.
 """
 
 import threading
-import time
 import uuid
 from decimal import Decimal
 
@@ -27,45 +26,12 @@ from promos.models import BudgetSlice, DiscountAward
 from promos.selectors import budget_spent_minor
 from promos.services import record_discount, release_ride_awards
 from tests.factories import CampaignFactory
+from tests.promos.races import SEATTLE, in_thread, wait_until, waiting_for_a_lock
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif("connection.vendor != 'postgresql'"),
 ]
-
-SEATTLE = (47.6062, -122.3321)
-
-
-def in_thread(errors, work):
-    def run():
-        try:
-            work()
-        except Exception as error:  # reported by the assertion below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return thread
-
-
-def wait_until(condition, what: str) -> None:
-    deadline = time.monotonic() + 15
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.01)
-
-
-def waiting_for_a_lock() -> bool:
-    """Another connection to the test database waits for a lock (a third connection at
-    most: the tests' PgBouncer gives three)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-            "AND datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        return cursor.fetchone()[0] > 0
 
 
 def award(campaign, ride_id, discount_minor):
