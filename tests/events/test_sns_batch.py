@@ -28,17 +28,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def moto_http(monkeypatch, settings):
+def moto_http(aws_credentials, monkeypatch, settings):
     """moto's server on loopback, which every boto3 client of the test reaches over HTTP."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-    }.items():
-        monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL_SNS"):
-        monkeypatch.delenv(name, raising=False)
     settings.AWS_REGION = REGION
     with moto_server() as endpoint:
         monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
