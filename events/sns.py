@@ -50,9 +50,15 @@ def publish(events: list[OutboxEvent]) -> Iterator[tuple[list[OutboxEvent], dict
 
     A call that fails as a whole ends it: the calls after it are not tried (their events
     stay unpublished, untried, for the next pass). With SNS out of reach each call waits
-    about 6 s (SNS_CLIENT_CONFIG): 50 of them, a batch of 500, would outlast the function."""
+    about 6 s (SNS_CLIENT_CONFIG): 50 of them, a batch of 500, would outlast the function.
+    An event over BATCH_BYTES is not sent: SNS would refuse it as a whole call every time,
+    and ending the pass there would leave the events behind it untried for good."""
     sns = None
-    for call in _calls(events):
+    for call, size in _calls(events):
+        if size > BATCH_BYTES:  # one event SNS refuses every time: not sent, the pass goes on
+            error = f"Too big for SNS: {size} bytes (body and attributes), {BATCH_BYTES} at most"
+            yield [event for event, _ in call], {event.pk: error for event, _ in call}
+            continue
         try:
             sns = sns or client("sns", SNS_CLIENT_CONFIG)
             failed = _publish_call(sns, call)
@@ -62,9 +68,9 @@ def publish(events: list[OutboxEvent]) -> Iterator[tuple[list[OutboxEvent], dict
         yield [event for event, _ in call], failed
 
 
-def _calls(events: list[OutboxEvent]) -> Iterator[list[tuple[OutboxEvent, dict]]]:
+def _calls(events: list[OutboxEvent]) -> Iterator[tuple[list[tuple[OutboxEvent, dict]], int]]:
     """The events as PublishBatch entries, split into calls of at most BATCH_ENTRIES and
-    BATCH_BYTES (an event bigger than that goes alone, and SNS answers what it answers)."""
+    BATCH_BYTES, each with its size as SNS counts it (an event bigger than that goes alone)."""
     call, size = [], 0
     for event in events:
         entry = {"Id": event.pk.hex, **message(event)}  # unique in the call, [0-9a-f]{32}
@@ -74,12 +80,12 @@ def _calls(events: list[OutboxEvent]) -> Iterator[list[tuple[OutboxEvent, dict]]
             for part in (entry["Message"], "event_type", "String", attribute["StringValue"])
         )
         if call and (len(call) == BATCH_ENTRIES or size + entry_size > BATCH_BYTES):
-            yield call
+            yield call, size
             call, size = [], 0
         call.append((event, entry))
         size += entry_size
     if call:
-        yield call
+        yield call, size
 
 
 def _publish_call(sns, call: list[tuple[OutboxEvent, dict]]) -> dict:

@@ -255,3 +255,26 @@ def test_one_event_just_committed_is_one_publish_call(queues, sns_calls):
     assert (
         json.loads(json.loads(message["Body"])["Message"]) == OutboxEvent.objects.get().envelope()
     )
+
+
+def test_an_event_too_big_for_sns_is_not_sent_and_the_pass_goes_on(queues, sns_calls):
+    """The oldest unpublished event is over SNS's 256 KiB (body and attributes): SNS would
+    refuse it every time, as a whole call. It stays, with its error, and is not sent; the
+    events behind it go out, in this pass and every pass after it (ed47054 ended the pass
+    at that refusal, the 499 events behind it untried, every scheduled minute: the relay
+    published nothing ever again)."""
+    with override_settings(EVENTS_DELIVERY="relay"), transaction.atomic():
+        outbox.emit("payments.PaymentRegistered", {"reference": "HUGE", "note": "x" * 300_000})
+    huge = OutboxEvent.objects.get()
+    backlog(12)
+
+    assert relay.relay_events()["published"] == 12
+    assert relay.relay_events()["published"] == 0
+
+    assert sns_calls.calls == {"PublishBatch": 2}  # 10 + 2; nothing sent for the huge one
+    huge.refresh_from_db()
+    assert huge.published_at is None
+    assert huge.publish_attempts == 2
+    assert huge.last_error.startswith("Too big for SNS: 300")
+    assert OutboxEvent.objects.filter(published_at__isnull=True).get() == huge
+    assert len(received(queues, "bi")) == 12
