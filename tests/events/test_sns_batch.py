@@ -278,3 +278,32 @@ def test_an_event_too_big_for_sns_is_not_sent_and_the_pass_goes_on(queues, sns_c
     assert huge.last_error.startswith("Too big for SNS: 300")
     assert OutboxEvent.objects.filter(published_at__isnull=True).get() == huge
     assert len(received(queues, "bi")) == 12
+
+
+def test_an_answer_with_an_id_twice_an_unknown_id_or_one_missing_publishes_only_what_it_lists(
+    queues, sns_calls
+):
+    """SNS's answer is the only word on what went out: an entry it does not list as
+    Successful stays for the next pass ("not in SNS's answer"), an Id listed twice counts
+    once, an Id it never got changes nothing."""
+    events = backlog(3)
+    missing = events[1]
+
+    def odd_answer(parsed, **kwargs):
+        successful = [s for s in parsed["Successful"] if s["Id"] != missing.pk.hex]
+        parsed["Successful"] = successful + successful[:1] + [{"Id": "x" * 32, "MessageId": "m"}]
+        parsed["Failed"] = [{"Id": "y" * 32, "Code": "InternalError", "SenderFault": False}]
+
+    counted = sns_calls.hook
+
+    def hook(client):
+        counted(client).meta.events.register("after-call.sns.PublishBatch", odd_answer)
+        return client
+
+    sns_calls.hook = hook
+
+    assert relay.relay_events()["published"] == 2
+
+    left = OutboxEvent.objects.get(published_at__isnull=True)
+    assert left == missing
+    assert (left.publish_attempts, left.last_error) == (1, "not in SNS's answer")
