@@ -648,3 +648,72 @@ def test_a_hidden_tab_whose_polls_fail_backs_off_and_recovers_when_shown(
     assert len(poll_times(page, since)) == len(times) + 1
     expect(page.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)
     expect(page.locator("[data-ride-eta]")).to_have_text(re.compile(r"^\d+ min \d\d s$"))
+
+
+SESSION_ENDED = "Your session has ended. Sign in again"
+
+
+def test_a_finished_tab_that_follows_a_ride_drops_the_notice_of_its_ended_session(
+    new_page, sign_in, shadowfax
+):
+    """The finished ride's tab checks for a ride booked elsewhere while the rider is signed
+    out: it says the session ended. Signed in again, the rider books in another tab: this tab
+    follows the new ride, and no longer says the session ended (its polls are answered)."""
+    page = new_page(PHONE)
+    page.add_init_script(PLANNED_POLLS)
+    page.clock.install()
+    rider = UserFactory()
+    sign_in(page, rider)
+    request_a_unicorn_at_the_centre(page)
+    message = page.locator("[data-ride-message]")
+    status = page.locator("[data-ride-status]")
+    page.get_by_role("button", name="Cancel ride").click()
+    expect(message).to_have_text("Your ride is cancelled.")
+
+    page.context.clear_cookies()  # the session ends (signed out elsewhere, or it expired)
+    fast_forward(page, 15, step=3)
+    expect(status).to_have_text(SESSION_ENDED)
+
+    sign_in(page, rider)  # signed in again
+    Unicorn.objects.filter(name="Shadowfax").update(on_duty=False)
+    UnicornFactory(
+        name="Buttercup", color="pink", gender="female", latitude=LAT - 0.027, longitude=LNG
+    )
+    other_tab = page.context.new_page()
+    request_a_unicorn(other_tab)
+    expect(other_tab.locator("[data-ride-message]")).to_have_text(BUTTERCUP)
+
+    fast_forward(page, 15, step=3)
+    expect(message).to_have_text(BUTTERCUP)
+    expect(status).to_be_empty()
+    fast_forward(page, 4)  # answered polls of the new ride say nothing of a session either
+    expect(status).to_be_empty()
+    expect(message).to_have_text(BUTTERCUP)
+
+
+def test_a_ride_followed_again_after_signing_in_drops_the_notice_of_its_ended_session(
+    new_page, sign_in, shadowfax
+):
+    """A poll refused because the session ended stops the polls and says so. Signed in again
+    (in another tab), back on this one: the page polls at once and, answered, no longer says
+    the session ended."""
+    page = new_page(PHONE)
+    page.add_init_script(PLANNED_POLLS)
+    page.clock.install()
+    rider = UserFactory()
+    sign_in(page, rider)
+    request_a_unicorn_at_the_centre(page)
+    status = page.locator("[data-ride-status]")
+
+    page.context.clear_cookies()
+    fast_forward(page, 4)
+    expect(status).to_have_text(SESSION_ENDED)
+
+    sign_in(page, rider)
+    page.evaluate(SET_HIDDEN, True)  # to the other tab, signed in there
+    page.evaluate(SET_HIDDEN, False)  # and back
+    since = len(poll_times(page))
+    fast_forward(page, 4)
+    assert len(poll_times(page, since)) >= 1
+    expect(status).to_be_empty()
+    expect(page.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)

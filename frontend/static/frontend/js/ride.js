@@ -75,6 +75,7 @@
     pollFailures: 0,
     pollSeq: 0, // bumped by every poll and action: only the latest answer is shown
     pollsInFlight: 0, // polls whose request is under way
+    signedOut: false, // "Your session has ended" is shown: the next answered request takes it away
     firstEta: 0, // the ETA when this page first saw the ride: 0 % of the progress bar
     eta: null, // {seconds, at}: the server's eta_seconds and when it came
     tickTimer: 0,
@@ -387,6 +388,8 @@
       state.pollFailures = 0;
       state.nearby?.clearLayers();
       mapMessage("");
+      clearAnnouncement(ui.status); // the last ride's notices are not about this one
+      state.signedOut = false;
     }
     render(ride);
     schedulePoll(ACTIVE.has(ride.status) ? POLL_MS : null);
@@ -422,13 +425,15 @@
       const fresh = await call.get(rideUrl(ride.id));
       // An older answer than one we have (an action's, or a later poll's) changes nothing.
       if (state.ride?.id !== ride.id || asked !== state.pollSeq) return;
-      if (state.pollFailures) clearAnnouncement(ui.status);
+      if (state.pollFailures || state.signedOut) clearAnnouncement(ui.status);
       state.pollFailures = 0;
+      state.signedOut = false;
       state.ride = fresh;
       render(fresh);
     } catch (error) {
       if (error.status === 401) {
         W.announceError(ui.status, error); // with a link to sign in again
+        state.signedOut = true;
         return; // signed out: nothing more to follow
       }
       if (state.ride?.id !== ride.id || asked !== state.pollSeq) return; // nor does its failure
@@ -719,10 +724,15 @@
     try {
       const page = await call.get(root.dataset.ridesUrl);
       const active = (page.results ?? []).find((ride) => ACTIVE.has(ride.status));
+      if (state.signedOut) clearAnnouncement(ui.status); // signed in again
+      state.signedOut = false;
       if (active && state.ride?.id !== active.id) follow(active);
       return Boolean(active);
     } catch (error) {
-      if (error.status === 401) W.announceError(ui.status, error);
+      if (error.status === 401) {
+        W.announceError(ui.status, error);
+        state.signedOut = true;
+      }
       return false;
     }
   }
