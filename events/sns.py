@@ -48,8 +48,9 @@ def publish(events: list[OutboxEvent]) -> Iterator[tuple[list[OutboxEvent], dict
     events and the error of each one that did not go out, by event id: those SNS failed,
     or all of them when the call failed as a whole (SNS out of reach, the topic gone).
 
-    A call that fails as a whole ends it: the calls after it are not tried (their events
-    stay unpublished, untried, for the next pass). With SNS out of reach each call waits
+    A call that fails as a whole ends it, unless SNS refused it for what it carries
+    (MESSAGE_ERRORS): the calls after it are not tried (their events stay unpublished,
+    untried, for the next pass). With SNS out of reach each call waits
     about 6 s (SNS_CLIENT_CONFIG): 50 of them, a batch of 500, would outlast the function.
     An event over BATCH_BYTES is not sent: SNS would refuse it as a whole call every time,
     and ending the pass there would leave the events behind it untried for good."""
@@ -64,8 +65,27 @@ def publish(events: list[OutboxEvent]) -> Iterator[tuple[list[OutboxEvent], dict
             failed = _publish_call(sns, call)
         except Exception as error:  # the relay will try again
             yield [event for event, _ in call], {event.pk: str(error) for event, _ in call}
+            if _refused_these_messages(error):
+                continue  # about this call's messages: the next call need not share it
             return
         yield [event for event, _ in call], failed
+
+
+# SNS's answers that refuse a call for what it carries, not for SNS being out of reach,
+# failing, or refusing every call (the topic gone, no permission): the pass goes on.
+MESSAGE_ERRORS = {
+    "InvalidParameter", "InvalidParameterValue", "BatchEntryIdsNotDistinct",
+    "BatchRequestTooLong", "EmptyBatchRequest", "InvalidBatchEntryId",
+    "TooManyEntriesInBatchRequest",
+}  # fmt: skip
+
+
+def _refused_these_messages(error: Exception) -> bool:
+    from botocore.exceptions import ClientError, ParamValidationError
+
+    if isinstance(error, ParamValidationError):  # refused before sending: what it carries
+        return True
+    return isinstance(error, ClientError) and error.response["Error"]["Code"] in MESSAGE_ERRORS
 
 
 def _calls(events: list[OutboxEvent]) -> Iterator[tuple[list[tuple[OutboxEvent, dict]], int]]:

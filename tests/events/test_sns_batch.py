@@ -307,3 +307,23 @@ def test_an_answer_with_an_id_twice_an_unknown_id_or_one_missing_publishes_only_
     left = OutboxEvent.objects.get(published_at__isnull=True)
     assert left == missing
     assert (left.publish_attempts, left.last_error) == (1, "not in SNS's answer")
+
+
+def test_a_call_refused_for_what_it_carries_does_not_end_the_pass(queues, sns_calls):
+    """InvalidParameter on one call (its messages), not SNS out of reach: the next calls go."""
+    from botocore.exceptions import ClientError
+
+    backlog(25)
+
+    def refuse_the_first_call():
+        error = {"Error": {"Code": "InvalidParameter", "Message": "Invalid parameter: Message"}}
+        raise ClientError(error, "PublishBatch")
+
+    sns_calls.on_call = refuse_the_first_call
+    assert relay.relay_events()["published"] == 15
+
+    assert sns_calls.calls == {"PublishBatch": 3}
+    refused = OutboxEvent.objects.filter(published_at__isnull=True)
+    assert refused.count() == 10 and all(e.publish_attempts == 1 for e in refused)
+    assert all("InvalidParameter" in e.last_error for e in refused)
+    assert len(received(queues, "bi")) == 15
