@@ -653,6 +653,14 @@ def test_a_hidden_tab_whose_polls_fail_backs_off_and_recovers_when_shown(
 SESSION_ENDED = "Your session has ended. Sign in again"
 
 
+def assert_signed_in_again(page):
+    """No "Sign in again" anywhere (the ride card, the banner, the header): the header is the
+    signed-in rider's again."""
+    expect(page.locator("[data-sign-in-again]")).to_have_count(0)
+    expect(page.locator("[data-site-status]")).to_be_empty()
+    expect(page.locator(".nav-account [data-sign-out]")).to_have_count(1)
+
+
 def test_a_finished_tab_that_follows_a_ride_drops_the_notice_of_its_ended_session(
     new_page, sign_in, shadowfax
 ):
@@ -686,6 +694,7 @@ def test_a_finished_tab_that_follows_a_ride_drops_the_notice_of_its_ended_sessio
     fast_forward(page, 15, step=3)
     expect(message).to_have_text(BUTTERCUP)
     expect(status).to_be_empty()
+    assert_signed_in_again(page)
     fast_forward(page, 4)  # answered polls of the new ride say nothing of a session either
     expect(status).to_be_empty()
     expect(message).to_have_text(BUTTERCUP)
@@ -716,4 +725,5 @@ def test_a_ride_followed_again_after_signing_in_drops_the_notice_of_its_ended_se
     fast_forward(page, 4)
     assert len(poll_times(page, since)) >= 1
     expect(status).to_be_empty()
+    assert_signed_in_again(page)
     expect(page.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)

@@ -389,10 +389,19 @@
       state.nearby?.clearLayers();
       mapMessage("");
       clearAnnouncement(ui.status); // the last ride's notices are not about this one
-      state.signedOut = false;
+      signedInAgain();
     }
     render(ride);
     schedulePoll(ACTIVE.has(ride.status) ? POLL_MS : null);
+  }
+
+  // A request that needs the session was answered after one was refused for its end: the
+  // rider signed in again (in another tab). The notice goes, here and in the header (site.js).
+  function signedInAgain() {
+    if (!state.signedOut) return;
+    state.signedOut = false;
+    clearAnnouncement(ui.status);
+    document.dispatchEvent(new CustomEvent("wildrydes:session-resumed"));
   }
 
   function schedulePoll(delay) {
@@ -425,9 +434,9 @@
       const fresh = await call.get(rideUrl(ride.id));
       // An older answer than one we have (an action's, or a later poll's) changes nothing.
       if (state.ride?.id !== ride.id || asked !== state.pollSeq) return;
-      if (state.pollFailures || state.signedOut) clearAnnouncement(ui.status);
+      if (state.pollFailures) clearAnnouncement(ui.status);
       state.pollFailures = 0;
-      state.signedOut = false;
+      signedInAgain();
       state.ride = fresh;
       render(fresh);
     } catch (error) {
@@ -724,8 +733,7 @@
     try {
       const page = await call.get(root.dataset.ridesUrl);
       const active = (page.results ?? []).find((ride) => ACTIVE.has(ride.status));
-      if (state.signedOut) clearAnnouncement(ui.status); // signed in again
-      state.signedOut = false;
+      signedInAgain();
       if (active && state.ride?.id !== active.id) follow(active);
       return Boolean(active);
     } catch (error) {

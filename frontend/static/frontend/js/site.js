@@ -45,6 +45,7 @@
   // The session ended (expired token, signed out elsewhere): say so once, with a link, and
   // show the header a signed-out visitor sees.
   let ended = false;
+  let signedInNav = null; // the header's own links, back when the session is (see below)
   document.addEventListener("wildrydes:session-ended", () => {
     if (ended) return;
     ended = true;
@@ -52,11 +53,21 @@
     banner.replaceChildren("Your session has ended. ", signInLink("Sign in again"), ".");
     const account = document.querySelector(".nav-account");
     if (!account) return;
+    signedInNav = [...account.childNodes];
     const register = document.body.dataset.registerUrl;
     account.replaceChildren(
       element("li", {}, [signInLink("Sign in")]),
       ...(register ? [element("li", {}, [element("a", { className: "button button-small", text: "Register", attrs: { href: register } })])] : []),
     );
+  });
+  // The page's requests are answered again (signed in again in another tab): as before.
+  document.addEventListener("wildrydes:session-resumed", () => {
+    if (!ended) return;
+    ended = false;
+    banner.textContent = "";
+    delete banner.dataset.tone;
+    if (signedInNav) document.querySelector(".nav-account")?.replaceChildren(...signedInNav);
+    signedInNav = null;
   });
 
   // The unread count beside "Notifications" in the header. Its space is reserved (CSS), so
