@@ -577,6 +577,18 @@ def test_a_tap_on_the_map_during_a_ride_still_lets_the_ride_be_kept_in_view(new_
 BUTTERCUP = "Buttercup, your pink unicorn, is on her way."
 
 
+def book_buttercup_in_another_tab(page) -> None:
+    """Shadowfax off duty, Buttercup the one free unicorn, booked from a second tab of the
+    same browser (the same rider)."""
+    Unicorn.objects.filter(name="Shadowfax").update(on_duty=False)
+    UnicornFactory(
+        name="Buttercup", color="pink", gender="female", latitude=LAT - 0.027, longitude=LNG
+    )
+    other_tab = page.context.new_page()
+    request_a_unicorn(other_tab)
+    expect(other_tab.locator("[data-ride-message]")).to_have_text(BUTTERCUP)
+
+
 @pytest.mark.parametrize("how", ["shown again", "next check"])
 def test_a_tab_showing_a_finished_ride_follows_one_booked_in_another_tab(
     new_page, sign_in, shadowfax, how
@@ -592,13 +604,7 @@ def test_a_tab_showing_a_finished_ride_follows_one_booked_in_another_tab(
     message = page.locator("[data-ride-message]")
     page.get_by_role("button", name="Cancel ride").click()
     expect(message).to_have_text("Your ride is cancelled.")
-    Unicorn.objects.filter(name="Shadowfax").update(on_duty=False)
-    UnicornFactory(
-        name="Buttercup", color="pink", gender="female", latitude=LAT - 0.027, longitude=LNG
-    )
-    other_tab = page.context.new_page()
-    request_a_unicorn(other_tab)
-    expect(other_tab.locator("[data-ride-message]")).to_have_text(BUTTERCUP)
+    book_buttercup_in_another_tab(page)
 
     if how == "shown again":
         page.evaluate(SET_HIDDEN, True)
@@ -683,13 +689,7 @@ def test_a_finished_tab_that_follows_a_ride_drops_the_notice_of_its_ended_sessio
     expect(status).to_have_text(SESSION_ENDED)
 
     sign_in(page, rider)  # signed in again
-    Unicorn.objects.filter(name="Shadowfax").update(on_duty=False)
-    UnicornFactory(
-        name="Buttercup", color="pink", gender="female", latitude=LAT - 0.027, longitude=LNG
-    )
-    other_tab = page.context.new_page()
-    request_a_unicorn(other_tab)
-    expect(other_tab.locator("[data-ride-message]")).to_have_text(BUTTERCUP)
+    book_buttercup_in_another_tab(page)
 
     fast_forward(page, 15, step=3)
     expect(message).to_have_text(BUTTERCUP)
