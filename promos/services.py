@@ -62,8 +62,7 @@ def _slices_with_room(campaign_id: int, amount_minor: int):
 
 
 class _NoSingleSlice(Exception):
-    """No one slice covers the amount (any more), or (a give-back) may take it back: the
-    savepoint is rolled back, the slice let go."""
+    """`_kept_only_if`'s step changed no slice: its savepoint is rolled back."""
 
 
 def _spend_budget(campaign: Campaign, amount_minor: int) -> bool:
@@ -105,18 +104,30 @@ def _spend_from_one_slice(campaign_id: int, amount_minor: int, *, skip_locked: b
     once; kept, it would deadlock the same way."""
     slices = BudgetSlice.objects.filter(campaign_id=campaign_id)
     with_room = _slices_with_room(campaign_id, amount_minor).values_list("pk", flat=True)
-    try:
-        with transaction.atomic():
-            if skip_locked:  # locks the slice it returns, waiting for nobody
-                pk = with_room.select_for_update(skip_locked=True, of=("self",)).first()
-            else:
-                pk = with_room.first()
-                if pk is not None:  # waited for alone
-                    slices.select_for_update().filter(pk=pk).values_list("pk", flat=True).get()
-            taken = pk is not None and slices.filter(_fits(amount_minor), pk=pk).update(
+
+    def take() -> bool:
+        if skip_locked:  # locks the slice it returns, waiting for nobody
+            pk = with_room.select_for_update(skip_locked=True, of=("self",)).first()
+        else:
+            pk = with_room.first()
+            if pk is not None:  # waited for alone
+                slices.select_for_update().filter(pk=pk).values_list("pk", flat=True).get()
+        return pk is not None and bool(
+            slices.filter(_fits(amount_minor), pk=pk).update(
                 spent_minor=F("spent_minor") + amount_minor
             )
-            if not taken:
+        )
+
+    return _kept_only_if(take)
+
+
+def _kept_only_if(step) -> bool:
+    """`step()` in a savepoint, rolled back unless it returns True: a slice it locked and
+    did not change is let go at once (kept, it would deadlock with those that lock all
+    slices in order). Returns what `step()` did."""
+    try:
+        with transaction.atomic():
+            if not step():
                 raise _NoSingleSlice
         return True
     except _NoSingleSlice:
@@ -176,20 +187,15 @@ def _give_back_to_one_slice(campaign_id: int, amount_minor: int) -> bool:
     let go at once; kept, it would deadlock with those that lock all slices in order."""
     slices = BudgetSlice.objects.filter(campaign_id=campaign_id)
     over = slices.filter(spent_minor__gt=_slice_allowance())
-    try:
-        with transaction.atomic():
-            covering = slices.select_for_update(skip_locked=True).filter(
-                spent_minor__gte=amount_minor
-            )
-            pk = covering.order_by("-spent_minor", "number").values_list("pk", flat=True).first()
-            given = pk is not None and slices.filter(~Exists(over), pk=pk).update(
-                spent_minor=F("spent_minor") - amount_minor
-            )
-            if not given:
-                raise _NoSingleSlice
-        return True
-    except _NoSingleSlice:
-        return False
+
+    def give() -> bool:
+        covering = slices.select_for_update(skip_locked=True).filter(spent_minor__gte=amount_minor)
+        pk = covering.order_by("-spent_minor", "number").values_list("pk", flat=True).first()
+        return pk is not None and bool(
+            slices.filter(~Exists(over), pk=pk).update(spent_minor=F("spent_minor") - amount_minor)
+        )
+
+    return _kept_only_if(give)
 
 
 def _give_back_to_all_slices(campaign_id: int, amount_minor: int) -> None:
