@@ -3,8 +3,11 @@ a look at what the other connections to the test database are doing (pg_stat_act
 
 import threading
 import time
+import uuid
 
-from django.db import connection
+from django.db import connection, transaction
+
+from promos.services import draw_discount
 
 SEATTLE = (47.6062, -122.3321)
 
@@ -49,3 +52,27 @@ def waiting_for_a_lock() -> bool:
     """Another connection waits for a lock (a third connection at most: the tests'
     PgBouncer gives three)."""
     return other_backends("wait_event_type = 'Lock'") > 0
+
+
+def draw(fare_minor, ride_id=None):
+    """A discount drawn for a new rider in Seattle, as a ride request records it: in the
+    ride's transaction."""
+    with transaction.atomic():
+        return draw_discount(
+            username=f"{uuid.uuid4().hex}@example.com", latitude=SEATTLE[0],
+            longitude=SEATTLE[1], fare_minor=fare_minor, ride_id=ride_id,
+        )  # fmt: skip
+
+
+def lowering_the_budget(campaign, budget_minor: int, lowered, commit_it, seconds: float = 10):
+    """An operator's change of the budget, for `in_thread`: saved (Campaign.save holds every
+    slice), `lowered` set, then committed once `commit_it` is set."""
+
+    def operator():
+        with transaction.atomic():
+            campaign.budget_minor = budget_minor
+            campaign.save(update_fields=["budget_minor"])  # holds every slice
+            lowered.set()
+            commit_it.wait(timeout=seconds)
+
+    return operator

@@ -20,7 +20,13 @@ from promos.models import BudgetSlice, DiscountAward
 from promos.selectors import budget_spent_minor
 from promos.services import record_discount
 from tests.factories import CampaignFactory
-from tests.promos.races import SEATTLE, other_backends, wait_until
+from tests.promos.races import (
+    SEATTLE,
+    in_thread,
+    lowering_the_budget,
+    other_backends,
+    wait_until,
+)
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -44,36 +50,22 @@ def test_a_draw_that_began_before_the_budget_was_lowered_keeps_to_the_lowered_bu
     lowered, commit_it = threading.Event(), threading.Event()
     awards, errors = [], []
 
-    def operator_lowers_the_budget():
-        try:
-            with transaction.atomic():
-                campaign.budget_minor = 50  # 3 or 4 a slice: no discount of 100 fits
-                campaign.save(update_fields=["budget_minor"])  # holds every slice
-                lowered.set()
-                commit_it.wait(timeout=10)
-        finally:
-            connection.close()
+    # 3 or 4 a slice: no discount of 100 fits
+    operator_lowers_the_budget = lowering_the_budget(campaign, 50, lowered, commit_it)
 
     def rider_draws():
-        try:
-            award = DiscountAward(
-                username=f"{uuid.uuid4().hex}@example.com", latitude=SEATTLE[0],
-                longitude=SEATTLE[1], fare_minor=200, campaign=campaign,
-                multiplier=Decimal("0.50"), outcome=DiscountAward.Outcome.DRAWN,
-                discount_minor=100,
-            )  # fmt: skip
-            with connection.execute_wrapper(slow_slice_locks), transaction.atomic():
-                awards.append(record_discount(award))  # as a ride request records it
-        except Exception as error:  # reported by the assertion below
-            errors.append(error)
-        finally:
-            connection.close()
+        award = DiscountAward(
+            username=f"{uuid.uuid4().hex}@example.com", latitude=SEATTLE[0],
+            longitude=SEATTLE[1], fare_minor=200, campaign=campaign,
+            multiplier=Decimal("0.50"), outcome=DiscountAward.Outcome.DRAWN,
+            discount_minor=100,
+        )  # fmt: skip
+        with connection.execute_wrapper(slow_slice_locks), transaction.atomic():
+            awards.append(record_discount(award))  # as a ride request records it
 
-    operator = threading.Thread(target=operator_lowers_the_budget)
-    operator.start()
+    operator = in_thread(errors, operator_lowers_the_budget)
     assert lowered.wait(timeout=10)
-    rider = threading.Thread(target=rider_draws)
-    rider.start()
+    rider = in_thread(errors, rider_draws)
     sleeping = lambda: other_backends("wait_event = 'PgSleep'")  # noqa: E731
     wait_until(sleeping, "the draw's statement did not start")  # it began: old budget in sight
     commit_it.set()  # the lowered budget commits while the draw's statement runs

@@ -17,14 +17,14 @@ import time
 import uuid
 
 import pytest
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Sum
 
 from promos.models import BudgetSlice, DiscountAward
 from promos.selectors import budget_spent_minor
-from promos.services import draw_discount, release_ride_awards
+from promos.services import release_ride_awards
 from tests.factories import CampaignFactory
-from tests.promos.races import SEATTLE, other_backends
+from tests.promos.races import draw, in_thread, lowering_the_budget, other_backends
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -32,14 +32,6 @@ pytestmark = [
 ]
 
 SLEEP_SECONDS = 0.5
-
-
-def draw(fare_minor, ride_id=None):
-    with transaction.atomic():  # as a ride request records it: in the ride's transaction
-        return draw_discount(
-            username=f"{uuid.uuid4().hex}@example.com", latitude=SEATTLE[0],
-            longitude=SEATTLE[1], fare_minor=fare_minor, ride_id=ride_id,
-        )  # fmt: skip
 
 
 def live_awards_minor(campaign) -> int:
@@ -65,30 +57,16 @@ def test_money_given_back_while_the_budget_is_lowered_is_not_spent_again(commit_
             sql = sql.replace(" WHERE ", pause, 1)
         return execute(sql, params, many, context)
 
-    def operator_lowers_the_budget():
-        try:
-            with transaction.atomic():
-                campaign.budget_minor = 800  # 50 a share; 1,040 spent: share 0 holds the 240 over
-                campaign.save(update_fields=["budget_minor"])  # holds every slice
-                lowered.set()
-                commit_it.wait(timeout=20)
-        finally:
-            connection.close()
+    # 50 a share; 1,040 spent: share 0 holds the 240 over
+    operator_lowers_the_budget = lowering_the_budget(campaign, 800, lowered, commit_it, 20)
 
     def rider_cancels():
-        try:
-            with connection.execute_wrapper(slow_slice_locks):
-                released.append(release_ride_awards(ride_id=ride))
-        except Exception as error:  # reported by the assertion below
-            errors.append(error)
-        finally:
-            connection.close()
+        with connection.execute_wrapper(slow_slice_locks):
+            released.append(release_ride_awards(ride_id=ride))
 
-    operator = threading.Thread(target=operator_lowers_the_budget)
-    operator.start()
+    operator = in_thread(errors, operator_lowers_the_budget)
     assert lowered.wait(timeout=10)
-    rider = threading.Thread(target=rider_cancels)
-    rider.start()
+    rider = in_thread(errors, rider_cancels)
     deadline = time.monotonic() + 15
     while not (
         (len(pauses) >= commit_in_pause and other_backends("wait_event = 'PgSleep'"))

@@ -9,20 +9,11 @@ from django.db import connection, transaction
 
 from promos.models import BudgetSlice
 from promos.selectors import budget_spent_minor
-from promos.services import draw_discount, release_ride_awards
+from promos.services import release_ride_awards
 from tests.factories import CampaignFactory
+from tests.promos.races import draw
 
 pytestmark = pytest.mark.django_db
-
-SEATTLE = (47.6062, -122.3321)
-
-
-def draw(fare_minor, ride_id=None):
-    with transaction.atomic():  # as a ride request records it: in the ride's transaction
-        return draw_discount(
-            username=f"{uuid.uuid4().hex}@example.com", latitude=SEATTLE[0],
-            longitude=SEATTLE[1], fare_minor=fare_minor, ride_id=ride_id,
-        )  # fmt: skip
 
 
 def lower_budget(campaign, budget_minor):
