@@ -395,6 +395,13 @@
     schedulePoll(ACTIVE.has(ride.status) ? POLL_MS : null);
   }
 
+  // A request refused because the session ended: said, with a link to sign in again, until
+  // the next answered one (signedInAgain).
+  function sessionEnded(error) {
+    W.announceError(ui.status, error);
+    state.signedOut = true;
+  }
+
   // A request that needs the session was answered after one was refused for its end: the
   // rider signed in again (in another tab). The notice goes, here and in the header (site.js).
   function signedInAgain() {
@@ -441,8 +448,7 @@
       render(fresh);
     } catch (error) {
       if (error.status === 401) {
-        W.announceError(ui.status, error); // with a link to sign in again
-        state.signedOut = true;
+        sessionEnded(error);
         return; // signed out: nothing more to follow
       }
       if (state.ride?.id !== ride.id || asked !== state.pollSeq) return; // nor does its failure
@@ -737,10 +743,7 @@
       if (active && state.ride?.id !== active.id) follow(active);
       return Boolean(active);
     } catch (error) {
-      if (error.status === 401) {
-        W.announceError(ui.status, error);
-        state.signedOut = true;
-      }
+      if (error.status === 401) sessionEnded(error);
       return false;
     }
   }
