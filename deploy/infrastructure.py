@@ -749,6 +749,8 @@ def build() -> dict:
                                 "Action": "s3:ListBucket",
                                 "Resource": {"Fn::GetAtt": ["FilesBucket", "Arn"]},
                             },
+                            # sns:Publish grants PublishBatch too (the relay's call): IAM has
+                            # no sns:PublishBatch action (SNS API permissions reference).
                             {
                                 "Sid": "PublishEvents",
                                 "Effect": "Allow",
