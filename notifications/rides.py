@@ -10,7 +10,8 @@ import logging
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from core.money import Money
 from core.observability import count_metric
@@ -78,27 +79,45 @@ def ride_message(event_type: str, data: dict) -> str:
 
 
 def handle_ride_events(envelopes: list[dict]) -> None:
-    rider_ids = {e["data"].get("rider_id") for e in envelopes} - {None}
-    # Riders who still exist only: a notification of one deleted since (by an administrator)
-    # would fail the whole delivery at its commit, on the foreign key. Their addresses, not
-    # their rows (only a receipt needs one): 0.15 ms less CPU per ride request.
-    riders = dict(
-        get_user_model().objects.filter(pk__in=rider_ids).order_by().values_list("pk", "email")
-    )
-    told = [e for e in envelopes if e["data"].get("rider_id") in riders]
-    Notification.objects.bulk_create(
-        Notification(
-            user_id=e["data"]["rider_id"],
-            message=ride_message(e["type"], e["data"])[:300],
-            event_id=e["id"],
-            event_type=e["type"],
-            ride_id=e["data"].get("ride_id"),
+    told = [e for e in envelopes if e["data"].get("rider_id") is not None]
+    _notify_riders_who_exist(told)
+    receipts = [e for e in told if e["type"].endswith(".RideCompleted")]
+    if receipts:
+        rider_ids = {e["data"]["rider_id"] for e in receipts}
+        riders = dict(
+            get_user_model().objects.filter(pk__in=rider_ids).order_by().values_list("pk", "email")
         )
-        for e in told
+        for envelope in receipts:
+            if envelope["data"]["rider_id"] in riders:
+                send_receipt(riders[envelope["data"]["rider_id"]], envelope["data"])
+
+
+def _notify_riders_who_exist(envelopes: list[dict]) -> None:
+    """One notification per event, for riders who still exist only: one deleted since (by
+    an administrator) would fail the whole delivery at its commit, on the foreign key."""
+    # The insert checks (INSERT ... SELECT FROM the users' table), not a query of the riders
+    # before bulk_create: 6.5% less CPU per ride request (in-process, PostgreSQL, 2026-12-06).
+    quote = connection.ops.quote_name
+    notifications, users = (quote(m._meta.db_table) for m in (Notification, get_user_model()))
+    sql = (
+        f"INSERT INTO {notifications} (user_id, message, event_id, event_type, ride_id, created_at)"  # noqa: S608 (names from the models)
+        f" SELECT id, %s, %s, %s, %s, %s FROM {users} WHERE id = %s"
     )
-    for envelope in told:
-        if envelope["type"].endswith(".RideCompleted"):
-            send_receipt(riders[envelope["data"]["rider_id"]], envelope["data"])
+    field = Notification._meta.get_field
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    rows = [
+        (
+            ride_message(e["type"], e["data"])[:300],
+            field("event_id").get_db_prep_value(e["id"], connection),
+            e["type"],
+            field("ride_id").get_db_prep_value(e["data"].get("ride_id"), connection),
+            now,
+            e["data"]["rider_id"],
+        )
+        for e in envelopes
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def receipt_text(data: dict) -> str:
