@@ -16,12 +16,13 @@
 # `make deploy STAGE=...` (deploy/stage.py) ships exactly this file with `-z` (without it
 # Zappa would build another zip, without bytecode).
 #
-# The zip ships exactly the hash-checked wheels pip installed here ("use_precompiled_packages":
+# The zip ships exactly the hash-checked wheels uv installed here ("use_precompiled_packages":
 # false: Zappa would otherwise re-download compiled wheels from PyPI unchecked, and silently
 # keep the local ones when that fails). So the build host must match Lambda's python3.12
 # x86_64: Linux x86_64 with Python 3.12 (CI, or a python:3.12 container on a Mac); the dev
 # virtualenv (.venv) may stay on 3.11.
-# Needs network to PyPI (or a wheel mirror) when the lock changes.
+# uv is the dev virtualenv's (`make package` bootstraps it from requirements/uv.txt), or UV=...
+# Needs network to PyPI (or the index in UV_DEFAULT_INDEX) when the lock changes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +30,7 @@ STAGE="${1:-dev}"
 VENV=.venv-lambda
 LOCK=requirements/deploy.txt
 STAMP="$VENV/.installed-lock"
+UV="${UV:-.venv/bin/uv}"
 OUTPUT="build/wildrydes-$STAGE.zip"
 PARTIAL="build/.partial-wildrydes-$STAGE.zip"
 
@@ -63,16 +65,18 @@ wanted="$("$python" -c 'import hashlib, sys
 print(hashlib.sha256(open(sys.argv[1], "rb").read()).hexdigest())' "$LOCK")"
 if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$STAMP" 2>/dev/null)" != "$wanted" ]; then
   echo "==> $VENV: installing $LOCK"
+  if [ ! -x "$UV" ]; then
+    echo "package.sh: no uv at $UV: run \`make package\` (it bootstraps .venv/bin/uv) or set UV=..." >&2
+    exit 1
+  fi
   rm -rf "$VENV"
-  "$python" -m venv "$VENV"
-  # PEP 600 hook read by pip: accept compiled wheels only up to Amazon Linux 2023's glibc
-  # 2.34 (the python3.12 runtime), not the build host's newer glibc.
-  cat >"$VENV/lib/python3.12/site-packages/_manylinux.py" <<'PY'
-def manylinux_compatible(tag_major, tag_minor, tag_arch):
-    return tag_arch == "x86_64" and (tag_major, tag_minor) <= (2, 34)
-PY
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
-    --require-hashes --no-deps -r "$LOCK"
+  "$python" -m venv --without-pip "$VENV"  # the lock pins pip (Zappa needs it)
+  # Compiled wheels only up to Amazon Linux 2023's glibc 2.34 (the python3.12 runtime), not
+  # the build host's newer glibc (what pip's _manylinux.py hook did; the same files installed).
+  # No bytecode: Zappa leaves it out of the zip (finish_package.py compiles the zip's own
+  # sources), and zappa itself ran only ~1 s CPU faster with it, what compiling it costs.
+  "$UV" pip sync --python "$VENV/bin/python" --python-platform x86_64-manylinux_2_34 \
+    --require-hashes --quiet "$LOCK"
   echo "$wanted" >"$STAMP"
 else
   echo "==> $VENV: up to date with $LOCK"
