@@ -1,4 +1,8 @@
+from contextlib import contextmanager
+
 import pytest
+from django.db import transaction
+from django.test import override_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -76,9 +80,30 @@ def _no_answer_floor(settings):
     settings.ACCOUNT_ANSWER_FLOOR_SECONDS = 0
 
 
+FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
+
+
+@contextmanager
+def rows_for_the_whole_module(django_db_blocker):
+    """For a module-scoped fixture: the rows it writes inside are seen by each test of the
+    module (on this worker) and gone after the last, as TestCase.setUpTestData does. They
+    are written in a transaction left open for the module and rolled back at its end; each
+    test's own transaction (pytest-django's `db`) is a savepoint inside it, rolled back after
+    the test, so every test starts from the same rows. Only for modules whose tests all use
+    `db` (not transactional_db or live_server: those commit and flush). Hand each test a
+    copy.deepcopy of the Python objects, so one test's changes to them stay its own."""
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=FAST_PASSWORD_HASHERS),
+        transaction.atomic(),
+    ):
+        yield
+        transaction.set_rollback(True)
 
 
 @pytest.fixture

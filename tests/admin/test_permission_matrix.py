@@ -18,12 +18,14 @@ What must hold, whatever a page is:
 - an action on organization A's objects run by someone who may not changes nothing.
 """
 
+import copy
 import io
 import re
 from dataclasses import dataclass
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.test import Client, RequestFactory
@@ -36,6 +38,7 @@ from payments.events import PAYMENT_REGISTERED, payment_data
 from payments.models import Payment, Subscription
 from tests import factories
 from tests.admin import bulk
+from tests.conftest import rows_for_the_whole_module
 
 pytestmark = pytest.mark.django_db
 
@@ -82,6 +85,7 @@ class World:
     users: dict
     org_a: Organization
     objects: dict  # model label -> an object (organization A's where it has one)
+    sessions: dict | None = None  # role -> session key (the `world` fixture)
 
 
 def _list_model():
@@ -280,9 +284,32 @@ def view_path(world: World, view: View) -> str:
     return "/admin/" + route
 
 
+@pytest.fixture(scope="module")
+def _world_and_sessions(django_db_setup, django_db_blocker):
+    """build_world() and each role signed in, once for the module's tests on a worker
+    (tests/conftest.py rows_for_the_whole_module): every test starts from these rows."""
+    with rows_for_the_whole_module(django_db_blocker):
+        world = build_world()
+        sessions = {}
+        for role in ROLES:
+            client = Client()
+            client.force_login(world.users[role])
+            sessions[role] = client.cookies[settings.SESSION_COOKIE_NAME].value
+        yield world, sessions
+
+
+@pytest.fixture
+def world(_world_and_sessions, db):
+    world, sessions = _world_and_sessions
+    world = copy.deepcopy(world)
+    world.sessions = sessions
+    return world
+
+
 def _client(world: World, role: str) -> Client:
+    """A client signed in as `role` (its session, made once with the world)."""
     client = Client()
-    client.force_login(world.users[role])
+    client.cookies[settings.SESSION_COOKIE_NAME] = world.sessions[role]
     return client
 
 
@@ -301,8 +328,7 @@ MODEL_VIEWS = [view for view in VIEWS if view.kind != "site"]
 
 
 @pytest.mark.parametrize("view", MODEL_VIEWS, ids=[view.name for view in MODEL_VIEWS])
-def test_each_admin_view_is_open_exactly_to_who_may_and_never_across_the_wall(view):
-    world = build_world()
+def test_each_admin_view_is_open_exactly_to_who_may_and_never_across_the_wall(view, world):
     path = view_path(world, view)
     for role in ROLES:
         response = _client(world, role).get(path)
@@ -319,9 +345,8 @@ def test_each_admin_view_is_open_exactly_to_who_may_and_never_across_the_wall(vi
         _assert_no_secrets(role, path, body)
 
 
-def test_finance_of_a_sees_its_own_secrets_where_b_sees_none():
+def test_finance_of_a_sees_its_own_secrets_where_b_sees_none(world):
     """The secrets checks above can fail: the same pages show them to finance of A."""
-    world = build_world()
     client = _client(world, "finance_a")
     seen = "".join(
         _body(client.get(view_path(world, view)))
@@ -333,8 +358,7 @@ def test_finance_of_a_sees_its_own_secrets_where_b_sees_none():
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_the_sites_own_views(role):
-    world = build_world()
+def test_the_sites_own_views(role, world):
     client = _client(world, role)
     for name, (route, open_to) in SITE_VIEWS.items():
         if route is None or open_to is None:
@@ -353,9 +377,8 @@ def test_the_sites_own_views(role):
 
 
 @pytest.mark.parametrize("role", ["finance_b", "operator"])
-def test_the_organization_picker_offers_no_organization_behind_the_wall(role):
+def test_the_organization_picker_offers_no_organization_behind_the_wall(role, world):
     """The autocomplete behind every organization field (subscriptions, service keys)."""
-    world = build_world()
     client = _client(world, role)
     for model in ("payments.subscription", "accounts.servicekey"):
         app_label, model_name = model.split(".")
@@ -384,8 +407,7 @@ def _snapshot(obj):
 
 
 @pytest.mark.parametrize(("label", "action"), list(_actions()))
-def test_each_admin_action_changes_nothing_for_who_may_not(label, action):
-    world = build_world()
+def test_each_admin_action_changes_nothing_for_who_may_not(label, action, world):
     obj = world.objects[label]
     model = apps.get_model(label)
     model_admin = admin.site._registry[model]
@@ -410,10 +432,9 @@ def test_each_admin_action_changes_nothing_for_who_may_not(label, action):
         _assert_no_secrets(role, path, _body(response))
 
 
-def test_finance_of_b_cannot_verify_or_delete_a_payment_of_a_in_the_admin_or_the_api():
+def test_finance_of_b_cannot_verify_or_delete_a_payment_of_a_in_the_admin_or_the_api(world):
     from tests.conftest import client_for
 
-    world = build_world()
     payment = world.objects["payments.payment"]
     finance_b = world.users["finance_b"]
     for action in ("verify_selected", "delete_selected_payments"):
@@ -432,10 +453,9 @@ def test_finance_of_b_cannot_verify_or_delete_a_payment_of_a_in_the_admin_or_the
     assert finance_a.get(f"/api/payments/{payment.pk}/").status_code == 200
 
 
-def test_finance_of_b_cannot_mint_a_key_for_a_nor_join_a():
+def test_finance_of_b_cannot_mint_a_key_for_a_nor_join_a(world):
     from accounts.models import ServiceKey
 
-    world = build_world()
     client = _client(world, "finance_b")
     client.post(
         "/admin/accounts/servicekey/add/",
@@ -449,10 +469,9 @@ def test_finance_of_b_cannot_mint_a_key_for_a_nor_join_a():
     assert not world.org_a.members.filter(pk=world.users["finance_b"].pk).exists()
 
 
-def test_finance_may_not_mint_a_key_of_no_organization():
+def test_finance_may_not_mint_a_key_of_no_organization(world):
     from accounts.models import ServiceKey
 
-    world = build_world()
     response = _client(world, "finance_a").post(
         "/admin/accounts/servicekey/add/", {"name": "everything", "service": "x"}
     )
@@ -460,8 +479,7 @@ def test_finance_may_not_mint_a_key_of_no_organization():
     assert not ServiceKey.objects.filter(name="everything").exists()
 
 
-def test_operators_read_event_pages_without_the_payment_payload():
-    world = build_world()
+def test_operators_read_event_pages_without_the_payment_payload(world):
     event, dead = world.objects["events.outboxevent"], world.objects["events.deadletter"]
     for role, shown in (("operator", False), ("finance_b", False), ("finance_a", True)):
         client = _client(world, role)
@@ -475,10 +493,9 @@ def test_operators_read_event_pages_without_the_payment_payload():
                 assert "hidden: payment data" in body
 
 
-def test_a_payment_finance_of_a_registers_is_as_for_a_and_hidden_from_b():
+def test_a_payment_finance_of_a_registers_is_as_for_a_and_hidden_from_b(world):
     from tests.conftest import client_for
 
-    world = build_world()
     body = {"amount": "3.00", "currency": "USD", "reference": "WALL-A-NEW-1"}
     created = client_for(world.users["finance_a"]).post("/api/payments/", body)
     assert created.status_code == 201
