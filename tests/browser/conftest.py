@@ -10,6 +10,9 @@ Map tiles never leave the machine: tile requests get a blank local PNG, and any 
 off-site request is aborted.
 """
 
+import fcntl
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -41,10 +44,20 @@ def _browser_available():
 
 @pytest.fixture(scope="session")
 def collected_static(_browser_available, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("staticfiles")
-    storages = {**settings.STORAGES, "staticfiles": MANIFEST_STORAGE}
-    with override_settings(STATIC_ROOT=root, STORAGES=storages):
-        call_command("collectstatic", interactive=False, verbosity=0)
+    """One collectstatic for the run, whichever xdist worker gets there first (the others
+    wait for it and serve the same folder, read-only): the manifest storage compresses
+    every file, ~5 s CPU that each of `make test`'s three workers paid again."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # the run's
+    root = shared / "browser-staticfiles"
+    with (shared / "browser-staticfiles.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "staticfiles.json").exists():
+            collecting = Path(tempfile.mkdtemp(prefix="browser-staticfiles-", dir=shared))
+            storages = {**settings.STORAGES, "staticfiles": MANIFEST_STORAGE}
+            with override_settings(STATIC_ROOT=collecting, STORAGES=storages):
+                call_command("collectstatic", interactive=False, verbosity=0)
+            collecting.rename(root)
     return root
 
 
