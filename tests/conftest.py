@@ -47,6 +47,39 @@ def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: 0 if item.get_closest_marker("package") else 1)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _flush_by_delete_on_postgresql():
+    """After each transactional test Django empties every table with one TRUNCATE of all of
+    them (~70): on PostgreSQL that makes new files for every table and index, ~40 ms of the
+    server's time for tables that hold a few rows. DELETE FROM each, foreign keys checked at
+    the commit (Django's are DEFERRABLE INITIALLY DEFERRED), leaves the same empty tables in
+    ~2 ms: 111 flushes of tests/events, rides, promos, payments... took 3.4 s with TRUNCATE,
+    0.2 s with DELETE (server CPU 10.7 -> 8.5 s, 2026-12-06). Sequence resets (reset_sequences)
+    keep Django's TRUNCATE ... RESTART IDENTITY."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        yield
+        return
+    operations = type(connection.ops)
+    truncate = operations.sql_flush
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        if reset_sequences or not tables:
+            return truncate(
+                self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+            )
+        deletes = " ".join(
+            f"DELETE FROM {self.quote_name(table)};"  # noqa: S608 (Django's own table names)
+            for table in tables
+        )
+        return [f"SET CONSTRAINTS ALL DEFERRED; {deletes}"]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(operations, "sql_flush", sql_flush)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _plain_static_storage(settings):
     """Unit tests render templates without a collectstatic manifest."""
