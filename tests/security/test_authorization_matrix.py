@@ -12,6 +12,7 @@ Finance group, member of the organization); a service key of that organization
 (`Authorization: Api-Key`).
 """
 
+import copy
 import io
 import uuid
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from payment_lists.models import PaymentList
 from payments.models import Subscription
 from rides.models import ACTIVE_STATUSES, Ride
 from tests import factories
-from tests.conftest import client_for
+from tests.conftest import client_for, rows_for_the_whole_module
 
 pytestmark = pytest.mark.django_db
 
@@ -353,26 +354,35 @@ def test_every_api_endpoint_has_a_row():
     assert not stale, f"rows for endpoints that no longer exist: {stale}"
 
 
+@pytest.fixture(scope="module")
+def _world_rows(django_db_setup, django_db_blocker) -> World:
+    """The callers, the organization and the fleet, made once for the module's tests on a
+    worker (tests/conftest.py rows_for_the_whole_module); the objects in the paths are
+    still made for each cell."""
+    with rows_for_the_whole_module(django_db_blocker):
+        factories.UnicornFactory.create_batch(8)
+        finance = factories.FinanceFactory()
+        organization = factories.OrganizationFactory()
+        organization.members.add(finance)
+        Subscription.objects.create(
+            organization=organization, plan="pro", starts_at=timezone.now() - timedelta(days=1),
+            max_rows_per_list=100, max_total_minor_per_list=10**9,
+        )  # fmt: skip
+        yield World(
+            rider_a=factories.UserFactory(),
+            rider_b=factories.UserFactory(),
+            operator=factories.OperatorFactory(),
+            finance=finance,
+            organization=organization,
+            service_key=factories.ServiceKeyFactory(organization=organization),
+        )
+
+
 @pytest.fixture
-def world(settings, tmp_path) -> World:
+def world(_world_rows, db, settings, tmp_path) -> World:
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PAYMENT_LIST_RUNNER = "inline"
-    factories.UnicornFactory.create_batch(8)
-    finance = factories.FinanceFactory()
-    organization = factories.OrganizationFactory()
-    organization.members.add(finance)
-    Subscription.objects.create(
-        organization=organization, plan="pro", starts_at=timezone.now() - timedelta(days=1),
-        max_rows_per_list=100, max_total_minor_per_list=10**9,
-    )  # fmt: skip
-    return World(
-        rider_a=factories.UserFactory(),
-        rider_b=factories.UserFactory(),
-        operator=factories.OperatorFactory(),
-        finance=finance,
-        organization=organization,
-        service_key=factories.ServiceKeyFactory(organization=organization),
-    )
+    return copy.deepcopy(_world_rows)
 
 
 def client_as(role: str, world: World) -> APIClient:
