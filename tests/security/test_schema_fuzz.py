@@ -79,8 +79,11 @@ def world(db, settings, tmp_path):
 ROLES = ("anonymous", "rider", "operator", "finance")
 
 
-@pytest.fixture
-def callers(world, keep_test_connection, monkeypatch):
+# One parameter, so that each operation's test has a node id of its own
+# (test_...[GET /api/rides/][anonymous-rider-operator-finance]): without a pytest parameter
+# schemathesis gives all 37 the same id, and xdist's loadgroup ran only one of them.
+@pytest.fixture(params=[ROLES], ids=["-".join(ROLES)])
+def callers(request, world, keep_test_connection, monkeypatch):
     """Each role's headers, and the role's own attempt counts: the throttles (sign-in,
     registration, unicorn applications...) and code guesses count each role's calls apart,
     as if it were the only caller."""
@@ -93,7 +96,7 @@ def callers(world, keep_test_connection, monkeypatch):
     monkeypatch.setattr(throttles, "attempt_key", key_of_the_role)
     monkeypatch.setattr(account_services, "attempt_key", key_of_the_role)
     callers = {}
-    for role in ROLES:
+    for role in request.param:
         headers = {}
         if role != "anonymous":
             token, _ = Token.objects.get_or_create(user=world[role])
