@@ -595,15 +595,21 @@ def test_a_tab_showing_a_finished_ride_follows_one_booked_in_another_tab(
 ):
     """The rider cancelled in this tab, then booked again in another: this tab shows the new
     ride when the rider comes back to it (or at its next check for a ride booked elsewhere),
-    with the new unicorn on the map, and polls it in one loop (never two polls within 2 s)."""
+    with the new unicorn on the map, and polls it in one loop (never two polls within 2 s).
+    Once cancelled, the unicorn is no longer coming: its marker leaves the map, the pickup stays."""
     page = new_page(PHONE)
     page.add_init_script(PLANNED_POLLS)
     page.clock.install()
     sign_in(page, UserFactory())
     request_a_unicorn_at_the_centre(page)
+    ride_map = page.locator("#ride-map")
+    expect(ride_map.locator(".wr-marker-unicorn")).to_have_count(1)
     message = page.locator("[data-ride-message]")
     page.get_by_role("button", name="Cancel ride").click()
     expect(message).to_have_text("Your ride is cancelled.")
+    expect(ride_map.locator(".wr-marker-unicorn")).to_have_count(0)
+    expect(ride_map).not_to_contain_text("Shadowfax")
+    expect(ride_map.locator(".wr-marker-pickup")).to_be_visible()
     book_buttercup_in_another_tab(page)
 
     if how == "shown again":

@@ -598,11 +598,24 @@
     return ride.unicorn.position ?? (ride.status === "assigned" ? ride.unicorn.start : ride.pickup);
   }
 
+  // A ride cancelled or expired ended without a trip: its unicorn is no longer coming, and
+  // leaves the map. The pickup (and drop-off) stay.
+  const endedWithoutTrip = (ride) => ride.status === "cancelled" || ride.status === "expired";
+
   function drawRide(ride, changed) {
     if (!state.map) return;
     for (const kind of ["pickup", "dropoff"]) {
       if (ride[kind]) setPin(kind, ride[kind], { draggable: false });
       else removeMarker(kind);
+    }
+    state.route?.remove();
+    state.route = null;
+    if (endedWithoutTrip(ride)) {
+      cancelAnimationFrame(state.glide);
+      removeMarker("unicorn");
+      state.routeFollowsUnicorn = false;
+      if (changed) fitRide(ride);
+      return;
     }
     const target = W.latLng(unicornPosition(ride));
     if (!state.markers.unicorn) {
@@ -616,8 +629,6 @@
       glide(state.markers.unicorn, target);
     }
 
-    state.route?.remove();
-    state.route = null;
     // On its way the line starts at the marker, which glides there: it follows the marker.
     state.routeFollowsUnicorn = ride.status === "assigned";
     const line = ride.status === "assigned" ? [state.markers.unicorn.getLatLng(), W.latLng(ride.pickup)]
@@ -629,12 +640,14 @@
     if (changed) fitRide(ride);
   }
 
-  // The unicorn, the pickup and the drop-off in view. Again when the map's size changes (on a
-  // phone a notice or the ride card grows the sheet over it), until the rider takes the map in
-  // hand (see start): then only at the ride's next state. Not animated: Leaflet ignores a view
-  // asked for during a zoom animation, and a new state often resizes the sheet right after.
+  // The unicorn (unless the ride ended without a trip), the pickup and the drop-off in view.
+  // Again when the map's size changes (on a phone a notice or the ride card grows the sheet
+  // over it), until the rider takes the map in hand (see start): then only at the ride's next
+  // state. Not animated: Leaflet ignores a view asked for during a zoom animation, and a new
+  // state often resizes the sheet right after.
   function fitRide(ride) {
-    const points = [unicornPosition(ride), ride.pickup, ...(ride.dropoff ? [ride.dropoff] : [])];
+    const unicorn = endedWithoutTrip(ride) ? [] : [unicornPosition(ride)];
+    const points = [...unicorn, ride.pickup, ...(ride.dropoff ? [ride.dropoff] : [])];
     const bounds = L.latLngBounds(points.map(W.latLng));
     state.fitting = true; // not animated: its movestart comes now, and is not the rider's
     try {
