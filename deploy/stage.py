@@ -18,12 +18,14 @@ deploy:
     region and the stack's outputs: ARNs, bucket and queue names, subnets, the proxy's
     endpoint, the ARNs of the secrets (never the secrets: the function reads them from
     Secrets Manager when it starts);
- 3. packages (deploy/package.sh with those settings) and runs `zappa deploy` the first time,
+ 3. packages (deploy/package.sh with those settings: the zip is rebuilt only when one of its
+    inputs or the settings changed) and runs `zappa deploy` the first time,
     `zappa update` after;
  4. applies what Zappa cannot set: partial batch responses on the SQS event sources, the
     reserved concurrency the database proxy can serve;
  5. migrates (`zappa manage`, i.e. inside the function) and collects the static files to the
-    stage's bucket from this machine (the zip carries none: collect_static);
+    stage's bucket from this machine (the zip carries none: collect_static), unless they
+    were collected from the same inputs (collect_static_if_changed);
  6. points the `live` alias (what API Gateway invokes) at the new version, checks
     /api/health/ through it, and, with --canary, first sends only PERCENT of the requests to
     the new version for --bake-minutes while watching the stage's alarms: promoted if they
@@ -32,6 +34,7 @@ deploy:
 """
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
@@ -225,6 +228,67 @@ def zappa(*arguments: str, settings_file: Path, echo: bool = True) -> None:
     run(str(executable), *arguments, "-s", str(settings_file), echo=echo)
 
 
+# Folders whose changes cannot change the zip (besides hidden ones: .git, .venv*, caches).
+# test-artifacts: the browser tests write there while the package tests run; counted, it
+# made the next package module rebuild the zip (twice in a `make test`, ~7 s CPU each).
+NOT_PACKAGED = {
+    "tests", "docs", "bench", "load", "build", "dist", "media", "staticfiles", "test-artifacts",
+    "__pycache__",
+}  # fmt: skip
+
+
+def project_files(root: Path = ROOT):
+    """Every file of the checkout a package or a static-file collection is made from: not the
+    hidden folders (.git, .venv*), NOT_PACKAGED, bytecode, Markdown or SQLite files."""
+    for folder, subfolders, files in os.walk(root):
+        subfolders[:] = [d for d in subfolders if not d.startswith(".") and d not in NOT_PACKAGED]
+        for name in files:
+            if not (name.startswith(".") or name.endswith((".pyc", ".md")) or ".sqlite3" in name):
+                yield Path(folder) / name
+
+
+def newest_source_change() -> float:
+    """When the newest input of the zip changed: the lock (.venv-lambda is installed from it),
+    the project's files (deploy/package.sh, finish_package.py and zappa_settings.json too)."""
+    newest = (ROOT / "requirements" / "deploy.txt").stat().st_mtime
+    for path in project_files():
+        try:
+            newest = max(newest, path.stat().st_mtime)
+        except OSError:  # removed while we looked
+            continue
+    return newest
+
+
+def settings_stamp(zip_file: Path) -> Path:
+    return zip_file.with_name(f".{zip_file.name}.settings-sha256")
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def package_is_fresh(zip_file: Path, settings_file: Path) -> bool:
+    """deploy/package.sh rebuilds the zip unless it is newer than every input and was built
+    with the same Zappa settings (their hash, recorded by record_package_settings)."""
+    stamp = settings_stamp(zip_file)
+    return (
+        zip_file.exists()
+        and stamp.exists()
+        and stamp.read_text().strip() == sha256_of(settings_file)
+        and zip_file.stat().st_mtime > newest_source_change()
+    )
+
+
+def forget_package_settings(zip_file: Path) -> None:
+    """Before a build: a build that fails leaves no zip paired with the settings' hash."""
+    settings_stamp(zip_file).unlink(missing_ok=True)
+
+
+def record_package_settings(zip_file: Path, settings_file: Path) -> None:
+    """After a build: the settings the zip was built with."""
+    settings_stamp(zip_file).write_text(sha256_of(settings_file) + "\n")
+
+
 def package(stage: str, settings_file: Path) -> Path:
     run("bash", "deploy/package.sh", stage, env={"ZAPPA_SETTINGS_FILE": str(settings_file)})
     return ROOT / "build" / f"{APP}-{stage}.zip"
@@ -382,6 +446,56 @@ def collect_static(environment: dict, python: Path = LAMBDA_VENV / "bin" / "pyth
     subprocess.run(command, cwd=ROOT, env=env, check=True)  # noqa: S603
 
 
+STATIC_MANIFEST = "static/staticfiles.json"  # S3ManifestStaticStorage's, location "static"
+STATIC_INPUTS = "wildrydes-static-inputs"  # the manifest's metadata: what it was collected from
+
+
+def static_inputs_fingerprint(environment: dict) -> str:
+    """What the collected files depend on: the lock (Django's, the admin's and the API docs'
+    files come from .venv-lambda), the settings module, the project's static folders (names
+    and contents) and the stage's environment variables."""
+    digest = hashlib.sha256()
+    digest.update((ROOT / "requirements" / "deploy.txt").read_bytes())
+    digest.update(json.dumps(environment, sort_keys=True).encode())
+    for path in sorted(project_files()):
+        relative = path.relative_to(ROOT)
+        if "static" in relative.parts[:-1] or relative == Path("wildrydes", "settings.py"):
+            digest.update(f"{relative}\0{sha256_of(path)}\0".encode())
+    return digest.hexdigest()
+
+
+def collect_static_if_changed(aws, environment: dict) -> None:
+    """collect_static, unless the bucket's manifest was collected from the same inputs. A
+    redeploy's collectstatic skips the unchanged originals but still re-uploads every CSS and
+    JS file (Django re-processes them on every run): ~420 PUTs of ~480 files, for nothing."""
+    from botocore.exceptions import ClientError
+
+    s3 = aws.client("s3")
+    bucket = environment["AWS_STORAGE_BUCKET_NAME"]
+    wanted = static_inputs_fingerprint(environment)
+    try:
+        manifest = s3.head_object(Bucket=bucket, Key=STATIC_MANIFEST)
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in ("404", "NoSuchKey"):
+            raise
+        manifest = {}
+    if manifest.get("Metadata", {}).get(STATIC_INPUTS) == wanted:
+        say("static files unchanged since they were collected to the stage's bucket")
+        return
+    collect_static(environment)
+    # The fingerprint goes on the manifest, written last: a collection that fails leaves none.
+    manifest = s3.head_object(Bucket=bucket, Key=STATIC_MANIFEST)
+    headers = ("ContentType", "CacheControl", "ContentEncoding", "ContentDisposition")
+    s3.copy_object(
+        Bucket=bucket,
+        Key=STATIC_MANIFEST,
+        CopySource={"Bucket": bucket, "Key": STATIC_MANIFEST},
+        MetadataDirective="REPLACE",
+        Metadata={**manifest.get("Metadata", {}), STATIC_INPUTS: wanted},
+        **{name: manifest[name] for name in headers if manifest.get(name)},
+    )
+
+
 def deploy(stage: str, canary: int, bake_minutes: float, poll_seconds: float) -> int:
     aws = session()
     account, region = account_of(aws), aws.region_name
@@ -404,7 +518,8 @@ def deploy(stage: str, canary: int, bake_minutes: float, poll_seconds: float) ->
     reserve_concurrency(aws, name, int(outputs["FunctionConcurrency"]))
     zappa("manage", stage, "migrate --noinput", settings_file=settings_file)
     rendered = json.loads(settings_file.read_text())[stage]
-    collect_static({**rendered["environment_variables"], "AWS_REGION": rendered["aws_region"]})
+    environment = {**rendered["environment_variables"], "AWS_REGION": rendered["aws_region"]}
+    collect_static_if_changed(aws, environment)
 
     version = newest_version(lam, name)
     check_health(lam, stage, region, version)

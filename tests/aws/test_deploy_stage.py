@@ -159,6 +159,8 @@ def test_make_deploy_runs_the_whole_stage_against_moto_and_the_real_package(
             assert int(second) > int(first)
             assert f"canary: 10% of requests to version {second}" in printed
             assert "promoting" in printed
+            # Nothing changed since the first deploy: no static file uploaded again.
+            assert "static files unchanged since they were collected" in printed
 
             # A canary whose bake sees an alarm fire: back on the old version by itself.
             cloudwatch = aws.client("cloudwatch")

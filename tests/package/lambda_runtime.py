@@ -24,13 +24,6 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 API_HOST = "abc123.execute-api.us-east-1.amazonaws.com"
 SECRET_KEY = "package-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 
-# Folders whose changes cannot change the zip (besides hidden ones: .git, .venv*, caches).
-# test-artifacts: the browser tests write there while the package tests run; counted, it
-# made the next package module rebuild the zip (twice in a `make test`, ~7 s CPU each).
-NOT_PACKAGED = {
-    "tests", "docs", "bench", "load", "build", "dist", "media", "staticfiles", "test-artifacts",
-    "__pycache__",
-}  # fmt: skip
 # What the Lambda runtime provides next to the function's code (its /var/runtime).
 LAMBDA_RUNTIME_MODULES = [
     "boto3",
@@ -44,17 +37,11 @@ LAMBDA_RUNTIME_MODULES = [
 
 
 def newest_source_change() -> float:
-    newest = (ROOT / "requirements" / "deploy.txt").stat().st_mtime
-    for folder, subfolders, files in os.walk(ROOT):
-        subfolders[:] = [d for d in subfolders if not d.startswith(".") and d not in NOT_PACKAGED]
-        for name in files:
-            if name.startswith(".") or name.endswith((".pyc", ".md")) or ".sqlite3" in name:
-                continue
-            try:
-                newest = max(newest, (Path(folder) / name).stat().st_mtime)
-            except OSError:  # removed while we looked
-                continue
-    return newest
+    """deploy/stage.py's rule (deploy/package.sh's too): when the zip's newest input changed."""
+    spec = importlib.util.spec_from_file_location("stage", ROOT / "deploy" / "stage.py")
+    stage = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stage)
+    return stage.newest_source_change()
 
 
 def ensure_package() -> Path:
