@@ -237,10 +237,10 @@ NOT_PACKAGED = {
 }  # fmt: skip
 
 
-def project_files(root: Path = ROOT):
+def project_files(root: Path | None = None):
     """Every file of the checkout a package or a static-file collection is made from: not the
     hidden folders (.git, .venv*), NOT_PACKAGED, bytecode, Markdown or SQLite files."""
-    for folder, subfolders, files in os.walk(root):
+    for folder, subfolders, files in os.walk(root or ROOT):
         subfolders[:] = [d for d in subfolders if not d.startswith(".") and d not in NOT_PACKAGED]
         for name in files:
             if not (name.startswith(".") or name.endswith((".pyc", ".md")) or ".sqlite3" in name):
@@ -267,6 +267,13 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def package_stamp(settings_file: Path) -> str:
+    """The settings' hash and that of the project files' names: a file removed since the
+    build changes no time the zip is compared with, and the zip would still carry it."""
+    names = "\0".join(sorted(str(path.relative_to(ROOT)) for path in project_files()))
+    return f"{sha256_of(settings_file)} {hashlib.sha256(names.encode()).hexdigest()}"
+
+
 def package_is_fresh(zip_file: Path, settings_file: Path) -> bool:
     """deploy/package.sh rebuilds the zip unless it is newer than every input and was built
     with the same Zappa settings (their hash, recorded by record_package_settings)."""
@@ -274,7 +281,7 @@ def package_is_fresh(zip_file: Path, settings_file: Path) -> bool:
     return (
         zip_file.exists()
         and stamp.exists()
-        and stamp.read_text().strip() == sha256_of(settings_file)
+        and stamp.read_text().strip() == package_stamp(settings_file)
         and zip_file.stat().st_mtime > newest_source_change()
     )
 
@@ -285,8 +292,8 @@ def forget_package_settings(zip_file: Path) -> None:
 
 
 def record_package_settings(zip_file: Path, settings_file: Path) -> None:
-    """After a build: the settings the zip was built with."""
-    settings_stamp(zip_file).write_text(sha256_of(settings_file) + "\n")
+    """After a build: the settings the zip was built with, and its files' names."""
+    settings_stamp(zip_file).write_text(package_stamp(settings_file) + "\n")
 
 
 def package(stage: str, settings_file: Path) -> Path:
