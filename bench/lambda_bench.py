@@ -365,7 +365,9 @@ def child_env() -> dict:
 
 def package(rebuild: bool) -> Path:
     if rebuild or not PACKAGE.exists():
-        subprocess.run(["bash", "deploy/package.sh", "dev"], cwd=ROOT, check=True)
+        # package.sh keeps a zip newer than its sources; --rebuild means a new one.
+        env = {**os.environ, "PACKAGE_REBUILD": "1"} if rebuild else None
+        subprocess.run(["bash", "deploy/package.sh", "dev"], cwd=ROOT, check=True, env=env)
     return PACKAGE
 
 
@@ -915,7 +917,7 @@ def table(f: dict) -> str:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rebuild", action="store_true", help="run make package first")
+    parser.add_argument("--rebuild", action="store_true", help="build a new package first")
     parser.add_argument("--cold-runs", type=int, default=5)
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument(
