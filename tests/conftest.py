@@ -41,9 +41,10 @@ def pytest_collection_modifyitems(config, items):
     their own (a cluster of their own, a SQLite file, a DATABASE_URL they set), so they
     already ran, unchanged, in the SQLite pass (tests/run.py).
 
-    Then the longest tests first: xdist hands tests out in this order, and the Lambda
-    package and deploy tests (a minute or more each, some in one group) started last
-    kept one worker busy alone at the end of the run."""
+    Then the longest tests first (marked package or slow): xdist hands tests out in this
+    order, and the Lambda package and deploy tests (a minute or more each, some in one
+    group) started last kept one worker busy alone at the end of the run; so did the
+    collectstatic-to-S3 and PostgreSQL-outage tests (13-18 s each, begun in the last 20 s)."""
     if not hasattr(config, "workerinput"):  # under xdist the controller checks (below)
         refuse_tests_sharing_a_node_id(item.nodeid for item in items)
     if config.getoption("database_tests_only"):
@@ -51,7 +52,8 @@ def pytest_collection_modifyitems(config, items):
         if deselected:
             config.hook.pytest_deselected(items=deselected)
             items[:] = [item for item in items if uses_test_database(item)]
-    items.sort(key=lambda item: 0 if item.get_closest_marker("package") else 1)
+    first = {"package", "slow"}
+    items.sort(key=lambda item: 0 if first & {m.name for m in item.iter_markers()} else 1)
 
 
 def refuse_tests_sharing_a_node_id(nodeids):

@@ -42,6 +42,7 @@ def s3_static(settings, monkeypatch):
         yield stack
 
 
+@pytest.mark.slow
 def test_collectstatic_puts_hashed_files_in_the_bucket_and_pages_use_them(s3_static, client):
     call_command("collectstatic", "--noinput", "-v0", *[f"-i={name}" for name in IGNORED])
 

@@ -150,6 +150,7 @@ def _query(url: str, sql: str):
         return conn.execute(sql).fetchall()
 
 
+@pytest.mark.slow
 def test_api_answers_503_while_postgres_is_down_and_recovers_when_it_returns(tmp_path):
     _require_postgres()
     from load.run import gunicorn
