@@ -52,6 +52,17 @@ def request_a_unicorn_at_the_centre(page):
     expect(page.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)
 
 
+def on_a_ride_with_polls_on_a_held_clock(new_page, sign_in, rider=None):
+    """A phone-sized page whose polls are recorded and whose clock the test moves: the rider
+    (a new one unless given) signed in, the unicorn on its way to the map's centre."""
+    page = new_page(PHONE)
+    page.add_init_script(PLANNED_POLLS)
+    page.clock.install()
+    sign_in(page, rider or UserFactory())
+    request_a_unicorn_at_the_centre(page)
+    return page
+
+
 def screenshots(page, name):
     """At phone and desktop sizes."""
     for size, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
@@ -547,11 +558,7 @@ def test_a_tap_on_the_map_during_a_ride_still_lets_the_ride_be_kept_in_view(new_
     UnicornFactory(
         name="Shadowfax", color="white", gender="male", latitude=LAT + 0.033, longitude=LNG
     )
-    page = new_page(PHONE)
-    page.add_init_script(PLANNED_POLLS)
-    page.clock.install()
-    sign_in(page, UserFactory())
-    request_a_unicorn_at_the_centre(page)
+    page = on_a_ride_with_polls_on_a_held_clock(new_page, sign_in)
     assert ride_in_view(page)
     box = page.locator("#ride-map").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + 80)  # a tap, on the map's top
@@ -597,11 +604,7 @@ def test_a_tab_showing_a_finished_ride_follows_one_booked_in_another_tab(
     ride when the rider comes back to it (or at its next check for a ride booked elsewhere),
     with the new unicorn on the map, and polls it in one loop (never two polls within 2 s).
     Once cancelled, the unicorn is no longer coming: its marker leaves the map, the pickup stays."""
-    page = new_page(PHONE)
-    page.add_init_script(PLANNED_POLLS)
-    page.clock.install()
-    sign_in(page, UserFactory())
-    request_a_unicorn_at_the_centre(page)
+    page = on_a_ride_with_polls_on_a_held_clock(new_page, sign_in)
     ride_map = page.locator("#ride-map")
     expect(ride_map.locator(".wr-marker-unicorn")).to_have_count(1)
     message = page.locator("[data-ride-message]")
@@ -638,11 +641,7 @@ def test_a_hidden_tab_whose_polls_fail_backs_off_and_recovers_when_shown(
     """In the background with the network down: polls come less and less often, never more
     often than a background tab's 15 s. Shown again, the page asks at once and, answered,
     shows the ride without the notice."""
-    page = new_page(PHONE)
-    page.add_init_script(PLANNED_POLLS)
-    page.clock.install()
-    sign_in(page, UserFactory())
-    request_a_unicorn_at_the_centre(page)
+    page = on_a_ride_with_polls_on_a_held_clock(new_page, sign_in)
     status = page.locator("[data-ride-status]")
     since = len(poll_times(page))
     page.evaluate(SET_HIDDEN, True)  # the rider switches to another tab
@@ -679,12 +678,8 @@ def test_a_finished_tab_that_follows_a_ride_drops_the_notice_of_its_ended_sessio
     """The finished ride's tab checks for a ride booked elsewhere while the rider is signed
     out: it says the session ended. Signed in again, the rider books in another tab: this tab
     follows the new ride, and no longer says the session ended (its polls are answered)."""
-    page = new_page(PHONE)
-    page.add_init_script(PLANNED_POLLS)
-    page.clock.install()
     rider = UserFactory()
-    sign_in(page, rider)
-    request_a_unicorn_at_the_centre(page)
+    page = on_a_ride_with_polls_on_a_held_clock(new_page, sign_in, rider)
     message = page.locator("[data-ride-message]")
     status = page.locator("[data-ride-status]")
     page.get_by_role("button", name="Cancel ride").click()
@@ -712,12 +707,8 @@ def test_a_ride_followed_again_after_signing_in_drops_the_notice_of_its_ended_se
     """A poll refused because the session ended stops the polls and says so. Signed in again
     (in another tab), back on this one: the page polls at once and, answered, no longer says
     the session ended."""
-    page = new_page(PHONE)
-    page.add_init_script(PLANNED_POLLS)
-    page.clock.install()
     rider = UserFactory()
-    sign_in(page, rider)
-    request_a_unicorn_at_the_centre(page)
+    page = on_a_ride_with_polls_on_a_held_clock(new_page, sign_in, rider)
     status = page.locator("[data-ride-status]")
 
     page.context.clear_cookies()
