@@ -1,9 +1,5 @@
-import fcntl
-import sqlite3
-import tempfile
 from collections import Counter
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from django.db import transaction
@@ -67,65 +63,6 @@ def refuse_tests_sharing_a_node_id(nodeids):
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node, ids):
     refuse_tests_sharing_a_node_id(ids)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _sqlite_test_database_migrated_once_per_run(request):
-    """Each xdist worker of the SQLite pass made its test database (a file of its own) by
-    running every migration (~2 s CPU each). The first worker to need it still does, then
-    copies the result to a file of this run (sqlite3's backup); the other workers copy that
-    into their own test database instead: the same tables and rows (applied migrations,
-    content types, permissions, groups, the cache table). Only under xdist (one run's
-    workers: `testrunuid`), never with --reuse-db (keepdb); the copy goes with the worker
-    that made it."""
-    from django.conf import settings
-    from django.db import connection
-
-    run = getattr(request.config, "workerinput", {}).get("testrunuid")
-    if run is None or connection.vendor != "sqlite":
-        yield
-        return
-    creation = type(connection.creation)
-    migrate = creation.create_test_db
-    copy = Path(tempfile.gettempdir()) / f"wildrydes-test-db-{run}.sqlite3"
-    lock_path = copy.with_suffix(".lock")
-    made_here = []
-
-    def create_test_db(self, verbosity=1, autoclobber=False, serialize=True, keepdb=False):
-        if keepdb:
-            return migrate(self, verbosity, autoclobber, serialize, keepdb)
-        with open(lock_path, "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if not copy.exists():
-                name = migrate(self, verbosity, autoclobber, serialize, keepdb)
-                part = copy.with_suffix(".part")
-                target = sqlite3.connect(part)
-                self.connection.connection.backup(target)
-                target.execute("PRAGMA journal_mode=DELETE")  # read back without -wal/-shm
-                target.close()
-                part.replace(copy)
-                made_here.append(copy)
-                return name
-            name = self._create_test_db(verbosity, autoclobber, keepdb)
-            self.connection.close()
-            settings.DATABASES[self.connection.alias]["NAME"] = name
-            self.connection.settings_dict["NAME"] = name
-            self.connection.ensure_connection()
-            source = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
-            source.backup(self.connection.connection)
-            source.close()
-        if serialize:
-            self.connection._test_serialized_contents = self.serialize_db_to_string()
-        return name
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(creation, "create_test_db", create_test_db)
-        yield
-    if made_here:
-        with open(lock_path, "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            copy.unlink(missing_ok=True)
-        lock_path.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session", autouse=True)
