@@ -102,27 +102,27 @@ if [ -z "$SETTINGS" ]; then
   "$python" deploy/stage.py settings "$STAGE" --offline >"$SETTINGS"
 fi
 
-# Nothing to do when the zip is newer than every input (the lock, the project's files,
-# package.sh and finish_package.py among them) and was built with these same settings: the
-# rule is deploy/stage.py's package_is_fresh (the package tests use it too).
+# Nothing to do when the zip was built from these same inputs, by content (the lock, these
+# settings, the project's files, package.sh and finish_package.py among them): the rule is
+# deploy/stage.py's package_is_fresh (the package tests use it too).
 stage_py() {
   "$python" -c 'import sys; sys.path[:0] = ["deploy"]; import stage
 from pathlib import Path
 sys.exit(getattr(stage, sys.argv[1])(*map(Path, sys.argv[2:])) is False)' "$@"
 }
 if [ -z "${PACKAGE_REBUILD:-}" ] && stage_py package_is_fresh "$OUTPUT" "$SETTINGS"; then
-  echo "==> $OUTPUT: up to date (newer than its sources, same settings); PACKAGE_REBUILD=1 forces"
+  echo "==> $OUTPUT: up to date (built from these same sources and settings); PACKAGE_REBUILD=1 forces"
   exit 0
 fi
 
 echo "==> zappa package $STAGE ($SETTINGS)"
-stage_py forget_package_settings "$OUTPUT"
+stage_py forget_package_inputs "$OUTPUT"
 rm -f "$PARTIAL"
 zappa package "$STAGE" -s "$SETTINGS" -o "$PARTIAL" --disable_progress
 # Bytecode Python can use on Lambda (halves the cold start), minus unused translations.
 "$VENV/bin/python" deploy/finish_package.py "$PARTIAL"
 mv -f "$PARTIAL" "$OUTPUT"  # readers never see a half-written zip
-stage_py record_package_settings "$OUTPUT" "$SETTINGS"
+stage_py record_package_inputs "$OUTPUT" "$SETTINGS"
 
 "$VENV/bin/python" - "$OUTPUT" <<'PY'
 import os

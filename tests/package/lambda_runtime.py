@@ -36,16 +36,19 @@ LAMBDA_RUNTIME_MODULES = [
 ]
 
 
-def newest_source_change() -> float:
-    """deploy/stage.py's rule (deploy/package.sh's too): when the zip's newest input changed."""
+def package_is_fresh() -> bool:
+    """deploy/package.sh's rule (deploy/stage.py): the zip was built from the checkout as it
+    is now, with the dev stage's offline settings package.sh rendered for it."""
     spec = importlib.util.spec_from_file_location("stage", ROOT / "deploy" / "stage.py")
     stage = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(stage)
-    return stage.newest_source_change()
+    settings = ROOT / "build" / "zappa_settings.dev.offline.json"
+    return settings.exists() and stage.package_is_fresh(PACKAGE, settings)
 
 
 def ensure_package() -> Path:
-    """build/wildrydes-dev.zip, rebuilt with deploy/package.sh unless newer than the sources.
+    """build/wildrydes-dev.zip, rebuilt with deploy/package.sh unless built from the sources
+    as they are.
     One build for every module that needs it, whichever xdist worker runs it: the others
     wait for it (a lock of its own: package.sh takes build/.package.lock).
 
@@ -57,7 +60,7 @@ def ensure_package() -> Path:
 
 
 def _build_unless_fresh() -> Path:
-    if PACKAGE.exists() and PACKAGE.stat().st_mtime > newest_source_change():
+    if package_is_fresh():
         return PACKAGE
     try:
         build = subprocess.run(

@@ -1,7 +1,7 @@
 """The Lambda package: what `make package` builds is what API Gateway runs on AWS.
 
-The zip (build/wildrydes-dev.zip) is built with deploy/package.sh unless one newer than every
-source file and the lock is already there. Zappa's real handler then runs from the unzipped
+The zip (build/wildrydes-dev.zip) is built with deploy/package.sh unless one built from the
+same sources, lock and settings is already there. Zappa's real handler then runs from the unzipped
 package in a bare interpreter that sees only the package, the standard library and the
 boto3 the Lambda runtime provides. Where the package cannot be built the tests are skipped
 loudly, except in CI (CI=true), where that is a failure. The flows through AWS services are
