@@ -56,9 +56,10 @@ class DiscountOffer:
     """A discount worked out before the ride's transaction, confirmed inside it.
 
     In-process, the draw is planned first (reads only) and `confirm()` takes the money
-    from the campaign's budget and records the award in the ride's own transaction, in a
-    savepoint: a failure there books the ride at 1.00 and the ride goes on. Over HTTP the
-    other service has already recorded it, and `confirm()` just returns it.
+    from the campaign's budget and records the award in the ride's own transaction (taking
+    the money in a savepoint: a failure there books the ride at 1.00 and the ride goes on;
+    an award of 1.00 is one INSERT, with nothing to isolate). Over HTTP the other service
+    has already recorded it, and `confirm()` just returns it.
     """
 
     def __init__(self, *, ride_id, discount: Discount = NO_DISCOUNT, planned=None, uncertain=False):
@@ -94,8 +95,12 @@ class DiscountOffer:
             return self.discount
         from promos.services import record_discount
 
+        if not self.planned.discount_minor:  # nothing to take from a budget: one INSERT
+            return _as_discount(record_discount(self.planned))
         try:
-            with transaction.atomic():  # a savepoint: a failed award leaves the ride intact
+            # A savepoint: taking the money waits for budget slices (a deadlock, a lock
+            # timeout); a failure there leaves the ride intact, booked at 1.00.
+            with transaction.atomic():
                 award = record_discount(self.planned)
         except DatabaseError as error:
             logger.warning(
@@ -104,12 +109,16 @@ class DiscountOffer:
                 error,
             )
             return NO_DISCOUNT
-        return Discount(
-            multiplier=award.multiplier,
-            award_id=award.pk,
-            campaign=award.campaign.name if award.campaign else None,
-            label=award.label,
-        )
+        return _as_discount(award)
+
+
+def _as_discount(award) -> Discount:
+    return Discount(
+        multiplier=award.multiplier,
+        award_id=award.pk,
+        campaign=award.campaign.name if award.campaign else None,
+        label=award.label,
+    )
 
 
 def offer_discount_for_ride(
