@@ -19,7 +19,7 @@ import pytest
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
 from tests import pgcluster
-from tests.aws import moto_gaps, moto_stack
+from tests.aws import moto_stack
 from tests.package.lambda_invoke_api import LoopbackLambda
 
 ROOT = moto_stack.ROOT
@@ -101,6 +101,10 @@ def database():
 def test_make_deploy_runs_the_whole_stage_against_moto_and_the_real_package(
     monkeypatch, capsys, database
 ):
+    # Imported here, as tests/aws/moto_stack.py does: moto's CloudFormation takes ~1.2 s
+    # CPU to import, which every xdist worker paid at collection for this one test.
+    from tests.aws import moto_gaps
+
     started = time.monotonic()
     stages = moto_stack.stage_module()
     moto_gaps.install()  # before the server starts
