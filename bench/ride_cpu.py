@@ -1,0 +1,238 @@
+"""CPU per rider's ride request, in-process, on PostgreSQL: this tree against git refs.
+
+The wrk bench (bench/run.py `rides_post`) measures throughput; its round-to-round spread
+(about 10%) hides a change of a few percent. This calls the project's WSGI application
+in a loop instead (no server, no load generator), with the request the ride page sends
+(bench/post_ride.lua: a rider's token, a fresh `Idempotency-Key`, pickup and drop-off),
+each from a rider with no active ride, and reads the CPU the process and the PostgreSQL
+server used per request. Trees run in interleaved rounds (A B B A ...), each round a
+fresh process, so that background load hits all alike; medians are reported.
+
+    .venv/bin/python bench/ride_cpu.py                       # this tree alone
+    .venv/bin/python bench/ride_cpu.py --against HEAD~2 HEAD # and those commits
+    .venv/bin/python bench/ride_cpu.py --statements          # and one request's statements
+
+One throwaway PostgreSQL (tests/pgcluster.py, with pg_stat_statements), migrated by this
+tree and seeded as the wrk bench seeds (bench/seed.py: 20,000 unicorns, the demo campaign
+with its budget lifted), so the trees compared must share migrations. The settings are
+the committed defaults plus bench/run.py `server_env`, as under the wrk bench; riders'
+rides are cancelled and their unicorns freed between rounds. `--statements` lists what
+one request runs (pg_stat_statements: calls, mean execution time and rows per request;
+each statement outside BEGIN ... COMMIT is a transaction of its own; the foreign-key
+checks' SELECT ... FOR KEY SHARE run inside the statements that write the keys). Heavy:
+on a shared machine, run it under the machine lock the wrk bench takes.
+"""
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+PYTHON = sys.executable
+SEATTLE, PICKUP_SPREAD, FLEET_SPREAD = (47.6062, -122.3321), (0.36, 0.53), (0.45, 0.67)
+RESET = [
+    "UPDATE rides_ride SET status = 'cancelled' "
+    "WHERE status IN ('assigned', 'arrived', 'in_progress')",
+    "UPDATE rides_unicorn SET is_available = true WHERE NOT is_available",
+]
+
+
+def server_ticks(postmaster: int) -> int:
+    """CPU clock ticks of the PostgreSQL server and its processes so far."""
+    ticks = 0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if postmaster in (int(pid), int(fields[1])):
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def child(args) -> None:
+    """In a fresh process: the project of `args.tree`, `args.requests` ride requests."""
+    sys.path.insert(0, args.tree)
+    os.chdir(args.tree)
+    import io
+    import logging
+
+    from django.core.wsgi import get_wsgi_application
+
+    application = get_wsgi_application()
+    logging.disable(logging.INFO)  # the server writes its log to a file; keep stdout clean
+    tokens = Path(args.tokens).read_text().split()
+    rng = random.Random(args.first)
+    statuses: dict[str, int] = {}
+
+    def request(rider: int) -> None:
+        lat = SEATTLE[0] + (2 * rng.random() - 1) * PICKUP_SPREAD[0]
+        lon = SEATTLE[1] + (2 * rng.random() - 1) * PICKUP_SPREAD[1]
+        off = (0.005 + 0.012 * rng.random()) * rng.choice((-1, 1))
+        body = json.dumps(
+            {
+                "pickup": {"latitude": round(lat, 6), "longitude": round(lon, 6)},
+                "dropoff": {
+                    "latitude": round(lat + off, 6),
+                    "longitude": round(lon + (2 * rng.random() - 1) * 0.02, 6),
+                },
+            }
+        ).encode()
+        environ = {
+            "REQUEST_METHOD": "POST", "PATH_INFO": "/api/rides/", "SCRIPT_NAME": "",
+            "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8000",
+            "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": "127.0.0.1", "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr,
+            "wsgi.version": (1, 0), "wsgi.multithread": False, "wsgi.multiprocess": True,
+            "wsgi.run_once": False, "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(body)), "HTTP_ACCEPT": "application/json",
+            "HTTP_AUTHORIZATION": f"Token {tokens[rider % len(tokens)]}",
+            "HTTP_IDEMPOTENCY_KEY": uuid.uuid4().hex,
+        }  # fmt: skip
+        status = []
+        answer = application(environ, lambda line, headers, *_: status.append(line[:3]))
+        b"".join(answer)
+        answer.close()
+        statuses[status[0]] = statuses.get(status[0], 0) + 1
+
+    rider = args.first
+    for _ in range(args.warmup):
+        request(rider)
+        rider += 1
+    if args.statements:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_statements_reset()")
+    statuses.clear()
+    cpu, db = time.process_time(), server_ticks(args.postmaster)
+    for _ in range(args.requests):
+        request(rider)
+        rider += 1
+    app_ms = 1000 * (time.process_time() - cpu) / args.requests
+    db_ms = 1000 * (server_ticks(args.postmaster) - db) / os.sysconf("SC_CLK_TCK")
+    print(json.dumps({"app_ms": app_ms, "db_ms": db_ms / args.requests, "statuses": statuses}))
+
+
+STATEMENTS = r"""
+SELECT sum(calls), round(sum(total_exec_time)::numeric / sum(calls), 3), sum(rows),
+       regexp_replace(regexp_replace(query, '\s+', ' ', 'g'), '"s\d+_x\d+"', '"sN"', 'g') AS q
+FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%'
+GROUP BY q ORDER BY min(queryid) = 0, sum(calls) DESC, q
+"""
+
+
+def list_statements(url: str, requests: int) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(STATEMENTS).fetchall()
+    total = sum(calls for calls, *_ in rows) / requests
+    print(f"\nStatements per request ({total:.1f}; each line: calls per request, mean ms, rows):")
+    for calls, mean, count, query in rows:
+        if calls / requests >= 0.01:
+            print(f"  {calls / requests:5.2f}  {mean:6.3f}  {count / requests:5.2f}  {query[:150]}")
+
+
+def export(ref: str, into: Path) -> str:
+    archive = subprocess.run(["git", "archive", ref], cwd=ROOT, capture_output=True, check=True)
+    into.mkdir(parents=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return str(into)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add = parser.add_argument
+    add("--against", nargs="*", default=[], help="git refs to compare this tree with")
+    add("--rounds", type=int, default=6)
+    add("--requests", type=int, default=300, help="measured requests per round")
+    add("--warmup", type=int, default=60, help="requests before each round's measure")
+    add("--statements", action="store_true", help="list one request's statements")
+    for name in ("--child", "--tree", "--tokens", "--first", "--postmaster"):
+        add(name, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        for name in ("first", "postmaster"):
+            setattr(args, name, int(getattr(args, name)))
+        child(args)
+        return 0
+
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(BENCH))
+    import run  # bench/run.py: the wrk bench's server settings
+
+    from tests import pgcluster
+
+    rides = args.rounds * (args.requests + args.warmup) * (1 + len(args.against))
+    with (
+        tempfile.TemporaryDirectory(prefix="wildrydes-ride-cpu-") as tmp,
+        pgcluster.running_cluster(shared_preload_libraries="pg_stat_statements") as cluster,
+    ):
+        trees = {"this tree": str(ROOT)}
+        trees.update(
+            {ref: export(ref, Path(tmp) / f"tree{i}") for i, ref in enumerate(args.against)}
+        )
+        env = run.server_env({"DATABASE_URL": cluster.url})
+        postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+        tokens = Path(tmp) / "tokens.txt"
+        quiet = {"cwd": ROOT, "env": env, "check": True, "stdout": subprocess.DEVNULL}
+        subprocess.run([PYTHON, "manage.py", "migrate", "--no-input"], **quiet)
+        seed = [PYTHON, str(BENCH / "seed.py"), "--unicorns", "20000", "--riders", str(rides)]
+        seed += ["--center", *map(str, SEATTLE), "--spread", *map(str, FLEET_SPREAD)]
+        subprocess.run([*seed, "--tokens-file", str(tokens)], **quiet)
+        import psycopg
+
+        with psycopg.connect(cluster.url, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION pg_stat_statements")
+        results = {name: [] for name in trees}
+        first = 0
+
+        def one_round(name: str, statements: bool = False) -> dict:
+            nonlocal first
+            with psycopg.connect(cluster.url, autocommit=True) as conn:
+                for sql in RESET:
+                    conn.execute(sql)
+            command = [PYTHON, __file__, "--child", "1", "--tree", trees[name]]
+            command += ["--tokens", str(tokens), "--first", str(first)]
+            command += ["--postmaster", str(postmaster), "--requests", str(args.requests)]
+            command += ["--warmup", str(args.warmup)] + (["--statements"] if statements else [])
+            first += args.requests + args.warmup
+            done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+            return json.loads(done.stdout.strip().splitlines()[-1])
+
+        for number in range(args.rounds):
+            for name in list(trees)[:: 1 if number % 2 == 0 else -1]:
+                result = one_round(name)
+                results[name].append(result)
+                print(
+                    f"round {number + 1} {name:12s} app {result['app_ms']:5.2f} ms "
+                    f"db {result['db_ms']:5.2f} ms {result['statuses']} "
+                    f"load {os.getloadavg()[0]:.1f}",
+                    flush=True,
+                )
+        print("\nMedians (CPU ms per request):")
+        for name, rounds in results.items():
+            app = statistics.median(r["app_ms"] for r in rounds)
+            db = statistics.median(r["db_ms"] for r in rounds)
+            total = statistics.median(r["app_ms"] + r["db_ms"] for r in rounds)
+            print(f"  {name:12s} app {app:5.2f}  db {db:5.2f}  app+db {total:5.2f}")
+        if args.statements:
+            for name in trees:
+                print(f"\n== {name}")
+                one_round(name, statements=True)
+                list_statements(cluster.url, args.requests)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
