@@ -6,10 +6,13 @@ loopback with Debian's binaries, reached through a PgBouncer in transaction pool
 had the PostgreSQL pass is skipped loudly, and without pgbouncer it runs direct, loudly;
 in CI (CI=true) either is a failure.
 
-The two passes and the static checks run at the same time: on its own the SQLite pass
-keeps two cores only about half busy (its browser, package and deploy tests mostly wait on
+The passes and the static checks run at the same time: on its own the SQLite pass keeps
+two cores only about half busy (its browser, package and deploy tests mostly wait on
 Chromium, the Lambda child process and moto), and the PostgreSQL pass fills the rest. The
-SQLite pass prints as it goes; the PostgreSQL pass and the checks print when they end.
+browser tests (tests/browser, on SQLite) are a pass of their own, started with the others:
+they wait on Chromium from the start of the run instead of being handed out last. The
+SQLite pass prints as it goes; the browser pass, the PostgreSQL pass and the checks print
+when they end.
 The PostgreSQL pass runs only the tests that use Django's test database
 (`--database-tests-only`, tests/conftest.py): the others cannot answer differently there.
 """
@@ -165,14 +168,33 @@ def main(extra: list[str]) -> int:
     install_asl_harness()
     checks = Background("Static checks: ruff, bandit, pip-audit", static_checks)
     postgres = Background("Pass 2: PostgreSQL", lambda out: postgres_pass(extra, base_env, out))
+    sqlite_args = ["-n", "3", "--dist", "loadgroup", *extra]
+    browser = None
+    if not names_tests(extra):
+        # Collected from tests/browser alone (~1 s instead of the suite's ~4 s per worker).
+        # Two workers: alone on a quiet machine one took 3:04 for the 63 tests.
+        browser_args = ["-n", "2", "--dist", "loadgroup", *extra, BROWSER_TESTS]
+        browser = Background(
+            "Pass 3: browser (SQLite)", lambda out: pytest(browser_args, base_env, out)
+        )
+        sqlite_args.append(f"--ignore={BROWSER_TESTS}")
     print("=== Pass 1: SQLite ===", flush=True)
-    # Three workers on two cores: its package, deploy and browser tests wait on children
-    # (the Lambda, moto, Chromium) much of the time. Quiet machine, .ci/run's tests: 5:52
-    # with two workers, 5:23 with three (both passes; CPU busy to the end).
-    sqlite_code = pytest(["-n", "3", "--dist", "loadgroup", *extra], base_env)
+    # Three workers on two cores: its package and deploy tests wait on children (the
+    # Lambda, moto) much of the time.
+    sqlite_code = pytest(sqlite_args, base_env)
+    browser_code = browser.report() if browser else 0
     pg_code = postgres.report()
     static_code = checks.report()
-    return static_code or sqlite_code or pg_code
+    return static_code or sqlite_code or browser_code or pg_code
+
+
+BROWSER_TESTS = "tests/browser"
+
+
+def names_tests(args: list[str]) -> bool:
+    """Whether the arguments name test files or folders: then one SQLite pass runs what they
+    name, browser tests included, as before the browser pass was split off."""
+    return any((ROOT / arg.split("::")[0]).exists() for arg in args if not arg.startswith("-"))
 
 
 if __name__ == "__main__":
