@@ -28,7 +28,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -108,10 +108,13 @@ def _claim(*, owner, scope, key, fingerprint) -> IdempotencyRecord | Response:
     pause = 0.02
     while True:
         now = timezone.now()
-        claim = _insert_claim(owner=owner, scope=scope, key=key, fingerprint=fingerprint, now=now)
-        if claim is not None:
-            return claim
-        # Claimed before: answered, in progress, or left by a dead process.
+        try:
+            with transaction.atomic():
+                return IdempotencyRecord.objects.create(
+                    owner=owner, scope=scope, key=key, fingerprint=fingerprint, claimed_at=now
+                )
+        except IntegrityError:
+            pass  # claimed before: answered, in progress, or left by a dead process
         record = IdempotencyRecord.objects.filter(owner=owner, scope=scope, key=key).first()
         if record is None:
             continue  # the other request failed and gave the key back: claim it
@@ -129,33 +132,6 @@ def _claim(*, owner, scope, key, fingerprint) -> IdempotencyRecord | Response:
             raise StillProcessing(retry_after=max(1, math.ceil(left)))
         time.sleep(pause)
         pause = min(pause * 2, 0.2)
-
-
-def _insert_claim(*, owner, scope, key, fingerprint, now) -> IdempotencyRecord | None:
-    """The key claimed, or None if it was claimed before: one statement, a transaction of
-    its own, that cannot fail on the key (ON CONFLICT DO NOTHING), so nothing is wrapped
-    around it (an INSERT that raised IntegrityError needed BEGIN/COMMIT or a savepoint:
-    2 round trips, 0.3 ms of the rider's request, 4%; PostgreSQL in-process, 2026-12-07)."""
-    record = IdempotencyRecord(
-        owner=owner, scope=scope, key=key, fingerprint=fingerprint, claimed_at=now, created_at=now
-    )
-    quote = connection.ops.quote_name
-    columns = ["owner", "scope", "key", "fingerprint", "resource_id", "claimed_at", "created_at"]
-    fields = [IdempotencyRecord._meta.get_field(name) for name in columns]
-    names = ", ".join(quote(name) for name in columns)
-    sql = (
-        f"INSERT INTO {quote(IdempotencyRecord._meta.db_table)} ({names}) "  # noqa: S608 (names from the model)
-        f"VALUES ({', '.join(['%s'] * len(columns))}) "
-        f"ON CONFLICT ({quote('owner')}, {quote('scope')}, {quote('key')}) DO NOTHING RETURNING id"
-    )
-    params = [f.get_db_prep_save(getattr(record, f.attname), connection) for f in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    record.pk = row[0]
-    return record
 
 
 def _take_over(record: IdempotencyRecord, now) -> bool:
