@@ -1,3 +1,4 @@
+import gc
 from collections import Counter
 from contextlib import contextmanager
 
@@ -50,6 +51,16 @@ def pytest_collection_modifyitems(config, items):
             items[:] = [item for item in items if uses_test_database(item)]
     first = {"package", "slow"}
     items.sort(key=lambda item: 0 if first & {m.name for m in item.iter_markers()} else 1)
+
+
+def pytest_collection_finish(session):
+    """What is alive once the tests are collected (Django, DRF, moto, hypothesis, the
+    schema fuzz's generated cases...) lives to the end of the process: out of the garbage
+    collector's sweeps (gc.freeze), which spent ~10% of a worker's CPU scanning it again.
+    tests/admin + the schema fuzz + local delivery, one process, 2 runs each: GC 3.1 -> 2.2 s,
+    the process 33.1-35.4 -> 32.1-33.4 s CPU."""
+    gc.collect()
+    gc.freeze()
 
 
 def refuse_tests_sharing_a_node_id(nodeids):
