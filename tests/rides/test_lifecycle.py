@@ -14,7 +14,9 @@ from rides import lifecycle, services
 from rides.models import Ride, Unicorn
 from tests.factories import RideFactory, UnicornFactory, arrive_now, ride_in_progress
 
-pytestmark = pytest.mark.django_db(transaction=True)  # events are delivered after commit
+# Events are delivered once their transaction commits: the tests that read what delivery
+# writes (notifications, the receipt) run the on_commit hooks their actions leave.
+pytestmark = pytest.mark.django_db
 
 SEATTLE = {"latitude": 47.6062, "longitude": -122.3321}
 DROPOFF = {"latitude": 47.6262, "longitude": -122.3321}  # ~2.2 km north
@@ -75,12 +77,15 @@ def test_ride_time_scale_speeds_up_the_clock(rider_api, settings):
     assert ride["eta_seconds"] == 2  # 100 s of travel at 60x
 
 
-def test_arrival_is_recorded_once_with_an_event_and_a_notification(rider_api, rider):
+def test_arrival_is_recorded_once_with_an_event_and_a_notification(
+    rider_api, rider, django_capture_on_commit_callbacks
+):
     UnicornFactory(name="Shadowfax", gender="male", color="white")
-    ride = book(rider_api)
-    arrive_now(Ride.objects.get(pk=ride["id"]))
-    for _ in range(3):  # several polls observe the same arrival
-        assert rider_api.get(f"/api/rides/{ride['id']}/").json()["status"] == "arrived"
+    with django_capture_on_commit_callbacks(execute=True):
+        ride = book(rider_api)
+        arrive_now(Ride.objects.get(pk=ride["id"]))
+        for _ in range(3):  # several polls observe the same arrival
+            assert rider_api.get(f"/api/rides/{ride['id']}/").json()["status"] == "arrived"
     assert event_types().count("rides.RideArrived") == 1
     messages = notifications_of(rider)
     assert any("Shadowfax, your white unicorn, is on his way" in m for m in messages)
@@ -104,7 +109,9 @@ def test_boarding_before_the_unicorn_arrives_is_409(rider_api):
     )
 
 
-def test_board_then_complete_charges_the_fare_once_and_sends_the_receipt(rider_api, rider):
+def test_board_then_complete_charges_the_fare_once_and_sends_the_receipt(
+    rider_api, rider, django_capture_on_commit_callbacks
+):
     UnicornFactory(name="Shadowfax")
     ride = book(rider_api, dropoff=DROPOFF)
     early = rider_api.post(f"/api/rides/{ride['id']}/complete/")
@@ -118,7 +125,8 @@ def test_board_then_complete_charges_the_fare_once_and_sends_the_receipt(rider_a
     assert boarded.json()["boarded_at"]
     assert boarded.json()["dropoff_eta_seconds"] > 0
 
-    completed = rider_api.post(f"/api/rides/{ride['id']}/complete/").json()
+    with django_capture_on_commit_callbacks(execute=True):
+        completed = rider_api.post(f"/api/rides/{ride['id']}/complete/").json()
     assert completed["status"] == "completed"
     assert completed["charged"] is True
     payment = Payment.objects.get(pk=completed["payment"])
@@ -154,10 +162,11 @@ def test_only_the_rider_boards(operator_api, rider):
     assert response.status_code == 403
 
 
-def test_cancelling_before_arrival_is_free(rider_api, rider):
+def test_cancelling_before_arrival_is_free(rider_api, rider, django_capture_on_commit_callbacks):
     UnicornFactory()
     ride = book(rider_api)
-    cancelled = rider_api.post(f"/api/rides/{ride['id']}/cancel/").json()
+    with django_capture_on_commit_callbacks(execute=True):
+        cancelled = rider_api.post(f"/api/rides/{ride['id']}/cancel/").json()
     assert cancelled["status"] == "cancelled"
     assert cancelled["fare"] == {"amount": "0.00", "currency": "USD"}
     assert cancelled["charged"] is False
@@ -166,12 +175,15 @@ def test_cancelling_before_arrival_is_free(rider_api, rider):
     assert any("You were not charged" in m for m in notifications_of(rider))
 
 
-def test_cancelling_after_arrival_charges_the_fee_once(rider_api, rider, settings):
+def test_cancelling_after_arrival_charges_the_fee_once(
+    rider_api, rider, settings, django_capture_on_commit_callbacks
+):
     settings.RIDE_CANCELLATION_FEE = __import__("decimal").Decimal("4.50")
     UnicornFactory()
     ride = book(rider_api)
     arrive_now(Ride.objects.get(pk=ride["id"]))
-    cancelled = rider_api.post(f"/api/rides/{ride['id']}/cancel/").json()
+    with django_capture_on_commit_callbacks(execute=True):
+        cancelled = rider_api.post(f"/api/rides/{ride['id']}/cancel/").json()
     assert cancelled["fare"] == {"amount": "4.50", "currency": "USD"}
     assert cancelled["cancellation_fee"] == {"amount": "4.50", "currency": "USD"}
     assert cancelled["charged"] is True
@@ -190,9 +202,12 @@ def test_the_rider_cannot_cancel_once_on_board(rider_api, rider):
     assert "on board" in response.json()["detail"]
 
 
-def test_an_operator_cancellation_reaches_the_rider_free_of_charge(operator_api, rider):
+def test_an_operator_cancellation_reaches_the_rider_free_of_charge(
+    operator_api, rider, django_capture_on_commit_callbacks
+):
     ride = ride_in_progress(rider=rider)
-    response = operator_api.post(f"/api/rides/{ride.id}/cancel/")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = operator_api.post(f"/api/rides/{ride.id}/cancel/")
     assert response.status_code == 200
     assert response.json()["cancelled_by_operator"] is True
     assert response.json()["charged"] is False
@@ -203,12 +218,15 @@ def test_an_operator_cancellation_reaches_the_rider_free_of_charge(operator_api,
     assert "You were not charged" in message
 
 
-def test_a_rider_who_does_not_board_is_a_no_show(rider_api, rider, settings):
+def test_a_rider_who_does_not_board_is_a_no_show(
+    rider_api, rider, settings, django_capture_on_commit_callbacks
+):
     settings.RIDE_BOARDING_MINUTES = 5
     UnicornFactory(latitude=SEATTLE["latitude"] + 0.005, longitude=SEATTLE["longitude"])
     ride = book(rider_api)
     shift(ride["id"], ride["eta_seconds"] + 5 * 60 + 1)
-    expired = rider_api.get(f"/api/rides/{ride['id']}/").json()
+    with django_capture_on_commit_callbacks(execute=True):
+        expired = rider_api.get(f"/api/rides/{ride['id']}/").json()
     assert expired["status"] == "expired"
     assert expired["fare"] == {"amount": "5.00", "currency": "USD"}
     assert expired["charged"] is True
