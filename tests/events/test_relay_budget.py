@@ -14,7 +14,7 @@ from notifications.models import Notification
 from payments import services as payments
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
