@@ -41,6 +41,53 @@ def test_a_wrong_confirmation_code_is_refused_and_a_new_code_can_be_sent(page, m
     assert len(mailoutbox) == 2
 
 
+def test_a_code_sent_before_the_pages_script_has_run_never_goes_into_a_url(page, mailoutbox):
+    """Enter pressed while the page's script is still on its way (a slow phone): the form
+    does not submit itself natively (once it did, as /verify/?email=...&code=...: browser
+    history and server logs). Once the script runs, the same code is checked in the page."""
+    register_rider(email="dora@example.com", password="glitter-and-hooves-77")
+    right_code = re.search(r"\b(\d{6})\b", mailoutbox[0].body).group(1)
+    wrong_code = f"{(int(right_code) + 1) % 10**6:06d}"
+    held = []
+    page.route(re.compile(r"/verify(\.\w+)?\.js$"), lambda route: held.append(route))
+
+    page.goto("/verify/?email=dora@example.com", wait_until="commit")
+    code_field = page.get_by_label("Confirmation code")
+    code_field.fill(wrong_code)
+    code_field.press("Enter")
+    page.wait_for_timeout(300)  # time for a native submission to have left
+    assert wrong_code not in page.url
+    expect(page).to_have_url(re.compile(r"/verify/\?email=dora@example\.com$"))
+    confirm = page.get_by_role("button", name="Confirm", exact=True)
+    expect(confirm).to_be_disabled()  # until the script has taken the form over
+
+    held[0].continue_()
+    confirm.click()
+    expect(page.locator('[data-error-for="code"]')).to_have_text(
+        "That code is not right. 4 tries left."
+    )
+    assert wrong_code not in page.url
+
+
+def test_a_password_typed_before_the_pages_script_has_run_never_goes_into_a_url(page):
+    UserFactory(email="rita@example.com")
+    held = []
+    page.route(re.compile(r"/signin(\.\w+)?\.js$"), lambda route: held.append(route))
+
+    page.goto("/signin/", wait_until="commit")
+    page.get_by_label("E-mail").fill("rita@example.com")
+    page.get_by_label("Password").fill("not-my-password")
+    page.get_by_label("Password").press("Enter")
+    page.wait_for_timeout(300)  # time for a native submission to have left
+    expect(page).to_have_url(re.compile(r"/signin/$"))
+    expect(page.get_by_role("button", name="Sign in")).to_be_disabled()
+
+    held[0].continue_()
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("[data-form-status]")).to_have_text("Wrong e-mail or password.")
+    expect(page).to_have_url(re.compile(r"/signin/$"))
+
+
 def test_a_wrong_password_is_refused_in_the_page(page):
     UserFactory(email="rita@example.com")
 

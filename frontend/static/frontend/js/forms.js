@@ -123,6 +123,9 @@
   // Submit `form` through `action(values)`; `success(result)` runs on a 2xx answer.
   // `fieldFor(error)`: the field an error without field messages belongs to (say, a wrong
   // code), or nothing.
+  // The page's form says method="post" and its submit button comes disabled: until this has
+  // wired it (or without scripts) it cannot be submitted natively, and a password or a code
+  // can never end up in a URL (/verify/?email=...&code=...: history, server logs).
   function wireForm(form, { action, success, fieldFor = () => null }) {
     const status = form.querySelector("[data-form-status]");
     const button = form.querySelector('[type="submit"]');
@@ -152,6 +155,7 @@
         }
       }
     });
+    button.disabled = false;
     return { status, button };
   }
 
