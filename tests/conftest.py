@@ -1,6 +1,7 @@
 import gc
 from collections import Counter
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from django.db import transaction
@@ -17,6 +18,24 @@ def pytest_addoption(parser):
         action="store_true",
         help="deselect the tests that use no test database (make test's PostgreSQL pass)",
     )
+
+
+SCHEMA_FUZZ = Path(__file__).parent / "security" / "test_schema_fuzz.py"
+
+
+def pytest_configure(config):
+    """The schema fuzz's string strategies need hypothesis's table of the characters UTF-8
+    encodes: ~1.2 s CPU to build, then read from .hypothesis/. In a fresh clone each xdist
+    worker built it at once (5 in make test); the controller builds it once before it
+    starts them. Only where the run collects the fuzz (not the browser pass)."""
+    if hasattr(config, "workerinput") or not config.getoption("numprocesses", None):
+        return
+    here = config.invocation_params.dir
+    named = [(here / arg.split("::")[0]).resolve() for arg in config.args]
+    if any(SCHEMA_FUZZ.is_relative_to(path) for path in named):
+        from hypothesis import strategies
+
+        strategies.characters(codec="utf-8").validate()
 
 
 def uses_test_database(item) -> bool:
