@@ -1,6 +1,7 @@
 """The rider's journey in a real browser, at phone and desktop sizes, against the real API
 and its server-driven ride (RIDE_TIME_SCALE makes minutes of travel pass in seconds)."""
 
+import itertools
 import re
 
 import pytest
@@ -59,6 +60,15 @@ def assert_in_view_without_scrolling(page, *locators):
     assert page.evaluate("document.scrollingElement.scrollTop") == 0
 
 
+# The unicorn's disc stands beside the pickup pin, as when it has come to the pickup: its
+# left edge at the pin's right edge, its bottom a little above the pin's tip.
+UNICORN_BESIDE_THE_PIN = """() => {
+  const pin = document.querySelector(".wr-marker-pickup").getBoundingClientRect();
+  const disc = document.querySelector(".wr-unicorn-disc").getBoundingClientRect();
+  return Math.abs(disc.left - pin.right) <= 8 && Math.abs(disc.bottom - pin.bottom) <= 24;
+}"""
+
+
 def unicorn_position(page):
     return page.locator(".wr-marker-unicorn").evaluate("node => node.style.transform")
 
@@ -97,6 +107,8 @@ def test_a_rider_requests_watches_the_unicorn_come_boards_and_gets_the_receipt(
 
     expect(message).to_have_text("Shadowfax has arrived. Giddy up!", timeout=15_000)
     assert unicorn_position(page) != started_at  # it travelled on the map
+    # ... all the way: it stands beside the pickup pin (its marker sits beside its point).
+    page.wait_for_function(UNICORN_BESIDE_THE_PIN, timeout=3_000)
     board = page.get_by_role("button", name=BOARD)
     expect(board).to_be_visible()
     expect(page.get_by_role("button", name="Complete ride")).to_be_hidden()
@@ -327,3 +339,29 @@ def test_a_second_request_from_another_tab_shows_the_ride_under_way(page, sign_i
     expect(other_tab.locator("[data-ride-status]")).not_to_be_empty()
     expect(other_tab.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)
     assert Ride.objects.count() == 1
+
+
+def test_with_reduced_motion_the_unicorn_moves_without_gliding(new_page, sign_in, fast_rides):
+    """A rider whose device asks for reduced motion sees the unicorn put at each new place
+    it is reported at, once a poll, not glide there; it still comes all the way."""
+    shadowfax()
+    page = new_page(DESKTOP)
+    page.emulate_media(reduced_motion="reduce")
+    sign_in(page, UserFactory())
+    request_a_unicorn(page)
+    expect(page.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)
+    page.locator(".wr-marker-unicorn").evaluate(
+        """marker => {
+          window.__moves = [];
+          new MutationObserver(() => window.__moves.push(performance.now()))
+            .observe(marker, { attributes: true, attributeFilter: ["style"] });
+        }"""
+    )
+    expect(page.locator("[data-ride-message]")).to_have_text(
+        "Shadowfax has arrived. Giddy up!", timeout=15_000
+    )
+    page.wait_for_function(UNICORN_BESIDE_THE_PIN, timeout=3_000)
+    moves = page.evaluate("window.__moves")
+    assert moves  # it came
+    # Each move on its own, at a poll: none in quick succession, as frames of a glide are.
+    assert all(later - earlier > 500 for earlier, later in itertools.pairwise(moves)), moves

@@ -17,6 +17,8 @@
   const POLL_HIDDEN_MS = 15000; // while the tab is in the background
   const POLL_MAX_MS = 30000; // the longest wait after repeated failures
   const POLL_HIDDEN_MAX_MS = 120000; // the same, in the background
+  const GLIDE_STEP_MS = 33; // the unicorn's marker moves at most 30 times a second
+  const REDUCED_MOTION = window.matchMedia("(prefers-reduced-motion: reduce)");
   const PLANNING_CHECK_MS = 15000; // a ride booked in another tab shows up within this
   // A request without an answer after this is given up and said (a hung booking showed
   // "Finding your unicorn…" until the browser gave up, minutes later): as one whose answer was
@@ -381,7 +383,7 @@
     if (isNew) {
       // Another ride than the one shown (the last one ended here, this one was booked in
       // another tab): its unicorn is drawn anew, with its own name.
-      cancelAnimationFrame(state.glide);
+      stopGlide();
       removeMarker("unicorn");
       state.shownStatus = "";
       state.firstEta = ride.eta_seconds || 0;
@@ -611,7 +613,7 @@
     state.route?.remove();
     state.route = null;
     if (endedWithoutTrip(ride)) {
-      cancelAnimationFrame(state.glide);
+      stopGlide();
       removeMarker("unicorn");
       state.routeFollowsUnicorn = false;
       if (changed) fitRide(ride);
@@ -658,22 +660,38 @@
     state.riderMovedMap = false;
   }
 
-  // Move a marker smoothly to where the server says it is, over about one poll.
+  // Move a marker smoothly to where the server says it is, over about one poll: one step per
+  // pixel it moves on the screen, at most one every GLIDE_STEP_MS; at once while the tab is
+  // hidden or the rider asks for reduced motion. (Redrawn at 60 frames a second over every
+  // poll, the page was never idle while a unicorn came, mostly to move it by under a pixel.)
   function glide(marker, target) {
-    cancelAnimationFrame(state.glide);
+    stopGlide();
     const from = marker.getLatLng();
     const to = L.latLng(target);
-    if (document.hidden || from.distanceTo(to) < 1) return marker.setLatLng(to);
-    const began = performance.now();
-    const step = (now) => {
-      const t = Math.min(1, (now - began) / POLL_MS);
-      marker.setLatLng([from.lat + (to.lat - from.lat) * t, from.lng + (to.lng - from.lng) * t]);
-      if (state.routeFollowsUnicorn && state.route) {
-        state.route.setLatLngs([marker.getLatLng(), state.route.getLatLngs().at(-1)]);
-      }
-      if (t < 1) state.glide = requestAnimationFrame(step);
+    const pixels = state.map.latLngToLayerPoint(from).distanceTo(state.map.latLngToLayerPoint(to));
+    const steps = Math.min(Math.floor(pixels), Math.floor(POLL_MS / GLIDE_STEP_MS));
+    if (document.hidden || REDUCED_MOTION.matches || steps < 2) return moveUnicorn(marker, to);
+    let step = 0;
+    const next = () => {
+      step += 1;
+      const t = step / steps;
+      moveUnicorn(marker, [from.lat + (to.lat - from.lat) * t, from.lng + (to.lng - from.lng) * t]);
+      if (step < steps) state.glide = setTimeout(next, POLL_MS / steps);
     };
-    state.glide = requestAnimationFrame(step);
+    state.glide = setTimeout(next, POLL_MS / steps);
+  }
+
+  function stopGlide() {
+    clearTimeout(state.glide);
+    state.glide = 0;
+  }
+
+  // The unicorn's marker, and the line on its way, which starts at the marker.
+  function moveUnicorn(marker, latlng) {
+    marker.setLatLng(latlng);
+    if (state.routeFollowsUnicorn && state.route) {
+      state.route.setLatLngs([marker.getLatLng(), state.route.getLatLngs().at(-1)]);
+    }
   }
 
   // One action at a time: while one is sent, the others cannot be pressed (a cancellation
@@ -724,7 +742,7 @@
     schedulePoll(null);
     clearInterval(state.tickTimer);
     state.tickTimer = 0;
-    cancelAnimationFrame(state.glide);
+    stopGlide();
     state.ride = null;
     state.eta = null;
     state.shownStatus = "";
