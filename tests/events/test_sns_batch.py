@@ -24,7 +24,7 @@ from tests.aws.moto_stack import moto_server, reset
 from tests.events.test_aws_fanout import REGION, Fanout
 from tests.factories import UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
@@ -252,11 +252,14 @@ def test_a_pass_repeated_or_two_at_once_publish_each_event_at_least_once_and_it_
     assert OutboxEvent.objects.filter(published_at__lte=timezone.now()).count() == 15
 
 
-def test_one_event_just_committed_is_one_publish_call(queues, sns_calls):
+def test_one_event_just_committed_is_one_publish_call(
+    queues, sns_calls, django_capture_on_commit_callbacks
+):
     rider = UserFactory()
-    payments.register_payment(
-        amount_minor=1250, currency="USD", reference="INV-1", payer=rider, actor="test"
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # published after its commit
+        payments.register_payment(
+            amount_minor=1250, currency="USD", reference="INV-1", payer=rider, actor="test"
+        )
 
     assert sns_calls.calls == {"Publish": 1}
     assert OutboxEvent.objects.get().published_at is not None
