@@ -1,4 +1,5 @@
-"""The outbox and in-process delivery, with real commits (transactional tests)."""
+"""The outbox and in-process delivery, with real commits (transactional tests; those that
+need no commit, one thread on one connection, say so with the ordinary db mark)."""
 
 import random
 import threading
@@ -143,6 +144,7 @@ def test_failing_subscriber_is_retried_with_backoff_then_dead_lettered(settings)
     assert Notification.objects.filter(user=rider).count() == 1
 
 
+@pytest.mark.django_db  # one thread, one connection: no need to commit
 def test_event_ids_follow_the_order_events_are_written():
     """Time-ordered ids keep the outbox's and the subscribers' indexes growing at the end."""
     with transaction.atomic():
@@ -154,6 +156,7 @@ def test_event_ids_follow_the_order_events_are_written():
     assert str(first.pk) < str(second.pk) < str(later.pk)
 
 
+@pytest.mark.django_db  # one thread, one connection: no need to commit
 def test_backoff_doubles():
     assert [delivery.backoff(n) for n in (1, 2, 3)] == [
         timedelta(seconds=2),
@@ -220,6 +223,7 @@ def test_events_delivered_by_two_deliverers_at_once_reach_each_subscriber_once()
     assert relay.relay_events()["published"] == 0
 
 
+@pytest.mark.django_db  # one thread, one connection: no need to commit
 def test_an_event_the_relay_has_published_is_not_delivered_again():
     riders = [UserFactory() for _ in range(3)]
     emit_uncommitted(riders)
@@ -231,6 +235,7 @@ def test_an_event_the_relay_has_published_is_not_delivered_again():
     assert DailyAggregate.objects.get().payments_registered == 3
 
 
+@pytest.mark.django_db  # one thread, one connection: no need to commit
 def test_one_failing_event_in_a_batch_is_retried_alone_then_dead_lettered(settings):
     settings.EVENTS_MAX_ATTEMPTS = 2
     riders = [UserFactory() for _ in range(4)]
@@ -262,6 +267,7 @@ def test_one_failing_event_in_a_batch_is_retried_alone_then_dead_lettered(settin
     assert Notification.objects.count() == 4
 
 
+@pytest.mark.django_db  # one thread, one connection: no need to commit
 def test_a_batch_skips_events_a_subscriber_has_already_processed():
     riders = [UserFactory() for _ in range(3)]
     emit_uncommitted(riders)
@@ -283,6 +289,7 @@ def test_a_batch_skips_events_a_subscriber_has_already_processed():
     assert Notification.objects.count() == 3
 
 
+@pytest.mark.django_db  # one thread, one connection: no need to commit
 def test_bi_folds_a_batch_per_day_and_campaign():
     from bi.models import CampaignDailySpend
     from bi.subscribers import handle_batch
