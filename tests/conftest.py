@@ -1,4 +1,5 @@
 import gc
+import warnings
 from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,15 +28,19 @@ def pytest_configure(config):
     """The schema fuzz's string strategies need hypothesis's table of the characters UTF-8
     encodes: ~1.2 s CPU to build, then read from .hypothesis/. In a fresh clone each xdist
     worker built it at once (5 in make test); the controller builds it once before it
-    starts them. Only where the run collects the fuzz (not the browser pass)."""
+    starts them. Only where the run collects the fuzz (not the browser pass). Hypothesis
+    warns of slow work while pytest configures: here it is the point."""
     if hasattr(config, "workerinput") or not config.getoption("numprocesses", None):
         return
     here = config.invocation_params.dir
     named = [(here / arg.split("::")[0]).resolve() for arg in config.args]
     if any(SCHEMA_FUZZ.is_relative_to(path) for path in named):
         from hypothesis import strategies
+        from hypothesis.errors import HypothesisSideeffectWarning
 
-        strategies.characters(codec="utf-8").validate()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", HypothesisSideeffectWarning)
+            strategies.characters(codec="utf-8").validate()
 
 
 def uses_test_database(item) -> bool:
