@@ -111,12 +111,15 @@ def test_service_down_books_the_ride_at_one_and_logs_the_ride(
 def test_service_that_stalls_is_abandoned_after_the_timeout(
     promo_service, rider_and_unicorn, caplog
 ):
-    promo_service(lambda handler: time.sleep(3))
+    stall = 10.0  # far longer than the client waits (two tries of 0.8 s)
+    promo_service(lambda handler: time.sleep(stall))
     started = time.monotonic()
     ride = book(rider_and_unicorn)
     elapsed = time.monotonic() - started
     assert ride.discount_multiplier == Decimal("1.00")
-    assert elapsed < 2.0, f"the ride waited {elapsed:.2f}s for the promo service"
+    # Booked without the service's answer: the bound leaves room for a loaded machine
+    # (2.09 s seen in make test at load 6) and stays far below the stall.
+    assert elapsed < stall / 2, f"the ride waited {elapsed:.2f}s for the promo service"
     assert str(ride.id) in caplog.text
 
 
