@@ -35,10 +35,11 @@ import time
 import uuid
 from pathlib import Path
 
+import run  # bench/run.py (bench/ is sys.path[0]): the wrk bench's fleet, settings, /proc
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PYTHON = sys.executable
-SEATTLE, PICKUP_SPREAD, FLEET_SPREAD = (47.6062, -122.3321), (0.36, 0.53), (0.45, 0.67)
 RESET = [
     "UPDATE rides_ride SET status = 'cancelled' "
     "WHERE status IN ('assigned', 'arrived', 'in_progress')",
@@ -47,16 +48,9 @@ RESET = [
 
 
 def server_ticks(postmaster: int) -> int:
-    """CPU clock ticks of the PostgreSQL server and its processes so far."""
-    ticks = 0
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if postmaster in (int(pid), int(fields[1])):
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks
+    """CPU clock ticks of the PostgreSQL server and its processes so far (read from /proc
+    as the wrk bench reads them)."""
+    return sum(run._tree_ticks(run._processes(), [postmaster]).values())
 
 
 def child(args) -> None:
@@ -75,8 +69,8 @@ def child(args) -> None:
     statuses: dict[str, int] = {}
 
     def request(rider: int) -> None:
-        lat = SEATTLE[0] + (2 * rng.random() - 1) * PICKUP_SPREAD[0]
-        lon = SEATTLE[1] + (2 * rng.random() - 1) * PICKUP_SPREAD[1]
+        lat = run.SEATTLE[0] + (2 * rng.random() - 1) * run.PICKUP_SPREAD[0]
+        lon = run.SEATTLE[1] + (2 * rng.random() - 1) * run.PICKUP_SPREAD[1]
         off = (0.005 + 0.012 * rng.random()) * rng.choice((-1, 1))
         body = json.dumps(
             {
@@ -167,10 +161,6 @@ def main(argv=None) -> int:
         child(args)
         return 0
 
-    sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(BENCH))
-    import run  # bench/run.py: the wrk bench's server settings
-
     from tests import pgcluster
 
     rides = args.rounds * (args.requests + args.warmup) * (1 + len(args.against))
@@ -188,7 +178,7 @@ def main(argv=None) -> int:
         quiet = {"cwd": ROOT, "env": env, "check": True, "stdout": subprocess.DEVNULL}
         subprocess.run([PYTHON, "manage.py", "migrate", "--no-input"], **quiet)
         seed = [PYTHON, str(BENCH / "seed.py"), "--unicorns", "20000", "--riders", str(rides)]
-        seed += ["--center", *map(str, SEATTLE), "--spread", *map(str, FLEET_SPREAD)]
+        seed += ["--center", *map(str, run.SEATTLE), "--spread", *map(str, run.FLEET_SPREAD)]
         subprocess.run([*seed, "--tokens-file", str(tokens)], **quiet)
         import psycopg
 

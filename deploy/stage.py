@@ -458,10 +458,9 @@ def static_inputs_fingerprint(environment: dict) -> str:
     """What the collected files depend on: the lock (Django's, the admin's and the API docs'
     files come from .venv-lambda), the settings module, the project's static folders (names
     and contents) and the stage's environment variables."""
-    digest = hashlib.sha256()
-    digest.update((ROOT / "requirements" / "deploy.txt").read_bytes())
-    digest.update(json.dumps(environment, sort_keys=True).encode())
-    digest_of_files(digest, (path for path in sorted(project_files()) if is_static_input(path)))
+    digest = hashlib.sha256(json.dumps(environment, sort_keys=True).encode())
+    static = [path for path in sorted(project_files()) if is_static_input(path)]
+    digest_of_files(digest, [ROOT / "requirements" / "deploy.txt", *static])
     return digest.hexdigest()
 
 

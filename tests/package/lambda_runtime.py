@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.aws.moto_stack import stage_module
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "build" / "wildrydes-dev.zip"
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -39,11 +41,8 @@ LAMBDA_RUNTIME_MODULES = [
 def package_is_fresh() -> bool:
     """deploy/package.sh's rule (deploy/stage.py): the zip was built from the checkout as it
     is now, with the dev stage's offline settings package.sh rendered for it."""
-    spec = importlib.util.spec_from_file_location("stage", ROOT / "deploy" / "stage.py")
-    stage = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(stage)
     settings = ROOT / "build" / "zappa_settings.dev.offline.json"
-    return settings.exists() and stage.package_is_fresh(PACKAGE, settings)
+    return settings.exists() and stage_module().package_is_fresh(PACKAGE, settings)
 
 
 def ensure_package() -> Path:
