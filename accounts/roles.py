@@ -45,6 +45,15 @@ GROUP_PERMISSIONS = {
 }
 
 
+def permission_keys(models: dict):
+    """(app label, codename) of each action on each model: {"rides.ride": ["view"]} gives
+    ("rides", "view_ride")."""
+    for label, actions in models.items():
+        app_label, model = label.split(".")
+        for action in actions:
+            yield app_label, f"{action}_{model}"
+
+
 def sync_group_permissions(apps=global_apps, using=DEFAULT_DB_ALIAS, **kwargs):
     """Create the groups and set exactly the permissions GROUP_PERMISSIONS gives them.
 
@@ -55,14 +64,7 @@ def sync_group_permissions(apps=global_apps, using=DEFAULT_DB_ALIAS, **kwargs):
     """
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    wanted = {
-        group_name: {
-            (label.split(".")[0], f"{action}_{label.split('.')[1]}")
-            for label, actions in models.items()
-            for action in actions
-        }
-        for group_name, models in GROUP_PERMISSIONS.items()
-    }
+    wanted = {group: set(permission_keys(models)) for group, models in GROUP_PERMISSIONS.items()}
     codenames = {codename for pairs in wanted.values() for _, codename in pairs}
     permission_ids = {
         (app_label, codename): pk
