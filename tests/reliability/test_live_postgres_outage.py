@@ -130,6 +130,12 @@ class Rider:
             self.journey(give_up_at)
 
 
+def _until(condition, give_up_at: float) -> None:
+    """Wait for what the riders are doing (their answers are asserted afterwards)."""
+    while not condition() and time.monotonic() < give_up_at:
+        time.sleep(0.05)
+
+
 def _server_env(url: str) -> dict:
     return server_env(
         {"DATABASE_URL": url},
@@ -186,17 +192,18 @@ def test_api_answers_503_while_postgres_is_down_and_recovers_when_it_returns(tmp
             ]
             for thread in threads:
                 thread.start()
-            time.sleep(1.5)
+            # The outage comes while every rider is on a journey (has booked a ride).
+            _until(lambda: all(rider.booked for rider in riders), give_up_at)
 
             stop_server(cluster)
             down_at = time.monotonic()
             probe = Rider(port, "probe", [])
-            time.sleep(1.0)
             health = probe.call("GET", "/api/health/")
             probe.token = riders[0].token
             booking = probe.call("POST", "/api/rides/", {"pickup": PICKUP})
             listing = probe.call("GET", "/api/rides/")
-            time.sleep(1.0)
+            # The server stays down until the riders have run into it too.
+            _until(lambda: any(a[3] == 503 and a[0] > down_at for a in answers), give_up_at)
 
             cluster.start_server()
             up_at = time.monotonic()
@@ -205,7 +212,8 @@ def test_api_answers_503_while_postgres_is_down_and_recovers_when_it_returns(tmp
                     break
                 time.sleep(0.2)
             recovered_in = time.monotonic() - up_at
-            time.sleep(2.0)
+            # The riders ride on until one of them is answered again.
+            _until(lambda: any(a[3] in (200, 201) and a[0] > up_at for a in answers), give_up_at)
             stop.set()
             for thread in threads:
                 thread.join(timeout=60)
