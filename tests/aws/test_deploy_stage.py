@@ -114,6 +114,8 @@ def test_make_deploy_runs_the_whole_stage_against_moto_and_the_real_package(
         monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
         monkeypatch.setenv("AWS_DEFAULT_REGION", moto_stack.REGION)
         monkeypatch.delenv("AWS_PROFILE", raising=False)
+        for name, value in moto_stack.BYTECODE_CACHE.items():  # zappa's processes
+            monkeypatch.setenv(name, value)
         package = ROOT / "build" / f"wildrydes-{STAGE}.zip"
         vpc = {"PGHOSTADDR": "127.0.0.1", "PGPORT": str(database.port)}
         with LoopbackLambda(endpoint, package, vpc) as lambda_api:

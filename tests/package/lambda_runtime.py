@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.aws.moto_stack import stage_module
+from tests.aws import moto_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "build" / "wildrydes-dev.zip"
@@ -42,7 +42,7 @@ def package_is_fresh() -> bool:
     """deploy/package.sh's rule (deploy/stage.py): the zip was built from the checkout as it
     is now, with the dev stage's offline settings package.sh rendered for it."""
     settings = ROOT / "build" / "zappa_settings.dev.offline.json"
-    return settings.exists() and stage_module().package_is_fresh(PACKAGE, settings)
+    return settings.exists() and moto_stack.stage_module().package_is_fresh(PACKAGE, settings)
 
 
 def ensure_package() -> Path:
@@ -65,6 +65,7 @@ def _build_unless_fresh() -> Path:
         build = subprocess.run(
             ["bash", "deploy/package.sh", "dev"],
             cwd=ROOT,
+            env={**os.environ, **moto_stack.BYTECODE_CACHE},
             capture_output=True,
             text=True,
             timeout=900,
@@ -268,8 +269,6 @@ DEV_FUNCTION_ARN = f"arn:aws:lambda:us-east-1:{DEV_ACCOUNT}:function:wildrydes-d
 def create_dev_bucket_and_state_machine(endpoint: str) -> None:
     """In moto's server: the files bucket and the payment-list state machine the dev
     package names (the state machine only to be started: executions run elsewhere)."""
-    from tests.aws import moto_stack
-
     moto_stack.client("s3", endpoint).create_bucket(Bucket=DEV_BUCKET)
     moto_stack.client("stepfunctions", endpoint).create_state_machine(
         name=DEV_STATE_MACHINE_ARN.rsplit(":", 1)[-1],
@@ -373,7 +372,9 @@ def collect_static(env: dict) -> None:
     built_with = json.loads((ROOT / "build" / "zappa_settings.dev.offline.json").read_text())
     used = {k: v for k, v in env.items() if k.startswith("AWS_") and "LAMBDA" not in k}
     used["DATABASE_URL"] = env["DATABASE_URL"]
-    stage.collect_static({**built_with["dev"]["environment_variables"], **used})
+    stage.collect_static(
+        {**built_with["dev"]["environment_variables"], **used, **moto_stack.BYTECODE_CACHE}
+    )
 
 
 STATIC_SNAPSHOT = ROOT / "build" / "static-bucket"
@@ -388,8 +389,6 @@ def collect_static_once(env: dict) -> None:
     static file, so the objects depend on the build only (its mtime and size are the stamp).
     collectstatic itself against S3 is asserted in tests/aws (test_collectstatic_s3 and
     test_deploy_stage, which runs deploy/stage.py whole)."""
-    from tests.aws import moto_stack
-
     built_with = json.loads((ROOT / "build" / "zappa_settings.dev.offline.json").read_text())
     bucket = built_with["dev"]["environment_variables"]["AWS_STORAGE_BUCKET_NAME"]
     s3 = moto_stack.client("s3", env["AWS_ENDPOINT_URL"])
