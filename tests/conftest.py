@@ -180,13 +180,37 @@ def _flush_keeps_content_types_and_permissions():
         yield
 
 
-@pytest.fixture(autouse=True)
-def _plain_static_storage(settings):
-    """Unit tests render templates without a collectstatic manifest."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
+FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _test_settings():
+    """The settings every test runs with, set once for the whole run (a test changes them
+    with the `settings` fixture or override_settings, undone at its end as before):
+    - the plain static storage: unit tests render templates without a collectstatic
+      manifest (tests/browser sets the manifest storage back);
+    - events delivered inline: tests read the subscribers' rows right after the commit, so
+      events are delivered before the caller goes on (the default; a test environment may
+      say otherwise);
+    - no answer floor: reset and resend answers are padded to a minimum time in production
+      (0.5 s: the schema fuzz and the authorization matrix alone slept 20 s per pass); the
+      test that measures it sets its own floor (tests/accounts/test_self_service.py);
+    - a fast password hasher.
+    They were four function-scoped fixtures, each an override_settings started and undone
+    for every test (setting_changed sent 8 times a test; the storages and the hashers
+    rebuilt after it)."""
+    from django.conf import settings
+
+    with override_settings(
+        STORAGES={
+            **settings.STORAGES,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+        },
+        EVENTS_DELIVERY="inline",
+        ACCOUNT_ANSWER_FLOOR_SECONDS=0,
+        PASSWORD_HASHERS=FAST_PASSWORD_HASHERS,
+    ):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -198,29 +222,6 @@ def _fresh_throttle_counters():
     cache.clear()
 
 
-@pytest.fixture(autouse=True)
-def _events_delivered_inline(settings):
-    """Tests read the subscribers' rows right after the commit, so events are delivered
-    before the caller goes on (the default; a test environment may say otherwise)."""
-    settings.EVENTS_DELIVERY = "inline"
-
-
-@pytest.fixture(autouse=True)
-def _no_answer_floor(settings):
-    """Reset and resend answers are padded to a minimum time in production (0.5 s: the
-    schema fuzz and the authorization matrix alone slept 20 s per pass); the test that
-    measures it sets its own floor (tests/accounts/test_self_service.py)."""
-    settings.ACCOUNT_ANSWER_FLOOR_SECONDS = 0
-
-
-FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = FAST_PASSWORD_HASHERS
-
-
 @contextmanager
 def rows_for_the_whole_module(django_db_blocker):
     """For a module-scoped fixture: the rows it writes inside are seen by each test of the
@@ -230,11 +231,7 @@ def rows_for_the_whole_module(django_db_blocker):
     the test, so every test starts from the same rows. Only for modules whose tests all use
     `db` (not transactional_db or live_server: those commit and flush). Hand each test a
     copy.deepcopy of the Python objects, so one test's changes to them stay its own."""
-    with (
-        django_db_blocker.unblock(),
-        override_settings(PASSWORD_HASHERS=FAST_PASSWORD_HASHERS),
-        transaction.atomic(),
-    ):
+    with django_db_blocker.unblock(), transaction.atomic():
         yield
         transaction.set_rollback(True)
 
