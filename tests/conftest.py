@@ -1,4 +1,7 @@
+import fcntl
 import gc
+import shutil
+import sqlite3
 import warnings
 from collections import Counter
 from contextlib import contextmanager
@@ -98,6 +101,61 @@ def refuse_tests_sharing_a_node_id(nodeids):
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node, ids):
     refuse_tests_sharing_a_node_id(ids)
+
+
+@pytest.fixture(scope="session")
+def django_db_keepdb(request, django_db_modify_db_settings, tmp_path_factory):
+    """On SQLite under xdist the first worker to need the test database migrates it (~2.5 s
+    CPU) and leaves a copy of it in the run's temporary folder; the other workers wait for
+    it and start from a copy instead of migrating again. Such a copy is taken for an
+    existing test database (pytest-django's keepdb): Django's test set-up runs migrate on
+    it (nothing to apply: ~0.1 s) and its post_migrate handlers, as for a new one, and the
+    copy is deleted at the end of the session (which keepdb would leave)."""
+    from django.db import connection
+
+    if request.config.getvalue("reuse_db"):  # pytest-django's own keepdb
+        yield True
+        return
+    name = connection.settings_dict["TEST"].get("NAME")  # with the worker's suffix
+    if connection.vendor != "sqlite" or not name or not hasattr(request.config, "workerinput"):
+        yield False
+        return
+    test_database = Path(name)
+    shared = tmp_path_factory.getbasetemp().parent  # the run's, all workers'
+    template = shared / "migrated.sqlite3"
+    with (shared / "migrated.sqlite3.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not template.exists():  # this worker migrates; the others wait for the copy
+            request.config.stash[MIGRATED_TEMPLATE] = (template, lock)
+            yield False
+            return
+    shutil.copyfile(template, test_database)
+    yield True
+    connection.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{test_database}{suffix}").unlink(missing_ok=True)
+
+
+MIGRATED_TEMPLATE = pytest.StashKey()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, request, django_db_blocker):
+    """pytest-django's, then the copy of the migrated database for the other workers
+    (django_db_keepdb above)."""
+    if pending := request.config.stash.get(MIGRATED_TEMPLATE, None):
+        template, lock = pending
+        from django.db import connection
+
+        making = template.with_suffix(".making")
+        with django_db_blocker.unblock(), sqlite3.connect(making) as copy:
+            connection.ensure_connection()
+            connection.connection.backup(copy)
+        copy.close()
+        making.rename(template)
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        del request.config.stash[MIGRATED_TEMPLATE]
+    yield
 
 
 # What the migrations and their post_migrate handlers write, that no test is about.
