@@ -24,6 +24,7 @@ from django.utils import timezone
 from hypothesis import settings as hypothesis_settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation.hypothesis import builder
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -39,6 +40,60 @@ from wildrydes.wsgi import application
 
 # A quick pass in `make test`; SCHEMA_FUZZ_EXAMPLES=200 for a deep one by hand.
 EXAMPLES_PER_OPERATION = int(os.environ.get("SCHEMA_FUZZ_EXAMPLES", "12"))
+
+
+class _CoverageCasesWhenRun(list):
+    """An operation's coverage-phase cases (hypothesis explicit examples), made when its test
+    runs. schemathesis makes them as it builds the test, at collection, and every xdist worker
+    collects every test: each made all 37 operations' cases (~3.5 s CPU) to run a share of
+    them. The same cases (schemathesis makes them deterministically, from the schema alone),
+    in the same order, made once, by the worker that runs the test."""
+
+    def __init__(self, attached: list, make):
+        super().__init__(attached)
+        self._make = make
+
+    def _made(self) -> "_CoverageCasesWhenRun":
+        if self._make is not None:
+            make, self._make = self._make, None
+            self.extend(make())  # after the schema's own examples, as add_coverage appends
+        return self
+
+    def __reversed__(self):  # how hypothesis reads them, before its first case
+        return list.__reversed__(self._made())
+
+    def __iter__(self):
+        return list.__iter__(self._made())
+
+    def __len__(self):
+        return list.__len__(self._made())
+
+    def __getitem__(self, index):
+        return list.__getitem__(self._made(), index)
+
+
+_add_coverage_now = builder.add_coverage
+
+
+def _add_coverage_when_run(test, *args, **kwargs):
+    def make() -> list:
+        carrier = _add_coverage_now(lambda: None, *args, **kwargs)
+        for name, value in vars(carrier).items():  # schemathesis's marks (a payload it skipped)
+            if name != "hypothesis_explicit_examples":
+                setattr(test, name, value)
+        cases = getattr(carrier, "hypothesis_explicit_examples", [])
+        # Each operation has some (its plain call, other HTTP methods...): none means this
+        # schemathesis attaches them some other way, and the fuzz would skip them unseen.
+        assert cases, "schemathesis's coverage phase made no case: see _add_coverage_when_run"
+        return cases
+
+    test.hypothesis_explicit_examples = _CoverageCasesWhenRun(
+        getattr(test, "hypothesis_explicit_examples", []), make
+    )
+    return test
+
+
+builder.add_coverage = _add_coverage_when_run
 
 # Loaded once, at collection, the way a client would: from the served schema.
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
