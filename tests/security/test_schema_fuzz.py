@@ -35,6 +35,7 @@ from accounts import services as account_services
 from payments.models import Subscription
 from rides.models import Unicorn
 from tests import factories
+from tests.conftest import rows_for_the_whole_module
 from tests.security import FUZZ
 from wildrydes.wsgi import application
 
@@ -110,28 +111,48 @@ def keep_test_connection():
     signals.request_finished.connect(close_old_connections)
 
 
+ROLES = ("anonymous", "rider", "operator", "finance")
+
+
+@pytest.fixture(scope="module")
+def _world_for_the_module(django_db_setup, django_db_blocker):
+    """A fleet, a rider with a ride, finance acting for an organization with a plan, and each
+    role's API token: written once for the module's tests on a worker (tests/conftest.py
+    rows_for_the_whole_module). What a test's calls write is rolled back after it, so each
+    starts from these rows, as when each wrote its own."""
+    with rows_for_the_whole_module(django_db_blocker):
+        Unicorn.objects.bulk_create(
+            factories.UnicornFactory.build(latitude=0.001 * n - 0.02, longitude=0.001 * n - 0.02)
+            for n in range(40)
+        )
+        rider = factories.UserFactory()
+        finance = factories.FinanceFactory()
+        organization = factories.OrganizationFactory()
+        organization.members.add(finance)
+        Subscription.objects.create(
+            organization=organization, plan="fuzz", starts_at=timezone.now(),
+            max_rows_per_list=1000, max_total_minor_per_list=10**9,
+        )  # fmt: skip
+        ride = factories.RideFactory(rider=rider)
+        users = {"rider": rider, "finance": finance, "operator": factories.OperatorFactory()}
+        headers = {"anonymous": {}}
+        for role, user in users.items():
+            headers[role] = {"Authorization": f"Token {Token.objects.create(user=user).key}"}
+        yield ride, headers
+
+
 @pytest.fixture
-def world(db, settings, tmp_path):
-    """A fleet, a rider with a ride, finance acting for an organization with a plan."""
+def world(_world_for_the_module, db, settings, tmp_path):
+    """Each role's headers. The rider's ride as just requested: its clock runs (its unicorn
+    arrives a minute after the request, and a call that reads it then records the arrival)."""
     settings.PAYMENT_LIST_RUNNER = "inline"
     settings.MEDIA_ROOT = tmp_path / "media"
-    Unicorn.objects.bulk_create(
-        factories.UnicornFactory.build(latitude=0.001 * n - 0.02, longitude=0.001 * n - 0.02)
-        for n in range(40)
+    ride, headers = _world_for_the_module
+    now = timezone.now()
+    type(ride).objects.filter(pk=ride.pk).update(
+        requested_at=now, arrives_at=now + (ride.arrives_at - ride.requested_at)
     )
-    rider = factories.UserFactory()
-    finance = factories.FinanceFactory()
-    organization = factories.OrganizationFactory()
-    organization.members.add(finance)
-    Subscription.objects.create(
-        organization=organization, plan="fuzz", starts_at=timezone.now(),
-        max_rows_per_list=1000, max_total_minor_per_list=10**9,
-    )  # fmt: skip
-    factories.RideFactory(rider=rider)
-    return {"rider": rider, "finance": finance, "operator": factories.OperatorFactory()}
-
-
-ROLES = ("anonymous", "rider", "operator", "finance")
+    return headers
 
 
 # One parameter, so that each operation's test has a node id of its own
@@ -150,14 +171,7 @@ def callers(request, world, keep_test_connection, monkeypatch):
 
     monkeypatch.setattr(throttles, "attempt_key", key_of_the_role)
     monkeypatch.setattr(account_services, "attempt_key", key_of_the_role)
-    callers = {}
-    for role in request.param:
-        headers = {}
-        if role != "anonymous":
-            token, _ = Token.objects.get_or_create(user=world[role])
-            headers = {"Authorization": f"Token {token.key}"}
-        callers[role] = headers
-    return callers, calling
+    return {role: dict(world[role]) for role in request.param}, calling
 
 
 def no_server_error(ctx, response, case):
