@@ -3,6 +3,7 @@ process that plays a Lambda container: a bare interpreter that sees only the pac
 runtime's boto3 and the standard library (invoke_handler.py), kept up between invocations.
 """
 
+import contextlib
 import fcntl
 import importlib.util
 import json
@@ -414,3 +415,49 @@ def collect_static_once(env: dict) -> None:
             headers = {name: stored[name] for name in OBJECT_HEADERS if stored.get(name)}
             objects.append([key, {**headers, "Metadata": stored.get("Metadata", {})}])
         index_file.write_text(json.dumps({"stamp": stamp, "objects": objects}))
+
+
+SEEDED_SNAPSHOT = ROOT / "build" / "seeded-database"
+MIGRATE_AND_SEED = ({"manage": "migrate --noinput"}, {"manage": "seed_demo"})
+
+
+def migrate_and_seed_once(function: LambdaProcess, database: Database) -> None:
+    """The deploy sequence's database steps, as `zappa manage dev ...` sends them: Zappa's
+    command events `migrate --noinput`, then `seed_demo` (the demo data), run in `function`.
+
+    On SQLite they run once per test run and package build: the first module (whichever
+    xdist worker) runs them and keeps a copy of the database file (build/seeded-database);
+    the next starts from that copy instead, put in place before the function opens it. That
+    spares ~6.7 s CPU in the function (migrate 3.4, seed_demo 3.3: three password hashes).
+    On PostgreSQL (tests/stepfunctions, the deploy test) they always run in the function.
+    """
+    if database.admin_url:
+        for event in MIGRATE_AND_SEED:
+            assert function(event, timeout=300) in ({}, None)
+        return
+    path = Path(database.url.removeprefix("sqlite:///"))
+    built = PACKAGE.stat()
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"pid {os.getpid()}"
+    stamp = f"{run} {built.st_mtime_ns} {built.st_size}"
+    SEEDED_SNAPSHOT.mkdir(parents=True, exist_ok=True)
+    copy, index_file = SEEDED_SNAPSHOT / "lambda.sqlite3", SEEDED_SNAPSHOT / "stamp"
+    with (SEEDED_SNAPSHOT / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if index_file.exists() and index_file.read_text() == stamp:
+            assert not path.exists(), f"{path}: the function has opened its database already"
+            shutil.copyfile(copy, path)
+            return
+        for event in MIGRATE_AND_SEED:
+            assert function(event, timeout=300) in ({}, None)
+        index_file.unlink(missing_ok=True)
+        copy.unlink(missing_ok=True)
+        import sqlite3
+
+        # The function keeps its connection (WAL mode): SQLite's backup copies what is
+        # committed, the write-ahead log included, into a file of its own.
+        with (
+            contextlib.closing(sqlite3.connect(path)) as source,
+            contextlib.closing(sqlite3.connect(copy)) as target,
+        ):
+            source.backup(target)
+        index_file.write_text(stamp)

@@ -109,11 +109,7 @@ def function(lambda_root, database, aws):
     function = start_function(lambda_root, database, aws)
     try:
         runtime.collect_static_once(function.env)
-        for event in (
-            {"manage": "migrate --noinput"},
-            {"manage": "seed_demo"},
-        ):
-            assert function(event, timeout=300) in ({}, None)
+        runtime.migrate_and_seed_once(function, database)
         yield function
     finally:
         function.close()
