@@ -1,13 +1,16 @@
 """aws-local-stepfunctions and asl-validator (Node.js, this folder's package.json) driven
-from Python: validate a definition, run one execution whose Task states call a Lambda Invoke
-API (tests/package/lambda_invoke_api.py). Where node or the npm packages are missing the
-caller is skipped loudly, except in CI (CI=true), where that is a failure.
+from Python: validate a definition, run executions whose Task states call a Lambda Invoke
+API (tests/package/lambda_invoke_api.py), several in one node process (Interpreter). Where
+node or the npm packages are missing the caller is skipped loudly, except in CI (CI=true),
+where that is a failure.
 """
 
 import functools
 import json
+import select
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -52,29 +55,73 @@ def validate(definition_file: Path) -> subprocess.CompletedProcess:
     )
 
 
+class Interpreter:
+    """aws-local-stepfunctions in one node process (run_execution.mjs) that runs any number of
+    executions, one at a time, whose Task states call `invoke_api`: node, the AWS SDK and the
+    interpreter load once (~1 s CPU), not once an execution."""
+
+    timeout = 600  # seconds one execution may take
+
+    def __init__(self, invoke_api: InvokeApi):
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL_LAMBDA": invoke_api.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+        }
+        self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed by close())
+        self.process = subprocess.Popen(
+            [node(), str(HERE / "run_execution.mjs")],
+            cwd=HERE,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+        )
+
+    def run(self, definition_file: Path, state_input: dict, *, tasks: str = "sdk") -> dict:
+        """One execution; `tasks="interpreter"` lets aws-local-stepfunctions make the Lambda
+        calls itself (see run_execution.mjs for why the default makes them)."""
+        request = {"definition": str(definition_file), "input": state_input, "tasks": tasks}
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        ready, _, _ = select.select([self.process.stdout], [], [], self.timeout)
+        line = self.process.stdout.readline() if ready else ""
+        assert line, f"the ASL interpreter died or hung:\n{self.stderr()}"
+        answer = json.loads(line)
+        assert "harness_error" not in answer, answer["harness_error"] + self.stderr()
+        return answer
+
+    def stderr(self) -> str:
+        self.log.seek(0)
+        return self.log.read()[-6000:]
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process.stdout.close()
+        self.log.close()
+
+    def __enter__(self) -> "Interpreter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def run_execution(
     definition_file: Path, invoke_api: InvokeApi, state_input: dict, *, tasks: str = "sdk"
 ) -> dict:
-    """One execution; `tasks="interpreter"` lets aws-local-stepfunctions make the Lambda
-    calls itself (see run_execution.mjs for why the default makes them)."""
-    env = {
-        "ASL_TASKS": tasks,
-        "PATH": "/usr/bin:/bin",
-        "AWS_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL_LAMBDA": invoke_api.url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }
-    run = subprocess.run(
-        [node(), str(HERE / "run_execution.mjs"), str(definition_file), json.dumps(state_input)],
-        cwd=HERE,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr
-    return json.loads(run.stdout)
+    """One execution in an interpreter of its own (Interpreter.run, for several)."""
+    with Interpreter(invoke_api) as interpreter:
+        return interpreter.run(definition_file, state_input, tasks=tasks)
 
 
 def states_entered(execution: dict) -> list[str]:

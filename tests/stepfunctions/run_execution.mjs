@@ -1,7 +1,10 @@
-// Run one execution of a state machine with aws-local-stepfunctions, as Step Functions would.
+// Run executions of state machines with aws-local-stepfunctions, as Step Functions would.
 //
-//   node run_execution.mjs DEFINITION.json INPUT_JSON
+//   node run_execution.mjs      one request per line on stdin, one answer per line on stdout:
+//   {"definition": "DEFINITION.json", "input": {...}, "tasks": "sdk" | "interpreter"}
 //
+// One execution at a time, in the order asked, all in this one process (node, the AWS SDK
+// and aws-local-stepfunctions load once: ~1 s CPU a process); it ends with stdin.
 // Each Task state invokes its Lambda function (the state's Resource) through Lambda's Invoke
 // API with the AWS SDK for JavaScript, at the endpoint AWS_ENDPOINT_URL_LAMBDA names (the
 // tests' loopback Invoke API, which runs the real package). The tasks go through
@@ -11,15 +14,15 @@
 // call puts "<errorType>: <errorMessage>" in Cause instead. The other liberty: Retry
 // intervals are 0 ms (retryIntervalOverrides), so a test does not sleep through the backoff;
 // the attempts, errors and Catch are the definition's.
-// Prints one JSON object: {status, output | error+cause, events: [the execution's event log]}.
+// Answers one JSON object per request: {status, output | error+cause, events: [the execution's
+// event log]}, or {harness_error} when the execution could not be run at all.
 import "./polyfill.mjs";
 
 import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { StateMachine } from "aws-local-stepfunctions";
 
-const [definitionPath, inputJson] = process.argv.slice(2);
-const definition = JSON.parse(readFileSync(definitionPath, "utf8"));
 const lambda = new LambdaClient({});
 
 class LambdaFunctionError extends Error {
@@ -38,31 +41,47 @@ async function invoke(functionName, input) {
   return payload;
 }
 
-const tasks = Object.entries(definition.States).filter(([, state]) => state.Type === "Task");
-// ASL_TASKS=interpreter: the interpreter's own Lambda call instead (same Invoke API).
-const ownCall = process.env.ASL_TASKS === "interpreter";
-const overrides = {
-  taskResourceLocalHandlers: ownCall
-    ? {}
-    : Object.fromEntries(
-        tasks.map(([name, state]) => [name, (input) => invoke(state.Resource, input)]),
-      ),
-  retryIntervalOverrides: Object.fromEntries(
-    tasks.filter(([, state]) => state.Retry).map(([name, state]) => [name, state.Retry.map(() => 0)]),
-  ),
-};
+async function runExecution(definitionPath, input, ownCall) {
+  const definition = JSON.parse(readFileSync(definitionPath, "utf8"));
+  const tasks = Object.entries(definition.States).filter(([, state]) => state.Type === "Task");
+  // tasks "interpreter": the interpreter's own Lambda call instead (same Invoke API).
+  const overrides = {
+    taskResourceLocalHandlers: ownCall
+      ? {}
+      : Object.fromEntries(
+          tasks.map(([name, state]) => [name, (input) => invoke(state.Resource, input)]),
+        ),
+    retryIntervalOverrides: Object.fromEntries(
+      tasks
+        .filter(([, state]) => state.Retry)
+        .map(([name, state]) => [name, state.Retry.map(() => 0)]),
+    ),
+  };
 
-const execution = new StateMachine(definition).run(JSON.parse(inputJson), { overrides });
-const events = [];
-const logging = (async () => {
-  for await (const event of execution.eventLogs) events.push(event);
-})();
+  const execution = new StateMachine(definition).run(input, { overrides });
+  const events = [];
+  const logging = (async () => {
+    for await (const event of execution.eventLogs) events.push(event);
+  })();
 
-let answer;
-try {
-  answer = { status: "SUCCEEDED", output: await execution.result };
-} catch (error) {
-  answer = { status: "FAILED", error: error.name, cause: error.message };
+  let answer;
+  try {
+    answer = { status: "SUCCEEDED", output: await execution.result };
+  } catch (error) {
+    answer = { status: "FAILED", error: error.name, cause: error.message };
+  }
+  await logging;
+  return { ...answer, events };
 }
-await logging;
-process.stdout.write(JSON.stringify({ ...answer, events }) + "\n");
+
+for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+  if (!line.trim()) continue;
+  let answer;
+  try {
+    const request = JSON.parse(line);
+    answer = await runExecution(request.definition, request.input, request.tasks === "interpreter");
+  } catch (error) {
+    answer = { harness_error: String(error && error.stack ? error.stack : error) };
+  }
+  process.stdout.write(JSON.stringify(answer) + "\n");
+}

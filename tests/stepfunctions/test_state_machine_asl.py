@@ -146,6 +146,13 @@ def invoke_api(lambda_root, database, aws, outage):
         function.close()
 
 
+@pytest.fixture(scope="module")
+def interpreter(invoke_api):
+    """aws-local-stepfunctions, one node process for the module's executions."""
+    with asl.Interpreter(invoke_api) as interpreter:
+        yield interpreter
+
+
 @pytest.fixture(autouse=True)
 def _no_outage_left(outage):
     yield
@@ -238,7 +245,7 @@ def test_asl_validator_refuses_a_broken_definition(definition_file, tmp_path):
 
 
 def test_good_list_is_imported_and_a_repeated_s3_event_changes_nothing(
-    definition_file, invoke_api, aws, database
+    definition_file, invoke_api, interpreter, aws, database
 ):
     prefix = f"ASL-{uuid.uuid4().hex[:6]}-"
     rows = [
@@ -249,7 +256,7 @@ def test_good_list_is_imported_and_a_repeated_s3_event_changes_nothing(
     [started] = trigger(invoke_api, aws, event)
     list_id = started["payment_list_id"]
 
-    execution = asl.run_execution(definition_file, invoke_api, started)
+    execution = interpreter.run(definition_file, started)
 
     assert execution["status"] == "SUCCEEDED", execution
     entered = asl.states_entered(execution)
@@ -267,7 +274,7 @@ def test_good_list_is_imported_and_a_repeated_s3_event_changes_nothing(
     # S3 delivers the same event again (at least once): whatever it starts changes nothing.
     for again in trigger(invoke_api, aws, event):
         assert again["payment_list_id"] == list_id
-        repeat = asl.run_execution(definition_file, invoke_api, again)
+        repeat = interpreter.run(definition_file, again)
         assert "CompensateError" not in asl.states_entered(repeat), repeat
         assert repeat["status"] == "SUCCEEDED", repeat
     assert list_row(database, list_id)["status"] == "imported"
@@ -276,7 +283,7 @@ def test_good_list_is_imported_and_a_repeated_s3_event_changes_nothing(
 
 
 def test_bad_list_is_compensated_and_fails_with_its_reason(
-    definition_file, invoke_api, aws, database
+    definition_file, invoke_api, interpreter, aws, database
 ):
     prefix = f"ASL-{uuid.uuid4().hex[:6]}-"
     rows = [f"{prefix}1,payer1@example.com,12.50,USD,\n", f"{prefix}2,payer2@example.com,-3,XXX,\n"]
@@ -284,7 +291,7 @@ def test_bad_list_is_compensated_and_fails_with_its_reason(
     [started] = trigger(invoke_api, aws, event)
     list_id = started["payment_list_id"]
 
-    execution = asl.run_execution(definition_file, invoke_api, started)
+    execution = interpreter.run(definition_file, started)
 
     assert execution["status"] == "FAILED"
     assert asl.states_entered(execution)[-2:] == ["CompensateError", "ListFailed"]
@@ -298,7 +305,7 @@ def test_bad_list_is_compensated_and_fails_with_its_reason(
 
 
 def test_database_outage_during_the_import_is_retried_then_compensated(
-    definition_file, invoke_api, aws, database, outage
+    definition_file, invoke_api, interpreter, aws, database, outage
 ):
     prefix = f"ASL-{uuid.uuid4().hex[:6]}-"
     rows = [
@@ -311,7 +318,7 @@ def test_database_outage_during_the_import_is_retried_then_compensated(
     outage.during = "ImportList"
     calls_before = len(invoke_api.invocations)
 
-    execution = asl.run_execution(definition_file, invoke_api, started)
+    execution = interpreter.run(definition_file, started)
 
     calls = invoke_api.invocations[calls_before:]
     imports = [i["answer"] for i in calls if i["event"].get("step") == "ImportList"]
@@ -332,14 +339,14 @@ def test_database_outage_during_the_import_is_retried_then_compensated(
 
 
 def test_interpreters_own_lambda_call_reaches_the_package(
-    definition_file, invoke_api, aws, database
+    definition_file, invoke_api, interpreter, aws, database
 ):
     prefix = f"ASL-{uuid.uuid4().hex[:6]}-"
     _, event = drop_list(aws, database, [f"{prefix}1,payer1@example.com,3.00,USD,\n"])
     [started] = trigger(invoke_api, aws, event)
     calls_before = len(invoke_api.invocations)
 
-    execution = asl.run_execution(definition_file, invoke_api, started, tasks="interpreter")
+    execution = interpreter.run(definition_file, started, tasks="interpreter")
 
     assert execution["status"] == "SUCCEEDED", execution
     steps = [i["event"].get("step") for i in invoke_api.invocations[calls_before:]]
