@@ -10,8 +10,10 @@ Map tiles never leave the machine: tile requests get a blank local PNG, and any 
 off-site request is aborted.
 """
 
+import contextlib
 import fcntl
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -19,9 +21,10 @@ import pytest
 from django.conf import settings
 from django.core.management import call_command
 from django.test import Client, override_settings
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser.gate import CHROMIUM, LAUNCH_ARGS, require_browser
-from tests.browser.support import DESKTOP, serve_blank_tiles
+from tests.browser.support import DESKTOP, serve_blank_tiles, take_screenshot
 
 MANIFEST_STORAGE = {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"}
 
@@ -101,9 +104,18 @@ def browser():
         chromium.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call" and report.failed:
+        item.browser_test_failed = True
+    return report
+
+
 @pytest.fixture
-def new_page(browser, live_server):
-    """Open pages in fresh contexts (desktop size unless told); uncaught JS errors fail."""
+def new_page(request, browser, live_server):
+    """Open pages in fresh contexts (desktop size unless told); uncaught JS errors fail.
+    A failed test leaves a screenshot of each of its pages in test-artifacts/screenshots/."""
     contexts, errors = [], []
 
     def open_page(viewport=DESKTOP):
@@ -116,6 +128,12 @@ def new_page(browser, live_server):
         return page
 
     yield open_page
+    if getattr(request.node, "browser_test_failed", False):
+        name = "FAILED-" + re.sub(r"[^\w.-]+", "-", request.node.name)
+        pages = [page for context in contexts for page in context.pages]
+        for n, page in enumerate(pages):
+            with contextlib.suppress(PlaywrightError):  # a closed or crashed page
+                take_screenshot(page, f"{name}-{n}" if len(pages) > 1 else name)
     for context in contexts:
         context.close()
     assert not errors, f"JavaScript errors: {errors}"

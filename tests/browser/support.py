@@ -1,5 +1,6 @@
 """Helpers for the browser tests: viewports, markers, offline tiles, screenshots."""
 
+import os
 import re
 import struct
 import zlib
@@ -75,11 +76,22 @@ def go_offline_for_tiles(context) -> None:
     context.route(OFF_SITE, lambda route: route.abort())
 
 
-def screenshot(page, name: str) -> Path:
+# The screenshots of the journeys, for a person to look at (nothing compares them): taken
+# when WILDRYDES_SCREENSHOTS=1. Each full-page PNG cost Chromium ~0.4 s CPU, ~70 of them a
+# run. A failing test's pages are kept whatever this says (conftest.py, new_page).
+SCREENSHOTS_WANTED = os.environ.get("WILDRYDES_SCREENSHOTS", "").lower() in ("1", "true")
+
+
+def take_screenshot(page, name: str) -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def screenshot(page, name: str) -> Path | None:
+    """The page as it is now, into test-artifacts/screenshots/, when screenshots are wanted."""
+    return take_screenshot(page, name) if SCREENSHOTS_WANTED else None
 
 
 def open_ride_page(page):

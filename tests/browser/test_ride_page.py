@@ -18,6 +18,7 @@ from tests.browser.support import (
     BROWSER,
     DESKTOP,
     PHONE,
+    SCREENSHOTS_WANTED,
     open_ride_page,
     request_a_unicorn,
     screenshot,
@@ -64,7 +65,9 @@ def on_a_ride_with_polls_on_a_held_clock(new_page, sign_in, rider=None):
 
 
 def screenshots(page, name):
-    """At phone and desktop sizes."""
+    """At phone and desktop sizes (when screenshots are wanted: support.SCREENSHOTS_WANTED)."""
+    if not SCREENSHOTS_WANTED:
+        return
     for size, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
         page.set_viewport_size(viewport)
         page.wait_for_timeout(600)  # the map fitted again to its new size, its tiles drawn
