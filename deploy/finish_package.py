@@ -112,6 +112,11 @@ def finish(path: Path) -> dict:
                 (Path(tmp) / info.filename).write_bytes(data)  # compiled below
                 stats["patched"].append(info.filename)
             out.writestr(copy, data)
+        # The bytecode goes beside the sources, into the zip, whatever the caller's
+        # PYTHONPYCACHEPREFIX says (the package tests give their build one: no .pyc shipped);
+        # compileall's workers are new interpreters, which read it from the environment.
+        os.environ.pop("PYTHONPYCACHEPREFIX", None)
+        sys.pycache_prefix = None
         ok = compileall.compile_dir(
             tmp,
             quiet=1,
