@@ -10,7 +10,8 @@ keeps the boto3 it provides); the handler is the one named by `_HANDLER`, as on 
 (zappa_settings.json's "lambda_handler"). Like a Lambda container it stays up: one JSON
 event per line on stdin, and for each one JSON line on stdout:
 
-    {"response": ..., "foreign_modules": [...], "seconds": ..., "boto3_loaded": ...}   or
+    {"response": ..., "foreign_modules": [...], "seconds": ..., "cpu_seconds": ...,
+     "boto3_loaded": ...}   or
     {"error": {"errorType", "errorMessage", "stackTrace"}, "foreign_modules": [...], ...}
 
 (an exception is reported as Lambda reports it, which is what a Step Functions Catch sees).
@@ -80,7 +81,7 @@ def main():
         if not line.strip():
             continue
         event = json.loads(line)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         cold = handler is None
         try:
             if handler is None:
@@ -95,6 +96,7 @@ def main():
                 }
             }
         answer["seconds"] = time.perf_counter() - started
+        answer["cpu_seconds"] = time.process_time() - cpu_started
         answer["boto3_loaded"] = "botocore.session" in sys.modules
         if cold:
             answer["cold_modules"] = sorted(sys.modules)

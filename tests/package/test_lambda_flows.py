@@ -19,6 +19,7 @@ the discount is sure.
 import email
 import json
 import re
+import statistics
 import time
 import urllib.request
 import uuid
@@ -318,8 +319,11 @@ def test_csv_dropped_in_the_inbox_is_imported_by_the_state_machine(
 
 
 def test_warm_invocations_skip_the_start_up(function):
-    """One container: after the first event, no Django set-up per request."""
-    started = time.perf_counter()
-    for _ in range(20):
-        assert function(api_event("GET", "/api/health/"))["statusCode"] == 200
-    assert (time.perf_counter() - started) / 20 < 0.25
+    """One container: after the first event, no Django set-up per request. Read as the
+    function's own CPU, which a loaded machine barely changes (its wall time per request
+    went over the old 0.25-s bound at load 20): Django's set-up alone costs more than
+    0.25 s CPU, a warm health check a few ms."""
+    answers = [function.invoke(api_event("GET", "/api/health/")) for _ in range(20)]
+    assert [answer["response"]["statusCode"] for answer in answers] == [200] * 20
+    assert all(answer["foreign_modules"] == [] for answer in answers)
+    assert statistics.median(answer["cpu_seconds"] for answer in answers) < 0.05
