@@ -164,48 +164,28 @@ class LambdaError(AssertionError):
     pass
 
 
-class LambdaProcess:
-    """One Lambda container: started cold, then warm for every later invocation."""
+class LineChild:
+    """A child process that answers each JSON line on its stdin with one JSON line on its
+    stdout (the Lambda stand-in below, the ASL interpreter of tests/stepfunctions); what it
+    writes to stderr goes to `log`, a file."""
 
-    def __init__(self, root: Path, env: dict):
-        self.root = root
-        self.env = env
-        self.log = (root / f"lambda-{uuid.uuid4().hex[:8]}.log").open("w+")
+    def __init__(self, command: list[str], log, **popen):
+        self.log = log
         self.process = subprocess.Popen(
-            [
-                bare_python(),
-                "-I",
-                "-S",
-                "-B",
-                str(Path(__file__).with_name("invoke_handler.py")),
-                str(root / "task"),
-                str(root / "runtime"),
-            ],
+            command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=self.log,
-            env=env,
+            stderr=log,
             text=True,
+            **popen,
         )
 
-    def invoke(self, event: dict, timeout: float = 120) -> dict:
-        """The runtime's answer: {"response": ...} or {"error": ...}, with foreign_modules."""
-        self.process.stdin.write(json.dumps(event) + "\n")
+    def ask(self, request: dict, timeout: float) -> str:
+        """The child's answer line to `request`; "" when it died or hung past `timeout`."""
+        self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
         ready, _, _ = select.select([self.process.stdout], [], [], timeout)
-        line = self.process.stdout.readline() if ready else ""
-        if not line:
-            raise LambdaError(f"the Lambda process died or hung:\n{self.log_tail()}")
-        return json.loads(line)
-
-    def __call__(self, event: dict, timeout: float = 120):
-        """The function's response; a raised exception fails the test with its traceback."""
-        answer = self.invoke(event, timeout)
-        if "error" in answer:
-            trace = "".join(answer["error"]["stackTrace"])
-            raise LambdaError(f"the function raised:\n{trace}\n{self.log_tail()}")
-        assert answer["foreign_modules"] == [], answer["foreign_modules"]
-        return answer["response"]
+        return self.process.stdout.readline() if ready else ""
 
     def log_tail(self, size: int = 6000) -> str:
         self.log.flush()
@@ -219,7 +199,43 @@ class LambdaProcess:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait()
+        self.process.stdout.close()
         self.log.close()
+
+
+class LambdaProcess(LineChild):
+    """One Lambda container: started cold, then warm for every later invocation."""
+
+    def __init__(self, root: Path, env: dict):
+        self.root = root
+        self.env = env
+        command = [
+            bare_python(),
+            "-I",
+            "-S",
+            "-B",
+            str(Path(__file__).with_name("invoke_handler.py")),
+        ]
+        command += [str(root / "task"), str(root / "runtime")]
+        log = (root / f"lambda-{uuid.uuid4().hex[:8]}.log").open("w+")
+        super().__init__(command, log, env=env)
+
+    def invoke(self, event: dict, timeout: float = 120) -> dict:
+        """The runtime's answer: {"response": ...} or {"error": ...}, with foreign_modules."""
+        line = self.ask(event, timeout)
+        if not line:
+            raise LambdaError(f"the Lambda process died or hung:\n{self.log_tail()}")
+        return json.loads(line)
+
+    def __call__(self, event: dict, timeout: float = 120):
+        """The function's response; a raised exception fails the test with its traceback."""
+        answer = self.invoke(event, timeout)
+        if "error" in answer:
+            trace = "".join(answer["error"]["stackTrace"])
+            raise LambdaError(f"the function raised:\n{trace}\n{self.log_tail()}")
+        assert answer["foreign_modules"] == [], answer["foreign_modules"]
+        return answer["response"]
 
 
 class Database:

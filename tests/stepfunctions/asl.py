@@ -7,7 +7,6 @@ where that is a failure.
 
 import functools
 import json
-import select
 import shutil
 import subprocess
 import tempfile
@@ -55,7 +54,7 @@ def validate(definition_file: Path) -> subprocess.CompletedProcess:
     )
 
 
-class Interpreter:
+class Interpreter(runtime.LineChild):
     """aws-local-stepfunctions in one node process (run_execution.mjs) that runs any number of
     executions, one at a time, whose Task states call `invoke_api`: node, the AWS SDK and the
     interpreter load once (~1 s CPU), not once an execution."""
@@ -70,44 +69,18 @@ class Interpreter:
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
         }
-        self.log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed by close())
-        self.process = subprocess.Popen(
-            [node(), str(HERE / "run_execution.mjs")],
-            cwd=HERE,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            text=True,
-        )
+        log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed by close())
+        super().__init__([node(), str(HERE / "run_execution.mjs")], log, cwd=HERE, env=env)
 
     def run(self, definition_file: Path, state_input: dict, *, tasks: str = "sdk") -> dict:
         """One execution; `tasks="interpreter"` lets aws-local-stepfunctions make the Lambda
         calls itself (see run_execution.mjs for why the default makes them)."""
         request = {"definition": str(definition_file), "input": state_input, "tasks": tasks}
-        self.process.stdin.write(json.dumps(request) + "\n")
-        self.process.stdin.flush()
-        ready, _, _ = select.select([self.process.stdout], [], [], self.timeout)
-        line = self.process.stdout.readline() if ready else ""
-        assert line, f"the ASL interpreter died or hung:\n{self.stderr()}"
+        line = self.ask(request, self.timeout)
+        assert line, f"the ASL interpreter died or hung:\n{self.log_tail()}"
         answer = json.loads(line)
-        assert "harness_error" not in answer, answer["harness_error"] + self.stderr()
+        assert "harness_error" not in answer, answer["harness_error"] + self.log_tail()
         return answer
-
-    def stderr(self) -> str:
-        self.log.seek(0)
-        return self.log.read()[-6000:]
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.stdin.close()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process.stdout.close()
-        self.log.close()
 
     def __enter__(self) -> "Interpreter":
         return self
