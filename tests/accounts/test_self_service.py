@@ -45,14 +45,16 @@ def test_a_reset_request_answers_the_same_whether_or_not_the_account_exists(api)
 
 
 def test_a_reset_request_takes_as_long_for_an_unknown_address(api, settings):
-    settings.ACCOUNT_ANSWER_FLOOR_SECONDS = 0.2
+    # The committed default. A shorter floor made this test measure the machine: at load 20
+    # the known address's real work (0.365 s) outgrew a 0.2-s floor.
+    settings.ACCOUNT_ANSWER_FLOOR_SECONDS = 0.5
     UserFactory(email="rider@example.com")
 
     def fastest_seconds(email):
         """The fastest of a few: what the answer costs, without the other processes'
         interruptions (a shared or busy machine only ever adds time)."""
         times = []
-        for _ in range(4):
+        for _ in range(3):
             started = time.perf_counter()
             api.post("/api/auth/password/reset/", {"email": email})
             times.append(time.perf_counter() - started)
@@ -60,8 +62,8 @@ def test_a_reset_request_takes_as_long_for_an_unknown_address(api, settings):
 
     known, unknown = fastest_seconds("rider@example.com"), fastest_seconds("ghost@example.com")
 
-    assert known >= 0.2
-    assert unknown >= 0.2
+    assert known >= 0.5
+    assert unknown >= 0.5
     assert abs(known - unknown) < 0.05
 
 
