@@ -20,7 +20,7 @@ def test_a_completed_ride_shows_the_fare_breakdown_and_its_payment(client, rider
         dropoff_longitude=-122.3321,
         base_fare_minor=1000,
         discount_multiplier="0.75",
-        discount_label="Spring sparkle",
+        discount_label="Spring sparkle: 25% off",
         fare_minor=750,
     )
     PaymentFactory(ride=ride, reference=f"ride-{ride.id}", amount_minor=750, currency="USD")
@@ -32,12 +32,28 @@ def test_a_completed_ride_shows_the_fare_breakdown_and_its_payment(client, rider
     assert response.status_code == 200
     assert "Fare for the distance" in page
     assert "$10.00" in page
-    assert "Discount: Spring sparkle (25% off)" in page
+    assert "Discount: Spring sparkle: 25% off</dt>" in page
     assert "&minus;$2.50" in page
     assert "Fare charged" in page
     assert "$7.50" in page
     assert "1.11 km" in page  # 0.01 degree of latitude
     assert "Payment reference" in page
+
+
+def test_a_discount_without_a_label_says_how_much_off(client, rider):
+    ride = RideFactory(
+        rider=rider,
+        status=Ride.Status.COMPLETED,
+        base_fare_minor=1000,
+        discount_multiplier="0.75",
+        discount_label="",
+        fare_minor=750,
+    )
+    client.force_login(rider)
+
+    page = receipt_of(client, ride).content.decode()
+
+    assert "Discount (25% off)</dt>" in page
 
 
 def test_a_cancelled_ride_says_it_was_not_charged(client, rider):
