@@ -32,6 +32,12 @@
       map.attributionControl.getContainer().append(credit);
     }
     if (interactive) L.control.scale({ imperial: false }).addTo(map);
+    // The zoom the rider sees, on the container (data-map-zoom) for whoever checks the view.
+    const showZoom = () => {
+      container.dataset.mapZoom = String(map.getZoom());
+    };
+    map.on("zoomend", showZoom);
+    showZoom();
     // The container's size settles with the page's layout (and changes with it): keep Leaflet's
     // idea of it right, or pins and lines are drawn off their places.
     new ResizeObserver(() => {

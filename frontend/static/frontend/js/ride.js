@@ -24,6 +24,15 @@
   // "Finding your unicorn…" until the browser gave up, minutes later): as one whose answer was
   // lost, a booking's retry keeps its key. A gateway in between answers within 30 s.
   const REQUEST_TIMEOUT_MS = 15000;
+  // The planner's view of a pickup: centred on it, at street level (STREET_ZOOM, where the
+  // streets around it can be read), zoomed out as far as AREA_ZOOM (still street level) to
+  // bring the nearest free unicorns around (NEARBY_IN_VIEW of them) in view; unicorns farther
+  // away are left out of view (the estimate says how far the nearest is). A pickup and a
+  // drop-off: both fitted.
+  const STREET_ZOOM = 16;
+  const AREA_ZOOM = 15;
+  const NEARBY_IN_VIEW = 3;
+  const PLAN_PADDING_PX = 56; // on every side: the pins stand above their point, the zoom buttons
 
   const root = document.querySelector("[data-ride-page]");
   const $ = (selector) => root.querySelector(selector);
@@ -66,9 +75,12 @@
     dropoff: null,
     markers: {},
     nearby: null, // layer of the free unicorns around
+    nearbyPoints: [], // their places (L.LatLng), nearest first
+    showPlanned: false, // the planner's view is shown again once the unicorns around are known
     route: null,
     estimateOk: false,
     estimateSeq: 0,
+    nearbySeq: 0, // only the latest look for unicorns around is drawn
     bookingKey: null, // reused only while a request may still book (mayStillBook): no second ride
     retryTimer: 0,
     ride: null,
@@ -185,7 +197,38 @@
     state.advanceToDropoff = firstPickup; // once the pickup is accepted (see refreshEstimate)
     renderTrip();
     refreshEstimate();
+    state.showPlanned = true; // once the unicorns around the pickup are known (refreshNearby)
     refreshNearby();
+  }
+
+  // The map as a rider planning a trip expects it (after a pickup, a drop-off, or a new trip
+  // is set): the pickup and the drop-off fitted; a pickup alone (or no pickup yet) at street
+  // level with the nearest free unicorns around it in view. Not animated, as fitRide.
+  function showPlan() {
+    state.showPlanned = false;
+    if (!state.map || state.ride) return;
+    if (state.pickup && state.dropoff) {
+      const trip = L.latLngBounds([W.latLng(state.pickup), W.latLng(state.dropoff)]);
+      state.map.fitBounds(trip, { padding: [PLAN_PADDING_PX, PLAN_PADDING_PX], maxZoom: STREET_ZOOM, animate: false });
+      return;
+    }
+    const map = state.map;
+    const centre = state.pickup ? L.latLng(W.latLng(state.pickup)) : map.getCenter();
+    // The unicorns that can be in view at AREA_ZOOM, centred on the pickup; the view then
+    // centred on it, each of them and its mirror image across it.
+    const reach = map.getSize().divideBy(2).subtract([PLAN_PADDING_PX, PLAN_PADDING_PX]);
+    const middle = map.project(centre, AREA_ZOOM);
+    const inReach = (point) => {
+      const offset = map.project(point, AREA_ZOOM).subtract(middle);
+      return Math.abs(offset.x) <= reach.x && Math.abs(offset.y) <= reach.y;
+    };
+    const around = L.latLngBounds([centre, centre]);
+    for (const point of state.nearbyPoints.filter(inReach).slice(0, NEARBY_IN_VIEW)) {
+      around.extend(point);
+      around.extend([2 * centre.lat - point.lat, 2 * centre.lng - point.lng]);
+    }
+    const fitting = map.getBoundsZoom(around, false, L.point(2 * PLAN_PADDING_PX, 2 * PLAN_PADDING_PX));
+    map.setView(centre, Math.max(AREA_ZOOM, Math.min(STREET_ZOOM, fitting)), { animate: false });
   }
 
   function renderTrip() {
@@ -247,12 +290,17 @@
   // The free unicorns around the pickup (or the map centre), before a ride.
   async function refreshNearby() {
     const url = root.dataset.nearbyUrl;
-    if (!url || !state.map || state.ride) return;
+    if (!state.map || state.ride) return;
+    if (!url) {
+      if (state.showPlanned) showPlan();
+      return;
+    }
     const around = state.pickup ?? toPoint(state.map.getCenter());
     const params = new URLSearchParams({ latitude: around.latitude, longitude: around.longitude });
+    const seq = ++state.nearbySeq;
     try {
       const answer = await call.get(`${url}?${params}`);
-      if (state.ride) return;
+      if (state.ride || seq !== state.nearbySeq) return;
       if (!state.area && answer.service_area) {
         const { center, radius_km: radiusKm } = answer.service_area;
         state.area = { center: L.latLng(center.latitude, center.longitude), radiusM: radiusKm * 1000 };
@@ -260,9 +308,11 @@
       }
       const unicorns = answer.results ?? answer;
       state.nearby.clearLayers();
+      state.nearbyPoints = [];
       for (const unicorn of unicorns) {
         const position = unicorn.position ?? unicorn;
         if (!Number.isFinite(position.latitude)) continue;
+        state.nearbyPoints.push(L.latLng(W.latLng(position)));
         L.marker(W.latLng(position), {
           icon: W.unicornIcon(root.dataset.unicornIcon, { small: true }),
           keyboard: false,
@@ -272,7 +322,10 @@
       }
     } catch {
       // Only a preview: the request itself says when no unicorn is free.
+      if (seq !== state.nearbySeq) return;
+      state.nearbyPoints = [];
     }
+    if (state.showPlanned && !state.ride) showPlan();
   }
 
   function scheduleNearby() {
@@ -290,9 +343,7 @@
     navigator.geolocation.getCurrentPosition(
       (position) => {
         setBusy(ui.locate, false);
-        const point = toPoint(L.latLng(position.coords.latitude, position.coords.longitude));
-        state.map.setView(W.latLng(point), Math.max(state.map.getZoom(), 15));
-        place("pickup", point);
+        place("pickup", toPoint(L.latLng(position.coords.latitude, position.coords.longitude)));
       },
       (error) => {
         setBusy(ui.locate, false);
@@ -389,6 +440,7 @@
       state.firstEta = ride.eta_seconds || 0;
       state.pollFailures = 0;
       state.nearby?.clearLayers();
+      state.nearbyPoints = [];
       mapMessage("");
       clearAnnouncement(ui.status); // the last ride's notices are not about this one
       signedInAgain();
@@ -651,9 +703,17 @@
     const unicorn = endedWithoutTrip(ride) ? [] : [unicornPosition(ride)];
     const points = [...unicorn, ride.pickup, ...(ride.dropoff ? [ride.dropoff] : [])];
     const bounds = L.latLngBounds(points.map(W.latLng));
+    // The unicorn's disc and name stand to the right of its point: room for them on that
+    // side, or a unicorn at the right of the ride had its name cut off by the map's edge.
+    // (The marker's left edge is 12 px right of its point: unicornIcon's anchor.)
+    const marker = unicorn.length ? state.markers.unicorn?.getElement() : null;
+    const reach = marker
+      ? 12 + (marker.querySelector(".wr-unicorn-label") ?? marker).getBoundingClientRect().right - marker.getBoundingClientRect().left
+      : 0;
+    const right = Math.max(50, reach + 12);
     state.fitting = true; // not animated: its movestart comes now, and is not the rider's
     try {
-      state.map.fitBounds(bounds, { padding: [50, 50], maxZoom: 16, animate: false });
+      state.map.fitBounds(bounds, { paddingTopLeft: [50, 50], paddingBottomRight: [right, 50], maxZoom: STREET_ZOOM, animate: false });
     } finally {
       state.fitting = false;
     }
@@ -760,6 +820,7 @@
     ui.estimateDetail.textContent = "Set a pickup to see your fare.";
     clearAnnouncement(ui.status);
     renderTrip();
+    state.showPlanned = true; // the free unicorns around where the last ride was
     refreshNearby();
     watchForRideElsewhere();
     ui.modes[0].focus();
@@ -828,6 +889,7 @@
       setMode("dropoff");
       renderTrip();
       refreshEstimate();
+      showPlan(); // the pickup again, with the unicorns around it
       ui.modes[1].focus();
     });
     ui.request.addEventListener("click", requestRide);
