@@ -6,16 +6,20 @@ from django.contrib.auth.password_validation import password_validators_help_tex
 from django.shortcuts import render
 from django.urls import path
 
-from frontend.views import page, rider_page
+from frontend.views import _password_min_length, page, rider_page
 
 
-def _password_hint() -> str:
-    return " ".join(password_validators_help_texts())
+def _password_rules() -> dict:
+    """The new-password field's hint: the validators' rules, listed as on the sign-up page."""
+    return {
+        "password_rules": password_validators_help_texts(),
+        "password_min_length": _password_min_length(),
+    }
 
 
 @rider_page
 def account(request):
-    return render(request, "frontend/account.html", {"password_hint": _password_hint()})
+    return render(request, "frontend/account.html", _password_rules())
 
 
 @page
@@ -23,7 +27,7 @@ def reset_password(request):
     return render(
         request,
         "frontend/reset_password.html",
-        {"email": request.GET.get("email", ""), "password_hint": _password_hint()},
+        {"email": request.GET.get("email", ""), **_password_rules()},
     )
 
 
