@@ -1,14 +1,24 @@
 """How the rider pages are laid out, as a person looking at them sees it: the form pages share
 one layout (on a desktop the page's header on the left and its cards in one column on the
-right, as /signin/'s one card; on a phone one column), and nothing runs off a phone's screen."""
+right, as /signin/'s one card; on a phone one column), the header's links fit beside the
+brand, nothing runs off a phone's screen, and on a phone every control a finger has to hit is
+at least 44 px high."""
 
 import itertools
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.support import BROWSER, DESKTOP, PHONE, screenshot
-from tests.factories import UserFactory
+from notifications.models import Notification
+from tests.browser.support import (
+    BROWSER,
+    DESKTOP,
+    PHONE,
+    open_ride_page,
+    screenshot,
+    set_pickup_at_the_centre,
+)
+from tests.factories import RideFactory, UserFactory
 
 pytestmark = BROWSER
 
@@ -32,6 +42,28 @@ BOXES = """() => {
     cards: [...layout.querySelectorAll(".card")].map(box),
     overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
   };
+}"""
+
+# Every control a finger hits, lower than 44 px. A link inside a sentence is text, not a
+# control; a history row is the target (it opens its ride), not the reference link in it.
+SMALL_TARGETS = """() => {
+  const small = [];
+  for (const node of document.querySelectorAll("a[href], button, input, select, textarea")) {
+    const exempt = ".skip-link, .leaflet-control-attribution, .rides-table";
+    if (!node.checkVisibility() || node.closest(exempt)) continue;
+    const box = node.getBoundingClientRect();
+    if (!box.width) continue;
+    const text = (node.textContent || node.name || node.type).trim();
+    const inSentence = getComputedStyle(node).display === "inline"
+      && node.parentElement.textContent.trim() !== node.textContent.trim();
+    const height = Math.round(box.height);
+    if (!inSentence && box.height < 44) small.push(`${node.tagName} "${text}": ${height} px`);
+  }
+  for (const row of document.querySelectorAll(".rides-table tbody tr")) {
+    const height = row.getBoundingClientRect().height;
+    if (height < 44) small.push(`ride row ${row.textContent.slice(0, 20)}`);
+  }
+  return small;
 }"""
 
 
@@ -76,4 +108,109 @@ def test_the_form_pages_are_one_column_on_a_phone(new_page, sign_in):
         for card in cards:
             assert card["left"] == pytest.approx(header["left"], abs=1), (name, card)
             assert card["top"] >= header["bottom"], (name, card)
+        assert page.evaluate(SMALL_TARGETS) == [], name
         screenshot(page, f"layout-{name}-phone")
+
+
+@pytest.mark.parametrize("width", [1280, 1200, 1440])
+def test_a_signed_in_riders_header_links_fit_beside_the_brand(new_page, sign_in, width):
+    """Signed in, the header holds the brand, four site links and five of the account's: at
+    1,280 px the links ran 18 px past the page's edge and squeezed the brand, whose name ran
+    into "Unicorns"."""
+    page = new_page({"width": width, "height": 800})
+    sign_in(page, UserFactory())
+    page.goto("/history/")
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    fit = page.evaluate(
+        """() => {
+          const box = (selector) => document.querySelector(selector).getBoundingClientRect();
+          const row = box(".header-row"), brand = box(".brand"), name = box(".brand span");
+          const lists = [...document.querySelectorAll(".nav-list")]
+            .map((list) => list.getBoundingClientRect());
+          return {
+            nameInsideBrand: name.right <= brand.right + 0.5,
+            gapAfterBrand: lists[0].left - brand.right,
+            gapBetweenLists: lists[1].left - lists[0].right,
+            pastTheEdge: lists[1].right - row.right,
+          };
+        }"""
+    )
+    assert fit["nameInsideBrand"], fit
+    assert fit["gapAfterBrand"] >= 12, fit
+    assert fit["gapBetweenLists"] >= 12, fit
+    assert fit["pastTheEdge"] <= 0.5, fit
+
+
+def test_on_a_phone_every_control_is_a_fingers_height(new_page, sign_in):
+    rider = UserFactory()
+    ride = RideFactory(
+        rider=rider, status="completed", dropoff_latitude=47.6162, dropoff_longitude=-122.3421
+    )
+    Notification.objects.create(user=rider, message="Your receipt is ready.", ride_id=ride.id)
+    page = new_page(PHONE)
+    sign_in(page, rider)
+    small = {}
+
+    open_ride_page(page)
+    set_pickup_at_the_centre(page)
+    box = page.locator("#ride-map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2 + 80, box["y"] + box["height"] / 2 - 60)
+    expect(page.get_by_role("button", name="Remove")).to_be_visible()
+    small["ride"] = page.evaluate(SMALL_TARGETS)
+    page.get_by_role("button", name="Menu").click()
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    small["menu"] = page.evaluate(SMALL_TARGETS)
+
+    for name, path, ready in (
+        ("history", "/history/", "[data-rides-body] tr"),
+        ("receipt", f"/history/{ride.id}/", "#receipt-map .wr-marker-dropoff"),
+        ("notifications", "/notifications/", "[data-notification-id]"),
+    ):
+        page.goto(path)
+        expect(page.locator(ready).first).to_be_visible()
+        small[name] = page.evaluate(SMALL_TARGETS)
+        screenshot(page, f"layout-{name}-phone")
+    assert not any(small.values()), small
+
+
+ONE_LINE_EACH = """(nodes) => nodes.map((node) => {
+  const lineHeight = parseFloat(getComputedStyle(node).lineHeight);
+  return node.getBoundingClientRect().height < 1.5 * lineHeight;
+})"""
+
+# For each "latitude, longitude" in a history row's route: whether it is on one line.
+PLACES_ON_ONE_LINE = """(node) => {
+  const text = node.firstChild, places = [...text.data.matchAll(/-?[0-9.]+,\\s-?[0-9.]+/g)];
+  return places.map((place) => {
+    const range = document.createRange();
+    range.setStart(text, place.index);
+    range.setEnd(text, place.index + place[0].length);
+    return new Set([...range.getClientRects()].map((rect) => Math.round(rect.top))).size === 1;
+  });
+}"""
+
+
+def test_places_and_labels_never_break_inside_a_word_or_a_place(new_page, sign_in):
+    """On a phone a history row's route broke between a place's two numbers ('47.608,' /
+    '-122.327'); on a desktop the ride page's 'Drop-off' broke into 'Drop-' / 'off' once the
+    drop-off and its Remove button filled the line."""
+    rider = UserFactory()
+    RideFactory(
+        rider=rider, status="completed", dropoff_latitude=47.6162, dropoff_longitude=-122.3421
+    )
+    phone = new_page(PHONE)
+    sign_in(phone, rider)
+    phone.goto("/history/")
+    route = phone.locator("[data-rides-body] td[data-label='Trip'] .ride-sub").first
+    expect(route).to_contain_text("→")
+    assert route.evaluate(PLACES_ON_ONE_LINE) == [True, True]
+
+    desktop = new_page(DESKTOP)
+    sign_in(desktop, UserFactory())
+    open_ride_page(desktop)
+    set_pickup_at_the_centre(desktop)
+    box = desktop.locator("#ride-map").bounding_box()
+    desktop.mouse.click(box["x"] + box["width"] / 2 + 120, box["y"] + box["height"] / 2 - 80)
+    expect(desktop.get_by_role("button", name="Remove")).to_be_visible()
+    labels = desktop.locator(".trip dt")
+    assert labels.evaluate_all(ONE_LINE_EACH) == [True, True]
