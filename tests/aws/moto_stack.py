@@ -116,6 +116,15 @@ def reset(endpoint: str) -> None:
         assert response.status == 200
 
 
+def seed(endpoint: str, value: int) -> None:
+    """moto's identifiers (subnets, security groups, secrets' ARN suffixes, the proxy's
+    endpoint...) drawn from a seeded generator (moto's /moto-api/seed): the same calls in
+    the same order get the same ids on every run."""
+    request = urllib.request.Request(f"{endpoint}/moto-api/seed?a={value}", method="POST")  # noqa: S310
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
+        assert response.status == 200
+
+
 def client(service: str, endpoint: str):
     return boto3.client(
         service,

@@ -109,6 +109,12 @@ def test_make_deploy_runs_the_whole_stage_against_moto_and_the_real_package(
     stages = moto_stack.stage_module()
     moto_gaps.install()  # before the server starts
     with moto_stack.moto_server() as endpoint:
+        # The stack's ids are baked into the stage's Zappa settings, and so into the zip's
+        # inputs: with moto's random ids each run rendered other settings and rebuilt the
+        # zip (~12 CPU-s). Seeded, a run renders the settings the last one did, and
+        # deploy/package.sh keeps the zip built from them, as for a redeploy of an
+        # unchanged stage; a changed checkout or template still rebuilds it.
+        moto_stack.seed(endpoint, 2026)
         for name, value in moto_stack.FAKE_CREDENTIALS.items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
