@@ -46,6 +46,7 @@ class DiscountDrawApi(APIView):
             longitude=data["longitude"],
             ride_id=data.get("ride_id"),
             fare_minor=int(fare["amount"] * 100) if fare else None,
+            currency=fare["currency"] if fare else None,
         )
         body = {
             "id": award.pk,

@@ -1,11 +1,17 @@
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 
 ONE = Decimal("1.00")
 BUDGET_SLICES = 16
+
+
+def normalised_currency(code: str | None) -> str:
+    """A currency code as fares and payments carry it: " eur" -> "EUR"."""
+    return (code or "").strip().upper()
 
 
 class Campaign(models.Model):
@@ -31,7 +37,12 @@ class Campaign(models.Model):
     budget_minor = models.PositiveBigIntegerField(
         null=True, blank=True, help_text="Total discount money, in cents. Empty: no limit."
     )
-    currency = models.CharField(max_length=3, default="USD")
+    currency = models.CharField(
+        max_length=3,
+        default="USD",
+        help_text="The budget's currency (a code, e.g. USD): only fares charged in it are "
+        "discounted from this campaign.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -45,6 +56,7 @@ class Campaign(models.Model):
         """A new campaign gets its budget slices at once, so its first draws need not
         create them (and wait for each other doing so). A changed budget re-spreads what
         was spent (BudgetSlice.fit_to_budget), so a lowered one is not overspent."""
+        self.currency = normalised_currency(self.currency)
         if self._state.adding:
             super().save(*args, **kwargs)
             BudgetSlice.make_missing(self.pk)
@@ -59,11 +71,21 @@ class Campaign(models.Model):
         return self.radius_km is not None
 
     def clean(self):
+        errors = {}
+        typed = self.currency
+        self.currency = normalised_currency(typed)
+        if self.currency not in settings.PAYMENT_CURRENCIES:  # the project's one list
+            known = ", ".join(settings.PAYMENT_CURRENCIES)
+            errors["currency"] = f"Unknown currency {typed!r}; use one of {known}."
         geofence = [self.center_latitude, self.center_longitude, self.radius_km]
         if any(v is not None for v in geofence) and None in geofence:
-            raise ValidationError("A geofence needs a centre latitude, longitude and a radius.")
-        if self.ends_at and self.ends_at <= self.starts_at:
-            raise ValidationError("The campaign must end after it starts.")
+            errors.setdefault(NON_FIELD_ERRORS, []).append(
+                "A geofence needs a centre latitude, longitude and a radius."
+            )
+        if self.ends_at and self.starts_at and self.ends_at <= self.starts_at:
+            errors.setdefault(NON_FIELD_ERRORS, []).append("The campaign must end after it starts.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class BudgetSlice(models.Model):

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from itertools import accumulate
 
+from django.conf import settings
 from django.db import connection, models, transaction
 from django.db.models import Case, Exists, ExpressionWrapper, F, Q, Value, When
 from django.db.models.functions import Mod
@@ -46,27 +47,30 @@ def _slice_allowance():
     )
 
 
-def _fits(amount_minor: int) -> Q:
-    """A slice whose share of the budget as it is now covers `amount_minor` (any slice when
-    the budget has no limit)."""
-    return Q(campaign__budget_minor__isnull=True) | Q(
-        spent_minor__lte=_slice_allowance() - amount_minor
+def _fits(amount_minor: int, currency: str) -> Q:
+    """A slice whose share of the budget as it is now covers `amount_minor` of `currency`
+    (any slice when the budget has no limit); none if the budget is in another currency."""
+    return Q(campaign__currency=currency) & (
+        Q(campaign__budget_minor__isnull=True)
+        | Q(spent_minor__lte=_slice_allowance() - amount_minor)
     )
 
 
-def _slices_with_room(campaign_id: int, amount_minor: int):
+def _slices_with_room(campaign_id: int, amount_minor: int, currency: str):
     """The campaign's slices that cover `amount_minor`, the least spent first."""
-    return BudgetSlice.objects.filter(_fits(amount_minor), campaign_id=campaign_id).order_by(
-        "spent_minor", "number"
-    )
+    return BudgetSlice.objects.filter(
+        _fits(amount_minor, currency), campaign_id=campaign_id
+    ).order_by("spent_minor", "number")
 
 
 class _NoSingleSlice(Exception):
     """`_kept_only_if`'s step changed no slice: its savepoint is rolled back."""
 
 
-def _spend_budget(campaign: Campaign, amount_minor: int) -> bool:
-    """Take `amount_minor` from the campaign's budget if it is there; never overspends.
+def _spend_budget(campaign: Campaign, amount_minor: int, currency: str) -> bool:
+    """Take `amount_minor` of `currency` (the fare's) from the campaign's budget if it is
+    there and in that currency as the campaign is now; never overspends, never takes money
+    in one currency for a discount in another.
 
     No hot row: the money comes from one of the campaign's BUDGET_SLICES slices whose share
     of the budget covers it: one that no other transaction holds (it waits for nobody); if
@@ -76,21 +80,23 @@ def _spend_budget(campaign: Campaign, amount_minor: int) -> bool:
     """
     if amount_minor == 0:
         return True
-    if _spend_from_one_slice(campaign.pk, amount_minor, skip_locked=True):
+    if _spend_from_one_slice(campaign.pk, amount_minor, currency, skip_locked=True):
         return True
     slices = BudgetSlice.objects.filter(campaign_id=campaign.pk)
     spent = dict(slices.values_list("number", "spent_minor"))
-    room = _room(campaign.pk, spent)
+    room = _room(campaign.pk, spent, currency)
     if room is not None and sum(room.values()) < amount_minor:
         return False
     if len(spent) < BUDGET_SLICES:  # a campaign made without them (Campaign.save makes them)
         BudgetSlice.make_missing(campaign.pk)
-    if _spend_from_one_slice(campaign.pk, amount_minor, skip_locked=False):
+    if _spend_from_one_slice(campaign.pk, amount_minor, currency, skip_locked=False):
         return True
-    return _spend_from_all_slices(campaign.pk, amount_minor)
+    return _spend_from_all_slices(campaign.pk, amount_minor, currency)
 
 
-def _spend_from_one_slice(campaign_id: int, amount_minor: int, *, skip_locked: bool) -> bool:
+def _spend_from_one_slice(
+    campaign_id: int, amount_minor: int, currency: str, *, skip_locked: bool
+) -> bool:
     """The least spent slice that covers `amount_minor` (one no other transaction holds, with
     `skip_locked`; else the first one, waited for) is locked, then taken from in a statement
     of its own. Not one UPDATE: a statement that waited for a row rechecks it against the
@@ -103,7 +109,7 @@ def _spend_from_one_slice(campaign_id: int, amount_minor: int, *, skip_locked: b
     slice_holds_no_other). In a savepoint: a slice that no longer covers it is let go at
     once; kept, it would deadlock the same way."""
     slices = BudgetSlice.objects.filter(campaign_id=campaign_id)
-    with_room = _slices_with_room(campaign_id, amount_minor).values_list("pk", flat=True)
+    with_room = _slices_with_room(campaign_id, amount_minor, currency).values_list("pk", flat=True)
 
     def take() -> bool:
         if skip_locked:  # locks the slice it returns, waiting for nobody
@@ -113,7 +119,7 @@ def _spend_from_one_slice(campaign_id: int, amount_minor: int, *, skip_locked: b
             if pk is not None:  # waited for alone
                 slices.select_for_update().filter(pk=pk).values_list("pk", flat=True).get()
         return pk is not None and bool(
-            slices.filter(_fits(amount_minor), pk=pk).update(
+            slices.filter(_fits(amount_minor, currency), pk=pk).update(
                 spent_minor=F("spent_minor") + amount_minor
             )
         )
@@ -134,10 +140,15 @@ def _kept_only_if(step) -> bool:
         return False
 
 
-def _room(campaign_id: int, spent: dict) -> dict | None:
-    """What each slice may still spend under the campaign's budget as it is now ({number:
-    minor units}), given what each has spent ({number: minor units}); None: no limit."""
-    budget = Campaign.objects.filter(pk=campaign_id).values_list("budget_minor", flat=True).get()
+def _room(campaign_id: int, spent: dict, currency: str) -> dict | None:
+    """What each slice may still spend of `currency` under the campaign's budget as it is
+    now ({number: minor units}), given what each has spent ({number: minor units}); None:
+    no limit; nothing if the budget is in another currency."""
+    budget, budget_currency = (
+        Campaign.objects.filter(pk=campaign_id).values_list("budget_minor", "currency").get()
+    )
+    if budget_currency != currency:
+        return dict.fromkeys(range(BUDGET_SLICES), 0)
     if budget is None:
         return None
     return {
@@ -146,12 +157,13 @@ def _room(campaign_id: int, spent: dict) -> dict | None:
     }
 
 
-def _spend_from_all_slices(campaign_id: int, amount_minor: int) -> bool:
+def _spend_from_all_slices(campaign_id: int, amount_minor: int, currency: str) -> bool:
     """The slow way, for a nearly spent budget: lock every slice of the campaign and take
     the money from as many as it needs; False if they cannot cover it together."""
     slices = BudgetSlice.objects.filter(campaign_id=campaign_id)
     locked = {piece.number: piece for piece in slices.select_for_update().order_by("number")}
-    room = _room(campaign_id, {number: piece.spent_minor for number, piece in locked.items()})
+    spent = {number: piece.spent_minor for number, piece in locked.items()}
+    room = _room(campaign_id, spent, currency)
     if room is None:  # the limit was lifted meanwhile
         room = {min(locked): amount_minor}
     elif sum(room.values()) < amount_minor:
@@ -244,10 +256,13 @@ def draw_discount(
     fare_minor: int | None = None,
     ride_id: uuid.UUID | None = None,
     rng: random.Random | None = None,
+    currency: str | None = None,
 ) -> DiscountAward:
-    """Draw and record a discount for `username` at a location.
+    """Draw and record a discount for `username` at a location, on a fare in `currency`
+    (settings.FARE_CURRENCY, the rides' currency, when not given).
 
-    The applicable campaign (active, geofence, priority) gives weighted tiers; the tier is
+    The applicable campaign (active, in the fare's currency, geofence, priority) gives
+    weighted tiers; the tier is
     drawn from `rng` (seedable in tests). A rider over the campaign's daily cap, or a
     campaign whose budget cannot cover this discount, gets 1.00. No campaign: 1.00.
     Every draw is recorded, so retention can be measured against what riders were given.
@@ -262,8 +277,9 @@ def draw_discount(
         fare_minor=fare_minor,
         ride_id=ride_id,
         rng=rng,
+        currency=currency,
     )
-    return record_discount(draw)
+    return record_discount(draw, currency=currency)
 
 
 def plan_discount(
@@ -274,6 +290,7 @@ def plan_discount(
     fare_minor: int | None = None,
     ride_id: uuid.UUID | None = None,
     rng: random.Random | None = None,
+    currency: str | None = None,
 ) -> DiscountAward:
     """The first half of `draw_discount`, which only reads: the campaign, the tier, the
     daily cap. Returns the award unsaved; `record_discount` takes the money and saves it.
@@ -292,7 +309,9 @@ def plan_discount(
         multiplier=ONE,
         outcome=DiscountAward.Outcome.NO_CAMPAIGN,
     )
-    campaign = selectors.applicable_campaign(latitude=latitude, longitude=longitude, at=now)
+    campaign = selectors.applicable_campaign(
+        latitude=latitude, longitude=longitude, at=now, currency=currency or settings.FARE_CURRENCY
+    )
     if campaign is not None:
         award.campaign = campaign
         award.outcome, award.multiplier = _draw_from(campaign, award, rng or _system_random, now)
@@ -302,10 +321,12 @@ def plan_discount(
 
 
 @transaction.atomic(savepoint=False)
-def record_discount(award: DiscountAward) -> DiscountAward:
-    """Take a planned discount from its campaign's budget (1.00 if the budget cannot cover
-    it: the check and the spend are one conditional UPDATE) and record the award."""
-    if award.discount_minor and not _spend_budget(award.campaign, award.discount_minor):
+def record_discount(award: DiscountAward, *, currency: str | None = None) -> DiscountAward:
+    """Take a planned discount on a fare in `currency` (settings.FARE_CURRENCY when not
+    given) from its campaign's budget (1.00 if the budget cannot cover it, or is no longer
+    in that currency: the check and the spend are one conditional UPDATE) and record it."""
+    currency = currency or settings.FARE_CURRENCY
+    if award.discount_minor and not _spend_budget(award.campaign, award.discount_minor, currency):
         award.outcome, award.multiplier = DiscountAward.Outcome.BUDGET, ONE
         award.discount_minor = 0
     award.save(force_insert=True)

@@ -147,7 +147,7 @@ def test_running_campaigns_carry_their_tiers_as_stored_best_discount_last():
 
     CampaignFactory(name="Everyday", priority=1, tiers=[("0.90", 1)])
     CampaignFactory(name="Unicorn Tuesday", priority=5)
-    campaigns = running_campaigns(timezone.now())
+    campaigns = running_campaigns(timezone.now(), currency="USD")
     assert [c.name for c in campaigns] == ["Unicorn Tuesday", "Everyday"]
     # Two decimal places on every database (SQLite hands back floats): "1.00", not "1".
     assert [[str(t.multiplier) for t in c.drawable_tiers] for c in campaigns] == [

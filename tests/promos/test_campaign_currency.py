@@ -1,0 +1,97 @@
+"""A campaign's budget is money in one currency the project knows, and only fares in that
+currency are discounted from it (money in different currencies is never added together)."""
+
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from promos.models import Campaign
+from promos.selectors import budget_spent_minor
+from promos.services import draw_discount
+from tests.factories import DEMO_CITY, CampaignFactory, OperatorFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def campaign_form(currency: str) -> dict:
+    """What an operator types into the admin's new-campaign page: a 10.00 budget, 50% off."""
+    starts = timezone.localtime() - timezone.timedelta(hours=1)
+    return {
+        "name": "Winter", "is_active": "on", "priority": "0",
+        "starts_at_0": starts.strftime("%Y-%m-%d"), "starts_at_1": starts.strftime("%H:%M:%S"),
+        "budget_minor": "1000", "currency": currency,
+        "tiers-TOTAL_FORMS": "1", "tiers-INITIAL_FORMS": "0",
+        "tiers-MIN_NUM_FORMS": "1", "tiers-MAX_NUM_FORMS": "1000",
+        "tiers-0-multiplier": "0.50", "tiers-0-weight": "1",
+    }  # fmt: skip
+
+
+def add_campaign(currency: str):
+    client = Client()
+    client.force_login(OperatorFactory())
+    return client.post(reverse("admin:promos_campaign_add"), campaign_form(currency))
+
+
+@pytest.mark.parametrize("typed", ["xy<", "ABC", "€"])
+def test_an_operator_cannot_create_a_campaign_in_a_currency_the_project_does_not_know(typed):
+    answer = add_campaign(typed)
+    assert answer.status_code == 200  # the form again, with the sentence beside the field
+    assert answer.context["adminform"].form.errors["currency"] == [
+        f"Unknown currency {typed!r}; use one of USD, EUR, GBP."
+    ]
+    assert not Campaign.objects.exists()
+
+
+def test_a_campaign_currency_typed_in_lower_case_is_saved_as_its_code():
+    answer = add_campaign(" eur")
+    assert answer.status_code == 302, answer.context and answer.context["adminform"].form.errors
+    assert Campaign.objects.get().currency == "EUR"
+
+
+def test_a_usd_fare_is_not_discounted_from_a_campaign_in_another_currency():
+    euros = CampaignFactory(name="Euro days", priority=5, budget_minor=1000, currency="EUR",
+                            tiers=[("0.50", 1)])  # fmt: skip
+    dollars = CampaignFactory(name="Dollar days", budget_minor=1000, tiers=[("0.75", 1)])
+    award = draw_discount(
+        username="rider@example.com", latitude=DEMO_CITY[0], longitude=DEMO_CITY[1],
+        fare_minor=1200,
+    )  # fmt: skip
+    assert (award.campaign.name, award.multiplier, award.discount_minor) == (
+        "Dollar days", Decimal("0.75"), 300,
+    )  # fmt: skip
+    assert budget_spent_minor(euros.pk) == 0
+    assert budget_spent_minor(dollars.pk) == 300
+
+
+def test_a_draw_planned_before_the_campaign_changed_currency_takes_nothing_from_it():
+    """A ride request plans its draw, then records it in its own transaction: an operator
+    who switched the campaign to euros meanwhile keeps its budget for euro fares."""
+    from promos.services import plan_discount, record_discount
+
+    campaign = CampaignFactory(budget_minor=1000, tiers=[("0.50", 1)])
+    planned = plan_discount(
+        username="rider@example.com", latitude=DEMO_CITY[0], longitude=DEMO_CITY[1],
+        fare_minor=1250,
+    )  # fmt: skip
+    assert planned.discount_minor == 625
+    campaign.currency = "EUR"
+    campaign.save()
+    award = record_discount(planned)
+    assert (award.multiplier, award.discount_minor) == (Decimal("1.00"), 0)
+    assert budget_spent_minor(campaign.pk) == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_campaign_stored_in_lower_case_before_the_upgrade_keeps_discounting_usd_fares():
+    from tests.migrations import migrate_to, migrated_back_to
+
+    with migrated_back_to([("promos", "0004_budget_in_slices")]) as old:
+        Old = old.get_model("promos", "Campaign")
+        Old.objects.create(name="Typed by hand", starts_at=timezone.now(), currency="usd")
+        Old.objects.create(name="Nonsense", starts_at=timezone.now(), currency="xy<")
+        new = migrate_to([("promos", "0005_campaign_currency_known_codes")])
+        stored = dict(new.get_model("promos", "Campaign").objects.values_list("name", "currency"))
+    assert stored == {"Typed by hand": "USD", "Nonsense": "XY<"}
