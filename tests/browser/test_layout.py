@@ -39,6 +39,7 @@ BOXES = """() => {
   const layout = document.querySelector("main .form-layout");
   return {
     header: box(layout.querySelector(".page-header")),
+    headerFirstLine: box(layout.querySelector(".page-header > :first-child")),
     cards: [...layout.querySelectorAll(".card")].map(box),
     overflow: document.documentElement.scrollWidth - document.documentElement.clientWidth,
   };
@@ -91,6 +92,8 @@ def test_the_form_pages_share_one_layout_on_a_desktop(new_page, sign_in):
             assert card["left"] == pytest.approx(reference["left"], abs=1), (name, card)
             assert card["right"] == pytest.approx(reference["right"], abs=1), (name, card)
             assert card["left"] >= header["right"], (name, card, header)
+        # The form column starts level with the header's first line (it started 2rem above).
+        assert cards[0]["top"] == pytest.approx(boxes["headerFirstLine"]["top"], abs=2), name
         for above, below in itertools.pairwise(cards):
             assert above["bottom"] < below["top"], (name, above, below)  # one under the other
         assert boxes["overflow"] == 0, name
@@ -214,3 +217,19 @@ def test_places_and_labels_never_break_inside_a_word_or_a_place(new_page, sign_i
     expect(desktop.get_by_role("button", name="Remove")).to_be_visible()
     labels = desktop.locator(".trip dt")
     assert labels.evaluate_all(ONE_LINE_EACH) == [True, True]
+
+
+def test_a_field_focused_after_a_refused_submit_is_not_under_the_header(page):
+    """On a phone the form scrolls to its first wrong field: it stopped with that field and its
+    label under the sticky header."""
+    page.set_viewport_size(PHONE)
+    page.goto("/register/")
+    page.wait_for_load_state("domcontentloaded")
+    page.get_by_label("E-mail").fill("not-an-email")
+    page.get_by_label("Password").fill("short")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_label("E-mail")).to_be_focused()
+    page.wait_for_timeout(300)  # the scroll to it
+    header = page.locator(".site-header").bounding_box()
+    label = page.locator("label[for='f-email']").bounding_box()
+    assert label["y"] >= header["y"] + header["height"], (label, header)

@@ -19,6 +19,8 @@ PAGES = {
     "register": ("/register/", "#f-password"),
     "verify": ("/verify/", "#f-code"),
     "signin": ("/signin/", "#f-password"),
+    "reset-password": ("/reset-password/", "#f-new_password"),
+    "account": ("/account/", "#f-current_password"),
     "ride": ("/ride/", "[data-map-ready] .leaflet-tile-loaded"),
     "history": ("/history/", "[data-rides-body] tr"),
     "notifications": ("/notifications/", "text=No notifications yet."),
