@@ -13,15 +13,14 @@ def organizations_of(user) -> QuerySet[Organization]:
     return Organization.objects.filter(members=user)
 
 
+def organizations_acted_for(*, user, service_key=None) -> QuerySet[Organization]:
+    """The organizations a caller acts for in the API and the admin: a service key's own,
+    else the staff user's (organizations_of)."""
+    if service_key is not None:
+        return Organization.objects.filter(pk=service_key.organization_id)
+    return organizations_of(user)
+
+
 def acts_for(user, organization_id) -> bool:
     """Whether a staff user acts for this organization (organizations_of)."""
     return organizations_of(user).filter(pk=organization_id).exists()
-
-
-def acting_organization(user) -> Organization | None:
-    """The organization a finance user's payments belong to: their only one. None for a
-    superuser or a member of none or several (the payment is then of no organization)."""
-    if user.is_superuser:
-        return None
-    organizations = list(organizations_of(user)[:2])
-    return organizations[0] if len(organizations) == 1 else None

@@ -12,6 +12,7 @@ from django.utils.safestring import mark_safe
 from core.exceptions import DomainError
 from organizations.admin import OrganizationScoped
 from organizations.models import Organization
+from organizations.selectors import organizations_acted_for
 from payment_lists import selectors, services
 from payment_lists.models import PaymentList
 from payment_lists.workflow import in_words
@@ -100,7 +101,7 @@ class PaymentListAdmin(OrganizationScoped, admin.ModelAdmin):
             return HttpResponseRedirect(reverse("admin:payment_lists_paymentlist_changelist"))
         form = UploadForm(request.POST or None, request.FILES or None)
         # Whom one may submit for: the same rule as the API's (payment_lists.services).
-        form.fields["organization"].queryset = selectors.organizations_of(user=request.user)
+        form.fields["organization"].queryset = organizations_acted_for(user=request.user)
         if request.method == "POST" and form.is_valid():
             try:
                 payment_list = services.submit_payment_list_as(

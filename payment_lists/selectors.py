@@ -8,22 +8,12 @@ from django.db.models import QuerySet
 from core.exceptions import NotFound
 from core.money import Money
 from organizations import selectors as organizations
-from organizations.models import Organization
 from payment_lists.models import PaymentList
 from payment_lists.workflow import in_words
 
 
-def organizations_of(*, user, service_key=None) -> QuerySet[Organization]:
-    """The organizations a caller acts for with payment lists, in the API and the admin:
-    a service key's own, else the staff user's (every one for a superuser; the walls of
-    organizations.selectors.organizations_of)."""
-    if service_key is not None:
-        return Organization.objects.filter(pk=service_key.organization_id)
-    return organizations.organizations_of(user)
-
-
 def lists_visible_to(*, user, service_key=None) -> QuerySet[PaymentList]:
-    mine = organizations_of(user=user, service_key=service_key)
+    mine = organizations.organizations_acted_for(user=user, service_key=service_key)
     return PaymentList.objects.filter(organization__in=mine).select_related("organization")
 
 

@@ -4,11 +4,9 @@ How a run starts, and how one that died is finished, is payment_lists.runs.
 """
 
 import logging
-import re
 import tempfile
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
 from django.http import FileResponse
@@ -17,7 +15,8 @@ from django.utils import timezone
 from accounts.models import Scope
 from core.exceptions import Conflict, DomainError
 from organizations.models import Organization
-from payment_lists import runs, selectors
+from organizations.services import organization_acted_for
+from payment_lists import runs
 from payment_lists.models import PaymentList, _inbox_path
 
 logger = logging.getLogger(__name__)
@@ -36,27 +35,22 @@ def may_submit_lists(*, user, service_key=None) -> bool:
 
 
 def submitting_organization(*, user, service_key=None, chosen=None) -> Organization:
-    """The organization a list is submitted for, by the one rule the API and the admin
-    share: `chosen` (an id) if the caller acts for it (selectors.organizations_of), else
-    the caller's only organization. Refused (403) for whoever may not submit lists or acts
-    for none; 400 on `organization` for one they do not act for, or a choice left open."""
+    """The organization a list is submitted for, by the rule payments share
+    (organizations.services.organization_acted_for): `chosen` (an id) if the caller acts
+    for it, else the caller's only organization. Refused (403) for whoever may not submit
+    lists or acts for none; 400 on `organization` for one they do not act for, or a choice
+    left open."""
     if not may_submit_lists(user=user, service_key=service_key):
         raise SubmitRefused("Only finance staff and Wild Rydes services may submit lists.")
-    organizations = selectors.organizations_of(user=user, service_key=service_key)
-    if chosen not in (None, ""):
-        # ASCII digits only: "²" passes str.isdigit() but int() refuses it, and 20 digits
-        # overflow the database's integer.
-        is_id = re.fullmatch(r"[0-9]{1,18}", str(chosen)) is not None
-        found = organizations.filter(pk=int(chosen)).first() if is_id else None
-        if found is None:
-            raise ValidationError({"organization": ["You cannot submit for that organization."]})
-        return found
-    choices = list(organizations[:2])
-    if not choices:
+    organization = organization_acted_for(
+        user=user,
+        service_key=service_key,
+        chosen=chosen,
+        refusal="You cannot submit for that organization.",
+    )
+    if organization is None:
         raise SubmitRefused("You do not act for any organization, so you cannot submit lists.")
-    if len(choices) > 1:
-        raise ValidationError({"organization": ["You act for several organizations: choose one."]})
-    return choices[0]
+    return organization
 
 
 def submit_payment_list_as(*, user, service_key=None, organization=None, uploaded_file):

@@ -73,6 +73,7 @@ class PaymentListCreateApi(_PaymentApi, ListAPIView):
                 reference=data["reference"],
                 ride_id=data.get("ride"),
                 payer_email=data.get("payer_email", ""),
+                organization=data.get("organization"),
                 actor=request.user,
                 service_key=service_key_of(request),
             )

@@ -1,8 +1,7 @@
 from django.db.models import Q, QuerySet
 
 from core.exceptions import NotFound
-from organizations.models import Organization
-from organizations.selectors import acting_organization, acts_for, organizations_of
+from organizations.selectors import acts_for, organizations_of
 from payments.models import Payment
 
 
@@ -40,15 +39,6 @@ def payment_for(*, user, service_key=None, payment_id) -> Payment:
     if payment is None:
         raise NotFound("No such payment.")
     return payment
-
-
-def paying_organization(*, user, service_key=None) -> Organization | None:
-    """The organization a new payment belongs to: a key's own, else the finance user's
-    only one (organizations.selectors.acting_organization). Other organizations' finance
-    staff will not see it."""
-    if service_key is not None:
-        return service_key.organization
-    return acting_organization(user)
 
 
 def fare_payment_ids(ride_ids) -> dict:

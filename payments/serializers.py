@@ -28,6 +28,14 @@ class PaymentCreateSerializer(serializers.Serializer):
     )
     ride = serializers.UUIDField(required=False, allow_null=True)
     payer_email = serializers.EmailField(required=False, allow_blank=True, max_length=254)
+    organization = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        help_text=(
+            "The id of the organization the payment is for, among those you act for. "
+            "Needed when you act for several; a service key's payments are its organization's."
+        ),
+    )
 
     def validate_currency(self, value: str) -> str:
         code = value.upper()

@@ -11,6 +11,8 @@ from accounts.selectors import user_by_email
 from core.exceptions import Conflict, DomainError
 from core.money import Money
 from core.observability import count_metric
+from organizations.models import Organization
+from organizations.services import organization_acted_for
 from payments import events, selectors
 from payments.models import Payment, Subscription
 
@@ -93,11 +95,14 @@ def register_requested_payment(
     reference: str,
     ride_id=None,
     payer_email: str = "",
+    organization=None,
     payment_id=None,
 ) -> Payment:
     """A payment an API client registers (register_payment's rules apply): for a ride
     that exists (else 400 on `ride`), paid by the account with `payer_email` if there is
-    one, and belonging to the caller's organization (selectors.paying_organization)."""
+    one, and belonging to the organization `paying_organization` allows (`organization`:
+    the id the caller chose, or None)."""
+    paid_by = paying_organization(user=actor, service_key=service_key, chosen=organization)
     ride = None
     if ride_id:
         ride = selectors.ride_to_pay_for(ride_id)
@@ -111,8 +116,25 @@ def register_requested_payment(
         ride=ride,
         payer=user_by_email(payer_email) if payer_email else None,
         payer_email=payer_email,
-        organization=selectors.paying_organization(user=actor, service_key=service_key),
+        organization=paid_by,
         actor=actor,
+    )
+
+
+def paying_organization(*, user, service_key=None, chosen=None) -> Organization | None:
+    """The organization a payment registered through the API belongs to, by the rule
+    payment lists share (organizations.services.organization_acted_for): `chosen` (an id)
+    if the caller acts for it, else the caller's only one; a service key's own. 400 on
+    `organization` for one they do not act for, or for a member of several who did not
+    choose. A superuser who chooses none, or finance staff of none, registers a payment of
+    no organization (the house's own, as fares are), seen by all finance staff."""
+    if service_key is None and user.is_superuser and chosen in (None, ""):
+        return None
+    return organization_acted_for(
+        user=user,
+        service_key=service_key,
+        chosen=chosen,
+        refusal="You cannot register payments for that organization.",
     )
 
 

@@ -2,7 +2,9 @@
 and who sees which payment (payments.selectors, given a user and a service key, no request)."""
 
 import pytest
+from rest_framework.test import APIClient
 
+from accounts.models import User
 from core.exceptions import NotFound
 from events.models import OutboxEvent
 from payments import selectors
@@ -73,17 +75,69 @@ def test_finance_of_one_organization_registers_for_it_and_the_other_does_not_see
     assert client_for(other).get(f"{URL}{created['id']}/").status_code == 404
 
 
-def test_finance_of_several_organizations_registers_a_payment_of_none():
+def test_finance_of_several_organizations_who_does_not_choose_one_is_a_400():
     finance = FinanceFactory(organizations=[OrganizationFactory(), OrganizationFactory()])
 
-    assert client_for(finance).post(URL, BODY).status_code == 201
-    assert Payment.objects.get().organization is None
+    response = client_for(finance).post(URL, BODY)
+
+    assert response.status_code == 400
+    assert response.json() == {"organization": ["You act for several organizations: choose one."]}
+    assert not Payment.objects.exists()
 
 
-def test_a_service_keys_payment_belongs_to_its_organization():
+def test_finance_of_several_organizations_registers_for_the_one_it_chooses():
+    mine, also_mine, theirs = OrganizationFactory(), OrganizationFactory(), OrganizationFactory()
+    finance = FinanceFactory(organizations=[mine, also_mine])
+
+    created = client_for(finance).post(URL, {**BODY, "organization": also_mine.pk})
+
+    assert created.status_code == 201
+    assert created.json()["organization"] == also_mine.name
+    only_mine = client_for(FinanceFactory(organizations=[mine]))
+    only_theirs = client_for(FinanceFactory(organizations=[theirs]))
+    assert only_mine.get(f"{URL}{created.json()['id']}/").status_code == 404
+    assert only_theirs.delete(f"{URL}{created.json()['id']}/").status_code == 404
+
+
+def test_finance_may_not_register_for_an_organization_it_does_not_act_for():
+    mine, theirs = OrganizationFactory(), OrganizationFactory()
+    finance = FinanceFactory(organizations=[mine])
+
+    for chosen in (theirs.pk, 10**20):
+        response = client_for(finance).post(URL, {**BODY, "organization": chosen})
+
+        assert response.status_code == 400, chosen
+        assert response.json() == {
+            "organization": ["You cannot register payments for that organization."]
+        }
+    not_an_id = client_for(finance).post(URL, {**BODY, "organization": "Mine Ltd"})
+    assert (not_an_id.status_code, list(not_an_id.json())) == (400, ["organization"])
+    assert not Payment.objects.exists()
+
+
+def test_a_service_key_registers_for_its_own_organization_and_no_other():
     key = ServiceKeyFactory(organization=OrganizationFactory())
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Api-Key {key.plain_key}")
 
-    assert selectors.paying_organization(user=FinanceFactory(), service_key=key) == key.organization
+    other = api.post(URL, {**BODY, "organization": OrganizationFactory().pk})
+    own = api.post(URL, {**BODY, "organization": key.organization.pk})
+    unsaid = api.post(URL, {**BODY, "reference": "INV-8"})
+
+    assert other.status_code == 400
+    assert (own.status_code, unsaid.status_code) == (201, 201)
+    assert {p.organization for p in Payment.objects.all()} == {key.organization}
+
+
+def test_a_superuser_registers_a_payment_of_no_organization_unless_they_choose_one():
+    root = User.objects.create_superuser("root@example.com", "correct-horse-battery")
+    chosen, _ = OrganizationFactory(), OrganizationFactory()
+
+    house = client_for(root).post(URL, BODY)
+    theirs = client_for(root).post(URL, {**BODY, "reference": "INV-8", "organization": chosen.pk})
+
+    assert (house.status_code, theirs.status_code) == (201, 201)
+    assert (house.json()["organization"], theirs.json()["organization"]) == (None, chosen.name)
 
 
 def test_who_sees_which_payment_from_a_user_and_a_key_alone():
