@@ -78,6 +78,7 @@ def test_a_pickup_alone_is_shown_at_street_level_with_the_unicorns_around_and_a_
     page.mouse.move(x, y)
     page.mouse.down()
     page.mouse.move(x - box["width"] * 0.8, y, steps=8)
+    page.wait_for_timeout(150)  # held still before letting go: no fling (Leaflet's inertia)
     page.mouse.up()
     assert in_the_maps_view(page, ".wr-marker-pickup") == 0
     page.mouse.click(x, y + 40)
