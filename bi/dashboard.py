@@ -114,7 +114,7 @@ def live_cards(user, counts: dict) -> list[Link]:
         Link(
             "Rides in progress",
             counts["rides_in_progress"],
-            url("rides.view_ride", "admin:rides_ride_changelist", "?status__exact=assigned"),
+            url("rides.view_ride", "admin:rides_ride_changelist", "?active=yes"),
             "rides_in_progress",
             "unicorns on their way or riding",
         ),

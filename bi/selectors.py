@@ -15,7 +15,7 @@ from django.utils import timezone
 from bi.models import CampaignDailySpend, DailyAggregate
 from events.models import Delivery
 from payment_lists.models import PaymentList
-from rides.models import Ride, Unicorn
+from rides.models import ACTIVE_STATUSES, Ride, Unicorn
 
 DEFAULT_DAYS = 14
 MAP_UNICORN_LIMIT = 1000
@@ -130,7 +130,8 @@ def live_counts(fleet_now: Fleet | None = None) -> dict:
     fleet_now = fleet_now or fleet()
     finished = [PaymentList.Status.IMPORTED, PaymentList.Status.FAILED]
     return {
-        "rides_in_progress": Ride.objects.filter(status=Ride.Status.ASSIGNED).count(),
+        # Every active ride: on the way, waiting at the pickup, or on board.
+        "rides_in_progress": Ride.objects.filter(status__in=ACTIVE_STATUSES).count(),
         "unicorns_free": fleet_now.free,
         "lists_importing": PaymentList.objects.exclude(status__in=finished).count(),
         "dead_letters": Delivery.objects.filter(status=Delivery.Status.DEAD).count(),
@@ -138,7 +139,7 @@ def live_counts(fleet_now: Fleet | None = None) -> dict:
 
 
 def fleet_map(unicorn_limit: int = MAP_UNICORN_LIMIT, ride_limit: int = MAP_RIDE_LIMIT) -> dict:
-    """Points for the fleet map: unicorns (busy ones first) and the rides in progress."""
+    """Points for the fleet map: unicorns (busy ones first) and the active rides."""
     unicorns = [
         {
             "name": u["name"],
@@ -164,7 +165,7 @@ def fleet_map(unicorn_limit: int = MAP_UNICORN_LIMIT, ride_limit: int = MAP_RIDE
             ),
             "requested_at": r["requested_at"].isoformat(),
         }
-        for r in Ride.objects.filter(status=Ride.Status.ASSIGNED)
+        for r in Ride.objects.filter(status__in=ACTIVE_STATUSES)
         .order_by("-requested_at")
         .values(
             "id",

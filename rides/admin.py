@@ -6,7 +6,7 @@ from django.utils.timesince import timesince
 from core.admin_actions import apply_to_each
 from core.money import Money
 from rides import selectors, services
-from rides.models import Ride, Unicorn, UnicornApplication
+from rides.models import ACTIVE_STATUSES, Ride, Unicorn, UnicornApplication
 
 
 @admin.register(Unicorn)
@@ -89,6 +89,21 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
         return queryset.filter(pk__in=wanted.values("pk"))
 
 
+class ActiveFilter(admin.SimpleListFilter):
+    """The rides still going on (ACTIVE_STATUSES): the dashboard's "Rides in progress"."""
+
+    title = "active"
+    parameter_name = "active"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Active (on the way, at the pickup, on board)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(status__in=ACTIVE_STATUSES)
+        return queryset
+
+
 @admin.register(Ride)
 class RideAdmin(admin.ModelAdmin):
     # Short columns, so status, unicorn, rider, fare and age fit at 1280 px.
@@ -96,7 +111,7 @@ class RideAdmin(admin.ModelAdmin):
     list_display_links = ["reference"]
     # No filter by unicorn: with a large fleet its sidebar would list every unicorn.
     # Search by the unicorn's name instead.
-    list_filter = [NeedsAttentionFilter, "status", "requested_at"]
+    list_filter = [NeedsAttentionFilter, ActiveFilter, "status", "requested_at"]
     list_select_related = ["rider", "unicorn"]
     search_fields = ["rider__email", "unicorn__name", "=id"]
     search_help_text = "A reference (WR-7K3Q9P), a rider's e-mail, a unicorn's name or a ride id."
