@@ -1,6 +1,8 @@
 """Serializer fields more than one app's API uses."""
 
 import math
+import re
+from decimal import Decimal
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -32,3 +34,54 @@ class CoordinateField(serializers.Field):
 
     def to_representation(self, value):
         return value
+
+
+# Digits, then optionally a point and 1 or 2 digits (cents): how the API writes money.
+_PLAIN_DECIMAL = re.compile(r"-?(?P<whole>[0-9]+)(?:\.(?P<fraction>[0-9]+))?")
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^[0-9]{1,10}(\.[0-9]{1,2})?$",
+        "example": "12.50",
+        "description": "A decimal string with at most 2 decimals; never a JSON number.",
+    }
+)
+class MoneyAmountField(serializers.Field):
+    """An amount of money as the API takes it: a decimal string, "12.50" (digits, then
+    optionally a point and up to `decimal_places` digits: the currency's minor unit),
+    positive, at most `max_whole_digits` digits before the point. A JSON number is refused
+    (a float is not money: 0.1 + 0.2), and so are exponents ("1e3"), never rounded or read
+    as something else. Gives a Decimal."""
+
+    default_error_messages = {
+        "not_a_string": 'Send the amount as a string, e.g. "12.50".',
+        "invalid": 'Write the amount as a plain decimal number, e.g. "12.50".',
+        "max_decimal_places": "Use at most {decimal_places} decimals (cents).",
+        "max_whole_digits": "Use at most {max_whole_digits} digits before the decimal point.",
+        "min_value": "The amount must be more than zero.",
+    }
+
+    def __init__(self, *, decimal_places: int = 2, max_whole_digits: int = 10, **kwargs):
+        self.decimal_places = decimal_places
+        self.max_whole_digits = max_whole_digits
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        match = _PLAIN_DECIMAL.fullmatch(data.strip())
+        if match is None:
+            self.fail("invalid")
+        if len(match["fraction"] or "") > self.decimal_places:
+            self.fail("max_decimal_places", decimal_places=self.decimal_places)
+        if len(match["whole"].lstrip("0")) > self.max_whole_digits:
+            self.fail("max_whole_digits", max_whole_digits=self.max_whole_digits)
+        amount = Decimal(match.group(0))
+        if amount <= 0:
+            self.fail("min_value")
+        return amount
+
+    def to_representation(self, value):
+        return f"{value:.{self.decimal_places}f}"

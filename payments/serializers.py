@@ -4,6 +4,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from core.money import CENTS, Money
+from core.serializers import MoneyAmountField
 from payments.models import Payment
 
 # A payment reference, wherever it comes from (the API, a payment list's rows).
@@ -12,16 +13,7 @@ REFERENCE_RULE = "Use 1 to 64 letters, digits or . _ : / -"
 
 
 class PaymentCreateSerializer(serializers.Serializer):
-    amount = serializers.DecimalField(
-        max_digits=12,
-        decimal_places=2,
-        min_value=Decimal("0.01"),
-        error_messages={
-            "max_decimal_places": "Use at most 2 decimals (cents).",
-            "min_value": "The amount must be more than zero.",
-            "invalid": 'The amount must be a decimal number, like "12.50".',
-        },
-    )
+    amount = MoneyAmountField()  # a decimal string, "12.50"; never a JSON number
     currency = serializers.CharField(max_length=3)
     reference = serializers.RegexField(
         rf"^{REFERENCE_PATTERN}$", max_length=64, error_messages={"invalid": REFERENCE_RULE}

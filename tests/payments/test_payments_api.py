@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from events.models import OutboxEvent
@@ -81,6 +83,38 @@ def test_bad_payment_is_400_and_changes_nothing(finance_api, change, field):
     assert field in response.json()
     assert not Payment.objects.exists()
     assert not OutboxEvent.objects.exists()
+
+
+@pytest.mark.parametrize("number", ["10.5", "0.30000000000000004", "10", "1e3"])
+def test_an_amount_sent_as_a_json_number_is_a_400_asking_for_a_string(finance_api, number):
+    body = json.dumps({**BODY, "amount": "NUMBER"}).replace('"NUMBER"', number)
+
+    response = finance_api.post(URL, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json() == {"amount": ['Send the amount as a string, e.g. "12.50".']}
+    assert not Payment.objects.exists()
+
+
+@pytest.mark.parametrize("amount", ["1e3", "1E2", "12.5e0", "0x10", "1_000"])
+def test_an_amount_in_exponent_or_other_forms_is_a_400(finance_api, amount):
+    response = finance_api.post(URL, {**BODY, "amount": amount})
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "amount": ['Write the amount as a plain decimal number, e.g. "12.50".']
+    }
+    assert not Payment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("amount", "minor"), [("12.5", 1250), ("7", 700), ("9999999999.99", 999999999999)]
+)
+def test_plain_decimal_strings_are_registered_to_the_cent(finance_api, amount, minor):
+    response = finance_api.post(URL, {**BODY, "amount": amount})
+
+    assert response.status_code == 201
+    assert Payment.objects.get().amount_minor == minor
 
 
 def test_unknown_currency_names_the_known_ones(finance_api):
