@@ -13,7 +13,11 @@ from core.filters import filter_by_status
 from core.idempotency import respond_once
 from payments import selectors, services
 from payments.models import Payment
-from payments.serializers import PaymentCreateSerializer, PaymentSerializer
+from payments.serializers import (
+    PaymentCreateSerializer,
+    PaymentSerializer,
+    RiderPaymentSerializer,
+)
 
 
 class _PaymentApi(APIView):
@@ -40,14 +44,27 @@ def _payment(request, payment_id) -> Payment:
     )
 
 
+def _serializer_class(request):
+    """Finance staff and services see who handled a payment; riders their own without."""
+    staff = selectors.sees_who_handled_payments(
+        user=request.user, service_key=service_key_of(request)
+    )
+    return PaymentSerializer if staff else RiderPaymentSerializer
+
+
 def _owner(request) -> str:
     key = service_key_of(request)
     return f"service:{key.prefix}" if key else f"user:{request.user.pk}"
 
 
 class PaymentListCreateApi(_PaymentApi, ListAPIView):
-    serializer_class = PaymentSerializer
+    serializer_class = PaymentSerializer  # the schema's; a rider's answer: _serializer_class
     throttle_classes = [PaymentsPerCaller]  # registrations per user or key (reads are free)
+
+    def get_serializer_class(self):
+        if getattr(self, "swagger_fake_view", False):  # the schema documents finance's
+            return PaymentSerializer
+        return _serializer_class(self.request)
 
     def get_queryset(self):
         payments = selectors.payments_visible_to(
@@ -87,7 +104,8 @@ class PaymentListCreateApi(_PaymentApi, ListAPIView):
 class PaymentDetailApi(_PaymentApi):
     @extend_schema(responses=PaymentSerializer)
     def get(self, request, payment_id):
-        return Response(PaymentSerializer(_payment(request, payment_id)).data)
+        payment = _payment(request, payment_id)
+        return Response(_serializer_class(request)(payment).data)
 
     @extend_schema(responses={204: None})
     def delete(self, request, payment_id):

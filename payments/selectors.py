@@ -33,6 +33,12 @@ def payments_visible_to(*, user, service_key=None) -> QuerySet[Payment]:
     return payments.filter(payer=user)
 
 
+def sees_who_handled_payments(*, user, service_key=None) -> bool:
+    """Whether the caller's answers say who registered, verified or deleted a payment:
+    finance staff and services (who manage payments), not riders (who see their own)."""
+    return service_key is not None or can_manage_payments(user)
+
+
 def payment_for(*, user, service_key=None, payment_id) -> Payment:
     visible = payments_visible_to(user=user, service_key=service_key)
     payment = visible.filter(pk=payment_id).first()

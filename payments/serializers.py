@@ -40,12 +40,47 @@ class PaymentCreateSerializer(serializers.Serializer):
         return int(value * CENTS)
 
 
-class PaymentSerializer(serializers.ModelSerializer):
+class RiderPaymentSerializer(serializers.ModelSerializer):
+    """A payment as its payer (a rider) sees it: what was paid, for what, and when; not
+    which staff member or service registered, verified or deleted it."""
+
     amount = serializers.SerializerMethodField()
     organization = serializers.StringRelatedField()
 
     class Meta:
         model = Payment
+        fields = [
+            "id",
+            "reference",
+            "amount",
+            "currency",
+            "status",
+            "ride",
+            "payer_email",
+            "organization",
+            "registered_at",
+            "verified_at",
+            "deleted_at",
+        ]
+
+    def get_amount(self, payment) -> str:
+        return Money(payment.amount_minor, payment.currency).as_api()["amount"]
+
+
+# Who handled it: in finance's and services' answers only. Not required in the schema:
+# the same operations answer riders (RiderPaymentSerializer), whose answers lack them.
+_HANDLED_BY = "In answers to finance staff and services only (not to the payer)."
+
+
+class PaymentSerializer(RiderPaymentSerializer):
+    """A payment as finance staff and services see it: who registered, verified or
+    deleted it as well (an e-mail, or service:<name>)."""
+
+    registered_by = serializers.CharField(required=False, help_text=_HANDLED_BY)
+    verified_by = serializers.CharField(required=False, help_text=_HANDLED_BY)
+    deleted_by = serializers.CharField(required=False, help_text=_HANDLED_BY)
+
+    class Meta(RiderPaymentSerializer.Meta):
         fields = [
             "id",
             "reference",
@@ -62,6 +97,3 @@ class PaymentSerializer(serializers.ModelSerializer):
             "deleted_at",
             "deleted_by",
         ]
-
-    def get_amount(self, payment) -> str:
-        return Money(payment.amount_minor, payment.currency).as_api()["amount"]

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from rest_framework.test import APIClient
 
 from events.models import OutboxEvent
 from payments.models import Payment
@@ -155,6 +156,39 @@ def test_rider_lists_only_their_own_payments(rider_api, rider, other_rider):
 def test_rider_cannot_see_another_riders_payment(rider_api, other_rider):
     theirs = PaymentFactory(payer=other_rider)
     assert rider_api.get(f"{URL}{theirs.id}/").status_code == 404
+
+
+STAFF_FIELDS = {"registered_by", "verified_by", "deleted_by"}
+
+
+def test_a_rider_sees_their_payment_without_who_handled_it(rider_api, rider, finance_api, finance):
+    payment = PaymentFactory(payer=rider, registered_by="clerk@example.com")
+    finance_api.post(f"{URL}{payment.id}/verify/")
+
+    detail = rider_api.get(f"{URL}{payment.id}/")
+    listed = rider_api.get(URL)
+
+    assert detail.json()["status"] == "verified"
+    assert STAFF_FIELDS.isdisjoint(detail.json())
+    assert STAFF_FIELDS.isdisjoint(listed.json()["results"][0])
+    for answer in (detail, listed):
+        assert finance.email not in answer.content.decode()
+        assert "clerk@example.com" not in answer.content.decode()
+
+
+def test_finance_and_services_see_who_handled_a_payment(finance_api, finance, service_key):
+    service_key.organization.members.add(finance)
+    payment = PaymentFactory(organization=service_key.organization, registered_by="a@example.com")
+    finance_api.post(f"{URL}{payment.id}/verify/")
+    service = APIClient()
+    service.credentials(HTTP_AUTHORIZATION=f"Api-Key {service_key.plain_key}")
+
+    for api in (finance_api, service):
+        detail = api.get(f"{URL}{payment.id}/").json()
+        listed = api.get(URL).json()["results"][0]
+        for answer in (detail, listed):
+            handled = (answer["registered_by"], answer["verified_by"], answer["deleted_by"])
+            assert handled == ("a@example.com", finance.email, "")
 
 
 def test_finance_lists_all_and_filters_by_status(finance_api):
