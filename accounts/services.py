@@ -40,6 +40,7 @@ from accounts.attempts import attempt_key, count_attempt, forget_attempts
 from accounts.authentication import token_ttl
 from accounts.models import PAYMENT_SCOPES, ConfirmationCode, ServiceKey, User, canonical_email
 from accounts.signals import account_closed, account_closing
+from core import idempotency
 from core.exceptions import DomainError
 from organizations.selectors import acts_for
 
@@ -427,6 +428,7 @@ def delete_account(*, request, user: User, password: str) -> None:
         user.user_permissions.clear()
         Token.objects.filter(user=user).delete()
         ConfirmationCode.objects.filter(user=user).delete()
+        idempotency.erase_person(user_id=user.pk, email=email)  # answers kept for retries
         account_closed.send(sender=User, user=user, email=email)
     logout(request)
 

@@ -170,3 +170,56 @@ def _replay(record: IdempotencyRecord) -> Response:
     response = Response(record.response_body, status=record.status_code)
     response["Idempotent-Replayed"] = "true"
     return response
+
+
+# --- How long answers are kept ---------------------------------------------------------
+
+PURGE_BATCH = 500
+
+
+def retention() -> timedelta:
+    return timedelta(hours=settings.IDEMPOTENCY_RETENTION_HOURS)
+
+
+def purge_expired_records(*, now=None, limit: int = 10_000) -> int:
+    """Delete the answers kept longer than IDEMPOTENCY_RETENTION_HOURS (and not claimed
+    again by a retry since), at most `limit`, in batches; returns how many. The relay's
+    scheduled pass runs it (events.aws.relay_on_schedule, `manage.py relay_events`).
+
+    Safe to repeat (nothing due: one read, no write lock taken, which on SQLite every
+    transaction would) and to run concurrently: each batch is locked with SKIP LOCKED
+    (PostgreSQL), so two purges never wait for each other or delete the same row; SQLite
+    runs one writer at a time. A retry racing the purge of its key claims it again.
+    """
+    cutoff = (now or timezone.now()) - retention()
+    expired = IdempotencyRecord.objects.filter(created_at__lt=cutoff).exclude(
+        claimed_at__gte=cutoff
+    )
+    purged = 0
+    while purged < limit:
+        size = min(PURGE_BATCH, limit - purged)
+        if not expired.exists():
+            break
+        with transaction.atomic():
+            batch = list(
+                expired.select_for_update(skip_locked=True)
+                .order_by("created_at")
+                .values_list("pk", flat=True)[:size]
+            )
+            if batch:
+                purged += IdempotencyRecord.objects.filter(pk__in=batch).delete()[0]
+        if len(batch) < size:  # the rest is gone, or being purged by another pass
+            break
+    return purged
+
+
+def erase_person(*, user_id, email: str) -> None:
+    """A closed account: the answers to its own keys (owner `user:<id>`, as the APIs name a
+    signed-in caller) are deleted, and its e-mail address is blanked in the answers others
+    keep about it (a payment registered for it as payer), which still replay, as the
+    payment now reads. Runs in the closing's transaction (accounts.services)."""
+    IdempotencyRecord.objects.filter(owner=f"user:{user_id}").delete()
+    about_it = IdempotencyRecord.objects.filter(response_body__payer_email__iexact=email)
+    for record in about_it.only("pk", "response_body"):
+        record.response_body = {**record.response_body, "payer_email": ""}
+        record.save(update_fields=["response_body"])

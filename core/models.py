@@ -9,6 +9,8 @@ class IdempotencyRecord(models.Model):
 
     A retry with the same key and body gets this answer again instead of a second booking.
     No answer yet: the request that claimed the key is in progress (core.idempotency).
+    Kept IDEMPOTENCY_RETENTION_HOURS, then purged (core.idempotency.purge_expired_records);
+    a closed account's are erased at once (core.idempotency.erase_person).
     """
 
     owner = models.CharField(max_length=64, help_text="user:<id> or service:<id>")
@@ -26,6 +28,7 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
         constraints = [
             models.UniqueConstraint(
                 fields=["owner", "scope", "key"], name="idempotency_key_unique_per_owner"

@@ -165,14 +165,18 @@ RELAY_MARGIN_SECONDS = 10.0
 
 def relay_on_schedule(event: dict, context=None) -> dict:
     """The scheduled Zappa event: publish whatever the outbox still holds, for as long as
-    EVENTS_RELAY_SECONDS and the invocation's remaining time allow."""
+    EVENTS_RELAY_SECONDS and the invocation's remaining time allow; then the housekeeping
+    that rides on this minute's pass (Idempotency-Key answers past their retention)."""
     seconds = settings.EVENTS_RELAY_SECONDS
     if context is not None and hasattr(context, "get_remaining_time_in_millis"):
         left = context.get_remaining_time_in_millis() / 1000 - RELAY_MARGIN_SECONDS
         seconds = max(0.0, min(seconds, left))
     result = relay.relay_events(seconds=seconds)
     report_outbox_age()
-    return result
+    # Imported here: core.idempotency loads DRF, which the queue handlers do without.
+    from core.idempotency import purge_expired_records
+
+    return {**result, "idempotency_records_purged": purge_expired_records()}
 
 
 def report_outbox_age() -> None:

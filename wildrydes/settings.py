@@ -357,6 +357,10 @@ DISPATCH_RETRY_AFTER_SECONDS = env.int("DISPATCH_RETRY_AFTER_SECONDS", default=3
 # request (two promo tries of PROMO_SERVICE_TIMEOUT and the dispatch).
 IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=2.0)
 IDEMPOTENCY_LEASE_SECONDS = env.float("IDEMPOTENCY_LEASE_SECONDS", default=5.0)
+# An answer is kept for retries this long, then purged by the relay's pass (every minute
+# on AWS, `relay_events --loop` locally): far longer than any client retries (seconds to
+# minutes); a key reused after it is a new request. Answers carry e-mail addresses.
+IDEMPOTENCY_RETENTION_HOURS = env.float("IDEMPOTENCY_RETENTION_HOURS", default=24.0)
 FARE_CURRENCY = env("FARE_CURRENCY", default="USD")
 FARE_BASE_MINOR = env.int("FARE_BASE_MINOR", default=500)
 FARE_PER_KM_MINOR = env.int("FARE_PER_KM_MINOR", default=150)

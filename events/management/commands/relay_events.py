@@ -2,13 +2,15 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from core.idempotency import purge_expired_records
 from events.relay import relay_events
 
 
 class Command(BaseCommand):
     help = (
         "Publish unpublished outbox events and retry due deliveries (once, or --loop: "
-        "again at once after a pass that found work, else after --interval)."
+        "again at once after a pass that found work, else after --interval); each pass "
+        "also purges Idempotency-Key answers older than IDEMPOTENCY_RETENTION_HOURS."
     )
 
     def add_arguments(self, parser):
@@ -23,6 +25,9 @@ class Command(BaseCommand):
                     f"published {result['published']}, retried {result['retried']}, "
                     f"delivered {result['delivered']}"
                 )
+            purged = purge_expired_records()
+            if purged:
+                self.stdout.write(f"purged {purged} Idempotency-Key answer(s) past retention")
             if not loop:
                 return
             if not (result["published"] or result["retried"]):
