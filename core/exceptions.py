@@ -14,6 +14,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
+from rest_framework.utils.mediatypes import media_type_matches
 from rest_framework.views import exception_handler, set_rollback
 
 from core.parsers import JSONTooDeep
@@ -88,6 +89,54 @@ DATABASE_CONFLICT = (
 )
 
 
+# What a body the view's parsers take looks like, per media type: (what to send, and what
+# a body that claims the type but does not parse is told). A view's parser classes decide.
+_BODIES = {
+    "application/json": (
+        "Send the body as JSON (Content-Type: application/json).",
+        "The request body is not valid JSON.",
+    ),
+    "multipart/form-data": (
+        "Send the body as multipart/form-data, with the file in a field named 'file'.",
+        "The request body is not valid multipart/form-data. Send it as multipart/form-data, "
+        "with the file in a field named 'file'.",
+    ),
+}
+
+
+def _parsers(context) -> list:
+    request = context.get("request")
+    parsers = getattr(request, "parsers", None)
+    if parsers is None:  # the request was not made a DRF one: the view's classes
+        view = context.get("view")
+        classes = getattr(view, "parser_classes", api_settings.DEFAULT_PARSER_CLASSES)
+        parsers = [parser() for parser in classes]
+    return list(parsers) or [parser() for parser in api_settings.DEFAULT_PARSER_CLASSES]
+
+
+def _body(parser) -> tuple[str, str]:
+    media_type = parser.media_type.split(";")[0].strip()
+    return _BODIES.get(media_type) or (
+        f"Send the body as {media_type}.",
+        f"The request body is not valid {media_type}.",
+    )
+
+
+def _expected_body_sentence(context) -> str:
+    """415: what the view takes, e.g. "Send the body as JSON (Content-Type: ...)."."""
+    sentences = dict.fromkeys(_body(parser)[0] for parser in _parsers(context))
+    return " Or: ".join(sentences)
+
+
+def _malformed_body_sentence(context) -> str:
+    """400: the body claims a type the view takes and does not parse as one; said by the
+    parser of that type (the view's first parser if none matches)."""
+    parsers = _parsers(context)
+    content_type = getattr(context.get("request"), "content_type", "") or ""
+    matching = [p for p in parsers if media_type_matches(p.media_type, content_type)]
+    return _body((matching or parsers)[0])[1]
+
+
 def api_exception_handler(exc, context):
     """Map domain errors and framework errors to `{"detail": "..."}` answers."""
     if isinstance(exc, DomainError):
@@ -122,11 +171,9 @@ def api_exception_handler(exc, context):
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, exceptions.ParseError) and not isinstance(exc, JSONTooDeep):
-        exc = exceptions.ParseError("The request body is not valid JSON.")
+        exc = exceptions.ParseError(_malformed_body_sentence(context))
     elif isinstance(exc, exceptions.UnsupportedMediaType):
-        exc = exceptions.UnsupportedMediaType(
-            exc.detail, "Send the body as JSON (Content-Type: application/json)."
-        )
+        exc = exceptions.UnsupportedMediaType(exc.detail, _expected_body_sentence(context))
     if isinstance(getattr(exc, "detail", None), str) and exc.detail in _FRIENDLY:
         exc.detail = _FRIENDLY[exc.detail]
     return exception_handler(exc, context)

@@ -115,8 +115,45 @@ def test_missing_or_empty_file_is_400(finance_api, organization):
     assert not PaymentList.objects.exists()
 
 
-def test_json_body_is_415(finance_api, organization):
-    assert finance_api.post(URL, {"file": "a,b"}, format="json").status_code == 415
+MULTIPART = "Send the body as multipart/form-data, with the file in a field named 'file'."
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [('{"file": "a,b"}', "application/json"), (b"reference,payer_email\n", "text/csv")],
+)
+def test_a_json_or_csv_body_is_a_415_asking_for_multipart_with_a_file_field(
+    finance_api, organization, body, content_type
+):
+    response = finance_api.post(URL, body, content_type=content_type)
+
+    assert response.status_code == 415
+    assert response.json() == {"detail": MULTIPART}
+    assert not PaymentList.objects.exists()
+
+
+def test_a_malformed_multipart_body_is_a_400_asking_for_multipart_with_a_file_field(
+    finance_api, organization
+):
+    response = finance_api.post(URL, b"not a form", content_type="multipart/form-data")
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "The request body is not valid multipart/form-data. Send it as "
+        "multipart/form-data, with the file in a field named 'file'."
+    }
+    assert not PaymentList.objects.exists()
+
+
+def test_a_json_endpoint_still_asks_for_json(finance_api):
+    wrong_type = finance_api.post("/api/payments/", b"amount=1", content_type="text/plain")
+    broken = finance_api.post("/api/payments/", b"{nope", content_type="application/json")
+
+    assert (wrong_type.status_code, broken.status_code) == (415, 400)
+    assert wrong_type.json() == {
+        "detail": "Send the body as JSON (Content-Type: application/json)."
+    }
+    assert broken.json() == {"detail": "The request body is not valid JSON."}
 
 
 def test_oversize_upload_is_refused_early(finance_api, organization, settings):
