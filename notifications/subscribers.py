@@ -2,8 +2,8 @@
 (and the receipt of a completed ride into an e-mail).
 
 `handle_batch` looks the payers and the rides' unicorns up once per batch (one query each)
-and writes the notifications with one `bulk_create`; `handle_event` is the batch of one.
-Ride events go to `notifications.rides`.
+and writes the notifications, each with its ride if it has one, with one `bulk_create`;
+`handle_event` is the batch of one. Ride events go to `notifications.rides`.
 """
 
 from django.contrib.auth import get_user_model
@@ -51,6 +51,8 @@ def handle_batch(envelopes: list[dict]) -> None:
             ),
             event_id=e["id"],
             event_type=e["type"],
+            # The ride it is about (the rider's "See the ride"), if it still exists.
+            ride_id=e["data"].get("ride_id") if e["data"].get("ride_id") in unicorns else None,
         )
         for e in told
     )

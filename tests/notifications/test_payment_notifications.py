@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from notifications import subscribers
 from notifications.models import Notification
+from tests.conftest import client_for
 from tests.factories import RideFactory, UnicornFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -52,6 +53,25 @@ def test_each_payer_is_told_about_their_payment_and_ride():
     assert {str(n.event_id) for n in Notification.objects.all()} == {e["id"] for e in batch}
 
 
+def test_a_payment_notification_links_to_its_ride_as_ride_notifications_do():
+    rider = UserFactory()
+    unicorn = UnicornFactory(name="Rocinante", is_available=False)
+    ride = RideFactory(rider=rider, unicorn=unicorn, status="completed")
+    gone = RideFactory(rider=rider, status="completed")
+    batch = [payment_event(rider, ride), payment_event(rider, amount=990)]
+    batch.append(payment_event(rider, gone, amount=500))
+    gone.delete()
+
+    subscribers.handle_batch(batch)
+
+    listed = client_for(rider).get("/api/notifications/").json()["results"]
+    assert sorted((n["message"], n["ride"]) for n in listed) == [
+        ("Payment of $12.50 registered for your ride with Rocinante", str(ride.pk)),
+        ("Payment of $5.00 registered", None),  # its ride is gone: no link to nothing
+        ("Payment of $9.90 registered", None),
+    ]
+
+
 def test_payments_without_a_rider_account_tell_nobody():
     subscribers.handle_batch([payment_event(None), payment_event(None)])
     assert not Notification.objects.exists()
@@ -70,7 +90,7 @@ def test_a_ride_that_no_longer_exists_leaves_the_unicorn_out():
 
 @pytest.mark.parametrize("size", [1, 20])
 def test_a_batch_costs_the_same_few_queries_whatever_its_size(size, django_assert_num_queries):
-    """Payers, unicorns, one insert: not a query per ride."""
+    """Payers, unicorns (and whether the rides exist), one insert: not a query per ride."""
     riders = [UserFactory() for _ in range(size)]
     batch = [payment_event(rider, RideFactory(rider=rider)) for rider in riders]
 
@@ -78,3 +98,4 @@ def test_a_batch_costs_the_same_few_queries_whatever_its_size(size, django_asser
         subscribers.handle_batch(batch)
 
     assert Notification.objects.count() == size
+    assert Notification.objects.filter(ride_id__isnull=False).count() == size  # each its ride
