@@ -49,22 +49,20 @@ def test_a_reset_request_takes_as_long_for_an_unknown_address(api, settings):
     # the known address's real work (0.365 s) outgrew a 0.2-s floor.
     settings.ACCOUNT_ANSWER_FLOOR_SECONDS = 0.5
     UserFactory(email="rider@example.com")
-
-    def fastest_seconds(email):
-        """The fastest of a few: what the answer costs, without the other processes'
-        interruptions (a shared or busy machine only ever adds time)."""
-        times = []
-        for _ in range(3):
+    times = {"rider@example.com": [], "ghost@example.com": []}
+    for _ in range(4):  # interleaved, so a change in the machine's load hits both alike
+        for email, seconds in times.items():
             started = time.perf_counter()
             api.post("/api/auth/password/reset/", {"email": email})
-            times.append(time.perf_counter() - started)
-        return min(times)
-
-    known, unknown = fastest_seconds("rider@example.com"), fastest_seconds("ghost@example.com")
+            seconds.append(time.perf_counter() - started)
+    # The fastest of each: what the answer costs without other processes' interruptions (a
+    # busy machine only adds time; in a loaded make test, waking from the floor's sleep
+    # alone once cost one address 66 ms more than the other).
+    known, unknown = min(times["rider@example.com"]), min(times["ghost@example.com"])
 
     assert known >= 0.5
     assert unknown >= 0.5
-    assert abs(known - unknown) < 0.05
+    assert abs(known - unknown) < 0.1  # an e-mail sent past the floor would show
 
 
 def test_a_reset_sets_the_new_password_and_ends_every_token_and_session(api):
