@@ -67,14 +67,20 @@ def read_rows(text) -> Iterator[tuple[int, list[str]]]:
             yield number, cells
 
 
+PLAIN_AMOUNT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
 def parse_amount(text: str) -> int:
-    """'12.50' -> 1250. Positive, at most two decimals."""
+    """'12.50' -> 1250. Positive, at most two decimals, written plainly: a form Python's
+    Decimal also reads ('1e3', '1_000', '+5') is refused, not read as another amount."""
     try:
         amount = Decimal(text)
     except InvalidOperation:
         raise ValueError("not a number") from None
     if not amount.is_finite():
         raise ValueError("not a number")
+    if not PLAIN_AMOUNT.fullmatch(text.strip()):
+        raise ValueError("write it as a plain number, e.g. 12.50")
     if amount <= 0:
         raise ValueError("must be more than zero")
     if amount.adjusted() >= 12:  # checked first: 1e999999999 * 100 would overflow

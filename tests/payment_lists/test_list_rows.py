@@ -8,7 +8,8 @@ CURRENCIES = frozenset({"USD", "EUR"})
 
 
 @pytest.mark.parametrize(
-    "text, minor", [("12.50", 1250), ("0.01", 1), ("7", 700), ("1000000.5", 100000050)]
+    "text, minor",
+    [("12.50", 1250), ("0.01", 1), ("7", 700), ("1000000.5", 100000050), (" 3.10 ", 310)],
 )
 def test_amounts_become_minor_units(text, minor):
     assert list_rows.parse_amount(text) == minor
@@ -24,7 +25,12 @@ def test_amounts_become_minor_units(text, minor):
         ("NaN", "not a number"),
         ("Infinity", "not a number"),
         ("", "not a number"),
-        ("1e20", "too large"),
+        ("1000000000000", "too large"),
+        ("1e3", "plain number"),  # Decimal reads 1000.00
+        ("1E+2", "plain number"),
+        ("1_000", "plain number"),
+        ("+5", "plain number"),
+        ("12.", "plain number"),
     ],
 )
 def test_bad_amounts_say_why(text, reason):
