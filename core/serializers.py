@@ -61,11 +61,15 @@ class MoneyAmountField(serializers.Field):
         "max_decimal_places": "Use at most {decimal_places} decimals (cents).",
         "max_whole_digits": "Use at most {max_whole_digits} digits before the decimal point.",
         "min_value": "The amount must be more than zero.",
+        "zero_or_more": "The amount must be zero or more.",
     }
 
-    def __init__(self, *, decimal_places: int = 2, max_whole_digits: int = 10, **kwargs):
+    def __init__(
+        self, *, decimal_places: int = 2, max_whole_digits: int = 10, allow_zero=False, **kwargs
+    ):
         self.decimal_places = decimal_places
         self.max_whole_digits = max_whole_digits
+        self.allow_zero = allow_zero
         super().__init__(**kwargs)
 
     def to_internal_value(self, data):
@@ -79,8 +83,8 @@ class MoneyAmountField(serializers.Field):
         if len(match["whole"].lstrip("0")) > self.max_whole_digits:
             self.fail("max_whole_digits", max_whole_digits=self.max_whole_digits)
         amount = Decimal(match.group(0))
-        if amount <= 0:
-            self.fail("min_value")
+        if amount < 0 or (amount == 0 and not self.allow_zero):
+            self.fail("zero_or_more" if self.allow_zero else "min_value")
         return amount
 
     def to_representation(self, value):

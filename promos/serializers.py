@@ -3,14 +3,19 @@ from decimal import Decimal
 from django.conf import settings
 from rest_framework import serializers
 
-from core.serializers import CoordinateField
+from core.serializers import CoordinateField, MoneyAmountField
+
+MAX_FARE = Decimal("100000.00")
 
 
 class FareSerializer(serializers.Serializer):
-    amount = serializers.DecimalField(
-        max_digits=9, decimal_places=2, min_value=Decimal("0.00"), max_value=Decimal("100000")
-    )
+    amount = MoneyAmountField(allow_zero=True)
     currency = serializers.CharField(min_length=3, max_length=3)
+
+    def validate_amount(self, value):
+        if value > MAX_FARE:
+            raise serializers.ValidationError(f"A fare is at most {MAX_FARE:,}.")
+        return value
 
     def validate_currency(self, value):
         if value.upper() != settings.FARE_CURRENCY:

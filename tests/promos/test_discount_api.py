@@ -79,6 +79,12 @@ def test_service_key_is_stored_hashed():
     assert key.hashed_key.startswith("sha512$$")
 
 
+def test_a_free_ride_is_a_fare_of_zero(service_api):
+    body = {**BODY, "fare": {"amount": "0.00", "currency": "USD"}}
+
+    assert service_api.post(URL, body).status_code == 201
+
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -89,6 +95,9 @@ def test_service_key_is_stored_hashed():
         {"fare": {"amount": "-1.00", "currency": "USD"}},
         {"fare": {"amount": "1.001", "currency": "USD"}},
         {"fare": {"amount": "5.00", "currency": "EUR"}},
+        {"fare": {"amount": 12.5, "currency": "USD"}},  # a float is not money
+        {"fare": {"amount": "1e3", "currency": "USD"}},
+        {"fare": {"amount": "100000.01", "currency": "USD"}},
         {"ride_id": "not-a-uuid"},
     ],
 )
