@@ -81,19 +81,4 @@ class PaymentSerializer(RiderPaymentSerializer):
     deleted_by = serializers.CharField(required=False, help_text=_HANDLED_BY)
 
     class Meta(RiderPaymentSerializer.Meta):
-        fields = [
-            "id",
-            "reference",
-            "amount",
-            "currency",
-            "status",
-            "ride",
-            "payer_email",
-            "organization",
-            "registered_at",
-            "registered_by",
-            "verified_at",
-            "verified_by",
-            "deleted_at",
-            "deleted_by",
-        ]
+        fields = [*RiderPaymentSerializer.Meta.fields, "registered_by", "verified_by", "deleted_by"]

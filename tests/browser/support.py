@@ -105,6 +105,12 @@ def set_pickup_at_the_centre(page):
     expect(page.locator("[data-estimate-amount]")).to_have_text("$12.50")
 
 
+def tap_the_map(page, *, right: float = 0, up: float = 0):
+    """A tap on the ride map, `right` and `up` CSS pixels from its centre."""
+    box = page.locator("#ride-map").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2 + right, box["y"] + box["height"] / 2 - up)
+
+
 def request_a_unicorn(page):
     """The ride page, a pickup at the map's centre (a $12.50 flat fare), Request Unicorn."""
     open_ride_page(page)

@@ -17,6 +17,7 @@ from tests.browser.support import (
     open_ride_page,
     screenshot,
     set_pickup_at_the_centre,
+    tap_the_map,
 )
 from tests.factories import RideFactory, UserFactory
 
@@ -157,8 +158,7 @@ def test_on_a_phone_every_control_is_a_fingers_height(new_page, sign_in):
 
     open_ride_page(page)
     set_pickup_at_the_centre(page)
-    box = page.locator("#ride-map").bounding_box()
-    page.mouse.click(box["x"] + box["width"] / 2 + 80, box["y"] + box["height"] / 2 - 60)
+    tap_the_map(page, right=80, up=60)
     expect(page.get_by_role("button", name="Remove")).to_be_visible()
     small["ride"] = page.evaluate(SMALL_TARGETS)
     page.get_by_role("button", name="Menu").click()
@@ -213,8 +213,7 @@ def test_places_and_labels_never_break_inside_a_word_or_a_place(new_page, sign_i
     sign_in(desktop, UserFactory())
     open_ride_page(desktop)
     set_pickup_at_the_centre(desktop)
-    box = desktop.locator("#ride-map").bounding_box()
-    desktop.mouse.click(box["x"] + box["width"] / 2 + 120, box["y"] + box["height"] / 2 - 80)
+    tap_the_map(desktop, right=120, up=80)
     expect(desktop.get_by_role("button", name="Remove")).to_be_visible()
     labels = desktop.locator(".trip dt")
     assert labels.evaluate_all(ONE_LINE_EACH) == [True, True]

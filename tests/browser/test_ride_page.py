@@ -23,6 +23,7 @@ from tests.browser.support import (
     request_a_unicorn,
     screenshot,
     set_pickup_at_the_centre,
+    tap_the_map,
 )
 from tests.factories import UnicornFactory, UserFactory
 
@@ -195,8 +196,7 @@ def test_a_changed_trip_after_an_unanswered_request_is_a_new_request(
     sign_in(page, UserFactory())
     open_ride_page(page)
     set_pickup_at_the_centre(page)
-    box = page.locator("#ride-map").bounding_box()
-    page.mouse.click(box["x"] + box["width"] / 2 + 120, box["y"] + box["height"] / 2 - 80)
+    tap_the_map(page, right=120, up=80)
     expect(page.locator(".wr-marker-dropoff")).to_be_visible()
     expect(page.locator("[data-estimate-detail]")).to_contain_text("km trip")
     keys = booking_requests(page, "lost")

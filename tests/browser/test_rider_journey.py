@@ -19,6 +19,7 @@ from tests.browser.support import (
     screenshot,
     serve_blank_tiles,
     set_pickup_at_the_centre,
+    tap_the_map,
 )
 from tests.factories import PASSWORD, OperatorFactory, UnicornFactory, UserFactory
 
@@ -233,9 +234,7 @@ def test_a_pickup_outside_the_service_area_is_refused_on_the_map(page, sign_in, 
     sign_in(page, UserFactory())
     open_ride_page(page)
 
-    box = page.locator("#ride-map").bounding_box()
-    # About 2 km east of the centre at the map's zoom.
-    page.mouse.click(box["x"] + box["width"] / 2 + 300, box["y"] + box["height"] / 2)
+    tap_the_map(page, right=300)  # about 2 km east of the centre at the map's zoom
 
     expect(page.locator("[data-map-message]")).to_contain_text(re.compile("service area", re.I))
     expect(page.get_by_role("button", name="Request Unicorn")).to_be_disabled()
