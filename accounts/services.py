@@ -428,7 +428,7 @@ def delete_account(*, request, user: User, password: str) -> None:
         user.user_permissions.clear()
         Token.objects.filter(user=user).delete()
         ConfirmationCode.objects.filter(user=user).delete()
-        idempotency.erase_person(user_id=user.pk, email=email)  # answers kept for retries
+        idempotency.erase_person(user_id=user.pk)  # answers kept for retries
         account_closed.send(sender=User, user=user, email=email)
     logout(request)
 

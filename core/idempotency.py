@@ -213,13 +213,8 @@ def purge_expired_records(*, now=None, limit: int = 10_000) -> int:
     return purged
 
 
-def erase_person(*, user_id, email: str) -> None:
+def erase_person(*, user_id) -> None:
     """A closed account: the answers to its own keys (owner `user:<id>`, as the APIs name a
-    signed-in caller) are deleted, and its e-mail address is blanked in the answers others
-    keep about it (a payment registered for it as payer), which still replay, as the
-    payment now reads. Runs in the closing's transaction (accounts.services)."""
+    signed-in caller) are deleted, in the closing's transaction (accounts.services). Answers
+    others keep about it are each app's to erase (payments.privacy)."""
     IdempotencyRecord.objects.filter(owner=f"user:{user_id}").delete()
-    about_it = IdempotencyRecord.objects.filter(response_body__payer_email__iexact=email)
-    for record in about_it.only("pk", "response_body"):
-        record.response_body = {**record.response_body, "payer_email": ""}
-        record.save(update_fields=["response_body"])
