@@ -1,24 +1,31 @@
 -- wrk script: POST a ride request as the ride page sends it (frontend/static/frontend/js/
 -- ride.js): JSON {pickup, dropoff}, a fresh Idempotency-Key per request (the page keeps one
--- per booking), the rider's token. A rider may have one active ride, so each request comes
--- from the next rider of TOKENS_FILE (bench/run.py gives each run riders of its own).
+-- per booking), and the rider's credentials. A rider may have one active ride, so each
+-- request comes from the next rider of CREDENTIALS_FILE (bench/run.py gives each run riders
+-- of its own): a line with a token sends it as `Authorization: Token`; a line "SESSION CSRF"
+-- (bench/seed.py --sessions-file) sends what the page sends signed in (frontend/static/
+-- frontend/js/api.js): the session and CSRF cookies, X-CSRFToken and the page's Origin.
 --
 --   wrk -t1 -c8 -d10s -s bench/post_ride.lua http://127.0.0.1:PORT/api/rides/ \
---       -- TOKENS_FILE CENTER_LAT CENTER_LON SPREAD_LAT SPREAD_LON SEED
+--       -- CREDENTIALS_FILE CENTER_LAT CENTER_LON SPREAD_LAT SPREAD_LON SEED
 --
 -- Each thread counts its answers by status class; done() prints one line
 -- "BENCH_JSON {...}" with throughput, latency percentiles (microseconds) and the counts,
 -- which bench/run.py parses.
 
-local tokens = {}
-local lat0, lon0, dlat, dlon
+local riders = {}
+local lat0, lon0, dlat, dlon, origin
 
 function init(args)
    for line in io.lines(args[1]) do
-      if #line > 0 then
-         tokens[#tokens + 1] = line
+      local session, csrf = line:match("^(%S+)%s+(%S+)$")
+      if session then
+         riders[#riders + 1] = { session = session, csrf = csrf }
+      elseif #line > 0 then
+         riders[#riders + 1] = { token = line }
       end
    end
+   origin = wrk.scheme .. "://" .. wrk.host .. (wrk.port and (":" .. wrk.port) or "")
    lat0, lon0 = tonumber(args[2]), tonumber(args[3])
    dlat, dlon = tonumber(args[4]), tonumber(args[5])
    math.randomseed(tonumber(args[6] or "1") * 1000 + id)
@@ -44,8 +51,15 @@ function request()
       '{"pickup": {"latitude": %.6f, "longitude": %.6f}, '
          .. '"dropoff": {"latitude": %.6f, "longitude": %.6f}}',
       lat, lon, lat + dlat_off, lon + dlon_off)
-   next_rider = next_rider % #tokens + 1
-   wrk.headers["Authorization"] = "Token " .. tokens[next_rider]
+   next_rider = next_rider % #riders + 1
+   local rider = riders[next_rider]
+   if rider.token then
+      wrk.headers["Authorization"] = "Token " .. rider.token
+   else
+      wrk.headers["Cookie"] = "sessionid=" .. rider.session .. "; csrftoken=" .. rider.csrf
+      wrk.headers["X-CSRFToken"] = rider.csrf
+      wrk.headers["Origin"] = origin
+   end
    wrk.headers["Idempotency-Key"] = idempotency_key()
    return wrk.format(nil, nil, nil, body)
 end

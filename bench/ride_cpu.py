@@ -11,6 +11,7 @@ fresh process, so that background load hits all alike; medians are reported.
     .venv/bin/python bench/ride_cpu.py                       # this tree alone
     .venv/bin/python bench/ride_cpu.py --against HEAD~2 HEAD # and those commits
     .venv/bin/python bench/ride_cpu.py --statements          # and one request's statements
+    .venv/bin/python bench/ride_cpu.py --auth token session  # signed in as the page is, too
 
 One throwaway PostgreSQL (tests/pgcluster.py, with pg_stat_statements), migrated by this
 tree and seeded as the wrk bench seeds (bench/seed.py: 20,000 unicorns, the demo campaign
@@ -65,6 +66,7 @@ def child(args) -> None:
     application = get_wsgi_application()
     logging.disable(logging.INFO)  # the server writes its log to a file; keep stdout clean
     tokens = Path(args.tokens).read_text().split()
+    sessions = Path(args.tokens).with_name("sessions.txt").read_text().splitlines()
     rng = random.Random(args.first)
     statuses: dict[str, int] = {}
 
@@ -89,9 +91,12 @@ def child(args) -> None:
             "wsgi.version": (1, 0), "wsgi.multithread": False, "wsgi.multiprocess": True,
             "wsgi.run_once": False, "CONTENT_TYPE": "application/json",
             "CONTENT_LENGTH": str(len(body)), "HTTP_ACCEPT": "application/json",
-            "HTTP_AUTHORIZATION": f"Token {tokens[rider % len(tokens)]}",
             "HTTP_IDEMPOTENCY_KEY": uuid.uuid4().hex,
         }  # fmt: skip
+        if args.auth == "session":
+            environ.update(signed_in_headers(sessions[rider % len(sessions)]))
+        else:
+            environ["HTTP_AUTHORIZATION"] = f"Token {tokens[rider % len(tokens)]}"
         status = []
         answer = application(environ, lambda line, headers, *_: status.append(line[:3]))
         b"".join(answer)
@@ -115,6 +120,20 @@ def child(args) -> None:
     app_ms = 1000 * (time.process_time() - cpu) / args.requests
     db_ms = 1000 * (server_ticks(args.postmaster) - db) / os.sysconf("SC_CLK_TCK")
     print(json.dumps({"app_ms": app_ms, "db_ms": db_ms / args.requests, "statuses": statuses}))
+
+
+def signed_in_headers(sessions: str) -> dict:
+    """The headers the ride page sends signed in (frontend/static/frontend/js/api.js): the
+    session and CSRF cookies, X-CSRFToken and the page's Origin; bench/seed.py made the
+    sessions as a sign-in would."""
+    from django.conf import settings
+
+    key, csrf = sessions.split()
+    return {
+        "HTTP_COOKIE": f"{settings.SESSION_COOKIE_NAME}={key}; {settings.CSRF_COOKIE_NAME}={csrf}",
+        "HTTP_X_CSRFTOKEN": csrf,
+        "HTTP_ORIGIN": "http://127.0.0.1",
+    }
 
 
 STATEMENTS = r"""
@@ -152,10 +171,13 @@ def main(argv=None) -> int:
     add("--requests", type=int, default=300, help="measured requests per round")
     add("--warmup", type=int, default=60, help="requests before each round's measure")
     add("--statements", action="store_true", help="list one request's statements")
+    add("--auth", choices=("token", "session"), nargs="+", default=["token"],
+        help="the rider's token and/or the signed-in page's session cookie with CSRF")  # fmt: skip
     for name in ("--child", "--tree", "--tokens", "--first", "--postmaster"):
         add(name, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
+        args.auth = args.auth[0]
         for name in ("first", "postmaster"):
             setattr(args, name, int(getattr(args, name)))
         child(args)
@@ -163,15 +185,21 @@ def main(argv=None) -> int:
 
     from tests import pgcluster
 
-    rides = args.rounds * (args.requests + args.warmup) * (1 + len(args.against))
+    rides = args.rounds * (args.requests + args.warmup) * (1 + len(args.against)) * len(args.auth)
     with (
         tempfile.TemporaryDirectory(prefix="wildrydes-ride-cpu-") as tmp,
         pgcluster.running_cluster(shared_preload_libraries="pg_stat_statements") as cluster,
     ):
-        trees = {"this tree": str(ROOT)}
-        trees.update(
+        sources = {"this tree": str(ROOT)}
+        sources.update(
             {ref: export(ref, Path(tmp) / f"tree{i}") for i, ref in enumerate(args.against)}
         )
+        # Each tree with each way of signing in: (folder, auth) by name.
+        trees = {
+            name if len(args.auth) == 1 else f"{name}, {auth}": (folder, auth)
+            for name, folder in sources.items()
+            for auth in args.auth
+        }
         env = run.server_env({"DATABASE_URL": cluster.url})
         postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
         tokens = Path(tmp) / "tokens.txt"
@@ -179,7 +207,13 @@ def main(argv=None) -> int:
         subprocess.run([PYTHON, "manage.py", "migrate", "--no-input"], **quiet)
         seed = [PYTHON, str(BENCH / "seed.py"), "--unicorns", "20000", "--riders", str(rides)]
         seed += ["--center", *map(str, run.SEATTLE), "--spread", *map(str, run.FLEET_SPREAD)]
-        subprocess.run([*seed, "--tokens-file", str(tokens)], **quiet)
+        seed += [
+            "--tokens-file",
+            str(tokens),
+            "--sessions-file",
+            str(tokens.with_name("sessions.txt")),
+        ]
+        subprocess.run(seed, **quiet)
         import psycopg
 
         with psycopg.connect(cluster.url, autocommit=True) as conn:
@@ -192,10 +226,12 @@ def main(argv=None) -> int:
             with psycopg.connect(cluster.url, autocommit=True) as conn:
                 for sql in RESET:
                     conn.execute(sql)
-            command = [PYTHON, __file__, "--child", "1", "--tree", trees[name]]
+            folder, auth = trees[name]
+            command = [PYTHON, __file__, "--child", "1", "--tree", folder]
             command += ["--tokens", str(tokens), "--first", str(first)]
             command += ["--postmaster", str(postmaster), "--requests", str(args.requests)]
-            command += ["--warmup", str(args.warmup)] + (["--statements"] if statements else [])
+            command += ["--warmup", str(args.warmup), "--auth", auth]
+            command += ["--statements"] if statements else []
             first += args.requests + args.warmup
             done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
             return json.loads(done.stdout.strip().splitlines()[-1])

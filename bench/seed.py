@@ -7,7 +7,10 @@ Run by bench/run.py as a child process with the same environment as the server u
 
 Rows go in with `bulk_create` in large batches inside one transaction, so 20,000 unicorns
 take about a second. Passwords are unusable (no PBKDF2 hashing): riders authenticate with
-their tokens only. The tokens are written one a line for the load generator.
+their tokens, or with a session made here as a sign-in would make it. The tokens are written
+one a line for the load generator; with `--sessions-file`, each rider's session key and CSRF
+secret too ("session csrf" a line, the riders in the same order), for requests signed in as
+the ride page sends them.
 
 The demo promo campaign is seeded too (geofenced around the city, daily cap per rider), as
 on a real stage, so each ride request draws a discount; its budget is lifted so that the
@@ -15,6 +18,7 @@ draw takes the same path for the whole run.
 """
 
 import argparse
+import datetime
 import os
 import random
 import sys
@@ -40,7 +44,34 @@ def seed_campaign() -> str:
     return ", ".join(Campaign.objects.filter(is_active=True).values_list("name", flat=True))
 
 
-def seed(*, unicorns, riders, center, spread, tokens_file, seed_value, campaign=True):
+def signed_in(users) -> list[str]:
+    """A session per user, as signing in makes it, and a CSRF secret: "session csrf" lines."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.base import VALID_KEY_CHARS
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+    from django.utils.crypto import get_random_string
+
+    expires = timezone.now() + datetime.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    store, sessions, lines = SessionStore(), [], []
+    for user in users:
+        data = {
+            SESSION_KEY: str(user.pk),
+            BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],
+            HASH_SESSION_KEY: user.get_session_auth_hash(),
+        }
+        key = get_random_string(32, VALID_KEY_CHARS)
+        sessions.append(Session(session_key=key, session_data=store.encode(data),
+                                expire_date=expires))  # fmt: skip
+        lines.append(f"{key} {get_random_string(32)}\n")
+    Session.objects.bulk_create(sessions, batch_size=2000)
+    return lines
+
+
+def seed(*, unicorns, riders, center, spread, tokens_file, seed_value, campaign=True,
+         sessions_file=None):  # fmt: skip
     import django
 
     django.setup()
@@ -79,6 +110,7 @@ def seed(*, unicorns, riders, center, spread, tokens_file, seed_value, campaign=
         users = list(User.objects.filter(email__in=emails))
         tokens = [Token(key=Token.generate_key(), user=user) for user in users]
         Token.objects.bulk_create(tokens)
+        sessions = signed_in(token.user for token in tokens) if sessions_file else []
         campaigns = seed_campaign() if campaign else ""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
@@ -88,6 +120,8 @@ def seed(*, unicorns, riders, center, spread, tokens_file, seed_value, campaign=
             cursor.execute("ANALYZE")
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     Path(tokens_file).write_text("".join(f"{t.key}\n" for t in tokens))
+    if sessions_file:
+        Path(sessions_file).write_text("".join(sessions))
     return Unicorn.objects.count(), len(tokens), campaigns
 
 
@@ -98,6 +132,7 @@ def main(argv=None):
     parser.add_argument("--center", type=float, nargs=2, default=(47.6062, -122.3321))
     parser.add_argument("--spread", type=float, nargs=2, required=True, help="±degrees lat lon")
     parser.add_argument("--tokens-file", required=True)
+    parser.add_argument("--sessions-file", help="also sign each rider in: 'session csrf' lines")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-campaign", dest="campaign", action="store_false")
     args = parser.parse_args(argv)
@@ -109,6 +144,7 @@ def main(argv=None):
         tokens_file=args.tokens_file,
         seed_value=args.seed,
         campaign=args.campaign,
+        sessions_file=args.sessions_file,
     )
     print(f"seeded {fleet} unicorns, {tokens} riders with tokens, campaigns: {campaigns or '-'}")
 
