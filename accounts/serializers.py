@@ -23,8 +23,9 @@ def _password_field():
 
 
 def _code_field():
+    # The field trims spaces around a pasted code before this pattern is checked.
     return serializers.RegexField(
-        r"^\s*\d{6}\s*$", error_messages={"invalid": "The code is the 6 digits from the e-mail."}
+        r"^\d{6}$", error_messages={"invalid": "The code is the 6 digits from the e-mail."}
     )
 
 

@@ -82,6 +82,14 @@ def test_confirm_with_the_right_code_confirms_the_account(post):
     assert not ConfirmationCode.objects.exists()
 
 
+def test_a_code_pasted_with_spaces_around_it_confirms_the_account(post):
+    register(post)
+    pasted = f" \t{sent_code()}\n"
+    response = post("/api/auth/confirm/", {"email": "new@example.com", "code": pasted})
+    assert response.status_code == 200
+    assert User.objects.get().is_confirmed
+
+
 def test_confirm_with_a_wrong_code_says_how_many_tries_are_left(post):
     register(post)
     wrong = "000000" if sent_code() != "000000" else "111111"
@@ -135,7 +143,7 @@ def test_resend_code_does_not_reveal_unknown_accounts(post):
     assert not mail.outbox
 
 
-@pytest.mark.parametrize("code", ["12345", "1234567", "abcdef", "", None])
+@pytest.mark.parametrize("code", ["12345", "1234567", "abcdef", "123 456", "123456\n7", "", None])
 def test_confirm_with_a_malformed_code_is_refused(post, code):
     register(post)
     response = post("/api/auth/confirm/", {"email": "new@example.com", "code": code})
