@@ -1,10 +1,10 @@
-import contextlib
 import fcntl
 import gc
 import shutil
 import sqlite3
 import warnings
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -105,30 +105,19 @@ def pytest_xdist_node_collection_finished(node, ids):
 
 @pytest.fixture(scope="session")
 def django_db_keepdb(request, django_db_modify_db_settings, tmp_path_factory):
-    """Under xdist the first worker to need the test database migrates it (SQLite ~2.5 s CPU,
-    PostgreSQL ~3.4 s and the server's own work) and leaves a copy of it for the run; the
-    other workers wait for it and start from a copy instead of migrating again. Such a copy
-    is taken for an existing test database (pytest-django's keepdb): Django's test set-up
-    runs migrate on it (nothing to apply) and its post_migrate handlers, as for a new one.
-
-    SQLite: the copy is a file in the run's temporary folder (sqlite3 backup), deleted with
-    each worker's database at the end of the session (which keepdb would leave).
-    PostgreSQL: the copy is a database of the run (CREATE DATABASE ... TEMPLATE), made only
-    where the worker's test database does not exist yet (make test's throwaway cluster);
-    one kept from an earlier run (--reuse-db) is used as before."""
+    """On SQLite under xdist the first worker to need the test database migrates it (~2.5 s
+    CPU) and leaves a copy of it in the run's temporary folder; the other workers wait for
+    it and start from a copy instead of migrating again. Such a copy is taken for an
+    existing test database (pytest-django's keepdb): Django's test set-up runs migrate on
+    it (nothing to apply: ~0.1 s) and its post_migrate handlers, as for a new one, and the
+    copy is deleted at the end of the session (which keepdb would leave)."""
     from django.db import connection
 
-    reuse_db = bool(request.config.getvalue("reuse_db"))  # pytest-django's own keepdb
-    name = connection.settings_dict["TEST"].get("NAME")  # with the worker's suffix
-    worker = getattr(request.config, "workerinput", {}).get("workerid")
-    if connection.vendor == "postgresql" and name and worker:
-        shared = tmp_path_factory.getbasetemp().parent  # the run's, all workers'
-        yield from _postgresql_copy_of_the_migrated_database(request, shared, name, worker)
-        return
-    if reuse_db:
+    if request.config.getvalue("reuse_db"):  # pytest-django's own keepdb
         yield True
         return
-    if connection.vendor != "sqlite" or not name or not worker:
+    name = connection.settings_dict["TEST"].get("NAME")  # with the worker's suffix
+    if connection.vendor != "sqlite" or not name or not hasattr(request.config, "workerinput"):
         yield False
         return
     test_database = Path(name)
@@ -137,7 +126,7 @@ def django_db_keepdb(request, django_db_modify_db_settings, tmp_path_factory):
     with (shared / "migrated.sqlite3.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not template.exists():  # this worker migrates; the others wait for the copy
-            request.config.stash[MIGRATED_TEMPLATE] = (_sqlite_template, template, lock)
+            request.config.stash[MIGRATED_TEMPLATE] = (template, lock)
             yield False
             return
     shutil.copyfile(template, test_database)
@@ -145,93 +134,6 @@ def django_db_keepdb(request, django_db_modify_db_settings, tmp_path_factory):
     connection.close()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{test_database}{suffix}").unlink(missing_ok=True)
-
-
-def _postgresql_copy_of_the_migrated_database(request, shared: Path, name: str, worker: str):
-    """django_db_keepdb on PostgreSQL: the first worker migrates its own test database, then
-    copies it to `<name>_template`, which the others are created from (dropped at the end
-    of the first worker's session unless --reuse-db). The statements go to the maintenance
-    database ("postgres", as Django's own), through the pooler when there is one."""
-    import psycopg
-    from django.db import connection
-
-    reuse_db = bool(request.config.getvalue("reuse_db"))
-    template = name.removesuffix(f"_{worker}") + "_template"
-    made = shared / "migrated-postgresql"  # written once the template is made in this run
-    with (shared / "migrated-postgresql.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        with _maintenance_connection(connection.settings_dict) as server:
-            found = server.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-            kept = found.fetchone() is not None
-            copied = False
-            if not kept and made.exists():
-                with contextlib.suppress(psycopg.Error):  # else it migrates its own
-                    server.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-                    copied = True
-        if not kept and not made.exists():  # this worker migrates; the others wait for it
-            stash = (_postgresql_template, (template, made), lock)
-            request.config.stash[MIGRATED_TEMPLATE] = stash
-            yield reuse_db
-            if not reuse_db:
-                with _maintenance_connection(connection.settings_dict) as server:
-                    server.execute(f'DROP DATABASE IF EXISTS "{template}"')
-            return
-    if not copied:  # a test database kept from an earlier run: as pytest-django does
-        yield reuse_db
-        return
-    yield True
-    if not reuse_db:  # what pytest-django would have done without keepdb
-        connection.close()
-        with _maintenance_connection(connection.settings_dict) as server:
-            server.execute(f'DROP DATABASE IF EXISTS "{name}"')
-
-
-def _maintenance_connection(settings_dict):
-    import psycopg
-
-    options = {k: v for k, v in settings_dict.get("OPTIONS", {}).items() if k == "sslmode"}
-    return psycopg.connect(
-        dbname="postgres",
-        host=settings_dict["HOST"] or None,
-        port=settings_dict["PORT"] or None,
-        user=settings_dict["USER"] or None,
-        password=settings_dict["PASSWORD"] or None,
-        autocommit=True,
-        **options,
-    )
-
-
-def _sqlite_template(connection, django_db_blocker, template: Path) -> None:
-    making = template.with_suffix(".making")
-    with django_db_blocker.unblock(), sqlite3.connect(making) as copy:
-        connection.ensure_connection()
-        connection.connection.backup(copy)
-    copy.close()
-    making.rename(template)
-
-
-def _postgresql_template(connection, django_db_blocker, target) -> None:
-    """CREATE DATABASE ... TEMPLATE needs the source database unused: this worker's
-    connection is closed, and the server connections a pooler keeps to it (idle: this
-    worker runs nothing else meanwhile) are ended; the pooler opens new ones when asked."""
-    import psycopg
-
-    template, made = target
-    source = connection.settings_dict["NAME"]
-    connection.close()
-    try:
-        with _maintenance_connection(connection.settings_dict) as server:
-            server.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = %s AND pid <> pg_backend_pid()",
-                [source],
-            )
-            server.execute(f'DROP DATABASE IF EXISTS "{template}"')
-            server.execute(f'CREATE DATABASE "{template}" TEMPLATE "{source}"')
-    except psycopg.Error as error:  # then each worker migrates its own, as before
-        warnings.warn(f"no template test database ({error}): each worker migrates", stacklevel=1)
-        return
-    made.write_text(template)
 
 
 MIGRATED_TEMPLATE = pytest.StashKey()
@@ -242,10 +144,15 @@ def django_db_setup(django_db_setup, request, django_db_blocker):
     """pytest-django's, then the copy of the migrated database for the other workers
     (django_db_keepdb above)."""
     if pending := request.config.stash.get(MIGRATED_TEMPLATE, None):
-        make_copy, target, lock = pending
+        template, lock = pending
         from django.db import connection
 
-        make_copy(connection, django_db_blocker, target)
+        making = template.with_suffix(".making")
+        with django_db_blocker.unblock(), sqlite3.connect(making) as copy:
+            connection.ensure_connection()
+            connection.connection.backup(copy)
+        copy.close()
+        making.rename(template)
         fcntl.flock(lock, fcntl.LOCK_UN)
         del request.config.stash[MIGRATED_TEMPLATE]
     yield
@@ -373,7 +280,7 @@ def _fresh_throttle_counters():
     cache.clear()
 
 
-@contextlib.contextmanager
+@contextmanager
 def rows_for_the_whole_module(django_db_blocker):
     """For a module-scoped fixture: the rows it writes inside are seen by each test of the
     module (on this worker) and gone after the last, as TestCase.setUpTestData does. They
