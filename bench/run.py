@@ -211,7 +211,7 @@ def wrk(url: str, script: Path, args: list, *, seconds: float, options) -> dict:
 
 
 def run_wrk(url: str, *, seconds: float, options, tokens_file: Path, seed: int) -> dict:
-    """The rider's requests (WRK_SCRIPT): pickups around Seattle, the riders' tokens."""
+    """The rider's requests (WRK_SCRIPT): pickups around Seattle, the riders' credentials."""
     args = [tokens_file, *SEATTLE, *PICKUP_SPREAD, seed]
     return wrk(url, WRK_SCRIPT, args, seconds=seconds, options=options)
 
@@ -469,7 +469,7 @@ def bench_database(db: Database, *, options, workdir: Path, log: Path) -> list[R
     per_run = len(credentials["django"]) // runs_of_project
     slices = iter(range(runs_of_project))
 
-    def tokens_for(target: str) -> Path:
+    def credentials_for(target: str) -> Path:
         if target not in PROJECT_TARGETS:
             return tokens_file
         n = next(slices)
@@ -492,7 +492,7 @@ def bench_database(db: Database, *, options, workdir: Path, log: Path) -> list[R
         for target, (url, _) in servers.items():
             if options.warmup > 0:
                 warm = run_wrk(
-                    url, seconds=options.warmup, seed=7, tokens_file=tokens_for(target), **wrk
+                    url, seconds=options.warmup, seed=7, tokens_file=credentials_for(target), **wrk
                 )
                 answered[target] += warm["ok"]
         for round_no in range(options.rounds):
@@ -505,7 +505,7 @@ def bench_database(db: Database, *, options, workdir: Path, log: Path) -> list[R
                         url,
                         seconds=options.duration / options.rounds,
                         seed=11 + round_no,
-                        tokens_file=tokens_for(target),
+                        tokens_file=credentials_for(target),
                         **wrk,
                     )
                 answered[target] += summary["ok"]

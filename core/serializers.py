@@ -1,12 +1,13 @@
 """Serializer fields more than one app's API uses."""
 
 import math
-import re
 from decimal import Decimal
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+from core.money import PLAIN_DECIMAL
 
 
 @extend_schema_field(OpenApiTypes.DOUBLE)
@@ -34,10 +35,6 @@ class CoordinateField(serializers.Field):
 
     def to_representation(self, value):
         return value
-
-
-# Digits, then optionally a point and 1 or 2 digits (cents): how the API writes money.
-_PLAIN_DECIMAL = re.compile(r"-?(?P<whole>[0-9]+)(?:\.(?P<fraction>[0-9]+))?")
 
 
 @extend_schema_field(
@@ -75,7 +72,7 @@ class MoneyAmountField(serializers.Field):
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("not_a_string")
-        match = _PLAIN_DECIMAL.fullmatch(data.strip())
+        match = PLAIN_DECIMAL.fullmatch(data.strip())
         if match is None:
             self.fail("invalid")
         if len(match["fraction"] or "") > self.decimal_places:

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from core.money import PLAIN_DECIMAL
 from payments.serializers import REFERENCE_PATTERN, REFERENCE_RULE
 from payments.services import reserved_reference_sentence
 
@@ -67,9 +68,6 @@ def read_rows(text) -> Iterator[tuple[int, list[str]]]:
             yield number, cells
 
 
-PLAIN_AMOUNT = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
-
-
 def parse_amount(text: str) -> int:
     """'12.50' -> 1250. Positive, at most two decimals, written plainly: a form Python's
     Decimal also reads ('1e3', '1_000', '+5') is refused, not read as another amount."""
@@ -79,7 +77,7 @@ def parse_amount(text: str) -> int:
         raise ValueError("not a number") from None
     if not amount.is_finite():
         raise ValueError("not a number")
-    if not PLAIN_AMOUNT.fullmatch(text.strip()):
+    if not PLAIN_DECIMAL.fullmatch(text.strip()):
         raise ValueError("write it as a plain number, e.g. 12.50")
     if amount <= 0:
         raise ValueError("must be more than zero")
