@@ -12,6 +12,7 @@ fresh process, so that background load hits all alike; medians are reported.
     .venv/bin/python bench/ride_cpu.py --against HEAD~2 HEAD # and those commits
     .venv/bin/python bench/ride_cpu.py --statements          # and one request's statements
     .venv/bin/python bench/ride_cpu.py --auth token session  # signed in as the page is, too
+    .venv/bin/python bench/ride_cpu.py --profile /tmp/ride.prof  # where the CPU goes (pstats)
 
 One throwaway PostgreSQL (tests/pgcluster.py, with pg_stat_statements), migrated by this
 tree and seeded as the wrk bench seeds (bench/seed.py: 20,000 unicorns, the demo campaign
@@ -113,10 +114,21 @@ def child(args) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_stat_statements_reset()")
     statuses.clear()
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        # CPU, not waits for the database; its own cost inflates a request about 5x, most
+        # where Python makes the most calls, so read shares, never milliseconds.
+        profiler = cProfile.Profile(time.process_time)
+        profiler.enable()
     cpu, db = time.process_time(), server_ticks(args.postmaster)
     for _ in range(args.requests):
         request(rider)
         rider += 1
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
     app_ms = 1000 * (time.process_time() - cpu) / args.requests
     db_ms = 1000 * (server_ticks(args.postmaster) - db) / os.sysconf("SC_CLK_TCK")
     print(json.dumps({"app_ms": app_ms, "db_ms": db_ms / args.requests, "statuses": statuses}))
@@ -171,6 +183,7 @@ def main(argv=None) -> int:
     add("--requests", type=int, default=300, help="measured requests per round")
     add("--warmup", type=int, default=60, help="requests before each round's measure")
     add("--statements", action="store_true", help="list one request's statements")
+    add("--profile", help="cProfile the last round of this tree into this file")
     add("--auth", choices=("token", "session"), nargs="+", default=["token"],
         help="the rider's token and/or the signed-in page's session cookie with CSRF")  # fmt: skip
     for name in ("--child", "--tree", "--tokens", "--first", "--postmaster"):
@@ -221,7 +234,7 @@ def main(argv=None) -> int:
         results = {name: [] for name in trees}
         first = 0
 
-        def one_round(name: str, statements: bool = False) -> dict:
+        def one_round(name: str, statements: bool = False, profile: bool = False) -> dict:
             nonlocal first
             with psycopg.connect(cluster.url, autocommit=True) as conn:
                 for sql in RESET:
@@ -232,13 +245,15 @@ def main(argv=None) -> int:
             command += ["--postmaster", str(postmaster), "--requests", str(args.requests)]
             command += ["--warmup", str(args.warmup), "--auth", auth]
             command += ["--statements"] if statements else []
+            command += ["--profile", args.profile] if profile else []
             first += args.requests + args.warmup
             done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
             return json.loads(done.stdout.strip().splitlines()[-1])
 
         for number in range(args.rounds):
             for name in list(trees)[:: 1 if number % 2 == 0 else -1]:
-                result = one_round(name)
+                last = number == args.rounds - 1 and name == "this tree"
+                result = one_round(name, profile=bool(args.profile) and last)
                 results[name].append(result)
                 print(
                     f"round {number + 1} {name:12s} app {result['app_ms']:5.2f} ms "
