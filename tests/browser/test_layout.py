@@ -19,7 +19,7 @@ from tests.browser.support import (
     set_pickup_at_the_centre,
     tap_the_map,
 )
-from tests.factories import RideFactory, UserFactory
+from tests.factories import RideFactory, UnicornFactory, UserFactory
 
 pytestmark = BROWSER
 
@@ -233,3 +233,36 @@ def test_a_field_focused_after_a_refused_submit_is_not_under_the_header(page):
     header = page.locator(".site-header").bounding_box()
     label = page.locator("label[for='f-email']").bounding_box()
     assert label["y"] >= header["y"] + header["height"], (label, header)
+
+
+def test_the_longest_names_stay_on_a_phones_screen(new_page, sign_in):
+    """A unicorn's name (80 characters) or a campaign's (80) written without a space, as an
+    applicant or an operator may type it: the notifications, the receipt and the fleet page
+    ran 1,000 px and more off a phone's screen with it (the ride page and history wrapped)."""
+    long_name = "W" * 80
+    rider = UserFactory()
+    unicorn = UnicornFactory(name=long_name, color="X" * 40, is_available=False)
+    ride = RideFactory(
+        rider=rider, unicorn=unicorn, status="completed", fare_minor=1125,
+        discount_multiplier="0.90", discount_label=f"{'M' * 80}: 10% off",
+        dropoff_latitude=47.6162, dropoff_longitude=-122.3421,
+    )  # fmt: skip
+    Notification.objects.create(
+        user=rider, ride_id=ride.id, message=f"Receipt for {ride.reference}: you paid $11.25 "
+        f"({'M' * 80}: 10% off, was $12.50) for your ride with {long_name}.",
+    )  # fmt: skip
+    page = new_page(PHONE)
+    sign_in(page, rider)
+    off_screen = {}
+    for name, path, ready in (
+        ("notifications", "/notifications/", "[data-notification-id]"),
+        ("receipt", f"/history/{ride.id}/", "#receipt-map .wr-marker-dropoff"),
+        ("fleet", "/unicorns/", ".unicorn-name"),
+    ):
+        page.goto(path)
+        expect(page.locator(ready).first).to_be_visible()
+        off_screen[name] = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        screenshot(page, f"layout-long-names-{name}-phone")
+    assert off_screen == {"notifications": 0, "receipt": 0, "fleet": 0}
