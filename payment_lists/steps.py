@@ -33,7 +33,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.mail import send_mail
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Exists, Max, OuterRef, Sum
+from django.db.models import Exists, Max, OuterRef, Q, Sum
 from django.utils import timezone
 
 from core.csvsafe import neutralise
@@ -152,6 +152,10 @@ def register_list(payload: dict) -> dict:
         PaymentList.objects.filter(organization=payment_list.organization, checksum=checksum)
         .exclude(pk=payment_list.pk)
         .exclude(status=PaymentList.Status.FAILED)
+        # Not a copy sent after this one and still running: it meets this one in its own
+        # RegisterList. Two copies sent at once: the later is refused, the first goes on.
+        .filter(Q(pk__lt=payment_list.pk) | Q(status=PaymentList.Status.IMPORTED))
+        .order_by("pk")
         .first()
     )
     if earlier is not None:

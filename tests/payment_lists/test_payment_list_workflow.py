@@ -1,4 +1,5 @@
 import csv
+import hashlib
 import io
 import re
 
@@ -6,8 +7,8 @@ import pytest
 from django.core import mail
 
 from events.models import OutboxEvent
+from payment_lists import runs, steps, workflow
 from payment_lists import services as list_services
-from payment_lists import workflow
 from payment_lists.models import PaymentList, PaymentListRow
 from payment_lists.selectors import progress_of
 from payments.events import payment_data
@@ -331,3 +332,33 @@ def test_rerun_of_an_imported_list_is_refused(organization, django_capture_on_co
     payment_list = submit(organization, good_rows(1), django_capture_on_commit_callbacks)
     with pytest.raises(Conflict):
         list_services.rerun_payment_list(payment_list)
+
+
+def test_the_same_file_sent_twice_at_once_is_imported_once(organization):
+    """Two uploads of one file (a client's retry after a timeout) whose RegisterList steps
+    run at the same moment: each stores its checksum before it looks for the other. The one
+    sent second is the duplicate; the first goes on and is imported (both were refused as
+    each other's duplicate, and nothing was imported)."""
+    rows = good_rows(3, prefix="TWICE")
+    first, second = stored_list(organization, rows), stored_list(organization, rows)
+    first_run, second_run = runs.claim_new(first.pk), runs.claim_new(second.pk)
+    with second.file.open("rb") as stored:
+        checksum = hashlib.sha256(stored.read()).hexdigest()
+    # The second's RegisterList half-way: its checksum stored, its look-up still to come.
+    PaymentList.objects.filter(pk=second.pk).update(
+        status="validating", current_step="RegisterList", checksum=checksum
+    )
+
+    refusals = {}
+    for payment_list, run in ((first, first_run), (second, second_run)):
+        try:
+            steps.register_list({"payment_list_id": payment_list.pk, "run": run})
+        except steps.ListRejected as refusal:
+            refusals[payment_list] = str(refusal)
+    workflow.run_workflow(first.pk, first_run)
+    workflow.run_workflow(second.pk, second_run)
+
+    assert refusals == {second: f"This file was already submitted as list #{first.pk}."}
+    first.refresh_from_db(), second.refresh_from_db()
+    assert (first.status, second.status) == ("imported", "failed")
+    assert Payment.objects.filter(payment_list_id=first.pk).count() == 3
