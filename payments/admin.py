@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Count
@@ -48,10 +49,18 @@ class OrganizationAdmin(OrganizationScoped, admin.ModelAdmin):
             form.instance.members.add(request.user)
 
 
+class SubscriptionLimitForm(forms.ModelForm):
+    def clean_currency(self):
+        # Written as the model keeps it (SubscriptionLimit.clean) before the formset looks
+        # for a currency given twice: "usd" and "USD" are one currency, not two rows.
+        return self.cleaned_data["currency"].upper()
+
+
 class SubscriptionLimitInline(admin.TabularInline):
     """The plan's limit per list in each currency (amounts in minor units, cents)."""
 
     model = SubscriptionLimit
+    form = SubscriptionLimitForm
     extra = 1
     verbose_name = "limit per currency"
     verbose_name_plural = "limits per currency (a list's total in each currency apart)"

@@ -106,3 +106,25 @@ def test_finance_sets_a_limit_per_currency_in_the_admin(client):
     assert page.status_code == 200
     assert b"Limits per currency" in page.content
     assert b"limits-0-currency" in page.content  # a row to fill in
+
+
+def test_one_currency_written_twice_in_the_admin_is_a_form_error(client):
+    """'usd' and 'USD' in two limit rows are one currency: the form says so (it was a 500,
+    the database's unique constraint meeting the second row) and nothing is saved."""
+    finance = FinanceFactory()
+    organization = OrganizationFactory()
+    organization.members.add(finance)
+    client.force_login(finance)
+    form = {
+        "organization": organization.pk, "plan": "twice", "starts_at_0": "2026-01-01",
+        "starts_at_1": "00:00:00", "max_rows_per_list": "10",
+        "limits-TOTAL_FORMS": "2", "limits-INITIAL_FORMS": "0",
+        "limits-0-currency": "usd", "limits-0-max_total_minor_per_list": "100",
+        "limits-1-currency": "USD", "limits-1-max_total_minor_per_list": "5",
+    }  # fmt: skip
+
+    page = client.post("/admin/payments/subscription/add/", form)
+
+    assert page.status_code == 200
+    assert "Please correct the duplicate data for currency" in page.content.decode()
+    assert not organization.subscriptions.exists()
