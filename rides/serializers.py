@@ -4,7 +4,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from core.money import Money
-from core.serializers import CoordinateField
+from core.serializers import CoordinateField, OneLineTextField
 from payments.selectors import fare_payment_ids
 from rides import lifecycle
 from rides.models import ACTIVE_STATUSES, Ride, Unicorn
@@ -251,8 +251,9 @@ class FareEstimateSerializer(serializers.Serializer):
 
 
 class UnicornApplicationSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=80)
-    color = serializers.CharField(max_length=40)
+    # Riders read both once an operator accepts the unicorn.
+    name = OneLineTextField(max_length=80)
+    color = OneLineTextField(max_length=40)
     gender = serializers.ChoiceField(choices=Unicorn.Gender.choices)
     email = serializers.EmailField(max_length=254)
     motivation = serializers.CharField(max_length=2000, required=False, allow_blank=True)
