@@ -208,9 +208,11 @@ def backoff(attempts: int) -> timedelta:
 
 def attempt_delivery(delivery: Delivery) -> bool:
     """Try one delivery; on failure schedule a retry, or dead-letter it after the last try."""
-    subscriber = registry.subscriber(delivery.subscriber)
     delivery.attempts += 1
     try:
+        # Inside: a delivery kept from before its subscriber was renamed or removed fails
+        # like any other (and is dead-lettered), instead of stopping the relay or a replay.
+        subscriber = registry.subscriber(delivery.subscriber)
         process_event(subscriber, delivery.event.envelope())
     except Exception as error:
         delivery.last_error = "".join(traceback.format_exception_only(error)).strip()[:4000]

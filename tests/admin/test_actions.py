@@ -127,6 +127,23 @@ def test_replaying_a_dead_letter_delivers_it_and_takes_it_off_the_list(finance_c
     assert response.context["cl"].result_count == 0
 
 
+def test_replaying_a_letter_of_a_subscriber_no_longer_there_says_it_failed(finance_client):
+    """A dead letter kept from before a subscriber was renamed or removed: its replay fails
+    like any delivery, with the reason in its error, and the other letters chosen with it
+    are replayed (it was a 500, and none of them was)."""
+    gone, dead = bulk.dead_letters(2)
+    Delivery.objects.filter(pk=gone.pk).update(subscriber="retired")
+
+    response = act(finance_client, "/admin/events/deadletter/", "replay", [gone, dead])
+
+    assert response.status_code == 200
+    assert "Delivered 1 event(s)." in messages_of(response)
+    assert "1 event(s) failed again; see the error." in messages_of(response)
+    gone.refresh_from_db()
+    assert gone.status == Delivery.Status.DEAD
+    assert "No subscriber named 'retired'" in gone.last_error
+
+
 def test_a_dead_letter_page_shows_the_event_and_changes_nothing(operator_client):
     (dead,) = bulk.dead_letters(1)
     page = operator_client.get(f"/admin/events/deadletter/{dead.pk}/change/")
