@@ -7,7 +7,14 @@ from playwright.sync_api import expect
 from accounts.services import register_rider
 from notifications.models import Notification
 from rides.models import Ride
-from tests.browser.support import BROWSER, DESKTOP, PHONE, go_offline_for_tiles, screenshot
+from tests.browser.support import (
+    BROWSER,
+    DESKTOP,
+    PHONE,
+    go_offline_for_tiles,
+    screenshot,
+    serve_blank_tiles,
+)
 from tests.factories import UnicornFactory, UserFactory
 
 pytestmark = BROWSER
@@ -145,6 +152,29 @@ def test_with_no_free_unicorn_the_rider_is_told_when_to_try_again(page, sign_in)
     expect(request).to_have_text(re.compile(r"Try again in \d+ s"))
     screenshot(page, "failure-no-unicorn-offline-map")
     assert not Ride.objects.exists()
+
+
+NO_STREETS = "The map could not load its streets; your pins and unicorns still show."
+
+
+def test_a_map_without_tiles_says_so_and_stops_once_they_load(new_page, sign_in):
+    """Offline (or with the tile server blocked) the map was a plain canvas with no word."""
+    for viewport, name in ((PHONE, "phone"), (DESKTOP, "desktop")):
+        page = new_page(viewport)
+        sign_in(page, UserFactory())
+        go_offline_for_tiles(page.context)
+        page.goto("/ride/")
+        page.locator("[data-map-ready]").wait_for(state="attached")
+        note = page.locator("#ride-map .map-tiles-note")
+        expect(note).to_have_text(NO_STREETS)
+        expect(note).to_be_visible()
+        page.locator("#ride-map").click()  # the note lets the tap through to the map
+        expect(page.locator(".wr-marker-pickup")).to_be_visible()
+        screenshot(page, f"failure-map-without-tiles-{name}")
+
+        serve_blank_tiles(page.context)  # back online: the next tiles load
+        page.get_by_role("button", name="Zoom in").click()
+        expect(note).to_be_hidden()
 
 
 def test_a_network_failure_is_explained_in_the_page(page, sign_in):

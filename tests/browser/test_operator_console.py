@@ -117,6 +117,10 @@ def test_an_operator_signs_in_and_reads_the_dashboard(page):
     expect(page.locator("path.wr-fleet-marker")).to_have_count(len(FLEET))
     expect(page.locator("path.wr-fleet-on_ride").first).to_be_visible()
     expect(page.locator("path.wr-ride-pickup")).to_have_count(3)
+    # A grey canvas says why: the tiles did not load.
+    expect(page.locator("#fleet-map .wr-map-tiles-note")).to_have_text(
+        "The map could not load its streets; the unicorns and pickups still show."
+    )
     screenshot(page, "operator-dashboard")
 
     page.get_by_role("link", name="7 days").click()

@@ -82,6 +82,28 @@
     map.getContainer().setAttribute("data-map-ready", "");
   }
 
+  // Tiles that fail (offline, blocked) leave a plain canvas: a quiet note in the map's free top
+  // corner says so, and goes when tiles load again (as on the rider pages' maps).
+  function noteMissingTiles(map, tiles) {
+    let note = null;
+    tiles.on("tileerror", () => {
+      if (!note) {
+        note = L.control({ position: "topright" });
+        note.onAdd = () => {
+          const text = document.createElement("p");
+          text.className = "wr-map-tiles-note";
+          text.textContent = "The map could not load its streets; the unicorns and pickups still show.";
+          return text;
+        };
+        note.addTo(map);
+      }
+      note.getContainer().hidden = false;
+    });
+    tiles.on("tileload", () => {
+      if (note) note.getContainer().hidden = true;
+    });
+  }
+
   function createMap(container) {
     const data = container.dataset;
     const map = L.map(container, {
@@ -92,7 +114,8 @@
     });
     map.attributionControl.setPrefix(false);
     if (data.tilesUrl) {
-      L.tileLayer(data.tilesUrl, { maxZoom: 19, referrerPolicy: "strict-origin", attribution: "" }).addTo(map);
+      const tiles = L.tileLayer(data.tilesUrl, { maxZoom: 19, referrerPolicy: "strict-origin", attribution: "" }).addTo(map);
+      noteMissingTiles(map, tiles);
       const credit = document.createElement("span");
       credit.textContent = data.attribution || ""; // plain text: the control writes HTML
       map.attributionControl.getContainer().append(credit);

@@ -26,7 +26,8 @@
     });
     map.attributionControl.setPrefix(false);
     if (data.tilesUrl) {
-      L.tileLayer(data.tilesUrl, { maxZoom: 19, referrerPolicy: "strict-origin", attribution: "" }).addTo(map);
+      const tiles = L.tileLayer(data.tilesUrl, { maxZoom: 19, referrerPolicy: "strict-origin", attribution: "" }).addTo(map);
+      noteMissingTiles(map, tiles);
       // Plain text: the attribution control writes HTML.
       const credit = element("span", { text: data.attribution || "" });
       map.attributionControl.getContainer().append(credit);
@@ -45,6 +46,24 @@
       container.dispatchEvent(new CustomEvent("map:resized"));
     }).observe(container);
     return map;
+  }
+
+  // Tiles that fail (offline, blocked) leave a plain canvas: a quiet note in the map's corner
+  // says so, and goes when tiles load again. It lets taps through to the map.
+  const NO_TILES = "The map could not load its streets; your pins and unicorns still show.";
+  function noteMissingTiles(map, tiles) {
+    let note = null;
+    tiles.on("tileerror", () => {
+      if (!note) {
+        note = L.control({ position: "bottomright" });
+        note.onAdd = () => element("p", { className: "map-tiles-note", text: NO_TILES });
+        note.addTo(map);
+      }
+      note.getContainer().hidden = false;
+    });
+    tiles.on("tileload", () => {
+      if (note) note.getContainer().hidden = true;
+    });
   }
 
   // The service area from the container's data-area-* attributes, or null.
