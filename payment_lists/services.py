@@ -144,5 +144,5 @@ def error_report_response(payment_list: PaymentList) -> FileResponse:
         payment_list.error_report.open("rb"),
         as_attachment=True,
         filename=f"payment-list-{payment_list.pk}-errors.csv",
-        content_type="text/csv",
+        content_type="text/csv; charset=utf-8",
     )

@@ -191,6 +191,8 @@ class _ErrorReport:
         # Closed by save_to(), or with the process: the report may be larger than memory.
         self.file = tempfile.TemporaryFile(mode="w+", newline="", encoding="utf-8")  # noqa: SIM115
         self.writer = csv.writer(self.file)
+        # A byte-order mark, so spreadsheets read the values as UTF-8 (as the admin's exports).
+        self.file.write("\ufeff")
         self.writer.writerow(["row", "column", "value", "reason"])
         self.count = 0
         self.first = []

@@ -48,7 +48,7 @@ def submit(organization, rows, django_capture_on_commit_callbacks, **kwargs) -> 
 
 def report_rows(payment_list) -> list[list[str]]:
     with payment_list.error_report.open("rb") as report:
-        return list(csv.reader(io.TextIOWrapper(report, encoding="utf-8")))
+        return list(csv.reader(io.TextIOWrapper(report, encoding="utf-8-sig")))
 
 
 def test_a_valid_list_imports_every_row_with_one_event_each(

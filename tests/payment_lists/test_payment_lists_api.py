@@ -56,8 +56,28 @@ def test_error_report_is_downloadable_from_the_api(
     assert body["failure_reason"].startswith("1 problem(s)")
     report = finance_api.get(body["error_report_url"])
     assert report.status_code == 200
-    assert report["Content-Type"] == "text/csv"
+    assert report["Content-Type"] == "text/csv; charset=utf-8"
     assert b"2,amount,abc,not a number" in b"".join(report.streaming_content)
+
+
+def test_the_error_report_opens_in_a_spreadsheet_as_utf8(
+    finance_api, organization, django_capture_on_commit_callbacks
+):
+    """A spreadsheet reads a CSV without a byte-order mark in the computer's own code page:
+    josé@ came back as josÃ©@ and Arabic digits as Ù¡Ù¢Ù£, the very values to correct. The
+    report starts with the mark (as the admin's CSV exports do) and says utf-8."""
+    rows = ["X-1,josé@example.com,١٢٣,USD,"]
+    response = upload(finance_api, rows, django_capture_on_commit_callbacks)
+    url = finance_api.get(f"{URL}{response.json()['id']}/").json()["error_report_url"]
+
+    report = finance_api.get(url)
+
+    assert report["Content-Type"] == "text/csv; charset=utf-8"
+    data = b"".join(report.streaming_content)
+    assert data.startswith("\ufeff".encode())
+    text = data.decode("utf-8-sig")
+    assert "2,payer_email,josé@example.com,not an e-mail address" in text
+    assert "2,amount,١٢٣," in text
 
 
 def test_service_key_of_an_organization_may_submit(

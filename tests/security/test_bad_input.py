@@ -192,7 +192,7 @@ def test_the_error_report_is_bounded_and_counts_what_it_left_out(
     assert payment_list.errors_count >= 40
     with payment_list.error_report.open("rb") as report:
         data = report.read()
-    lines = list(csv.reader(io.StringIO(data.decode("utf-8"))))
+    lines = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert len(lines) == 1 + 10 + 1  # header, ten problems, the count of the rest
     assert f"{payment_list.errors_count - 10:,} more problem(s)" in lines[-1][3]
     assert len(data) < 10 * 400

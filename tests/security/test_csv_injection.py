@@ -74,7 +74,7 @@ def test_hostile_cells_in_every_column_come_back_neutralised(
 
     report = finance_api.get(f"/api/payment-lists/{payment_list.pk}/error-report/")
     assert report.status_code == 200
-    rows = list(csv.reader(io.StringIO(b"".join(report.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(b"".join(report.streaming_content).decode("utf-8-sig"))))
     assert rows[0] == ["row", "column", "value", "reason"]
     values = [row[2] for row in rows[1:]]
     assert len(values) >= 2 * len(PAYLOADS)

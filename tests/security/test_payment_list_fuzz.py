@@ -128,7 +128,7 @@ def new_list(organization, content: bytes) -> PaymentList:
 
 def report_rows(payment_list) -> list[list[str]]:
     with payment_list.error_report.open("rb") as report:
-        return list(csv.reader(io.TextIOWrapper(report, encoding="utf-8", newline="")))
+        return list(csv.reader(io.TextIOWrapper(report, encoding="utf-8-sig", newline="")))
 
 
 # The two tests below run the steps on the database (~25 ms an example on SQLite, more on
