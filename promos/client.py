@@ -28,6 +28,11 @@ logger = logging.getLogger(__name__)
 
 ONE = Decimal("1.00")
 
+# What a ride records of a discount (rides.models.Ride): an answer with more is nonsense.
+CAMPAIGN_MAX_LENGTH = 80
+LABEL_MAX_LENGTH = 120
+AWARD_ID_MAX = 2**63 - 1  # a BigIntegerField (its least value is one less than -AWARD_ID_MAX)
+
 
 @dataclass(frozen=True)
 class Discount:
@@ -216,6 +221,14 @@ def _release_over_http(ride_id) -> int:
         return 0
 
 
+def _is_award_id(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= AWARD_ID_MAX
+
+
+def _is_text(value, max_length: int) -> bool:
+    return isinstance(value, str) and len(value) <= max_length
+
+
 def _parse(status: int, raw: bytes) -> Discount:
     if status != 201:
         raise PromoServiceError(f"answered HTTP {status}")
@@ -231,9 +244,9 @@ def _parse(status: int, raw: bytes) -> Discount:
         multiplier.is_finite()
         and Decimal("0.01") <= multiplier <= ONE
         and multiplier == multiplier.quantize(Decimal("0.01"))
-        and (award_id is None or (isinstance(award_id, int) and not isinstance(award_id, bool)))
-        and (campaign is None or isinstance(campaign, str))
-        and (label is None or isinstance(label, str))
+        and (award_id is None or _is_award_id(award_id))
+        and (campaign is None or _is_text(campaign, CAMPAIGN_MAX_LENGTH))
+        and (label is None or _is_text(label, LABEL_MAX_LENGTH))
     )
     if not well_formed:
         raise PromoServiceError(f"answered nonsense: {raw[:200]!r}")

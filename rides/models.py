@@ -4,6 +4,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from promos.client import CAMPAIGN_MAX_LENGTH, LABEL_MAX_LENGTH
+
 
 class Unicorn(models.Model):
     class Gender(models.TextChoices):
@@ -93,8 +95,8 @@ class Ride(models.Model):
     discount_award_id = models.BigIntegerField(
         null=True, blank=True, help_text="The promo service's award (it may live elsewhere)."
     )
-    discount_campaign = models.CharField(max_length=80, blank=True)
-    discount_label = models.CharField(max_length=120, blank=True)
+    discount_campaign = models.CharField(max_length=CAMPAIGN_MAX_LENGTH, blank=True)
+    discount_label = models.CharField(max_length=LABEL_MAX_LENGTH, blank=True)
     fare_minor = models.PositiveIntegerField(help_text="Fare after discount, in cents.")
     fare_currency = models.CharField(max_length=3)
     cancellation_fee_minor = models.PositiveIntegerField(

@@ -132,6 +132,11 @@ def test_service_that_stalls_is_abandoned_after_the_timeout(
         (201, b'{"discount_multiplier": "0.333"}'),
         (201, b'{"discount_multiplier": "NaN"}'),
         (201, b'{"id": "x", "discount_multiplier": "0.9"}'),
+        # More than the ride can record: was a 500 on PostgreSQL (value too long, integer
+        # out of range) and no ride, a longer name or label recorded whole on SQLite.
+        (201, b'{"id": 1, "discount_multiplier": "0.9", "campaign": "' + b"C" * 81 + b'"}'),
+        (201, b'{"id": 1, "discount_multiplier": "0.9", "label": "' + b"L" * 121 + b'"}'),
+        (201, b'{"id": 9223372036854775808, "discount_multiplier": "0.9"}'),
         (201, b"[]"),
         (500, b'{"detail": "boom"}'),
         (200, b'{"discount_multiplier": "0.9"}'),
