@@ -2,11 +2,12 @@ import re
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.template.loader import get_template
 from django.test import RequestFactory
 
-from core.views import server_error
-from tests.factories import UnicornFactory
+from core.views import permission_denied, server_error
+from tests.factories import OperatorFactory, UnicornFactory
 
 PUBLIC_PAGES = ["/", "/unicorns/", "/investors/", "/faq/", "/apply/", "/register/", "/verify/"]
 PUBLIC_PAGES += ["/signin/"]
@@ -122,6 +123,35 @@ def test_an_unknown_page_shows_the_friendly_404_page(client):
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
     assert "This page has wandered off" in response.content.decode()
+
+
+def test_an_operator_refused_a_finance_page_sees_why_and_the_way_back(client):
+    """Operators may not open payments (finance's): that 403 was the browser's bare
+    '403 Forbidden', with no word of what happened and no way back."""
+    operator = OperatorFactory(email="operator-on-duty@example.com")
+    client.force_login(operator)
+
+    response = client.get("/admin/payments/payment/")
+
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "403.html" in [template.name for template in response.templates]
+    assert "This stable is closed to your account" in page
+    assert "operator-on-duty@example.com" in page  # who is signed in
+    assert '<a class="button button-big" href="/admin/">Back to the admin</a>' in page
+
+
+def test_a_403_outside_the_admin_leads_home(rf, rider):
+    request = rf.get("/somewhere/")
+    request.user = rider
+
+    response = permission_denied(request, PermissionDenied())
+
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "This stable is closed to your account" in page
+    assert 'href="/">Back to the home page</a>' in page
+    assert "/admin/" not in page
 
 
 def test_an_unknown_api_path_still_answers_json(client):
