@@ -45,3 +45,16 @@ def test_an_organizations_key_reads_its_payments():
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {plain}")
     assert client.get("/api/payments/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("service", "sentence"),
+    [("x" * 81, "service: .*at most 80 characters"), ("", "service: This field cannot be blank")],
+    ids=["too long", "empty"],
+)
+def test_a_service_name_the_key_cannot_hold_is_refused_with_a_sentence(service, sentence):
+    """Was stored as given on SQLite (an empty name, or 81 characters in an 80-character
+    column) and a DataError traceback on PostgreSQL; now the command says what is wrong."""
+    with pytest.raises(CommandError, match=sentence):
+        create("--service", service, "--scope", "promos:draw")
+    assert not ServiceKey.objects.exists()

@@ -39,5 +39,15 @@ class Command(BaseCommand):
         try:
             plain = services.issue_service_key(key)
         except ValidationError as error:
-            raise CommandError(" ".join(error.messages)) from error
+            raise CommandError(in_words(error)) from error
         self.stdout.write(plain)
+
+
+def in_words(error: ValidationError) -> str:
+    """The refusal, each field's sentences after its name (--service, --organization...)."""
+    if not hasattr(error, "error_dict"):
+        return " ".join(error.messages)
+    return " ".join(
+        f"{field}: {' '.join(messages)}" if field != "__all__" else " ".join(messages)
+        for field, messages in error.message_dict.items()
+    )
