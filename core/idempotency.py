@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import math
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -61,14 +62,21 @@ def _fingerprint(payload) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+# Control characters: never in a key a client means (PostgreSQL's text cannot even hold NUL).
+_CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f]")
+
+
 def read_key(request) -> str | None:
     key = request.headers.get(HEADER)
     if key is None:
         return None
     key = key.strip()
-    if not key or len(key) > MAX_KEY_LENGTH:
+    if not key or len(key) > MAX_KEY_LENGTH or _CONTROL_CHARACTERS.search(key):
         raise ValidationError(
-            {"detail": f"{HEADER} must be between 1 and {MAX_KEY_LENGTH} characters."}
+            {
+                "detail": f"{HEADER} must be between 1 and {MAX_KEY_LENGTH} characters, "
+                "with no control characters."
+            }
         )
     return key
 

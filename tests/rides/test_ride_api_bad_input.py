@@ -143,6 +143,19 @@ def test_overlong_idempotency_key_is_400(rider_api):
     assert_nothing_recorded()
 
 
+@pytest.mark.parametrize("key", ["ride\x00one", "ride\x1bone", "\x7f"])
+def test_an_idempotency_key_with_a_control_character_is_400(rider_api, key):
+    """A NUL in the key was a 500 on PostgreSQL (its text holds no NUL) and a booked ride on
+    SQLite."""
+    response = rider_api.post("/api/rides/", {"pickup": SEATTLE}, HTTP_IDEMPOTENCY_KEY=key)
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "Idempotency-Key must be between 1 and 255 characters, with no control "
+        "characters."
+    }
+    assert_nothing_recorded()
+
+
 def test_discount_in_the_request_is_ignored(rider_api):
     body = {"pickup": SEATTLE, "discount_multiplier": "0.01"}
     response = rider_api.post("/api/rides/", body, format="json")
