@@ -2,15 +2,19 @@
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import QuerySet
 
 from core.geo import haversine_km
 from core.money import Money, apply_multiplier
+from rides import fares
 from rides import selectors as ride_selectors
 from rides.models import Ride, Unicorn
 
 CHARGED_WHEN_ENDED = ("cancelled", "expired")
 ACTIVE = ("assigned", "arrived", "in_progress")
+# A payment's status in a rider's words (finance's are "registered" and "verified").
+PAYMENT_STATUS_FOR_RIDERS = {"registered": "Charged", "verified": "Paid"}
 
 
 def fleet() -> QuerySet[Unicorn]:
@@ -31,6 +35,13 @@ class Receipt:
     payment_id: str | None
     payment_status: str
     distance_km: float | None
+    minimum_fare: bool = False  # the trip was short: it cost the minimum (the flat fare)
+
+    @property
+    def base_fare_label(self) -> str:
+        if not self.ride.has_dropoff:
+            return "Flat fare"
+        return "Minimum fare" if self.minimum_fare else "Fare for the distance"
 
     @property
     def is_active(self) -> bool:
@@ -71,10 +82,15 @@ def receipt_for(*, user, ride_id) -> Receipt:
         charged, label = None, "Not charged"
     else:
         charged, label = None, "When the ride ends"
-    distance = None
+    distance, minimum_fare = None, False
     if ride.has_dropoff:
         pickup = (ride.pickup_latitude, ride.pickup_longitude)
-        distance = haversine_km(*pickup, ride.dropoff_latitude, ride.dropoff_longitude)
+        dropoff = (ride.dropoff_latitude, ride.dropoff_longitude)
+        distance = haversine_km(*pickup, *dropoff)
+        # Charged the flat fare because the distance alone came to less (rides/fares.py).
+        minimum_fare = ride.base_fare_minor == settings.FARE_FLAT_MINOR and (
+            fares.distance_fare_minor(pickup, dropoff) < settings.FARE_FLAT_MINOR
+        )
     return Receipt(
         ride=ride,
         base_fare=base,
@@ -83,6 +99,11 @@ def receipt_for(*, user, ride_id) -> Receipt:
         charged=charged,
         charge_label=label,
         payment_id=str(payment.id) if payment else None,
-        payment_status=payment.get_status_display() if payment else "",
+        payment_status=(
+            PAYMENT_STATUS_FOR_RIDERS.get(payment.status, payment.get_status_display().capitalize())
+            if payment
+            else ""
+        ),
         distance_km=distance,
+        minimum_fare=minimum_fare,
     )

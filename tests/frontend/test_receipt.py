@@ -2,6 +2,7 @@
 
 import pytest
 
+from payments.models import Payment
 from rides.models import Ride
 from tests.factories import PaymentFactory, RideFactory, UserFactory
 
@@ -91,3 +92,77 @@ def test_a_hostile_unicorn_name_is_text_on_the_receipt(client, rider):
 
     assert '<img src=x onerror="alert(1)">' not in page
     assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
+
+
+def test_a_short_trip_says_it_cost_the_minimum_fare(client, rider, settings):
+    """A 0.11 km trip costs the flat fare ($12.50), not its distance fare ($5.17): it was
+    labelled 'Fare for the distance $12.50'."""
+    ride = RideFactory(
+        rider=rider,
+        status=Ride.Status.COMPLETED,
+        dropoff_latitude=47.6072,  # 0.001 degree of latitude north of the pickup
+        dropoff_longitude=-122.3321,
+        base_fare_minor=settings.FARE_FLAT_MINOR,
+        fare_minor=settings.FARE_FLAT_MINOR,
+    )
+    client.force_login(rider)
+
+    page = receipt_of(client, ride).content.decode()
+
+    assert "<dt>Minimum fare</dt><dd>$12.50</dd>" in page
+    assert "Fare for the distance" not in page
+
+
+def test_a_long_trip_is_charged_for_its_distance(client, rider):
+    ride = RideFactory(
+        rider=rider,
+        status=Ride.Status.COMPLETED,
+        dropoff_latitude=47.7062,  # 0.1 degree of latitude: 11.12 km, $5.00 + 11.12 x $1.50
+        dropoff_longitude=-122.3321,
+        base_fare_minor=2168,
+        fare_minor=2168,
+    )
+    client.force_login(rider)
+
+    page = receipt_of(client, ride).content.decode()
+
+    assert "<dt>Fare for the distance</dt><dd>$21.68</dd>" in page
+    assert "Minimum fare" not in page
+
+
+def test_a_completed_ride_states_its_fare_once_as_the_charge(client, rider):
+    """'Fare $12.50' above 'Fare charged $12.50' said the same thing twice."""
+    ride = RideFactory(rider=rider, status=Ride.Status.COMPLETED)
+    client.force_login(rider)
+
+    page = receipt_of(client, ride).content.decode()
+
+    assert "<dt>Flat fare</dt><dd>$12.50</dd>" in page
+    assert "<dt>Fare</dt>" not in page
+    assert "<dt>Fare charged</dt><dd>$12.50</dd>" in page
+
+
+def test_a_ride_not_charged_its_fare_still_shows_what_the_fare_was(client, rider):
+    ride = RideFactory(rider=rider, status=Ride.Status.CANCELLED)
+    client.force_login(rider)
+
+    page = receipt_of(client, ride).content.decode()
+
+    assert "<dt>Fare</dt><dd>$12.50</dd>" in page
+
+
+@pytest.mark.parametrize(
+    ("status", "words"), [(Payment.Status.REGISTERED, "Charged"), (Payment.Status.VERIFIED, "Paid")]
+)
+def test_the_payments_status_is_in_a_riders_words(client, rider, status, words):
+    """It showed finance's word for it: 'Registered'."""
+    ride = RideFactory(rider=rider, status=Ride.Status.COMPLETED)
+    PaymentFactory(
+        ride=ride, reference=f"ride-{ride.id}", amount_minor=1250, currency="USD", status=status
+    )
+    client.force_login(rider)
+
+    page = receipt_of(client, ride).content.decode()
+
+    assert f"<dt>Status</dt><dd>{words}</dd>" in page
+    assert status.label not in page.lower()
