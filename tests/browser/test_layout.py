@@ -16,6 +16,7 @@ from tests.browser.support import (
     PHONE,
     open_ride_page,
     screenshot,
+    serve_blank_tiles,
     set_pickup_at_the_centre,
     tap_the_map,
 )
@@ -266,3 +267,32 @@ def test_the_longest_names_stay_on_a_phones_screen(new_page, sign_in):
         )
         screenshot(page, f"layout-long-names-{name}-phone")
     assert off_screen == {"notifications": 0, "receipt": 0, "fleet": 0}
+
+
+def test_on_a_touch_screen_a_tapped_button_does_not_stay_in_its_hover_colour(
+    browser, live_server, sign_in
+):
+    """After a tap a phone leaves :hover on what was tapped: "Cancel ride" and "Request
+    another unicorn" stayed pink. Hover styles apply only where something hovers."""
+    context = browser.new_context(
+        viewport=PHONE, has_touch=True, is_mobile=True, base_url=live_server.url
+    )
+    try:
+        serve_blank_tiles(context)
+        page = context.new_page()
+        sign_in(page, UserFactory())
+        page.goto("/history/")
+        assert page.evaluate("matchMedia('(hover: none)').matches")
+        page.get_by_role("button", name="Menu").tap()
+        buttons = {
+            "button": page.get_by_role("link", name="Request a unicorn").first,
+            "ghost button": page.get_by_role("button", name="Sign out"),
+        }
+        for name, button in buttons.items():
+            expect(button).to_be_visible()
+            resting = button.evaluate("(node) => getComputedStyle(node).backgroundColor")
+            button.hover()  # where a tap leaves the pointer
+            hovered = button.evaluate("(node) => getComputedStyle(node).backgroundColor")
+            assert hovered == resting, name
+    finally:
+        context.close()
