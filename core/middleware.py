@@ -1,5 +1,8 @@
+from datetime import UTC
+
 from django.conf import settings
 from django.http import JsonResponse
+from django.utils import timezone
 
 
 class RequestBodyLimitMiddleware:
@@ -27,3 +30,22 @@ class RequestBodyLimitMiddleware:
                 status=413,
             )
         return self.get_response(request)
+
+
+class ApiTimesInUtcMiddleware:
+    """The API answers its times in UTC ("...Z"), whatever TIME_ZONE is.
+
+    TIME_ZONE is the service area's zone, for what people read on the server's pages, e-mails
+    and the admin. DRF renders a time in the current zone, so without this the API's answers
+    would carry the service area's offset ("-08:00"): its clients (the rider pages, apps)
+    read machine times and show them in their reader's own zone.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not request.path_info.startswith("/api/"):
+            return self.get_response(request)
+        with timezone.override(UTC):
+            return self.get_response(request)

@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "core.middleware.RequestBodyLimitMiddleware",
+    "core.middleware.ApiTimesInUtcMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -219,7 +220,12 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Wild Rydes <rides@wildry
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# The zone of the service area (SERVICE_AREA is Seattle): the times people read on the
+# server's pages, e-mails and the admin, and where "a day" starts (BI's daily aggregates,
+# a campaign's daily cap per rider, the CSV export's date). Stored times stay UTC, and so
+# does the database connection: with USE_TZ Django keeps PostgreSQL's session in UTC and
+# never sends `SET TIME ZONE` (docs/operations.md, RDS Proxy and PgBouncer).
+TIME_ZONE = env("TIME_ZONE", default="America/Los_Angeles")
 USE_I18N = True
 USE_TZ = True
 
@@ -279,6 +285,7 @@ CACHES = {
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SESSION_ENGINE = "accounts.sessions"  # Django's database sessions (see the module)
 SESSION_COOKIE_HTTPONLY = True
 if not IS_LOCAL:
     # API Gateway terminates TLS and says so in X-Forwarded-Proto.
