@@ -1,7 +1,7 @@
 from playwright.sync_api import expect
 
 from notifications.models import Notification
-from tests.browser.support import BROWSER, PHONE, screenshot
+from tests.browser.support import BROWSER, DESKTOP, PHONE, screenshot
 from tests.factories import UserFactory
 
 pytestmark = BROWSER
@@ -59,6 +59,32 @@ def test_the_header_counts_unread_notifications_and_mark_all_clears_them(new_pag
     expect(unread_badge(page)).to_have_text("")
     assert not Notification.objects.filter(user=rider, read_at__isnull=True).exists()
     screenshot(page, "notifications-all-read-phone")
+
+
+# From the end of the word "Notifications" to the end of its link, beyond the link's padding.
+SPACE_AFTER_THE_WORD = """(link) => {
+  const range = document.createRange();
+  range.setStart(link.firstChild, 0);
+  range.setEnd(link.firstChild, "Notifications".length);
+  const padding = parseFloat(getComputedStyle(link).paddingRight);
+  return link.getBoundingClientRect().right - padding - range.getBoundingClientRect().right;
+}"""
+
+
+def test_with_nothing_unread_the_header_keeps_no_room_for_a_badge(new_page, sign_in):
+    """The empty badge was hidden but kept its room: a gap of ~25 px after 'Notifications'."""
+    rider = UserFactory()
+    page = new_page(DESKTOP)
+    sign_in(page, rider)
+    page.goto("/history/")
+    link = page.locator("[data-notifications-link]")
+    expect(link).to_have_attribute("aria-label", "Notifications")  # the count came back: 0
+    assert link.evaluate(SPACE_AFTER_THE_WORD) < 2
+
+    Notification.objects.create(user=rider, message="Shadowfax is on his way.")
+    page.reload()
+    expect(unread_badge(page)).to_have_text("1")
+    assert link.evaluate(SPACE_AFTER_THE_WORD) > 10  # the badge, when there is one
 
 
 def test_the_empty_state_never_shows_before_the_notifications_arrive(page, sign_in):

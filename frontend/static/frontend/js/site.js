@@ -70,8 +70,7 @@
     signedInNav = null;
   });
 
-  // The unread count beside "Notifications" in the header. Its space is reserved (CSS), so
-  // nothing moves when it arrives.
+  // The unread count beside "Notifications" in the header; with none unread it takes no space.
   const link = document.querySelector("[data-notifications-link]");
   const badge = link?.querySelector("[data-unread-count]");
   async function refreshUnread() {
