@@ -97,6 +97,11 @@ def test_notifications_page_shows_its_empty_state(client, rider):
     page = client.get("/notifications/").content.decode()
 
     assert "No notifications yet." in page
+    # What will appear there, and the way to a first ride (as the empty history has).
+    empty = re.search(r"data-notifications-empty hidden>(.*?)</div>", page, re.S)
+    text = " ".join(empty.group(1).split())
+    assert "When you ride, this is where you hear that your unicorn is on its way" in text
+    assert '<a class="button" href="/ride/">Request a unicorn</a>' in text
 
 
 def test_no_template_syntax_leaks_into_a_page(client, rider):
