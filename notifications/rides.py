@@ -6,12 +6,15 @@ read here, so the subscriber works the same in-process and behind its own queue.
 """
 
 import logging
+import unicodedata
+from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import dateformat, timezone
 
 from core.money import Money
 from core.observability import count_metric
@@ -120,27 +123,53 @@ def _notify_riders_who_exist(envelopes: list[dict]) -> None:
         cursor.executemany(sql, rows)
 
 
+def _plain(value) -> str:
+    """Typed text (a unicorn's name, a discount's label) on one line of a plain-text e-mail:
+    line breaks and other control characters become spaces, so it cannot add lines."""
+    text = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in value)
+    return " ".join(text.split())
+
+
+def _when(moment: str) -> str:
+    """An event's ISO time as the rider reads it: in TIME_ZONE (the service area's), with the
+    zone's name, since an e-mail is read anywhere: "7 December 2026, 02:54 PST"."""
+    local = timezone.localtime(datetime.fromisoformat(moment))
+    return dateformat.format(local, "j F Y, H:i T")
+
+
+def receipt_url(ride_id: str) -> str | None:
+    """The rider's receipt page, absolute (SITE_URL); None where the site's address is not
+    known (a stage without SITE_URL or a custom domain)."""
+    if not settings.SITE_URL:
+        return None
+    return settings.SITE_URL.rstrip("/") + reverse("frontend:receipt", args=[ride_id])
+
+
 def receipt_text(data: dict) -> str:
+    """The receipt e-mail's body, in plain text (no HTML part): what the receipt page shows."""
     lines = [
-        f"Thank you for riding with Wild Rydes, and with {data['unicorn']}.",
+        f"Thank you for riding with Wild Rydes, and with {_plain(data['unicorn'])}.",
         "",
         f"Ride: {data['reference']}",
     ]
-    if data.get("distance_km") is not None:
-        lines.append(f"Distance: {data['distance_km']:.2f} km")
-    lines.append(f"Fare before discount: {_money(data, 'base_fare_minor')}")
-    if data.get("discount_label"):
-        lines.append(f"Discount: {data['discount_label']}")
-    lines.append(f"Paid: {_money(data, 'fare_minor')}")
     for label, key in (
         ("Requested", "requested_at"),
         ("Boarded", "boarded_at"),
         ("Completed", "completed_at"),
     ):
         if data.get(key):
-            lines.append(f"{label}: {data[key]}")
+            lines.append(f"{label}: {_when(data[key])}")
+    if data.get("distance_km") is not None:
+        lines.append(f"Distance: {data['distance_km']:.2f} km")
+    lines.append(f"Fare before discount: {_money(data, 'base_fare_minor')}")
+    if data.get("discount_label"):
+        lines.append(f"Discount: {_plain(data['discount_label'])}")
+    lines.append(f"Paid: {_money(data, 'fare_minor')}")
     if data.get("payment_id"):
-        lines.append(f"Payment: {data['payment_id']}")
+        lines.append(f"Payment reference: {data['payment_id']}")
+    url = receipt_url(data["ride_id"])
+    if url:
+        lines += ["", f"Your receipt: {url}"]
     return "\n".join(lines) + "\n"
 
 

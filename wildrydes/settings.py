@@ -49,6 +49,17 @@ ALLOWED_HOSTS = env.list(
         *([CUSTOM_DOMAIN] if CUSTOM_DOMAIN else []),
     ],
 )
+# The site's address for links in e-mails (the receipt page), e.g. "https://rides.example.com"
+# or a stage's API Gateway URL with its stage ("https://abc.execute-api...amazonaws.com/dev").
+# Default: the custom domain, else `make run`'s address locally; empty: e-mails carry no link.
+SITE_URL = env(
+    "SITE_URL",
+    default=f"https://{CUSTOM_DOMAIN}"
+    if CUSTOM_DOMAIN
+    else "http://127.0.0.1:8000"
+    if IS_LOCAL
+    else "",
+)
 CSRF_TRUSTED_ORIGINS = env.list(
     "DJANGO_CSRF_TRUSTED_ORIGINS",
     default=[f"https://{CUSTOM_DOMAIN}"] if CUSTOM_DOMAIN else [],
