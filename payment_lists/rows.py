@@ -47,14 +47,35 @@ class HeaderError(Exception):
     pass
 
 
+class LineTooLong(Exception):
+    """A line of the file far longer than any payment row (a few hundred characters)."""
+
+
+# The longest line read: a row's five cells at csv's own 128 KiB field limit fit in it, and
+# a line of bare commas stays a few MB of cells (split, each cell costs a pointer).
+MAX_LINE = 1 << 20
+
+
 def open_text(binary) -> io.TextIOWrapper:
     """UTF-8 text from a binary file, tolerating a BOM."""
     return io.TextIOWrapper(binary, encoding="utf-8-sig", newline="", errors="strict")
 
 
+def _lines(text) -> Iterator[str]:
+    """The file's lines, each refused (LineTooLong) before csv splits it if it is longer
+    than MAX_LINE."""
+    for number, line in enumerate(text, start=1):
+        if len(line) > MAX_LINE:
+            raise LineTooLong(
+                f"Line {number:,} of the file is longer than {MAX_LINE:,} characters; "
+                "a payment row is a few hundred."
+            )
+        yield line
+
+
 def read_rows(text) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells) for every data row; the header is row 1."""
-    reader = csv.reader(text)
+    reader = csv.reader(_lines(text))
     try:
         header = next(reader)
     except StopIteration:

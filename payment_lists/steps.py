@@ -245,7 +245,7 @@ def _stage(payment_list: PaymentList, report: _ErrorReport) -> int:
                     _mark(payment_list, rows_validated=rows, lease_until=lease_until())
         except UnicodeDecodeError as error:
             raise ListRejected(f"The file is not UTF-8 text (byte {error.start}).") from error
-        except csv_rows.HeaderError as error:
+        except (csv_rows.HeaderError, csv_rows.LineTooLong) as error:
             raise ListRejected(str(error)) from error
         except csv.Error as error:
             raise ListRejected(f"The file is not valid CSV: {error}.") from error

@@ -1,4 +1,5 @@
 import io
+import tracemalloc
 
 import pytest
 
@@ -75,3 +76,20 @@ def test_header_must_match_and_bom_is_tolerated():
 def test_blank_lines_are_not_rows():
     text = io.BytesIO(b"reference,payer_email,amount,currency,ride_id\n\nA,,1.00,USD,\n")
     assert [n for n, _ in list_rows.read_rows(list_rows.open_text(text))] == [3]
+
+
+def test_a_line_longer_than_any_row_is_refused_before_it_is_split():
+    """A line of commas was split into as many empty cells, 8 bytes each: 40 MB for these
+    5 MB, 1.6 GB for the 200 MB an upload may have, more than the function's 1 GB (killed,
+    taken over, killed again). Refused with its line number while it is one string."""
+    line = "," * 5_000_000
+    text = io.BytesIO(f"{','.join(list_rows.HEADER)}\nA,,1.00,USD,\n{line}\n".encode())
+    tracemalloc.start()
+    try:
+        with pytest.raises(list_rows.LineTooLong, match="Line 3 of the file is longer than"):
+            for _ in list_rows.read_rows(list_rows.open_text(text)):
+                pass
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * len(line)

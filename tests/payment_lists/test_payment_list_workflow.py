@@ -362,3 +362,16 @@ def test_the_same_file_sent_twice_at_once_is_imported_once(organization):
     first.refresh_from_db(), second.refresh_from_db()
     assert (first.status, second.status) == ("imported", "failed")
     assert Payment.objects.filter(payment_list_id=first.pk).count() == 3
+
+
+def test_a_line_longer_than_any_row_fails_the_list_with_its_line_number(
+    organization, django_capture_on_commit_callbacks
+):
+    rows = ["LONG-1,,1.00,USD,", "," * 2_000_000]
+    payment_list = submit(organization, rows, django_capture_on_commit_callbacks)
+
+    assert (payment_list.status, payment_list.failed_step) == ("failed", "ValidateList")
+    assert payment_list.failure_reason == (
+        "Line 3 of the file is longer than 1,048,576 characters; a payment row is a few hundred."
+    )
+    assert not Payment.objects.filter(payment_list_id=payment_list.pk).exists()
