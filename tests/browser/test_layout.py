@@ -296,3 +296,35 @@ def test_on_a_touch_screen_a_tapped_button_does_not_stay_in_its_hover_colour(
             assert hovered == resting, name
     finally:
         context.close()
+
+
+def test_the_phone_menu_says_close_while_open_and_lists_the_riders_links_first(new_page, sign_in):
+    """The button said "Menu" while the menu was open, and the rider's own links came after
+    Unicorns, Investors, FAQ and Become a unicorn."""
+    page = new_page(PHONE)
+    sign_in(page, UserFactory())
+    page.goto("/history/")
+    toggle = page.locator(".nav-toggle")
+    expect(toggle).to_have_accessible_name("Menu")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+
+    toggle.click()
+    expect(toggle).to_have_accessible_name("Close")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    nav = page.get_by_role("navigation", name="Main")
+    tops = {
+        name: nav.get_by_role("link", name=name, exact=True).bounding_box()["y"]
+        for name in ("Ride", "History", "Notifications", "Account", "Unicorns", "FAQ")
+    }
+    screenshot(page, "layout-menu-open-phone")
+    riders = [tops[name] for name in ("Ride", "History", "Notifications", "Account")]
+    assert riders == sorted(riders), tops
+    assert max(riders) < min(tops["Unicorns"], tops["FAQ"]), tops
+
+    toggle.click()
+    expect(toggle).to_have_accessible_name("Menu")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(nav.get_by_role("link", name="Ride", exact=True)).to_be_hidden()
+    toggle.click()
+    page.keyboard.press("Escape")
+    expect(toggle).to_have_accessible_name("Menu")

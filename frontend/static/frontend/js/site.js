@@ -8,17 +8,19 @@
 
   document.documentElement.classList.replace("no-js", "js");
 
+  // The phone menu's button says what a tap does: "Menu" opens it, "Close" closes it.
   const toggle = document.querySelector(".nav-toggle");
+  const toggleLabel = toggle?.querySelector("[data-nav-toggle-label]");
   const nav = document.getElementById("site-nav");
-  toggle?.addEventListener("click", () => {
-    const open = toggle.getAttribute("aria-expanded") !== "true";
+  function showMenu(open) {
     toggle.setAttribute("aria-expanded", String(open));
+    if (toggleLabel) toggleLabel.textContent = open ? "Close" : "Menu";
     nav.classList.toggle("is-open", open);
-  });
+  }
+  toggle?.addEventListener("click", () => showMenu(toggle.getAttribute("aria-expanded") !== "true"));
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && nav?.classList.contains("is-open")) {
-      nav.classList.remove("is-open");
-      toggle.setAttribute("aria-expanded", "false");
+      showMenu(false);
       toggle.focus();
     }
   });
