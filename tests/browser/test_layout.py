@@ -5,6 +5,7 @@ brand, nothing runs off a phone's screen, and on a phone every control a finger 
 at least 44 px high."""
 
 import itertools
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -328,3 +329,42 @@ def test_the_phone_menu_says_close_while_open_and_lists_the_riders_links_first(n
     toggle.click()
     page.keyboard.press("Escape")
     expect(toggle).to_have_accessible_name("Menu")
+
+
+# Where a finger lands in each history card (fractions of its box): whether it is on its link.
+CARD_HITS_ITS_LINK = """(row) => {
+  const box = row.getBoundingClientRect(), link = row.querySelector(".ride-link");
+  const points = [[0.5, 0.5], [0.9, 0.85], [0.1, 0.9], [0.75, 0.15]];
+  return {
+    height: box.height,
+    hits: points.map(([x, y]) => {
+      const node = document.elementFromPoint(box.left + x * box.width, box.top + y * box.height);
+      return node?.closest("a") === link;
+    }),
+  };
+}"""
+
+
+def test_on_a_phone_a_whole_history_card_is_its_rides_link(new_page, sign_in):
+    """Only the small reference was a link: a tap elsewhere in the card went through a click
+    handler, and a long press or a middle click there found no link to open."""
+    rider = UserFactory()
+    ride = RideFactory(rider=rider, status="completed")
+    page = new_page(PHONE)
+    sign_in(page, rider)
+    page.goto("/history/")
+    row = page.locator(f'[data-ride-id="{ride.id}"]')
+    link = row.get_by_role("link", name=ride.reference)  # still one accessible link
+    expect(link).to_be_visible()
+
+    card = row.evaluate(CARD_HITS_ITS_LINK)
+    assert card["height"] >= 44, card
+    assert all(card["hits"]), card
+    screenshot(page, "layout-history-cards-phone")
+    page.mouse.click(*corner(row.bounding_box()))
+    expect(page).to_have_url(re.compile(rf"/history/{ride.id}/$"))
+
+
+def corner(box):
+    """Near a box's bottom-right corner, away from any text."""
+    return box["x"] + box["width"] - 6, box["y"] + box["height"] - 6

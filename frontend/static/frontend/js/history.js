@@ -70,6 +70,8 @@
       cell("Status", [element("span", { className: `badge ${badge}`, text: statusText })]),
       cell("Charged", [element("span", { className: "ride-main", text: amount }), ...(note ? [element("span", { className: "ride-sub", text: note })] : [])], "num"),
     ]);
+    // On a phone the link covers its card (CSS); on a desktop a click anywhere in the row
+    // follows it too (a table row cannot safely hold the stretched link everywhere).
     tr.addEventListener("click", (event) => {
       if (!event.target.closest("a") && !window.getSelection()?.toString()) link.click();
     });
