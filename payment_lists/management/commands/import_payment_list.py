@@ -29,7 +29,8 @@ class Command(BaseCommand):
         if not file.is_file():
             raise CommandError(f"No such file: {file}")
         org = Organization.objects.filter(name=organization).first()
-        if org is None and organization.isdigit():
+        # isdecimal, not isdigit: '²' is a digit int() cannot read (a ValueError traceback).
+        if org is None and organization.isdecimal():
             org = Organization.objects.filter(pk=int(organization)).first()
         if org is None:
             raise CommandError(f"No organization named {organization!r}.")
