@@ -64,7 +64,10 @@ def progress_of(payment_list: PaymentList) -> Progress:
         return Progress(state, "", done, total, sentence, True)
     if status == Status.FAILED:
         during = in_words(payment_list.failed_step) if payment_list.failed_step else "the import"
-        sentence = f"Failed while {during}: {payment_list.failure_reason} Nothing was imported."
+        sentence = f"Failed while {during}: {payment_list.failure_reason}"
+        # Most reasons already say it ('...; nothing was imported. See the error report.').
+        if "nothing was imported" not in payment_list.failure_reason.lower():
+            sentence += " Nothing was imported."
         return Progress(state, "", None, total, sentence, True)
     if status == Status.RECEIVED:
         return Progress(state, "", None, None, "Waiting for the import to start.", False)

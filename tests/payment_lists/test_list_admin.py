@@ -4,6 +4,7 @@ in plain words (what it is doing, how far, what went wrong), with no made-up pro
 import pytest
 from django.core.files.base import ContentFile
 
+from payment_lists import selectors
 from payment_lists.models import PaymentList
 from tests.admin.conftest import messages_of, signed_in
 from tests.factories import FinanceFactory
@@ -112,3 +113,23 @@ def test_a_list_being_checked_shows_an_unknown_total_as_unknown(member, mine):
 
     listing = member.get(ADMIN).content.decode()
     assert "50,000 read so far" in listing
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "1 problem(s) in the file; nothing was imported. See the error report.",
+        "The file never arrived in storage; nothing was imported. Upload it again.",
+        "This file was already submitted as list #27.",
+    ],
+)
+def test_a_failed_lists_sentence_says_nothing_was_imported_once(member, mine, reason):
+    payment_list = PaymentList.objects.create(
+        organization=mine, original_name="march.csv", submitted_by="finance",
+        status="failed", failed_step="ValidateList", failure_reason=reason,
+    )  # fmt: skip
+    sentence = selectors.progress_of(payment_list).description
+    assert sentence.lower().count("nothing was imported") == 1, sentence
+    assert sentence.startswith(f"Failed while checking the rows: {reason}")
+    page = member.get(f"{ADMIN}{payment_list.pk}/progress/").json()
+    assert page["description"].lower().count("nothing was imported") == 1
