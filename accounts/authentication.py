@@ -23,6 +23,8 @@ class TokenAuthentication(authentication.TokenAuthentication):
     """
 
     def authenticate_credentials(self, key):
+        if "\x00" in key:  # never a token; PostgreSQL's text cannot even hold it
+            raise exceptions.AuthenticationFailed("Invalid token.")
         try:
             token = Token.objects.select_related("user").get(key=key)
         except Token.DoesNotExist:
@@ -82,6 +84,8 @@ class ServiceKeyAuthentication(authentication.BaseAuthentication):
         if key is None:
             return None
         try:
+            if "\x00" in key:  # never a key; PostgreSQL's text cannot even hold it
+                raise ServiceKey.DoesNotExist
             service_key = ServiceKey.objects.get_from_key(key)
         except ServiceKey.DoesNotExist:
             raise exceptions.AuthenticationFailed("That service key is not valid.") from None

@@ -296,6 +296,7 @@ CACHES = {
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SESSION_ENGINE = "accounts.sessions"  # Django's database sessions (see the module)
 SESSION_COOKIE_HTTPONLY = True
 if not IS_LOCAL:
     # API Gateway terminates TLS and says so in X-Forwarded-Proto.
