@@ -112,7 +112,7 @@ def tap_the_map(page, *, right: float = 0, up: float = 0):
 
 
 def request_a_unicorn(page):
-    """The ride page, a pickup at the map's centre (a $12.50 flat fare), Request Unicorn."""
+    """The ride page, a pickup at the map's centre (a $12.50 flat fare), Request a unicorn."""
     open_ride_page(page)
     set_pickup_at_the_centre(page)
-    page.get_by_role("button", name="Request Unicorn").click()
+    page.get_by_role("button", name="Request a unicorn").click()

@@ -141,7 +141,7 @@ def test_with_no_free_unicorn_the_rider_is_told_when_to_try_again(page, sign_in)
     page.locator("#ride-map").click()
     expect(page.locator(".wr-marker-pickup")).to_be_visible()
     expect(page.locator("[data-estimate-amount]")).to_have_text("$12.50")
-    page.get_by_role("button", name="Request Unicorn").click()
+    page.get_by_role("button", name="Request a unicorn").click()
 
     retry = settings.DISPATCH_RETRY_AFTER_SECONDS
     expect(page.locator("[data-ride-status]")).to_have_text(

@@ -115,7 +115,7 @@ def test_the_coming_unicorns_name_is_not_cut_off_by_the_maps_edge(new_page, sign
     sign_in(page, UserFactory())
     open_ride_page(page)
     set_pickup_at_the_centre(page)
-    page.get_by_role("button", name="Request Unicorn").click()
+    page.get_by_role("button", name="Request a unicorn").click()
     expect(page.locator(".wr-unicorn-label")).to_have_text("Shadowfax")
     assert in_the_maps_view(page, ".wr-unicorn-label") == 1
     assert in_the_maps_view(page, ".wr-unicorn-disc, .wr-marker-pickup") == 2

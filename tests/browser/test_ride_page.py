@@ -49,7 +49,7 @@ def shadowfax():
 
 
 def request_a_unicorn_at_the_centre(page):
-    """The ride page, a pickup at the map's centre, Request Unicorn: the unicorn is on its way."""
+    """The ride page, a pickup at the map's centre, Request a unicorn: the unicorn is on its way."""
     request_a_unicorn(page)
     expect(page.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)
 
@@ -422,10 +422,10 @@ def test_a_request_refused_for_the_riders_own_ride_says_so_as_information(page, 
     other_tab = page.context.new_page()
     open_ride_page(other_tab)
     set_pickup_at_the_centre(other_tab)
-    other_tab.get_by_role("button", name="Request Unicorn").click()
+    other_tab.get_by_role("button", name="Request a unicorn").click()
     expect(other_tab.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)
 
-    page.get_by_role("button", name="Request Unicorn").click()
+    page.get_by_role("button", name="Request a unicorn").click()
 
     status = page.locator("[data-ride-status]")
     expect(page.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)

@@ -87,7 +87,7 @@ def test_a_rider_requests_watches_the_unicorn_come_boards_and_gets_the_receipt(
     open_ride_page(page)
     expect(page.locator(".wr-marker-nearby")).to_have_count(1)  # the free unicorn, before
     set_pickup_at_the_centre(page)
-    request = page.get_by_role("button", name="Request Unicorn")
+    request = page.get_by_role("button", name="Request a unicorn")
     assert_in_view_without_scrolling(page, request, page.locator("[data-estimate-amount]"))
     screenshot(page, f"journey-1-pickup-and-estimate-{size}")
 
@@ -182,7 +182,7 @@ def test_the_ride_survives_a_reload_and_shows_in_a_second_tab(new_page, sign_in)
 
     page.reload()
     expect(page.locator("[data-ride-message]")).to_have_text(ON_HIS_WAY)
-    expect(page.get_by_role("button", name="Request Unicorn")).to_be_hidden()
+    expect(page.get_by_role("button", name="Request a unicorn")).to_be_hidden()
 
     second = page.context.new_page()
     open_ride_page(second)
@@ -237,7 +237,7 @@ def test_a_pickup_outside_the_service_area_is_refused_on_the_map(page, sign_in, 
     tap_the_map(page, right=300)  # about 2 km east of the centre at the map's zoom
 
     expect(page.locator("[data-map-message]")).to_contain_text(re.compile("service area", re.I))
-    expect(page.get_by_role("button", name="Request Unicorn")).to_be_disabled()
+    expect(page.get_by_role("button", name="Request a unicorn")).to_be_disabled()
     # A refused pickup keeps the map in pickup mode: the next tap moves it.
     expect(page.get_by_role("radio", name="Pickup")).to_be_checked()
     screenshot(page, "ride-outside-service-area")
@@ -330,9 +330,9 @@ def test_a_second_request_from_another_tab_shows_the_ride_under_way(page, sign_i
     set_pickup_at_the_centre(page)
     set_pickup_at_the_centre(other_tab)
 
-    page.get_by_role("button", name="Request Unicorn").click()
+    page.get_by_role("button", name="Request a unicorn").click()
     expect(page.locator("[data-ride-message]")).to_contain_text("is on his way.")
-    other_tab.get_by_role("button", name="Request Unicorn").click()
+    other_tab.get_by_role("button", name="Request a unicorn").click()
 
     # One active ride per rider: the second tab is told so and follows the first ride.
     expect(other_tab.locator("[data-ride-status]")).not_to_be_empty()

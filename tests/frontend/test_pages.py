@@ -1,3 +1,4 @@
+import html
 import re
 
 import pytest
@@ -175,3 +176,22 @@ def test_the_500_page_needs_no_context_and_no_database(django_assert_num_queries
     assert "Something went wrong on our side" in response.content.decode()
     assert "{%" not in page
     assert "Traceback" not in page
+
+
+def visible_text(page: str) -> str:
+    """A page's words as a reader sees them: no scripts, comments, tags or attributes."""
+    page = re.sub(r"<(script|style)\b.*?</\1>|<!--.*?-->", " ", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def test_the_pages_say_request_a_unicorn_with_curly_apostrophes(client, rider):
+    """The ride page's button said 'Request Unicorn' (title case) where the others say
+    'Request a unicorn'; /account/ had a straight apostrophe among the curly ones."""
+    client.force_login(rider)
+    for path in [*PUBLIC_PAGES, *RIDER_PAGES, "/account/"]:
+        text = visible_text(client.get(path).content.decode())
+        assert "Request Unicorn" not in text, path
+        assert not re.search(r"\w'\w", text), (path, re.findall(r"\S*\w'\w\S*", text))
+    ride_page = client.get("/ride/").content.decode()
+    assert re.search(r"data-request disabled>Request a unicorn</button>", ride_page)
+    assert "someone else\u2019s computer" in visible_text(client.get("/account/").content.decode())

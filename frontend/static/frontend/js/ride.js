@@ -365,7 +365,7 @@
       if (left <= 0) {
         clearInterval(state.retryTimer);
         state.retryTimer = 0;
-        ui.request.textContent = "Request Unicorn";
+        ui.request.textContent = "Request a unicorn";
         renderTrip();
         return;
       }
