@@ -95,9 +95,10 @@ class PaymentAdmin(admin.ModelAdmin):
     date_hierarchy = "registered_at"
     list_select_related = ["organization"]
     raw_id_fields = ["ride", "payer", "organization"]
-    # Every field is an audit fact: payments change only through the payment services.
-    readonly_fields = [
-        "id", "reference", "amount_minor", "currency", "status", "ride", "payer", "payer_email",
+    # Every field is an audit fact: payments change only through the payment services. The
+    # amount as people read it, with its currency ("$6.25", not "Amount minor: 625").
+    fields = readonly_fields = [
+        "id", "reference", "amount_display", "status", "ride", "payer", "payer_email",
         "organization", "payment_list_id", "registered_at", "registered_by", "verified_at",
         "verified_by", "deleted_at", "deleted_by",
     ]  # fmt: skip

@@ -90,7 +90,7 @@ class DiscountAwardAdmin(admin.ModelAdmin):
         "campaign",
         "multiplier",
         "outcome",
-        "discount_minor",
+        "discount",
         "ride_id",
     ]
     list_filter = ["outcome", "campaign", "multiplier", "created_at"]
@@ -98,6 +98,12 @@ class DiscountAwardAdmin(admin.ModelAdmin):
     search_fields = ["username", "=ride_id"]
     date_hierarchy = "created_at"
     readonly_fields = [f.name for f in DiscountAward._meta.fields]
+
+    @admin.display(description="discount", ordering="discount_minor")
+    def discount(self, award):
+        if not award.discount_minor or award.campaign is None:
+            return "None"
+        return str(Money(award.discount_minor, award.campaign.currency))  # the fare's
 
     def has_add_permission(self, request):
         return False  # awards are drawn by the discount service only

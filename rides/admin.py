@@ -1,11 +1,15 @@
 import re
 
 from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
 from core.admin_actions import apply_to_each
 from core.money import Money
-from rides import selectors, services
+from payments.selectors import payments_managed_by
+from rides import lifecycle, selectors, services
 from rides.models import ACTIVE_STATUSES, Ride, Unicorn, UnicornApplication
 
 
@@ -118,38 +122,19 @@ class RideAdmin(admin.ModelAdmin):
     date_hierarchy = "requested_at"
     raw_id_fields = ["rider", "unicorn"]
     actions = ["cancel_selected_rides"]
-    # Every field is an audit fact: rides change only through the ride services.
-    readonly_fields = [
-        "reference",
-        "id",
-        "rider",
-        "unicorn",
-        "status",
-        "pickup_latitude",
-        "pickup_longitude",
-        "dropoff_latitude",
-        "dropoff_longitude",
-        "unicorn_start_latitude",
-        "unicorn_start_longitude",
-        "distance_to_pickup_m",
-        "eta_seconds",
-        "base_fare_minor",
-        "discount_multiplier",
-        "discount_award_id",
-        "discount_campaign",
-        "discount_label",
-        "fare_minor",
-        "fare_currency",
-        "cancellation_fee_minor",
-        "requested_at",
-        "arrives_at",
-        "arrived_at",
-        "boarded_at",
-        "completed_at",
-        "cancelled_at",
-        "cancelled_by",
-        "expired_at",
-    ]
+    # Every field is an audit fact: rides change only through the ride services. Shown as
+    # people read them: money with its currency, durations and distances in words, a point
+    # as one "latitude, longitude" line, the ride's payments linked for who may see them.
+    fieldsets = [
+        (None, {"fields": ["reference", "id", "status", "rider", "unicorn", "payment_lines"]}),
+        ("Route", {"fields": ["pickup", "dropoff", "trip_distance", "unicorn_start",
+                              "distance_to_pickup", "time_to_pickup"]}),
+        ("Fare", {"fields": ["base_fare", "discount", "discount_campaign", "discount_award_id",
+                             "fare", "cancellation_fee"]}),
+        ("Times", {"fields": ["requested_at", "arrives_at", "arrived_at", "boarded_at",
+                              "completed_at", "cancelled_at", "cancelled_by", "expired_at"]}),
+    ]  # fmt: skip
+    readonly_fields = [name for _, section in fieldsets for name in section["fields"]]
 
     def has_add_permission(self, request):
         return False  # rides are requested by riders, through the dispatch service
@@ -173,6 +158,74 @@ class RideAdmin(admin.ModelAdmin):
                 return found, False
         return super().get_search_results(request, queryset, search_term)
 
+    def get_object(self, request, object_id, from_field=None):
+        """The ride, with its payments as this user may see them (`payment_lines` below): a link
+        to a payment's page for who may open it (finance, within its organizations)."""
+        ride = super().get_object(request, object_id, from_field)
+        if ride is not None:
+            ride.payments_for_viewer = _payments_seen_by(request.user, ride)
+        return ride
+
+    @admin.display(description="payments")
+    def payment_lines(self, ride):
+        seen = getattr(ride, "payments_for_viewer", None) or []
+        if not seen:
+            return "None"
+        return format_html_join(
+            mark_safe("<br>"),
+            "{}",
+            ((line,) for line in seen),
+        )
+
+    @admin.display(description="pickup (lat, lon)")
+    def pickup(self, ride):
+        return _point(ride.pickup_latitude, ride.pickup_longitude)
+
+    @admin.display(description="drop-off (lat, lon)")
+    def dropoff(self, ride):
+        if not ride.has_dropoff:
+            return "None (flat fare)"
+        return _point(ride.dropoff_latitude, ride.dropoff_longitude)
+
+    @admin.display(description="trip distance")
+    def trip_distance(self, ride):
+        km = lifecycle.trip_km(ride)
+        return "None (flat fare)" if km is None else f"{km:.2f} km"
+
+    @admin.display(description="unicorn's start (lat, lon)")
+    def unicorn_start(self, ride):
+        return _point(ride.unicorn_start_latitude, ride.unicorn_start_longitude)
+
+    @admin.display(description="distance to the pickup")
+    def distance_to_pickup(self, ride):
+        return distance_in_words(ride.distance_to_pickup_m)
+
+    @admin.display(description="time to the pickup")
+    def time_to_pickup(self, ride):
+        return f"{duration_in_words(ride.eta_seconds)} (at dispatch)"
+
+    @admin.display(description="fare before discount")
+    def base_fare(self, ride):
+        return str(Money(ride.base_fare_minor, ride.fare_currency))
+
+    @admin.display(description="discount")
+    def discount(self, ride):
+        if ride.discount_multiplier >= 1:
+            return "None"
+        off = Money(ride.base_fare_minor - ride.fare_minor, ride.fare_currency)
+        percent = f"{((1 - ride.discount_multiplier) * 100).normalize():f}% off"
+        return f"{ride.discount_label or percent} (\N{MINUS SIGN}{off})"
+
+    @admin.display(description="fare")
+    def fare(self, ride):
+        return str(Money(ride.fare_minor, ride.fare_currency))
+
+    @admin.display(description="cancellation fee")
+    def cancellation_fee(self, ride):
+        if not ride.cancellation_fee_minor:
+            return "None"
+        return str(Money(ride.cancellation_fee_minor, ride.fare_currency))
+
     @admin.display(description="fare", ordering="fare_minor")
     def fare_display(self, ride):
         if ride.status in (Ride.Status.CANCELLED, Ride.Status.EXPIRED):
@@ -194,6 +247,56 @@ class RideAdmin(admin.ModelAdmin):
 
 
 REFERENCE = re.compile(r"(WR-)?[0-9A-Z]{6}")
+
+
+def _point(latitude, longitude) -> str:
+    return f"{latitude:.5f}, {longitude:.5f}"
+
+
+def distance_in_words(metres: int) -> str:
+    """165 m, 1.2 km."""
+    return f"{metres} m" if metres < 1000 else f"{metres / 1000:.1f} km"
+
+
+def duration_in_words(seconds: int) -> str:
+    """20 seconds, 1 minute, 3 minutes 20 seconds, 1 hour 5 minutes."""
+
+    def unit(count, name):
+        return f"{count} {name}" if count == 1 else f"{count} {name}s"
+
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return " ".join([unit(hours, "hour"), *([unit(minutes, "minute")] if minutes else [])])
+    if minutes:
+        return " ".join([unit(minutes, "minute"), *([unit(seconds, "second")] if seconds else [])])
+    return unit(seconds, "second")
+
+
+def _payments_seen_by(user, ride) -> list:
+    """Each of the ride's payments (its fare, a fee) as "reference: amount, status": linked
+    to the payment's admin page for who may open it (payments.view_payment, within the
+    organizations they act for: payments_managed_by); the amount alone for anyone else."""
+    payments = list(ride.payments.order_by("registered_at"))
+    may_open = set()
+    if payments and user.has_perm("payments.view_payment"):
+        may_open = set(
+            payments_managed_by(user)
+            .filter(pk__in=[p.pk for p in payments])
+            .values_list("pk", flat=True)
+        )
+    lines = []
+    for payment in payments:
+        amount = Money(payment.amount_minor, payment.currency)
+        if payment.pk in may_open:
+            url = reverse("admin:payments_payment_change", args=[payment.pk])
+            lines.append(
+                format_html('<a href="{}">{}</a>: {}, {}', url, payment.reference, amount,
+                            payment.get_status_display())
+            )  # fmt: skip
+        else:
+            lines.append(format_html("{} (payments are for finance to see)", amount))
+    return lines
 
 
 @admin.register(UnicornApplication)
