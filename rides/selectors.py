@@ -9,7 +9,7 @@ from django.utils import timezone
 from core.exceptions import NotFound
 from core.geo import bounding_box, haversine_km
 from rides import lifecycle
-from rides.models import ACTIVE_STATUSES, Ride, Unicorn
+from rides.models import Ride, Unicorn
 
 
 def rides_of(rider) -> QuerySet[Ride]:
@@ -36,12 +36,6 @@ def unicorn_names_for_rides(ride_ids) -> dict:
     given = {str(ride_id): ride_id for ride_id in ride_ids}
     found = Ride.objects.filter(pk__in=list(given.values())).values_list("pk", "unicorn__name")
     return {given[str(pk)]: name for pk, name in found}
-
-
-def has_active_ride(rider) -> bool:
-    """Whether the rider has a ride assigned, arrived or in progress (accounts asks this
-    before closing an account)."""
-    return Ride.objects.filter(rider=rider, status__in=ACTIVE_STATUSES).exists()
 
 
 def free_unicorns_near(*, latitude: float, longitude: float, radius_km: float, limit: int):

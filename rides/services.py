@@ -154,7 +154,10 @@ def trip_km(pickup: Point, dropoff: Point) -> float:
 # --- Requesting a ride ---------------------------------------------------------------------
 
 
-def _active_ride_of(rider) -> Ride | None:
+def active_ride_of(rider) -> Ride | None:
+    """The rider's ride under way (assigned, arrived, in progress) as time has made it: one
+    whose unicorn arrived or whose boarding window ran out since anyone looked is settled
+    first (an expired no-show is over, its fee charged)."""
     ride = (
         Ride.objects.filter(rider=rider, status__in=ACTIVE_STATUSES)
         .select_related("unicorn", "rider")
@@ -215,7 +218,7 @@ def request_ride(
         # The one-active-ride constraint (or no unicorn for a rider who has one anyway):
         # the rider's ride, unless time has just ended it (a no-show nobody had looked at
         # since, settled now): then book once more.
-        active = _active_ride_of(rider)
+        active = active_ride_of(rider)
         if active is not None:
             _refuse_second_ride(active)
         if isinstance(refused, NoUnicornAvailable):

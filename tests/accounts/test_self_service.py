@@ -5,6 +5,7 @@ import time
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -227,6 +228,24 @@ def test_closing_the_account_is_refused_while_a_ride_is_active(rider, rider_api,
     assert "ride" in response.json()["detail"]
     rider.refresh_from_db()
     assert rider.is_active
+
+
+def test_a_ride_that_expired_unread_does_not_stop_the_closing(rider, rider_api, settings):
+    """The unicorn waited out the boarding window and nobody looked at the ride since: it is
+    over (a no-show), not "under way". The closing was refused with 409 until something read
+    the ride; now the ride is settled first (expired, the no-show fee charged) and the
+    account closes."""
+    waited = timezone.timedelta(minutes=settings.RIDE_BOARDING_MINUTES + 1)
+    ride = RideFactory(rider=rider, status="arrived", arrives_at=timezone.now() - waited)
+
+    response = rider_api.delete("/api/auth/me/", {"password": PASSWORD})
+
+    assert response.status_code == 204
+    ride.refresh_from_db()
+    assert ride.status == "expired"
+    assert ride.cancellation_fee_minor > 0
+    rider.refresh_from_db()
+    assert not rider.is_active
 
 
 def test_a_closed_accounts_session_ends(rider):
