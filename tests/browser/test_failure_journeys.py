@@ -15,7 +15,7 @@ from tests.browser.support import (
     screenshot,
     serve_blank_tiles,
 )
-from tests.factories import UnicornFactory, UserFactory
+from tests.factories import RideFactory, UnicornFactory, UserFactory
 
 pytestmark = BROWSER
 
@@ -175,6 +175,39 @@ def test_a_map_without_tiles_says_so_and_stops_once_they_load(new_page, sign_in)
         serve_blank_tiles(page.context)  # back online: the next tiles load
         page.get_by_role("button", name="Zoom in").click()
         expect(note).to_be_hidden()
+
+
+OVERLAP = """([a, b]) => {
+  const r = a.getBoundingClientRect(), s = b.getBoundingClientRect();
+  return r.left < s.right && s.left < r.right && r.top < s.bottom && s.top < r.bottom;
+}"""
+
+
+def test_the_no_tiles_note_leaves_the_receipts_route_in_view(new_page, sign_in):
+    """On the receipt's small map the note covered the pickup pin at the bottom of the
+    route (a 2.8 km trip to the north-west, as the demo's)."""
+    rider = UserFactory()
+    ride = RideFactory(
+        rider=rider,
+        status="completed",
+        pickup_latitude=47.5952,
+        pickup_longitude=-122.3261,
+        dropoff_latitude=47.6102,
+        dropoff_longitude=-122.3561,
+    )
+    for viewport in (PHONE, DESKTOP):
+        page = new_page(viewport)
+        sign_in(page, rider)
+        go_offline_for_tiles(page.context)
+        page.goto(f"/history/{ride.id}/")
+        note = page.locator("#receipt-map .map-tiles-note")
+        expect(note).to_be_visible()
+        page.wait_for_timeout(300)  # the map frames the route again
+        for pin in (".wr-marker-pickup", ".wr-marker-dropoff"):
+            marker = page.locator(f"#receipt-map {pin}")
+            expect(marker).to_be_visible()
+            handles = [marker.element_handle(), note.element_handle()]
+            assert not page.evaluate(OVERLAP, handles), (viewport, pin)
 
 
 def test_a_network_failure_is_explained_in_the_page(page, sign_in):

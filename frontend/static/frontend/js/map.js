@@ -49,20 +49,29 @@
   }
 
   // Tiles that fail (offline, blocked) leave a plain canvas: a quiet note in the map's corner
-  // says so, and goes when tiles load again. It lets taps through to the map.
+  // says so, and goes when tiles load again. It lets taps through to the map. The container
+  // hears "map:tiles-note" (detail: the room it takes at the bottom, in px) when it comes or
+  // goes, for a page that frames its pins to keep them clear of it.
   const NO_TILES = "The map could not load its streets; your pins and unicorns still show.";
   function noteMissingTiles(map, tiles) {
     let note = null;
+    const show = (shown) => {
+      const text = note.getContainer();
+      if (text.hidden === !shown) return;
+      text.hidden = !shown;
+      const room = shown ? map.getContainer().getBoundingClientRect().bottom - text.getBoundingClientRect().top : 0;
+      map.getContainer().dispatchEvent(new CustomEvent("map:tiles-note", { detail: Math.ceil(room) }));
+    };
     tiles.on("tileerror", () => {
       if (!note) {
         note = L.control({ position: "bottomright" });
-        note.onAdd = () => element("p", { className: "map-tiles-note", text: NO_TILES });
+        note.onAdd = () => element("p", { className: "map-tiles-note", text: NO_TILES, attrs: { hidden: "" } });
         note.addTo(map);
       }
-      note.getContainer().hidden = false;
+      show(true);
     });
     tiles.on("tileload", () => {
-      if (note) note.getContainer().hidden = true;
+      if (note) show(false);
     });
   }
 

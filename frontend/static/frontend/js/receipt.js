@@ -17,9 +17,16 @@
     L.marker(dropoff, { icon: W.pinIcon("dropoff"), keyboard: false, interactive: false, title: "Drop-off" }).addTo(map);
     L.polyline(points, { color: "#c2185b", weight: 4, opacity: 0.85, interactive: false }).addTo(map);
   }
+  let noteRoom = 0; // the bottom of the map the no-tiles note takes (map.js), when it shows
   const frame = () =>
-    points.length > 1 ? map.fitBounds(L.latLngBounds(points), { paddingTopLeft: [30, 56], paddingBottomRight: [30, 20], maxZoom: 16, animate: false }) : map.setView(pickup, 15, { animate: false });
+    points.length > 1
+      ? map.fitBounds(L.latLngBounds(points), { paddingTopLeft: [30, 56], paddingBottomRight: [30, Math.max(20, noteRoom + 8)], maxZoom: 16, animate: false })
+      : map.setView(pickup, 15, { animate: false });
   frame();
   box.addEventListener("map:resized", frame);
+  box.addEventListener("map:tiles-note", (event) => {
+    noteRoom = event.detail;
+    frame();
+  });
   box.dataset.mapReady = "true";
 })();
