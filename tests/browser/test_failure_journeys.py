@@ -168,6 +168,8 @@ def test_a_map_without_tiles_says_so_and_stops_once_they_load(new_page, sign_in)
         note = page.locator("#ride-map .map-tiles-note")
         expect(note).to_have_text(NO_STREETS)
         expect(note).to_be_visible()
+        # Under it, the page's lavender canvas with its grid, not leaflet.css's plain grey.
+        expect(page.locator("#ride-map")).to_have_css("background-color", "rgb(239, 232, 248)")
         page.locator("#ride-map").click()  # the note lets the tap through to the map
         expect(page.locator(".wr-marker-pickup")).to_be_visible()
         screenshot(page, f"failure-map-without-tiles-{name}")
