@@ -1,3 +1,5 @@
+import unicodedata
+
 from rest_framework import serializers
 
 from accounts.models import canonical_email
@@ -22,11 +24,26 @@ def _password_field():
     return serializers.CharField(max_length=128, trim_whitespace=False)
 
 
+class CodeField(serializers.RegexField):
+    """The 6-digit code from the e-mail as a person types or pastes it: the spaces around
+    it trimmed (before the pattern is checked), and digits of any script read as the digits
+    they are (full-width ones from a Japanese keyboard, Arabic-Indic ones), so
+    the code compared is always ASCII."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "error_messages", {"invalid": "The code is the 6 digits from the e-mail."}
+        )
+        super().__init__(r"^\d{6}$", **kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str):
+            data = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c for c in data)
+        return super().to_internal_value(data)
+
+
 def _code_field():
-    # The field trims spaces around a pasted code before this pattern is checked.
-    return serializers.RegexField(
-        r"^\d{6}$", error_messages={"invalid": "The code is the 6 digits from the e-mail."}
-    )
+    return CodeField()
 
 
 class RegisterSerializer(serializers.Serializer):

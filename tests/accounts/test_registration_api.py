@@ -90,6 +90,17 @@ def test_a_code_pasted_with_spaces_around_it_confirms_the_account(post):
     assert User.objects.get().is_confirmed
 
 
+@pytest.mark.parametrize("zero", ["\uff10", "\u0660", "\u06f0", "\u0966"])
+def test_the_right_code_in_another_scripts_digits_confirms_the_account(post, zero):
+    """Full-width digits from a Japanese keyboard, Arabic-Indic, Persian or
+    Devanagari ones: the same code. They were 'not right' and spent one of the five tries."""
+    register(post)
+    typed = "".join(chr(ord(zero) + int(digit)) for digit in sent_code())
+    response = post("/api/auth/confirm/", {"email": "new@example.com", "code": typed})
+    assert response.status_code == 200
+    assert User.objects.get().is_confirmed
+
+
 def test_confirm_with_a_wrong_code_says_how_many_tries_are_left(post):
     register(post)
     wrong = "000000" if sent_code() != "000000" else "111111"

@@ -7,6 +7,7 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from accounts.models import User
+from accounts.services import register_rider
 from tests.browser.support import BROWSER
 from tests.factories import PASSWORD, RideFactory, UserFactory
 
@@ -141,3 +142,19 @@ def test_an_account_with_a_ride_under_way_is_not_closed(page, sign_in):
     )
     rider.refresh_from_db()
     assert rider.is_active
+
+
+def test_a_code_typed_in_full_width_digits_confirms_the_account(page, mailoutbox):
+    """A Japanese keyboard in its usual mode types full-width digits (U+FF14 for 4): the page
+    said 'The code is the 6 digits from the e-mail' and sent nothing; the API, asked
+    directly, called the right code 'not right' and spent a try."""
+    register_rider(email="kumiko@example.com", password="glitter-and-hooves-77")
+    code = re.search(r"\b(\d{6})\b", mailoutbox[0].body).group(1)
+    full_width = "".join(chr(0xFF10 + int(digit)) for digit in code)
+
+    page.goto("/verify/?email=kumiko@example.com")
+    page.get_by_label("Confirmation code").fill(full_width)
+    page.get_by_role("button", name="Confirm", exact=True).click()
+
+    expect(page).to_have_url(re.compile(r"/signin/\?.*confirmed=1"))
+    assert User.objects.get(email="kumiko@example.com").is_confirmed

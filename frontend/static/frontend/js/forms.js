@@ -76,7 +76,8 @@
         if (input.required) problem = requiredMessage(input);
       } else if (input.type === "email" && !EMAIL_SHAPE.test(value)) {
         problem = EMAIL_INVALID;
-      } else if (input.name === "code" && !/^\d{6}$/.test(value)) {
+      } else if (input.name === "code" && !/^\p{Nd}{6}$/u.test(value)) {
+        // Six digits of any script (a Japanese keyboard types full-width ones): the server reads them.
         problem = CODE_INVALID;
       } else if (input.minLength > 0 && value.length < input.minLength) {
         problem = `Use at least ${input.minLength} characters.`;
