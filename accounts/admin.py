@@ -1,13 +1,18 @@
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
+from rest_framework.authtoken.admin import TokenAdmin as BaseTokenAdmin
+from rest_framework.authtoken.models import TokenProxy
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
 from accounts import services
 from accounts.admin_forms import ServiceKeyForm, scopes_display
 from accounts.models import PAYMENT_SCOPES, Scope, ServiceKey, User
+from core.admin import ProjectAdmin
 from organizations.admin import OrganizationScoped
 
 
@@ -24,7 +29,7 @@ class UserEditForm(UserChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(ProjectAdmin, BaseUserAdmin):
     add_form = UserCreationForm
     form = UserEditForm
     ordering = ["email"]
@@ -76,9 +81,24 @@ class UserAdmin(BaseUserAdmin):
 
 admin.site.unregister(APIKey)  # the library's own model; ours is ServiceKey
 
+# Groups (the roles) and DRF's tokens, registered by their apps with Django's rule (any
+# lookup on their own fields, e.g. ?id__range=1, a 500): again with the project's.
+admin.site.unregister(Group)
+admin.site.unregister(TokenProxy)
+
+
+@admin.register(Group)
+class GroupAdmin(ProjectAdmin, BaseGroupAdmin):
+    pass
+
+
+@admin.register(TokenProxy)
+class TokenAdmin(ProjectAdmin, BaseTokenAdmin):
+    pass
+
 
 @admin.register(ServiceKey)
-class ServiceKeyAdmin(OrganizationScoped, APIKeyModelAdmin):
+class ServiceKeyAdmin(ProjectAdmin, OrganizationScoped, APIKeyModelAdmin):
     """Create a key (shown once), see who uses it, revoke it.
 
     Finance staff see and mint keys of their own organizations only (OrganizationScoped);

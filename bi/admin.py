@@ -7,6 +7,7 @@ from accounts.roles import DASHBOARD_PERMISSION
 from bi import dashboard
 from bi.models import CampaignDailySpend, DailyAggregate
 from bi.selectors import COUNTS, MONEY
+from core.admin import ProjectAdmin
 from core.money import Money
 
 
@@ -26,7 +27,7 @@ def _one_line_per_key(queryset, key: list[str], sums: list[str]):
 
 
 @admin.register(DailyAggregate)
-class DailyAggregateAdmin(admin.ModelAdmin):
+class DailyAggregateAdmin(ProjectAdmin, admin.ModelAdmin):
     """The days, as figures; the dashboard (admin:bi_dashboard) draws them.
 
     A day and currency may be spread over several rows (bi.subscribers): the list shows
@@ -110,7 +111,7 @@ class DailyAggregateAdmin(admin.ModelAdmin):
 
 
 @admin.register(CampaignDailySpend)
-class CampaignDailySpendAdmin(admin.ModelAdmin):
+class CampaignDailySpendAdmin(ProjectAdmin, admin.ModelAdmin):
     """Discount money per campaign and day, one line per currency (its rows added up)."""
 
     list_display = ["day", "campaign", "currency", "rides_discounted", "discounts"]

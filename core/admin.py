@@ -1,7 +1,79 @@
-"""Site-wide admin pieces: every change list can be exported as CSV."""
+"""Site-wide admin pieces: every change list can be exported as CSV; ProjectAdmin, the
+base of every project ModelAdmin (its change list filters only what its page offers)."""
 
 from django.contrib import admin
+from django.contrib.admin.filters import ListFilter
+from django.contrib.admin.utils import get_fields_from_path
+from django.core.exceptions import FieldDoesNotExist
+from django.db.models.constants import LOOKUP_SEP
 
 from core.admin_csv import export_as_csv
 
 admin.site.add_action(export_as_csv, "export_as_csv")
+
+# The lookups Django's own list filters put in a change list's URL for a field path
+# (django/contrib/admin/filters.py, expected_parameters(): `path` for AllValues, `__exact`
+# and `__isnull` for booleans and choices, `__gte`/`__lt` for dates, `__isempty` for the
+# empty filter), with their siblings (`__in`, `__gt`, `__lte`) that links may use.
+FILTER_LOOKUPS = ("", "exact", "isnull", "in", "gte", "gt", "lt", "lte", "isempty")
+# A related field's filter goes through the target's key: `organization__id__exact`.
+RELATED_LOOKUPS = ("", "exact", "in")
+# The date hierarchy's links: `<field>__year`, `__month`, `__day`. The change list turns them
+# into a range a year, a month or a day long; from 9999 on that range ends after the last
+# date Python knows (ValueError/OverflowError: a 500), so a year stops at 9998.
+DATE_HIERARCHY_PARTS = {"year": range(1, 9999), "month": range(1, 13), "day": range(1, 32)}
+
+
+class ProjectAdmin:
+    """The rules of every project admin page.
+
+    A change list filters only as its own page does: the field paths of its list_filter
+    (and its SimpleListFilters' parameter names) with the lookups Django's filters use on
+    them, and its date_hierarchy. Anything else typed into the URL (`?reference__regex=(`,
+    `?id__range=1`, a lookup on a field the page does not filter on) is refused with
+    Django's DisallowedModelAdminLookup: a 400 page, never a query the database rejects
+    (a 500). Django's own rule allows any lookup on the model's own fields.
+
+    Put it before ModelAdmin (or UserAdmin, GroupAdmin...) in the bases; an admin whose page
+    offers more (a link with its own lookup) adds it in `offered_lookups`."""
+
+    def offered_lookups(self, request) -> set[str]:
+        """Every filter parameter this change list's page may carry."""
+        offered = set()
+        list_filter = self.get_list_filter(request) if request is not None else self.list_filter
+        for item in list_filter:
+            if isinstance(item, type) and issubclass(item, ListFilter):
+                offered.add(getattr(item, "parameter_name", None))
+                continue
+            path = item[0] if isinstance(item, (list, tuple)) else item
+            offered.update(_with_lookups(path, FILTER_LOOKUPS))
+            try:
+                field = get_fields_from_path(self.model, path)[-1]
+            except FieldDoesNotExist:
+                continue
+            target = getattr(field, "target_field", None) if field.is_relation else None
+            if target is not None:
+                for key in {target.name, "pk"}:
+                    offered.update(_with_lookups(f"{path}{LOOKUP_SEP}{key}", RELATED_LOOKUPS))
+        offered.discard(None)
+        return offered
+
+    def lookup_allowed(self, lookup, value, request=None):
+        if isinstance(value, str) and "\x00" in value:
+            return False  # PostgreSQL's text holds no NUL: it would fail the query
+        if self.date_hierarchy:
+            path, _, part = lookup.rpartition(LOOKUP_SEP)
+            if path == self.date_hierarchy and part in DATE_HIERARCHY_PARTS:
+                return _whole_number(value) in DATE_HIERARCHY_PARTS[part]
+        if lookup not in self.offered_lookups(request):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+
+def _with_lookups(path: str, lookups) -> set[str]:
+    return {f"{path}{LOOKUP_SEP}{lookup}" if lookup else path for lookup in lookups}
+
+
+def _whole_number(value) -> int | None:
+    text = str(value).strip()
+    return int(text) if text.isdecimal() and len(text) < 6 else None

@@ -37,10 +37,15 @@ def _wants_json(request) -> bool:
 
 
 def bad_request(request, exception=None):
-    """handler400: e.g. a host this stage does not answer on (DisallowedHost)."""
+    """handler400: e.g. a host this stage does not answer on (DisallowedHost), a filter an
+    admin page does not offer (DisallowedModelAdminLookup): templates/400.html."""
     if _wants_json(request):
         return JsonResponse({"detail": "Bad request: this request cannot be served."}, status=400)
-    return defaults.bad_request(request, exception)
+    response = defaults.bad_request(request, exception)
+    # templates/400.html, as 500.html, is rendered without a request (so without a CSP
+    # nonce) and holds no data, only its own fixed <style>: let that style element through.
+    response._csp_update = {"style-src-elem": "'unsafe-inline'"}
+    return response
 
 
 def permission_denied(request, exception=None):

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from core.admin import ProjectAdmin
 from notifications.models import Notification
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ProjectAdmin, admin.ModelAdmin):
     list_display = ["created_at", "user", "message", "read_at"]
     list_filter = ["event_type", "created_at"]
     search_fields = ["user__email", "message"]

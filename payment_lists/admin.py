@@ -9,6 +9,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from core.admin import ProjectAdmin
 from core.exceptions import DomainError
 from organizations.admin import OrganizationScoped
 from organizations.models import Organization
@@ -24,7 +25,7 @@ class UploadForm(forms.Form):
 
 
 @admin.register(PaymentList)
-class PaymentListAdmin(OrganizationScoped, admin.ModelAdmin):
+class PaymentListAdmin(ProjectAdmin, OrganizationScoped, admin.ModelAdmin):
     """Finance staff see, download, follow and re-run their organizations' lists only
     (OrganizationScoped: every page and action reads get_queryset)."""
 

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Count
 
+from core.admin import ProjectAdmin
 from core.admin_actions import apply_to_each
 from core.money import Money
 from organizations.admin import OrganizationScoped
@@ -18,7 +19,7 @@ class SubscriptionInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(OrganizationScoped, admin.ModelAdmin):
+class OrganizationAdmin(ProjectAdmin, OrganizationScoped, admin.ModelAdmin):
     organization_path = "pk"
 
     list_display = ["name", "member_count", "created_at"]
@@ -67,7 +68,7 @@ class SubscriptionLimitInline(admin.TabularInline):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(OrganizationScoped, admin.ModelAdmin):
+class SubscriptionAdmin(ProjectAdmin, OrganizationScoped, admin.ModelAdmin):
     inlines = [SubscriptionLimitInline]
     list_display = ["organization", "plan", "starts_at", "ends_at", "max_rows_per_list"]
     list_filter = ["plan", "starts_at"]
@@ -78,7 +79,7 @@ class SubscriptionAdmin(OrganizationScoped, admin.ModelAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin):
+class PaymentAdmin(ProjectAdmin, admin.ModelAdmin):
     list_display = [
         "reference",
         "amount_display",

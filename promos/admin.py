@@ -3,6 +3,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html
 
+from core.admin import ProjectAdmin
 from core.money import Money
 from promos import selectors
 from promos.models import Campaign, DiscountAward, DiscountTier
@@ -15,7 +16,7 @@ class DiscountTierInline(admin.TabularInline):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(admin.ModelAdmin):
+class CampaignAdmin(ProjectAdmin, admin.ModelAdmin):
     list_display = [
         "name",
         "is_active",
@@ -83,7 +84,7 @@ class CampaignAdmin(admin.ModelAdmin):
 
 
 @admin.register(DiscountAward)
-class DiscountAwardAdmin(admin.ModelAdmin):
+class DiscountAwardAdmin(ProjectAdmin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "username",

@@ -6,6 +6,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
+from core.admin import ProjectAdmin
 from core.admin_actions import apply_to_each
 from core.money import Money
 from payments.selectors import payments_managed_by
@@ -14,7 +15,7 @@ from rides.models import ACTIVE_STATUSES, Ride, Unicorn, UnicornApplication
 
 
 @admin.register(Unicorn)
-class UnicornAdmin(admin.ModelAdmin):
+class UnicornAdmin(ProjectAdmin, admin.ModelAdmin):
     list_display = [
         "name",
         "color",
@@ -109,7 +110,7 @@ class ActiveFilter(admin.SimpleListFilter):
 
 
 @admin.register(Ride)
-class RideAdmin(admin.ModelAdmin):
+class RideAdmin(ProjectAdmin, admin.ModelAdmin):
     # Short columns, so status, unicorn, rider, fare and age fit at 1280 px.
     list_display = ["reference", "status", "unicorn", "rider", "fare_display", "age"]
     list_display_links = ["reference"]
@@ -300,7 +301,7 @@ def _payments_seen_by(user, ride) -> list:
 
 
 @admin.register(UnicornApplication)
-class UnicornApplicationAdmin(admin.ModelAdmin):
+class UnicornApplicationAdmin(ProjectAdmin, admin.ModelAdmin):
     list_display = [
         "name",
         "color",
