@@ -42,6 +42,15 @@ class IsServiceOrStaff(BasePermission):
         return bool(user and user.is_authenticated and user.is_staff)
 
 
+class IsServiceOnly(BasePermission):
+    """Other services only (by key, with the view's scope): staff and riders are refused."""
+
+    message = "Only the Wild Rydes service that booked (or did not book) the ride may do this."
+
+    def has_permission(self, request, view):
+        return is_service(request) and service_may(request, view)
+
+
 class IsPerson(BasePermission):
     """A signed-in person (token or session), acting on their own account; not a service."""
 

@@ -6,7 +6,7 @@ from rest_framework.views import APIView
 
 from accounts.authentication import ServiceKeyAuthentication
 from accounts.models import Scope
-from accounts.permissions import IsServiceOrStaff
+from accounts.permissions import IsServiceOnly, IsServiceOrStaff
 from accounts.throttles import WritesPerCaller
 from promos import services
 from promos.serializers import (
@@ -58,10 +58,14 @@ class DiscountDrawApi(APIView):
 
 
 class DiscountReleaseApi(APIView):
-    """The caller did not book the ride: its awards go back to the budget (idempotent)."""
+    """The caller did not book the ride: its awards go back to the budget (idempotent).
+
+    Only the ride service's key: only it knows the ride was not booked. Staff may draw (the
+    contract) but not release, which would hand a booked ride's discount back to the
+    budget while the ride keeps it, and let the campaign spend it twice."""
 
     authentication_classes = DiscountDrawApi.authentication_classes
-    permission_classes = [IsServiceOrStaff]
+    permission_classes = [IsServiceOnly]
     required_scopes = {"POST": Scope.PROMOS_DRAW}  # the same key as the draw's
     throttle_classes = [DiscountDrawThrottle]
 

@@ -45,6 +45,31 @@ def test_staff_may_draw(operator):
     assert client_for(operator).post(URL, BODY).status_code == 201
 
 
+def test_the_ride_service_releases_an_unbooked_rides_award(service_api):
+    campaign = CampaignFactory(budget_minor=10_000, tiers=[("0.50", 1)])
+    ride_id = "9b2f6a52-0d0e-4a4c-9a51-4d7c0a3c1f10"
+    body = {**BODY, "ride_id": ride_id, "fare": {"amount": "12.50", "currency": "USD"}}
+    assert service_api.post(URL, body).status_code == 201
+    response = service_api.post(URL + "release/", {"ride_id": ride_id})
+    assert response.status_code == 200 and response.json()["released"] == 1
+    assert budget_spent_minor(campaign.pk) == 0
+
+
+@pytest.mark.parametrize("role", ["operator", "finance"])
+def test_staff_cannot_give_a_rides_discount_back_to_the_budget(service_api, request, role):
+    """The ride keeps its discount: a release by hand would let the budget spend it twice."""
+    campaign = CampaignFactory(budget_minor=10_000, tiers=[("0.50", 1)])
+    ride_id = "9b2f6a52-0d0e-4a4c-9a51-4d7c0a3c1f10"
+    body = {**BODY, "ride_id": ride_id, "fare": {"amount": "12.50", "currency": "USD"}}
+    assert service_api.post(URL, body).status_code == 201
+    staff = client_for(request.getfixturevalue(role))
+    response = staff.post(URL + "release/", {"ride_id": ride_id}, format="json")
+    assert response.status_code == 403
+    assert "service" in response.json()["detail"]
+    assert budget_spent_minor(campaign.pk) == 625
+    assert DiscountAward.objects.get(ride_id=ride_id).released_at is None
+
+
 def test_riders_are_refused_with_403(rider_api):
     response = rider_api.post(URL, BODY)
     assert response.status_code == 403

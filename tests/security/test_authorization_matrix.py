@@ -220,12 +220,13 @@ MATRIX = {
         None,
         (401, 200, 200, 200, 200, 401),
     ),
-    # Releasing a ride's awards: like the draw (the ride service calls it).
+    # Releasing a ride's awards: the ride service's key only (promos:draw, tests/promos),
+    # never staff, who would give a booked ride's discount back to the budget.
     ("promo-discount-release", "POST"): (
         lambda w: "/api/promos/discounts/release/",
         lambda w: {"ride_id": str(uuid.uuid4())},
         "json",
-        (401, 403, 403, 200, 200, 403),
+        (401, 403, 403, 403, 403, 403),
     ),
     # Discount draws: services with the promos:draw scope and staff, never riders (they
     # would pick their discount). The organization's key has payment scopes only.
