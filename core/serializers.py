@@ -1,7 +1,6 @@
 """Serializer fields more than one app's API uses."""
 
 import math
-import re
 from decimal import Decimal
 
 from drf_spectacular.types import OpenApiTypes
@@ -9,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.money import PLAIN_DECIMAL
+from core.validators import validate_one_line
 
 
 @extend_schema_field(OpenApiTypes.DOUBLE)
@@ -89,23 +89,10 @@ class MoneyAmountField(serializers.Field):
         return f"{value:.{self.decimal_places}f}"
 
 
-# Characters that change how the text around them reads without showing themselves: control
-# characters (a line break, a tab) and the bidirectional formatting ones (after U+202E RIGHT-
-# TO-LEFT OVERRIDE the rest of a sentence shows backwards, a ride's reference included).
-_HIDDEN_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-
-
 class OneLineTextField(serializers.CharField):
     """A line of text other people will read (a name, a colour): any script, but no
-    control or text-direction characters."""
+    control or text-direction characters (`core.validators.validate_one_line`)."""
 
-    default_error_messages = {
-        "hidden_characters": "Use letters, digits, spaces and punctuation only: no line "
-        "breaks, tabs or text-direction characters.",
-    }
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        if _HIDDEN_CHARACTERS.search(value):
-            self.fail("hidden_characters")
-        return value
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.append(validate_one_line)

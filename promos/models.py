@@ -5,6 +5,8 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 
+from core.validators import validate_one_line
+
 ONE = Decimal("1.00")
 BUDGET_SLICES = 16
 
@@ -17,7 +19,7 @@ def normalised_currency(code: str | None) -> str:
 class Campaign(models.Model):
     """A discount campaign: who may win what, where, when, and how much it may cost."""
 
-    name = models.CharField(max_length=80, unique=True)
+    name = models.CharField(max_length=80, unique=True, validators=[validate_one_line])
     is_active = models.BooleanField(default=True, help_text="Switch the campaign on or off.")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField(null=True, blank=True, help_text="Empty: no end.")

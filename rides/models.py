@@ -4,6 +4,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from core.validators import validate_one_line
 from promos.client import CAMPAIGN_MAX_LENGTH, LABEL_MAX_LENGTH
 
 
@@ -13,8 +14,8 @@ class Unicorn(models.Model):
         FEMALE = "female", "female"
         NONBINARY = "nonbinary", "non-binary"
 
-    name = models.CharField(max_length=80, unique=True)
-    color = models.CharField("colour", max_length=40)
+    name = models.CharField(max_length=80, unique=True, validators=[validate_one_line])
+    color = models.CharField("colour", max_length=40, validators=[validate_one_line])
     gender = models.CharField(max_length=10, choices=Gender.choices)
     latitude = models.FloatField()
     longitude = models.FloatField()
@@ -154,8 +155,8 @@ class UnicornApplication(models.Model):
         ACCEPTED = "accepted", "accepted"
         REJECTED = "rejected", "rejected"
 
-    name = models.CharField(max_length=80)
-    color = models.CharField("colour", max_length=40)
+    name = models.CharField(max_length=80, validators=[validate_one_line])
+    color = models.CharField("colour", max_length=40, validators=[validate_one_line])
     gender = models.CharField(max_length=10, choices=Unicorn.Gender.choices)
     email = models.EmailField(help_text="How we reach the applicant.")
     motivation = models.TextField(max_length=2000, blank=True)

@@ -4,6 +4,7 @@ currency are discounted from it (money in different currencies is never added to
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -95,3 +96,11 @@ def test_a_campaign_stored_in_lower_case_before_the_upgrade_keeps_discounting_us
         new = migrate_to([("promos", "0005_campaign_currency_known_codes")])
         stored = dict(new.get_model("promos", "Campaign").objects.values_list("name", "currency"))
     assert stored == {"Typed by hand": "USD", "Nonsense": "XY<"}
+
+
+def test_a_campaign_name_with_a_text_direction_character_is_refused():
+    """Its name shows in riders' receipts and notifications: U+202E would turn them around."""
+    campaign = CampaignFactory.build(name="Launch \u202ekeew")
+    with pytest.raises(ValidationError) as refused:
+        campaign.full_clean()
+    assert "text-direction characters" in str(refused.value.message_dict["name"])

@@ -215,3 +215,28 @@ def test_the_search_box_has_a_label(operator_browser):
     html = operator_browser.get("/admin/rides/ride/").content.decode()
     assert '<span class="visually-hidden">Search rides</span></label>' in html
     assert "rides/admin-site.css" in html
+
+
+@pytest.mark.parametrize(
+    ("name", "color"),
+    [("Glitter", "\u202eetihw"), ("Glit\u202eter", "pink"), ("Glitter\nPaid: $0", "pink")],
+)
+def test_an_operator_cannot_name_a_unicorn_with_hidden_characters(operator_browser, name, color):
+    """A right-to-left override in a name or colour showed every rider's notification about
+    the unicorn backwards; a line break forged lines in e-mails."""
+    body = {"name": name, "color": color, "gender": "female"}
+    response = operator_browser.post(
+        "/admin/rides/unicorn/add/", {**body, "latitude": "47.61", "longitude": "-122.33"}
+    )
+    assert response.status_code == 200
+    assert "no line breaks, tabs or text-direction characters" in response.content.decode()
+    assert not Unicorn.objects.exists()
+
+
+def test_an_operator_names_a_unicorn_in_any_script(operator_browser):
+    body = {"name": "Ключ 星 نجمة", "color": "białe", "gender": "female"}
+    response = operator_browser.post(
+        "/admin/rides/unicorn/add/", {**body, "latitude": "47.61", "longitude": "-122.33"}
+    )
+    assert response.status_code == 302
+    assert Unicorn.objects.get().name == "Ключ 星 نجمة"
