@@ -24,7 +24,7 @@ MAP_RIDE_LIMIT = 500
 
 def default_range(today: date | None = None) -> tuple[date, date]:
     """The last 14 days, today included."""
-    end = today or timezone.localdate()
+    end = today or timezone.localdate(timezone=timezone.get_default_timezone())
     return end - timedelta(days=DEFAULT_DAYS - 1), end
 
 

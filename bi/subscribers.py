@@ -24,7 +24,10 @@ from events.registry import refuse_unknown_types
 
 
 def _day(envelope: dict):
-    return timezone.localdate(datetime.fromisoformat(envelope["occurred_at"]))
+    """The service area's day (TIME_ZONE) of the event, whether it is delivered inside an API
+    request (whose answers are in UTC, core.middleware) or by the relay."""
+    moment = datetime.fromisoformat(envelope["occurred_at"])
+    return timezone.localdate(moment, timezone.get_default_timezone())
 
 
 def _ride_completed(data: dict) -> tuple[dict, dict | None]:

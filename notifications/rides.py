@@ -133,7 +133,7 @@ def _plain(value) -> str:
 def _when(moment: str) -> str:
     """An event's ISO time as the rider reads it: in TIME_ZONE (the service area's), with the
     zone's name, since an e-mail is read anywhere: "7 December 2026, 02:54 PST"."""
-    local = timezone.localtime(datetime.fromisoformat(moment))
+    local = timezone.localtime(datetime.fromisoformat(moment), timezone.get_default_timezone())
     return dateformat.format(local, "j F Y, H:i T")
 
 

@@ -60,7 +60,9 @@ def applicable_campaign(
 
 
 def discounts_won_today(*, campaign: Campaign, username: str, at: datetime) -> int:
-    start_of_day = timezone.make_aware(datetime.combine(timezone.localdate(at), time_of_day.min))
+    # The service area's day (TIME_ZONE), also inside an API request, whose answers are UTC.
+    zone = timezone.get_default_timezone()
+    start_of_day = datetime.combine(timezone.localdate(at, zone), time_of_day.min, tzinfo=zone)
     return DiscountAward.objects.filter(
         campaign=campaign,
         username=username,

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.utils import timezone
 
 from bi import subscribers
 from bi.models import DailyAggregate
@@ -93,3 +94,34 @@ def test_a_riders_daily_cap_starts_again_at_midnight_in_seattle(settings):
 
     assert won_at(datetime(2026, 12, 7, 7, 45, tzinfo=UTC)) == 1  # 23:45, the same evening
     assert won_at(datetime(2026, 12, 7, 8, 30, tzinfo=UTC)) == 0  # 00:30, the next day
+
+
+def test_an_event_delivered_inside_an_api_request_counts_for_the_same_seattle_day(settings):
+    """Events are delivered inline, inside the API request whose answers are in UTC
+    (core.middleware): the day is still Seattle's, as when the relay delivers them."""
+    settings.TIME_ZONE = SEATTLE
+    with timezone.override(UTC), transaction.atomic():
+        subscribers.handle_batch([ride_completed_at(datetime(2026, 12, 7, 7, 30, tzinfo=UTC))])
+
+    assert list(DailyAggregate.objects.values_list("day", flat=True)) == [date(2026, 12, 6)]
+
+
+def test_inside_an_api_request_the_daily_cap_still_counts_seattles_day(settings):
+    settings.TIME_ZONE = SEATTLE
+    campaign = CampaignFactory(daily_cap_per_rider=1, tiers=[("0.50", 1)])
+    award = DiscountAward.objects.create(
+        username="rider@example.com", latitude=47.6, longitude=-122.3, campaign=campaign,
+        multiplier="0.50", outcome=DiscountAward.Outcome.DRAWN,
+    )  # fmt: skip
+    DiscountAward.objects.filter(pk=award.pk).update(
+        created_at=datetime(2026, 12, 7, 7, 30, tzinfo=UTC)  # 23:30 on the 6th in Seattle
+    )
+
+    with timezone.override(UTC):  # as in POST /api/rides/
+        won = selectors.discounts_won_today(
+            campaign=campaign,
+            username="rider@example.com",
+            at=datetime(2026, 12, 7, 8, 30, tzinfo=UTC),
+        )
+
+    assert won == 0  # 00:30 on the 7th in Seattle: a new day (in UTC the same one)

@@ -69,3 +69,16 @@ def test_a_unicorns_name_cannot_forge_lines_or_headers_in_the_receipt_email(
     assert message["Bcc"] is None and receipt.recipients() == [rider.email]
     assert message.get_content_type() == "text/plain" and not receipt.alternatives
     assert name not in receipt.subject
+
+
+@pytest.mark.django_db(transaction=True)  # the e-mail goes out at the commit, in the request
+def test_a_ride_completed_through_the_api_is_mailed_at_seattles_time(rider, rider_api):
+    """The API answers in UTC (core.middleware); the e-mail it sends is still Seattle's."""
+    ride = ride_in_progress(rider=rider)
+    Ride.objects.filter(pk=ride.pk).update(requested_at=datetime(2026, 12, 7, 10, 46, tzinfo=UTC))
+
+    answer = rider_api.post(f"/api/rides/{ride.id}/complete/")
+
+    assert answer.status_code == 200
+    [receipt] = [m for m in mail.outbox if ride.reference in m.subject]
+    assert "Requested: 7 December 2026, 02:46 PST" in receipt.body.splitlines()
