@@ -39,6 +39,8 @@ seed: migrate
 
 # The web server, plus the outbox relay (retries of failed event deliveries) and the
 # payment lists' recovery pass (imports whose run died, e.g. a server restarted mid-import).
+# The receipt e-mail links to the page on this server (unless SITE_URL is set already).
+run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: seed
 	@echo "Wild Rydes on http://$(HOST):$(PORT)/  (demo accounts: see README.md)"
 	@trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
