@@ -137,6 +137,19 @@ def _malformed_body_sentence(context) -> str:
     return _body((matching or parsers)[0])[1]
 
 
+def _throttled(wait: int | None) -> exceptions.Throttled:
+    """DRF's "Request was throttled. Expected available in N seconds." in a person's words;
+    `wait` still becomes the Retry-After header."""
+    if wait:
+        unit = "second" if wait == 1 else "seconds"
+        sentence = f"Too many tries in a short time. Try again in {wait} {unit}."
+    else:
+        sentence = "Too many tries in a short time. Try again later."
+    throttled = exceptions.Throttled(detail=sentence)
+    throttled.wait = wait
+    return throttled
+
+
 def api_exception_handler(exc, context):
     """Map domain errors and framework errors to `{"detail": "..."}` answers."""
     if isinstance(exc, DomainError):
@@ -174,6 +187,8 @@ def api_exception_handler(exc, context):
         exc = exceptions.ParseError(_malformed_body_sentence(context))
     elif isinstance(exc, exceptions.UnsupportedMediaType):
         exc = exceptions.UnsupportedMediaType(exc.detail, _expected_body_sentence(context))
+    elif isinstance(exc, exceptions.Throttled):
+        exc = _throttled(exc.wait)
     if isinstance(getattr(exc, "detail", None), str) and exc.detail in _FRIENDLY:
         exc.detail = _FRIENDLY[exc.detail]
     return exception_handler(exc, context)
