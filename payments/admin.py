@@ -5,6 +5,7 @@ from django.db.models import Count
 
 from core.admin import ProjectAdmin
 from core.admin_actions import apply_to_each
+from core.forms import AmountInMinorUnitsField
 from core.money import Money
 from organizations.admin import OrganizationScoped
 from organizations.models import Organization
@@ -51,6 +52,12 @@ class OrganizationAdmin(ProjectAdmin, OrganizationScoped, admin.ModelAdmin):
 
 
 class SubscriptionLimitForm(forms.ModelForm):
+    class Meta:
+        model = SubscriptionLimit
+        fields = "__all__"  # noqa: DJ007 (the inline shows them all)
+        field_classes = {"max_total_minor_per_list": AmountInMinorUnitsField}
+        help_texts = {"max_total_minor_per_list": "In this currency, e.g. 25000.00."}
+
     def clean_currency(self):
         # Written as the model keeps it (SubscriptionLimit.clean) before the formset looks
         # for a currency given twice: "usd" and "USD" are one currency, not two rows.
@@ -58,7 +65,7 @@ class SubscriptionLimitForm(forms.ModelForm):
 
 
 class SubscriptionLimitInline(admin.TabularInline):
-    """The plan's limit per list in each currency (amounts in minor units, cents)."""
+    """The plan's limit per list in each currency."""
 
     model = SubscriptionLimit
     form = SubscriptionLimitForm

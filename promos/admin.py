@@ -1,9 +1,11 @@
+from django import forms
 from django.contrib import admin
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html
 
 from core.admin import ProjectAdmin
+from core.forms import AmountInMinorUnitsField
 from core.money import Money
 from promos import selectors
 from promos.models import Campaign, DiscountAward, DiscountTier
@@ -15,8 +17,18 @@ class DiscountTierInline(admin.TabularInline):
     min_num = 1
 
 
+class CampaignForm(forms.ModelForm):
+    class Meta:
+        model = Campaign
+        fields = "__all__"  # noqa: DJ007 (the admin's fieldsets choose)
+        field_classes = {"budget_minor": AmountInMinorUnitsField}
+        labels = {"budget_minor": "Budget"}
+        help_texts = {"budget_minor": "In the campaign's currency, e.g. 1500.00. Empty: no limit."}
+
+
 @admin.register(Campaign)
 class CampaignAdmin(ProjectAdmin, admin.ModelAdmin):
+    form = CampaignForm
     list_display = [
         "name",
         "is_active",

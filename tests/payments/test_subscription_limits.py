@@ -128,3 +128,24 @@ def test_one_currency_written_twice_in_the_admin_is_a_form_error(client):
     assert page.status_code == 200
     assert "Please correct the duplicate data for currency" in page.content.decode()
     assert not organization.subscriptions.exists()
+
+
+def test_finance_types_a_limit_as_money_and_sees_it_as_money(client):
+    """A list's limit was typed and shown in cents ('250000' for $2,500.00)."""
+    finance = FinanceFactory()
+    organization = OrganizationFactory()
+    organization.members.add(finance)
+    client.force_login(finance)
+    form = {
+        "organization": organization.pk, "plan": "money", "starts_at_0": "2026-01-01",
+        "starts_at_1": "00:00:00", "max_rows_per_list": "10",
+        "limits-TOTAL_FORMS": "1", "limits-INITIAL_FORMS": "0",
+        "limits-0-currency": "USD", "limits-0-max_total_minor_per_list": "2500.00",
+    }  # fmt: skip
+
+    assert client.post("/admin/payments/subscription/add/", form).status_code == 302
+
+    subscription = organization.subscriptions.get()
+    assert subscription.limits.get().max_total_minor_per_list == 250_000
+    page = client.get(f"/admin/payments/subscription/{subscription.pk}/change/").content.decode()
+    assert 'name="limits-0-max_total_minor_per_list" value="2500.00"' in page

@@ -23,7 +23,7 @@ def campaign_form(currency: str) -> dict:
     return {
         "name": "Winter", "is_active": "on", "priority": "0",
         "starts_at_0": starts.strftime("%Y-%m-%d"), "starts_at_1": starts.strftime("%H:%M:%S"),
-        "budget_minor": "1000", "currency": currency,
+        "budget_minor": "10.00", "currency": currency,
         "tiers-TOTAL_FORMS": "1", "tiers-INITIAL_FORMS": "0",
         "tiers-MIN_NUM_FORMS": "1", "tiers-MAX_NUM_FORMS": "1000",
         "tiers-0-multiplier": "0.50", "tiers-0-weight": "1",
@@ -104,3 +104,28 @@ def test_a_campaign_name_with_a_text_direction_character_is_refused():
     with pytest.raises(ValidationError) as refused:
         campaign.full_clean()
     assert "text-direction characters" in str(refused.value.message_dict["name"])
+
+
+def test_an_operator_types_the_budget_as_money_and_sees_it_as_money():
+    """The budget was typed and shown in cents ("Budget minor: 150000" for $1,500.00)."""
+    client = Client()
+    client.force_login(OperatorFactory())
+    form = {**campaign_form("USD"), "budget_minor": "1500.00"}
+    assert client.post(reverse("admin:promos_campaign_add"), form).status_code == 302
+    campaign = Campaign.objects.get()
+    assert campaign.budget_minor == 150_000
+
+    page = client.get(reverse("admin:promos_campaign_change", args=[campaign.pk]))
+    assert 'name="budget_minor" value="1500.00"' in page.content.decode()
+    assert '<label for="id_budget_minor">Budget:</label>' in page.content.decode()
+
+
+@pytest.mark.parametrize("typed", ["12.345", "-5.00", "lots"])
+def test_a_budget_that_is_not_an_amount_is_refused_with_a_sentence(typed):
+    answer = Client()
+    answer.force_login(OperatorFactory())
+    form = {**campaign_form("USD"), "budget_minor": typed}
+    page = answer.post(reverse("admin:promos_campaign_add"), form)
+    assert page.status_code == 200
+    assert page.context["adminform"].form.errors["budget_minor"]
+    assert not Campaign.objects.exists()
