@@ -64,6 +64,18 @@ class SubscriptionLimitForm(forms.ModelForm):
         return self.cleaned_data["currency"].upper()
 
 
+class SubscriptionForm(forms.ModelForm):
+    class Meta:
+        model = Subscription
+        fields = "__all__"  # noqa: DJ007 (the admin shows them all)
+        field_classes = {"max_total_minor_per_list": AmountInMinorUnitsField}
+        help_texts = {
+            "max_total_minor_per_list": "An amount, e.g. 25000.00, in each currency apart that "
+            "has no limit of its own below; never the sum of several currencies. Empty: only "
+            "the currencies below."
+        }
+
+
 class SubscriptionLimitInline(admin.TabularInline):
     """The plan's limit per list in each currency."""
 
@@ -76,6 +88,7 @@ class SubscriptionLimitInline(admin.TabularInline):
 
 @admin.register(Subscription)
 class SubscriptionAdmin(ProjectAdmin, OrganizationScoped, admin.ModelAdmin):
+    form = SubscriptionForm
     inlines = [SubscriptionLimitInline]
     list_display = ["organization", "plan", "starts_at", "ends_at", "max_rows_per_list"]
     list_filter = ["plan", "starts_at"]

@@ -139,6 +139,7 @@ def test_finance_types_a_limit_as_money_and_sees_it_as_money(client):
     form = {
         "organization": organization.pk, "plan": "money", "starts_at_0": "2026-01-01",
         "starts_at_1": "00:00:00", "max_rows_per_list": "10",
+        "max_total_minor_per_list": "100.50",
         "limits-TOTAL_FORMS": "1", "limits-INITIAL_FORMS": "0",
         "limits-0-currency": "USD", "limits-0-max_total_minor_per_list": "2500.00",
     }  # fmt: skip
@@ -147,5 +148,7 @@ def test_finance_types_a_limit_as_money_and_sees_it_as_money(client):
 
     subscription = organization.subscriptions.get()
     assert subscription.limits.get().max_total_minor_per_list == 250_000
+    assert subscription.max_total_minor_per_list == 10_050  # any other currency
     page = client.get(f"/admin/payments/subscription/{subscription.pk}/change/").content.decode()
     assert 'name="limits-0-max_total_minor_per_list" value="2500.00"' in page
+    assert 'name="max_total_minor_per_list" value="100.50"' in page
