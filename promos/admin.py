@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import Count, Q
 from django.urls import reverse
@@ -110,13 +111,24 @@ class DiscountAwardAdmin(ProjectAdmin, admin.ModelAdmin):
     list_select_related = ["campaign"]
     search_fields = ["username", "=ride_id"]
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in DiscountAward._meta.fields]
+    # Every field, the amounts in minor units shown as money (fare, discount).
+    readonly_fields = fields = [
+        {"fare_minor": "fare", "discount_minor": "discount"}.get(f.name, f.name)
+        for f in DiscountAward._meta.fields
+    ]
 
     @admin.display(description="discount", ordering="discount_minor")
     def discount(self, award):
         if not award.discount_minor or award.campaign is None:
             return "None"
         return str(Money(award.discount_minor, award.campaign.currency))  # the fare's
+
+    @admin.display(description="fare")
+    def fare(self, award):
+        if award.fare_minor is None:
+            return "None"
+        currency = award.campaign.currency if award.campaign else settings.FARE_CURRENCY
+        return str(Money(award.fare_minor, currency))
 
     def has_add_permission(self, request):
         return False  # awards are drawn by the discount service only

@@ -131,3 +131,18 @@ def test_the_discount_awards_list_shows_discounts_as_money(operator):
 
     assert "€6.25" in text
     assert " 625 " not in f" {text} "
+
+
+def test_a_discount_awards_page_shows_the_fare_and_discount_as_money(operator):
+    campaign = CampaignFactory(currency="EUR")
+    award = DiscountAward.objects.create(
+        username="rider@example.com", latitude=47.6, longitude=-122.3, campaign=campaign,
+        multiplier="0.50", outcome=DiscountAward.Outcome.DRAWN, fare_minor=1250,
+        discount_minor=625,
+    )  # fmt: skip
+
+    text = page_text(signed_in(operator).get(f"/admin/promos/discountaward/{award.pk}/change/"))
+
+    assert "Fare: €12.50" in text
+    assert "Discount: €6.25" in text
+    assert "minor" not in text.lower()
