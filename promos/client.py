@@ -24,13 +24,11 @@ from decimal import Decimal, InvalidOperation
 from django.conf import settings
 from django.db import DatabaseError, transaction
 
+from promos.models import CAMPAIGN_MAX_LENGTH, LABEL_MAX_LENGTH, ONE
+
 logger = logging.getLogger(__name__)
 
-ONE = Decimal("1.00")
-
 # What a ride records of a discount (rides.models.Ride): an answer with more is nonsense.
-CAMPAIGN_MAX_LENGTH = 80
-LABEL_MAX_LENGTH = 120
 AWARD_ID_MAX = 2**63 - 1  # a BigIntegerField (its least value is one less than -AWARD_ID_MAX)
 
 

@@ -8,6 +8,10 @@ from django.db import models, transaction
 from core.validators import validate_one_line
 
 ONE = Decimal("1.00")
+# The longest campaign name, and discount label ("<name>: 25% off"), the promo service gives;
+# a ride records them (rides.models.Ride), and its client refuses an answer with longer.
+CAMPAIGN_MAX_LENGTH = 80
+LABEL_MAX_LENGTH = 120
 BUDGET_SLICES = 16
 
 
@@ -19,7 +23,9 @@ def normalised_currency(code: str | None) -> str:
 class Campaign(models.Model):
     """A discount campaign: who may win what, where, when, and how much it may cost."""
 
-    name = models.CharField(max_length=80, unique=True, validators=[validate_one_line])
+    name = models.CharField(
+        max_length=CAMPAIGN_MAX_LENGTH, unique=True, validators=[validate_one_line]
+    )
     is_active = models.BooleanField(default=True, help_text="Switch the campaign on or off.")
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField(null=True, blank=True, help_text="Empty: no end.")

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import models
 
 from core.validators import validate_one_line
-from promos.client import CAMPAIGN_MAX_LENGTH, LABEL_MAX_LENGTH
+from promos.models import CAMPAIGN_MAX_LENGTH, LABEL_MAX_LENGTH
 
 
 class Unicorn(models.Model):
