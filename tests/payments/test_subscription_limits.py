@@ -108,20 +108,33 @@ def test_finance_sets_a_limit_per_currency_in_the_admin(client):
     assert b"limits-0-currency" in page.content  # a row to fill in
 
 
-def test_one_currency_written_twice_in_the_admin_is_a_form_error(client):
-    """'usd' and 'USD' in two limit rows are one currency: the form says so (it was a 500,
-    the database's unique constraint meeting the second row) and nothing is saved."""
+def finance_signed_in(client):
+    """Finance staff of a new organization, signed in to the admin: that organization."""
     finance = FinanceFactory()
     organization = OrganizationFactory()
     organization.members.add(finance)
     client.force_login(finance)
+    return organization
+
+
+def new_subscription_form(organization, plan: str, limits) -> dict:
+    """The admin's new-subscription form, with a limit row per (currency, amount)."""
     form = {
-        "organization": organization.pk, "plan": "twice", "starts_at_0": "2026-01-01",
+        "organization": organization.pk, "plan": plan, "starts_at_0": "2026-01-01",
         "starts_at_1": "00:00:00", "max_rows_per_list": "10",
-        "limits-TOTAL_FORMS": "2", "limits-INITIAL_FORMS": "0",
-        "limits-0-currency": "usd", "limits-0-max_total_minor_per_list": "100",
-        "limits-1-currency": "USD", "limits-1-max_total_minor_per_list": "5",
+        "limits-TOTAL_FORMS": str(len(limits)), "limits-INITIAL_FORMS": "0",
     }  # fmt: skip
+    for row, (currency, amount) in enumerate(limits):
+        form[f"limits-{row}-currency"] = currency
+        form[f"limits-{row}-max_total_minor_per_list"] = amount
+    return form
+
+
+def test_one_currency_written_twice_in_the_admin_is_a_form_error(client):
+    """'usd' and 'USD' in two limit rows are one currency: the form says so (it was a 500,
+    the database's unique constraint meeting the second row) and nothing is saved."""
+    organization = finance_signed_in(client)
+    form = new_subscription_form(organization, "twice", [("usd", "100"), ("USD", "5")])
 
     page = client.post("/admin/payments/subscription/add/", form)
 
@@ -132,17 +145,9 @@ def test_one_currency_written_twice_in_the_admin_is_a_form_error(client):
 
 def test_finance_types_a_limit_as_money_and_sees_it_as_money(client):
     """A list's limit was typed and shown in cents ('250000' for $2,500.00)."""
-    finance = FinanceFactory()
-    organization = OrganizationFactory()
-    organization.members.add(finance)
-    client.force_login(finance)
-    form = {
-        "organization": organization.pk, "plan": "money", "starts_at_0": "2026-01-01",
-        "starts_at_1": "00:00:00", "max_rows_per_list": "10",
-        "max_total_minor_per_list": "100.50",
-        "limits-TOTAL_FORMS": "1", "limits-INITIAL_FORMS": "0",
-        "limits-0-currency": "USD", "limits-0-max_total_minor_per_list": "2500.00",
-    }  # fmt: skip
+    organization = finance_signed_in(client)
+    form = new_subscription_form(organization, "money", [("USD", "2500.00")])
+    form["max_total_minor_per_list"] = "100.50"
 
     assert client.post("/admin/payments/subscription/add/", form).status_code == 302
 
