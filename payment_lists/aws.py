@@ -115,7 +115,15 @@ def on_inbox_object_created(event: dict, context=None) -> dict:
 
 def _list_for_object(key: str, sequencer: str) -> PaymentList | None:
     """The list this object belongs to: the one its event already started, the upload that
-    wrote it, or, for a file dropped straight into the bucket (SFTP), a new list."""
+    wrote it, or, for a file dropped straight into the bucket (SFTP), a new list.
+
+    A dropped file may be replaced under the same key (a corrected file): S3 numbers the
+    events of a key in order (the sequencer), but may deliver them in any order. An event
+    older than the newest list of its key is of a version that list already read, or that
+    was replaced before anyone read it (the key holds the newer one): it starts nothing. A
+    newer one is a new version: a list of its own, even while the older version's list runs
+    (that run read, or reads, whatever the key held; references cannot be imported twice).
+    """
     lists = PaymentList.objects.filter(file=key).order_by("-pk")
     if sequencer:
         seen = lists.filter(inbox_sequencer=sequencer).first()
@@ -125,9 +133,21 @@ def _list_for_object(key: str, sequencer: str) -> PaymentList | None:
     if upload is not None:
         return upload
     latest = lists.first()
-    if latest is not None and not latest.is_finished:
-        return latest  # a new version while its list runs: claimed already, so ignored
+    if latest is not None:
+        if not sequencer:  # not S3's (no order known): as a repeat while its list runs
+            if not latest.is_finished:
+                return latest
+        elif not _later(sequencer, latest.inbox_sequencer):
+            return latest  # an older version's late event: claimed already, so ignored
     return _list_for_dropped_file(key, sequencer)
+
+
+def _later(sequencer: str, other: str) -> bool:
+    """Whether S3 event sequencer `sequencer` comes after `other` (of the same key): hex
+    strings of any length, compared once the shorter is right-padded with zeros (S3's
+    event message structure). No `other` (a list made from an event without one): later."""
+    width = max(len(sequencer), len(other))
+    return sequencer.upper().ljust(width, "0") > other.upper().ljust(width, "0")
 
 
 def _list_for_dropped_file(key: str, sequencer: str) -> PaymentList | None:
