@@ -57,6 +57,15 @@ def _owner(request) -> str:
     return f"service:{key.prefix}" if key else f"user:{request.user.pk}"
 
 
+def _once_per_payment(request, payment: Payment, what: str, action) -> Response:
+    """Verify or delete `payment` once per Idempotency-Key: a retry whose first answer was
+    lost (a timeout, a dropped connection) gets that answer again, not a 409 for the change
+    it made itself. The key is this payment's: the same key on another payment is another
+    request."""
+    scope = f"payments.{what}:{payment.pk}"
+    return respond_once(request=request, owner=_owner(request), scope=scope, action=action)
+
+
 class PaymentListCreateApi(_PaymentApi, ListAPIView):
     serializer_class = PaymentSerializer  # the schema's; a rider's answer: _serializer_class
     throttle_classes = [PaymentsPerCaller]  # registrations per user or key (reads are free)
@@ -110,8 +119,12 @@ class PaymentDetailApi(_PaymentApi):
     @extend_schema(responses={204: None})
     def delete(self, request, payment_id):
         payment = _payment(request, payment_id)
-        services.delete_payment(payment=payment, actor=request.user)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+
+        def delete(_):
+            services.delete_payment(payment=payment, actor=request.user)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+
+        return _once_per_payment(request, payment, "delete", delete)
 
 
 class PaymentVerifyApi(_PaymentApi):
@@ -120,5 +133,9 @@ class PaymentVerifyApi(_PaymentApi):
     @extend_schema(request=None, responses=PaymentSerializer)
     def post(self, request, payment_id):
         payment = _payment(request, payment_id)
-        payment = services.verify_payment(payment=payment, actor=request.user)
-        return Response(PaymentSerializer(payment).data)
+
+        def verify(_):
+            verified = services.verify_payment(payment=payment, actor=request.user)
+            return Response(PaymentSerializer(verified).data)
+
+        return _once_per_payment(request, payment, "verify", verify)
