@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class Notification(models.Model):
@@ -12,7 +13,9 @@ class Notification(models.Model):
     event_id = models.UUIDField(null=True, blank=True)
     event_type = models.CharField(max_length=80, blank=True)
     ride_id = models.UUIDField(null=True, blank=True, help_text="The ride it is about, if any.")
-    created_at = models.DateTimeField(auto_now_add=True)
+    # When what it reports happened (its event's time), so a rider reads their
+    # notifications in the order things happened, whatever order the events came in.
+    created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -107,14 +107,14 @@ def _notify_riders_who_exist(envelopes: list[dict]) -> None:
         f" SELECT id, %s, %s, %s, %s, %s FROM {users} WHERE id = %s"
     )
     field = Notification._meta.get_field
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    to_db = connection.ops.adapt_datetimefield_value
     rows = [
         (
             ride_message(e["type"], e["data"])[:300],
             field("event_id").get_db_prep_value(e["id"], connection),
             e["type"],
             field("ride_id").get_db_prep_value(e["data"].get("ride_id"), connection),
-            now,
+            to_db(datetime.fromisoformat(e["occurred_at"])),  # the event's time: see the model
             e["data"]["rider_id"],
         )
         for e in envelopes

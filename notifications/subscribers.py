@@ -6,6 +6,8 @@ and writes the notifications, each with its ride if it has one, with one `bulk_c
 `handle_event` is the batch of one. Ride events go to `notifications.rides`.
 """
 
+from datetime import datetime
+
 from django.contrib.auth import get_user_model
 
 from core.money import Money
@@ -51,6 +53,9 @@ def handle_batch(envelopes: list[dict]) -> None:
             ),
             event_id=e["id"],
             event_type=e["type"],
+            # Its event's time: the rider reads what happened in the order it happened,
+            # though SQS may hand a payment's deletion over before its registration.
+            created_at=datetime.fromisoformat(e["occurred_at"]),
             # The ride it is about (the rider's "See the ride"), if it still exists.
             ride_id=e["data"].get("ride_id") if e["data"].get("ride_id") in unicorns else None,
         )
