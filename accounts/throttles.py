@@ -7,14 +7,17 @@ matches exactly, so dotless-i, full-width or upper-case spellings spend the same
 
 The address is REMOTE_ADDR, never the raw X-Forwarded-For: on AWS, Zappa sets REMOTE_ADDR
 to the client address API Gateway saw, while the start of the header is whatever the
-caller wrote (a new value per request would buy a new limit). Both identities are hashed
-into the counter's key.
+caller wrote (a new value per request would buy a new limit). An IPv6 caller counts as its
+/64 network, an IPv4-mapped address as its IPv4 one (`client_address`). Both identities are
+hashed into the counter's key.
 
 Counts live in the database (`accounts.attempts.count_attempt`), incremented in one
 statement: concurrent requests can't slip past the limit as they can with DRF's
 read-then-write cache history. Rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
 (see README).
 """
+
+import ipaddress
 
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -52,11 +55,32 @@ class CountedRateThrottle(SimpleRateThrottle):
         return self._retry_after
 
 
+def client_address(request) -> str:
+    """REMOTE_ADDR as the per-address limits count it.
+
+    An IPv6 address counts as its /64 network: that is one subscriber's network, inside
+    which a host picks any of 2**64 addresses at will (privacy addresses), so counting
+    single addresses would give a caller a fresh limit per request. An IPv4-mapped IPv6
+    address (::ffff:203.0.113.7) is its IPv4 address; a zone (%eth0) is dropped; other
+    text (not an address) is counted as written.
+    """
+    raw = request.META.get("REMOTE_ADDR") or ""
+    try:
+        address = ipaddress.ip_address(raw.split("%", 1)[0])
+    except ValueError:
+        return raw or "unknown"
+    if address.version == 6:
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 class AuthAttemptsPerAddress(CountedRateThrottle):
     scope = "auth_address"
 
     def identity(self, request):
-        return request.META.get("REMOTE_ADDR") or "unknown"
+        return client_address(request)
 
 
 def email_of(request) -> str | None:
@@ -112,10 +136,10 @@ class WritesPerCaller(CountedRateThrottle):
 
 
 class WritesPerAddress(WritesPerCaller):
-    """Anonymous writes per client address (REMOTE_ADDR: see the module's docstring)."""
+    """Anonymous writes per client address (`client_address`: see the module's docstring)."""
 
     def identity(self, request):
-        return request.META.get("REMOTE_ADDR") or "unknown"
+        return client_address(request)
 
 
 class UnicornApplicationsPerAddress(WritesPerAddress):
