@@ -1,8 +1,11 @@
-"""The service-key admin form: scopes as checkboxes (the model stores them as a JSON list)."""
+"""The admin's forms: the service key's (scopes as checkboxes; the model stores them as a
+JSON list), and the admin site's sign-in."""
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 
 from accounts.models import Scope, ServiceKey
+from accounts.throttles import count_sign_in
 
 
 class ServiceKeyForm(forms.ModelForm):
@@ -21,3 +24,22 @@ class ServiceKeyForm(forms.ModelForm):
 
 def scopes_display(key: ServiceKey) -> str:
     return ", ".join(key.scopes or []) or "none"
+
+
+class AdminSignInForm(AdminAuthenticationForm):
+    """The admin's sign-in page, in the same limits as the API's sign-in: each try counts
+    per client address and per e-mail (`accounts.throttles.count_sign_in`), and once either
+    is spent the password is not even checked. Without it, this page let anyone guess a staff
+    member's password as fast as the server hashes them."""
+
+    retry_after: int | None = None
+
+    def clean(self):
+        wait = count_sign_in(self.request, self.data.get("username"))
+        if wait is not None:
+            self.retry_after = wait
+            unit = "second" if wait == 1 else "seconds"
+            raise forms.ValidationError(
+                f"Too many tries in a short time. Try again in {wait} {unit}.", code="throttled"
+            )
+        return super().clean()

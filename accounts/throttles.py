@@ -11,6 +11,9 @@ caller wrote (a new value per request would buy a new limit). An IPv6 caller cou
 /64 network, an IPv4-mapped address as its IPv4 one (`client_address`). Both identities are
 hashed into the counter's key.
 
+The admin's sign-in page counts in the same budgets as the API's sign-in
+(`count_sign_in`), so no door into an account has a limit of its own.
+
 Counts live in the database (`accounts.attempts.count_attempt`), incremented in one
 statement: concurrent requests can't slip past the limit as they can with DRF's
 read-then-write cache history. Rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
@@ -18,6 +21,7 @@ read-then-write cache history. Rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_
 """
 
 import ipaddress
+import math
 
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -39,12 +43,14 @@ class CountedRateThrottle(SimpleRateThrottle):
         return None if ident is None else attempt_key(self.scope, ident)
 
     def allow_request(self, request, view):
+        return self.allow(self.identity(request))
+
+    def allow(self, identity: str | None) -> bool:
+        """Count one attempt of `identity`; False once its window's limit is spent."""
         self._retry_after = None
-        if self.rate is None:
+        if self.rate is None or identity is None:
             return True
-        key = self.get_cache_key(request, view)
-        if key is None:
-            return True
+        key = attempt_key(self.scope, identity)
         attempt = count_attempt(key, limit=self.num_requests, period=self.duration)
         if attempt.allowed:
             return True
@@ -159,4 +165,21 @@ class UploadsPerCaller(WritesPerCaller):
 
 
 AUTH_THROTTLES = [AuthAttemptsPerAddress, AuthAttemptsPerEmail]
+
+
+def count_sign_in(request, email) -> int | None:
+    """Count a sign-in that does not come through the API (the admin's sign-in page) in the
+    API's own budgets: per client address and per canonical e-mail. None while both allow
+    it; else the seconds to wait (both are counted either way, as DRF counts them)."""
+    waits = []
+    per_email = canonical_email(email) if isinstance(email, str) else ""
+    for throttle, identity in (
+        (AuthAttemptsPerAddress(), client_address(request)),
+        (AuthAttemptsPerEmail(), per_email or None),
+    ):
+        if not throttle.allow(identity):
+            waits.append(throttle.wait())
+    return math.ceil(max(waits)) if waits else None
+
+
 ACCOUNT_THROTTLES = [AuthAttemptsPerAddress, AuthAttemptsPerAccount]
