@@ -105,17 +105,28 @@ def audit_dependencies(bin_dir: Path, out) -> int:
     return 0
 
 
-def install_asl_harness() -> None:
-    """The state machine's ASL interpreter (tests/stepfunctions), as package-lock.json pins
-    it, when npm is there and it is not installed yet. Without it those tests are skipped
-    loudly (a failure in CI, where .ci/run installs it first)."""
-    folder = ROOT / "tests" / "stepfunctions"
+# The npm test tools, each pinned by its folder's package-lock.json: the state machine's ASL
+# interpreter, and axe-core for the accessibility tests. Never in the Lambda package.
+NPM_TOOLS = {
+    "tests/stepfunctions": "the ASL interpreter tests",
+    "tests/browser/axe": "the accessibility (axe) tests",
+}
+
+
+def install_npm_tools() -> None:
+    """Each npm tool folder (NPM_TOOLS), as its package-lock.json pins it, when npm is there
+    and it is not installed yet. Without them their tests are skipped loudly (a failure in
+    CI, where .ci/run installs them first)."""
     npm = shutil.which("npm")
-    if npm is None or (folder / "node_modules").is_dir():
+    if npm is None:
         return
-    print("\n$ npm ci --prefix tests/stepfunctions", flush=True)
-    if subprocess.call([npm, "ci", "--prefix", str(folder), "--no-audit", "--no-fund"]) != 0:
-        print("WARNING: npm ci failed; the ASL interpreter tests will be skipped.")
+    for name, tests in NPM_TOOLS.items():
+        folder = ROOT / name
+        if (folder / "node_modules").is_dir():
+            continue
+        print(f"\n$ npm ci --prefix {name}", flush=True)
+        if subprocess.call([npm, "ci", "--prefix", str(folder), "--no-audit", "--no-fund"]) != 0:
+            print(f"WARNING: npm ci failed; {tests} will be skipped.")
 
 
 def postgres_pass(extra: list[str], base_env: dict, out) -> int:
@@ -165,7 +176,7 @@ def main(extra: list[str]) -> int:
     base_env = {
         k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "PYTHONDONTWRITEBYTECODE")
     }
-    install_asl_harness()
+    install_npm_tools()
     checks = Background("Static checks: ruff, bandit, pip-audit", static_checks)
     postgres = Background("Pass 2: PostgreSQL", lambda out: postgres_pass(extra, base_env, out))
     sqlite_args = ["-n", "3", "--dist", "loadgroup", *extra]

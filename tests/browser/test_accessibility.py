@@ -1,0 +1,225 @@
+"""The rider pages and the operators' admin checked by axe-core, a tool nobody here wrote.
+
+axe-core (npm, pinned by tests/browser/axe/package-lock.json; `npm ci --prefix
+tests/browser/axe`, as `make test` and .ci/run do) is evaluated in each page once it is
+drawn, and its WCAG 2 A and AA rules run. A violation of impact "serious" or "critical"
+fails the test, with the page, the rule, the element and axe's help. Every rider page in
+each of its states (signed out; the ride page planning, following a unicorn, arrived, on
+board and after the ride; a receipt; notifications without and with items; the account),
+and the admin pages operators and finance live in, at phone (390x844) and desktop
+(1280x800) size: one browser context per size, the pages one after another.
+
+Without axe the test is skipped loudly; in CI (CI=true) that is a failure. Map tiles never
+load here (no network): the maps are their lavender canvas, as offline.
+"""
+
+import functools
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import expect
+
+from notifications.models import Notification
+from payments.models import Payment
+from rides.models import Ride
+from tests.browser.support import (
+    BROWSER,
+    DESKTOP,
+    PHONE,
+    go_offline_for_tiles,
+    open_ride_page,
+    tap_the_map,
+)
+from tests.factories import PASSWORD, UnicornFactory, UserFactory, arrive_now
+
+pytestmark = BROWSER
+
+AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_A_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+FAILING_IMPACTS = {"serious", "critical"}
+LAT, LNG = settings.CITY_CENTER
+SIZES = pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+
+
+@functools.cache
+def axe_source() -> str:
+    if not AXE.is_file():
+        reason = "axe-core is not installed: run `npm ci --prefix tests/browser/axe`"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but {reason}", pytrace=False)
+        pytest.skip(f"ACCESSIBILITY TESTS SKIPPED: {reason}")
+    return AXE.read_text()
+
+
+RUN_AXE = """async (tags) => {
+  const result = await axe.run(document, {
+    runOnly: { type: "tag", values: tags },
+    resultTypes: ["violations"],
+  });
+  return result.violations.map((violation) => ({
+    id: violation.id,
+    impact: violation.impact,
+    help: violation.help,
+    helpUrl: violation.helpUrl,
+    nodes: violation.nodes.map((node) => ({
+      target: node.target.join(" "), impact: node.impact, summary: node.failureSummary,
+    })),
+  }));
+}"""
+
+
+class Audit:
+    """axe's serious and critical findings, page by page, for one viewport."""
+
+    def __init__(self, page):
+        self.page = page
+        self.findings: list[dict] = []
+        self.checked: list[str] = []
+
+    def check(self, name: str) -> None:
+        page = self.page
+        violations = page.evaluate(RUN_AXE, WCAG_A_AA)
+        self.checked.append(name)
+        for violation in violations:
+            nodes = [n for n in violation["nodes"] if n["impact"] in FAILING_IMPACTS]
+            if nodes:
+                self.findings.append({"page": name, "url": page.url, **violation, "nodes": nodes})
+
+    def report(self) -> str:
+        lines = []
+        for finding in self.findings:
+            nodes = finding["nodes"]
+            lines.append(
+                f"{finding['page']} ({finding['url']}): {finding['id']} "
+                f"[{finding['impact']}] x{len(nodes)}: {finding['help']} ({finding['helpUrl']})"
+            )
+            lines += [f"    {node['target']}" for node in nodes]
+            lines.append("      " + nodes[0]["summary"].replace("\n", "\n      "))
+        return "\n".join(lines)
+
+    def assert_clean(self) -> None:
+        count = sum(len(finding["nodes"]) for finding in self.findings)
+        assert not self.findings, (
+            f"axe: {count} serious or critical violations on the {len(self.checked)} pages "
+            f"checked:\n{self.report()}"
+        )
+
+
+def settled(page, selector: str = "main") -> None:
+    """The page loaded, and `selector` in it."""
+    page.wait_for_load_state("load")
+    page.locator(selector).first.wait_for()
+
+
+@SIZES
+def test_axe_finds_nothing_serious_on_the_rider_pages_and_the_admin(
+    new_page, sign_in, settings, django_user_model, viewport
+):
+    axe_source()  # skip (or fail in CI) before anything else
+    settings.RIDE_BOARDING_MINUTES = 60
+    settings.SERVICE_AREA = {"latitude": LAT, "longitude": LNG, "radius_km": 0.1}
+    UnicornFactory(name="Shadowfax", color="white", gender="male", latitude=LAT, longitude=LNG)
+    rider = UserFactory(email="sam@example.com")
+    page = new_page(viewport)
+    go_offline_for_tiles(page.context)
+    page.context.add_init_script(axe_source())
+    audit = Audit(page)
+
+    # Signed out: the site, signing up, confirming, signing in, a forgotten password.
+    for path, name in [
+        ("/", "landing"),
+        ("/unicorns/", "unicorns"),
+        ("/investors/", "investors"),
+        ("/faq/", "faq"),
+        ("/apply/", "become a unicorn"),
+        ("/verify/?email=sam%40example.com&sent", "confirm the e-mail"),
+        ("/signin/", "sign in"),
+        ("/reset-password/", "password reset"),
+    ]:
+        page.goto(path)
+        settled(page, "h1")
+        audit.check(name)
+    page.goto("/register/")
+    settled(page, "h1")
+    audit.check("sign up")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.locator("#f-email-error")).to_have_text("Enter your e-mail address.")
+    audit.check("sign up, refused")
+    page.goto("/signin/")
+    page.get_by_label("E-mail").fill(rider.email)
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("[data-form-status]")).not_to_be_empty()
+    audit.check("sign in, refused")
+
+    # The rider: an empty inbox, then a ride from the planner to the end.
+    sign_in(page, rider)
+    page.goto("/notifications/")
+    expect(page.get_by_text("No notifications yet.")).to_be_visible()
+    audit.check("notifications, none")
+
+    open_ride_page(page)
+    audit.check("ride: planning")
+    page.get_by_role("button", name="Use map centre").click()
+    expect(page.get_by_role("button", name="Request a unicorn")).to_be_enabled()
+    audit.check("ride: pickup and estimate")
+    page.get_by_role("button", name="Request a unicorn").click()
+    message = page.locator("[data-ride-message]")
+    expect(message).to_contain_text("is on his way")
+    audit.check("ride: the unicorn on its way")
+    arrive_now(Ride.objects.get(rider=rider))
+    expect(message).to_have_text("Shadowfax has arrived. Giddy up!", timeout=10_000)
+    audit.check("ride: arrived")
+    page.get_by_role("button", name="I\u2019m on board").click()
+    expect(message).to_contain_text("You are riding Shadowfax")
+    audit.check("ride: on board")
+    page.get_by_role("button", name="Complete ride").click()
+    expect(message).to_contain_text("Ride complete")
+    audit.check("ride: after the ride")
+    page.get_by_role("button", name="Request another unicorn").click()
+    tap_the_map(page, right=150)  # outside the service area: refused, said on the map
+    expect(page.locator("[data-map-message]")).to_contain_text("service area")
+    audit.check("ride: a pickup refused")
+
+    ride = Ride.objects.get(rider=rider)
+    page.goto("/history/")
+    expect(page.locator("[data-rides-body] tr")).to_have_count(1)
+    audit.check("history")
+    page.goto(f"/history/{ride.id}/")
+    settled(page, "[data-map-ready]")
+    audit.check("receipt")
+    Notification.objects.create(user=rider, message="We received your payment of $12.50.")
+    page.goto("/notifications/")
+    expect(page.locator(".notification").first).to_be_visible()
+    audit.check("notifications, some")
+    if viewport == PHONE:  # the site's links are in the menu
+        page.get_by_role("button", name="Menu").click()
+        expect(page.get_by_role("link", name="Become a unicorn").first).to_be_visible()
+        audit.check("notifications, the menu open")
+    page.goto("/account/")
+    settled(page, "h1")
+    audit.check("account")
+
+    # The admin, as a superuser sees it (every module, every link).
+    page.context.clear_cookies()
+    page.goto("/admin/login/")
+    settled(page, "#content")
+    audit.check("admin: sign in")
+    admin = django_user_model.objects.create_superuser(email="root@example.com", password=PASSWORD)
+    sign_in(page, admin)
+    payment = Payment.objects.first()
+    for path, name in [
+        ("/admin/", "admin: index"),
+        ("/admin/bi/dailyaggregate/dashboard/", "admin: operations dashboard"),
+        ("/admin/rides/ride/", "admin: rides"),
+        (f"/admin/rides/ride/{ride.pk}/change/", "admin: a ride"),
+        ("/admin/payments/payment/", "admin: payments"),
+        (f"/admin/payments/payment/{payment.pk}/change/", "admin: a payment"),
+    ]:
+        page.goto(path)
+        settled(page, "#content")
+        audit.check(name)
+
+    audit.assert_clean()
