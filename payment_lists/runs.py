@@ -30,12 +30,7 @@ from payment_lists.models import PaymentList, PaymentListRow
 
 logger = logging.getLogger(__name__)
 
-UNFINISHED = (
-    PaymentList.Status.RECEIVED,
-    PaymentList.Status.VALIDATING,
-    PaymentList.Status.VERIFYING,
-    PaymentList.Status.IMPORTING,
-)
+UNFINISHED = steps.UNFINISHED
 MAX_TAKEOVERS = 3
 # A list nobody claimed this long after its upload (its S3 event lost): the pass starts it.
 UNCLAIMED_AFTER = timedelta(minutes=2)

@@ -91,11 +91,24 @@ def _list(payload) -> PaymentList:
     return PaymentList.objects.select_related("organization").get(pk=payload["payment_list_id"])
 
 
-def _mark(payment_list: PaymentList, **fields) -> None:
-    """Save fields of a list this run owns; Stale if another run has taken it over."""
+UNFINISHED = (
+    PaymentList.Status.RECEIVED,
+    PaymentList.Status.VALIDATING,
+    PaymentList.Status.VERIFYING,
+    PaymentList.Status.IMPORTING,
+)
+
+
+def _mark(payment_list: PaymentList, *, if_step_done=None, **fields) -> None:
+    """Save fields of a list this run owns and that is not finished; Stale if another run
+    has taken it over, or if it finished meanwhile (a copy of this task that ran at the
+    same time, a Step Functions retry of it, finished it: this one must not take it back).
+    `if_step_done`: also only if the list's last finished step is still that one."""
     owned = PaymentList.objects.filter(pk=payment_list.pk, run_token=payment_list.run_token)
-    if not owned.update(**fields):
-        raise Stale(f"List #{payment_list.pk} is no longer this run's.")
+    if if_step_done is not None:
+        owned = owned.filter(step_done=if_step_done)
+    if not owned.filter(status__in=UNFINISHED).update(**fields):
+        raise Stale(f"List #{payment_list.pk} is no longer this run's, or has moved on.")
     for name, value in fields.items():
         setattr(payment_list, name, value)
 
@@ -122,8 +135,26 @@ def _begin(payload: dict, step: str) -> PaymentList | None:
         return None
     if done != here - 1:
         raise Stale(f"{step} cannot run before {ORDER[here - 1]} has finished.")
-    _mark(payment_list, status=STATUS_DURING[step], current_step=step, lease_until=lease_until())
+    try:  # from the step read above only: never back from a later one
+        _mark(
+            payment_list,
+            if_step_done=payment_list.step_done,
+            status=STATUS_DURING[step],
+            current_step=step,
+            lease_until=lease_until(),
+        )
+    except Stale:
+        if _begin_again(payload, here):
+            return None  # a copy of this task finished it meanwhile: pass on
+        raise
     return payment_list
+
+
+def _begin_again(payload: dict, here: int) -> bool:
+    """After a start that found the list moved on: whether this run has finished the step
+    (else Stale: another run's, or finished)."""
+    payment_list = _owned(payload)
+    return bool(payment_list.step_done) and ORDER.index(payment_list.step_done) >= here
 
 
 def _finished(payment_list: PaymentList, step: str) -> None:
