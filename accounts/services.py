@@ -9,12 +9,15 @@ E-mail addresses are handled in one form only, `canonical_email`: stored, looked
 
 Wrong code guesses are counted per purpose and address (`accounts.attempts`), whatever code
 is current: asking for a new code brings no new tries. The count is taken before the code
-is compared, so concurrent guesses can't exceed the limit either.
+is compared, so concurrent guesses can't exceed the limit either. New codes asked for
+(resend, password reset) are counted per address too, so nobody can have a person's inbox
+filled with them.
 """
 
 import hashlib
 import hmac
 import logging
+import math
 import secrets
 import time
 from contextlib import contextmanager
@@ -55,6 +58,17 @@ class AccountError(DomainError):
 
 class AccountForbidden(DomainError):
     status_code = 403
+
+
+class TooManyCodes(DomainError):
+    status_code = 429
+
+    def __init__(self, detail: str, retry_after: float):
+        super().__init__(detail)
+        self.retry_after = max(1, math.ceil(retry_after))
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 # --- settings -------------------------------------------------------------------------
@@ -165,6 +179,25 @@ def _attempts_key(purpose: str, email: str) -> str:
     return attempt_key(f"code_{purpose}", email)
 
 
+def _code_mails_key(email: str) -> str:
+    return attempt_key("code_mails", email)
+
+
+def _count_code_request(email: str) -> None:
+    """Count a request for a new code (resend or password reset) to `email`; TooManyCodes
+    beyond CONFIRMATION_CODE_MAILS_PER_HOUR in an hour. Counted for every address, with an
+    account or not, before anything is looked up: the answer tells nothing about it."""
+    limit = settings.CONFIRMATION_CODE_MAILS_PER_HOUR
+    attempt = count_attempt(_code_mails_key(email), limit=limit, period=3600.0)
+    if not attempt.allowed:
+        raise TooManyCodes(
+            f"A new code for this address was asked for {limit} times in the last hour. "
+            "Use the code in the newest e-mail, or try again in "
+            f"{_in_words(attempt.retry_after)}.",
+            attempt.retry_after,
+        )
+
+
 def _codes_locked(purpose: str, email: str) -> bool:
     from accounts.attempts import peek_attempts
 
@@ -261,6 +294,7 @@ def resend_confirmation_code(*, email: str) -> None:
     """Send a fresh code to an unconfirmed account; silent otherwise (no account probing,
     in the answer or its timing)."""
     email = canonical_email(email)
+    _count_code_request(email)
     with _no_faster_than(settings.ACCOUNT_ANSWER_FLOOR_SECONDS):
         user = User.objects.filter(email=email, email_confirmed_at=None, is_active=True).first()
         if user is not None and not _codes_locked(Purpose.CONFIRM, email):
@@ -341,6 +375,7 @@ def clear_attempt_limits(user: User) -> None:
         attempt_key("auth_email", user.email),
         _attempts_key(Purpose.CONFIRM, user.email),
         _attempts_key(Purpose.RESET, user.email),
+        _code_mails_key(user.email),
     ):
         forget_attempts(key)
 
@@ -357,6 +392,7 @@ def request_password_reset(*, email: str) -> None:
     """E-mail a reset code if an active account has this address. Whatever the address,
     the caller learns nothing: same answer, and no faster or slower."""
     email = canonical_email(email)
+    _count_code_request(email)
     with _no_faster_than(settings.ACCOUNT_ANSWER_FLOOR_SECONDS):
         user = User.objects.filter(email=email, is_active=True).first()
         if user is None or _codes_locked(Purpose.RESET, email):

@@ -211,6 +211,8 @@ CONFIRMATION_CODE_MAX_ATTEMPTS = env.int("CONFIRMATION_CODE_MAX_ATTEMPTS", defau
 CONFIRMATION_CODE_ATTEMPTS_WINDOW_HOURS = env.float(
     "CONFIRMATION_CODE_ATTEMPTS_WINDOW_HOURS", default=24
 )
+# New codes (resend, password reset) e-mailed to one address in an hour; beyond, 429.
+CONFIRMATION_CODE_MAILS_PER_HOUR = env.int("CONFIRMATION_CODE_MAILS_PER_HOUR", default=5)
 # API tokens end this long after their last use (sliding), and on password change or
 # reset, account deletion and "sign out everywhere".
 API_TOKEN_TTL_DAYS = env.float("API_TOKEN_TTL_DAYS", default=30)
