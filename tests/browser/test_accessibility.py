@@ -223,3 +223,114 @@ def test_axe_finds_nothing_serious_on_the_rider_pages_and_the_admin(
         audit.check(name)
 
     audit.assert_clean()
+
+
+# What a screen reader hears: every change of a live region's text (role status, alert or
+# log, or aria-live), and whether the region was in the page, shown, before the change. A
+# region shown and filled in the same moment (it was display: none, or inside something
+# hidden) is not announced: a screen reader only reads changes of a region it already knew.
+LIVE_REGIONS = """(() => {
+  const LIVE = '[aria-live]:not([aria-live="off"]), [role="status"], [role="alert"], [role="log"]';
+  const said = (window.__liveChanges = []);
+  const known = new Map();
+  const shown = (region) => region.checkVisibility() && !region.closest('[aria-hidden="true"]');
+  function look() {
+    for (const region of document.querySelectorAll(LIVE)) {
+      const text = region.textContent.replace(/\\s+/g, " ").trim();
+      const now = shown(region);
+      const before = known.get(region);
+      if (before && text && text !== before.text) said.push({ text, heard: before.shown && now });
+      known.set(region, { shown: now, text });
+    }
+  }
+  document.addEventListener("DOMContentLoaded", () => {
+    look();
+    new MutationObserver(look).observe(document.body, {
+      subtree: true, childList: true, characterData: true,
+      attributes: true, attributeFilter: ["hidden", "class", "style", "aria-hidden"],
+    });
+  });
+})();"""
+
+# The focused element shows where it is: an outline (or a ring drawn by a box-shadow) at
+# least 2 px wide, in a colour other than the background's.
+FOCUS_SHOWN = """() => {
+  const focused = document.activeElement;
+  if (!focused || focused === document.body) return "nothing is focused";
+  const ring = (style) => (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2)
+    || /\\d+px \\d+px \\d+px [2-9]/.test(style.boxShadow);
+  // A control drawn by its label (the segmented radio buttons) shows focus on the label's box.
+  const drawn = focused.matches(".segmented input") ? focused.nextElementSibling : focused;
+  return ring(getComputedStyle(drawn)) ? "" : `no focus ring on ${focused.outerHTML.slice(0, 80)}`;
+}"""
+
+
+def press_tab_until(page, name: str, *, limit: int = 40) -> list[str]:
+    """Tab until the control called `name` has the focus; on the way every control shows
+    its focus. Returns the names of the controls passed."""
+    passed = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        hidden_focus = page.evaluate(FOCUS_SHOWN)
+        assert not hidden_focus, hidden_focus
+        focused = page.evaluate(
+            "() => { const f = document.activeElement;"
+            " return (f.getAttribute('aria-label') || f.innerText || f.tagName).trim(); }"
+        )
+        passed.append(focused)
+        if focused == name:
+            return passed
+    raise AssertionError(f"Tab never reached {name!r}; it went through {passed}")
+
+
+def test_a_rider_requests_and_cancels_with_the_keyboard_alone_and_hears_the_ride(
+    new_page, sign_in, settings
+):
+    """Tab, Enter and Space only: the pickup, the request, the cancellation, focus always
+    shown and never lost; what the page says about the ride reaches a screen reader."""
+    settings.RIDE_TIME_SCALE = 60  # 300 m away: the unicorn comes within a second
+    settings.RIDE_BOARDING_MINUTES = 60
+    settings.SERVICE_AREA = {"latitude": LAT, "longitude": LNG, "radius_km": 0.4}
+    UnicornFactory(
+        name="Shadowfax", color="white", gender="male", latitude=LAT + 0.0027, longitude=LNG
+    )
+    page = new_page(DESKTOP)
+    page.add_init_script(LIVE_REGIONS)
+    sign_in(page, UserFactory())
+    open_ride_page(page)
+
+    press_tab_until(page, "Use map centre")
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-estimate-amount]")).to_have_text("$12.50")
+    press_tab_until(page, "Request a unicorn")
+    page.keyboard.press("Enter")
+
+    message = page.locator("[data-ride-message]")
+    expect(message).to_have_text("Shadowfax has arrived. Giddy up!", timeout=10_000)
+    # The focus went on to what can be done now, not to the top of the page.
+    cancel = page.get_by_role("button", name="Cancel ($5.00 fee)")
+    expect(cancel).to_be_focused()
+    assert not page.evaluate(FOCUS_SHOWN)
+    page.keyboard.press("Space")
+    expect(message).to_have_text("Your ride is cancelled.")
+    expect(page.get_by_role("link", name="See the receipt")).to_be_focused()
+    assert not page.evaluate(FOCUS_SHOWN)
+
+    # Another ride: a pickup outside the service area is refused, and that is heard too.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Request another unicorn")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("radio", name="Pickup")).to_be_focused()
+    assert not page.evaluate(FOCUS_SHOWN)
+    tap_the_map(page, right=300)
+    expect(page.locator("[data-map-message]")).to_contain_text("service area")
+
+    changes = page.evaluate("window.__liveChanges")
+    heard = [change["text"] for change in changes if change["heard"]]
+    for said in [
+        "Shadowfax, your white unicorn, is on his way.",
+        "Shadowfax has arrived. Giddy up!",
+        "Your ride is cancelled.",
+        "outside our service area",
+    ]:
+        assert any(said in text for text in heard), (said, changes)

@@ -54,6 +54,7 @@
     status: $("[data-ride-status]"),
     card: $("[data-ride-card]"),
     message: $("[data-ride-message]"),
+    announcer: $("[data-ride-announcer]"),
     detail: $("[data-ride-detail]"),
     progress: $("[data-progress]"),
     etaLabel: $("[data-eta-label]"),
@@ -98,6 +99,7 @@
     nearbyTimer: 0,
     riderMovedMap: false, // since the ride was last fitted in view (fitRide)
     fitting: false, // while fitRide moves the map
+    pressed: null, // the request or action button pressed, until the ride's next state (keepFocus)
   };
 
   const call = {
@@ -395,6 +397,7 @@
   async function requestRide() {
     if (!state.pickup || state.ride) return;
     clearAnnouncement(ui.status);
+    state.pressed = ui.request;
     state.bookingKey ??= newIdempotencyKey();
     setBusy(ui.request, true, "Finding your unicorn…");
     try {
@@ -405,6 +408,7 @@
     } catch (error) {
       if (!mayStillBook(error)) state.bookingKey = null;
       setBusy(ui.request, false);
+      state.pressed = null;
       if (error.status === 400) mapMessage(sentences(error));
       else if (error.status === 401) W.announceError(ui.status, error);
       else if (error.status === 409 && error.retryAfter) {
@@ -532,6 +536,7 @@
   function render(ride) {
     const { unicorn } = ride;
     const changed = state.shownStatus !== ride.status;
+    const focused = document.activeElement;
     ui.planner.hidden = true;
     ui.card.hidden = false;
     ui.title.textContent = ACTIVE.has(ride.status) ? "Your ride" : "Your last ride";
@@ -579,6 +584,7 @@
     }
     if (changed) {
       ui.message.textContent = message;
+      ui.announcer.textContent = detail ? `${message} ${detail}` : message;
       state.shownStatus = ride.status;
     }
     ui.detail.textContent = detail;
@@ -591,6 +597,7 @@
     show(ui.newRide, !ACTIVE.has(ride.status));
 
     ui.progress.parentElement.hidden = ride.status === "cancelled" || ride.status === "expired";
+    keepFocus(focused);
     renderTime(ride);
     drawRide(ride, changed);
     if (!ACTIVE.has(ride.status)) {
@@ -599,6 +606,20 @@
       if (changed) watchForRideElsewhere(); // the receipt stays, until the rider books again
     }
     if (changed) document.dispatchEvent(new CustomEvent("wildrydes:ride-changed", { detail: ride }));
+  }
+
+  // The control that had the focus went away with the ride's new state (the request button
+  // with the planner, an action done, a cancellation by an operator): the focus goes on to
+  // what can be done now, not back to the top of the page for the keyboard or a screen reader.
+  // A button pressed is disabled while its request is under way, which takes the focus from
+  // it (to the page's body): then the one pressed (state.pressed) is the one that had it.
+  function keepFocus(focused) {
+    const pressed = state.pressed;
+    state.pressed = null;
+    const had = root.contains(focused) ? focused : !focused || focused === document.body ? pressed : null;
+    if (!had || had.getClientRects().length) return;
+    const actions = [ui.board, ui.complete, ui.cancel, ui.receipt, ui.newRide];
+    actions.find((action) => !action.hidden)?.focus();
   }
 
   function renderTime(ride) {
@@ -771,6 +792,7 @@
     const ride = state.ride;
     if (!ride) return;
     clearAnnouncement(ui.status);
+    state.pressed = button;
     holdActions(button, busyLabel);
     schedulePoll(null); // the action's answer is the next state; polling resumes after it
     state.pollSeq += 1; // and a poll under way answers for the state before this action
@@ -819,6 +841,7 @@
     ui.estimateAmount.textContent = "—";
     ui.estimateDetail.textContent = "Set a pickup to see your fare.";
     clearAnnouncement(ui.status);
+    clearAnnouncement(ui.announcer);
     renderTrip();
     state.showPlanned = true; // the free unicorns around where the last ride was
     refreshNearby();
