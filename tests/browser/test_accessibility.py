@@ -253,15 +253,42 @@ LIVE_REGIONS = """(() => {
 })();"""
 
 # The focused element shows where it is: an outline (or a ring drawn by a box-shadow) at
-# least 2 px wide, in a colour other than the background's.
+# least 2 px wide; an outline in a colour of 3:1 or more against what is around it (WCAG
+# 1.4.11): the background behind the control, each colour of a gradient (the outline is
+# drawn outside the control, over its parent's background).
 FOCUS_SHOWN = """() => {
   const focused = document.activeElement;
   if (!focused || focused === document.body) return "nothing is focused";
-  const ring = (style) => (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2)
-    || /\\d+px \\d+px \\d+px [2-9]/.test(style.boxShadow);
+  const name = focused.outerHTML.slice(0, 80);
   // A control drawn by its label (the segmented radio buttons) shows focus on the label's box.
   const drawn = focused.matches(".segmented input") ? focused.nextElementSibling : focused;
-  return ring(getComputedStyle(drawn)) ? "" : `no focus ring on ${focused.outerHTML.slice(0, 80)}`;
+  const style = getComputedStyle(drawn);
+  const outline = style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2;
+  if (!outline) {
+    return /\\d+px \\d+px \\d+px [2-9]/.test(style.boxShadow) ? "" : `no focus ring on ${name}`;
+  }
+  const rgba = (text) => text.match(/[\\d.]+/g).map(Number).concat(1).slice(0, 4);
+  const luminance = ([r, g, b]) => [r, g, b]
+    .map((c) => (c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4)
+    .reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
+  const contrast = (a, b) => {
+    const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+    return (hi + 0.05) / (lo + 0.05);
+  };
+  let behind = [[255, 255, 255, 1]];
+  for (let node = drawn.parentElement; node; node = node.parentElement) {
+    const around = getComputedStyle(node);
+    const stops = (around.backgroundImage.match(/rgba?\\([^)]*\\)/g) || [])
+      .map(rgba).filter((c) => c[3] > 0.5);
+    const colour = rgba(around.backgroundColor);
+    if (stops.length || colour[3] > 0.5) {
+      behind = colour[3] > 0.5 ? [colour, ...stops] : stops;
+      break;
+    }
+  }
+  const ring = rgba(style.outlineColor);
+  const worst = Math.min(...behind.map((colour) => contrast(ring, colour)));
+  return worst >= 3 ? "" : `the focus ring of ${name} has ${worst.toFixed(2)}:1 around it`;
 }"""
 
 
@@ -334,3 +361,20 @@ def test_a_rider_requests_and_cancels_with_the_keyboard_alone_and_hears_the_ride
         "outside our service area",
     ]:
         assert any(said in text for text in heard), (said, changes)
+
+
+def test_every_control_of_the_landing_page_shows_its_focus_to_the_keyboard(page):
+    """Tab through the whole page, at desktop and at phone size: each stop shows a focus
+    ring that stands out from what is around it (the accent band's button included)."""
+    for viewport in (DESKTOP, PHONE):
+        page.set_viewport_size(viewport)
+        page.goto("/")
+        settled(page, "h1")
+        stops = []
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement === document.body"):
+                break
+            stops.append(page.evaluate("document.activeElement.outerHTML.slice(0, 60)"))
+            assert not page.evaluate(FOCUS_SHOWN), page.evaluate(FOCUS_SHOWN)
+        assert any("Become a unicorn" in stop for stop in stops), stops
