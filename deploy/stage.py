@@ -5,6 +5,8 @@
     python deploy/stage.py destroy STAGE [--yes]    # asks for the stage's name without --yes
     python deploy/stage.py settings STAGE [--offline]   # print the stage's Zappa settings
     python deploy/stage.py operator STAGE --email ADDRESS  # the first operator (asks a password)
+    python deploy/stage.py manage STAGE "COMMAND"   # a management command inside the function
+    python deploy/stage.py invoke STAGE FUNCTION    # e.g. events.aws.relay_on_schedule
 
 Credentials and region come from the environment, as the AWS CLI takes them (AWS_PROFILE,
 AWS_ACCESS_KEY_ID..., AWS_REGION or AWS_DEFAULT_REGION; AWS_ENDPOINT_URL for an emulator).
@@ -37,6 +39,8 @@ import argparse
 import hashlib
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
 import time
@@ -56,6 +60,10 @@ LAMBDA_VENV = ROOT / ".venv-lambda"
 # Lambda keeps this much of the account's concurrency unreserved; reserving more fails.
 UNRESERVED_MINIMUM = 100
 OFFLINE_ACCOUNT = "123456789012"  # `settings --offline` (package tests): no AWS call
+# The template's Stage parameter (AllowedPattern; a test keeps them equal): 20 characters
+# keep every name AWS limits in length, e.g. the buckets' wildrydes-<stage>-files-<account>.
+STAGE_NAME = r"[a-z][a-z0-9]{0,19}"
+DEPLOY_LOCK = "deploy.lock"  # in the stage's Zappa bucket, while a `make deploy` runs
 
 
 def stack_name(stage: str) -> str:
@@ -76,9 +84,14 @@ def say(message: str) -> None:
 def session():
     import boto3
 
-    current = boto3.session.Session()
+    # boto3 reads AWS_DEFAULT_REGION and the profile's region, not AWS_REGION, which the AWS
+    # CLI v2, the other SDKs and docs/deploy.md use.
+    current = boto3.session.Session(region_name=os.environ.get("AWS_REGION") or None)
     if not current.region_name:
-        raise SystemExit("No AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's).")
+        raise SystemExit(
+            "No AWS region: set AWS_REGION (e.g. export AWS_REGION=us-east-1), or give your "
+            "AWS_PROFILE a region."
+        )
     return current
 
 
@@ -87,20 +100,28 @@ def account_of(aws) -> str:
 
 
 def stack_outputs(aws, stage: str) -> dict:
-    [stack] = aws.client("cloudformation").describe_stacks(StackName=stack_name(stage))["Stacks"]
+    cloudformation = aws.client("cloudformation")
+    if not stack_exists(cloudformation, stack_name(stage)):
+        raise SystemExit(no_stage_here(aws, stage))
+    [stack] = cloudformation.describe_stacks(StackName=stack_name(stage))["Stacks"]
     return {output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])}
 
 
-def stack_exists(cloudformation, name: str) -> bool:
+def stack_status(cloudformation, name: str) -> str | None:
+    """The stack's status, None if there is none (or it was deleted)."""
     from botocore.exceptions import ClientError
 
     try:
         [stack] = cloudformation.describe_stacks(StackName=name)["Stacks"]
     except ClientError as error:
         if "does not exist" in str(error):
-            return False
+            return None
         raise
-    return stack["StackStatus"] != "DELETE_COMPLETE"
+    return None if stack["StackStatus"] == "DELETE_COMPLETE" else stack["StackStatus"]
+
+
+def stack_exists(cloudformation, name: str) -> bool:
+    return stack_status(cloudformation, name) is not None
 
 
 def ensure_stack(aws, stage: str, parameters: dict) -> None:
@@ -116,9 +137,28 @@ def ensure_stack(aws, stage: str, parameters: dict) -> None:
         "Capabilities": ["CAPABILITY_NAMED_IAM"],
         "Tags": [{"Key": "project", "Value": APP}, {"Key": "stage", "Value": stage}],
     }
-    if not stack_exists(cloudformation, name):
+    status = stack_status(cloudformation, name)
+    if status and status.endswith("_IN_PROGRESS"):
+        raise SystemExit(
+            f"The stack {name} is {status}: another `make deploy` or `make destroy` of {stage}"
+            " is changing it. Wait until it is done (the CloudFormation console shows it), then"
+            " run this again."
+        )
+    if status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED"):
+        raise SystemExit(
+            f"The stack {name} was never created ({status}): the Events tab of the stack in the"
+            f" CloudFormation console says which resource failed and why. Remove it with `make"
+            f" destroy STAGE={stage} CONFIRM={stage}`, fix the cause, then deploy again."
+        )
+    if status is None:
         say(f"creating the stack {name} (a database and its proxy: 15-25 minutes)")
-        cloudformation.create_stack(**arguments, OnFailure="ROLLBACK")
+        try:
+            cloudformation.create_stack(**arguments, OnFailure="ROLLBACK")
+        except cloudformation.exceptions.AlreadyExistsException:
+            raise SystemExit(
+                f"The stack {name} is being created by another `make deploy STAGE={stage}`:"
+                " wait until it is done, then run this again."
+            ) from None
         waiter = "stack_create_complete"
     else:
         say(f"updating the stack {name}")
@@ -138,9 +178,18 @@ def wait_for_stack(cloudformation, name: str, waiter: str) -> None:
     [stack] = cloudformation.describe_stacks(StackName=name)["Stacks"]
     if stack["StackStatus"].endswith("_COMPLETE") and "ROLLBACK" not in stack["StackStatus"]:
         return
-    cloudformation.get_waiter(waiter).wait(
-        StackName=name, WaiterConfig={"Delay": 15, "MaxAttempts": 240}
-    )
+    from botocore.exceptions import WaiterError
+
+    try:
+        cloudformation.get_waiter(waiter).wait(
+            StackName=name, WaiterConfig={"Delay": 15, "MaxAttempts": 240}
+        )
+    except WaiterError:
+        raise SystemExit(
+            f"The stack {name} did not finish ({stack_status(cloudformation, name)}): the Events"
+            " tab of the stack in the CloudFormation console says which resource failed and"
+            " why. Fix that, then run this again."
+        ) from None
 
 
 # --- Zappa settings -----------------------------------------------------------------
@@ -322,14 +371,46 @@ def current_alias(lam, name: str) -> dict | None:
         return None
 
 
-def point_alias(lam, name: str, version: str, canary: tuple[str, float] | None = None) -> None:
+def point_alias(
+    lam,
+    name: str,
+    version: str,
+    canary: tuple[str, float] | None = None,
+    served_before: list[str] | None = None,
+) -> None:
+    """The alias on `version` (and `canary`); `served_before`, when given, is written to its
+    description: the versions it served before this one, the last most recently."""
     routing = {"AdditionalVersionWeights": dict([canary]) if canary else {}}
+    described = {}
+    if served_before is not None:
+        described["Description"] = f"served before: {' '.join(served_before[-30:])}".strip()
     if current_alias(lam, name) is None:
-        lam.create_alias(FunctionName=name, Name=ALIAS, FunctionVersion=version)
+        lam.create_alias(FunctionName=name, Name=ALIAS, FunctionVersion=version, **described)
     else:
         lam.update_alias(
-            FunctionName=name, Name=ALIAS, FunctionVersion=version, RoutingConfig=routing
+            FunctionName=name,
+            Name=ALIAS,
+            FunctionVersion=version,
+            RoutingConfig=routing,
+            **described,
         )
+
+
+def served_before(alias: dict | None) -> list[str] | None:
+    """The versions the alias served before its current one, the last most recently (what
+    `make rollback` goes back to); None for an alias deployed before this was recorded."""
+    found = re.fullmatch(r"served before:([\d ]*)", (alias or {}).get("Description", ""))
+    return found.group(1).split() if found else None
+
+
+def promote(lam, name: str, version: str) -> None:
+    """The alias on `version` alone, the version it served pushed onto its history."""
+    alias = current_alias(lam, name)
+    history = served_before(alias) or []
+    previous = (alias or {}).get("FunctionVersion")
+    if previous and previous != version:
+        history = [v for v in history if v != version] + [previous]
+    point_alias(lam, name, version, served_before=history)
 
 
 def account_concurrency_limit(lam) -> int:
@@ -386,10 +467,19 @@ def check_health(lam, stage: str, region: str, qualifier: str) -> None:
         Qualifier=qualifier,
         Payload=json.dumps(health_event(stage, region)).encode(),
     )
-    payload = json.loads(answer["Payload"].read() or b"null")
-    status = (payload or {}).get("statusCode")
+    payload = json.loads(answer["Payload"].read() or b"null") or {}
+    status = payload.get("statusCode")
     if answer.get("FunctionError") or status != 200:
-        raise SystemExit(f"/api/health/ through {qualifier} answered {status}: {payload}")
+        said = (
+            f"{payload.get('errorType')}: {payload.get('errorMessage')}"
+            if answer.get("FunctionError")
+            else f"{status} {str(payload.get('body'))[:300]}"
+        )
+        raise SystemExit(
+            f"Version {qualifier} of {function_name(stage)} failed its health check"
+            f" (/api/health/: {said}), so `{ALIAS}` stays where it was. Its log says why:"
+            f" CloudWatch, log group /aws/lambda/{function_name(stage)}. Fix it and deploy again."
+        )
     say(f"/api/health/ through {qualifier}: 200 {payload.get('body')}")
 
 
@@ -501,14 +591,130 @@ def collect_static_if_changed(aws, environment: dict) -> None:
     )
 
 
+def user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "someone"
+
+
+class DeployLock:
+    """One `make deploy` of a stage at a time, from any machine: an object in the stage's Zappa
+    bucket, written only if there is none (S3's conditional write), removed at the end."""
+
+    def __init__(self, aws, stage: str, account: str):
+        self.s3, self.stage = aws.client("s3"), stage
+        self.bucket = f"{APP}-{stage}-zappa-{account}"
+        self.token = uuid.uuid4().hex
+        self.held = False
+
+    def holder(self) -> dict | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            body = self.s3.get_object(Bucket=self.bucket, Key=DEPLOY_LOCK)["Body"].read()
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("NoSuchKey", "NoSuchBucket", "404"):
+                return None
+            raise
+        try:
+            return json.loads(body)
+        except ValueError:
+            return {}
+
+    def busy(self, holder: dict, doing: str) -> str:
+        return (
+            f"Another `make deploy STAGE={self.stage}` is running: started by"
+            f" {holder.get('by', 'someone')} at {holder.get('started', '?')} (pid"
+            f" {holder.get('pid', '?')}). Wait for it to finish, then {doing} again. If it was"
+            f" interrupted and nothing is deploying {self.stage}, remove its lock: aws s3 rm"
+            f" s3://{self.bucket}/{DEPLOY_LOCK}"
+        )
+
+    def acquire(self) -> None:
+        """Held from here on; a no-op before the stack made the bucket (its creation is one
+        at a time already)."""
+        from botocore.exceptions import ClientError
+
+        if self.held:
+            return
+        body = {
+            "by": f"{user()}@{socket.gethostname()}",
+            "pid": os.getpid(),
+            "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+            "token": self.token,
+        }
+        try:
+            self.s3.put_object(
+                Bucket=self.bucket, Key=DEPLOY_LOCK, Body=json.dumps(body), IfNoneMatch="*"
+            )
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            if code == "NoSuchBucket":
+                return
+            if code not in ("PreconditionFailed", "ConditionalRequestConflict"):
+                raise
+            raise SystemExit(self.busy(self.holder() or {}, "run yours")) from None
+        self.held = True
+
+    def release(self) -> None:
+        if self.held and (self.holder() or {}).get("token") == self.token:
+            self.s3.delete_object(Bucket=self.bucket, Key=DEPLOY_LOCK)
+        self.held = False
+
+    def refuse_if_held(self, doing: str) -> None:
+        holder = self.holder()
+        if holder is not None:
+            raise SystemExit(self.busy(holder, doing))
+
+
+SECRETS = {"DjangoSecretArn": "Django's key", "DatabaseSecretArn": "the database's password"}
+
+
+def check_secrets(aws, outputs: dict) -> None:
+    """The function reads both secrets when it starts: one deleted (or scheduled for deletion)
+    would let the new version fail on every cold start. Said before anything changes."""
+    secrets = aws.client("secretsmanager")
+    for output, what in SECRETS.items():
+        arn = outputs[output]
+        try:
+            described = secrets.describe_secret(SecretId=arn)
+        except secrets.exceptions.ResourceNotFoundException:
+            raise SystemExit(
+                f"The secret {arn} ({what}) is gone from Secrets Manager, and the function"
+                " cannot start without it. It cannot be brought back: docs/operations.md, 'A"
+                " secret deleted', says what to do."
+            ) from None
+        if described.get("DeletedDate"):
+            raise SystemExit(
+                f"The secret {described['Name']} ({what}) is scheduled for deletion, and the"
+                " function cannot start without it: restore it with `aws secretsmanager"
+                f" restore-secret --secret-id {described['Name']}`, then run this again."
+            )
+
+
 def deploy(stage: str, canary: int, bake_minutes: float, poll_seconds: float) -> int:
     aws = session()
-    account, region = account_of(aws), aws.region_name
+    account = account_of(aws)
+    lock = DeployLock(aws, stage, account)
+    lock.acquire()  # before the stack changes, when the stack is there
+    try:
+        return deploy_locked(aws, lock, stage, account, canary, bake_minutes, poll_seconds)
+    finally:
+        lock.release()
+
+
+def deploy_locked(aws, lock, stage, account, canary, bake_minutes, poll_seconds) -> int:
+    region = aws.region_name
     parameters = {"Stage": stage}
     if os.environ.get("ALARM_EMAIL"):
         parameters["AlarmEmail"] = os.environ["ALARM_EMAIL"]
     ensure_stack(aws, stage, parameters)
+    lock.acquire()  # the first deploy: once the stack made the bucket
     outputs = stack_outputs(aws, stage)
+    check_secrets(aws, outputs)
     settings_file = write_settings(stage, render_settings(stage, account, region, outputs))
     say(f"Zappa settings for {stage}: {settings_file.relative_to(ROOT)}")
     zip_file = package(stage, settings_file)
@@ -531,35 +737,50 @@ def deploy(stage: str, canary: int, bake_minutes: float, poll_seconds: float) ->
     baking = canary and previous and previous != version
     if baking and not bake(aws, stage, previous, version, canary, bake_minutes, poll_seconds):
         return 1
-    point_alias(lam, name, version)
+    promote(lam, name, version)
     say(f"{name}:{ALIAS} -> version {version}")
     print(f"\n{stage} is at {api_url(aws, stage)}/", flush=True)
     return 0
 
 
 def rollback(stage: str) -> int:
-    """The `live` alias back to the version before the one it serves (no code moves)."""
+    """The `live` alias back to the version it served before the current one (no code moves)."""
     aws = session()
     lam = aws.client("lambda")
     name = function_name(stage)
+    if not function_exists(lam, name):
+        raise SystemExit(no_stage_here(aws, stage))
     alias = current_alias(lam, name)
     if alias is None:
-        raise SystemExit(f"{name} has no `{ALIAS}` alias: deploy it first")
+        raise SystemExit(f"{name} has no `{ALIAS}` alias yet: run `make deploy STAGE={stage}`.")
+    current = alias["FunctionVersion"]
     weights = alias.get("RoutingConfig", {}).get("AdditionalVersionWeights", {})
     if weights:  # a canary in flight: drop it
-        point_alias(lam, name, alias["FunctionVersion"])
-        say(f"canary to {', '.join(weights)} cancelled: all on {alias['FunctionVersion']}")
+        point_alias(lam, name, current)
+        say(f"canary to {', '.join(weights)} cancelled: all on {current}")
         return 0
-    versions = sorted(
-        int(v["Version"])
-        for page in lam.get_paginator("list_versions_by_function").paginate(FunctionName=name)
-        for v in page["Versions"]
-        if v["Version"] != "$LATEST" and int(v["Version"]) < int(alias["FunctionVersion"])
-    )
-    if not versions:
-        raise SystemExit(f"no version of {name} before {alias['FunctionVersion']}")
-    point_alias(lam, name, str(versions[-1]))
-    say(f"{name}:{ALIAS} -> version {versions[-1]} (was {alias['FunctionVersion']})")
+    history = served_before(alias)
+    if history is None:  # an alias from before the history was kept: the version below
+        history = sorted(
+            (
+                v["Version"]
+                for page in lam.get_paginator("list_versions_by_function").paginate(
+                    FunctionName=name
+                )
+                for v in page["Versions"]
+                if v["Version"] != "$LATEST" and int(v["Version"]) < int(current)
+            ),
+            key=int,
+        )[-1:]
+    if not history:
+        raise SystemExit(
+            f"Nothing to roll back to: version {current} of {stage} is the earliest it served"
+            " that `make rollback` knows of. To run other code, deploy it: git checkout"
+            f" <commit> && make deploy STAGE={stage}"
+        )
+    target = history.pop()
+    point_alias(lam, name, target, served_before=history)
+    say(f"{name}:{ALIAS} -> version {target} (was {current})")
     say("migrations are not undone; the SQS, S3 and schedule triggers keep running $LATEST")
     return 0
 
@@ -596,41 +817,108 @@ def confirm_destroy(stage: str, confirmed: bool) -> None:
         raise SystemExit("Nothing deleted.")
 
 
+def bucket_exists(s3, bucket: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_bucket(Bucket=bucket)
+    except ClientError as error:
+        if error.response["Error"]["Code"] in ("404", "NoSuchBucket", "NotFound"):
+            return False
+        raise
+    return True
+
+
+def stages_here(aws) -> list[str]:
+    """The stages deployed in this account and region, by their stacks' names."""
+    prefix, suffix = f"{APP}-", "-infra"
+    found = set()
+    for page in aws.client("cloudformation").get_paginator("list_stacks").paginate():
+        for stack in page["StackSummaries"]:
+            named = stack["StackName"]
+            if stack["StackStatus"] == "DELETE_COMPLETE" or not named.startswith(prefix):
+                continue
+            if named.endswith(suffix):
+                found.add(named[len(prefix) : -len(suffix)])
+    return sorted(found)
+
+
+def no_stage_here(aws, stage: str) -> str:
+    others = ", ".join(stages_here(aws)) or "none"
+    return (
+        f"There is no stage {stage} in {aws.region_name} (account {account_of(aws)}); stages"
+        f" there: {others}. Check STAGE, and AWS_REGION or AWS_PROFILE."
+    )
+
+
 def destroy(stage: str, confirmed: bool) -> int:
     confirm_destroy(stage, confirmed)
     aws = session()
     account = account_of(aws)
     lam = aws.client("lambda")
-    name = function_name(stage)
-    settings_file = write_settings(
-        stage, render_settings(stage, account, aws.region_name, outputs=None)
-    )
-    if function_exists(lam, name):
-        zappa("undeploy", stage, "--yes", "--remove-logs", settings_file=settings_file)
+    s3 = aws.client("s3")
     cloudformation = aws.client("cloudformation")
-    if stack_exists(cloudformation, stack_name(stage)):
-        s3 = aws.client("s3")
-        empty_bucket(s3, f"{APP}-{stage}-zappa-{account}")
+    name = function_name(stage)
+    buckets = [f"{APP}-{stage}-zappa-{account}", f"{APP}-{stage}-files-{account}"]
+    has_function = function_exists(lam, name)
+    has_stack = stack_exists(cloudformation, stack_name(stage))
+    left_buckets = [bucket for bucket in buckets if bucket_exists(s3, bucket)]
+    if not (has_function or has_stack or left_buckets):
+        raise SystemExit(f"Nothing deleted. {no_stage_here(aws, stage)}")
+    DeployLock(aws, stage, account).refuse_if_held("destroy")
+    if has_function:
+        settings_file = write_settings(
+            stage, render_settings(stage, account, aws.region_name, outputs=None)
+        )
+        # Not --remove-logs: the function's log group is the stack's (deleted with it), and
+        # the API's execution logs are off, so Zappa printed a traceback for that group.
+        zappa("undeploy", stage, "--yes", settings_file=settings_file)
+    if has_stack:
+        empty_bucket(s3, buckets[0])
         say(f"deleting the stack {stack_name(stage)} (the database leaves a final snapshot)")
         cloudformation.delete_stack(StackName=stack_name(stage))
-        cloudformation.get_waiter("stack_delete_complete").wait(
-            StackName=stack_name(stage), WaiterConfig={"Delay": 15, "MaxAttempts": 240}
-        )
-        # The files bucket is kept by the stack (DeletionPolicy Retain) so an update can
-        # never lose uploads; destroying the stage removes it.
-        empty_bucket(s3, f"{APP}-{stage}-files-{account}")
+        wait_for_deletion(cloudformation, stage)
+    # The files bucket is kept by the stack (DeletionPolicy Retain) so an update can never
+    # lose uploads; destroying the stage removes it (and what an interrupted destroy left).
+    for bucket in buckets:
+        empty_bucket(s3, bucket)
     say(f"{stage} destroyed")
     return 0
+
+
+def wait_for_deletion(cloudformation, stage: str) -> None:
+    from botocore.exceptions import WaiterError
+
+    name = stack_name(stage)
+    try:
+        cloudformation.get_waiter("stack_delete_complete").wait(
+            StackName=name, WaiterConfig={"Delay": 15, "MaxAttempts": 240}
+        )
+    except WaiterError:
+        raise SystemExit(
+            f"The stack {name} was not deleted ({stack_status(cloudformation, name)}): the"
+            " Events tab of the stack in the CloudFormation console says what stopped it (on"
+            " prod, the database's deletion protection: turn it off in the RDS console first)."
+            f" Then run `make destroy STAGE={stage}` again."
+        ) from None
+
+
+def django_setup() -> None:
+    """The project's Django here (the dev virtualenv has it): its validators and hashers."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wildrydes.settings")
+    import logging
+
+    import django
+
+    django.setup()
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # the settings' INFO: noise here
 
 
 def password_hash(password: str) -> str:
     """Django's hash of the password, made here with the project's own hashers and checked
     against its password validators (the dev virtualenv has Django)."""
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wildrydes.settings")
-    import django
-
-    django.setup()
+    django_setup()
     from django.contrib.auth.hashers import PBKDF2PasswordHasher
     from django.contrib.auth.password_validation import validate_password
     from django.core.exceptions import ValidationError
@@ -652,6 +940,16 @@ def operator(stage: str, email: str) -> int:
 
     if not email or "@" not in email:
         raise SystemExit("make operator STAGE=<name> EMAIL=<your address>")
+    django_setup()
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise SystemExit(
+            f"{email} is not an e-mail address: make operator STAGE=<name> EMAIL=<your address>"
+        ) from None
     password = os.environ.get("OPERATOR_PASSWORD") or getpass.getpass(f"Password for {email}: ")
     hashed = password_hash(password)
     aws = session()
@@ -665,12 +963,97 @@ def operator(stage: str, email: str) -> int:
     return 0
 
 
+def zappa_command(stage: str, command: str, argument: str) -> int:
+    """`zappa manage|invoke` for a deployed stage, with its settings rendered here (the
+    checkout's zappa_settings.json holds only "base": zappa alone knows no stage)."""
+    aws = session()
+    outputs = stack_outputs(aws, stage)
+    rendered = render_settings(stage, account_of(aws), aws.region_name, outputs)
+    zappa(command, stage, argument, settings_file=write_settings(stage, rendered))
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    """The command, and what goes wrong said in one sentence, never a traceback."""
+    try:
+        return run_command(argv)
+    except KeyboardInterrupt:
+        raise SystemExit("Interrupted.") from None
+    except subprocess.CalledProcessError as error:
+        step = " ".join(Path(part).name if os.sep in part else part for part in error.cmd[:3])
+        raise SystemExit(
+            f"`{step} ...` failed (exit {error.returncode}): its own output above says why."
+            " Fix that and run it again (a deploy picks up where it stopped)."
+        ) from None
+    except Exception as error:  # botocore's, translated; anything else is a bug: raised
+        sentence = aws_error_sentence(error)
+        if sentence is None:
+            raise
+        raise SystemExit(sentence) from None
+
+
+def aws_error_sentence(error: Exception) -> str | None:
+    from botocore import exceptions
+
+    if isinstance(error, exceptions.NoCredentialsError | exceptions.PartialCredentialsError):
+        return (
+            "No AWS credentials: set AWS_PROFILE to a profile of `aws configure list-profiles`"
+            " (after `aws sso login` if it is an SSO one), or AWS_ACCESS_KEY_ID and"
+            " AWS_SECRET_ACCESS_KEY, then run this again."
+        )
+    if isinstance(error, exceptions.ProfileNotFound):
+        return (
+            f"There is no AWS profile {os.environ.get('AWS_PROFILE', '')!r} on this machine: set"
+            " AWS_PROFILE to one of `aws configure list-profiles`, or make it with `aws"
+            " configure --profile <name>`."
+        )
+    if isinstance(error, exceptions.SSOError | exceptions.TokenRetrievalError):
+        return f"Your AWS sign-in has expired ({error}): run `aws sso login`, then this again."
+    if isinstance(error, exceptions.EndpointConnectionError | exceptions.ConnectTimeoutError):
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "?"
+        return (
+            f"Could not reach AWS ({error.kwargs.get('endpoint_url', '')}): check that"
+            f" AWS_REGION ({region}) is a region AWS has, such as us-east-1, and that this"
+            " machine is online."
+        )
+    if isinstance(error, exceptions.ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        message = error.response.get("Error", {}).get("Message", str(error))
+        if code in CREDENTIALS_REFUSED:
+            return (
+                f"AWS refused these credentials ({code}: {message}). Renew them (`aws sso login`"
+                " or new keys), check AWS_PROFILE or AWS_ACCESS_KEY_ID, then run this again."
+            )
+        if "AccessDenied" in code or code == "UnauthorizedOperation":
+            return (
+                f"These credentials may not do this ({error.operation_name}: {message})."
+                " docs/deploy.md: deploying takes administrator rights in the account."
+            )
+        return f"AWS refused {error.operation_name} ({code}): {message}"
+    if isinstance(error, exceptions.BotoCoreError):
+        return f"The AWS SDK stopped: {error}"
+    return None
+
+
+CREDENTIALS_REFUSED = {
+    "InvalidClientTokenId",
+    "UnrecognizedClientException",
+    "SignatureDoesNotMatch",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidAccessKeyId",
+    "RequestExpired",
+}
+
+
+def run_command(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "command", choices=["deploy", "rollback", "destroy", "settings", "operator"]
+        "command",
+        choices=["deploy", "rollback", "destroy", "settings", "operator", "manage", "invoke"],
     )
     parser.add_argument("stage")
+    parser.add_argument("argument", nargs="?", default="", help="manage: COMMAND, invoke: FUNCTION")
     parser.add_argument("--email", default="")
     parser.add_argument("--canary", type=int, default=0, help="percent of requests (1-50)")
     parser.add_argument("--bake-minutes", type=float, default=10.0)
@@ -678,10 +1061,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--yes", action="store_true")
     parser.add_argument("--offline", action="store_true")
     args = parser.parse_args(argv)
-    if not args.stage.isalnum() or not args.stage[0].isalpha() or args.stage != args.stage.lower():
-        raise SystemExit("A stage name is lower-case letters and digits, starting with a letter.")
+    if not re.fullmatch(STAGE_NAME, args.stage):
+        raise SystemExit(
+            f"{args.stage!r} cannot be a stage: a stage name is 1 to 20 lower-case letters and"
+            " digits, starting with a letter (AWS limits the length of the names made from"
+            " it), e.g. STAGE=dev or STAGE=alice2."
+        )
     if not 0 <= args.canary <= 50:
         raise SystemExit("--canary is a percentage of requests between 1 and 50.")
+    if args.command in ("manage", "invoke") and not args.argument:
+        raise SystemExit(f'deploy/stage.py {args.command} {args.stage} "<what to run>"')
     if args.command == "deploy":
         return deploy(args.stage, args.canary, args.bake_minutes, args.poll_seconds)
     if args.command == "rollback":
@@ -690,6 +1079,8 @@ def main(argv: list[str]) -> int:
         return destroy(args.stage, args.yes)
     if args.command == "operator":
         return operator(args.stage, args.email)
+    if args.command in ("manage", "invoke"):
+        return zappa_command(args.stage, args.command, args.argument)
     if args.offline:
         rendered = render_settings(args.stage, OFFLINE_ACCOUNT, "us-east-1", outputs=None)
     else:

@@ -118,7 +118,8 @@ def test_make_deploy_runs_the_whole_stage_against_moto_and_the_real_package(
         for name, value in moto_stack.FAKE_CREDENTIALS.items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
-        monkeypatch.setenv("AWS_DEFAULT_REGION", moto_stack.REGION)
+        monkeypatch.setenv("AWS_REGION", moto_stack.REGION)  # as docs/deploy.md exports it
+        monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
         monkeypatch.delenv("AWS_PROFILE", raising=False)
         for name, value in moto_stack.BYTECODE_CACHE.items():  # zappa's processes
             monkeypatch.setenv(name, value)
@@ -164,6 +165,23 @@ def test_make_deploy_runs_the_whole_stage_against_moto_and_the_real_package(
             assert staff and superuser and groups == ["Operators"]
             capsys.readouterr()
 
+            # A deploy while another one runs, or while a secret is scheduled for deletion
+            # (the new version could not start): a sentence, and nothing changes.
+            zappa_bucket = f"wildrydes-{STAGE}-zappa-{account}"
+            s3.put_object(Bucket=zappa_bucket, Key="deploy.lock", Body=b'{"by": "bob@laptop"}')
+            with pytest.raises(SystemExit, match="Another `make deploy STAGE=ci` is running"):
+                stages.main(["deploy", STAGE])
+            s3.delete_object(Bucket=zappa_bucket, Key="deploy.lock")
+            secrets = aws.client("secretsmanager")
+            django_secret = stages.stack_outputs(aws, STAGE)["DjangoSecretArn"]
+            secrets.delete_secret(SecretId=django_secret, RecoveryWindowInDays=7)
+            with pytest.raises(SystemExit, match=r"scheduled for deletion.*restore-secret"):
+                stages.main(["deploy", STAGE])
+            secrets.restore_secret(SecretId=django_secret)
+            assert lam.get_alias(FunctionName=function, Name="live")["FunctionVersion"] == first
+            assert "deploy.lock" not in str(s3.list_objects_v2(Bucket=zappa_bucket))
+            capsys.readouterr()
+
             # The next release, as a canary: 10% for the bake time, no alarm, promoted.
             assert stages.main(["deploy", STAGE, *CANARY]) == 0
             printed = capsys.readouterr().out
@@ -173,6 +191,7 @@ def test_make_deploy_runs_the_whole_stage_against_moto_and_the_real_package(
             assert "promoting" in printed
             # Nothing changed since the first deploy: no static file uploaded again.
             assert "static files unchanged since they were collected" in printed
+            assert "deploy.lock" not in str(s3.list_objects_v2(Bucket=zappa_bucket))
 
             # A canary whose bake sees an alarm fire: back on the old version by itself.
             cloudwatch = aws.client("cloudwatch")

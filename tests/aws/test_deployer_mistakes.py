@@ -1,0 +1,205 @@
+"""The mistakes a deployer makes with `make deploy|rollback|operator|destroy` end in one
+sentence that says what to do, never a traceback, and change nothing. What needs AWS runs
+against moto's server (no package, no stack: the whole deploy is tests/aws/test_deploy_stage.py).
+"""
+
+import io
+import json
+import zipfile
+
+import pytest
+
+from tests.aws import moto_stack
+
+pytestmark = pytest.mark.filterwarnings(moto_stack.IGNORE_UNSUPPORTED)
+
+AWS_VARIABLES = (
+    "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_LAMBDA", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN",
+)  # fmt: skip
+
+
+@pytest.fixture
+def stages():
+    return moto_stack.stage_module()
+
+
+@pytest.fixture
+def bare_aws(monkeypatch, tmp_path):
+    """A machine with no AWS configuration at all (no ~/.aws, no variables, no instance)."""
+    for name in AWS_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    return monkeypatch
+
+
+def refused(stages, argv) -> str:
+    """What main() says on the way out: a sentence (SystemExit's message), not a traceback."""
+    with pytest.raises(SystemExit) as exited:
+        stages.main(argv)
+    assert isinstance(exited.value.code, str), exited.value.code
+    assert "Traceback" not in exited.value.code
+    return exited.value.code
+
+
+def test_the_region_the_docs_export_is_the_one_used(stages, bare_aws):
+    # docs/deploy.md: `export AWS_PROFILE=wildrydes AWS_REGION=us-east-1`; boto3 alone reads
+    # only AWS_DEFAULT_REGION, so this said "No AWS region".
+    bare_aws.setenv("AWS_REGION", "eu-west-1")
+    assert stages.session().region_name == "eu-west-1"
+    bare_aws.delenv("AWS_REGION")
+    assert "export AWS_REGION=" in refused(stages, ["deploy", "demo"])
+
+
+@pytest.mark.parametrize("command", [["deploy", "demo"], ["rollback", "demo"]])
+def test_no_credentials_says_which_to_set(stages, bare_aws, command):
+    bare_aws.setenv("AWS_REGION", "us-east-1")
+    said = refused(stages, command)
+    assert said.startswith("No AWS credentials: set AWS_PROFILE")
+    assert "AWS_ACCESS_KEY_ID" in said
+
+
+def test_an_unknown_profile_is_named(stages, bare_aws):
+    bare_aws.setenv("AWS_PROFILE", "wildrydes")
+    said = refused(stages, ["deploy", "demo"])
+    assert "There is no AWS profile 'wildrydes'" in said and "aws configure" in said
+
+
+def test_aws_out_of_reach_names_the_region_to_check(stages, bare_aws):
+    for name, value in moto_stack.FAKE_CREDENTIALS.items():
+        bare_aws.setenv(name, value)
+    bare_aws.setenv("AWS_REGION", "us-esat-1")
+    bare_aws.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+    said = refused(stages, ["deploy", "demo"])
+    assert said.startswith("Could not reach AWS") and "AWS_REGION (us-esat-1)" in said
+
+
+@pytest.mark.parametrize("stage", ["Demo", "demo_1", "1demo", "a" * 21, "a" * 70])
+def test_a_stage_name_aws_would_refuse_is_refused_before_any_call(stages, monkeypatch, stage):
+    monkeypatch.setattr(stages, "session", lambda: pytest.fail("AWS was called"))
+    said = refused(stages, ["deploy", stage])
+    assert "1 to 20 lower-case letters and digits, starting with a letter" in said
+    assert stages.main(["settings", "a" * 20, "--offline"]) == 0
+
+
+def test_the_stage_name_rule_is_the_stacks(stages):
+    parameter = moto_stack.load_template()["Parameters"]["Stage"]
+    assert parameter["AllowedPattern"] == f"^{stages.STAGE_NAME}$"
+
+
+def test_an_operator_address_that_is_not_one_is_refused_before_anything(stages, monkeypatch):
+    monkeypatch.setattr(stages, "session", lambda: pytest.fail("AWS was called"))
+    monkeypatch.setenv("OPERATOR_PASSWORD", "unicorn-operator-2026")
+    said = refused(stages, ["operator", "demo", "--email", "ops@"])
+    assert said.startswith("ops@ is not an e-mail address")
+
+
+# --- against moto's server ------------------------------------------------------------
+
+
+@pytest.fixture
+def aws(stages, bare_aws):
+    with moto_stack.moto_server() as endpoint:
+        for name, value in moto_stack.FAKE_CREDENTIALS.items():
+            bare_aws.setenv(name, value)
+        bare_aws.setenv("AWS_REGION", moto_stack.REGION)
+        bare_aws.setenv("AWS_ENDPOINT_URL", endpoint)
+        yield stages.session()
+
+
+def a_function(aws, name: str) -> None:
+    """A function with a published version 1, as `zappa deploy` leaves one (its code aside)."""
+    iam = aws.client("iam")
+    trust = {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]}
+    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=json.dumps(trust))
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as zf:
+        zf.writestr("handler.py", "def lambda_handler(event, context):\n    return 1\n")
+    aws.client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role["Role"]["Arn"],
+        Handler="handler.lambda_handler",
+        Code={"ZipFile": code.getvalue()},
+        Publish=True,
+    )
+
+
+def publish(lam, name: str, release: int) -> str:
+    lam.update_function_configuration(FunctionName=name, Description=f"release {release}")
+    return lam.publish_version(FunctionName=name)["Version"]
+
+
+def test_rollback_goes_back_to_what_was_served_and_says_when_there_is_nothing(stages, aws):
+    lam, name = aws.client("lambda"), stages.function_name("demo")
+    a_function(aws, name)
+    stages.promote(lam, name, "1")  # the first deploy
+    said = refused(stages, ["rollback", "demo"])
+    assert said.startswith("Nothing to roll back to: version 1 of demo is the earliest")
+    assert "make deploy STAGE=demo" in said
+    assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "1"
+
+    # A release (2) rolled back, then a fix (3) deployed: its rollback goes back to 1, the
+    # version that served before it; never to 2, the release rolled back as bad.
+    stages.promote(lam, name, publish(lam, name, 2))
+    assert stages.main(["rollback", "demo"]) == 0
+    assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "1"
+    stages.promote(lam, name, publish(lam, name, 3))
+    assert stages.main(["rollback", "demo"]) == 0
+    assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "1"
+    assert refused(stages, ["rollback", "demo"]).startswith("Nothing to roll back to")
+
+
+def test_a_stage_that_is_not_there_is_said_so_and_nothing_else_is_touched(stages, aws):
+    lam = aws.client("lambda")
+    a_function(aws, stages.function_name("demo2"))
+    for command in (["destroy", "demo", "--yes"], ["rollback", "demo"], ["manage", "demo", "x"]):
+        said = refused(stages, command)
+        assert "There is no stage demo in us-east-1 (account 123456789012)" in said
+        assert "Check STAGE, and AWS_REGION or AWS_PROFILE" in said
+    assert stages.function_exists(lam, stages.function_name("demo2"))
+
+
+def test_a_second_deploy_of_a_stage_waits_for_the_first_one(stages, aws):
+    account = stages.account_of(aws)
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=f"wildrydes-demo-zappa-{account}")
+    first, second = (stages.DeployLock(aws, "demo", account) for _ in range(2))
+    first.acquire()
+    with pytest.raises(SystemExit) as exited:
+        second.acquire()
+    said = exited.value.code
+    assert said.startswith("Another `make deploy STAGE=demo` is running: started by ")
+    assert f"aws s3 rm s3://wildrydes-demo-zappa-{account}/deploy.lock" in said
+    with pytest.raises(SystemExit, match="Another `make deploy STAGE=demo` is running"):
+        stages.destroy("demo", confirmed=True)  # nor is a deploying stage destroyed
+    assert s3.head_bucket(Bucket=f"wildrydes-demo-zappa-{account}")
+    second.release()  # not its lock: left alone
+    first.release()
+    second.acquire()
+    second.release()
+
+
+def test_a_secret_deleted_or_about_to_be_is_said_before_the_deploy_changes_anything(stages, aws):
+    secrets = aws.client("secretsmanager")
+    outputs = {
+        output: secrets.create_secret(Name=f"wildrydes/demo/{output}", SecretString="x")["ARN"]
+        for output in stages.SECRETS
+    }
+    stages.check_secrets(aws, outputs)
+    secrets.delete_secret(SecretId=outputs["DjangoSecretArn"], RecoveryWindowInDays=7)
+    with pytest.raises(SystemExit) as exited:
+        stages.check_secrets(aws, outputs)
+    assert "wildrydes/demo/DjangoSecretArn (Django's key) is scheduled for deletion" in str(
+        exited.value.code
+    )
+    assert "aws secretsmanager restore-secret --secret-id" in exited.value.code
+    secrets.restore_secret(SecretId=outputs["DjangoSecretArn"])
+    secrets.delete_secret(SecretId=outputs["DatabaseSecretArn"], ForceDeleteWithoutRecovery=True)
+    with pytest.raises(SystemExit, match=r"\(the database's password\) is gone"):
+        stages.check_secrets(aws, outputs)
