@@ -1091,5 +1091,13 @@ def run_command(argv: list[str]) -> int:
     return 0
 
 
+def stop_on_terminate(signum, frame):
+    """SIGTERM (a CI job cancelled, `kill`) ends a deploy as Ctrl-C does: its lock released."""
+    raise KeyboardInterrupt
+
+
 if __name__ == "__main__":
+    import signal
+
+    signal.signal(signal.SIGTERM, stop_on_terminate)
     sys.exit(main(sys.argv[1:]))

@@ -203,3 +203,33 @@ def test_a_secret_deleted_or_about_to_be_is_said_before_the_deploy_changes_anyth
     secrets.delete_secret(SecretId=outputs["DatabaseSecretArn"], ForceDeleteWithoutRecovery=True)
     with pytest.raises(SystemExit, match=r"\(the database's password\) is gone"):
         stages.check_secrets(aws, outputs)
+
+
+def test_a_deploy_stopped_by_sigterm_says_so_and_runs_its_clean_up(bare_aws):
+    """A cancelled CI job or `kill` ends a deploy as Ctrl-C does (its `finally`: the stage's
+    deploy lock released), not with Python's silent default."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    with socket.create_server(("127.0.0.1", 0)) as aws_that_never_answers:
+        for name, value in moto_stack.FAKE_CREDENTIALS.items():
+            bare_aws.setenv(name, value)
+        bare_aws.setenv("AWS_REGION", moto_stack.REGION)
+        port = aws_that_never_answers.getsockname()[1]
+        bare_aws.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+        stage_py = moto_stack.ROOT / "deploy" / "stage.py"
+        deploying = subprocess.Popen(
+            [sys.executable, str(stage_py), "deploy", "demo"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        aws_that_never_answers.settimeout(30)
+        connection, _ = aws_that_never_answers.accept()  # it is asking STS who it is
+        deploying.send_signal(signal.SIGTERM)
+        _, said = deploying.communicate(timeout=30)
+        connection.close()
+    assert deploying.returncode == 1
+    assert said.strip() == "Interrupted."
