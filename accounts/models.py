@@ -20,14 +20,56 @@ def canonical_email(raw: str) -> str:
     PostgreSQL's UPPER() or Python's case-insensitive regular expressions would match,
     this matches too, because the stored value is already folded and the database
     compares it exactly.
+
+    The domain is then the one mail is delivered to (`_delivered_domain`): the characters
+    IDNA drops (zero-width joiners, soft hyphens) are dropped, an ideographic full stop is
+    a dot, and a punycode label (xn--...) is the Unicode it spells. Two spellings that reach
+    one mailbox are one address, so one account and one limit.
     """
-    text = unicodedata.normalize("NFKC", (raw or "").strip())
+    text = (raw or "").strip()
+    for _ in range(4):
+        folded = _folded(text).strip()  # NFKC may bring a space to an end (U+00A8)
+        local, at, domain = folded.rpartition("@")
+        delivered = _delivered_domain(domain) if at else None
+        if delivered is not None:
+            folded = _folded(f"{local}@{delivered}").strip()
+        if folded == text:
+            break
+        text = folded
+    return text
+
+
+def _folded(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
     for _ in range(4):
         folded = unicodedata.normalize("NFKC", text.casefold().upper().casefold())
         if folded == text:
             break
         text = folded
     return text
+
+
+def _delivered_domain(domain: str) -> str | None:
+    """The domain as Django's mail sends to it (IDNA, as django.core.mail's
+    sanitize_address encodes it), back in Unicode; None when it cannot be encoded at all
+    (a line separator, a direction override, an empty label, over 255 characters): no
+    mail reaches it."""
+    if len(domain) > 255:  # the most DNS holds; and IDNA's cost grows with the square
+        return None
+    try:
+        encoded = domain.encode("idna")
+    except UnicodeError:
+        return None
+    try:
+        return encoded.decode("idna")
+    except UnicodeError:  # an xn-- label that spells nothing: sent as written
+        return domain
+
+
+def is_deliverable(email: str) -> bool:
+    """Whether mail can be sent to this address as it is written (its domain encodes)."""
+    _local, at, domain = (email or "").rpartition("@")
+    return bool(at) and _delivered_domain(domain) is not None
 
 
 class UserManager(BaseUserManager):
@@ -95,6 +137,8 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def clean(self):
         self.email = canonical_email(self.email)
+        if self.email and not is_deliverable(self.email):
+            raise ValidationError({"email": "No e-mail can be sent to this address."})
         taken = User.objects.filter(email=self.email).exclude(pk=self.pk)
         if self.email and taken.exists():
             raise ValidationError({"email": "An account with this e-mail already exists."})

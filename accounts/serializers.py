@@ -2,13 +2,14 @@ import unicodedata
 
 from rest_framework import serializers
 
-from accounts.models import canonical_email
+from accounts.models import canonical_email, is_deliverable
 
 
 class CanonicalEmailField(serializers.EmailField):
     """An e-mail address in its canonical form (`accounts.models.canonical_email`), the form
     that is stored and matched; validated after folding, so full-width or dotless-i
-    spellings are judged as the address they stand for."""
+    spellings are judged as the address they stand for, and refused when no mail could be
+    sent to it."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 254)
@@ -17,7 +18,10 @@ class CanonicalEmailField(serializers.EmailField):
     def to_internal_value(self, data):
         if isinstance(data, str):
             data = canonical_email(data)
-        return super().to_internal_value(data)
+        email = super().to_internal_value(data)
+        if not is_deliverable(email):  # the pattern takes a line separator in a domain
+            self.fail("invalid")
+        return email
 
 
 def _password_field():
