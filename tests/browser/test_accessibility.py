@@ -378,3 +378,28 @@ def test_every_control_of_the_landing_page_shows_its_focus_to_the_keyboard(page)
             stops.append(page.evaluate("document.activeElement.outerHTML.slice(0, 60)"))
             assert not page.evaluate(FOCUS_SHOWN), page.evaluate(FOCUS_SHOWN)
         assert any("Become a unicorn" in stop for stop in stops), stops
+
+
+def test_marking_notifications_read_from_the_keyboard_keeps_the_focus_in_the_list(page, sign_in):
+    """Enter on 'Mark as read' removes that button: the focus goes on to the next one, not
+    back to the top of the page; after 'Mark all as read' (hidden then), to the newest."""
+    rider = UserFactory()
+    for message in ("Shadowfax is on his way.", "Shadowfax has arrived.", "Your receipt."):
+        Notification.objects.create(user=rider, message=message)
+    sign_in(page, rider)
+    page.goto("/notifications/")
+    expect(page.get_by_role("button", name="Mark as read")).to_have_count(3)
+
+    press_tab_until(page, "Mark as read")
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-notifications-status]")).to_have_text("Marked as read.")
+    expect(page.get_by_role("button", name="Mark as read")).to_have_count(2)
+    expect(page.get_by_role("button", name="Mark as read").first).to_be_focused()
+    assert not page.evaluate(FOCUS_SHOWN)
+
+    page.reload()
+    press_tab_until(page, "Mark all as read")
+    page.keyboard.press("Enter")
+    expect(page.locator(".notification.is-read")).to_have_count(3)
+    expect(page.locator(".notification").first).to_be_focused()
+    assert not page.evaluate(FOCUS_SHOWN)

@@ -33,6 +33,16 @@
     item.querySelector(".unread-dot")?.remove();
   }
 
+  // The button pressed went away (disabled while it was sent, then removed or hidden), and
+  // the focus with it, back to the top of the page for the keyboard or a screen reader: it
+  // goes on to `next` (a notification itself can take the focus, not with Tab).
+  function focusAfter(next) {
+    const focused = document.activeElement;
+    if (focused && focused !== document.body && document.contains(focused)) return;
+    if (next.matches("li")) next.tabIndex = -1;
+    next.focus();
+  }
+
   async function markRead(id, item, button) {
     setBusy(button, true, "Marking…");
     try {
@@ -40,6 +50,8 @@
       markedRead(item);
       setUnread(unread - 1);
       announce(status, "Marked as read.", "success");
+      // The next one to mark, if any: one after another from the keyboard.
+      focusAfter(list.querySelector("[data-mark-read]") ?? item);
     } catch (error) {
       setBusy(button, false);
       W.announceError(status, error);
@@ -54,6 +66,8 @@
       setBusy(readAll, false);
       setUnread(0);
       announce(status, "All notifications are marked as read.", "success");
+      const first = list.querySelector(".notification");
+      if (first) focusAfter(first);
     } catch (error) {
       setBusy(readAll, false);
       W.announceError(status, error);
