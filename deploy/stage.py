@@ -1032,6 +1032,16 @@ def aws_error_sentence(error: Exception) -> str | None:
         return f"AWS refused {error.operation_name} ({code}): {message}"
     if isinstance(error, exceptions.BotoCoreError):
         return f"The AWS SDK stopped: {error}"
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(error, ResponseParserError):
+        endpoint = os.environ.get("AWS_ENDPOINT_URL")
+        where = f"AWS_ENDPOINT_URL ({endpoint})" if endpoint else "AWS"
+        return (
+            f"{where} answered something that is not an AWS answer: {str(error)[:200]}"
+            " (a bare moto_server cannot hold the stack: docs/deploy.md, 'Without an AWS"
+            " account')."
+        )
     return None
 
 

@@ -17,7 +17,7 @@ template stays as AWS reads it.
   deploy/stage.py to size the reserved concurrency): no route in moto's server.
 - AWS::RDS::DBParameterGroup: its Ref gives moto's object instead of the group's name
   (no physical_resource_id), which the DB instance then fails on.
-- DeleteStack of a stack whose resource is already gone (the log group `zappa undeploy
+- DeleteStack of a stack whose resource is already gone (a log group `zappa undeploy
   --remove-logs` removed, an emptied bucket): moto fails the whole call (NoSuchBucket, or a
   JSON error inside an XML answer); CloudFormation counts a resource already gone as deleted.
 - DeleteStack and the VPC: moto leaves behind what it made for resources it skips or keeps

@@ -233,3 +233,31 @@ def test_a_deploy_stopped_by_sigterm_says_so_and_runs_its_clean_up(bare_aws):
         connection.close()
     assert deploying.returncode == 1
     assert said.strip() == "Interrupted."
+
+
+def test_an_endpoint_that_is_not_aws_is_said_so(stages, bare_aws):
+    """A bare `moto_server` (no harness gaps) answers the stack's calls with an HTML 500."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class NotAws(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.send_response(500)
+            self.send_header("Content-Type", "text/html")
+            self.end_headers()
+            self.wfile.write(b"<!doctype html><title>500 Internal Server Error</title>")
+
+        def log_message(self, *args):
+            pass
+
+    with HTTPServer(("127.0.0.1", 0), NotAws) as not_aws:
+        threading.Thread(target=not_aws.serve_forever, daemon=True).start()
+        for name, value in moto_stack.FAKE_CREDENTIALS.items():
+            bare_aws.setenv(name, value)
+        bare_aws.setenv("AWS_REGION", moto_stack.REGION)
+        endpoint = f"http://127.0.0.1:{not_aws.server_address[1]}"
+        bare_aws.setenv("AWS_ENDPOINT_URL", endpoint)
+        said = refused(stages, ["deploy", "demo"])
+        not_aws.shutdown()
+    assert said.startswith(f"AWS_ENDPOINT_URL ({endpoint}) answered something that is not")
+    assert "Without an AWS account" in said
