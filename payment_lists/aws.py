@@ -10,6 +10,7 @@ payment_lists.runs for why that is harmless.
 
 import json
 import logging
+import re
 from urllib.parse import unquote_plus
 
 from django.conf import settings
@@ -96,7 +97,7 @@ def on_inbox_object_created(event: dict, context=None) -> dict:
         sequencer = s3_object.get("sequencer", "")
         payment_list = _list_for_object(key, sequencer)
         if payment_list is None:
-            logger.warning("Ignoring %s: no organization in its path", key)
+            logger.warning("Ignoring %s: no organization in its path, or no such object", key)
             continue
         token = runs.claim_new(payment_list.pk, sequencer=sequencer)
         if token is None:
@@ -150,13 +151,21 @@ def _later(sequencer: str, other: str) -> bool:
     return sequencer.upper().ljust(width, "0") > other.upper().ljust(width, "0")
 
 
+ORGANIZATION_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits a bigint holds ('²' is a digit)
+
+
 def _list_for_dropped_file(key: str, sequencer: str) -> PaymentList | None:
-    """A file dropped straight into the bucket: inbox/<organization id>/<name>.csv."""
+    """A file dropped straight into the bucket: inbox/<organization id>/<name>.csv. None
+    for a path with no organization, or an object no longer there (deleted since its event
+    was sent: a list of it could only fail, 'the file never arrived')."""
     parts = key.split("/")
-    if len(parts) < 3 or not parts[1].isdigit():
+    if len(parts) < 3 or not ORGANIZATION_ID.fullmatch(parts[1]):
         return None
     organization = Organization.objects.filter(pk=int(parts[1])).first()
     if organization is None:
+        return None
+    if not PaymentList.file.field.storage.exists(key):
+        logger.info("Ignoring %s: no longer in the inbox", key)
         return None
     try:
         with transaction.atomic():

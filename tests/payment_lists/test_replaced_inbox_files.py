@@ -1,5 +1,5 @@
 """A file dropped into the inbox (SFTP) and replaced under the same key by a corrected one,
-with S3's events for the two versions arriving late, twice, or in the wrong order.
+or deleted, with S3's events for it arriving late, twice, or in the wrong order.
 
 The events are AWS's own samples (SAM CLI's S3 put event, Powertools' S3 event: see
 tests/package/events/README.md), given this stage's key, and the eTag and sequencer S3 gives
@@ -156,6 +156,39 @@ def test_a_newer_version_while_the_first_runs_never_imports_a_payment_twice(samp
     assert sorted(status for status, _ in lists()) == ["failed", "imported"]
     assert references() == [f"april-{n}" for n in range(4)]
     assert OutboxEvent.objects.filter(type="payments.PaymentRegistered").count() == 4
+
+
+def test_the_event_of_a_file_deleted_since_starts_nothing(sample, started, inbox):
+    """Dropped by mistake and deleted before its event came: no list that could only fail
+    ('the file never arrived'), for finance to wonder about."""
+    _, key = inbox
+    put(key, good_rows(2, prefix="oops"))
+    PaymentList().file.storage.delete(key)
+
+    answer = aws.on_inbox_object_created(s3_event(sample, key, FIRST, "e1"))
+
+    assert answer == {"started": [], "ignored": []}
+    assert (lists(), started) == ([], [])
+
+
+@pytest.mark.parametrize("folder", ["²", "99999999999999999999999"])
+def test_a_folder_that_is_no_organization_id_is_ignored_and_the_rest_of_the_event_goes(
+    sample, started, inbox, folder
+):
+    """An object under inbox/² (a digit to str.isdigit, not to int) or a number no
+    organization id can be made the whole invocation fail, with the good record beside it,
+    and Lambda retried it twice: the function-errors alarm, the good list late."""
+    _, key = inbox
+    put(key, good_rows(2, prefix="good"))
+    odd = f"inbox/{folder}/march.csv"
+    put(odd, good_rows(2, prefix="odd"))
+    event = s3_event(sample, odd, FIRST, "e0")
+    event["Records"] += s3_event(sample, key, FIRST, "e1")["Records"]
+
+    answer = aws.on_inbox_object_created(event)
+
+    assert len(answer["started"]) == 1 and len(started) == 1
+    assert [status for status, _ in lists()] == ["received"]
 
 
 @pytest.mark.parametrize(
