@@ -1,3 +1,4 @@
+import re
 import secrets
 import unicodedata
 
@@ -23,8 +24,9 @@ def canonical_email(raw: str) -> str:
 
     The domain is then the one mail is delivered to (`_delivered_domain`): the characters
     IDNA drops (zero-width joiners, soft hyphens) are dropped, an ideographic full stop is
-    a dot, and a punycode label (xn--...) is the Unicode it spells. Two spellings that reach
-    one mailbox are one address, so one account and one limit.
+    a dot, and a punycode label (xn--...) is the Unicode it spells; a quoted local part
+    that needs no quotes ("rider") is unquoted. Two spellings that reach one mailbox are
+    one address, so one account and one limit.
     """
     text = (raw or "").strip()
     for _ in range(4):
@@ -32,7 +34,7 @@ def canonical_email(raw: str) -> str:
         local, at, domain = folded.rpartition("@")
         delivered = _delivered_domain(domain) if at else None
         if delivered is not None:
-            folded = _folded(f"{local}@{delivered}").strip()
+            folded = _folded(f"{_unquoted(local)}@{delivered}").strip()
         if folded == text:
             break
         text = folded
@@ -47,6 +49,21 @@ def _folded(text: str) -> str:
             break
         text = folded
     return text
+
+
+_QUOTED = re.compile(r'"(.*)"', re.DOTALL)
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+_DOT_ATOM = re.compile(r"[-!#$%&'*+/=?^_`{}|~0-9a-z]+(\.[-!#$%&'*+/=?^_`{}|~0-9a-z]+)*", re.ASCII)
+
+
+def _unquoted(local):
+    """'"rider"' is the mailbox rider (RFC 5321: a quoted string that needs no quotes is
+    the same local part), as the receiving server reads it."""
+    quoted = _QUOTED.fullmatch(local)
+    if quoted is None:
+        return local
+    plain = _ESCAPED.sub(r"\1", quoted.group(1))
+    return plain if _DOT_ATOM.fullmatch(plain) else local
 
 
 def _delivered_domain(domain: str) -> str | None:

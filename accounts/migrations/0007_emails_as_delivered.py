@@ -6,6 +6,7 @@ one address the older keeps it and the newer its old spelling. A domain no mail 
 is left as it is.
 """
 
+import re
 import unicodedata
 
 from django.db import migrations
@@ -19,6 +20,21 @@ def _folded(text):
             break
         text = folded
     return text
+
+
+_QUOTED = re.compile(r'"(.*)"', re.DOTALL)
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+_DOT_ATOM = re.compile(r"[-!#$%&'*+/=?^_`{}|~0-9a-z]+(\.[-!#$%&'*+/=?^_`{}|~0-9a-z]+)*", re.ASCII)
+
+
+def _unquoted(local):
+    """'"rider"' is the mailbox rider (RFC 5321: a quoted string that needs no quotes is
+    the same local part), as the receiving server reads it."""
+    quoted = _QUOTED.fullmatch(local)
+    if quoted is None:
+        return local
+    plain = _ESCAPED.sub(r"\1", quoted.group(1))
+    return plain if _DOT_ATOM.fullmatch(plain) else local
 
 
 def _delivered_domain(domain):
@@ -41,7 +57,7 @@ def canonical_email(raw):
         local, at, domain = folded.rpartition("@")
         delivered = _delivered_domain(domain) if at else None
         if delivered is not None:
-            folded = _folded(f"{local}@{delivered}").strip()
+            folded = _folded(f"{_unquoted(local)}@{delivered}").strip()
         if folded == text:
             break
         text = folded

@@ -4,7 +4,8 @@ Django's mail encodes a domain with IDNA before sending, which drops zero-width 
 soft hyphens and reads an ideographic full stop as a dot. So 'rider@exa<ZWJ>mple.com' was
 an account apart from rider@example.com, with limits apart, while its codes went to
 rider@example.com (seen live: 'To: a@example.com'); and 'b@xn--exmple-cua.com' was another
-account than 'b@exämple.com', the same mailbox. A domain with a line separator or a
+account than 'b@exämple.com', and '"rider"@example.com' than rider@example.com, the same
+mailboxes. A domain with a line separator or a
 direction override (U+202E, which makes the admin show the address backwards) passed the
 e-mail pattern too: the account was made, and told "we could not send the e-mail ... ask
 for a new code", which could never arrive.
@@ -27,6 +28,7 @@ SAME_MAILBOX = [
     ("rider@exa\u00admple.com", "rider@example.com"),  # soft hyphen
     ("rider@example\u3002com", "rider@example.com"),  # ideographic full stop
     ("rider@xn--exmple-cua.com", "rider@ex\u00e4mple.com"),  # punycode
+    ('"rider"@example.com', "rider@example.com"),  # quoted, as the mail server reads it
 ]
 
 
@@ -99,6 +101,8 @@ def test_existing_addresses_take_the_delivered_form_in_the_migration():
     User.objects.filter(pk=punycode.pk).update(email="b@xn--exmple-cua.com")
     joiner = UserFactory(email="placeholder2@example.com")
     User.objects.filter(pk=joiner.pk).update(email="c@exa\u200dmple.com")
+    quoted = UserFactory(email="placeholder3@example.com")
+    User.objects.filter(pk=quoted.pk).update(email='"d"@example.com')
 
     class Editor:
         pass
@@ -111,6 +115,8 @@ def test_existing_addresses_take_the_delivered_form_in_the_migration():
     joiner.refresh_from_db()
     assert punycode.email == "b@ex\u00e4mple.com"
     assert joiner.email == "c@example.com"
+    quoted.refresh_from_db()
+    assert quoted.email == "d@example.com"
     assert (
         APIClient()
         .post("/api/auth/token/", {"email": "b@xn--exmple-cua.com", "password": PASSWORD})
