@@ -759,19 +759,17 @@ def rollback(stage: str) -> int:
         point_alias(lam, name, current)
         say(f"canary to {', '.join(weights)} cancelled: all on {current}")
         return 0
+    published = {
+        v["Version"]
+        for page in lam.get_paginator("list_versions_by_function").paginate(FunctionName=name)
+        for v in page["Versions"]
+        if v["Version"] != "$LATEST"
+    }
     history = served_before(alias)
     if history is None:  # an alias from before the history was kept: the version below
-        history = sorted(
-            (
-                v["Version"]
-                for page in lam.get_paginator("list_versions_by_function").paginate(
-                    FunctionName=name
-                )
-                for v in page["Versions"]
-                if v["Version"] != "$LATEST" and int(v["Version"]) < int(current)
-            ),
-            key=int,
-        )[-1:]
+        history = sorted((v for v in published if int(v) < int(current)), key=int)[-1:]
+    # Zappa keeps the newest versions only (num_retained_versions): older ones are gone.
+    history = [version for version in history if version in published]
     if not history:
         raise SystemExit(
             f"Nothing to roll back to: version {current} of {stage} is the earliest it served"

@@ -154,6 +154,13 @@ def test_rollback_goes_back_to_what_was_served_and_says_when_there_is_nothing(st
     assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "1"
     assert refused(stages, ["rollback", "demo"]).startswith("Nothing to roll back to")
 
+    # Versions Zappa no longer keeps (num_retained_versions) are passed over.
+    for release in (4, 5, 6):
+        stages.promote(lam, name, publish(lam, name, release))  # served: 1, 4, 5; now 6
+    lam.delete_function(FunctionName=name, Qualifier="5")
+    assert stages.main(["rollback", "demo"]) == 0
+    assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "4"
+
 
 def test_a_stage_that_is_not_there_is_said_so_and_nothing_else_is_touched(stages, aws):
     lam = aws.client("lambda")
