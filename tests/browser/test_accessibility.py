@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from notifications.models import Notification
@@ -32,7 +33,7 @@ from tests.browser.support import (
     open_ride_page,
     tap_the_map,
 )
-from tests.factories import PASSWORD, UnicornFactory, UserFactory, arrive_now
+from tests.factories import PASSWORD, RideFactory, UnicornFactory, UserFactory, arrive_now
 
 pytestmark = BROWSER
 
@@ -402,4 +403,32 @@ def test_marking_notifications_read_from_the_keyboard_keeps_the_focus_in_the_lis
     page.keyboard.press("Enter")
     expect(page.locator(".notification.is-read")).to_have_count(3)
     expect(page.locator(".notification").first).to_be_focused()
+    assert not page.evaluate(FOCUS_SHOWN)
+
+
+def test_showing_older_rides_or_notifications_takes_the_focus_to_the_first_of_them(page, sign_in):
+    """'Show older ...' is disabled while it loads (the focus leaves it) and goes when
+    nothing older is left: the focus lands on the first ride, or notification, it brought."""
+    rider = UserFactory()
+    rides = RideFactory.create_batch(21, rider=rider, status=Ride.Status.CANCELLED)
+    Notification.objects.bulk_create(
+        Notification(user=rider, message=f"Notification {n}.", read_at=timezone.now())
+        for n in range(21)
+    )
+    sign_in(page, rider)
+
+    page.goto("/history/")
+    expect(page.locator("[data-rides-body] tr")).to_have_count(20)
+    page.get_by_role("button", name="Show older rides").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("[data-rides-body] tr")).to_have_count(21)
+    expect(page.get_by_role("link", name=rides[0].reference)).to_be_focused()
+    assert not page.evaluate(FOCUS_SHOWN)
+
+    page.goto("/notifications/")
+    expect(page.locator(".notification")).to_have_count(20)
+    page.get_by_role("button", name="Show older notifications").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(".notification")).to_have_count(21)
+    expect(page.locator(".notification").nth(20)).to_be_focused()
     assert not page.evaluate(FOCUS_SHOWN)

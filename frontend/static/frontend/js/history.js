@@ -78,14 +78,20 @@
     return tr;
   }
 
-  async function loadPage() {
+  // Pressed, "Show older rides" (or "Try again") is disabled while it loads, which takes the
+  // focus from it, back to the top of the page for the keyboard or a screen reader: it goes to
+  // the first of the rides it brought.
+  async function loadPage(event) {
     retry.hidden = true;
     setBusy(more, true, "Loading…");
     try {
       const page = await api.get(nextUrl);
       clearAnnouncement(status);
       loading.hidden = true;
-      body.append(...page.results.map(row));
+      const rows = page.results.map(row);
+      body.append(...rows);
+      const focused = document.activeElement;
+      if (event && rows.length && (!focused || focused === document.body)) rows[0].querySelector("a").focus();
       table.hidden = page.count === 0;
       empty.hidden = page.count !== 0;
       nextUrl = page.next;

@@ -102,7 +102,7 @@
     root.removeAttribute("aria-busy");
   }
 
-  async function load() {
+  async function load(event) {
     if (!nextUrl) {
       done();
       empty.hidden = false;
@@ -114,7 +114,10 @@
       const items = page.results ?? page;
       clearAnnouncement(status);
       done();
-      list.append(...items.map(notification));
+      const added = items.map(notification);
+      list.append(...added);
+      // After "Show older notifications" (disabled while it loaded): the first of them.
+      if (event && added.length) focusAfter(added[0]);
       list.hidden = list.childElementCount === 0;
       empty.hidden = list.childElementCount !== 0;
       if (Number.isFinite(page.unread)) setUnread(page.unread);
