@@ -11,6 +11,12 @@ and the admin pages operators and finance live in, at phone (390x844) and deskto
 
 Without axe the test is skipped loudly; in CI (CI=true) that is a failure. Map tiles never
 load here (no network): the maps are their lavender canvas, as offline.
+
+What axe cannot judge is checked by hand, with Playwright's keyboard: a ride requested and
+cancelled with Tab, Enter and Space alone; the focus shown at every stop (a ring of 3:1 or
+more against what is around it) and never dropped to the top of the page when the control
+that had it goes; what the ride card says reaching a screen reader (live regions that were
+in the page before their text changed).
 """
 
 import functools
@@ -431,4 +437,23 @@ def test_showing_older_rides_or_notifications_takes_the_focus_to_the_first_of_th
     page.keyboard.press("Enter")
     expect(page.locator(".notification")).to_have_count(21)
     expect(page.locator(".notification").nth(20)).to_be_focused()
+    assert not page.evaluate(FOCUS_SHOWN)
+
+
+def test_after_changing_the_password_from_the_keyboard_the_focus_is_back_on_the_button(
+    page, sign_in
+):
+    """The button is disabled while the form is sent (the focus leaves it): when the page
+    stays, with its sentence said, the rider is back where they were, not at the top."""
+    sign_in(page, UserFactory())
+    page.goto("/account/")
+    form = page.locator("[data-password-change-form]")
+    form.get_by_label("Current password").fill(PASSWORD)
+    form.get_by_label("New password").fill("a-new-horse-battery-staple")
+    form.get_by_role("button", name="Change password").focus()
+    page.keyboard.press("Enter")
+    expect(form.locator("[data-form-status]")).to_have_text(
+        "Your password is changed. You are signed out everywhere else."
+    )
+    expect(form.get_by_role("button", name="Change password")).to_be_focused()
     assert not page.evaluate(FOCUS_SHOWN)

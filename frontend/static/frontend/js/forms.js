@@ -155,6 +155,10 @@
           showError(form, status, error);
         }
       }
+      // Disabled while the form was sent, the button lost the focus (to the page's body, the
+      // top of the page for the keyboard or a screen reader): the rider is back on it, unless
+      // a field took the focus to be corrected, the page moved on, or the button is off.
+      if (document.activeElement === document.body && !button.disabled && button.getClientRects().length) button.focus();
     });
     button.disabled = false;
     return { status, button };
