@@ -160,17 +160,30 @@ class User(AbstractBaseUser, PermissionsMixin):
         if self.email and taken.exists():
             raise ValidationError({"email": "An account with this e-mail already exists."})
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        user = super().from_db(db, field_names, values)
+        user._loaded_email = user.__dict__.get("email")
+        return user
+
     def save(self, *args, **kwargs):
         self.email = canonical_email(self.email)
         # set_password() was called on an existing account (the API, the admin's password
         # form, `changepassword`): its API tokens end with the old password. Sessions end
         # by themselves, their hash being made from the password.
         password_changed = self._password is not None and not self._state.adding
+        # The address changed (an operator, in the admin): a code e-mailed to the old one
+        # proves nothing about the new one.
+        loaded_email = getattr(self, "_loaded_email", None)
+        email_changed = loaded_email is not None and loaded_email != self.email
         super().save(*args, **kwargs)
+        self._loaded_email = self.email
         if password_changed:
             from rest_framework.authtoken.models import Token
 
             Token.objects.filter(user=self).delete()
+        if email_changed:
+            self.codes.all().delete()
 
     def rotate_session_stamp(self) -> None:
         """Every browser session of this account stops working (saved by the caller)."""
