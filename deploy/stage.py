@@ -908,9 +908,11 @@ def django_setup() -> None:
     import logging
 
     import django
+    from django.apps import apps
 
-    django.setup()
-    logging.getLogger("botocore").setLevel(logging.WARNING)  # the settings' INFO: noise here
+    if not apps.ready:  # (a test's process has it already)
+        django.setup()
+        logging.getLogger("botocore").setLevel(logging.WARNING)  # the settings' INFO: noise
 
 
 def password_hash(password: str) -> str:
