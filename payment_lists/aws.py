@@ -44,6 +44,8 @@ def run_step(event: dict, context=None) -> dict:
     except steps.Stale as stale:
         logger.info("Payment list %s: %s skipped: %s", payload["payment_list_id"], step.name, stale)
         return {**payload, "skipped": str(stale), "done": True}
+    except steps.StepBusy as busy:  # retried like an outage: the retry finds the step done
+        raise DatabaseUnavailable(json.dumps({"step": step.name, "reason": str(busy)})) from busy
     except OperationalError as error:
         reason = (
             f"The database could not be reached while {workflow.in_words(step.name)}; "

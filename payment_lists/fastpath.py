@@ -15,7 +15,12 @@ def copy_rows(model, columns: list[str], rows: list[tuple]) -> None:
     names = ", ".join(quote(column) for column in columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            # The driver's own cursor: its errors as Django's (IntegrityError, OperationalError)
+            # as every other statement raises them, not psycopg's.
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
+            ):
                 for row in rows:
                     copy.write_row(row)
         else:

@@ -77,6 +77,11 @@ class ListRejected(Exception):
     """The list cannot be imported, for a reason the submitter can act on."""
 
 
+class StepBusy(Exception):
+    """Another copy of this run's step (Step Functions retried a task it lost track of while
+    that one still ran) is doing the same work: worth a retry, which finds it done."""
+
+
 class Stale(Exception):
     """This trigger belongs to a run that does not own the list (a repeat, a run taken over
     after it stopped answering, a list already finished): nothing to do, nothing to undo."""
@@ -379,7 +384,13 @@ def validate_list(payload: dict) -> dict:
     _clear_staged(payment_list)  # a repeat after a crash starts clean
     _mark(payment_list, rows_total=None, rows_validated=0, errors_count=0, first_errors=[])
     report = _ErrorReport()
-    rows = _stage(payment_list, report)
+    try:
+        rows = _stage(payment_list, report)
+    except IntegrityError as error:  # a staged row's number taken: another copy stages too
+        raise StepBusy(
+            "The rows were being checked twice at once (a retried task); nothing was "
+            "imported. Re-run the list."
+        ) from error
     for error in _database_errors(payment_list):
         report.add(error)
     _mark(payment_list, rows_total=rows, rows_validated=rows, totals=totals_of(payment_list))

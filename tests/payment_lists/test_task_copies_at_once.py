@@ -9,6 +9,7 @@ the list imported, its payments once, one "imported" mail, and no scheduled reco
 ever calling it failed.
 """
 
+import json
 import threading
 import time
 from datetime import timedelta
@@ -133,3 +134,65 @@ def test_compensation_caught_while_the_import_commits_undoes_nothing_it_cannot(
 
     assert answers["first"]["done"] and "skipped" in answers["second"]
     imported_once(payment_list)
+
+
+def test_validatelist_retried_while_its_first_copy_stages_is_imported_not_failed(
+    settings, tmp_path, monkeypatch
+):
+    """Both copies read the file; the retry's staged rows collide with the first's. Before:
+    the retry (the copy Step Functions waits for) failed as 'Something went wrong while
+    checking the rows', caught into CompensateError: the list failed for nothing. Now it
+    fails as a transient error, Step Functions retries it, and the retry finds the rows
+    checked by the first copy: the list goes on and is imported, once."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    organization = SubscriptionFactory().organization
+    payment_list = stored_list(organization, good_rows(ROWS, prefix="twice"))
+    state = {"payment_list_id": payment_list.pk, "run": runs.claim_new(payment_list.pk)}
+    state = aws.run_step(task("RegisterList", state))
+    gates = {name: (threading.Event(), threading.Event()) for name in ("first", "retry")}
+    real = steps._flush
+
+    def flush(chunk):  # each copy held where it is about to stage its rows
+        reached, go = gates[threading.current_thread().name]
+        reached.set()
+        go.wait(timeout=30)
+        return real(chunk)
+
+    monkeypatch.setattr(steps, "_flush", flush)
+    answers = {}
+
+    def copy():
+        try:
+            answers[threading.current_thread().name] = aws.run_step(task("ValidateList", state))
+        except Exception as error:  # the function's error, as Step Functions sees it
+            answers[threading.current_thread().name] = error
+        finally:
+            connection.close()
+
+    threads = {name: threading.Thread(target=copy, name=name) for name in gates}
+    for name in ("first", "retry"):  # the retry starts once the first has cleared, read
+        threads[name].start()
+        assert gates[name][0].wait(timeout=30)
+    for name in ("first", "retry"):  # the first stages and finishes, then the retry stages
+        gates[name][1].set()
+        threads[name].join(timeout=60)
+    monkeypatch.setattr(steps, "_flush", real)
+
+    assert answers["first"] == state
+    retried = answers["retry"]
+    if isinstance(retried, aws.DatabaseUnavailable):  # in the definition's Retry
+        retried = aws.run_step(task("ValidateList", state))
+    if isinstance(retried, Exception):  # caught into CompensateError, as the definition does
+        caught = {
+            "Error": type(retried).__name__,
+            "Cause": json.dumps({"errorMessage": str(retried)}),
+        }
+        aws.run_step(task("CompensateError", {**state, "error": caught}))
+    else:
+        for name in TASKS[2:]:
+            retried = aws.run_step(task(name, retried))
+
+    payment_list.refresh_from_db()
+    assert (payment_list.status, payment_list.failure_reason) == ("imported", "")
+    assert Payment.objects.filter(payment_list_id=payment_list.pk).count() == ROWS
+    assert not OutboxEvent.objects.filter(type="payments.PaymentListFailed").exists()
