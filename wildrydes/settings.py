@@ -275,9 +275,17 @@ if AWS_STORAGE_BUCKET_NAME:
         "default": {"BACKEND": "storages.backends.s3.S3Storage"},
         "staticfiles": {
             "BACKEND": "storages.backends.s3.S3ManifestStaticStorage",
-            "OPTIONS": {"location": "static", "querystring_auth": False},
+            "OPTIONS": {
+                "location": "static",
+                "querystring_auth": False,
+                # Pages name static files by their hashed names: a file never changes
+                # under its name, so browsers keep it instead of asking again each time.
+                "object_parameters": {"CacheControl": "public, max-age=31536000, immutable"},
+            },
         },
     }
+    # Static files are served from the bucket, never by the function.
+    MIDDLEWARE.remove("whitenoise.middleware.WhiteNoiseMiddleware")
     _static_host = AWS_S3_CUSTOM_DOMAIN or (
         f"{AWS_STORAGE_BUCKET_NAME}.s3.{AWS_REGION}.amazonaws.com"
         if not AWS_S3_ENDPOINT_URL

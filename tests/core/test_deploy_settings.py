@@ -64,3 +64,24 @@ def test_prod_serves_static_from_the_bucket_and_allows_the_api_gateway_host():
     assert ".execute-api.us-east-1.amazonaws.com" in hosts
     assert "rides.wildrydes.example" in hosts
     assert backend == "storages.backends.s3.S3ManifestStaticStorage"
+
+
+def test_prod_static_files_are_kept_by_browsers_and_never_served_by_the_function():
+    code = (
+        "import json, boto3; from moto import mock_aws;"
+        "from django.conf import settings as s; from django.core.files.base import ContentFile;"
+        "from django.core.files.storage import storages\n"
+        "with mock_aws():\n"
+        " s3 = boto3.client('s3', region_name='us-east-1');"
+        " s3.create_bucket(Bucket='wildrydes-prod-assets');"
+        " name = storages['staticfiles'].save('frontend/css/site.4f1c2d.css', ContentFile(b'a{}'));"
+        " head = s3.head_object(Bucket='wildrydes-prod-assets', Key='static/' + name);"
+        " print(json.dumps([head.get('CacheControl'), s.MIDDLEWARE]))"
+    )
+    env = prod_env(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    result = manage("shell", "-c", code, env=env)
+    assert result.returncode == 0, result.stderr
+    cache_control, middleware = json.loads(result.stdout.splitlines()[-1])
+    assert cache_control == "public, max-age=31536000, immutable"
+    assert not any("whitenoise" in name for name in middleware)
+    assert "No directory at" not in result.stderr
