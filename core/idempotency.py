@@ -31,6 +31,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
@@ -41,6 +42,13 @@ logger = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
+# How the API schema documents the header, on every operation that takes it.
+SCHEMA_PARAMETER = OpenApiParameter(
+    HEADER,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description="Send the same key again to get the first answer instead of doing it twice.",
+)
 
 
 class StillProcessing(Conflict):

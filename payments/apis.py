@@ -10,6 +10,7 @@ from accounts.models import Scope
 from accounts.permissions import ModelPermissionOrService, service_key_of
 from accounts.throttles import PaymentsPerCaller
 from core.filters import filter_by_status
+from core.idempotency import SCHEMA_PARAMETER as IDEMPOTENCY_KEY
 from core.idempotency import respond_once
 from payments import selectors, services
 from payments.models import Payment
@@ -85,7 +86,11 @@ class PaymentListCreateApi(_PaymentApi, ListAPIView):
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
-    @extend_schema(request=PaymentCreateSerializer, responses={201: PaymentSerializer})
+    @extend_schema(
+        request=PaymentCreateSerializer,
+        responses={201: PaymentSerializer},
+        parameters=[IDEMPOTENCY_KEY],
+    )
     def post(self, request):
         serializer = PaymentCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -116,7 +121,7 @@ class PaymentDetailApi(_PaymentApi):
         payment = _payment(request, payment_id)
         return Response(_serializer_class(request)(payment).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None}, parameters=[IDEMPOTENCY_KEY])
     def delete(self, request, payment_id):
         payment = _payment(request, payment_id)
 
@@ -130,7 +135,7 @@ class PaymentDetailApi(_PaymentApi):
 class PaymentVerifyApi(_PaymentApi):
     required_permissions = {"POST": "payments.change_payment"}
 
-    @extend_schema(request=None, responses=PaymentSerializer)
+    @extend_schema(request=None, responses=PaymentSerializer, parameters=[IDEMPOTENCY_KEY])
     def post(self, request, payment_id):
         payment = _payment(request, payment_id)
 

@@ -1,5 +1,5 @@
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny
@@ -8,7 +8,7 @@ from rest_framework.views import APIView
 
 from accounts.throttles import RideRequestsPerUser, UnicornApplicationsPerAddress
 from core.filters import filter_by_status
-from core.idempotency import HEADER as IDEMPOTENCY_HEADER
+from core.idempotency import SCHEMA_PARAMETER as IDEMPOTENCY_KEY
 from core.idempotency import respond_once
 from core.observability import timed, timing_marks
 from payments.selectors import fare_payment_ids
@@ -23,13 +23,6 @@ from rides.serializers import (
     RideSerializer,
     UnicornApplicationReceiptSerializer,
     UnicornApplicationSerializer,
-)
-
-_IDEMPOTENCY_PARAM = OpenApiParameter(
-    IDEMPOTENCY_HEADER,
-    location=OpenApiParameter.HEADER,
-    required=False,
-    description="Send the same key again to get the first answer instead of a second ride.",
 )
 
 
@@ -72,7 +65,7 @@ class RideListCreateApi(ListAPIView):
     @extend_schema(
         request=RideRequestSerializer,
         responses={201: RideSerializer},
-        parameters=[_IDEMPOTENCY_PARAM],
+        parameters=[IDEMPOTENCY_KEY],
     )
     def post(self, request):
         with timed("pickup"):
