@@ -2,7 +2,7 @@
 JSON list), and the admin site's sign-in."""
 
 from django import forms
-from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.forms import AdminAuthenticationForm, AdminPasswordChangeForm
 
 from accounts.models import Scope, ServiceKey
 from accounts.throttles import count_sign_in
@@ -26,6 +26,13 @@ def scopes_display(key: ServiceKey) -> str:
     return ", ".join(key.scopes or []) or "none"
 
 
+def _too_many_tries(wait: int) -> forms.ValidationError:
+    unit = "second" if wait == 1 else "seconds"
+    return forms.ValidationError(
+        f"Too many tries in a short time. Try again in {wait} {unit}.", code="throttled"
+    )
+
+
 class AdminSignInForm(AdminAuthenticationForm):
     """The admin's sign-in page, in the same limits as the API's sign-in: each try counts
     per client address and per e-mail (`accounts.throttles.count_sign_in`), and once either
@@ -38,8 +45,23 @@ class AdminSignInForm(AdminAuthenticationForm):
         wait = count_sign_in(self.request, self.data.get("username"))
         if wait is not None:
             self.retry_after = wait
-            unit = "second" if wait == 1 else "seconds"
-            raise forms.ValidationError(
-                f"Too many tries in a short time. Try again in {wait} {unit}.", code="throttled"
-            )
+            raise _too_many_tries(wait)
         return super().clean()
+
+
+def own_password_change_form(request) -> type[AdminPasswordChangeForm]:
+    """The admin's "change my password" form for this request: the current password is
+    checked in the same limits as the API's password change (per client address and per
+    account, `count_sign_in`), so a stolen session cannot try passwords there at will."""
+
+    class OwnPasswordChangeForm(AdminPasswordChangeForm):
+        retry_after: int | None = None
+
+        def clean_old_password(self):
+            wait = count_sign_in(request, self.user.email)
+            if wait is not None:
+                self.retry_after = wait
+                raise _too_many_tries(wait)
+            return super().clean_old_password()
+
+    return OwnPasswordChangeForm

@@ -75,3 +75,26 @@ def test_a_staff_member_within_the_limits_signs_in(low_limits):
     browser, response = admin_sign_in("operator@example.com", PASSWORD)
     assert response.status_code == 302
     assert browser.get("/admin/").status_code == 200
+
+
+def test_guessing_the_current_password_on_the_admins_password_page_is_stopped(low_limits):
+    """Someone at a staff member's unlocked screen (or with a stolen session) could try
+    passwords on /admin/password_change/ without limit, and learn the real one; the API's
+    password change counts them in the account's budget."""
+    operator = UserFactory(email="operator@example.com", is_staff=True)
+    browser = Client(REMOTE_ADDR="203.0.113.9")
+    browser.force_login(operator)
+    new = {"new_password1": "a-brand-new-secret-77", "new_password2": "a-brand-new-secret-77"}
+    statuses = [
+        browser.post("/admin/password_change/", {"old_password": f"guess-{n}", **new}).status_code
+        for n in range(3)
+    ]
+    assert statuses == [200, 200, 200]  # "Your old password was entered incorrectly."
+
+    response = browser.post("/admin/password_change/", {"old_password": PASSWORD, **new})
+
+    assert response.status_code == 429
+    wait = int(response["Retry-After"])
+    assert f"Too many tries in a short time. Try again in {wait} seconds." in response.text
+    operator.refresh_from_db()
+    assert operator.check_password(PASSWORD)
