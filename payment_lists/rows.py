@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from accounts.models import canonical_email
 from core.money import PLAIN_DECIMAL
 from payments.serializers import REFERENCE_PATTERN, REFERENCE_RULE
 from payments.services import reserved_reference_sentence
@@ -160,7 +161,8 @@ def check_row(number: int, cells: list[str], currencies: frozenset) -> tuple[tup
             errors.append(RowError(number, "ride_id", shown(ride), "not a ride id"))
     if errors:
         return (), errors
-    return (reference, email.lower(), minor, currency.upper(), ride_id), []
+    # The payer's address in the form accounts store: the import finds the account by it.
+    return (reference, canonical_email(email), minor, currency.upper(), ride_id), []
 
 
 def known_currencies() -> frozenset:

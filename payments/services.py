@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import canonical_email
 from accounts.selectors import user_by_email
 from core.exceptions import Conflict, DomainError
 from core.money import Money
@@ -150,7 +151,8 @@ def _register(*, amount_minor, currency, reference, actor, ride, payer, payer_em
                 reference=reference,
                 ride=ride,
                 payer=payer,
-                payer_email=payer_email or (payer.email if payer else ""),
+                # In the one form accounts use: closing the account finds it (payments.privacy).
+                payer_email=canonical_email(payer_email or (payer.email if payer else "")),
                 organization=organization,
                 registered_by=actor_label(actor),
             )
