@@ -1,11 +1,12 @@
-"""The ride page on a short screen: a phone held sideways (844x390) and a desktop browser
+"""The rider pages on a short screen: a phone held sideways (844x390) and a desktop browser
 zoomed to 200% (1280x800 at 200%: a 640x400 page). The ride's state and what the rider can do
 about it are in view together, beside a map that is still there to look at.
 
 Before, the phone's bottom sheet got what the map (at least 180 px) left: ~170 px, where the
 ride's message and its button did not fit together. After a request by keyboard the focus
 went on to 'Cancel ride', the sheet scrolled to it, and the 'is on his way' message went out
-of sight; when the unicorn came, 'I'm on board' (5 minutes to press it) was under the fold."""
+of sight; when the unicorn came, 'I'm on board' (5 minutes to press it) was under the fold.
+The landing page opens on its headline and its buttons, not on its art alone."""
 
 import pytest
 from django.conf import settings
@@ -103,3 +104,16 @@ def test_on_a_short_screen_the_rides_state_and_its_action_are_in_view_together(
     assert_seen(page, "[data-ride-message]", "The 'has arrived' message")
     assert_seen(page, "[data-board]", "'I'm on board'")
     assert_the_map_is_seen(page, with_the_ride=False)
+
+
+def test_on_a_phone_held_sideways_the_landing_page_opens_on_its_words_and_buttons(page):
+    """One column put the art first: a sideways phone's first screen was a unicorn drawing,
+    with the headline and 'Get started' below the fold."""
+    page.goto("/")
+    for width, height in ((740, 360), (844, 390), (640, 400)):
+        page.set_viewport_size({"width": width, "height": height})
+        size = f"{width}x{height}"
+        screenshot(page, f"short-screen-landing-{size}")
+        assert_seen(page, "h1", f"At {size} the headline")
+        assert_seen(page, ".cta-row .button >> nth=0", f"At {size} 'Get started'")
+        assert_seen(page, ".cta-row .button >> nth=1", f"At {size} 'Sign in'")
