@@ -299,6 +299,20 @@ def api():
     return APIClient()
 
 
+@pytest.fixture
+def low_sign_in_limits(monkeypatch):
+    """Sign-in limits a test reaches in a few tries: 6 a minute per client address, 3 per
+    e-mail address (the budgets the API's and the admin's sign-in pages share)."""
+    from accounts.throttles import AuthAttemptsPerAddress, AuthAttemptsPerEmail
+
+    monkeypatch.setattr(
+        AuthAttemptsPerAddress, "THROTTLE_RATES", {"auth_address": "6/minute"}, raising=False
+    )
+    monkeypatch.setattr(
+        AuthAttemptsPerEmail, "THROTTLE_RATES", {"auth_email": "3/minute"}, raising=False
+    )
+
+
 def client_for(user) -> APIClient:
     """An API client that sends `user`'s token, as a real rider app does."""
     client = APIClient()

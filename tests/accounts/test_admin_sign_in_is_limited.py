@@ -9,20 +9,9 @@ import pytest
 from django.test import Client
 from rest_framework.test import APIClient
 
-from accounts.throttles import AuthAttemptsPerAddress, AuthAttemptsPerEmail
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def low_limits(monkeypatch):
-    monkeypatch.setattr(
-        AuthAttemptsPerAddress, "THROTTLE_RATES", {"auth_address": "6/minute"}, raising=False
-    )
-    monkeypatch.setattr(
-        AuthAttemptsPerEmail, "THROTTLE_RATES", {"auth_email": "3/minute"}, raising=False
-    )
 
 
 def admin_sign_in(email: str, password: str, address: str = "203.0.113.7"):
@@ -33,7 +22,7 @@ def admin_sign_in(email: str, password: str, address: str = "203.0.113.7"):
     return browser, response
 
 
-def test_guessing_a_staff_password_on_the_admin_page_is_stopped(low_limits):
+def test_guessing_a_staff_password_on_the_admin_page_is_stopped(low_sign_in_limits):
     operator = UserFactory(email="operator@example.com", is_staff=True)
     statuses = [
         admin_sign_in(operator.email, f"guess-{n}", address=f"198.51.100.{n}")[1].status_code
@@ -50,7 +39,7 @@ def test_guessing_a_staff_password_on_the_admin_page_is_stopped(low_limits):
     assert browser.get("/admin/").status_code == 302  # not signed in
 
 
-def test_the_admin_page_and_the_api_share_one_budget(low_limits):
+def test_the_admin_page_and_the_api_share_one_budget(low_sign_in_limits):
     operator = UserFactory(email="operator@example.com", is_staff=True)
     admin_sign_in(operator.email, "guess-1", address="198.51.100.1")
     admin_sign_in(operator.email, "guess-2", address="198.51.100.2")
@@ -62,14 +51,14 @@ def test_the_admin_page_and_the_api_share_one_budget(low_limits):
     assert admin_sign_in(operator.email, PASSWORD, address="198.51.100.5")[1].status_code == 429
 
 
-def test_spraying_many_staff_accounts_from_one_address_hits_the_address_limit(low_limits):
+def test_spraying_many_staff_accounts_from_one_address_hits_the_address_limit(low_sign_in_limits):
     statuses = [
         admin_sign_in(f"staff{n}@example.com", "Spring2026!")[1].status_code for n in range(7)
     ]
     assert statuses == [200] * 6 + [429]
 
 
-def test_a_staff_member_within_the_limits_signs_in(low_limits):
+def test_a_staff_member_within_the_limits_signs_in(low_sign_in_limits):
     UserFactory(email="operator@example.com", is_staff=True)
     admin_sign_in("operator@example.com", "a-typo")
     browser, response = admin_sign_in("operator@example.com", PASSWORD)
@@ -77,7 +66,7 @@ def test_a_staff_member_within_the_limits_signs_in(low_limits):
     assert browser.get("/admin/").status_code == 200
 
 
-def test_guessing_the_current_password_on_the_admins_password_page_is_stopped(low_limits):
+def test_guessing_the_current_password_on_the_admins_password_page_is_stopped(low_sign_in_limits):
     """Someone at a staff member's unlocked screen (or with a stolen session) could try
     passwords on /admin/password_change/ without limit, and learn the real one; the API's
     password change counts them in the account's budget."""

@@ -1,23 +1,12 @@
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.throttles import AuthAttemptsPerAddress, AuthAttemptsPerEmail
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def low_limits(monkeypatch):
-    monkeypatch.setattr(
-        AuthAttemptsPerAddress, "THROTTLE_RATES", {"auth_address": "6/minute"}, raising=False
-    )
-    monkeypatch.setattr(
-        AuthAttemptsPerEmail, "THROTTLE_RATES", {"auth_email": "3/minute"}, raising=False
-    )
-
-
-def test_password_guessing_on_one_account_is_throttled(api, low_limits):
+def test_password_guessing_on_one_account_is_throttled(api, low_sign_in_limits):
     user = UserFactory()
     codes = [
         api.post("/api/auth/token/", {"email": user.email, "password": f"guess-{n}"}).status_code
@@ -33,7 +22,7 @@ def test_password_guessing_on_one_account_is_throttled(api, low_limits):
     )
 
 
-def test_guessing_from_many_addresses_still_hits_the_account_limit(low_limits):
+def test_guessing_from_many_addresses_still_hits_the_account_limit(low_sign_in_limits):
     user = UserFactory()
     codes = []
     for n in range(4):
@@ -44,7 +33,7 @@ def test_guessing_from_many_addresses_still_hits_the_account_limit(low_limits):
     assert codes[-1] == 429
 
 
-def test_confirmation_code_guessing_is_throttled_per_address(api, low_limits):
+def test_confirmation_code_guessing_is_throttled_per_address(api, low_sign_in_limits):
     codes = [
         api.post(
             "/api/auth/confirm/", {"email": f"person{n}@example.com", "code": "123456"}
@@ -55,7 +44,7 @@ def test_confirmation_code_guessing_is_throttled_per_address(api, low_limits):
     assert codes[6] == 429
 
 
-def test_register_is_throttled_per_address(api, low_limits):
+def test_register_is_throttled_per_address(api, low_sign_in_limits):
     codes = [
         api.post(
             "/api/auth/register/", {"email": f"p{n}@example.com", "password": "short"}

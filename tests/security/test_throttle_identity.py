@@ -14,17 +14,7 @@ from accounts.throttles import AuthAttemptsPerAddress, AuthAttemptsPerEmail
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def low_limits(monkeypatch):
-    monkeypatch.setattr(
-        AuthAttemptsPerAddress, "THROTTLE_RATES", {"auth_address": "6/minute"}, raising=False
-    )
-    monkeypatch.setattr(
-        AuthAttemptsPerEmail, "THROTTLE_RATES", {"auth_email": "3/minute"}, raising=False
-    )
-
-
-def test_a_forged_x_forwarded_for_does_not_buy_a_fresh_address_limit(low_limits):
+def test_a_forged_x_forwarded_for_does_not_buy_a_fresh_address_limit(low_sign_in_limits):
     """On AWS, Zappa sets REMOTE_ADDR to the address API Gateway saw; the header's start is
     whatever the caller wrote, so rotating it must not reset the per-address count."""
     client = APIClient(REMOTE_ADDR="203.0.113.7")
@@ -70,7 +60,7 @@ def test_same_email_in_another_case_or_padding_counts_as_one(rf):
     assert len(keys) == 1
 
 
-def test_the_limit_holds_for_a_long_email_on_the_database_cache(settings, low_limits):
+def test_the_limit_holds_for_a_long_email_on_the_database_cache(settings, low_sign_in_limits):
     """The stage setting the settings module suggests (CACHE_URL=dbcache://...): its key
     column holds 255 characters, which PostgreSQL enforces, and the database cache drops a
     write that fails, so a key too long for it was never counted."""
