@@ -117,3 +117,37 @@ def test_on_a_phone_held_sideways_the_landing_page_opens_on_its_words_and_button
         assert_seen(page, "h1", f"At {size} the headline")
         assert_seen(page, ".cta-row .button >> nth=0", f"At {size} 'Get started'")
         assert_seen(page, ".cta-row .button >> nth=1", f"At {size} 'Sign in'")
+
+
+def test_on_a_short_screen_the_header_scrolls_away_with_the_page(page, sign_in):
+    """The sticky header kept 65 of a sideways phone's 360 px over every page read (and more
+    of it with the phone's keyboard open): scrolled down, the page has the whole screen."""
+    sign_in(page, UserFactory())
+    page.set_viewport_size({"width": 740, "height": 360})
+    page.goto("/account/")
+    expect(page.get_by_role("heading", name="Your account", exact=True)).to_be_visible()
+    page.mouse.wheel(0, 300)
+    page.wait_for_function("scrollY >= 300")
+    header_at_top = page.evaluate(
+        "Boolean(document.elementFromPoint(innerWidth / 2, 30)?.closest('.site-header'))"
+    )
+    assert not header_at_top, "the header still covers the top of the scrolled page"
+    # The menu is one scroll away, and works.
+    page.mouse.wheel(0, -1000)
+    page.get_by_role("button", name="Menu").click()
+    expect(page.get_by_role("link", name="History", exact=True)).to_be_visible()
+
+
+def test_on_a_short_screen_the_ride_pages_menu_reaches_its_last_link(page, sign_in):
+    """The ride page does not scroll: its open menu ran below a sideways phone's screen, the
+    site's links (Unicorns ... Become a unicorn) out of reach of a finger or a wheel."""
+    sign_in(page, UserFactory())
+    page.set_viewport_size({"width": 740, "height": 360})
+    open_ride_page(page)
+    page.get_by_role("button", name="Menu").click()
+    last = page.get_by_role("link", name="Become a unicorn")
+    expect(last).to_be_visible()
+    page.mouse.move(370, 250)
+    page.mouse.wheel(0, 600)
+    page.wait_for_timeout(300)  # the scroll
+    assert_seen(page, "#site-nav >> text=Become a unicorn", "'Become a unicorn'")
