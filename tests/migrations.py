@@ -1,8 +1,11 @@
 """Data migration tests: the database taken back to the migration before, filled as it was
 then, migrated forward, and returned to the latest migrations whatever happens."""
 
+import importlib
 from contextlib import contextmanager
+from types import SimpleNamespace
 
+from django.apps import apps
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
@@ -25,3 +28,9 @@ def migrate_to(after: list[tuple[str, str]]):
     executor = MigrationExecutor(connection)
     executor.migrate(after)
     return executor.loader.project_state(after).apps
+
+
+def run_data_function(module: str, function: str) -> None:
+    """A data migration's function run on the current tables, as `migrate` would call it
+    (for a migration whose models have not changed since)."""
+    getattr(importlib.import_module(module), function)(apps, SimpleNamespace(connection=connection))

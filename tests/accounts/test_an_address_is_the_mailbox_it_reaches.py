@@ -91,12 +91,8 @@ def test_the_admin_refuses_an_address_no_mail_can_reach():
 
 
 def test_existing_addresses_take_the_delivered_form_in_the_migration():
-    import importlib
+    from tests.migrations import run_data_function
 
-    from django.apps import apps
-    from django.db import connection
-
-    migration = importlib.import_module("accounts.migrations.0007_emails_as_delivered")
     punycode = UserFactory(email="placeholder1@example.com")
     User.objects.filter(pk=punycode.pk).update(email="b@xn--exmple-cua.com")
     joiner = UserFactory(email="placeholder2@example.com")
@@ -104,12 +100,7 @@ def test_existing_addresses_take_the_delivered_form_in_the_migration():
     quoted = UserFactory(email="placeholder3@example.com")
     User.objects.filter(pk=quoted.pk).update(email='"d"@example.com')
 
-    class Editor:
-        pass
-
-    editor = Editor()
-    editor.connection = connection
-    migration.canonicalise_emails(apps, editor)
+    run_data_function("accounts.migrations.0007_emails_as_delivered", "canonicalise_emails")
 
     punycode.refresh_from_db()
     joiner.refresh_from_db()

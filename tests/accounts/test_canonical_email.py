@@ -142,23 +142,16 @@ def test_sign_up_confirm_and_resend_share_the_addresss_budget(low_limits):
 
 
 def test_existing_addresses_are_made_canonical_by_the_migration():
-    import importlib
+    from tests.migrations import run_data_function
 
-    from django.apps import apps
-    from django.db import connection
-
-    migration = importlib.import_module("accounts.migrations.0005_canonical_email_codes_scopes")
     older = UserFactory(email="plain@example.com")
     User.objects.filter(pk=older.pk).update(email="Plain@Example.com")
     newer = UserFactory(email="someone@example.com")
     User.objects.filter(pk=newer.pk).update(email="pla\u0131n@example.com")
 
-    class Editor:
-        pass
-
-    editor = Editor()
-    editor.connection = connection
-    migration.canonicalise_emails(apps, editor)
+    run_data_function(
+        "accounts.migrations.0005_canonical_email_codes_scopes", "canonicalise_emails"
+    )
 
     older.refresh_from_db()
     newer.refresh_from_db()
