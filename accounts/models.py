@@ -84,9 +84,16 @@ def _delivered_domain(domain: str) -> str | None:
 
 
 def is_deliverable(email: str) -> bool:
-    """Whether mail can be sent to this address as it is written (its domain encodes)."""
+    """Whether mail can be sent to this address as it is written: its domain encodes, and it
+    is a domain of the internet (a dot in it), not `localhost`, another one-label name or an
+    address literal such as `[127.0.0.1]`, which our mail service would send nowhere."""
     _local, at, domain = (email or "").rpartition("@")
-    return bool(at) and _delivered_domain(domain) is not None
+    return (
+        bool(at)
+        and "." in domain.strip(".")
+        and not domain.startswith("[")
+        and _delivered_domain(domain) is not None
+    )
 
 
 class UserManager(BaseUserManager):

@@ -73,6 +73,9 @@ def test_the_spelling_with_a_joiner_signs_in_to_the_account():
     [
         "rider@exa\u2028mple.com",  # line separator
         "rider@exa\u202emple.com",  # right-to-left override
+        "rider@localhost",  # no domain of the internet: our mail service sends it nowhere
+        "rider@wildrydes",
+        "rider@[127.0.0.1]",
     ],
 )
 def test_an_address_no_mail_can_reach_is_refused_before_anything_is_made(api, email):
