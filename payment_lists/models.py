@@ -81,7 +81,16 @@ class PaymentList(models.Model):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (self.Status.IMPORTED, self.Status.FAILED)
+        return self.status not in UNFINISHED
+
+
+# A list in these is still on its way through the workflow (imported and failed are final).
+UNFINISHED = (
+    PaymentList.Status.RECEIVED,
+    PaymentList.Status.VALIDATING,
+    PaymentList.Status.VERIFYING,
+    PaymentList.Status.IMPORTING,
+)
 
 
 class PaymentListRow(models.Model):

@@ -26,11 +26,10 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from payment_lists import steps, workflow
-from payment_lists.models import PaymentList, PaymentListRow
+from payment_lists.models import UNFINISHED, PaymentList, PaymentListRow
 
 logger = logging.getLogger(__name__)
 
-UNFINISHED = steps.UNFINISHED
 MAX_TAKEOVERS = 3
 # A list nobody claimed this long after its upload (its S3 event lost): the pass starts it.
 UNCLAIMED_AFTER = timedelta(minutes=2)

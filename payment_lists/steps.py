@@ -41,7 +41,7 @@ from core.observability import count_metric
 from events.outbox import emit, emit_rows
 from payment_lists import fastpath
 from payment_lists import rows as csv_rows
-from payment_lists.models import PaymentList, PaymentListRow
+from payment_lists.models import UNFINISHED, PaymentList, PaymentListRow
 from payments.events import PAYMENT_REGISTERED
 from payments.models import Payment
 from payments.services import SubscriptionLimitExceeded, check_subscription_limits
@@ -94,14 +94,6 @@ def lease_until():
 
 def _list(payload) -> PaymentList:
     return PaymentList.objects.select_related("organization").get(pk=payload["payment_list_id"])
-
-
-UNFINISHED = (
-    PaymentList.Status.RECEIVED,
-    PaymentList.Status.VALIDATING,
-    PaymentList.Status.VERIFYING,
-    PaymentList.Status.IMPORTING,
-)
 
 
 def _mark(payment_list: PaymentList, *, if_step_done=None, **fields) -> None:
