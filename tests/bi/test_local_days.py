@@ -1,0 +1,226 @@
+"""BI's days are the service area's days (TIME_ZONE, Seattle), the same days as the rows
+finance reconciles them with: a payment is counted on the local day of its registered_at
+(verified_at, deleted_at), a ride on the local day of its completed_at; every event in
+exactly one day, each day's money equal to the sum of its payments to the cent, per
+currency; on the 23-hour and the 25-hour days of daylight saving time too."""
+
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncDate
+from django.db.models.signals import post_save
+from django.utils import timezone
+
+from bi import selectors
+from payments import services as payments
+from payments.models import Payment
+from rides import services as rides
+from rides.models import Ride
+from tests.conftest import client_for
+from tests.factories import UnicornFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+SEATTLE = ZoneInfo("America/Los_Angeles")
+
+
+class Clock:
+    """django.utils.timezone.now, as the code reads it, at a chosen moment, which moves on a
+    millisecond after each row written: time passes between two statements, so the event
+    that reports a change is written a little after the change."""
+
+    def __init__(self, monkeypatch):
+        self.moment = datetime(2026, 1, 1, tzinfo=UTC)
+        monkeypatch.setattr(timezone, "now", lambda: self.moment)
+        post_save.connect(self.tick, weak=False, dispatch_uid="test-clock")
+
+    def tick(self, **kwargs):
+        self.moment += timedelta(milliseconds=1)
+
+    def set(self, local: datetime):
+        """Seattle's wall clock (fold=1: the second 01:30 of the day the clocks go back)."""
+        self.moment = local.replace(tzinfo=SEATTLE).astimezone(UTC)
+
+    def stop(self):
+        post_save.disconnect(dispatch_uid="test-clock")
+
+
+@pytest.fixture
+def clock(monkeypatch, settings):
+    settings.TIME_ZONE = "America/Los_Angeles"
+    clock = Clock(monkeypatch)
+    yield clock
+    clock.stop()
+
+
+def local_day(moment: datetime) -> date:
+    return moment.astimezone(SEATTLE).date()
+
+
+def payments_per_day(moment: str) -> dict:
+    """What finance reads from the payments table: per local day and currency, how many
+    payments changed and their amount (the database's own day of each time)."""
+    rows = (
+        Payment.objects.filter(**{f"{moment}__isnull": False})
+        .annotate(day=TruncDate(moment, tzinfo=SEATTLE))
+        .values("day", "currency")
+        .annotate(count=Count("pk"), minor=Sum("amount_minor"))
+        .order_by()
+    )
+    return {(r["day"], r["currency"]): (r["count"], r["minor"]) for r in rows}
+
+
+def bi_per_day(start: date, end: date, status: str) -> dict:
+    """The same figures as BI has them (bi.selectors, what the dashboard and admin read)."""
+    found = {}
+    for day in selectors.daily_figures(start, end):
+        for currency in day.money:
+            minor = day.minor(currency, f"payments_{status}_minor")
+            if minor:
+                found[day.day, currency] = minor
+    return found
+
+
+def counts_per_day(start: date, end: date, name: str) -> dict:
+    return {
+        d.day: getattr(d, name) for d in selectors.daily_figures(start, end) if getattr(d, name)
+    }
+
+
+def test_a_payment_registered_at_23_59_59_999_counts_for_that_evening(
+    clock, finance, django_capture_on_commit_callbacks
+):
+    """The API registers the payment at 23:59:59.999 Seattle time; its event is written a
+    moment later, after midnight. The payments table says the 7th: so must BI."""
+    clock.set(datetime(2026, 3, 7, 23, 0))
+    api = client_for(finance)  # its token is fresh at that time
+    clock.set(datetime(2026, 3, 7, 23, 59, 59, 999000))
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = api.post(
+            "/api/payments/", {"amount": "12.34", "currency": "EUR", "reference": "INV-1"}
+        )
+    assert answer.status_code == 201, answer.content
+    payment = Payment.objects.get()
+    assert local_day(payment.registered_at) == date(2026, 3, 7)
+
+    assert bi_per_day(date(2026, 3, 6), date(2026, 3, 9), "registered") == {
+        (date(2026, 3, 7), "EUR"): 1234
+    }
+    assert payments_per_day("registered_at") == {(date(2026, 3, 7), "EUR"): (1, 1234)}
+
+
+def test_a_payment_verified_and_one_deleted_just_before_midnight_count_that_day(
+    clock, finance, django_capture_on_commit_callbacks
+):
+    clock.set(datetime(2026, 10, 31, 12, 0))
+    with django_capture_on_commit_callbacks(execute=True):
+        kept = payments.register_payment(
+            amount_minor=1001, currency="USD", reference="A", actor=finance
+        )
+        dropped = payments.register_payment(
+            amount_minor=2002, currency="USD", reference="B", actor=finance
+        )
+    clock.set(datetime(2026, 10, 31, 23, 59, 59, 999000))
+    with django_capture_on_commit_callbacks(execute=True):
+        payments.verify_payment(payment=kept, actor=finance)
+    clock.set(datetime(2026, 10, 31, 23, 59, 59, 999000))
+    with django_capture_on_commit_callbacks(execute=True):
+        payments.delete_payment(payment=dropped, actor=finance)
+
+    week = (date(2026, 10, 29), date(2026, 11, 3))
+    assert bi_per_day(*week, "verified") == {(date(2026, 10, 31), "USD"): 1001}
+    assert bi_per_day(*week, "deleted") == {(date(2026, 10, 31), "USD"): 2002}
+    assert payments_per_day("verified_at") == {(date(2026, 10, 31), "USD"): (1, 1001)}
+    assert payments_per_day("deleted_at") == {(date(2026, 10, 31), "USD"): (1, 2002)}
+
+
+def ride_for(rider, clock, *, requested: datetime, completed: datetime, dropoff=True) -> Ride:
+    """A ride through the ride service: requested, the unicorn arrives, the rider boards,
+    the ride completes at `completed` (Seattle's wall clock)."""
+    UnicornFactory()
+    clock.set(requested)
+    pickup = rides.Point(47.6062, -122.3321)
+    ride = rides.request_ride(
+        rider=rider, pickup=pickup, dropoff=rides.Point(47.62, -122.35) if dropoff else None
+    )
+    clock.moment = ride.arrives_at + timedelta(seconds=1)
+    ride = rides.board_ride(ride=ride, by=rider)
+    clock.set(completed)
+    return rides.complete_ride(ride=ride, by=rider)
+
+
+def test_a_ride_completed_at_23_59_59_999_counts_with_its_fare_that_evening(
+    clock, django_capture_on_commit_callbacks
+):
+    """Requested before midnight, completed at 23:59:59.999: the ride, its fare and its
+    fare payment are all the 7th's."""
+    rider = UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        ride = ride_for(
+            rider, clock,
+            requested=datetime(2026, 3, 7, 23, 40),
+            completed=datetime(2026, 3, 7, 23, 59, 59, 999000),
+        )  # fmt: skip
+    assert local_day(ride.completed_at) == date(2026, 3, 7)
+
+    days = (date(2026, 3, 6), date(2026, 3, 9))
+    assert counts_per_day(*days, "rides_completed") == {date(2026, 3, 7): 1}
+    figures = {d.day: d.minor("USD", "revenue_minor") for d in selectors.daily_figures(*days)}
+    assert figures[date(2026, 3, 7)] == ride.fare_minor
+
+
+def test_the_days_clocks_change_count_every_event_once_and_add_up_to_the_cent(
+    clock, finance, django_capture_on_commit_callbacks
+):
+    """2026-03-08 has 23 hours, 2026-11-01 has 25 (01:30 twice). Rides and payments all
+    over both days and their neighbours: each counted in one day, BI's figures of each day
+    equal to the payments' and the rides' own sums."""
+    moments = [
+        datetime(2026, 3, 7, 23, 59, 59, 999000),
+        datetime(2026, 3, 8, 0, 0),
+        datetime(2026, 3, 8, 1, 59, 59, 999000),
+        datetime(2026, 3, 8, 3, 0),  # 02:00 PST became 03:00 PDT
+        datetime(2026, 3, 8, 23, 59, 59, 999000),
+        datetime(2026, 3, 9, 0, 0),
+        datetime(2026, 10, 31, 23, 59, 59, 999000),
+        datetime(2026, 11, 1, 0, 30),
+        datetime(2026, 11, 1, 1, 30),  # PDT
+        datetime(2026, 11, 1, 1, 30, fold=1),  # PST, an hour later
+        datetime(2026, 11, 1, 23, 59, 59, 999000),
+        datetime(2026, 11, 2, 0, 0),
+    ]
+    amounts = [101, 202, 303, 404, 505, 606, 707, 808, 909, 1010, 1111, 1212]
+    with django_capture_on_commit_callbacks(execute=True):
+        for n, (moment, minor) in enumerate(zip(moments, amounts, strict=True)):
+            clock.set(moment)
+            payments.register_payment(
+                amount_minor=minor, currency=("USD", "EUR")[n % 2], reference=f"P{n}",
+                actor=finance,
+            )  # fmt: skip
+    riders = [UserFactory() for _ in moments]
+    with django_capture_on_commit_callbacks(execute=True):
+        for rider, moment in zip(riders, moments, strict=True):
+            ride_for(rider, clock, requested=moment - timedelta(minutes=25), completed=moment)
+
+    everything = (date(2026, 3, 1), date(2026, 11, 30))
+    assert bi_per_day(*everything, "registered") == {
+        key: minor for key, (count, minor) in payments_per_day("registered_at").items()
+    }
+    per_day = Counter(local_day(r.completed_at) for r in Ride.objects.all())
+    assert counts_per_day(*everything, "rides_completed") == dict(per_day)
+    total = selectors.totals(selectors.daily_figures(*everything))
+    assert total["rides_completed"] == len(moments)
+    assert total["payments_registered"] == Payment.objects.count()
+    assert total["money"]["EUR"]["payments_registered_minor"] == sum(amounts[1::2])
+    assert total["money"]["USD"]["payments_registered_minor"] == sum(amounts[::2]) + sum(
+        Ride.objects.values_list("fare_minor", flat=True)
+    )
+    assert total["money"]["USD"]["revenue_minor"] == sum(
+        Ride.objects.values_list("fare_minor", flat=True)
+    )
+    assert counts_per_day(date(2026, 11, 1), date(2026, 11, 1), "rides_completed") == {
+        date(2026, 11, 1): 4  # 00:30, 01:30 PDT, 01:30 PST, 23:59:59.999
+    }
