@@ -1,34 +1,56 @@
 import re
 
 from django.contrib import admin, messages
+from django.db.models import OuterRef, Subquery
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
 from core.admin import ProjectAdmin
-from core.admin_actions import apply_to_each
+from core.admin_actions import apply_to_each, confirmation_page, confirmed
 from core.money import Money
 from payments.selectors import payments_managed_by
 from rides import lifecycle, selectors, services
 from rides.models import ACTIVE_STATUSES, Ride, Unicorn, UnicornApplication
 
 
+class StuckFilter(admin.SimpleListFilter):
+    """Unicorns marked busy that no active ride holds: dispatch passes them by until an
+    operator frees them ("Free selected stuck unicorns")."""
+
+    title = "stuck"
+    parameter_name = "stuck"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Not available, on no ride (stuck)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(is_available=False).exclude(
+                pk__in=Ride.objects.filter(status__in=ACTIVE_STATUSES).values("unicorn_id")
+            )
+        return queryset
+
+
 @admin.register(Unicorn)
 class UnicornAdmin(ProjectAdmin, admin.ModelAdmin):
+    # What an operator looks for first (free? on which ride?) before the description, so
+    # that a phone shows it without scrolling sideways.
     list_display = [
         "name",
-        "color",
-        "gender",
         "on_duty",
         "is_available",
+        "ride_now",
+        "color",
+        "gender",
         "position",
         "updated_at",
     ]
-    list_filter = ["on_duty", "is_available", "gender", "color"]
+    list_filter = [StuckFilter, "on_duty", "is_available", "gender", "color"]
     search_fields = ["name", "color"]
     date_hierarchy = "created_at"
-    readonly_fields = ["is_available", "created_at", "updated_at"]
+    readonly_fields = ["is_available", "ride_now", "created_at", "updated_at"]
     fields = [
         "name",
         "color",
@@ -36,10 +58,54 @@ class UnicornAdmin(ProjectAdmin, admin.ModelAdmin):
         ("latitude", "longitude"),
         "on_duty",
         "is_available",
+        "ride_now",
         "created_at",
         "updated_at",
     ]
-    actions = ["put_on_duty", "put_off_duty"]
+    actions = ["put_on_duty", "put_off_duty", "free_stuck_unicorns"]
+
+    def get_queryset(self, request):
+        # The active ride each unicorn is on (at most one), in the list's one query.
+        active = Ride.objects.filter(unicorn=OuterRef("pk"), status__in=ACTIVE_STATUSES)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                active_ride_id=Subquery(active.values("pk")[:1]),
+                active_ride_reference=Subquery(active.values("reference")[:1]),
+            )
+        )
+
+    @admin.display(description="ride now")
+    def ride_now(self, unicorn):
+        ride_id = getattr(unicorn, "active_ride_id", None)  # None on the "add" page
+        if ride_id is None:
+            return "stuck: on no ride" if unicorn.pk and not unicorn.is_available else None
+        url = reverse("admin:rides_ride_change", args=[ride_id])
+        return format_html('<a class="nowrap" href="{}">{}</a>', url, unicorn.active_ride_reference)
+
+    @admin.action(description="Free selected stuck unicorns (on no ride)", permissions=["change"])
+    def free_stuck_unicorns(self, request, queryset):
+        """rides.services.free_stuck_unicorn for each: asked first; a unicorn on a ride or
+        already free is left, with the reason."""
+        if not confirmed(request):
+            unicorns = list(queryset)
+            stuck = [u for u in unicorns if not u.is_available and u.active_ride_id is None]
+            if stuck:
+                return confirmation_page(
+                    self, request, unicorns, title="Free these unicorns?",
+                    will=[(u.pk, f"free {u.name}: dispatch may send it on rides again")
+                          for u in stuck],
+                    wont=[f"{u.name}: " + (f"on ride {u.active_ride_reference}"
+                                          if u.active_ride_id else "already free")
+                          for u in unicorns if u not in stuck],
+                    button=f"Yes, free {_count(len(stuck), 'unicorn')}",
+                )  # fmt: skip
+        apply_to_each(
+            self, request, queryset,
+            lambda u: services.free_stuck_unicorn(unicorn=u, by=request.user),
+            verb="Freed", noun="unicorn", label=lambda u: u.name,
+        )  # fmt: skip
 
     @admin.display(description="position (lat, lng)", ordering="latitude")
     def position(self, unicorn):
@@ -122,7 +188,7 @@ class RideAdmin(ProjectAdmin, admin.ModelAdmin):
     search_help_text = "A reference (WR-7K3Q9P), a rider's e-mail, a unicorn's name or a ride id."
     date_hierarchy = "requested_at"
     raw_id_fields = ["rider", "unicorn"]
-    actions = ["cancel_selected_rides"]
+    actions = ["cancel_selected_rides", "waive_fees"]
     # Every field is an audit fact: rides change only through the ride services. Shown as
     # people read them: money with its currency, durations and distances in words, a point
     # as one "latitude, longitude" line, the ride's payments linked for who may see them.
@@ -239,12 +305,58 @@ class RideAdmin(ProjectAdmin, admin.ModelAdmin):
     def age(self, ride):
         return timesince(ride.requested_at, depth=1).replace("0\xa0minutes", "new")
 
-    @admin.action(description="Cancel selected rides", permissions=["change"])
+    @admin.action(description="Cancel selected rides (free of charge)", permissions=["change"])
     def cancel_selected_rides(self, request, queryset):
+        """As the API's operator cancellation (rides.services.cancel_ride): free of charge,
+        the unicorn freed, the rider told. Asked first, on a page that says what happens."""
+        if not confirmed(request):
+            rides = list(queryset.select_related("rider", "unicorn"))
+            active = [ride for ride in rides if ride.is_active]
+            if active:
+                return confirmation_page(
+                    self, request, rides, title="Cancel these rides?",
+                    will=[(ride.pk, f"cancel {_ride_line(ride)}, free of charge: "
+                                    f"{ride.unicorn.name} is freed and the rider is told")
+                          for ride in active],
+                    wont=[f"{_ride_line(ride)}: it cannot be cancelled"
+                          for ride in rides if not ride.is_active],
+                    button=f"Yes, cancel {_count(len(active), 'ride')}",
+                )  # fmt: skip
         apply_to_each(
             self, request, queryset, lambda ride: services.cancel_ride(ride=ride, by=request.user),
             verb="Cancelled", noun="ride", label=lambda ride: ride.reference,
         )  # fmt: skip
+
+    @admin.action(description="Waive the fee of selected rides", permissions=["change"])
+    def waive_fees(self, request, queryset):
+        """A cancellation or no-show fee forgiven (rides.services.waive_cancellation_fee):
+        the ride's fee becomes none and its payment is deleted, kept for the audit."""
+        if not confirmed(request):
+            rides = list(queryset.select_related("rider", "unicorn"))
+            with_fee = [ride for ride in rides if ride.cancellation_fee_minor]
+            if with_fee:
+                return confirmation_page(
+                    self, request, rides, title="Waive these fees?",
+                    will=[(ride.pk, f"waive the {self.fare_display(ride)} of {_ride_line(ride)}: "
+                                    "its fee payment is deleted (kept for the audit)")
+                          for ride in with_fee],
+                    wont=[f"{_ride_line(ride)}: no fee to waive"
+                          for ride in rides if not ride.cancellation_fee_minor],
+                    button=f"Yes, waive {_count(len(with_fee), 'fee')}",
+                )  # fmt: skip
+        apply_to_each(
+            self, request, queryset,
+            lambda ride: services.waive_cancellation_fee(ride=ride, by=request.user),
+            verb="Waived the fee of", noun="ride", label=lambda ride: ride.reference,
+        )  # fmt: skip
+
+
+def _ride_line(ride) -> str:
+    return f"{ride.reference} ({ride.get_status_display()}, {ride.rider.email})"
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 REFERENCE = re.compile(r"(WR-)?[0-9A-Z]{6}")

@@ -592,3 +592,65 @@ def set_unicorns_on_duty(unicorns, on_duty: bool, by) -> list[Unicorn]:
             {"unicorn_id": unicorn.pk, "unicorn": unicorn.name, "on_duty": on_duty, "by": actor},
         )
     return changed
+
+
+# --- What operators put right (the admin) -------------------------------------------------
+
+RIDE_FEE_WAIVED = "rides.RideFeeWaived"
+UNICORN_FREED = "rides.UnicornFreed"
+
+
+def _actor(by) -> str:
+    return getattr(by, "email", None) or str(by)
+
+
+def waive_cancellation_fee(*, ride: Ride, by) -> Ride:
+    """An operator forgives the fee of a ride the rider cancelled after the arrival or did
+    not board (expired): the ride's fee becomes none and its fee payment is deleted (kept
+    for the audit, payments.services.delete_payment). Once: a ride without a fee is
+    refused, as is a fee finance already verified as paid (theirs to refund)."""
+    ride = settle_ride(_current(ride))
+    with transaction.atomic():
+        ride = _locked(ride)
+        if not _is_operator(by, ride):
+            raise DomainError("Only an operator can waive a ride's fee.")
+        if ride.status not in (Ride.Status.CANCELLED, Ride.Status.EXPIRED):
+            raise Conflict(
+                f"This ride is {ride.get_status_display()}: only the fee of a cancelled or "
+                "expired ride can be waived."
+            )
+        if not ride.cancellation_fee_minor:
+            raise Conflict("This ride has no fee to waive (already waived, or never charged).")
+        fee = ride.payments.filter(reference=payment_services.ride_charge_reference(ride, "fee"))
+        fee = fee.first()
+        if fee is not None and fee.status == fee.Status.VERIFIED:
+            raise Conflict(
+                "Its fee was already verified as paid: finance refunds it; it cannot be waived."
+            )
+        waived = ride.cancellation_fee_minor
+        ride.cancellation_fee_minor = 0
+        ride.save(update_fields=["cancellation_fee_minor"])
+        if fee is not None and fee.status == fee.Status.REGISTERED:
+            payment_services.delete_payment(payment=fee, actor=by)
+        emit(RIDE_FEE_WAIVED, {**ride_event_data(ride), "waived_minor": waived, "by": _actor(by)})
+    return ride
+
+
+def free_stuck_unicorn(*, unicorn: Unicorn, by) -> Unicorn:
+    """Make a unicorn marked busy with no active ride free for dispatch again (a ride that
+    ended without freeing it). Refused for a unicorn already free, or on a ride now: end
+    that ride instead (cancel or complete), which frees it. Reported by an event."""
+    with transaction.atomic():
+        # Under the unicorn's row lock: a dispatch claiming it commits its ride first.
+        unicorn = Unicorn.objects.select_for_update().get(pk=unicorn.pk)
+        if unicorn.is_available:
+            raise Conflict(f"{unicorn.name} is already free for rides.")
+        ride = unicorn.rides.filter(status__in=ACTIVE_STATUSES).first()
+        if ride is not None:
+            raise Conflict(
+                f"{unicorn.name} is on ride {ride.reference} ({ride.get_status_display()}): "
+                "cancel or complete that ride, which frees the unicorn."
+            )
+        _free_unicorn(unicorn)
+        emit(UNICORN_FREED, {"unicorn_id": unicorn.pk, "unicorn": unicorn.name, "by": _actor(by)})
+    return unicorn

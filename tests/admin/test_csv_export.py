@@ -31,17 +31,18 @@ def test_export_writes_the_list_display_columns_of_the_selected_rows(operator_cl
     assert response["Content-Disposition"].startswith('attachment; filename="rides-unicorn-')
     header, *body = rows
     assert header == [
-        "Name", "Colour", "Gender", "On duty", "Is available", "Position (lat, lng)", "Updated at",
+        "Name", "On duty", "Is available", "Ride now", "Colour", "Gender", "Position (lat, lng)",
+        "Updated at",
     ]  # fmt: skip
     assert len(body) == 1
-    assert body[0][:5] == ["Shadowfax", "white", "female", "no", "yes"]
+    assert body[0][:6] == ["Shadowfax", "no", "yes", "", "white", "female"]
 
 
 def test_export_neutralises_formulas_in_text_cells(operator_client):
     evil = UnicornFactory(name='=HYPERLINK("http://evil.example","click")', color="@SUM(A1)")
     _, rows = export(operator_client, "/admin/rides/unicorn/", [evil])
     assert rows[1][0] == '\'=HYPERLINK("http://evil.example","click")'
-    assert rows[1][1] == "'@SUM(A1)"
+    assert rows[1][4] == "'@SUM(A1)"  # the colour, after on duty, available, ride now
 
 
 def test_export_uses_display_methods_and_related_objects(operator_client):
