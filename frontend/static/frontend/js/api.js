@@ -11,14 +11,19 @@
   const PAGE_EXPIRED = "This page has expired for your safety. Reload it and try again.";
   const CHECK_FIELDS = "Please check the highlighted fields.";
   const NOT_SIGNED_IN = "Authentication credentials were not provided.";
+  // Said for answers that are not the API's own (see gatewaySentence).
+  const TOO_BUSY = "Wild Rydes is very busy right now. Please try again in a moment.";
+  const REFUSED = "Wild Rydes could not take this request. Reload the page and try again.";
+  const UNEXPECTED = "Something unexpected happened. Please try again.";
 
   class ApiError extends Error {
-    constructor(message, { status = 0, fields = {}, retryAfter = null } = {}) {
+    constructor(message, { status = 0, fields = {}, retryAfter = null, gateway = false } = {}) {
       super(message);
       this.name = "ApiError";
       this.status = status; // 0: the request never got an answer
       this.fields = fields; // {field: ["sentence", ...]} from the API's validation errors
       this.retryAfter = retryAfter; // seconds, from a Retry-After header
+      this.gateway = gateway; // answered on the way (a gateway, a proxy), not by the API itself
     }
   }
 
@@ -43,6 +48,25 @@
     return value == null ? [] : [String(value)];
   }
 
+  // The API's own errors are {"detail": "..."} or {field: ["...", ...]}. What answers in its
+  // place on the way (API Gateway: 502 "Internal server error" when the function crashed, 504
+  // "Endpoint request timed out", 429 "Too Many Requests" when the stage is throttled, 403
+  // "Forbidden"; a CDN's HTML page; nothing at all) is {"message": "..."} or no JSON: its
+  // words are the gateway's, not for a rider, and it names no field. Said by its status.
+  function isGatewayAnswer(data) {
+    if (data == null) return true;
+    if (typeof data !== "object" || Array.isArray(data)) return true;
+    const keys = Object.keys(data);
+    return keys.length > 0 && keys.every((key) => /^message$/i.test(key) && typeof data[key] === "string");
+  }
+
+  function gatewaySentence(status) {
+    if (status === 429) return TOO_BUSY;
+    if (status >= 500) return SERVER_PROBLEM;
+    if (status === 403) return REFUSED;
+    return UNEXPECTED;
+  }
+
   function errorFrom(response, data) {
     const { status } = response;
     const retry = Number.parseInt(response.headers.get("Retry-After") ?? "", 10);
@@ -56,6 +80,14 @@
       return new ApiError(SESSION_ENDED, { status: 401 });
     }
     if (status === 403 && detail.startsWith("CSRF")) return new ApiError(PAGE_EXPIRED, { status });
+    if (isGatewayAnswer(data)) {
+      let message = gatewaySentence(status);
+      if (retryAfter) {
+        const when = `in ${retryAfter} second${retryAfter === 1 ? "" : "s"}.`;
+        message = message.endsWith("in a moment.") ? message.replace(/in a moment\.$/, when) : `${message} Try again ${when}`;
+      }
+      return new ApiError(message, { status, retryAfter, gateway: true });
+    }
 
     const fields = {};
     for (const [name, value] of Object.entries(body)) {
@@ -68,13 +100,15 @@
     return new ApiError(message, { status, fields, retryAfter });
   }
 
+  // undefined: a body that is not JSON (an HTML error page from a proxy, or JSON cut off on
+  // the way); null: no body at all.
   async function readJson(response) {
     const text = await response.text();
     if (!text) return null;
     try {
       return JSON.parse(text);
     } catch {
-      return null; // an HTML error page from a proxy: no sentence to show from it
+      return undefined;
     }
   }
 
@@ -100,7 +134,13 @@
     } finally {
       clearTimeout(timer);
     }
-    if (response.ok) return data;
+    if (response.ok) {
+      // A success whose body was cut off (the connection dropped on the way), or is not the
+      // API's: what was asked may have been done, but its answer is lost. Said, and retried,
+      // as a request that got no answer (a booking's retry keeps its Idempotency-Key).
+      if (data === undefined) throw new ApiError(NETWORK_PROBLEM);
+      return data;
+    }
     throw errorFrom(response, data);
   }
 

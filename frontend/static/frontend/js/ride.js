@@ -83,6 +83,7 @@
     estimateSeq: 0,
     nearbySeq: 0, // only the latest look for unicorns around is drawn
     bookingKey: null, // reused only while a request may still book (mayStillBook): no second ride
+    booking: false, // a request is on its way: the trip it asks for stays as it is until it ends
     retryTimer: 0,
     ride: null,
     shownStatus: "",
@@ -177,7 +178,9 @@
   }
 
   function renderHint() {
-    if (mode() === "pickup") {
+    if (state.booking) {
+      ui.hint.textContent = "Booking this trip: it can be changed if the request does not go through.";
+    } else if (mode() === "pickup") {
       ui.hint.textContent = state.pickup
         ? "A tap on the map moves your pickup."
         : "Tap the map where the unicorn should pick you up.";
@@ -190,6 +193,12 @@
 
   function place(kind, point) {
     if (state.ride) return;
+    if (state.booking) {
+      // The trip being booked stays put: a pin dragged meanwhile goes back to it (the tap or
+      // drag once moved the pin and enabled "Request" again, which sent a second request).
+      if (state[kind]) state.markers[kind]?.setLatLng(W.latLng(state[kind]));
+      return;
+    }
     // The first pickup the API accepts moves on to the drop-off; a refused one stays in pickup.
     const firstPickup = kind === "pickup" && (!state.pickup || !state.estimateOk);
     state[kind] = point;
@@ -237,7 +246,11 @@
     ui.pickupText.textContent = state.pickup ? describePoint(state.pickup) : "Not set yet";
     ui.dropoffText.textContent = state.dropoff ? describePoint(state.dropoff) : "None: flat fare";
     ui.clearDropoff.hidden = !state.dropoff;
-    ui.request.disabled = !state.pickup || !state.estimateOk || Boolean(state.retryTimer);
+    // While a request is on its way, nothing changes the trip it asks for (see place).
+    ui.clearDropoff.disabled = state.booking;
+    ui.placeCenter.disabled = state.booking;
+    if (!ui.locate.classList.contains("is-busy")) ui.locate.disabled = state.booking;
+    ui.request.disabled = !state.pickup || !state.estimateOk || Boolean(state.retryTimer) || state.booking;
     renderHint();
   }
 
@@ -390,6 +403,12 @@
     return !status || status === 502 || status === 504 || (status === 409 && Boolean(error.retryAfter));
   }
 
+  // An action whose answer did not come (no answer, or a gateway that stopped waiting for it:
+  // 502, 504) may have been done all the same.
+  function mayHaveBeenDone(error) {
+    return error instanceof ApiError && (!error.status || error.status === 502 || error.status === 504);
+  }
+
   function tripBody() {
     return state.dropoff ? { pickup: state.pickup, dropoff: state.dropoff } : { pickup: state.pickup };
   }
@@ -400,12 +419,16 @@
     state.pressed = ui.request;
     state.bookingKey ??= newIdempotencyKey();
     setBusy(ui.request, true, "Finding your unicorn…");
+    state.booking = true;
+    renderTrip();
     try {
       const ride = await call.post(root.dataset.ridesUrl, tripBody(), { headers: { "Idempotency-Key": state.bookingKey } });
+      state.booking = false;
       state.bookingKey = null;
       setBusy(ui.request, false);
       follow(ride);
     } catch (error) {
+      state.booking = false;
       if (!mayStillBook(error)) state.bookingKey = null;
       setBusy(ui.request, false);
       state.pressed = null;
@@ -483,10 +506,11 @@
     return failures ? Math.min(POLL_MS * 2 ** failures, POLL_MAX_MS) : POLL_MS;
   }
 
-  // A failed poll asks nothing of the rider: the page goes on asking, so not "try again".
+  // A failed poll asks nothing of the rider: the page goes on asking, so not "try again" (nor
+  // a gateway's "reload the page": a gateway's answer, throttling or a crash, is lost touch).
   const LOST_TOUCH = "We cannot reach Wild Rydes right now: what you see may be out of date. We keep trying.";
   function pollTrouble(error) {
-    const lostTouch = error instanceof ApiError && (!error.status || error.status >= 500);
+    const lostTouch = error instanceof ApiError && (!error.status || error.status >= 500 || error.status === 429 || error.gateway);
     return lostTouch ? LOST_TOUCH : `${sentences(error)} We keep trying.`;
   }
 
@@ -809,7 +833,7 @@
       if (error.status === 409 || error.status === 404) {
         await poll(); // the ride moved on without us: show where it is now
         if (state.ride && !ACTIVE.has(state.ride.status)) render(state.ride);
-      } else if (error instanceof ApiError && !error.status) {
+      } else if (mayHaveBeenDone(error)) {
         // No answer: the action may have been done all the same. If the ride moved on, it was,
         // and "try again" is wrong; if not, it stays said.
         await poll();
@@ -875,6 +899,13 @@
     }, PLANNING_CHECK_MS);
   }
 
+  // The browser is online again (after a tunnel, a lift, airplane mode): the ride now, not at
+  // the next poll after the failures' wait (up to 30 s of "We cannot reach Wild Rydes").
+  function onOnline() {
+    if (document.hidden) return;
+    if (rideUnderWay() && !state.pollsInFlight) schedulePoll(0);
+  }
+
   function onVisibility() {
     if (document.hidden) return;
     // Now, unless a poll is under way: it comes back and schedules the next at the visible pace.
@@ -921,6 +952,7 @@
     ui.cancel.addEventListener("click", () => act("cancel", ui.cancel, "Cancelling…"));
     ui.newRide.addEventListener("click", planAnother);
     document.addEventListener("visibilitychange", onVisibility);
+    window.addEventListener("online", onOnline);
 
     renderTrip();
     resumeActiveRide().then((resumed) => {
