@@ -15,6 +15,7 @@
   const loading = root.querySelector("[data-rides-loading]");
   const more = root.querySelector("[data-more]");
   const retry = root.querySelector("[data-retry]");
+  const moreStatus = root.querySelector("[data-more-status]");
 
   const STATUSES = {
     assigned: ["On the way", "badge-info"],
@@ -82,7 +83,9 @@
   // focus from it, back to the top of the page for the keyboard or a screen reader: it goes to
   // the first of the rides it brought.
   async function loadPage(event) {
+    const pressed = event?.currentTarget; // gone by the time the answer comes
     retry.hidden = true;
+    clearAnnouncement(moreStatus);
     setBusy(more, true, "Loading…");
     try {
       const page = await api.get(nextUrl);
@@ -99,8 +102,11 @@
       status.textContent = page.count ? `${page.count} ride${page.count === 1 ? "" : "s"} so far.` : "";
     } catch (error) {
       loading.hidden = true;
-      W.announceError(status, error);
+      // Older rides: said beside the button pressed (the count stays at the top).
+      W.announceError(body.childElementCount ? moreStatus : status, error);
+      more.hidden = true; // "Try again" asks for the same rides: one button, not two
       retry.hidden = false;
+      if (pressed === retry || pressed === more) retry.focus(); // the one pressed went away
     } finally {
       setBusy(more, false);
     }

@@ -15,6 +15,8 @@
   const list = root.querySelector("[data-notifications-list]");
   const empty = root.querySelector("[data-notifications-empty]");
   const more = root.querySelector("[data-more]");
+  const retry = root.querySelector("[data-retry]");
+  const moreStatus = root.querySelector("[data-more-status]");
   const readAll = document.querySelector("[data-read-all]");
   const readUrl = (id) => root.dataset.readUrl.replace(/\/0\/read\/$/, `/${id}/read/`);
   let nextUrl = root.dataset.apiUrl;
@@ -103,11 +105,15 @@
   }
 
   async function load(event) {
+    const pressed = event?.currentTarget; // gone by the time the answer comes
     if (!nextUrl) {
       done();
       empty.hidden = false;
       return;
     }
+    // "Try again" (after a failure) asks for the same page again; it goes while it does.
+    if (retry) retry.hidden = true;
+    clearAnnouncement(moreStatus);
     setBusy(more, true, "Loading…");
     try {
       const page = await api.get(nextUrl);
@@ -126,7 +132,14 @@
       more.hidden = !nextUrl;
     } catch (error) {
       done();
-      W.announceError(status, error);
+      // Older notifications: said beside the button pressed, not at the top of the list.
+      W.announceError(list.childElementCount ? moreStatus : status, error);
+      // A way to ask again without reloading (the first page's failure left nothing to press).
+      if (retry && error.status !== 401) {
+        more.hidden = true;
+        retry.hidden = false;
+        if (pressed === retry) retry.focus(); // hidden while it asked: the focus back on it
+      }
     } finally {
       setBusy(more, false);
     }
@@ -134,5 +147,6 @@
 
   readAll.addEventListener("click", markAllRead);
   more.addEventListener("click", load);
+  retry?.addEventListener("click", load);
   load();
 })();

@@ -1,0 +1,138 @@
+"""The rider's other pages when API Gateway answers instead of the API (see
+test_network_ride.py): the sign-in form, the history and the notifications. A sentence a
+person understands, never the gateway's words nor "Please check the highlighted fields." on a
+page without fields, and a way to try again without reloading."""
+
+import json
+import re
+
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from notifications.models import Notification
+from rides.models import Ride
+from tests.browser.support import BROWSER, DESKTOP, PHONE, SCREENSHOTS_WANTED, screenshot
+from tests.browser.test_network_ride import (
+    GATEWAY,
+    REFUSED,
+    SERVER_PROBLEM,
+    TOO_BUSY,
+    assert_said_plainly,
+)
+from tests.factories import PASSWORD, RideFactory, UserFactory
+
+pytestmark = BROWSER
+
+
+def answer_first(page, pattern, statuses, method="GET"):
+    """The first requests matching `pattern` (and `method`) get the gateway's answers, one
+    status each (None: that one reaches the server); the others reach the server. Returns
+    the list of requests seen."""
+    seen = []
+    plan = list(statuses)
+
+    def handle(route):
+        if route.request.method != method:
+            return route.continue_()
+        seen.append(route.request.url)
+        status = plan.pop(0) if plan else None
+        if status is None:
+            return route.continue_()
+        route.fulfill(
+            status=status, content_type="application/json", body=json.dumps(GATEWAY[status])
+        )
+
+    page.route(pattern, handle)
+    return seen
+
+
+def screenshots(page, name):
+    if not SCREENSHOTS_WANTED:
+        return
+    for size, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(viewport)
+        screenshot(page, f"{name}-{size}")
+
+
+def test_the_sign_in_form_says_the_gateways_answers_plainly_and_signs_in_once(page):
+    rider = UserFactory()
+    page.goto("/signin/")
+    page.get_by_label("E-mail").fill(rider.email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    status = page.locator("[data-form-status]")
+    button = page.get_by_role("button", name="Sign in")
+    posts = answer_first(page, re.compile(r"/api/"), [429, 403, 502, 504], method="POST")
+
+    for sentence in (TOO_BUSY, REFUSED, SERVER_PROBLEM, SERVER_PROBLEM):
+        button.click()
+        expect(status).to_have_text(sentence)
+        expect(button).to_be_enabled()
+        expect(page.locator("[aria-invalid]")).to_have_count(0)  # no field is to blame
+        assert_said_plainly(page)
+        if sentence == TOO_BUSY:
+            screenshots(page, "network-sign-in-throttled")
+    expect(page).to_have_url(re.compile(r"/signin/"))
+
+    # Enter twice in a row: one request, and the rider is in.
+    page.get_by_label("Password", exact=True).press("Enter")
+    page.get_by_label("Password", exact=True).press("Enter")
+    expect(page).to_have_url(re.compile(r"/ride/$"))
+    assert len(posts) == 5, posts
+
+
+def test_history_and_notifications_say_the_gateways_answers_and_can_try_again(page, sign_in):
+    rider = UserFactory()
+    RideFactory.create_batch(21, rider=rider, status=Ride.Status.CANCELLED)
+    Notification.objects.create(user=rider, message="Your unicorn is on the way.")
+    sign_in(page, rider)
+    rides = page.locator("[data-rides-body] tr")
+    retry = page.get_by_role("button", name="Try again")
+
+    # Throttled on the first page, then on the older rides: said, and "Try again" gets them.
+    answer_first(page, re.compile(r"/api/rides/"), [429, None, 502])
+    page.goto("/history/")
+    status = page.locator("[data-history-status]")
+    expect(status).to_have_text(TOO_BUSY)
+    assert_said_plainly(page)
+    screenshots(page, "network-history-throttled")
+    retry.click()
+    expect(rides).to_have_count(20)
+    expect(status).to_have_text("21 rides so far.")
+    page.get_by_role("button", name="Show older rides").click()
+    # Said where the rider is, at the foot of the list beside one way on ("Try again", not
+    # "Show older rides" beside it: both ask for the same rides), which has the focus. The
+    # top still counts the rides (it said the failure, 20 rides and a screen or more away).
+    older = page.locator("[data-more-status]")
+    expect(older).to_have_text(SERVER_PROBLEM)
+    expect(status).to_have_text("21 rides so far.")
+    expect(page.get_by_role("button", name="Show older rides")).to_be_hidden()
+    expect(retry).to_be_focused()
+    expect(older).to_be_in_viewport()
+    screenshots(page, "network-history-older-failed")
+    retry.click()
+    expect(rides).to_have_count(21)
+    expect(retry).to_be_hidden()
+    expect(older).to_be_empty()
+
+    # Notifications: the gateway refuses the first load. Said, and "Try again" brings them
+    # (there was nothing to press but the browser's reload).
+    # (The header's unread count asks too: both refused.)
+    answer_first(page, re.compile(r"/api/notifications/(\?.*)?$"), [403, 403])
+    page.goto("/notifications/")
+    status = page.locator("[data-notifications-status]")
+    expect(status).to_have_text(REFUSED)
+    assert_said_plainly(page)
+    expect(retry).to_be_visible()
+    screenshots(page, "network-notifications-refused")
+    retry.click()
+    expect(page.locator(".notification")).to_contain_text("Your unicorn is on the way.")
+    expect(retry).to_be_hidden()
+    expect(status).to_be_empty()
+
+    # Marking it read, throttled: said on the page, the button still there to press again.
+    answer_first(page, re.compile(r"/read/$"), [429], method="POST")
+    page.get_by_role("button", name="Mark as read").click()
+    expect(status).to_have_text(TOO_BUSY)
+    page.get_by_role("button", name="Mark as read").click()
+    expect(status).to_have_text("Marked as read.")
+    assert Notification.objects.get().read_at <= timezone.now()
