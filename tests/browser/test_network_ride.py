@@ -131,6 +131,16 @@ def test_a_booking_through_a_failing_gateway_is_said_plainly_and_books_one_ride(
 
     page.route(RIDES, the_gateway)
 
+    # Offline, the rider sets a drop-off: no fare, said. Back online: the fare comes, the
+    # notice goes (it stayed until the rider moved a pin again).
+    page.context.set_offline(True)
+    tap_the_map(page, right=100, up=60)
+    expect(status).to_have_text(NO_ANSWER)
+    expect(page.locator("[data-estimate-detail]")).to_have_text("No estimate right now.")
+    page.context.set_offline(False)
+    expect(page.locator("[data-estimate-detail]")).to_contain_text("km trip")
+    expect(status).to_be_empty()
+
     # Answered by the gateway alone: said in the rider's words, nothing booked, try again.
     for answer, sentence in ((429, TOO_BUSY), (403, REFUSED), (502, SERVER_PROBLEM)):
         plan.append(answer)

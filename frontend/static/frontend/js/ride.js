@@ -80,6 +80,7 @@
     showPlanned: false, // the planner's view is shown again once the unicorns around are known
     route: null,
     estimateOk: false,
+    estimateLost: false, // the status says why there is no estimate (offline, a gateway's answer)
     estimateSeq: 0,
     nearbySeq: 0, // only the latest look for unicorns around is drawn
     bookingKey: null, // reused only while a request may still book (mayStillBook): no second ride
@@ -278,6 +279,8 @@
       if (seq !== state.estimateSeq) return;
       state.estimateOk = true;
       mapMessage("");
+      if (state.estimateLost) clearAnnouncement(ui.status); // answered now: that is over
+      state.estimateLost = false;
       if (state.advanceToDropoff && !state.dropoff && mode() === "pickup") setMode("dropoff");
       state.advanceToDropoff = false;
       ui.estimateAmount.textContent = formatMoney(estimate.fare);
@@ -297,6 +300,7 @@
         state.estimateOk = true; // the estimate is only a preview: the request may still work
         ui.estimateDetail.textContent = "No estimate right now.";
         announce(ui.status, sentences(error), "error");
+        state.estimateLost = true;
       }
     }
     renderTrip();
@@ -416,6 +420,7 @@
   async function requestRide() {
     if (!state.pickup || state.ride) return;
     clearAnnouncement(ui.status);
+    state.estimateLost = false;
     state.pressed = ui.request;
     state.bookingKey ??= newIdempotencyKey();
     setBusy(ui.request, true, "Finding your unicorn…");
@@ -901,9 +906,12 @@
 
   // The browser is online again (after a tunnel, a lift, airplane mode): the ride now, not at
   // the next poll after the failures' wait (up to 30 s of "We cannot reach Wild Rydes").
+  // Planning, the fare that could not be had is asked for again.
   function onOnline() {
     if (document.hidden) return;
-    if (rideUnderWay() && !state.pollsInFlight) schedulePoll(0);
+    if (rideUnderWay()) {
+      if (!state.pollsInFlight) schedulePoll(0);
+    } else if (!state.ride && state.pickup && state.estimateLost && !state.booking) refreshEstimate();
   }
 
   function onVisibility() {
