@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Subquery, Sum
@@ -9,6 +10,20 @@ from bi.models import CampaignDailySpend, DailyAggregate
 from bi.selectors import COUNTS, MONEY
 from core.admin import ProjectAdmin
 from core.money import Money
+
+
+class LocalDays:
+    """The days are the service area's (TIME_ZONE): a day's figures are those of the
+    payments and rides of that local day, not of a UTC day. The list's title says which
+    zone (the column is "local day")."""
+
+    @admin.display(description="local day", ordering="day")
+    def local_day(self, row):
+        return row.day
+
+    def changelist_view(self, request, extra_context=None):
+        title = f"{self.model._meta.verbose_name_plural.capitalize()}: days in {settings.TIME_ZONE}"
+        return super().changelist_view(request, {"title": title, **(extra_context or {})})
 
 
 def _one_line_per_key(queryset, key: list[str], sums: list[str]):
@@ -27,21 +42,24 @@ def _one_line_per_key(queryset, key: list[str], sums: list[str]):
 
 
 @admin.register(DailyAggregate)
-class DailyAggregateAdmin(ProjectAdmin, admin.ModelAdmin):
+class DailyAggregateAdmin(LocalDays, ProjectAdmin, admin.ModelAdmin):
     """The days, as figures; the dashboard (admin:bi_dashboard) draws them.
 
     A day and currency may be spread over several rows (bi.subscribers): the list shows
     one line per day and currency, with its rows added up."""
 
     list_display = [
-        "day",
+        "local_day",
         "currency",
         "rides",
         "revenue",
         "discounts",
         "registered",
+        "registered_amount",
         "verified",
+        "verified_amount",
         "deleted",
+        "deleted_amount",
     ]
     list_filter = ["day", "currency"]
     search_fields = ["currency"]
@@ -82,6 +100,18 @@ class DailyAggregateAdmin(ProjectAdmin, admin.ModelAdmin):
     def deleted(self, day):
         return day.total_payments_deleted
 
+    @admin.display(description="amount registered", ordering="total_payments_registered_minor")
+    def registered_amount(self, day):
+        return str(Money(day.total_payments_registered_minor, day.currency))
+
+    @admin.display(description="amount verified", ordering="total_payments_verified_minor")
+    def verified_amount(self, day):
+        return str(Money(day.total_payments_verified_minor, day.currency))
+
+    @admin.display(description="amount deleted", ordering="total_payments_deleted_minor")
+    def deleted_amount(self, day):
+        return str(Money(day.total_payments_deleted_minor, day.currency))
+
     def get_urls(self):
         return [
             path(
@@ -111,10 +141,10 @@ class DailyAggregateAdmin(ProjectAdmin, admin.ModelAdmin):
 
 
 @admin.register(CampaignDailySpend)
-class CampaignDailySpendAdmin(ProjectAdmin, admin.ModelAdmin):
+class CampaignDailySpendAdmin(LocalDays, ProjectAdmin, admin.ModelAdmin):
     """Discount money per campaign and day, one line per currency (its rows added up)."""
 
-    list_display = ["day", "campaign", "currency", "rides_discounted", "discounts"]
+    list_display = ["local_day", "campaign", "currency", "rides_discounted", "discounts"]
     list_filter = ["campaign", "currency", "day"]
     search_fields = ["campaign"]
     date_hierarchy = "day"

@@ -249,11 +249,11 @@ def build_charts(start: date, end: date, fleet: selectors.Fleet) -> dict:
         charts.Series("verified", "p-verified", [d.payments_verified for d in figures]),
         charts.Series("deleted", "p-deleted", [d.payments_deleted for d in figures]),
     ]
-    registered_money = {
-        c: total["money"][c]["payments_registered_minor"]
-        for c in currencies
-        if total["money"].get(c, {}).get("payments_registered_minor")
-    }
+    def paid(name: str) -> dict[str, int]:
+        """The currencies with money of `name` in the period: {currency: minor units}."""
+        return {c: v for c in currencies if (v := total["money"].get(c, {}).get(name, 0))}
+
+    registered_money = paid("payments_registered_minor")
     payments = charts.column_chart(
         chart_id="chart-payments",
         title="Payments by status per day",
@@ -308,6 +308,7 @@ def build_charts(start: date, end: date, fleet: selectors.Fleet) -> dict:
             "revenue": amounts("revenue_minor"),
             "discounts": amounts("discounts_minor"),
             "payments_registered": _money_text(registered_money),
+            "payments_verified": _money_text(paid("payments_verified_minor")),
         },
         "figure_rows": [
             {
@@ -324,6 +325,7 @@ def build_charts(start: date, end: date, fleet: selectors.Fleet) -> dict:
             {**row, "money": money(row["currency"])(row["discounts_minor"])} for row in spend
         ],
         "period": period,
+        "time_zone": settings.TIME_ZONE,
         "rides_chart": rides,
         "revenue_charts": revenue_charts,
         "payments_chart": payments,
