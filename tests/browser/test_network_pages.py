@@ -6,14 +6,18 @@ page without fields, and a way to try again without reloading."""
 import json
 import re
 
+from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from accounts.models import User
+from accounts.services import register_rider
 from notifications.models import Notification
 from rides.models import Ride
 from tests.browser.support import BROWSER, DESKTOP, PHONE, SCREENSHOTS_WANTED, screenshot
 from tests.browser.test_network_ride import (
     GATEWAY,
+    NO_ANSWER,
     REFUSED,
     SERVER_PROBLEM,
     TOO_BUSY,
@@ -136,3 +140,69 @@ def test_history_and_notifications_say_the_gateways_answers_and_can_try_again(pa
     page.get_by_role("button", name="Mark as read").click()
     expect(status).to_have_text("Marked as read.")
     assert Notification.objects.get().read_at <= timezone.now()
+
+
+def lose_the_first_answer(page, pattern):
+    """The first POST matching `pattern` reaches the server, which does its work; its answer
+    is lost (the connection drops). The others go as they are."""
+    sent = []
+
+    def handle(route):
+        sent.append(1)
+        if len(sent) == 1:
+            route.fetch()
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route(pattern, handle)
+
+
+def test_a_code_whose_first_try_lost_its_answer_is_not_called_wrong(page, mailoutbox):
+    """The first try confirms (or sets the password) and uses the code up, its answer lost: the
+    retry was told "That code is not right. 4 tries left." on the code field, and a new code
+    never comes for a confirmed account. Said as what most likely happened, with the way on."""
+    register_rider(email="dora@example.com", password="glitter-and-hooves-77")
+    code = re.search(r"\b(\d{6})\b", mailoutbox[0].body).group(1)
+    lose_the_first_answer(page, re.compile(r"/api/auth/confirm/$"))
+    page.goto("/verify/?email=dora@example.com")
+    status = page.locator("[data-form-status]")
+    page.get_by_label("Confirmation code").fill(code)
+    confirm = page.get_by_role("button", name="Confirm", exact=True)
+    confirm.click()
+    expect(status).to_have_text(NO_ANSWER)
+    confirm.click()
+    expect(status).to_have_text(
+        "Your first try may have confirmed your e-mail before its answer was lost, which used"
+        " up the code. Sign in to check."
+    )
+    expect(page.locator('[data-error-for="code"]')).to_be_empty()
+    assert User.objects.get(email="dora@example.com").is_confirmed
+    screenshots(page, "network-verify-first-try-lost")
+    status.get_by_role("link", name="Sign in to check").click()
+    expect(page).to_have_url(re.compile(r"/signin/\?email=dora%40example\.com$"))
+
+    UserFactory(email="forgetful@example.com")
+    page.goto("/reset-password/?email=forgetful@example.com")
+    page.get_by_role("button", name="E-mail me a code").click()
+    expect(page.locator("[data-reset-request-form] [data-form-status]")).not_to_be_empty()
+    code = re.search(r"reset code is (\d{6})", mailoutbox[-1].body).group(1)
+    lose_the_first_answer(page, re.compile(r"/api/auth/password/reset/confirm/$"))
+    form = page.locator("[data-reset-confirm-form]")
+    status = form.locator("[data-form-status]")
+    form.get_by_label("Reset code").fill(code)
+    form.get_by_label("New password").fill("moonlit-meadow-canter-31")
+    form.get_by_role("button", name="Set the new password").click()
+    expect(status).to_have_text(NO_ANSWER)
+    form.get_by_role("button", name="Set the new password").click()
+    expect(status).to_have_text(
+        "Your first try may have set your new password before its answer was lost, which used"
+        " up the code. Sign in with it to check."
+    )
+    expect(form.locator('[data-error-for="code"]')).to_be_empty()
+    answer = Client().post(
+        "/api/auth/token/",
+        {"email": "forgetful@example.com", "password": "moonlit-meadow-canter-31"},
+        content_type="application/json",
+    )
+    assert answer.status_code == 200

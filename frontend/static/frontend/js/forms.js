@@ -164,7 +164,29 @@
     return { status, button };
   }
 
+  // A code is used up by the first try that reaches the server. When that try's answer was
+  // lost (no answer, or a gateway that stopped waiting: 502, 504), the retry with the same
+  // code is told "That code is not right", though the first may well have done its work
+  // (the e-mail confirmed, the password set). Wrapped in this, such a retry resolves to
+  // {lostTry: true} for the page to say so, instead of a refusal on the code.
+  function afterLostTry(action) {
+    let lost = null;
+    return async (values) => {
+      const key = `${values.email}\n${values.code}`;
+      try {
+        return await action(values);
+      } catch (error) {
+        if (error instanceof ApiError && [0, 502, 504].includes(error.status)) lost = key;
+        else if (lost === key && error instanceof ApiError && error.status === 400 && /^That code is not right/.test(error.message)) {
+          return { lostTry: true };
+        }
+        throw error;
+      }
+    };
+  }
+
   window.WildRydes = Object.assign(window.WildRydes || {}, {
+    afterLostTry,
     formValues,
     checkFields,
     clearFieldErrors,

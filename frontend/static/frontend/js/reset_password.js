@@ -4,7 +4,7 @@
 (() => {
   "use strict";
 
-  const { api, wireForm, announce, setBusy } = window.WildRydes;
+  const { afterLostTry, api, wireForm, announce, setBusy } = window.WildRydes;
 
   const ask = document.querySelector("[data-reset-request-form]");
   const confirm = document.querySelector("[data-reset-confirm-form]");
@@ -20,15 +20,23 @@
   });
 
   wireForm(confirm, {
-    action: ({ email, code, new_password }) => api.post(confirm.dataset.apiUrl, { email, code, new_password }),
+    action: afterLostTry(({ email, code, new_password }) => api.post(confirm.dataset.apiUrl, { email, code, new_password })),
     fieldFor: () => "code", // a wrong, expired or used-up code: said on the code field
-    success: (answer, { status }) => {
-      for (const control of confirm.querySelectorAll("input, button")) control.disabled = true;
-      announce(status, answer.detail, "success");
+    success: (answer, { status, button }) => {
       const link = document.createElement("a");
       const next = new URL(confirm.dataset.nextUrl, window.location.href);
       next.searchParams.set("email", confirm.elements.namedItem("email").value.trim());
       link.href = next.pathname + next.search;
+      if (answer?.lostTry) {
+        // The code was used by the try whose answer was lost: most likely that one set it.
+        setBusy(button, false);
+        announce(status, "Your first try may have set your new password before its answer was lost, which used up the code.", "info");
+        link.textContent = "Sign in with it to check";
+        status.append(" ", link, ".");
+        return;
+      }
+      for (const control of confirm.querySelectorAll("input, button")) control.disabled = true;
+      announce(status, answer.detail, "success");
       link.textContent = "Sign in";
       status.append(" ", link);
     },
