@@ -34,6 +34,7 @@ def shown_envelope(user, event: OutboxEvent) -> dict:
 @admin.register(OutboxEvent)
 class OutboxEventAdmin(ProjectAdmin, admin.ModelAdmin):
     list_display = ["occurred_at", "type", "id", "published_at", "publish_attempts"]
+    ordering = ["-occurred_at"]  # newest first (the model's order is the relay's: oldest)
     list_filter = ["type", "published_at", "occurred_at"]
     search_fields = ["=id", "type"]
     date_hierarchy = "occurred_at"

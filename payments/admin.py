@@ -1,7 +1,10 @@
+import re
+
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.db.models import Count
+from django.utils.html import format_html
 
 from core.admin import ProjectAdmin
 from core.admin_actions import apply_to_each
@@ -12,6 +15,10 @@ from organizations.models import Organization
 from payments import services
 from payments.models import Payment, Subscription, SubscriptionLimit
 from payments.selectors import payments_managed_by
+
+WRAPS_ANYWHERE = "overflow-wrap: anywhere; display: inline-block; min-width: 12ch"
+# A ride's reference as riders quote it (rides.models.new_reference).
+RIDE_REFERENCE = re.compile(r"(WR-)?[0-9A-Z]{6}")
 
 
 class SubscriptionInline(admin.TabularInline):
@@ -101,9 +108,10 @@ class SubscriptionAdmin(ProjectAdmin, OrganizationScoped, admin.ModelAdmin):
 @admin.register(Payment)
 class PaymentAdmin(ProjectAdmin, admin.ModelAdmin):
     list_display = [
-        "reference",
+        "reference_display",
         "amount_display",
         "status",
+        "ride_reference",
         "payer_email",
         "registered_at",
         "registered_by",
@@ -113,6 +121,9 @@ class PaymentAdmin(ProjectAdmin, admin.ModelAdmin):
         "status", "currency", "registered_at", ("organization", admin.RelatedOnlyFieldListFilter)
     ]  # fmt: skip
     search_fields = ["reference", "payer_email", "=id"]
+    search_help_text = (
+        "A payment's reference, a payer's e-mail, a ride's reference (WR-7K3Q9P) or a payment id."
+    )
     date_hierarchy = "registered_at"
     list_select_related = ["organization"]
     raw_id_fields = ["ride", "payer", "organization"]
@@ -138,6 +149,30 @@ class PaymentAdmin(ProjectAdmin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         # A payment's page is read-only; "change" allows the verify and delete actions.
         return False if obj is not None else super().has_change_permission(request)
+
+    def get_search_results(self, request, queryset, search_term):
+        """The reference a rider quotes (WR-7K3Q9P, with or without "WR-") finds the ride's
+        payments, its fare and any fee: their own references are "ride-<id>", which nobody
+        reads out. Anything else is searched as before."""
+        term = search_term.strip().upper()
+        if RIDE_REFERENCE.fullmatch(term):
+            reference = term if term.startswith("WR-") else f"WR-{term}"
+            found = queryset.filter(ride__reference=reference)
+            if found.exists():
+                return found, False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description="reference", ordering="reference")
+    def reference_display(self, payment):
+        # A ride's charge is "ride-<uuid>-fee", 46 characters without a space: it may wrap
+        # anywhere, so that amount, status and ride stay in view (a phone showed only it).
+        return format_html('<span style="{}">{}</span>', WRAPS_ANYWHERE, payment.reference)
+
+    @admin.display(description="ride", ordering="ride__reference")
+    def ride_reference(self, payment):
+        if not payment.ride_id:
+            return None
+        return format_html('<span class="nowrap">{}</span>', payment.ride.reference)
 
     @admin.display(description="amount", ordering="amount_minor")
     def amount_display(self, payment):

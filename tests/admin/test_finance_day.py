@@ -1,0 +1,201 @@
+"""The finance clerk's busy day: a rider quotes a ride's reference (WR-7K3Q9P) and asks
+about its payments; the outbox read newest first; and every change list the project's
+admins offer costs the same number of queries for a full page as for a few rows (the heavy
+lists are in test_changelist_queries.py: rides, fleet, awards, dead letters, payments
+without rides, payment lists)."""
+
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.models import User
+from events.models import OutboxEvent
+from notifications.models import Notification
+from organizations.models import Organization
+from payments.models import Payment, Subscription
+from promos.models import Campaign
+from rides import services
+from rides.models import UnicornApplication
+from tests.admin import bulk
+from tests.admin.conftest import signed_in
+from tests.factories import (
+    FinanceFactory,
+    OperatorFactory,
+    OrganizationFactory,
+    PaymentFactory,
+    RideFactory,
+    UserFactory,
+    arrive_now,
+)
+
+pytestmark = pytest.mark.django_db
+
+PAYMENTS = "/admin/payments/payment/"
+MANY = 150  # > list_per_page (100): a full page and a second one
+
+
+def cancelled_after_arrival():
+    """A ride with two payments: its fee now (ride-<id>-fee)."""
+    rider = UserFactory()
+    ride = RideFactory(rider=rider)
+    arrive_now(ride)
+    return services.cancel_ride(ride=ride, by=rider)
+
+
+@pytest.mark.parametrize("typed", ["{ref}", "{bare}", " {lower} "])
+def test_a_ride_reference_finds_the_ride_s_payments(finance_client, typed):
+    ride = cancelled_after_arrival()
+    PaymentFactory()  # another payment, not the ride's
+    ref = ride.reference
+    term = typed.format(ref=ref, bare=ref.removeprefix("WR-"), lower=ref.lower())
+    page = finance_client.get(PAYMENTS, {"q": term})
+    found = list(page.context["cl"].result_list)
+    assert [p.reference for p in found] == [f"ride-{ride.id}-fee"]
+    # The list says which ride each payment is for, as the rider quotes it.
+    html = page.content.decode()
+    assert f'<td class="field-ride_reference"><span class="nowrap">{ref}</span></td>' in html
+
+
+def test_a_ride_reference_finds_only_the_payments_this_clerk_may_see(finance):
+    ride = RideFactory()
+    ours, theirs = OrganizationFactory(), OrganizationFactory()
+    ours.members.add(finance)
+    PaymentFactory(reference="OURS-1", ride=ride, organization=ours)
+    PaymentFactory(reference="THEIRS-1", ride=ride, organization=theirs)
+    other = FinanceFactory()
+    theirs.members.add(other)
+    for clerk, expected in [(finance, ["OURS-1"]), (other, ["THEIRS-1"])]:
+        page = signed_in(clerk).get(PAYMENTS, {"q": ride.reference})
+        assert [p.reference for p in page.context["cl"].result_list] == expected
+
+
+def test_a_payment_reference_that_looks_like_a_ride_s_is_still_found(finance_client):
+    PaymentFactory(reference="ABC234")  # six letters and digits, no ride of that reference
+    page = finance_client.get(PAYMENTS, {"q": "abc234"})
+    assert [p.reference for p in page.context["cl"].result_list] == ["ABC234"]
+
+
+def test_the_outbox_lists_the_newest_event_first(operator_client):
+    now = timezone.now()
+    for minutes, kind in [(30, "old"), (0, "new"), (10, "middle")]:
+        OutboxEvent.objects.create(
+            type=f"tests.{kind}", occurred_at=now - timezone.timedelta(minutes=minutes), data={}
+        )
+    page = operator_client.get("/admin/events/outboxevent/")
+    types = [event.type for event in page.context["cl"].result_list]
+    assert types[:3] == ["tests.new", "tests.middle", "tests.old"]
+
+
+# --- Queries per page ---------------------------------------------------------------------
+
+
+def _tag() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def payments_of_rides(count: int):
+    rides = bulk.rides(count)
+    tag = _tag()
+    Payment.objects.bulk_create(
+        Payment(reference=f"ride-{tag}-{n}", amount_minor=1250, currency="USD", ride=ride,
+                payer=ride.rider, payer_email=ride.rider.email, registered_by="service:rides")
+        for n, ride in enumerate(rides)
+    )  # fmt: skip
+
+
+def notifications(count: int):
+    people = bulk.riders(count)
+    Notification.objects.bulk_create(
+        Notification(user=person, message=f"Hello {n}", event_type="rides.RideCompleted")
+        for n, person in enumerate(people)
+    )
+
+
+def outbox_events(count: int):
+    OutboxEvent.objects.bulk_create(
+        OutboxEvent(type="payments.PaymentRegistered", occurred_at=timezone.now(), data={})
+        for _ in range(count)
+    )
+
+
+def organizations(count: int):
+    tag, staff = _tag(), bulk.riders(2)
+    for n in range(count):
+        Organization.objects.create(name=f"Org {tag} {n}").members.add(*staff)
+
+
+def subscriptions(count: int):
+    tag = _tag()
+    orgs = Organization.objects.bulk_create(
+        Organization(name=f"Org {tag} {n}") for n in range(count)
+    )
+    Subscription.objects.bulk_create(
+        Subscription(organization=org, plan="pro", starts_at=timezone.now(), max_rows_per_list=10)
+        for org in orgs
+    )
+
+
+def applications(count: int):
+    tag, decider = _tag(), OperatorFactory()
+    UnicornApplication.objects.bulk_create(
+        UnicornApplication(name=f"A {tag} {n}", color="white", gender="female",
+                           email=f"a{n}@example.com", decided_by=decider)
+        for n in range(count)
+    )  # fmt: skip
+
+
+def campaigns(count: int):
+    tag = _tag()
+    Campaign.objects.bulk_create(
+        Campaign(name=f"Campaign {tag} {n}", starts_at=timezone.now()) for n in range(count)
+    )
+
+
+LISTS = [
+    (PAYMENTS, payments_of_rides),
+    ("/admin/notifications/notification/", notifications),
+    ("/admin/events/outboxevent/", outbox_events),
+    ("/admin/organizations/organization/", organizations),
+    ("/admin/payments/subscription/", subscriptions),
+    ("/admin/rides/unicornapplication/", applications),
+    ("/admin/promos/campaign/", campaigns),
+    ("/admin/accounts/user/", bulk.riders),
+]
+
+
+@pytest.mark.parametrize(("url", "make"), LISTS, ids=[url.split("/")[3] for url, _ in LISTS])
+def test_every_other_list_costs_the_same_queries_for_a_full_page(
+    url, make, superuser_client, django_assert_max_num_queries
+):
+    make(10)
+    superuser_client.get(url)  # warm up the session and the content types cache
+    with CaptureQueriesContext(connection) as at_10:
+        superuser_client.get(url)
+    make(MANY - 10)
+    with django_assert_max_num_queries(len(at_10)):
+        response = superuser_client.get(url)
+    cl = response.context["cl"]
+    assert cl.result_count >= MANY
+    assert len(cl.result_list) == cl.list_per_page
+
+
+def test_a_full_page_of_ride_payments_for_finance_costs_a_bounded_number_of_queries(
+    django_assert_max_num_queries,
+):
+    finance = FinanceFactory()
+    client = signed_in(finance)
+    payments_of_rides(MANY)
+    with django_assert_max_num_queries(12):
+        page = client.get(PAYMENTS)
+    assert len(page.context["cl"].result_list) == 100
+    assert User.objects.count() > MANY  # the riders behind the rides
+
+
+def test_a_hostile_payment_reference_is_text_in_the_reference_column(finance_client):
+    PaymentFactory(reference="<img src=x onerror=alert(1)>", ride=RideFactory())
+    html = finance_client.get(PAYMENTS).content.decode()
+    assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;</span>" in html
