@@ -132,9 +132,11 @@ def _plain(value) -> str:
 
 def _when(moment: str) -> str:
     """An event's ISO time as the rider reads it: in TIME_ZONE (the service area's), with the
-    zone's name, since an e-mail is read anywhere: "7 December 2026, 02:54 PST"."""
+    zone's name, since an e-mail is read anywhere: "7 December 2026, 02:54 PST". The name
+    from the time itself: Django's "T" leaves it out in the hour the clocks go back, the one
+    hour that needs it (01:30 PDT, then 01:30 PST)."""
     local = timezone.localtime(datetime.fromisoformat(moment), timezone.get_default_timezone())
-    return dateformat.format(local, "j F Y, H:i T")
+    return f"{dateformat.format(local, 'j F Y, H:i')} {local.tzname()}"
 
 
 def receipt_url(ride_id: str) -> str | None:
