@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import dateformat, timezone
 
 from core.money import Money
@@ -144,7 +144,10 @@ def receipt_url(ride_id: str) -> str | None:
     known (a stage without SITE_URL or a custom domain)."""
     if not settings.SITE_URL:
         return None
-    return settings.SITE_URL.rstrip("/") + reverse("frontend:receipt", args=[ride_id])
+    # SITE_URL holds the prefix (a stage's); reverse() adds the script prefix the last request
+    # of this process set: a warm Lambda container that served /<stage>/... doubled it.
+    path = reverse("frontend:receipt", args=[ride_id]).removeprefix(get_script_prefix())
+    return f"{settings.SITE_URL.rstrip('/')}/{path}"
 
 
 def receipt_text(data: dict) -> str:

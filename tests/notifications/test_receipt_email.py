@@ -82,3 +82,24 @@ def test_a_ride_completed_through_the_api_is_mailed_at_seattles_time(rider, ride
     assert answer.status_code == 200
     [receipt] = [m for m in mail.outbox if ride.reference in m.subject]
     assert "Requested: 7 December 2026, 02:46 PST" in receipt.body.splitlines()
+
+
+def test_the_receipt_link_is_the_sites_after_a_request_under_a_stage_prefix(
+    rider, settings, django_capture_on_commit_callbacks
+):
+    """A stage's function serves its pages under /<stage>/ (Zappa's SCRIPT_NAME) and mails
+    receipts from the notifications queue in the same warm container: the prefix the last
+    request left must not be added to SITE_URL's, which holds it already."""
+    settings.SITE_URL = "https://abc123.execute-api.us-east-1.amazonaws.com/dev"
+    from django.urls import set_script_prefix
+
+    # What Django's WSGIHandler (Zappa's handler calls it) does for a request under /dev/,
+    # and leaves set in the thread afterwards.
+    set_script_prefix("/dev")
+    ride = ride_in_progress(rider=rider)
+    try:
+        ride, receipt = complete(ride, rider, django_capture_on_commit_callbacks)
+    finally:
+        set_script_prefix("/")
+    link = f"https://abc123.execute-api.us-east-1.amazonaws.com/dev/history/{ride.id}/"
+    assert f"Your receipt: {link}" in receipt.body.splitlines()
