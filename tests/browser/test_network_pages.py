@@ -143,11 +143,13 @@ def test_history_and_notifications_say_the_gateways_answers_and_can_try_again(pa
 
 
 def lose_the_first_answer(page, pattern):
-    """The first POST matching `pattern` reaches the server, which does its work; its answer
-    is lost (the connection drops). The others go as they are."""
+    """The first request (not a GET) matching `pattern` reaches the server, which does its
+    work; its answer is lost (the connection drops). The others go as they are."""
     sent = []
 
     def handle(route):
+        if route.request.method == "GET":
+            return route.continue_()
         sent.append(1)
         if len(sent) == 1:
             route.fetch()
@@ -206,3 +208,43 @@ def test_a_code_whose_first_try_lost_its_answer_is_not_called_wrong(page, mailou
         content_type="application/json",
     )
     assert answer.status_code == 200
+
+
+def test_the_account_page_says_what_a_first_try_whose_answer_was_lost_did(new_page, sign_in):
+    """Changing the password, then closing the account, each first try done and its answer
+    lost: the retry was refused ("That is not your current password." / "Your session has
+    ended"), which reads as if nothing had happened."""
+    rider = UserFactory()
+    page = new_page(PHONE)
+    sign_in(page, rider)
+    page.goto("/account/")
+    change = page.locator("[data-password-change-form]")
+    status = change.locator("[data-form-status]")
+    lose_the_first_answer(page, re.compile(r"/api/auth/password/change/$"))
+    change.get_by_label("Current password").fill(PASSWORD)
+    change.get_by_label("New password").fill("moonlit-meadow-canter-31")
+    change.get_by_role("button", name="Change password").click()
+    expect(status).to_have_text(NO_ANSWER)
+    change.get_by_role("button", name="Change password").click()
+    expect(status).to_have_text(
+        "Your first try most likely changed your password before its answer was lost: use the"
+        " new one from now on."
+    )
+    expect(change.locator('[data-error-for="current_password"]')).to_be_empty()
+    screenshots(page, "network-account-password-first-try-lost")
+
+    close = page.locator("[data-delete-account-form]")
+    status = close.locator("[data-form-status]")
+    lose_the_first_answer(page, re.compile(r"/api/auth/me/$"))
+    close.get_by_label("Your password, to confirm").fill("moonlit-meadow-canter-31")
+    close.get_by_role("button", name="Close my account").click()
+    expect(status).to_have_text(NO_ANSWER)
+    close.get_by_role("button", name="Close my account").click()
+    expect(status).to_have_text(
+        "Your first try most likely closed your account before its answer was lost. Thank you"
+        " for riding with Wild Rydes. Sign in"
+    )
+    expect(close.get_by_role("button", name="Close my account")).to_be_disabled()
+    rider.refresh_from_db()
+    assert not rider.is_active
+    screenshots(page, "network-account-closed-first-try-lost")

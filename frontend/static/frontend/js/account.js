@@ -4,7 +4,9 @@
 (() => {
   "use strict";
 
-  const { api, request, wireForm, announce, announceError, clearAnnouncement, setBusy } = window.WildRydes;
+  const { afterLostTry, api, request, wireForm, announce, announceError, clearAnnouncement, setBusy } = window.WildRydes;
+  // A retry after a lost answer: any values (no password is kept to compare them).
+  const anyValues = () => "";
   const signInUrl = document.querySelector("[data-account]").dataset.signinUrl;
 
   function signedOut(status, sentence) {
@@ -20,12 +22,20 @@
 
   const change = document.querySelector("[data-password-change-form]");
   wireForm(change, {
-    action: ({ current_password, new_password }) =>
-      api.post(change.dataset.apiUrl, { current_password, new_password }),
+    // A first try that changed the password, its answer lost: the retry's current password is
+    // the old one (refused), or this browser's session went with the answer's new cookie.
+    action: afterLostTry(
+      ({ current_password, new_password }) => api.post(change.dataset.apiUrl, { current_password, new_password }),
+      { key: anyValues, spent: (error) => error.status === 401 || Boolean(error.fields?.current_password?.length) },
+    ),
     fieldFor: () => "current_password",
     success: (answer, { status, button }) => {
       change.reset();
       setBusy(button, false);
+      if (answer?.lostTry) {
+        announce(status, "Your first try most likely changed your password before its answer was lost: use the new one from now on.", "info");
+        return;
+      }
       announce(status, answer.detail, "success");
     },
   });
@@ -48,10 +58,15 @@
 
   const close = document.querySelector("[data-delete-account-form]");
   wireForm(close, {
-    action: ({ password }) => request(close.dataset.apiUrl, { method: "DELETE", body: { password } }),
-    success: (_answer, { status, button }) => {
+    // A first try that closed the account, its answer lost: the retry finds the session gone.
+    action: afterLostTry(({ password }) => request(close.dataset.apiUrl, { method: "DELETE", body: { password } }), {
+      key: anyValues,
+      spent: (error) => error.status === 401,
+    }),
+    success: (answer, { status, button }) => {
       setBusy(button, false);
-      signedOut(status, "Your account is closed. Thank you for riding with Wild Rydes.");
+      const closed = answer?.lostTry ? "Your first try most likely closed your account before its answer was lost." : "Your account is closed.";
+      signedOut(status, `${closed} Thank you for riding with Wild Rydes.`);
     },
   });
 })();

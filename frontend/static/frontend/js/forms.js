@@ -164,22 +164,22 @@
     return { status, button };
   }
 
-  // A code is used up by the first try that reaches the server. When that try's answer was
-  // lost (no answer, or a gateway that stopped waiting: 502, 504), the retry with the same
-  // code is told "That code is not right", though the first may well have done its work
-  // (the e-mail confirmed, the password set). Wrapped in this, such a retry resolves to
-  // {lostTry: true} for the page to say so, instead of a refusal on the code.
-  function afterLostTry(action) {
+  // Some requests cannot be repeated: a code is used up by the first try that reaches the
+  // server, a password changed or an account closed is no longer what the form holds. When
+  // that first try's answer was lost (no answer, or a gateway that stopped waiting: 502,
+  // 504), its retry is refused ("That code is not right", "That is not your current
+  // password", the session gone) though the first most likely did the work. Wrapped in this,
+  // a retry of the same values refused as `spent` says resolves to {lostTry: true}, for the
+  // page to say what most likely happened instead of the refusal.
+  const CODE_USED = (error) => error.status === 400 && /^That code is not right/.test(error.message);
+  function afterLostTry(action, { key = (values) => `${values.email}\n${values.code}`, spent = CODE_USED } = {}) {
     let lost = null;
     return async (values) => {
-      const key = `${values.email}\n${values.code}`;
       try {
         return await action(values);
       } catch (error) {
-        if (error instanceof ApiError && [0, 502, 504].includes(error.status)) lost = key;
-        else if (lost === key && error instanceof ApiError && error.status === 400 && /^That code is not right/.test(error.message)) {
-          return { lostTry: true };
-        }
+        if (error instanceof ApiError && [0, 502, 504].includes(error.status)) lost = key(values);
+        else if (error instanceof ApiError && lost === key(values) && spent(error)) return { lostTry: true };
         throw error;
       }
     };
