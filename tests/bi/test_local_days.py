@@ -9,8 +9,10 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from bi import selectors
+from bi import selectors, subscribers
+from events.models import OutboxEvent
 from payments import services as payments
+from payments.events import PAYMENT_REGISTERED, payment_data
 from payments.models import Payment
 from rides.models import Ride
 from tests.bi.days import bi_per_day, counts_per_day, local_day, payments_per_day, ride_for
@@ -139,3 +141,29 @@ def test_the_days_clocks_change_count_every_event_once_and_add_up_to_the_cent(
     assert counts_per_day(date(2026, 11, 1), date(2026, 11, 1), "rides_completed") == {
         date(2026, 11, 1): 4  # 00:30, 01:30 PDT, 01:30 PST, 23:59:59.999
     }
+
+
+def test_a_payment_lists_events_written_after_midnight_count_for_the_evening_of_its_payments(
+    clock, finance
+):
+    """A payment list inserts its payments, then writes their events in the same transaction
+    (payment_lists.steps): a big list's events may come seconds after midnight, its payments
+    registered before it. BI folds them as they come, in one batch."""
+    clock.set(datetime(2026, 11, 1, 23, 59, 58))
+    listed = [
+        Payment.objects.create(
+            reference=f"LIST-{n}", amount_minor=100 * n, currency="GBP", registered_by="list:1"
+        )
+        for n in (1, 2, 3)
+    ]
+    clock.set(datetime(2026, 11, 2, 0, 0, 7))  # the list's INSERT took 9 seconds
+    envelopes = [
+        OutboxEvent(type=PAYMENT_REGISTERED, occurred_at=clock.moment, data=payment_data(p))
+        for p in listed
+    ]
+    subscribers.handle_batch([{**e.envelope(), "id": str(n)} for n, e in enumerate(envelopes)])
+
+    assert bi_per_day(date(2026, 11, 1), date(2026, 11, 2), "registered") == {
+        (date(2026, 11, 1), "GBP"): 600
+    }
+    assert payments_per_day("registered_at") == {(date(2026, 11, 1), "GBP"): (3, 600)}
