@@ -14,10 +14,10 @@ import re
 from urllib.parse import unquote_plus
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, transaction
 
 from organizations.models import Organization
-from payment_lists import runs, steps, workflow
+from payment_lists import fastpath, runs, steps, workflow
 from payment_lists.models import PaymentList
 
 logger = logging.getLogger(__name__)
@@ -32,6 +32,17 @@ class StepFailed(Exception):
     """A step failed; its message is the JSON the CompensateError task reads."""
 
 
+class StepBusy(Exception):
+    """Another copy of the task holds the step, alive, for longer than this invocation may
+    wait: the state machine retries (its own Retry, longer than any step may run); the
+    message is the same JSON as StepFailed's."""
+
+
+# What a task keeps of its invocation's time when it waits for another copy of itself: to
+# answer StepBusy before Lambda's timeout cuts it off.
+WAIT_MARGIN_SECONDS = 15
+
+
 def run_step(event: dict, context=None) -> dict:
     step = workflow.STEPS_BY_NAME[event["step"]]
     payload = event["input"]
@@ -40,22 +51,33 @@ def run_step(event: dict, context=None) -> dict:
     if step is workflow.COMPENSATE:
         payload = {**payload, "error": _error_from_catch(payload.get("error"))}
     try:
-        return workflow.run_step_timed(step, payload)
+        with steps.waiting_at_most(_wait_budget(context)):
+            return workflow.run_step_timed(step, payload)
     except steps.Stale as stale:
         logger.info("Payment list %s: %s skipped: %s", payload["payment_list_id"], step.name, stale)
         return {**payload, "skipped": str(stale), "done": True}
-    except steps.StepBusy as busy:  # retried like an outage: the retry finds the step done
-        raise DatabaseUnavailable(json.dumps({"step": step.name, "reason": str(busy)})) from busy
-    except OperationalError as error:
-        reason = (
-            f"The database could not be reached while {workflow.in_words(step.name)}; "
-            "nothing was imported. Re-run the list."
-        )
-        raise DatabaseUnavailable(json.dumps({"step": step.name, "reason": reason})) from error
+    except steps.StepBusy as busy:  # retried: the retry waits again, or finds the outcome
+        raise StepBusy(json.dumps({"step": step.name, "reason": str(busy)})) from busy
     except Exception as error:
+        if fastpath.connection_lost(error):
+            reason = (
+                f"The database could not be reached while {workflow.in_words(step.name)}; "
+                "nothing was imported. Re-run the list."
+            )
+            raise DatabaseUnavailable(json.dumps({"step": step.name, "reason": reason})) from error
         if step is workflow.COMPENSATE:
             raise
         raise StepFailed(json.dumps(workflow.failure(step, error))) from error
+
+
+def _wait_budget(context) -> float:
+    """How long this task may wait for another copy of itself: the step's limit, within
+    what Lambda's timeout leaves of this invocation."""
+    budget = steps.STEP_WAIT_SECONDS
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is not None:
+        budget = min(budget, remaining() / 1000 - WAIT_MARGIN_SECONDS)
+    return max(0.0, budget)
 
 
 def _error_from_catch(caught) -> dict:

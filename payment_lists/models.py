@@ -59,6 +59,11 @@ class PaymentList(models.Model):
     # the scheduled recovery pass takes over.
     lease_until = models.DateTimeField(null=True, blank=True, db_index=True)
     step_done = models.CharField(max_length=40, blank=True, help_text="Last step finished.")
+    # Which copy of the current step's task holds it (Step Functions may deliver a task more
+    # than once, a copy while another still runs: payment_lists.steps), and until when:
+    # renewed as it works; past it, the holder counts as dead and another copy takes over.
+    step_holder = models.CharField(max_length=40, blank=True)
+    step_held_until = models.DateTimeField(null=True, blank=True)
     takeovers = models.PositiveSmallIntegerField(
         default=0, help_text="Times the recovery pass took over a run that had died."
     )

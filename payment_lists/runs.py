@@ -104,7 +104,13 @@ def take_over(payment_list: PaymentList, *, here: bool = False, now=None) -> Rec
     taken = (
         dead_runs(now)
         .filter(pk=payment_list.pk, run_token=payment_list.run_token)
-        .update(run_token=token, lease_until=steps.lease_until(), takeovers=F("takeovers") + 1)
+        .update(
+            run_token=token,
+            lease_until=steps.lease_until(),
+            takeovers=F("takeovers") + 1,
+            step_holder="",  # the dead run's copies write nothing more (another run's now)
+            step_held_until=None,
+        )
     )
     if not taken:
         return None

@@ -132,6 +132,8 @@ def rerun_payment_list(payment_list: PaymentList, *, here: bool = False) -> Paym
         rows_validated=0,
         rows_imported=0,
         finished_at=None,
+        step_holder="",
+        step_held_until=None,
     )
     transaction.on_commit(lambda: runs.start(locked.pk, token, here=here))
     locked.refresh_from_db()

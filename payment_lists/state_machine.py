@@ -9,6 +9,17 @@ TRANSIENT = [
     "Lambda.TooManyRequestsException",
     "DatabaseUnavailable",
 ]
+# Another copy of the task holds the step and is alive (aws.StepBusy: each attempt first
+# waits up to steps.STEP_WAIT_SECONDS for its outcome). Retried for longer than a step can
+# live (Lambda's timeout) plus the hold a dead copy leaves (steps.STEP_LEASE_SECONDS), so
+# the copy Step Functions waits for always gets the step's outcome, never CompensateError
+# for a list whose first copy succeeds.
+STEP_BUSY = {
+    "ErrorEquals": ["StepBusy"],
+    "IntervalSeconds": 5,
+    "MaxAttempts": 10,
+    "BackoffRate": 1.0,
+}
 
 
 def _task(step: workflow.Step, function_arn: str, next_state: str) -> dict:
@@ -23,6 +34,7 @@ def _task(step: workflow.Step, function_arn: str, next_state: str) -> dict:
         "Next": next_state,
     }
     if step is not workflow.COMPENSATE:
+        state["Retry"].append(STEP_BUSY)
         state["Catch"] = [
             {
                 "ErrorEquals": ["States.ALL"],

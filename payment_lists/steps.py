@@ -10,7 +10,18 @@ the list: payment_lists.runs) and a step
 - of a run that does not own the list, or for a list already finished, raises Stale: the
   caller stops there and compensates nothing, because that list is another run's;
 - already finished by this run (a retry after success) changes nothing and passes on;
-- runs only once the step before it has finished (steps never overtake each other).
+- runs only once the step before it has finished (steps never overtake each other);
+- is held by one copy of its task at a time (a task may be delivered again while its first
+  copy still runs: Step Functions retries an invocation it lost track of). The copy that
+  claims the step (PaymentList.step_holder) holds it for STEP_LEASE_SECONDS, renewed as it
+  works, and every write of the step is made only while it still holds it. Another copy
+  waits for the holder's outcome and answers it: the step's output once it has finished,
+  its failure (ListRejected with the same sentence) once it has failed. A holder gone quiet
+  past its lease (a process killed, a Lambda timed out) is taken over by the next copy; if
+  it was only slow, its next write finds the step is no longer its own (ClaimLost) and it
+  turns into a waiter itself. A copy that has waited as long as its invocation allows
+  raises StepBusy, which the state machine retries. So any number of copies, in any order,
+  run the step once.
 
 All or nothing, as people see it: ImportList writes every payment of the list, their
 PaymentRegistered events, and the list's "imported" in ONE transaction. Before its commit
@@ -23,16 +34,21 @@ list's staged rows. On SQLite the transaction holds the write lock while it runs
 a minute for a million rows); other writers queue for it.
 """
 
+import contextlib
+import contextvars
 import csv
+import functools
 import hashlib
 import logging
 import tempfile
+import time
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.files import File
 from django.core.mail import send_mail
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
 from django.db.models import Exists, Max, OuterRef, Q, Sum
 from django.utils import timezone
 
@@ -72,6 +88,37 @@ STATUS_DURING = {
     IMPORT: PaymentList.Status.IMPORTING,
 }
 
+# The steps as the operator's page and the failure messages say them.
+IN_WORDS = {
+    REGISTER: "receiving the file",
+    VALIDATE: "checking the rows",
+    VERIFY: "checking the subscription",
+    IMPORT: "importing the payments",
+    "CompensateError": "undoing the import",
+}
+
+# A copy of a step's task holds the step this long without showing progress (it renews the
+# hold at every chunk staged, page checked, statement of the import); past it, it counts as
+# dead and another copy takes the step over. Longer than any single statement of a step.
+STEP_LEASE_SECONDS = 60
+# How long a copy waits for another copy holding its step (a Step Functions task: less
+# than the function's timeout, aws.run_step), and how often it looks again meanwhile.
+STEP_WAIT_SECONDS = 120
+STEP_POLL_SECONDS = 0.25
+
+
+def in_words(step_name: str) -> str:
+    return IN_WORDS.get(step_name, step_name)
+
+
+def unexpected_failure(step_name: str) -> str:
+    """The failure sentence of an error that is not the list's fault (a bug, a database
+    that refused something it should not have)."""
+    return (
+        f"Something went wrong while {in_words(step_name)}; "
+        "nothing was imported. Re-run the list; if it fails again, tell support."
+    )
+
 
 class ListRejected(Exception):
     """The list cannot be imported, for a reason the submitter can act on."""
@@ -79,7 +126,13 @@ class ListRejected(Exception):
 
 class StepBusy(Exception):
     """Another copy of this run's step (Step Functions retried a task it lost track of while
-    that one still ran) is doing the same work: worth a retry, which finds it done."""
+    that one still ran) holds it, alive, and this copy waited as long as it may: worth a
+    retry, which waits again, or finds the step's outcome."""
+
+
+class ClaimLost(Exception):
+    """This copy went quiet past its hold on the step and another copy took it over: it
+    writes nothing more and waits for that copy's outcome instead."""
 
 
 class Stale(Exception):
@@ -96,18 +149,39 @@ def _list(payload) -> PaymentList:
     return PaymentList.objects.select_related("organization").get(pk=payload["payment_list_id"])
 
 
-def _mark(payment_list: PaymentList, *, if_step_done=None, **fields) -> None:
+def _mark(payment_list: PaymentList, **fields) -> None:
     """Save fields of a list this run owns and that is not finished; Stale if another run
     has taken it over, or if it finished meanwhile (a copy of this task that ran at the
     same time, a Step Functions retry of it, finished it: this one must not take it back).
-    `if_step_done`: also only if the list's last finished step is still that one."""
+    A list held by this copy of its step (`_begin`): only while it still holds it, and the
+    hold renewed (ClaimLost if another copy took the step over)."""
     owned = PaymentList.objects.filter(pk=payment_list.pk, run_token=payment_list.run_token)
-    if if_step_done is not None:
-        owned = owned.filter(step_done=if_step_done)
+    holder = getattr(payment_list, "holder", "")
+    if holder:
+        owned = owned.filter(step_holder=holder)
+        fields.setdefault("step_held_until", _hold_until())
+        fields.setdefault("lease_until", lease_until())
     if not owned.filter(status__in=UNFINISHED).update(**fields):
+        if holder and _unfinished_of_this_run(payment_list).exists():
+            raise ClaimLost(f"List #{payment_list.pk}: another copy of this step took it over.")
         raise Stale(f"List #{payment_list.pk} is no longer this run's, or has moved on.")
     for name, value in fields.items():
         setattr(payment_list, name, value)
+
+
+def _renew(payment_list: PaymentList) -> None:
+    """Show the holder is alive: its hold on the step, and the run's lease, pushed back."""
+    _mark(payment_list)
+
+
+def _hold_until():
+    return timezone.now() + timedelta(seconds=STEP_LEASE_SECONDS)
+
+
+def _unfinished_of_this_run(payment_list: PaymentList):
+    return PaymentList.objects.filter(
+        pk=payment_list.pk, run_token=payment_list.run_token, status__in=UNFINISHED
+    )
 
 
 def _output(payload: dict, **more) -> dict:
@@ -123,49 +197,156 @@ def _owned(payload: dict) -> PaymentList:
     return payment_list
 
 
+_wait_until = contextvars.ContextVar("payment_list_step_wait_until", default=None)
+
+
+@contextlib.contextmanager
+def waiting_at_most(seconds: float):
+    """Copies of a step started inside wait at most `seconds` for another copy holding it
+    (then StepBusy): a Step Functions task, for less than its invocation has left."""
+    token = _wait_until.set(time.monotonic() + max(0.0, seconds))
+    try:
+        yield
+    finally:
+        _wait_until.reset(token)
+
+
+def _pause() -> None:
+    time.sleep(STEP_POLL_SECONDS)
+
+
 def _begin(payload: dict, step: str) -> PaymentList | None:
-    """The list if `step` is to run now; None if this run already finished it."""
-    payment_list = _owned(payload)
-    done = ORDER.index(payment_list.step_done) if payment_list.step_done else -1
+    """The list, held by this copy of `step`'s task, if the step is to run now; None if
+    this run already finished it (a copy of this task did). While another copy holds it,
+    alive, this one waits for its outcome: done (None), failed (ListRejected with its
+    sentence), or gone quiet past its hold (taken over here)."""
     here = ORDER.index(step)
-    if done >= here:
-        return None
-    if done != here - 1:
-        raise Stale(f"{step} cannot run before {ORDER[here - 1]} has finished.")
-    try:  # from the step read above only: never back from a later one
-        _mark(
-            payment_list,
-            if_step_done=payment_list.step_done,
-            status=STATUS_DURING[step],
-            current_step=step,
-            lease_until=lease_until(),
-        )
-    except Stale:
-        if _begin_again(payload, here):
-            return None  # a copy of this task finished it meanwhile: pass on
-        raise
-    return payment_list
-
-
-def _begin_again(payload: dict, here: int) -> bool:
-    """After a start that found the list moved on: whether this run has finished the step
-    (else Stale: another run's, or finished)."""
-    payment_list = _owned(payload)
-    return bool(payment_list.step_done) and ORDER.index(payment_list.step_done) >= here
+    holder = uuid.uuid4().hex
+    deadline = _wait_until.get() or time.monotonic() + STEP_WAIT_SECONDS
+    while True:
+        payment_list = _owned(payload)
+        done = ORDER.index(payment_list.step_done) if payment_list.step_done else -1
+        if done >= here:
+            return None
+        if done != here - 1:
+            raise Stale(f"{step} cannot run before {ORDER[here - 1]} has finished.")
+        if payment_list.failure_reason:  # a copy of this step failed it: its outcome
+            raise ListRejected(payment_list.failure_reason)
+        now = timezone.now()
+        held_until = payment_list.step_held_until
+        if not payment_list.step_holder or held_until is None or held_until < now:
+            # Free, or its holder went quiet past its hold: claim it, from the step read
+            # above only (never back from a later one), unless another copy got there first.
+            taken = (
+                PaymentList.objects.filter(
+                    pk=payment_list.pk,
+                    run_token=payment_list.run_token,
+                    status__in=UNFINISHED,
+                    step_done=payment_list.step_done,
+                    step_holder=payment_list.step_holder,
+                    failure_reason="",
+                )
+                .filter(Q(step_held_until__isnull=True) | Q(step_held_until=held_until))
+                .update(
+                    step_holder=holder,
+                    step_held_until=_hold_until(),
+                    status=STATUS_DURING[step],
+                    current_step=step,
+                    lease_until=lease_until(),
+                )
+            )
+            if taken:
+                if payment_list.step_holder:
+                    logger.warning(
+                        "List %s: %s taken over from a copy that went quiet",
+                        payment_list.pk,
+                        step,
+                    )
+                payment_list.refresh_from_db()
+                payment_list.holder = holder
+                return payment_list
+            # Another copy claimed it first, or the list moved on: look again, after a pause.
+        if time.monotonic() >= deadline:
+            raise StepBusy(
+                f"Another attempt at {in_words(step)} was still under way; "
+                "nothing was imported. Re-run the list."
+            )
+        _pause()
 
 
 def _finished(payment_list: PaymentList, step: str) -> None:
-    _mark(payment_list, step_done=step, lease_until=lease_until())
+    """The step done: the list passes on, the hold given back."""
+    _mark(payment_list, step_done=step, step_holder="", step_held_until=None)
+    payment_list.holder = ""
+
+
+def _fail_step(payment_list: PaymentList, step: str, reason: str) -> None:
+    """The holder's failure kept on the list (the step and its sentence, as CompensateError
+    keeps them), the hold given back: a copy waiting for the step answers the same failure,
+    and the recovery pass compensates with it if no compensation comes."""
+    try:
+        _mark(
+            payment_list,
+            failed_step=step,
+            failure_reason=reason,
+            step_holder="",
+            step_held_until=None,
+        )
+    except (ClaimLost, Stale, DatabaseError):
+        logger.warning("List %s: the failure of %s could not be kept", payment_list.pk, step)
+
+
+def _release(payment_list: PaymentList, lost: bool) -> None:
+    """Give the step back after a failure worth a retry (the database cut off), so a retry
+    takes it at once instead of waiting out the hold; over a new connection if the old one
+    was `lost`. If the database cannot be reached either, the hold runs out by itself."""
+    try:
+        if lost and not connection.in_atomic_block:
+            connection.close()
+        PaymentList.objects.filter(
+            pk=payment_list.pk, run_token=payment_list.run_token, step_holder=payment_list.holder
+        ).update(step_holder="", step_held_until=None)
+    except DatabaseError:
+        logger.warning("List %s: its step could not be given back", payment_list.pk)
+
+
+def _one_copy_at_a_time(step: str, work):
+    """The task of `step`: `work(payload, payment_list)` run by the copy that holds the step
+    (`_begin`), its outcome kept for the copies waiting for it."""
+
+    @functools.wraps(work)
+    def task(payload: dict) -> dict:
+        while True:
+            payment_list = _begin(payload, step)
+            if payment_list is None:
+                return _output(payload, **({"done": True} if step == IMPORT else {}))
+            try:
+                return work(payload, payment_list)
+            except ClaimLost as lost:
+                logger.warning("List %s: %s", payment_list.pk, lost)
+                continue  # wait for the copy that took it over
+            except (Stale, StepBusy) as error:
+                if isinstance(error, StepBusy):
+                    _release(payment_list, lost=False)
+                raise
+            except ListRejected as rejected:
+                _fail_step(payment_list, step, str(rejected))
+                raise
+            except Exception as error:
+                if fastpath.connection_lost(error):
+                    _release(payment_list, lost=True)
+                else:
+                    _fail_step(payment_list, step, unexpected_failure(step))
+                raise
+
+    return task
 
 
 # --- RegisterList -----------------------------------------------------------------------
 
 
-def register_list(payload: dict) -> dict:
+def _register(payload: dict, payment_list: PaymentList) -> dict:
     """Checksum the stored file; the same file twice from one organization is refused."""
-    payment_list = _begin(payload, REGISTER)
-    if payment_list is None:
-        return _output(payload)
     if not payment_list.file or not payment_list.file.storage.exists(payment_list.file.name):
         raise ListRejected(
             "The file never arrived in storage; nothing was imported. Upload it again."
@@ -190,6 +371,9 @@ def register_list(payload: dict) -> dict:
         raise ListRejected(f"This file was already submitted as list #{earlier.pk}.")
     _finished(payment_list, REGISTER)
     return _output(payload)
+
+
+register_list = _one_copy_at_a_time(REGISTER, _register)
 
 
 # --- ValidateList -----------------------------------------------------------------------
@@ -268,7 +452,7 @@ def _stage(payment_list: PaymentList, report: _ErrorReport) -> int:
                     *cells_ok, ride_id = staged
                     chunk.append((payment_list.pk, number, *cells_ok, fastpath.db_uuid(ride_id)))
                 if len(chunk) >= STAGE_CHUNK:
-                    _flush(chunk)
+                    _flush(chunk, payment_list)
                 if rows % PROGRESS_EVERY == 0:
                     _mark(payment_list, rows_validated=rows, lease_until=lease_until())
         except UnicodeDecodeError as error:
@@ -277,12 +461,16 @@ def _stage(payment_list: PaymentList, report: _ErrorReport) -> int:
             raise ListRejected(str(error)) from error
         except csv.Error as error:
             raise ListRejected(f"The file is not valid CSV: {error}.") from error
-    _flush(chunk)
+    _flush(chunk, payment_list)
     return rows
 
 
-def _flush(chunk: list) -> None:
+def _flush(chunk: list, payment_list: PaymentList) -> None:
+    """Stage a chunk, in one transaction with the renewal of this copy's hold: only while it
+    holds the step (the renewal locks the list's row until the commit, so no other copy
+    takes the step over in between)."""
     with transaction.atomic():
+        _renew(payment_list)
         fastpath.copy_rows(PaymentListRow, STAGED_COLUMNS, chunk)
     chunk.clear()
 
@@ -290,14 +478,17 @@ def _flush(chunk: list) -> None:
 PAGE = 50_000  # error rows read per statement
 
 
-def _in_pages(rows, field: str):
+def _in_pages(rows, field: str, payment_list: PaymentList | None = None):
     """(row_number, value) of staged `rows` in row order, a page per statement: no cursor is
     held between statements (behind a pooler in transaction mode each statement may reach
-    another server connection, and a client-side cursor would hold every row)."""
+    another server connection, and a client-side cursor would hold every row). With
+    `payment_list`, its holder's hold is renewed after each page."""
     after = 0
     while True:
         page = rows.filter(row_number__gt=after).order_by("row_number")
         page = list(page.values_list("row_number", field)[:PAGE])
+        if payment_list is not None:
+            _renew(payment_list)
         yield from page
         if len(page) < PAGE:
             return
@@ -329,6 +520,7 @@ def _repeated_in_pages(payment_list: PaymentList):
         with connection.cursor() as cursor:
             cursor.execute(sql, [payment_list.pk, payment_list.pk, after])
             page = cursor.fetchall()
+        _renew(payment_list)
         yield from page
         if len(page) < PAGE:
             return
@@ -349,8 +541,12 @@ def _database_errors(payment_list: PaymentList):
     )
     checks = [
         (_repeated_in_pages(payment_list), "reference", "appears earlier in the file"),
-        (_in_pages(_clashing(payment_list), "reference"), "reference", KNOWN_REFERENCE),
-        (_in_pages(no_ride, "ride_id"), "ride_id", "no such ride"),
+        (
+            _in_pages(_clashing(payment_list), "reference", payment_list),
+            "reference",
+            KNOWN_REFERENCE,
+        ),
+        (_in_pages(no_ride, "ride_id", payment_list), "ride_id", "no such ride"),
     ]
     for rows, column, reason in checks:
         for number, value in rows:
@@ -368,24 +564,22 @@ def totals_of(payment_list: PaymentList) -> dict[str, int]:
     return {row["currency"]: row["minor"] for row in sorted(sums, key=lambda r: r["currency"])}
 
 
-def validate_list(payload: dict) -> dict:
+def _validate(payload: dict, payment_list: PaymentList) -> dict:
     """Check every row (format, then uniqueness and rides in SQL); any error rejects the list."""
-    payment_list = _begin(payload, VALIDATE)
-    if payment_list is None:
-        return _output(payload)
-    _clear_staged(payment_list)  # a repeat after a crash starts clean
+    _clear_staged(payment_list)  # a repeat after a crash, or a copy taking over, starts clean
     _mark(payment_list, rows_total=None, rows_validated=0, errors_count=0, first_errors=[])
     report = _ErrorReport()
     try:
         rows = _stage(payment_list, report)
-    except IntegrityError as error:  # a staged row's number taken: another copy stages too
+    except IntegrityError as error:  # a staged row's number taken (held steps prevent it)
         raise StepBusy(
             "The rows were being checked twice at once (a retried task); nothing was "
             "imported. Re-run the list."
         ) from error
     for error in _database_errors(payment_list):
         report.add(error)
-    _mark(payment_list, rows_total=rows, rows_validated=rows, totals=totals_of(payment_list))
+    totals = totals_of(payment_list)
+    _mark(payment_list, rows_total=rows, rows_validated=rows, totals=totals)
     if report.count:
         report.save_to(payment_list)
         raise ListRejected(
@@ -397,16 +591,16 @@ def validate_list(payload: dict) -> dict:
     return _output(payload)
 
 
+validate_list = _one_copy_at_a_time(VALIDATE, _validate)
+
+
 # --- VerifySubscription ------------------------------------------------------------------
 
 
-def verify_subscription(payload: dict) -> dict:
+def _verify(payload: dict, payment_list: PaymentList) -> dict:
     """The organization needs an active subscription whose limits cover this list: its
     rows, and its total in each currency against the plan's limit in that currency
     (payments.services.check_subscription_limits; currencies are never added)."""
-    payment_list = _begin(payload, VERIFY)
-    if payment_list is None:
-        return _output(payload)
     try:
         check_subscription_limits(
             organization=payment_list.organization,
@@ -419,30 +613,34 @@ def verify_subscription(payload: dict) -> dict:
     return _output(payload)
 
 
+verify_subscription = _one_copy_at_a_time(VERIFY, _verify)
+
+
 # --- ImportList ---------------------------------------------------------------------------
 
 
-def import_list(payload: dict) -> dict:
+def _import_all(payload: dict, payment_list: PaymentList) -> dict:
     """Import the whole list in one transaction (see the module's docstring); then clear
     its staged rows. Returns done: the state machine's ImportList loop ends at once."""
-    payment_list = _begin(payload, IMPORT)
-    if payment_list is not None:
-        for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
-            try:
-                with transaction.atomic():
-                    _import(payment_list)
-                break
-            except IntegrityError as error:
-                _reject_clashes(payment_list, error)
-            except OperationalError as error:
-                # Two lists sharing references, inserted at once in different orders: the
-                # database gives up on one of them. Again, it waits for the other's commit
-                # and then meets its references (IntegrityError above), or imports.
-                if not _deadlock(error) or attempt == DEADLOCK_ATTEMPTS:
-                    raise
-                logger.warning("List %s: deadlock on import, trying again", payment_list.pk)
-        _clear_staged(payment_list)
+    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                _import(payment_list)
+            break
+        except IntegrityError as error:
+            _reject_clashes(payment_list, error)
+        except OperationalError as error:
+            # Two lists sharing references, inserted at once in different orders: the
+            # database gives up on one of them. Again, it waits for the other's commit
+            # and then meets its references (IntegrityError above), or imports.
+            if not _deadlock(error) or attempt == DEADLOCK_ATTEMPTS:
+                raise
+            logger.warning("List %s: deadlock on import, trying again", payment_list.pk)
+    _clear_staged(payment_list)
     return _output(payload, done=True)
+
+
+import_list = _one_copy_at_a_time(IMPORT, _import_all)
 
 
 DEADLOCK_ATTEMPTS = 3
@@ -453,9 +651,13 @@ def _deadlock(error: OperationalError) -> bool:
 
 
 def _import(payment_list: PaymentList) -> None:
+    # The list's row locked until the commit: while the import runs no other copy of this
+    # task takes the step over (its claim waits for the commit, then finds it imported).
     locked = PaymentList.objects.select_for_update().get(pk=payment_list.pk)
-    if locked.run_token != payment_list.run_token or locked.step_done != VERIFY:
+    if locked.run_token != payment_list.run_token or locked.is_finished:
         raise Stale(f"List #{payment_list.pk} is no longer this run's to import.")
+    if locked.step_holder != payment_list.holder or locked.step_done != VERIFY:
+        raise ClaimLost(f"List #{payment_list.pk}: another copy of ImportList took it over.")
     imported = _insert_payments(payment_list)
     _insert_payment_events(payment_list)
     _mark(
@@ -466,7 +668,10 @@ def _import(payment_list: PaymentList) -> None:
         rows_imported=imported,
         finished_at=timezone.now(),
         lease_until=None,
+        step_holder="",
+        step_held_until=None,
     )
+    payment_list.holder = ""
     count_metric("ListRowsImported", imported)
     emit(LIST_IMPORTED, _list_event_data(payment_list))
     _tell_submitter(
@@ -508,13 +713,19 @@ def _clear_staged(payment_list: PaymentList) -> None:
     """Delete a list's staged rows a window of row numbers at a time.
 
     SQLite collects the rowids of a DELETE in memory before deleting (24 MB for a million
-    rows); a window keeps that to a chunk's worth.
+    rows); a window keeps that to a chunk's worth. By the holder of a step: in one
+    transaction with the renewal of its hold, so only while it holds the step (a copy that
+    went quiet and was taken over never deletes what the new holder staged).
     """
-    staged = PaymentListRow.objects.filter(payment_list=payment_list)
-    top = staged.aggregate(top=Max("row_number"))["top"] or 0
-    size = settings.PAYMENT_LIST_IMPORT_CHUNK
-    for after in range(0, top, size):
-        _staged_rows(payment_list, after, after + size).delete()
+    held = bool(getattr(payment_list, "holder", ""))
+    with transaction.atomic() if held else contextlib.nullcontext():
+        if held:
+            _renew(payment_list)
+        staged = PaymentListRow.objects.filter(payment_list=payment_list)
+        top = staged.aggregate(top=Max("row_number"))["top"] or 0
+        size = settings.PAYMENT_LIST_IMPORT_CHUNK
+        for after in range(0, top, size):
+            _staged_rows(payment_list, after, after + size).delete()
 
 
 def _insert_payments(payment_list: PaymentList) -> int:
@@ -602,6 +813,8 @@ def compensate_error(payload: dict) -> dict:
             current_step="",
             finished_at=timezone.now(),
             lease_until=None,
+            step_holder="",
+            step_held_until=None,
         )
         emit(LIST_FAILED, {**_list_event_data(payment_list), "reason": reason})
         _tell_submitter(

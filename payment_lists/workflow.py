@@ -41,27 +41,15 @@ TRANSIENT_ERRORS = ("DatabaseUnavailable",)
 
 
 # The steps as the operator's page and the failure messages say them.
-IN_WORDS = {
-    "RegisterList": "receiving the file",
-    "ValidateList": "checking the rows",
-    "VerifySubscription": "checking the subscription",
-    "ImportList": "importing the payments",
-    "CompensateError": "undoing the import",
-}
-
-
-def in_words(step_name: str) -> str:
-    return IN_WORDS.get(step_name, step_name)
+IN_WORDS = steps.IN_WORDS
+in_words = steps.in_words
 
 
 def failure(step: Step, error: Exception) -> dict:
     if isinstance(error, steps.ListRejected):
         reason = str(error)
     else:
-        reason = (
-            f"Something went wrong while {in_words(step.name)}; "
-            "nothing was imported. Re-run the list; if it fails again, tell support."
-        )
+        reason = steps.unexpected_failure(step.name)
     return {"step": step.name, "reason": reason}
 
 

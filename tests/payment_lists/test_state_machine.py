@@ -13,7 +13,7 @@ from django.db import OperationalError
 from django.utils import timezone
 from moto import mock_aws
 
-from payment_lists import aws, runs, workflow
+from payment_lists import aws, runs, steps, workflow
 from payment_lists.models import PaymentList, PaymentListRow
 from payment_lists.state_machine import definition
 from payments.models import Payment
@@ -47,6 +47,36 @@ def test_definition_has_a_task_per_step_in_order_then_compensation():
         assert "DatabaseUnavailable" in task["Retry"][0]["ErrorEquals"]
     assert states["CompensateError"]["Next"] == "ListFailed"
     assert states["ListFailed"]["Type"] == "Fail"
+
+
+def test_a_task_held_by_another_copy_is_retried_for_longer_than_a_step_can_live():
+    """StepBusy (another copy of the task holds the step, alive): retried, each attempt
+    waiting for the holder up to what its invocation allows, for longer than the holder
+    can live (the function's timeout) plus the hold a killed holder leaves behind; so the
+    copy Step Functions waits for is never compensated while the holder would succeed."""
+    config = json.loads((Path(django_settings.BASE_DIR) / "zappa_settings.json").read_text())
+    timeouts = {stage.get("timeout_seconds") for stage in config.values()} - {None}
+    function_timeout = max(timeouts)
+    wait = aws._wait_budget(LambdaContext(function_timeout))
+    assert 0 < wait < function_timeout
+    states = definition(ARN)["States"]
+    for step in workflow.STEPS:
+        [busy] = [r for r in states[step.name]["Retry"] if "StepBusy" in r["ErrorEquals"]]
+        waits = [
+            busy["IntervalSeconds"] * busy.get("BackoffRate", 2.0) ** n
+            for n in range(busy["MaxAttempts"])
+        ]
+        covered = sum(waits) + (1 + busy["MaxAttempts"]) * wait
+        assert covered > function_timeout + steps.STEP_LEASE_SECONDS
+    assert "StepBusy" not in json.dumps(states["CompensateError"])
+
+
+class LambdaContext:
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds * 1000)
 
 
 def test_import_list_loops_until_done():

@@ -9,22 +9,29 @@ payment_lists.aws.recover_on_schedule) takes it over and finishes it: no operato
 that keeps dying is compensated instead, and the same file can be submitted again.
 """
 
+import signal
+import subprocess
+import sys
+import threading
 import time
 from datetime import timedelta
 from io import StringIO
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from events.models import OutboxEvent
-from payment_lists import runs
+from payment_lists import runs, steps
 from payment_lists.models import PaymentList, PaymentListRow
 from payments.models import Payment
 from tests.database_faults import at_statements, table
 from tests.factories import SubscriptionFactory
 from tests.payment_lists.lists import HEADER, good_rows, run_list, stored_list
-from tests.reliability.support import kill_once_held
+from tests.payment_lists.state_machine_runs import TASKS, invoke, run_states
+from tests.reliability.support import ROOT, child_env, kill_once_held
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -188,3 +195,72 @@ def test_the_pass_clears_what_an_import_killed_after_its_commit_left_staged(orga
     assert "No payment list to recover" in recover()
     assert not PaymentListRow.objects.exists()
     assert Payment.objects.filter(payment_list_id=done.pk).count() == 3
+
+
+@pytest.mark.parametrize("where, step", [("validate", "ValidateList"), ("import", "ImportList")])
+def test_a_copy_of_the_task_takes_the_step_over_from_a_holder_killed_with_sigkill(
+    where, step, organization, media, tmp_path, monkeypatch
+):
+    """The step's holder is a real process, SIGKILLed while it holds the step (checking the
+    rows, renewing its hold; or inside the import's transaction). Another copy of the task,
+    delivered while it was alive, waits for it (never a second check of the rows beside it,
+    never a failure), and once the dead holder's hold has run out takes the step over: the
+    list is imported once, and the submitter told once."""
+    csv_path = tmp_path / "payments.csv"
+    csv_path.write_text("\n".join([HEADER, *good_rows(ROWS, prefix="killed")]) + "\n")
+    marker, log_path = tmp_path / "held", tmp_path / "child.log"
+    env = child_env(
+        MARKER=marker, DJANGO_MEDIA_ROOT=media, PAUSE_IN=where, PAUSE_S=120, RENEW=1,
+        STEP_LEASE_S=3, SUBMITTER_EMAIL="finance@example.com",
+    )  # fmt: skip
+    script = ROOT / "tests/reliability/slow_import.py"
+    command = [sys.executable, str(script), str(csv_path), "--organization", organization.name]
+    waits, waiting = [], threading.Event()
+    real_pause = steps._pause
+
+    def pause():
+        waits.append(1)
+        if len(waits) >= 3:
+            waiting.set()
+        real_pause()
+
+    monkeypatch.setattr(steps, "_pause", pause)
+    answers = {}
+    with log_path.open("wb") as log:
+        child = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        while not marker.exists():
+            assert child.poll() is None, log_path.read_text()
+            time.sleep(0.05)
+        held = PaymentList.objects.get(organization=organization)
+        state = {"payment_list_id": held.pk, "run": held.run_token}
+
+        def copy():
+            try:
+                answers[step] = invoke(step, state)
+            finally:
+                waiting.set()
+                connection.close()
+
+        duplicate = threading.Thread(target=copy)
+        duplicate.start()
+        assert waiting.wait(timeout=60)
+        assert step not in answers, answers  # it waits while the holder lives
+        child.send_signal(signal.SIGKILL)
+        assert child.wait(timeout=30) == -signal.SIGKILL
+        duplicate.join(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+    output = answers[step]
+    assert output == ({**state, "done": True} if step == "ImportList" else state), output
+    run_states(output, TASKS[TASKS.index(step) + 1 :])
+    imported_once(held)
+    assert [(m.subject, m.body) for m in mail.outbox] == [
+        (
+            f"Payment list #{held.pk} imported",
+            f"All {ROWS} payments of payments.csv are registered.",
+        )
+    ]
