@@ -22,19 +22,20 @@ def apply_to_each(model_admin, request, objects, change, *, verb: str, noun: str
     return done
 
 
-SHOWN_AT_MOST = 50  # lines on a confirmation page; the rest are counted
+SHOWN_AT_MOST = 20  # lines on a confirmation page; the rest are counted
 
 
 def confirmed(request) -> bool:
-    """Was the action posted from its confirmation page ("Yes, ...")?"""
-    return request.POST.get("confirm") == "yes"
+    """Was the action posted from its confirmation page ("Yes, ...")? post=yes, as Django's
+    own "delete selected" confirmation posts."""
+    return request.POST.get("post") == "yes"
 
 
 def confirmation_page(model_admin, request, objects, *, title, will, wont=(), button):
     """Django's "Are you sure?" page for an action that changes things: what it will do to
     each object (`will`: (pk, sentence) pairs) and what it leaves and why (`wont`:
     sentences); `button` says the change ("Yes, cancel 2 rides"). Posting it runs the action
-    again with confirm=yes on the same objects: the selected ones, or, when "select all"
+    again with post=yes on the same objects: the selected ones, or, when "select all"
     across the pages was used, the same filtered list (the page posts to the same URL)."""
     select_across = request.POST.get("select_across") == "1"
     will = list(will)

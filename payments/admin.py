@@ -7,7 +7,7 @@ from django.db.models import Count
 from django.utils.html import format_html
 
 from core.admin import ProjectAdmin
-from core.admin_actions import apply_to_each
+from core.admin_actions import apply_to_each, confirmation_page, confirmed
 from core.forms import AmountInMinorUnitsField
 from core.money import Money
 from organizations.admin import OrganizationScoped
@@ -190,6 +190,22 @@ class PaymentAdmin(ProjectAdmin, admin.ModelAdmin):
 
     @admin.action(description="Delete selected payments (kept for audit)", permissions=["change"])
     def delete_selected_payments(self, request, queryset):
+        """payments.services.delete_payment for each, asked first: a deleted payment cannot
+        be registered or verified again (next to "Verify" in the menu, one slip away)."""
+        if not confirmed(request):
+            payments = list(queryset)
+            registered = [p for p in payments if p.status == Payment.Status.REGISTERED]
+            if registered:
+                return confirmation_page(
+                    self, request, payments, title="Delete these payments?",
+                    will=[(p.pk, f"delete {p.reference} ({self.amount_display(p)}, "
+                                 f"{p.payer_email or 'no payer'}): it stays listed as deleted")
+                          for p in registered],
+                    wont=[f"{p.reference}: {p.get_status_display()}, cannot be deleted"
+                          for p in payments if p not in registered],
+                    button=f"Yes, delete {len(registered)} payment"
+                    + ("" if len(registered) == 1 else "s"),
+                )  # fmt: skip
         self._apply(request, queryset, services.delete_payment, "Deleted")
 
     def get_actions(self, request):

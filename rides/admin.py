@@ -3,6 +3,7 @@ import re
 from django.contrib import admin, messages
 from django.db.models import OuterRef, Subquery
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
@@ -209,6 +210,28 @@ class RideAdmin(ProjectAdmin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         # A ride's page is read-only; "change" allows the list's cancel action.
         return False if obj is not None else super().has_change_permission(request)
+
+    def get_fieldsets(self, request, obj=None):
+        # Say in which time the times are: an operator on the phone with a rider reads them
+        # out ("your unicorn was due at 8:20") and may sit in another time zone.
+        zone = f"Times are the service area's ({timezone.get_current_timezone_name()})."
+        return [
+            (name, {**section, "description": zone} if name == "Times" else section)
+            for name, section in super().get_fieldsets(request, obj)
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The ride's page offers what may be done to it now, for who may (the list's
+        actions on this one ride: each asks first)."""
+        ride = self.get_object(request, object_id)
+        offered = []
+        if ride is not None and super().has_change_permission(request):
+            if ride.is_active:
+                offered.append(("cancel_selected_rides", "Cancel this ride"))
+            elif ride.cancellation_fee_minor:
+                offered.append(("waive_fees", "Waive its fee"))
+        extra_context = {**(extra_context or {}), "ride_actions": offered}
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def changelist_view(self, request, extra_context=None):
         # What time has made true (arrivals, no-shows) is recorded before the list shows it.

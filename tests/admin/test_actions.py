@@ -96,8 +96,9 @@ def test_verifying_payments_in_the_admin_emits_the_event_bi_counts(
 def test_deleting_a_payment_in_the_admin_keeps_it_for_audit(finance_client, finance):
     payment = PaymentFactory()
     response = act(
-        finance_client, "/admin/payments/payment/", "delete_selected_payments", [payment]
-    )
+        finance_client, "/admin/payments/payment/", "delete_selected_payments", [payment],
+        post="yes",  # "Yes, delete" on its question (tests/admin/test_finance_day.py)
+    )  # fmt: skip
     assert "Deleted 1 payment(s)." in messages_of(response)
     payment.refresh_from_db()
     assert (payment.status, payment.deleted_by) == ("deleted", finance.email)

@@ -20,7 +20,7 @@ from promos.models import Campaign
 from rides import services
 from rides.models import UnicornApplication
 from tests.admin import bulk
-from tests.admin.conftest import signed_in
+from tests.admin.conftest import messages_of, signed_in
 from tests.factories import (
     FinanceFactory,
     OperatorFactory,
@@ -199,3 +199,47 @@ def test_a_hostile_payment_reference_is_text_in_the_reference_column(finance_cli
     html = finance_client.get(PAYMENTS).content.decode()
     assert "<img src=x" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;</span>" in html
+
+
+# --- Deleting a payment asks first ----------------------------------------------------------
+
+
+def _act(client, action, objects, **extra):
+    return client.post(
+        PAYMENTS,
+        {"action": action, "_selected_action": [o.pk for o in objects], **extra},
+        follow=True,
+    )
+
+
+def test_deleting_payments_asks_first_and_says_which_cannot_be(finance_client, finance):
+    doomed = PaymentFactory(reference="PAY-DOOMED", payer_email="payer@example.com")
+    verified = PaymentFactory(reference="PAY-VERIFIED", status=Payment.Status.VERIFIED)
+    page = _act(finance_client, "delete_selected_payments", [doomed, verified])
+    html = page.content.decode()
+    assert "Delete these payments?" in html
+    assert "delete PAY-DOOMED ($12.50, payer@example.com): it stays listed as deleted" in html
+    assert "PAY-VERIFIED: verified, cannot be deleted" in html
+    assert 'value="Yes, delete 1 payment"' in html
+    doomed.refresh_from_db()
+    assert doomed.status == Payment.Status.REGISTERED  # asked, not done
+
+    done = _act(finance_client, "delete_selected_payments", [doomed], post="yes")
+    assert messages_of(done) == ["Deleted 1 payment(s)."]
+    doomed.refresh_from_db()
+    assert (doomed.status, doomed.deleted_by) == (Payment.Status.DELETED, finance.email)
+    again = _act(finance_client, "delete_selected_payments", [doomed], post="yes")
+    assert messages_of(again) == ["PAY-DOOMED: This payment is already deleted."]
+
+
+def test_finance_of_another_organization_gets_no_question_and_deletes_nothing(finance):
+    ours = OrganizationFactory()
+    ours.members.add(finance)
+    payment = PaymentFactory(organization=ours)
+    other = FinanceFactory()
+    OrganizationFactory().members.add(other)
+    for extra in ({}, {"post": "yes"}):
+        page = _act(signed_in(other), "delete_selected_payments", [payment], **extra)
+        assert "Delete these payments?" not in page.content.decode()
+    payment.refresh_from_db()
+    assert payment.status == Payment.Status.REGISTERED

@@ -59,7 +59,7 @@ def test_cancelling_a_ride_asks_first_and_changes_nothing_until_confirmed(operat
     assert ride.status == Ride.Status.ASSIGNED  # asked, not done
     assert not OutboxEvent.objects.filter(type=services.RIDE_CANCELLED).exists()
 
-    done = act(operator_client, RIDES, "cancel_selected_rides", [ride], confirm="yes")
+    done = act(operator_client, RIDES, "cancel_selected_rides", [ride], post="yes")
     assert "Cancelled 1 ride(s)." in messages_of(done)
     ride.refresh_from_db()
     assert (ride.status, ride.cancellation_fee_minor) == (Ride.Status.CANCELLED, 0)
@@ -69,7 +69,7 @@ def test_cancelling_a_ride_asks_first_and_changes_nothing_until_confirmed(operat
 
 def test_a_ride_cancelled_once_is_refused_the_second_time(operator_client):
     ride = RideFactory()
-    act(operator_client, RIDES, "cancel_selected_rides", [ride], confirm="yes")
+    act(operator_client, RIDES, "cancel_selected_rides", [ride], post="yes")
     again = act(operator_client, RIDES, "cancel_selected_rides", [ride])
     # Nothing left to cancel: no question, the refusal with the ride's reference.
     assert "Cancel these rides?" not in again.content.decode()
@@ -77,7 +77,7 @@ def test_a_ride_cancelled_once_is_refused_the_second_time(operator_client):
         f"{ride.reference}: This ride is already cancelled; it cannot be cancelled."
     ]
     # Confirmed twice (a double click on "Yes"): the second is refused as well.
-    twice = act(operator_client, RIDES, "cancel_selected_rides", [ride], confirm="yes")
+    twice = act(operator_client, RIDES, "cancel_selected_rides", [ride], post="yes")
     assert "already cancelled" in messages_of(twice)[0]
     assert OutboxEvent.objects.filter(type=services.RIDE_CANCELLED).count() == 1
 
@@ -99,7 +99,7 @@ def test_cancelling_every_active_ride_across_pages_asks_once_for_them_all(operat
                **everything)  # fmt: skip
     assert 'value="Yes, cancel 3 rides"' in page.content.decode()
     act(operator_client, RIDES + "?active=yes", "cancel_selected_rides", rides[:1],
-        confirm="yes", **everything)  # fmt: skip
+        post="yes", **everything)  # fmt: skip
     assert set(Ride.objects.values_list("status", flat=True)) == {Ride.Status.CANCELLED}
 
 
@@ -118,7 +118,7 @@ def test_waiving_a_fee_asks_first_then_deletes_the_fee_payment_through_the_servi
     ride.refresh_from_db()
     assert ride.cancellation_fee_minor == 500  # asked, not done
 
-    done = act(operator_client, RIDES, "waive_fees", [ride], confirm="yes")
+    done = act(operator_client, RIDES, "waive_fees", [ride], post="yes")
     assert "Waived the fee of 1 ride(s)." in messages_of(done)
     ride.refresh_from_db()
     assert ride.cancellation_fee_minor == 0
@@ -130,7 +130,7 @@ def test_waiving_a_fee_asks_first_then_deletes_the_fee_payment_through_the_servi
     listed = operator_client.get(RIDES, {"q": ride.reference}).content.decode()
     assert "not charged" in listed
 
-    again = act(operator_client, RIDES, "waive_fees", [ride], confirm="yes")
+    again = act(operator_client, RIDES, "waive_fees", [ride], post="yes")
     assert messages_of(again) == [
         f"{ride.reference}: This ride has no fee to waive (already waived, or never charged)."
     ]
@@ -144,7 +144,7 @@ def test_an_expired_ride_s_fee_can_be_waived(operator_client):
     )
     ride = services.settle_ride(Ride.objects.get(pk=ride.pk))
     assert (ride.status, ride.cancellation_fee_minor) == (Ride.Status.EXPIRED, 500)
-    act(operator_client, RIDES, "waive_fees", [ride], confirm="yes")
+    act(operator_client, RIDES, "waive_fees", [ride], post="yes")
     ride.refresh_from_db()
     assert ride.cancellation_fee_minor == 0
     assert fee_payment(ride).status == Payment.Status.DELETED
@@ -153,7 +153,7 @@ def test_an_expired_ride_s_fee_can_be_waived(operator_client):
 def test_a_fee_finance_verified_is_not_waived(operator_client):
     ride = ride_with_fee()
     Payment.objects.filter(pk=fee_payment(ride).pk).update(status=Payment.Status.VERIFIED)
-    done = act(operator_client, RIDES, "waive_fees", [ride], confirm="yes")
+    done = act(operator_client, RIDES, "waive_fees", [ride], post="yes")
     assert messages_of(done) == [
         f"{ride.reference}: Its fee was already verified as paid: finance refunds it; "
         "it cannot be waived."
@@ -165,7 +165,7 @@ def test_a_fee_finance_verified_is_not_waived(operator_client):
 
 def test_a_ride_still_going_has_no_fee_to_waive(operator_client):
     ride = RideFactory(cancellation_fee_minor=500)  # wrong state, whatever its fields say
-    done = act(operator_client, RIDES, "waive_fees", [ride], confirm="yes")
+    done = act(operator_client, RIDES, "waive_fees", [ride], post="yes")
     assert messages_of(done) == [
         f"{ride.reference}: This ride is assigned: only the fee of a cancelled or expired ride "
         "can be waived."
@@ -213,20 +213,20 @@ def test_freeing_a_stuck_unicorn_asks_first_then_frees_it_once(operator_client, 
     assert f"Busy Bea: on ride {busy.reference}" in html
     assert not Unicorn.objects.get(pk=stuck.pk).is_available  # asked, not done
 
-    done = act(operator_client, UNICORNS, "free_stuck_unicorns", [stuck], confirm="yes")
+    done = act(operator_client, UNICORNS, "free_stuck_unicorns", [stuck], post="yes")
     assert messages_of(done) == ["Freed 1 unicorn(s)."]
     assert Unicorn.objects.get(pk=stuck.pk).is_available
     event = OutboxEvent.objects.get(type=services.UNICORN_FREED)
     assert event.data == {"unicorn_id": stuck.pk, "unicorn": "Stuck Sam", "by": operator.email}
 
-    again = act(operator_client, UNICORNS, "free_stuck_unicorns", [stuck], confirm="yes")
+    again = act(operator_client, UNICORNS, "free_stuck_unicorns", [stuck], post="yes")
     assert messages_of(again) == ["Stuck Sam: Stuck Sam is already free for rides."]
     assert OutboxEvent.objects.filter(type=services.UNICORN_FREED).count() == 1
 
 
 def test_a_unicorn_on_a_ride_is_not_freed(operator_client):
     busy = RideFactory(unicorn__name="Busy Bea")
-    done = act(operator_client, UNICORNS, "free_stuck_unicorns", [busy.unicorn], confirm="yes")
+    done = act(operator_client, UNICORNS, "free_stuck_unicorns", [busy.unicorn], post="yes")
     assert messages_of(done) == [
         f"Busy Bea: Busy Bea is on ride {busy.reference} (assigned): cancel or complete "
         "that ride, which frees the unicorn."
@@ -248,7 +248,7 @@ def test_finance_may_not_run_the_operators_actions(url, action, make):
     target = make()
     before = OutboxEvent.objects.count()
     client = signed_in(FinanceFactory())
-    for confirm in ({}, {"confirm": "yes"}):
+    for confirm in ({}, {"post": "yes"}):
         response = client.post(url, {"action": action, "_selected_action": [target.pk], **confirm})
         assert response.status_code == 403
     assert OutboxEvent.objects.count() == before
@@ -275,8 +275,8 @@ def test_operators_of_either_organization_and_the_superuser_may(url, action, mak
         target = make()
         client = signed_in(user)
         asked = client.post(url, {"action": action, "_selected_action": [target.pk]})
-        assert asked.status_code == 200 and 'name="confirm" value="yes"' in asked.content.decode()
-        done = act(client, url, action, [target], confirm="yes")
+        assert asked.status_code == 200 and 'name="post" value="yes"' in asked.content.decode()
+        done = act(client, url, action, [target], post="yes")
         assert messages_of(done)[0].startswith(("Cancelled 1", "Waived the fee of 1", "Freed 1"))
 
 
@@ -292,3 +292,28 @@ def test_hostile_names_are_text_on_the_question_and_in_the_ride_column(operator_
         html = page.content.decode()
         assert "<img src=x" not in html
         assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+# --- The ride's own page -------------------------------------------------------------------
+
+
+def test_a_ride_s_page_offers_what_may_be_done_to_it_now(operator_client, superuser):
+    going, with_fee = RideFactory(), ride_with_fee()
+    done = RideFactory(status=Ride.Status.COMPLETED)
+    for client in (operator_client, signed_in(superuser)):
+        pages = {r: client.get(f"{RIDES}{r.pk}/change/").content.decode()
+                 for r in (going, with_fee, done)}  # fmt: skip
+        assert ">Cancel this ride</button>" in pages[going]
+        assert "Waive its fee" not in pages[going]
+        assert ">Waive its fee</button>" in pages[with_fee]
+        assert "Cancel this ride" not in pages[with_fee]
+        assert "Cancel this ride" not in pages[done] and "Waive its fee" not in pages[done]
+    # The button runs the list's action on this ride alone: the question first.
+    asked = act(operator_client, RIDES, "cancel_selected_rides", [going])
+    assert "Cancel these rides?" in asked.content.decode()
+
+
+def test_a_ride_s_page_says_in_which_time_its_times_are(operator_client, settings):
+    ride = RideFactory()
+    html = operator_client.get(f"{RIDES}{ride.pk}/change/").content.decode()
+    assert f"Times are the service area's ({settings.TIME_ZONE})." in html

@@ -449,7 +449,8 @@ def test_finance_of_b_cannot_verify_or_delete_a_payment_of_a_in_the_admin_or_the
     finance_b = world.users["finance_b"]
     for action in ("verify_selected", "delete_selected_payments"):
         _client(world, "finance_b").post(
-            "/admin/payments/payment/", {"action": action, "_selected_action": [payment.pk]}
+            "/admin/payments/payment/",
+            {"action": action, "_selected_action": [payment.pk], "post": "yes"},
         )
     api = client_for(finance_b)
     assert api.get(f"/api/payments/{payment.pk}/").status_code == 404

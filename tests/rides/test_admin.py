@@ -72,7 +72,7 @@ def test_admin_cancel_action_goes_through_the_service(operator_browser):
         {
             "action": "cancel_selected_rides",
             "_selected_action": [assigned.pk, done.pk],
-            "confirm": "yes",
+            "post": "yes",
         },  # "Yes, cancel" on the question (tests/admin/test_operator_day.py)
         follow=True,
     )
@@ -201,7 +201,7 @@ def test_an_admin_cancellation_reaches_the_rider(operator_browser, rider):
     ride = RideFactory(rider=rider)
     with_callbacks = operator_browser.post(
         "/admin/rides/ride/",
-        {"action": "cancel_selected_rides", "_selected_action": [ride.pk], "confirm": "yes"},
+        {"action": "cancel_selected_rides", "_selected_action": [ride.pk], "post": "yes"},
     )
     assert with_callbacks.status_code == 302
     event = OutboxEvent.objects.get(type="rides.RideCancelled")
