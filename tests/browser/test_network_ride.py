@@ -207,6 +207,24 @@ def test_a_ride_followed_offline_and_through_the_gateways_failures(new_page, sig
     status = page.locator("[data-ride-status]")
     expect(message).to_have_text(ON_HIS_WAY)
 
+    # Reloaded while the gateway throttles the look for a ride under way: the planner shows,
+    # and the ride comes back within seconds (the next look was 15 s away).
+    throttled = []
+
+    def throttle_the_first_look(route):
+        if route.request.method == "GET" and not throttled:
+            throttled.append(route)
+            return gateway(route, 429)
+        route.continue_()
+
+    page.route(RIDES, throttle_the_first_look)
+    page.reload()
+    page.locator("[data-map-ready]").wait_for(state="attached")
+    expect(page.locator("[data-request]")).to_be_visible()
+    fast_forward(page, 6)
+    expect(message).to_have_text(ON_HIS_WAY)
+    page.unroute(RIDES)
+
     # The gateway refuses the polls (throttled, forbidden): the page keeps trying, and says
     # so, not "reload the page" nor "try again" (nothing for the rider to do).
     answers = iter([429, 403, 403, 403])

@@ -20,6 +20,10 @@
   const GLIDE_STEP_MS = 33; // the unicorn's marker moves at most 30 times a second
   const REDUCED_MOTION = window.matchMedia("(prefers-reduced-motion: reduce)");
   const PLANNING_CHECK_MS = 15000; // a ride booked in another tab shows up within this
+  // After a look that got no answer (a gateway's 429 or 502, no network): the next one sooner,
+  // or a rider whose ride is under way, reloading the page on a bad connection, saw the
+  // planner without the ride for 15 s.
+  const PLANNING_RECHECK_MS = 4000;
   // A request without an answer after this is given up and said (a hung booking showed
   // "Finding your unicorn…" until the browser gave up, minutes later): as one whose answer was
   // lost, a booking's retry keeps its key. A gateway in between answers within 30 s.
@@ -80,6 +84,7 @@
     showPlanned: false, // the planner's view is shown again once the unicorns around are known
     route: null,
     estimateOk: false,
+    checkFailed: false, // the last look for a ride under way got no answer
     estimateLost: false, // the status says why there is no estimate (offline, a gateway's answer)
     estimateSeq: 0,
     nearbySeq: 0, // only the latest look for unicorns around is drawn
@@ -883,11 +888,13 @@
     try {
       const page = await call.get(root.dataset.ridesUrl);
       const active = (page.results ?? []).find((ride) => ACTIVE.has(ride.status));
+      state.checkFailed = false;
       signedInAgain();
       if (active && state.ride?.id !== active.id) follow(active);
       return Boolean(active);
     } catch (error) {
       if (error.status === 401) sessionEnded(error);
+      else state.checkFailed = true;
       return false;
     }
   }
@@ -901,7 +908,7 @@
     state.planningTimer = setTimeout(async () => {
       if (!document.hidden && !rideUnderWay()) await resumeActiveRide();
       watchForRideElsewhere();
-    }, PLANNING_CHECK_MS);
+    }, state.checkFailed ? PLANNING_RECHECK_MS : PLANNING_CHECK_MS);
   }
 
   // The browser is online again (after a tunnel, a lift, airplane mode): the ride now, not at
