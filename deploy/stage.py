@@ -137,13 +137,7 @@ def ensure_stack(aws, stage: str, parameters: dict) -> None:
         "Capabilities": ["CAPABILITY_NAMED_IAM"],
         "Tags": [{"Key": "project", "Value": APP}, {"Key": "stage", "Value": stage}],
     }
-    status = stack_status(cloudformation, name)
-    if status and status.endswith("_IN_PROGRESS"):
-        raise SystemExit(
-            f"The stack {name} is {status}: another `make deploy` or `make destroy` of {stage}"
-            " is changing it. Wait until it is done (the CloudFormation console shows it), then"
-            " run this again."
-        )
+    status = refuse_if_changing(cloudformation, stage)
     if status in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "CREATE_FAILED"):
         raise SystemExit(
             f"The stack {name} was never created ({status}): the Events tab of the stack in the"
@@ -171,6 +165,19 @@ def ensure_stack(aws, stage: str, parameters: dict) -> None:
             return
         waiter = "stack_update_complete"
     wait_for_stack(cloudformation, name, waiter)
+
+
+def refuse_if_changing(cloudformation, stage: str) -> str | None:
+    """The stack's status; a sentence if another deploy or a destroy is changing it."""
+    name = stack_name(stage)
+    status = stack_status(cloudformation, name)
+    if status and status.endswith("_IN_PROGRESS"):
+        raise SystemExit(
+            f"The stack {name} is {status}: another `make deploy` or `make destroy` of {stage}"
+            " is changing it. Wait until it is done (the CloudFormation console shows it), then"
+            " run this again."
+        )
+    return status
 
 
 def wait_for_stack(cloudformation, name: str, waiter: str) -> None:
@@ -494,11 +501,22 @@ def bake(
 ) -> bool:
     """A canary: `percent` of the requests to `version` for `minutes`, the rest to
     `previous`, while the stage's alarms are watched. True: promote. False: an alarm fired,
-    and the alias is back on `previous` alone."""
+    and the alias is back on `previous` alone. Interrupted (Ctrl-C, SIGTERM): back on
+    `previous` alone too, as `make rollback` could not do it meanwhile (the lock)."""
     lam = aws.client("lambda")
     name = function_name(stage)
     say(f"canary: {percent}% of requests to version {version}, the rest to {previous}")
     point_alias(lam, name, previous, (version, percent / 100))
+    try:
+        return watch_alarms(aws, stage, previous, version, minutes, poll)
+    except KeyboardInterrupt:
+        point_alias(lam, name, previous)
+        say(f"canary interrupted: all requests back on version {previous}")
+        raise
+
+
+def watch_alarms(aws, stage, previous, version, minutes, poll) -> bool:
+    lam, name = aws.client("lambda"), function_name(stage)
     deadline = time.monotonic() + minutes * 60
     while True:
         firing = firing_alarms(aws, stage)
@@ -522,6 +540,45 @@ def api_url(aws, stage: str) -> str:
         f"https://{resource['PhysicalResourceId']}.execute-api.{aws.region_name}"
         f".amazonaws.com/{stage}"
     )
+
+
+def wait_until_updated(lam, name: str) -> None:
+    """Until the function's last configuration or code update is applied (Lambda refuses
+    another one meanwhile): at once when it is, then every second (up to 5 minutes)."""
+    for _ in range(300):
+        status = lam.get_function_configuration(FunctionName=name).get("LastUpdateStatus")
+        if status != "InProgress":
+            return
+        time.sleep(1)
+
+
+def record_site_url(aws, stage: str, rendered: dict) -> None:
+    """SITE_URL, the site's address in e-mails (the receipt's link), in the function's
+    configuration: the stage's API Gateway URL with its stage, known once Zappa made the API.
+
+    Not in the Zappa settings: they are baked into the zip, and the zip's inputs would change
+    after the first deploy (a rebuild for nothing). Zappa's `update` keeps a variable it
+    does not set. A stage whose settings name a custom domain or a SITE_URL keeps its own.
+    The first deploy publishes one more version with it, the version `live` is moved to."""
+    baked = rendered.get("environment_variables", {})
+    if baked.get("SITE_URL") or baked.get("WILDRYDES_CUSTOM_DOMAIN"):
+        return
+    lam, name = aws.client("lambda"), function_name(stage)
+    url = api_url(aws, stage)
+    variables = lam.get_function_configuration(FunctionName=name).get("Environment", {})
+    variables = variables.get("Variables", {})
+    if variables.get("WILDRYDES_CUSTOM_DOMAIN") or variables.get("SITE_URL") == url:
+        return
+    if variables.get("SITE_URL"):  # set by hand (aws lambda update-function-configuration)
+        say(f"SITE_URL stays {variables['SITE_URL']} (the stage's API is at {url})")
+        return
+    wait_until_updated(lam, name)
+    lam.update_function_configuration(
+        FunctionName=name, Environment={"Variables": {**variables, "SITE_URL": url}}
+    )
+    wait_until_updated(lam, name)
+    version = lam.publish_version(FunctionName=name)["Version"]
+    say(f"SITE_URL={url} (the receipt e-mail's links), version {version}")
 
 
 def collect_static(environment: dict, python: Path = LAMBDA_VENV / "bin" / "python") -> None:
@@ -601,11 +658,13 @@ def user() -> str:
 
 
 class DeployLock:
-    """One `make deploy` of a stage at a time, from any machine: an object in the stage's Zappa
-    bucket, written only if there is none (S3's conditional write), removed at the end."""
+    """One command that changes a stage at a time (`make deploy`, `rollback`, `operator`,
+    `destroy`, `deploy/stage.py manage`), from any machine: an object in the stage's Zappa
+    bucket, written only if there is none (S3's conditional write), removed at the end. It
+    names the command holding it, so the one refused says what it waits for."""
 
-    def __init__(self, aws, stage: str, account: str):
-        self.s3, self.stage = aws.client("s3"), stage
+    def __init__(self, aws, stage: str, account: str, command: str = "deploy"):
+        self.s3, self.stage, self.command = aws.client("s3"), stage, command
         self.bucket = f"{APP}-{stage}-zappa-{account}"
         self.token = uuid.uuid4().hex
         self.held = False
@@ -625,11 +684,13 @@ class DeployLock:
             return {}
 
     def busy(self, holder: dict, doing: str) -> str:
+        # A lock written before it named its command (or by hand) was a deploy's.
+        running = LOCKED_COMMANDS.get(holder.get("command"), LOCKED_COMMANDS["deploy"])
         return (
-            f"Another `make deploy STAGE={self.stage}` is running: started by"
+            f"Another `{running} STAGE={self.stage}` is running: started by"
             f" {holder.get('by', 'someone')} at {holder.get('started', '?')} (pid"
             f" {holder.get('pid', '?')}). Wait for it to finish, then {doing} again. If it was"
-            f" interrupted and nothing is deploying {self.stage}, remove its lock: aws s3 rm"
+            f" interrupted and nothing is changing {self.stage}, remove its lock: aws s3 rm"
             f" s3://{self.bucket}/{DEPLOY_LOCK}"
         )
 
@@ -645,29 +706,53 @@ class DeployLock:
             "pid": os.getpid(),
             "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
             "token": self.token,
+            "command": self.command,
         }
-        try:
-            self.s3.put_object(
-                Bucket=self.bucket, Key=DEPLOY_LOCK, Body=json.dumps(body), IfNoneMatch="*"
-            )
-        except ClientError as error:
-            code = error.response["Error"]["Code"]
-            if code == "NoSuchBucket":
-                return
-            if code not in ("PreconditionFailed", "ConditionalRequestConflict"):
-                raise
-            raise SystemExit(self.busy(self.holder() or {}, "run yours")) from None
-        self.held = True
+        for _ in range(3):
+            try:
+                self.s3.put_object(
+                    Bucket=self.bucket, Key=DEPLOY_LOCK, Body=json.dumps(body), IfNoneMatch="*"
+                )
+            except ClientError as error:
+                code = error.response["Error"]["Code"]
+                if code == "NoSuchBucket":
+                    return
+                if code not in ("PreconditionFailed", "ConditionalRequestConflict"):
+                    raise
+                holder = self.holder()
+                if holder is None:  # released between the two calls: try again
+                    continue
+                raise SystemExit(self.busy(holder, "run yours")) from None
+            self.held = True
+            return
+        raise SystemExit(self.busy({}, "run yours"))
 
     def release(self) -> None:
         if self.held and (self.holder() or {}).get("token") == self.token:
             self.s3.delete_object(Bucket=self.bucket, Key=DEPLOY_LOCK)
         self.held = False
 
-    def refuse_if_held(self, doing: str) -> None:
-        holder = self.holder()
-        if holder is not None:
-            raise SystemExit(self.busy(holder, doing))
+    def __enter__(self) -> "DeployLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+# What each command holding the lock is called in the sentence of the one it refuses.
+LOCKED_COMMANDS = {
+    "deploy": "make deploy",
+    "rollback": "make rollback",
+    "operator": "make operator",
+    "destroy": "make destroy",
+    "manage": "deploy/stage.py manage",
+}
+
+
+def stage_lock(aws, stage: str, command: str) -> DeployLock:
+    """The stage's lock for `command` (a context manager): held while it changes the stage."""
+    return DeployLock(aws, stage, account_of(aws), command)
 
 
 SECRETS = {"DjangoSecretArn": "Django's key", "DatabaseSecretArn": "the database's password"}
@@ -698,6 +783,9 @@ def check_secrets(aws, outputs: dict) -> None:
 def deploy(stage: str, canary: int, bake_minutes: float, poll_seconds: float) -> int:
     aws = session()
     account = account_of(aws)
+    # A destroy empties the Zappa bucket (its lock too) before deleting the stack: said
+    # before taking the lock, which would keep the bucket from being deleted.
+    refuse_if_changing(aws.client("cloudformation"), stage)
     lock = DeployLock(aws, stage, account)
     lock.acquire()  # before the stack changes, when the stack is there
     try:
@@ -724,6 +812,7 @@ def deploy_locked(aws, lock, stage, account, canary, bake_minutes, poll_seconds)
     first = not function_exists(lam, name)
     previous = None if first else (current_alias(lam, name) or {}).get("FunctionVersion")
     zappa("deploy" if first else "update", stage, "-z", str(zip_file), settings_file=settings_file)
+    record_site_url(aws, stage, json.loads(settings_file.read_text())[stage])
     if partial_batch_responses.main([stage, "--settings", str(settings_file)]) != 0:
         return 1
     reserve_concurrency(aws, name, int(outputs["FunctionConcurrency"]))
@@ -750,6 +839,13 @@ def rollback(stage: str) -> int:
     name = function_name(stage)
     if not function_exists(lam, name):
         raise SystemExit(no_stage_here(aws, stage))
+    # The alias is read and moved under the stage's lock: a deploy or another rollback moving
+    # it at the same time would make this one go back from a version it no longer serves.
+    with stage_lock(aws, stage, "rollback"):
+        return rollback_locked(lam, stage, name)
+
+
+def rollback_locked(lam, stage: str, name: str) -> int:
     alias = current_alias(lam, name)
     if alias is None:
         raise SystemExit(f"{name} has no `{ALIAS}` alias yet: run `make deploy STAGE={stage}`.")
@@ -863,7 +959,15 @@ def destroy(stage: str, confirmed: bool) -> int:
     left_buckets = [bucket for bucket in buckets if bucket_exists(s3, bucket)]
     if not (has_function or has_stack or left_buckets):
         raise SystemExit(f"Nothing deleted. {no_stage_here(aws, stage)}")
-    DeployLock(aws, stage, account).refuse_if_held("destroy")
+    with DeployLock(aws, stage, account, "destroy"):
+        destroy_locked(aws, stage, account, buckets, has_function, has_stack)
+    say(f"{stage} destroyed")
+    return 0
+
+
+def destroy_locked(aws, stage, account, buckets, has_function, has_stack) -> None:
+    s3 = aws.client("s3")
+    cloudformation = aws.client("cloudformation")
     if has_function:
         settings_file = write_settings(
             stage, render_settings(stage, account, aws.region_name, outputs=None)
@@ -878,10 +982,9 @@ def destroy(stage: str, confirmed: bool) -> int:
         wait_for_deletion(cloudformation, stage)
     # The files bucket is kept by the stack (DeletionPolicy Retain) so an update can never
     # lose uploads; destroying the stage removes it (and what an interrupted destroy left).
+    # (The lock goes with the Zappa bucket.)
     for bucket in buckets:
         empty_bucket(s3, bucket)
-    say(f"{stage} destroyed")
-    return 0
 
 
 def wait_for_deletion(cloudformation, stage: str) -> None:
@@ -950,15 +1053,17 @@ def operator(stage: str, email: str) -> int:
         raise SystemExit(
             f"{email} is not an e-mail address: make operator STAGE=<name> EMAIL=<your address>"
         ) from None
-    password = os.environ.get("OPERATOR_PASSWORD") or getpass.getpass(f"Password for {email}: ")
-    hashed = password_hash(password)
+    # The stage first: a typo in STAGE is said before a password is typed for nothing.
     aws = session()
     settings_file = write_settings(
         stage,
         render_settings(stage, account_of(aws), aws.region_name, stack_outputs(aws, stage)),
     )
+    password = os.environ.get("OPERATOR_PASSWORD") or getpass.getpass(f"Password for {email}: ")
+    hashed = password_hash(password)
     command = f"create_operator {email} --password-hash {hashed} --superuser"
-    zappa("manage", stage, command, settings_file=settings_file, echo=False)
+    with stage_lock(aws, stage, "operator"):
+        zappa("manage", stage, command, settings_file=settings_file, echo=False)
     say(f"{email} can sign in at {api_url(aws, stage)}/admin/")
     return 0
 
@@ -969,7 +1074,12 @@ def zappa_command(stage: str, command: str, argument: str) -> int:
     aws = session()
     outputs = stack_outputs(aws, stage)
     rendered = render_settings(stage, account_of(aws), aws.region_name, outputs)
-    zappa(command, stage, argument, settings_file=write_settings(stage, rendered))
+    settings_file = write_settings(stage, rendered)
+    if command == "manage":  # a management command may change the stage (migrate, ...)
+        with stage_lock(aws, stage, "manage"):
+            zappa(command, stage, argument, settings_file=settings_file)
+    else:  # invoke: one of the app's own scheduled functions, run once
+        zappa(command, stage, argument, settings_file=settings_file)
     return 0
 
 

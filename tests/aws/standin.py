@@ -32,7 +32,18 @@ class EachFunctionItsPackage(LoopbackLambda):
 
 
 def main(port: int = 5123) -> None:
+    import shutil
+
     from moto.server import ThreadedMotoServer
+
+    from tests import pgcluster
+
+    if not pgcluster.available() or not shutil.which("openssl"):
+        raise SystemExit(
+            "The stand-in runs a PostgreSQL server with TLS for the stages' database: install"
+            " PostgreSQL's server and openssl (Debian: apt-get install postgresql openssl),"
+            " then run it again."
+        )
 
     moto_gaps.install()  # before the server starts
     moto_stack._list_moto_modules_once()

@@ -7,11 +7,15 @@ loopback Lambda Invoke API (tests/package/lambda_invoke_api.py), the health chec
 what moto recorded. moto's gaps are filled in the harness only (tests/aws/moto_gaps.py).
 """
 
+import email
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
+import urllib.parse
+import uuid
 import zipfile
 
 import psycopg
@@ -63,6 +67,113 @@ def allows(found: list[dict], action: str, resource: str) -> bool:
         if action in actions and any(matches(r, resource) for r in resources):
             return True
     return False
+
+
+# Run inside the deployed function, as the notifications queue's trigger runs it: the demo
+# rider's last ride completed, told to the notifications subscriber (notification + e-mail).
+SEND_A_RECEIPT = """
+import uuid
+from django.conf import settings
+from django.core.management import call_command
+from django.db import transaction
+from django.utils import timezone
+from notifications.rides import handle_ride_events
+from rides.models import Ride
+from rides.services import RIDE_COMPLETED, ride_completed_data
+settings.DEMO_DATA_ALLOWED = True
+call_command("seed_demo")
+ride = Ride.objects.filter(rider__email="rider@example.com", status="completed")
+ride = ride.latest("completed_at")
+envelope = {"id": str(uuid.uuid4()), "type": RIDE_COMPLETED,
+            "occurred_at": timezone.now().isoformat(), "data": ride_completed_data(ride)}
+with transaction.atomic():
+    handle_ride_events([envelope])
+"""
+
+
+def sent_emails(to: str) -> list[str]:
+    """The plain-text bodies of what SES (moto, in this process) sent to this address."""
+    from moto.ses.models import ses_backends
+
+    bodies = []
+    for message in ses_backends[moto_stack.MOTO_DEFAULT_ACCOUNT][moto_stack.REGION].sent_messages:
+        raw = getattr(message, "raw_data", None)
+        if raw is None or to not in raw:
+            continue
+        parsed = email.message_from_string(raw)
+        parts = parsed.walk() if parsed.is_multipart() else [parsed]
+        bodies += [
+            part.get_payload(decode=True).decode()
+            for part in parts
+            if part.get_content_type() == "text/plain"
+        ]
+    return bodies
+
+
+class Browser:
+    """A rider's browser on the stage's own URL (https://<api>.execute-api.../<stage>/...),
+    each request the event API Gateway's REST API hands the `live` alias: the path without
+    the stage, the stage in requestContext. Keeps the cookies it is given."""
+
+    def __init__(self, lam, function: str, stage: str):
+        self.lam, self.function, self.stage = lam, function, stage
+        self.cookies: dict[str, str] = {}
+
+    def __call__(self, method: str, url: str, body: dict | None = None, headers=None) -> dict:
+        parts = urllib.parse.urlsplit(url)
+        assert parts.scheme == "https" and parts.netloc.endswith(".amazonaws.com"), url
+        assert parts.path.startswith(f"/{self.stage}/"), url  # the stage, then the app's path
+        path = parts.path[len(self.stage) + 1 :]
+        sent = {
+            "Host": parts.netloc,
+            "Accept": "text/html,application/json",
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Port": "443",
+            "X-Forwarded-For": "203.0.113.7",
+            **({"Content-Type": "application/json"} if body is not None else {}),
+            **({"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+               if self.cookies else {}),
+            **(headers or {}),
+        }  # fmt: skip
+        query = dict(urllib.parse.parse_qsl(parts.query)) or None
+        event = {
+            "resource": "/{proxy+}",
+            "path": path,
+            "httpMethod": method,
+            "headers": sent,
+            "multiValueHeaders": {name: [value] for name, value in sent.items()},
+            "queryStringParameters": query,
+            "multiValueQueryStringParameters": {k: [v] for k, v in (query or {}).items()} or None,
+            "pathParameters": {"proxy": path.lstrip("/")},
+            "stageVariables": None,
+            "requestContext": {
+                "resourcePath": "/{proxy+}",
+                "httpMethod": method,
+                "path": parts.path,
+                "stage": self.stage,
+                "requestId": str(uuid.uuid4()),
+                "identity": {"sourceIp": "203.0.113.7", "userAgent": "rider"},
+                "domainName": parts.netloc,
+            },
+            "body": json.dumps(body) if body is not None else None,
+            "isBase64Encoded": False,
+        }
+        answer = self.lam.invoke(
+            FunctionName=self.function, Qualifier="live", Payload=json.dumps(event).encode()
+        )
+        assert not answer.get("FunctionError"), answer
+        response = json.loads(answer["Payload"].read())
+        for cookie in response.get("multiValueHeaders", {}).get("Set-Cookie", []):
+            name, value = cookie.split(";", 1)[0].strip().split("=", 1)
+            assert "Path=/;" in cookie or cookie.endswith("Path=/"), cookie  # the whole host
+            self.cookies[name] = value
+        return response
+
+
+def header(response: dict, name: str) -> str:
+    return (response.get("multiValueHeaders", {}).get(name) or [None])[0] or response.get(
+        "headers", {}
+    ).get(name)
 
 
 class TlsCluster(pgcluster.Cluster):
@@ -147,6 +258,65 @@ def test_make_deploy_runs_the_whole_stage_against_moto_and_the_real_package(
             s3 = aws.client("s3")
             files = stages.stack_outputs(aws, STAGE)["FilesBucketName"]
             assert s3.head_object(Bucket=files, Key="static/staticfiles.json")
+
+            # A stage without a custom domain: the receipt e-mail links to the stage's own
+            # URL (SITE_URL, set by the deploy once the API exists), and that link opens the
+            # receipt through API Gateway under /ci/: sign-in redirect, page, static files,
+            # cookies and a CSRF-checked POST all under the stage's prefix.
+            url = stages.api_url(aws, STAGE)
+            for qualifier in ("$LATEST", "live"):  # the queues' trigger, the API's alias
+                configuration = lam.get_function_configuration(
+                    FunctionName=function, Qualifier=qualifier
+                )
+                assert configuration["Environment"]["Variables"]["SITE_URL"] == url
+            aws.client("ses").verify_domain_identity(Domain="wildrydes.example")
+            answer = lam.invoke(
+                FunctionName=function, Payload=json.dumps({"raw_command": SEND_A_RECEIPT})
+            )
+            assert not answer.get("FunctionError"), answer["Payload"].read()
+            [receipt] = sent_emails("rider@example.com")
+            [link] = re.findall(r"https://\S+", receipt)
+            assert re.fullmatch(rf"{re.escape(url)}/history/[0-9a-f-]{{36}}/", link), link
+            rider = Browser(lam, function, STAGE)
+            page = rider("GET", link)
+            assert page["statusCode"] == 302
+            sign_in = urllib.parse.urljoin(link, header(page, "Location"))
+            assert sign_in.startswith(f"{url}/signin/?next=")
+            assert urllib.parse.parse_qs(urllib.parse.urlsplit(sign_in).query)["next"] == [
+                urllib.parse.urlsplit(link).path
+            ]
+            page = rider("GET", sign_in)
+            assert page["statusCode"] == 200
+            assert "csrftoken" in rider.cookies, {k: v for k, v in page.items() if k != "body"}
+            login_api = re.search(r'data-api-url="([^"]+)"', page["body"])[1]
+            assert login_api == f"/{STAGE}/api/auth/login/"
+            # The static files: the bucket's own URLs (moto's endpoint here), never the stage's.
+            css = re.findall(r'<link[^>]+href="([^"]+\.css)"', page["body"])
+            assert css
+            for href in css:
+                key = href.split(f"/{files}/", 1)[1]
+                assert key.startswith("static/") and s3.head_object(Bucket=files, Key=key)
+            origin = f"https://{urllib.parse.urlsplit(url).netloc}"
+            csrf = {"X-CSRFToken": rider.cookies["csrftoken"], "Origin": origin}
+            signed_in = rider(
+                "POST",
+                urllib.parse.urljoin(url, login_api),
+                body={"email": "rider@example.com", "password": "wildrydes-demo"},
+                headers={**csrf, "Referer": sign_in},
+            )
+            assert signed_in["statusCode"] == 200, signed_in["body"]
+            assert "sessionid" in rider.cookies
+            page = rider("GET", link)
+            assert page["statusCode"] == 200, page["body"][:300]
+            reference = re.search(r"Ride: (\S+)", receipt)[1]
+            assert reference in page["body"]
+            assert f'href="/{STAGE}/history/"' in page["body"]  # its links keep the stage
+            csrf["X-CSRFToken"] = rider.cookies["csrftoken"]  # a new one since the sign-in
+            signed_out = rider(
+                "POST", f"{url}/api/auth/logout/", body={}, headers={**csrf, "Referer": link}
+            )
+            assert signed_out["statusCode"] == 200, signed_out["body"]
+            capsys.readouterr()
 
             # The first operator: the password hashed here, only its hash sent to the function.
             monkeypatch.setenv("OPERATOR_PASSWORD", "unicorn-operator-2026")

@@ -5,6 +5,7 @@ against moto's server (no package, no stack: the whole deploy is tests/aws/test_
 
 import io
 import json
+import re
 import zipfile
 
 import pytest
@@ -162,10 +163,18 @@ def test_rollback_goes_back_to_what_was_served_and_says_when_there_is_nothing(st
     assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "4"
 
 
-def test_a_stage_that_is_not_there_is_said_so_and_nothing_else_is_touched(stages, aws):
+def test_a_stage_that_is_not_there_is_said_so_and_nothing_else_is_touched(stages, aws, monkeypatch):
     lam = aws.client("lambda")
     a_function(aws, stages.function_name("demo2"))
-    for command in (["destroy", "demo", "--yes"], ["rollback", "demo"], ["manage", "demo", "x"]):
+    # Before any password is asked for the operator.
+    monkeypatch.setattr("getpass.getpass", lambda prompt: pytest.fail("a password was asked"))
+    monkeypatch.delenv("OPERATOR_PASSWORD", raising=False)
+    for command in (
+        ["destroy", "demo", "--yes"],
+        ["rollback", "demo"],
+        ["manage", "demo", "x"],
+        ["operator", "demo", "--email", "ops@example.com"],
+    ):
         said = refused(stages, command)
         assert "There is no stage demo in us-east-1 (account 123456789012)" in said
         assert "Check STAGE, and AWS_REGION or AWS_PROFILE" in said
@@ -268,3 +277,164 @@ def test_an_endpoint_that_is_not_aws_is_said_so(stages, bare_aws):
         not_aws.shutdown()
     assert said.startswith(f"AWS_ENDPOINT_URL ({endpoint}) answered something that is not")
     assert "Without an AWS account" in said
+
+
+# --- one command changing a stage at a time, between real processes --------------------
+
+STAGE_PY = moto_stack.ROOT / "deploy" / "stage.py"
+HOLD_THE_LOCK = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("stage", sys.argv[1])
+stages = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(stages)
+aws = stages.session()
+lock = stages.DeployLock(aws, "demo", stages.account_of(aws))
+lock.command = sys.argv[2]  # the command holding it
+lock.acquire()
+print("held", flush=True)
+try:
+    sys.stdin.read()  # until the test closes it
+finally:
+    lock.release()
+"""
+
+
+def names_only_stack(aws, stage: str) -> None:
+    """A stack with the stage's outputs and nothing else (what `make operator` and `manage`
+    read before they run anything in the function)."""
+    account = aws.client("sts").get_caller_identity()["Account"]
+    prefix, arn = f"wildrydes-{stage}", f"arn:aws:{{}}:us-east-1:{account}:{{}}"
+    outputs = {
+        "FilesBucketName": f"{prefix}-files-{account}",
+        "DeploymentBucketName": f"{prefix}-zappa-{account}",
+        "FunctionSubnetIds": "subnet-1,subnet-2",
+        "FunctionSecurityGroupId": "sg-1",
+        "DatabaseProxyEndpoint": "proxy.example",
+        "DatabaseName": "wildrydes",
+        "DatabaseSecretArn": arn.format("secretsmanager", f"secret:{prefix}-database"),
+        "DjangoSecretArn": arn.format("secretsmanager", f"secret:{prefix}-django"),
+        "PaymentListStateMachineArn": arn.format("states", f"stateMachine:{prefix}-payment-list"),
+    }
+    template = {
+        "Resources": {"Nothing": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    aws.client("cloudformation").create_stack(
+        StackName=f"{prefix}-infra", TemplateBody=json.dumps(template)
+    )
+
+
+def stage_py(*arguments: str, **popen):
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [sys.executable, str(STAGE_PY), *arguments],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )
+
+
+@pytest.fixture
+def released_stage(stages, aws):
+    """Stage demo: its Zappa bucket and function, `live` on version 3 after 1 and 2."""
+    account = stages.account_of(aws)
+    aws.client("s3").create_bucket(Bucket=f"wildrydes-demo-zappa-{account}")
+    lam, name = aws.client("lambda"), stages.function_name("demo")
+    a_function(aws, name)
+    stages.promote(lam, name, "1")
+    for release in (2, 3):
+        stages.promote(lam, name, publish(lam, name, release))
+    return lam, name
+
+
+def test_rollback_operator_and_manage_wait_for_the_command_changing_the_stage(
+    stages, aws, released_stage, monkeypatch
+):
+    """A `make deploy` (or rollback...) of the stage runs in another process: every other
+    command that changes the stage stops with the sentence a second deploy gets, and
+    changes nothing; once it is done, they run."""
+    import subprocess
+    import sys
+
+    lam, name = released_stage
+    names_only_stack(aws, "demo")
+    monkeypatch.setenv("OPERATOR_PASSWORD", "unicorn-operator-2026")
+    for holding, running in (("deploy", "make deploy"), ("rollback", "make rollback")):
+        holder = subprocess.Popen(
+            [sys.executable, "-c", HOLD_THE_LOCK, str(STAGE_PY), holding],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert holder.stdout.readline().strip() == "held"
+        commands = [
+            ["rollback", "demo"],
+            ["operator", "demo", "--email", "ops@example.com"],
+            ["manage", "demo", "migrate"],
+            ["deploy", "demo"],
+        ]
+        refused_ones = [stage_py(*command) for command in commands]  # all at once
+        for command, process in zip(commands, refused_ones, strict=True):
+            out, said = process.communicate(timeout=120)
+            assert process.returncode == 1, (command, out, said)
+            [sentence] = said.strip().splitlines()  # one sentence, no traceback
+            assert sentence.startswith(f"Another `{running} STAGE=demo` is running: started by")
+            assert "Wait for it to finish, then run yours again." in sentence
+            assert "aws s3 rm s3://wildrydes-demo-zappa-" in sentence
+            assert "zappa" not in out  # nothing run in the function
+        assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "3"
+        holder.stdin.close()
+        assert holder.wait(timeout=30) == 0
+    # Done: a rollback goes ahead, and leaves no lock behind.
+    done = stage_py("rollback", "demo")
+    out, said = done.communicate(timeout=120)
+    assert done.returncode == 0, said
+    assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "2"
+    account = stages.account_of(aws)
+    listed = aws.client("s3").list_objects_v2(Bucket=f"wildrydes-demo-zappa-{account}")
+    assert "deploy.lock" not in str(listed)
+
+
+def test_rollbacks_at_once_each_go_back_one_version_or_wait(stages, aws, released_stage):
+    """Three `make rollback` at the same moment: each goes back one version from what the
+    one before it left, or is refused while another runs; never two from the same one."""
+    lam, name = released_stage
+    for release in (4, 5):  # served before: 1 2 3 4, now 5
+        stages.promote(lam, name, publish(lam, name, release))
+    processes = [stage_py("rollback", "demo") for _ in range(3)]
+    results = [(p.communicate(timeout=120), p.returncode) for p in processes]
+    results = [(code, out, said) for (out, said), code in results]
+    went_back = [out for code, out, _ in results if code == 0]
+    for code, _, said in results:
+        if code != 0:
+            assert said.strip().startswith("Another `make rollback STAGE=demo` is running")
+    assert went_back
+    alias = lam.get_alias(FunctionName=name, Name="live")
+    assert alias["FunctionVersion"] == str(5 - len(went_back))
+    assert alias["Description"] == "served before: " + " ".join(
+        str(v) for v in range(1, 5 - len(went_back))
+    )
+    # Each one said where it moved the alias from: never the same version twice.
+    moved_from = [re.search(r"\(was (\d+)\)", out)[1] for out in went_back]
+    assert len(set(moved_from)) == len(moved_from)
+
+
+def test_a_canary_interrupted_puts_every_request_back_on_the_version_it_served(
+    stages, aws, released_stage, monkeypatch
+):
+    """Ctrl-C (or SIGTERM) while a canary bakes: `make rollback` cannot step in meanwhile
+    (the deploy holds the lock), so the deploy itself puts the alias back, alone."""
+    lam, name = released_stage
+
+    def interrupted(aws, stage):  # Ctrl-C while the alarms are being looked at
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stages, "firing_alarms", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        stages.bake(aws, "demo", "3", publish(lam, name, 4), 10, 5, 1)
+    alias = lam.get_alias(FunctionName=name, Name="live")
+    assert alias["FunctionVersion"] == "3"
+    assert not alias.get("RoutingConfig", {}).get("AdditionalVersionWeights")
