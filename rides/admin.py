@@ -77,6 +77,19 @@ class UnicornAdmin(ProjectAdmin, admin.ModelAdmin):
             )
         )
 
+    def save_model(self, request, obj, form, change):
+        """On or off duty from the unicorn's page goes through the same service as the
+        list's actions (rides.services.set_unicorns_on_duty: reported as an event, as who);
+        the form saved it straight to the row, with no event."""
+        duty_changed = change and "on_duty" in form.changed_data
+        wanted = obj.on_duty
+        if duty_changed:
+            obj.on_duty = form.initial["on_duty"]  # the rest saved first; duty by the service
+        super().save_model(request, obj, form, change)
+        if duty_changed:
+            services.set_unicorns_on_duty([obj], wanted, by=request.user)
+            obj.on_duty = wanted
+
     @admin.display(description="ride now")
     def ride_now(self, unicorn):
         ride_id = getattr(unicorn, "active_ride_id", None)  # None on the "add" page

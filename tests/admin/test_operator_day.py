@@ -317,3 +317,26 @@ def test_a_ride_s_page_says_in_which_time_its_times_are(operator_client, setting
     ride = RideFactory()
     html = operator_client.get(f"{RIDES}{ride.pk}/change/").content.decode()
     assert f"Times are the service area's ({settings.TIME_ZONE})." in html
+
+
+def test_duty_changed_on_a_unicorn_s_page_is_reported_like_the_list_s_action(
+    operator_client, operator
+):
+    unicorn = UnicornFactory(name="Blaze", on_duty=True)
+    form = {"name": "Blaze", "color": "red", "gender": "male", "latitude": "47.6",
+            "longitude": "-122.3"}  # on_duty unticked  # fmt: skip
+    assert operator_client.post(f"{UNICORNS}{unicorn.pk}/change/", form).status_code == 302
+    unicorn.refresh_from_db()
+    assert (unicorn.color, unicorn.on_duty) == ("red", False)
+    event = OutboxEvent.objects.get(type=services.UNICORN_DUTY_CHANGED)
+    assert event.data == {"unicorn_id": unicorn.pk, "unicorn": "Blaze", "on_duty": False,
+                          "by": operator.email}  # fmt: skip
+    # The colour alone: no duty event.
+    operator_client.post(f"{UNICORNS}{unicorn.pk}/change/", {**form, "color": "gold"})
+    assert OutboxEvent.objects.filter(type=services.UNICORN_DUTY_CHANGED).count() == 1
+
+
+def test_the_add_unicorn_page_draws_with_its_ride_now_line(operator_client):
+    page = operator_client.get(f"{UNICORNS}add/")
+    assert page.status_code == 200
+    assert "Ride now" in page.content.decode()
