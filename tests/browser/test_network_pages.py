@@ -242,6 +242,13 @@ def test_the_account_page_says_what_a_first_try_whose_answer_was_lost_did(new_pa
     )
     expect(change.locator('[data-error-for="current_password"]')).to_be_empty()
     screenshots(page, "network-account-password-first-try-lost")
+    # Only the retry right after a lost answer is read so: a later mistyped password is not.
+    change.get_by_label("Current password").fill("not-my-password")
+    change.get_by_label("New password").fill("another-meadow-canter-32")
+    change.get_by_role("button", name="Change password").click()
+    expect(change.locator('[data-error-for="current_password"]')).to_have_text(
+        "That is not your current password."
+    )
 
     close = page.locator("[data-delete-account-form]")
     status = close.locator("[data-form-status]")

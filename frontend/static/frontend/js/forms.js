@@ -169,17 +169,19 @@
   // that first try's answer was lost (no answer, or a gateway that stopped waiting: 502,
   // 504), its retry is refused ("That code is not right", "That is not your current
   // password", the session gone) though the first most likely did the work. Wrapped in this,
-  // a retry of the same values refused as `spent` says resolves to {lostTry: true}, for the
-  // page to say what most likely happened instead of the refusal.
+  // the try right after such a one, with the same values, refused as `spent` says, resolves
+  // to {lostTry: true}, for the page to say what most likely happened instead of the refusal.
   const CODE_USED = (error) => error.status === 400 && /^That code is not right/.test(error.message);
   function afterLostTry(action, { key = (values) => `${values.email}\n${values.code}`, spent = CODE_USED } = {}) {
-    let lost = null;
+    let lost = null; // the key of the last try, if its answer was lost
     return async (values) => {
+      const retry = lost !== null && lost === key(values);
+      lost = null;
       try {
         return await action(values);
       } catch (error) {
         if (error instanceof ApiError && [0, 502, 504].includes(error.status)) lost = key(values);
-        else if (error instanceof ApiError && lost === key(values) && spent(error)) return { lostTry: true };
+        else if (retry && error instanceof ApiError && spent(error)) return { lostTry: true };
         throw error;
       }
     };
