@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection
 
 from core.observability import timed, timing_marks
-from payment_lists import steps
+from payment_lists import fastpath, steps
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +36,11 @@ STEPS = (
 COMPENSATE = Step("CompensateError", steps.compensate_error)
 STEPS_BY_NAME = {step.name: step for step in (*STEPS, COMPENSATE)}
 
-# Errors worth a retry (Step Functions Retry; the local runner does not retry).
+# Errors worth a retry (Step Functions Retry).
 TRANSIENT_ERRORS = ("DatabaseUnavailable",)
+# The local runner tries a step again, on a new connection, when its connection was lost
+# (killed, closed under it): as many times as the definition's Retry does, without waits.
+LOST_CONNECTION_ATTEMPTS = 1 + 3
 
 
 # The steps as the operator's page and the failure messages say them.
@@ -67,11 +70,11 @@ def run_workflow(payment_list_id: int, run: str, *, on_step=None) -> dict:
     payload = {"payment_list_id": payment_list_id, "run": run}
     for step in STEPS:
         try:
-            payload = run_step_timed(step, payload)
+            payload = _run_again_if_cut_off(step, payload)
             if on_step:
                 on_step(step, payload)
             while step.repeat_until_done and not payload.get("done"):
-                payload = run_step_timed(step, payload)
+                payload = _run_again_if_cut_off(step, payload)
                 if on_step:
                     on_step(step, payload)
         except steps.Stale as stale:
@@ -82,6 +85,25 @@ def run_workflow(payment_list_id: int, run: str, *, on_step=None) -> dict:
                 logger.exception("Payment list %s failed in %s", payment_list_id, step.name)
             return compensate({**payload, "error": failure(step, error)})
     return payload
+
+
+def _run_again_if_cut_off(step: Step, payload: dict) -> dict:
+    """The step, run again on a new connection if its connection was lost (the step gave
+    its hold back: steps._release), as Step Functions' Retry does on AWS."""
+    for attempt in range(1, LOST_CONNECTION_ATTEMPTS + 1):
+        try:
+            return run_step_timed(step, payload)
+        except Exception as error:
+            if attempt == LOST_CONNECTION_ATTEMPTS or not fastpath.connection_lost(error):
+                raise
+            logger.warning(
+                "Payment list %s: %s lost its database connection; trying again",
+                payload["payment_list_id"],
+                step.name,
+            )
+            if not connection.in_atomic_block:
+                connection.close()
+    raise AssertionError("unreachable")
 
 
 def compensate(payload: dict) -> dict:

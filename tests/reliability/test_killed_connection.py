@@ -3,9 +3,9 @@ transaction mode (as RDS Proxy serves Lambda), the server connection is terminat
 (pg_terminate_backend from another session) during ValidateList's COPY of the staged rows,
 or inside ImportList's transaction; on SQLite the driver's connection is closed under Django.
 
-What finance must see: not a failed list to re-run, but the step retried by the state
-machine (its Retry for a database that could not be reached) on a new connection, and the
-list imported once, its submitter told once.
+What finance must see: not a failed list to re-run, but the step retried on a new
+connection (by the state machine's Retry for a database that could not be reached, or by
+the local runner in the same way), and the list imported once, its submitter told once.
 """
 
 import psycopg
@@ -14,7 +14,7 @@ from django.core import mail
 from django.db import connection
 
 from events.models import OutboxEvent
-from payment_lists import aws, runs
+from payment_lists import aws, runs, workflow
 from payment_lists.models import PaymentList, PaymentListRow
 from payments.models import Payment
 from tests.database_faults import at_statements, table
@@ -89,9 +89,10 @@ def claimed(settings, tmp_path):
     }
 
 
+@pytest.mark.parametrize("runner", ["stepfunctions", "local"])
 @pytest.mark.parametrize("step", ["ValidateList", "ImportList"])
 def test_a_connection_killed_during_a_step_is_retried_and_the_list_imported_once(
-    claimed, step, monkeypatch
+    claimed, step, runner, monkeypatch
 ):
     """Before: killed during the COPY, psycopg failed to read PgBouncer's answer (a
     ValueError, not a database error), so the step failed for good and the list was
@@ -109,16 +110,19 @@ def test_a_connection_killed_during_a_step_is_retried_and_the_list_imported_once
         target = staged if step == "ValidateList" else payments
         fault = at_statements(rf"^INSERT INTO {target}", before=kill.close_under_django)
     log = []
-    before = TASKS[: TASKS.index(step)]
-    state = run_states(state, before)
-    with fault:
-        state = run_states(state, TASKS[TASKS.index(step) :], log=log)
+    if runner == "local":  # the in-process runner (make run, import_payment_list)
+        with fault:
+            workflow.run_workflow(payment_list.pk, state["run"])
+    else:
+        state = run_states(state, TASKS[: TASKS.index(step)])
+        with fault:
+            run_states(state, TASKS[TASKS.index(step) :], log=log)
+        answers = [answer for name, answer in log if name == step]
+        assert isinstance(answers[0], aws.DatabaseUnavailable), answers  # in the Retry
+        assert not isinstance(answers[-1], Exception), answers
+        assert "CompensateError" not in [name for name, _ in log]
 
     assert kill.killed == 1
-    answers = [answer for name, answer in log if name == step]
-    assert isinstance(answers[0], aws.DatabaseUnavailable), answers  # retried by the Retry
-    assert not isinstance(answers[-1], Exception), answers
-    assert "CompensateError" not in [name for name, _ in log]
     payment_list.refresh_from_db()
     assert (payment_list.status, payment_list.rows_imported) == ("imported", ROWS)
     assert (payment_list.failed_step, payment_list.failure_reason) == ("", "")
