@@ -11,16 +11,14 @@ from django.core import mail
 from events.models import OutboxEvent
 from payment_lists import aws, runs, services
 from payment_lists.models import PaymentList
-from payment_lists.state_machine import definition
 from payments.models import Payment
 from tests.factories import SubscriptionFactory
 from tests.payment_lists.lists import csv_file, good_rows, s3_event, stored_list
+from tests.payment_lists.state_machine_runs import TASKS, task
 
 pytestmark = pytest.mark.django_db
 
-ARN = "arn:aws:lambda:us-east-1:123456789012:function:wildrydes-dev"
 ROWS = 6
-TASKS = ("RegisterList", "ValidateList", "VerifySubscription", "ImportList")
 
 
 @pytest.fixture(autouse=True)
@@ -47,11 +45,6 @@ def counts() -> dict:
 
 
 ONE_IMPORT = {"payments": ROWS, "registered": ROWS, "imported": 1, "failed": 0, "mails": 0}
-
-
-def task(name: str, state: dict) -> dict:
-    params = definition(ARN)["States"][name]["Parameters"]
-    return {"command": params["command"], "step": params["step"], "input": state}
 
 
 @pytest.mark.parametrize("times", [2, 10])
