@@ -408,3 +408,27 @@ def test_validatelist_retried_while_a_long_first_copy_stages_is_imported_not_com
     assert Payment.objects.filter(payment_list_id=payment_list.pk).count() == rows
     assert not OutboxEvent.objects.filter(type="payments.PaymentListFailed").exists()
     assert [m.subject for m in mail.outbox] == [f"Payment list #{payment_list.pk} imported"]
+
+
+def test_a_copy_that_went_quiet_past_its_hold_is_taken_over_and_then_writes_nothing(
+    registered, monkeypatch
+):
+    """The first copy stops showing progress (held after staging, renewing nothing) past its
+    hold; a retry takes the step over and checks the file itself. When the first copy comes
+    back, its next write finds the step is no longer its own: it deletes and marks nothing,
+    and answers the step's outcome. The list is imported once, with every row."""
+    monkeypatch.setattr(steps, "STEP_LEASE_SECONDS", 1)
+    payment_list, state = registered(good_rows(ROWS, prefix="quiet"))
+    held = HeldValidation(monkeypatch, state)
+    held.hold_first()
+    held.start("retry")
+    held.threads["retry"].join(timeout=120)  # it waited out the hold, then did the step
+    assert held.answers["retry"] == state
+    payment_list.refresh_from_db()
+    assert (payment_list.step_done, payment_list.rows_total) == ("ValidateList", ROWS)
+    held.let_go()
+
+    assert held.answers["first"] == state
+    assert held.checked == 2  # the first's check was cut off at its next write
+    run_states(state, TASKS[2:])
+    imported_once(payment_list)
