@@ -243,7 +243,7 @@ class RideAdmin(ProjectAdmin, admin.ModelAdmin):
                 offered.append(("cancel_selected_rides", "Cancel this ride"))
             elif ride.cancellation_fee_minor:
                 offered.append(("waive_fees", "Waive its fee"))
-        extra_context = {**(extra_context or {}), "ride_actions": offered}
+        extra_context = {**(extra_context or {}), "object_actions": offered}
         return super().change_view(request, object_id, form_url, extra_context)
 
     def changelist_view(self, request, extra_context=None):

@@ -243,3 +243,43 @@ def test_finance_of_another_organization_gets_no_question_and_deletes_nothing(fi
         assert "Delete these payments?" not in page.content.decode()
     payment.refresh_from_db()
     assert payment.status == Payment.Status.REGISTERED
+
+
+# --- A failed payment list: why, and re-run it from its page ---------------------------------
+
+
+def failed_list(organization, reason="Org has no active subscription."):
+    from payment_lists.models import PaymentList
+
+    return PaymentList.objects.create(
+        organization=organization, file="inbox/x.csv", original_name="x.csv",
+        status=PaymentList.Status.FAILED, failed_step="VerifySubscription", failure_reason=reason,
+    )  # fmt: skip
+
+
+def test_a_failed_list_s_page_tells_why_and_offers_to_re_run_it(finance, finance_client):
+    ours = OrganizationFactory()
+    ours.members.add(finance)
+    failed = failed_list(ours, reason="<b>Org</b> has no active subscription.")
+    url = f"/admin/payment_lists/paymentlist/{failed.pk}/change/"
+    html = finance_client.get(url).content.decode()
+    assert "&lt;b&gt;Org&lt;/b&gt; has no active subscription." in html  # as text
+    assert ">Re-run this list</button>" in html
+    assert 'name="action" value="rerun_failed_lists"' in html
+    assert f'name="_selected_action" value="{failed.pk}"' in html
+
+    failed.status = "imported"
+    failed.save(update_fields=["status"])
+    assert "Re-run this list" not in finance_client.get(url).content.decode()
+
+
+def test_nobody_else_gets_the_re_run_button(finance, operator_client, superuser_client):
+    ours = OrganizationFactory()
+    ours.members.add(finance)
+    failed = failed_list(ours)
+    url = f"/admin/payment_lists/paymentlist/{failed.pk}/change/"
+    other = FinanceFactory()
+    OrganizationFactory().members.add(other)
+    assert signed_in(other).get(url).status_code == 302  # not theirs: back to the list
+    assert operator_client.get(url).status_code == 403
+    assert ">Re-run this list</button>" in superuser_client.get(url).content.decode()
