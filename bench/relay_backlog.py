@@ -69,7 +69,13 @@ def _seed(events: int) -> None:
                 f"{currency}, 'status', 'registered', 'ride_id', NULL, 'payer_id', "
                 f"{low} + n %% {PAYERS}, 'payer_email', '', 'organization_id', NULL)"
             )
-        written = emit_rows(PAYMENT_REGISTERED, data_sql=data, from_sql=series, params=[events])
+        written = emit_rows(
+            PAYMENT_REGISTERED,
+            data_sql=data,
+            from_sql=series,
+            params=[events],
+            occurred_at_sql="CURRENT_TIMESTAMP",
+        )
     assert written == events, (written, events)
 
 

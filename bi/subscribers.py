@@ -13,28 +13,14 @@ rows as it had writers at the same moment. On SQLite, whose writers take turns a
 a day keeps one row.
 """
 
-import uuid
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from django.db.models import F, Subquery
 from django.utils import timezone
 
 from bi.models import CampaignDailySpend, DailyAggregate, fare_currency
 from events.registry import refuse_unknown_types
-from payments.models import Payment
-
-# The day of a figure is the service area's day of the change it counts, as the change's
-# own row has it: the day finance reconciles the figure with (the payments of a day in the
-# payments admin). An event is written a moment after its change, by another statement;
-# for a payment list, after the whole list's INSERT, in the same transaction (and so
-# within a Lambda's run of at most 15 minutes): an hour is more than any such gap.
-PAYMENT_MOMENTS = {
-    "payments.PaymentRegistered": "registered_at",
-    "payments.PaymentVerified": "verified_at",
-    "payments.PaymentDeleted": "deleted_at",
-}
-CHANGE_BEFORE_ITS_EVENT_AT_MOST = timedelta(hours=1)
 
 
 def local_day(moment: datetime) -> date:
@@ -43,42 +29,12 @@ def local_day(moment: datetime) -> date:
     return timezone.localdate(moment, timezone.get_default_timezone())
 
 
-def _days(envelopes: list[dict]) -> list[date]:
-    """The day of each event: that of the change it reports.
-
-    A ride's completion carries its completed_at. A payment's change is looked up on the
-    payment (one query a batch) when its event came early in a day, so soon after midnight
-    that the change may still have been the day before: a payment registered at 23:59:59.999
-    whose event was written at 00:00:00.001 counts for the evening it was registered. Other
-    events (and a payment not found): the event's own day."""
-    moments, to_look_up = [], {}
-    for n, envelope in enumerate(envelopes):
-        data = envelope["data"]
-        moment = datetime.fromisoformat(envelope["occurred_at"])
-        if envelope["type"] == "rides.RideCompleted" and data.get("completed_at"):
-            moment = datetime.fromisoformat(data["completed_at"])
-        elif (
-            envelope["type"] in PAYMENT_MOMENTS
-            and local_day(moment - CHANGE_BEFORE_ITS_EVENT_AT_MOST) != local_day(moment)
-            and (payment_id := _uuid(data.get("payment_id")))
-        ):
-            to_look_up[n] = (PAYMENT_MOMENTS[envelope["type"]], payment_id)
-        moments.append(moment)
-    if to_look_up:
-        ids = {payment_id for _, payment_id in to_look_up.values()}
-        rows = Payment.objects.filter(pk__in=ids).values("pk", *PAYMENT_MOMENTS.values())
-        found = {row["pk"]: row for row in rows}
-        for n, (field, payment_id) in to_look_up.items():
-            if (row := found.get(payment_id)) and row[field] is not None:
-                moments[n] = row[field]
-    return [local_day(moment) for moment in moments]
-
-
-def _uuid(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value)) if value else None
-    except ValueError:
-        return None
+def _day(envelope: dict) -> date:
+    """The day of the change the event reports: its occurred_at is the change's own moment
+    (a payment's registered_at, a ride's completed_at), the day finance reconciles the
+    figure with, even when the event was written a moment later (a payment list's events,
+    after its INSERT, or a change at 23:59:59.999 whose event was written after midnight)."""
+    return local_day(datetime.fromisoformat(envelope["occurred_at"]))
 
 
 def _ride_completed(data: dict) -> tuple[dict, dict | None]:
@@ -117,8 +73,8 @@ def handle_batch(envelopes: list[dict]) -> None:
     refuse_unknown_types("bi", envelopes, FOLDS)
     days: dict = defaultdict(Counter)
     campaigns: dict = defaultdict(Counter)
-    for envelope, day in zip(envelopes, _days(envelopes), strict=True):
-        data = envelope["data"]
+    for envelope in envelopes:
+        day, data = _day(envelope), envelope["data"]
         currency = data.get("currency") or fare_currency()
         daily, campaign = FOLDS[envelope["type"]](data)
         days[day, currency].update(daily)

@@ -17,13 +17,17 @@ from events import relay
 from events.models import OutboxEvent
 
 
-def emit(event_type: str, data: dict, *, version: int = 1) -> OutboxEvent:
-    """Record `event_type` in the outbox as part of the current transaction."""
+def emit(event_type: str, data: dict, *, version: int = 1, occurred_at=None) -> OutboxEvent:
+    """Record `event_type` in the outbox as part of the current transaction.
+
+    `occurred_at`: the moment of the change the event reports, as its row has it (a
+    payment's registered_at): subscribers date the change by it (BI's local day). Now, if
+    not given."""
     # The data as it reads back from the outbox (JSON): the event handed on after the
     # commit is this object, not a copy read again.
     data = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
     event = OutboxEvent.objects.create(
-        type=event_type, version=version, occurred_at=timezone.now(), data=data
+        type=event_type, version=version, occurred_at=occurred_at or timezone.now(), data=data
     )
     # A function of its own, not a partial: robust on_commit logs a failure by __qualname__.
     transaction.on_commit(lambda: relay.publish_after_commit(event), robust=True)
@@ -31,12 +35,19 @@ def emit(event_type: str, data: dict, *, version: int = 1) -> OutboxEvent:
 
 
 def emit_rows(
-    event_type: str, *, data_sql: str, from_sql: str, params: list, version: int = 1
+    event_type: str,
+    *,
+    data_sql: str,
+    from_sql: str,
+    params: list,
+    occurred_at_sql: str,
+    version: int = 1,
 ) -> int:
     """Record one `event_type` per row of `SELECT data_sql FROM from_sql` in the current
     transaction, set-based (a million events in one INSERT ... SELECT): `emit` for many.
 
-    `data_sql` is an SQL JSON object (the event's data, built by the database); the row
+    `data_sql` is an SQL JSON object (the event's data, built by the database) and
+    `occurred_at_sql` the moment of the row's change (as `emit`'s `occurred_at`); the row
     is the one `emit` writes, with a version-7 id (this moment's milliseconds, then random)
     made by the database. Once the transaction commits, a relay pass publishes them
     (`events.relay.relay_after_commit`); what that pass leaves is the scheduled relay's.
@@ -57,10 +68,9 @@ def emit_rows(
         )
     sql = (
         f"INSERT INTO {quote(OutboxEvent._meta.db_table)} (id, type, version, occurred_at, data, "  # noqa: S608
-        f"published_at, publish_attempts, last_error) SELECT {new_id}, %s, %s, %s, {data_sql}, "
-        f"NULL, 0, '' FROM {from_sql}"
+        f"published_at, publish_attempts, last_error) SELECT {new_id}, %s, %s, "
+        f"{occurred_at_sql}, {data_sql}, NULL, 0, '' FROM {from_sql}"
     )
-    now = db.ops.adapt_datetimefield_value(timezone.now())
     with db.cursor() as cursor:
-        cursor.execute(sql, [event_type, version, now, *params])
+        cursor.execute(sql, [event_type, version, *params])
         return cursor.rowcount

@@ -781,6 +781,7 @@ def _insert_payment_events(payment_list: PaymentList) -> None:
         data_sql=payment_event_data_sql("p"),
         from_sql=f"{payments} p WHERE p.payment_list_id = %s",
         params=[payment_list.pk],
+        occurred_at_sql="p.registered_at",
     )
 
 

@@ -22,5 +22,13 @@ def payment_data(payment: Payment) -> dict:
     }
 
 
+# The moment of each change, as the payment's row has it (what BI dates the change by).
+MOMENTS = {
+    PAYMENT_REGISTERED: "registered_at",
+    PAYMENT_VERIFIED: "verified_at",
+    PAYMENT_DELETED: "deleted_at",
+}
+
+
 def emit_payment_event(event_type: str, payment: Payment) -> None:
-    emit(event_type, payment_data(payment))
+    emit(event_type, payment_data(payment), occurred_at=getattr(payment, MOMENTS[event_type]))

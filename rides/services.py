@@ -469,7 +469,7 @@ def complete_ride(*, ride: Ride, by) -> Ride:
         )
         _free_unicorn(ride.unicorn, latitude=end[0], longitude=end[1])
         ride.fare_payment = payment_services.register_fare_payment(ride=ride, actor=by)
-        emit(RIDE_COMPLETED, ride_completed_data(ride))
+        emit(RIDE_COMPLETED, ride_completed_data(ride), occurred_at=ride.completed_at)
         count_metric("RidesCompleted")
     return ride
 

@@ -5,19 +5,20 @@ exactly one day, each day's money equal to the sum of its payments to the cent, 
 currency; on the 23-hour and the 25-hour days of daylight saving time too."""
 
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.db import connection
 
-from bi import selectors, subscribers
-from events.models import OutboxEvent
+from bi import selectors
+from payment_lists.services import submit_payment_list
 from payments import services as payments
-from payments.events import PAYMENT_REGISTERED, payment_data
 from payments.models import Payment
 from rides.models import Ride
 from tests.bi.days import bi_per_day, counts_per_day, local_day, payments_per_day, ride_for
 from tests.conftest import client_for
-from tests.factories import UserFactory
+from tests.factories import SubscriptionFactory, UserFactory
+from tests.payment_lists.lists import csv_file
 
 pytestmark = pytest.mark.django_db
 
@@ -144,26 +145,35 @@ def test_the_days_clocks_change_count_every_event_once_and_add_up_to_the_cent(
 
 
 def test_a_payment_lists_events_written_after_midnight_count_for_the_evening_of_its_payments(
-    clock, finance
+    clock, settings, django_capture_on_commit_callbacks
 ):
-    """A payment list inserts its payments, then writes their events in the same transaction
-    (payment_lists.steps): a big list's events may come seconds after midnight, its payments
-    registered before it. BI folds them as they come, in one batch."""
-    clock.set(datetime(2026, 11, 1, 23, 59, 58))
-    listed = [
-        Payment.objects.create(
-            reference=f"LIST-{n}", amount_minor=100 * n, currency="GBP", registered_by="list:1"
-        )
-        for n in (1, 2, 3)
-    ]
-    clock.set(datetime(2026, 11, 2, 0, 0, 7))  # the list's INSERT took 9 seconds
-    envelopes = [
-        OutboxEvent(type=PAYMENT_REGISTERED, occurred_at=clock.moment, data=payment_data(p))
-        for p in listed
-    ]
-    subscribers.handle_batch([{**e.envelope(), "id": str(n)} for n, e in enumerate(envelopes)])
+    """ImportList inserts the list's payments, then writes their events in the same
+    transaction (payment_lists.steps): a big list's INSERT may end seconds after midnight,
+    its payments registered before it. BI counts them on the evening they were registered."""
+    settings.PAYMENT_LIST_RUNNER = "inline"
+    organization = SubscriptionFactory(plan="business", max_rows_per_list=10).organization
+    payments_insert = f"INSERT INTO {connection.ops.quote_name(Payment._meta.db_table)} ("
 
+    def insert_takes_nine_seconds(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if payments_insert in sql:
+            clock.moment += timedelta(seconds=9)
+        return result
+
+    clock.set(datetime(2026, 11, 1, 23, 59, 58))
+    with (
+        connection.execute_wrapper(insert_takes_nine_seconds),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        submit_payment_list(
+            organization=organization,
+            uploaded_file=csv_file([f"LIST-{n},,{n}.00,GBP," for n in (1, 2, 3)]),
+            submitted_by="finance@example.com",
+            submitter_email="finance@example.com",
+        )
+
+    assert clock.moment > datetime(2026, 11, 2, 8, 0, tzinfo=UTC), "the clock passed midnight"
+    assert payments_per_day("registered_at") == {(date(2026, 11, 1), "GBP"): (3, 600)}
     assert bi_per_day(date(2026, 11, 1), date(2026, 11, 2), "registered") == {
         (date(2026, 11, 1), "GBP"): 600
     }
-    assert payments_per_day("registered_at") == {(date(2026, 11, 1), "GBP"): (3, 600)}

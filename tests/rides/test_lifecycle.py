@@ -143,8 +143,8 @@ def test_board_then_complete_charges_the_fare_once_and_sends_the_receipt(
         "rides.RideAssigned",
         "rides.RideArrived",
         "rides.RideBoarded",
+        "rides.RideCompleted",  # at its completed_at, then the fare is registered
         "payments.PaymentRegistered",
-        "rides.RideCompleted",
     ]
 
 
