@@ -4,6 +4,7 @@ Shared by tests/aws (the app in this process) and tests/package (the Lambda pack
 child process that reaches moto through AWS_ENDPOINT_URL).
 """
 
+import email
 import functools
 import importlib.util
 import json
@@ -302,3 +303,22 @@ def sqs_lambda_event(queue_arn: str, messages: list[dict]) -> dict:
 def event_types(messages: list[dict]) -> list[str]:
     """The `type` of each event in these SQS messages (raw SNS delivery: the envelope)."""
     return sorted(json.loads(message["Body"])["type"] for message in messages)
+
+
+def sent_emails(to: str, account: str = MOTO_DEFAULT_ACCOUNT) -> list[str]:
+    """The plain-text bodies of what SES (moto, in this process) sent to this address."""
+    from moto.ses.models import ses_backends
+
+    bodies = []
+    for message in ses_backends[account][REGION].sent_messages:
+        raw = getattr(message, "raw_data", None)
+        if raw is None or to not in raw:
+            continue
+        parsed = email.message_from_string(raw)
+        parts = parsed.walk() if parsed.is_multipart() else [parsed]
+        bodies += [
+            part.get_payload(decode=True).decode()
+            for part in parts
+            if part.get_content_type() == "text/plain"
+        ]
+    return bodies

@@ -7,7 +7,6 @@ loopback Lambda Invoke API (tests/package/lambda_invoke_api.py), the health chec
 what moto recorded. moto's gaps are filled in the harness only (tests/aws/moto_gaps.py).
 """
 
-import email
 import json
 import os
 import re
@@ -89,25 +88,6 @@ envelope = {"id": str(uuid.uuid4()), "type": RIDE_COMPLETED,
 with transaction.atomic():
     handle_ride_events([envelope])
 """
-
-
-def sent_emails(to: str) -> list[str]:
-    """The plain-text bodies of what SES (moto, in this process) sent to this address."""
-    from moto.ses.models import ses_backends
-
-    bodies = []
-    for message in ses_backends[moto_stack.MOTO_DEFAULT_ACCOUNT][moto_stack.REGION].sent_messages:
-        raw = getattr(message, "raw_data", None)
-        if raw is None or to not in raw:
-            continue
-        parsed = email.message_from_string(raw)
-        parts = parsed.walk() if parsed.is_multipart() else [parsed]
-        bodies += [
-            part.get_payload(decode=True).decode()
-            for part in parts
-            if part.get_content_type() == "text/plain"
-        ]
-    return bodies
 
 
 class Browser:
@@ -274,7 +254,7 @@ def test_make_deploy_runs_the_whole_stage_against_moto_and_the_real_package(
                 FunctionName=function, Payload=json.dumps({"raw_command": SEND_A_RECEIPT})
             )
             assert not answer.get("FunctionError"), answer["Payload"].read()
-            [receipt] = sent_emails("rider@example.com")
+            [receipt] = moto_stack.sent_emails("rider@example.com")
             [link] = re.findall(r"https://\S+", receipt)
             assert re.fullmatch(rf"{re.escape(url)}/history/[0-9a-f-]{{36}}/", link), link
             rider = Browser(lam, function, STAGE)

@@ -4,6 +4,7 @@ service, and a day's figures as the payments table and as BI have them."""
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.db.models.signals import post_save
@@ -37,6 +38,15 @@ class Clock:
 
     def stop(self):
         post_save.disconnect(dispatch_uid="test-clock")
+
+
+@pytest.fixture
+def clock(monkeypatch, settings):
+    """django.utils.timezone.now at chosen Seattle moments (TIME_ZONE Seattle's)."""
+    settings.TIME_ZONE = "America/Los_Angeles"
+    clock = Clock(monkeypatch)
+    yield clock
+    clock.stop()
 
 
 def local_day(moment: datetime) -> date:

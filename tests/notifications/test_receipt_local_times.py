@@ -7,18 +7,10 @@ from datetime import datetime
 import pytest
 from django.core import mail
 
-from tests.bi.days import Clock, ride_for
+from tests.bi.days import ride_for
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clock(monkeypatch, settings):
-    settings.TIME_ZONE = "America/Los_Angeles"
-    clock = Clock(monkeypatch)
-    yield clock
-    clock.stop()
 
 
 def receipt_lines(clock, requested, completed, capture) -> list[str]:

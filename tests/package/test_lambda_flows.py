@@ -16,7 +16,6 @@ lambda_runtime.migrate_and_seed_once) and, through `raw_command`, a half-price c
 the discount is sure.
 """
 
-import email
 import json
 import re
 import statistics
@@ -105,32 +104,13 @@ def function(lambda_root, stack, database):
         function.close()
 
 
-def sent_emails(to: str) -> list[str]:
-    """The bodies of what SES (moto) sent to this address."""
-    from moto.ses.models import ses_backends
-
-    bodies = []
-    for message in ses_backends[ACCOUNT][moto_stack.REGION].sent_messages:
-        raw = getattr(message, "raw_data", None)
-        if raw is None or to not in raw:
-            continue
-        parsed = email.message_from_string(raw)
-        parts = parsed.walk() if parsed.is_multipart() else [parsed]
-        bodies += [
-            part.get_payload(decode=True).decode()
-            for part in parts
-            if part.get_content_type() == "text/plain"
-        ]
-    return bodies
-
-
 def sign_up(function, address: str) -> str:
     """Register, confirm the e-mailed code, and get a token: a rider's API key."""
     response = function(
         api_event("POST", "/api/auth/register/", body={"email": address, "password": PASSWORD})
     )
     assert response["statusCode"] == 201, response
-    [body] = sent_emails(address)
+    [body] = moto_stack.sent_emails(address, ACCOUNT)
     code = re.search(r"\b(\d{6})\b", body)[1]
     response = function(
         api_event("POST", "/api/auth/confirm/", body={"email": address, "code": code})
