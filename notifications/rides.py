@@ -14,10 +14,10 @@ from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.urls import get_script_prefix, reverse
-from django.utils import dateformat, timezone
 
 from core.money import Money
 from core.observability import count_metric
+from core.times import local_when
 from notifications.models import Notification
 
 logger = logging.getLogger(__name__)
@@ -131,12 +131,8 @@ def _plain(value) -> str:
 
 
 def _when(moment: str) -> str:
-    """An event's ISO time as the rider reads it: in TIME_ZONE (the service area's), with the
-    zone's name, since an e-mail is read anywhere: "7 December 2026, 02:54 PST". The name
-    from the time itself: Django's "T" leaves it out in the hour the clocks go back, the one
-    hour that needs it (01:30 PDT, then 01:30 PST)."""
-    local = timezone.localtime(datetime.fromisoformat(moment), timezone.get_default_timezone())
-    return f"{dateformat.format(local, 'j F Y, H:i')} {local.tzname()}"
+    """An event's ISO time as the rider reads it in an e-mail: "7 December 2026, 02:54 PST"."""
+    return local_when(datetime.fromisoformat(moment))
 
 
 def receipt_url(ride_id: str) -> str | None:

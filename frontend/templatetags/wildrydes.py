@@ -2,6 +2,8 @@
 
 from django import template
 
+from core.times import local_when
+
 register = template.Library()
 
 # A swatch for the colours unicorns usually come in; anything else gets the house lavender.
@@ -32,3 +34,7 @@ _COATS = {
 @register.filter
 def coat_color(color: str) -> str:
     return _COATS.get((color or "").strip().lower(), "#efe7fb")
+
+
+# "7 December 2026, 02:54 PST": in the service area's zone, named even when the clocks go back.
+register.filter("local_when", local_when)

@@ -1,5 +1,7 @@
 """The receipt page, rendered on the server from the ride as recorded."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from payments.models import Payment
@@ -166,3 +168,21 @@ def test_the_payments_status_is_in_a_riders_words(client, rider, status, words):
 
     assert f"<dt>Status</dt><dd>{words}</dd>" in page
     assert status.label not in page.lower()
+
+
+@pytest.mark.parametrize(
+    ("utc_hour", "shown"),
+    [(8, "1 November 2026, 01:30 PDT"), (9, "1 November 2026, 01:30 PST")],
+)
+def test_the_time_of_a_ride_names_its_zone_in_the_hour_the_clocks_go_back(
+    client, rider, settings, utc_hour, shown
+):
+    """Seattle's clocks read 01:30 twice on 1 November: the receipt says which one."""
+    settings.TIME_ZONE = "America/Los_Angeles"
+    ride = RideFactory(rider=rider, status=Ride.Status.COMPLETED)
+    Ride.objects.filter(pk=ride.pk).update(
+        requested_at=datetime(2026, 11, 1, utc_hour, 30, tzinfo=UTC)
+    )
+    client.force_login(rider)
+
+    assert shown in receipt_of(client, ride).content.decode()
