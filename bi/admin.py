@@ -8,6 +8,7 @@ from accounts.roles import DASHBOARD_PERMISSION
 from bi import dashboard
 from bi.models import CampaignDailySpend, DailyAggregate
 from bi.selectors import COUNTS, MONEY
+from core import admin_csv
 from core.admin import ProjectAdmin
 from core.money import Money
 
@@ -80,13 +81,13 @@ class DailyAggregateAdmin(LocalDays, ProjectAdmin, admin.ModelAdmin):
     def rides(self, day):
         return day.total_rides_completed
 
-    @admin.display(description="revenue", ordering="total_revenue_minor")
+    @admin_csv.money(description="revenue", ordering="total_revenue_minor")
     def revenue(self, day):
-        return str(Money(day.total_revenue_minor, day.currency))
+        return Money(day.total_revenue_minor, day.currency)
 
-    @admin.display(description="discounts", ordering="total_discounts_minor")
+    @admin_csv.money(description="discounts", ordering="total_discounts_minor")
     def discounts(self, day):
-        return str(Money(day.total_discounts_minor, day.currency))
+        return Money(day.total_discounts_minor, day.currency)
 
     @admin.display(description="payments registered", ordering="total_payments_registered")
     def registered(self, day):
@@ -100,17 +101,17 @@ class DailyAggregateAdmin(LocalDays, ProjectAdmin, admin.ModelAdmin):
     def deleted(self, day):
         return day.total_payments_deleted
 
-    @admin.display(description="amount registered", ordering="total_payments_registered_minor")
+    @admin_csv.money(description="amount registered", ordering="total_payments_registered_minor")
     def registered_amount(self, day):
-        return str(Money(day.total_payments_registered_minor, day.currency))
+        return Money(day.total_payments_registered_minor, day.currency)
 
-    @admin.display(description="amount verified", ordering="total_payments_verified_minor")
+    @admin_csv.money(description="amount verified", ordering="total_payments_verified_minor")
     def verified_amount(self, day):
-        return str(Money(day.total_payments_verified_minor, day.currency))
+        return Money(day.total_payments_verified_minor, day.currency)
 
-    @admin.display(description="amount deleted", ordering="total_payments_deleted_minor")
+    @admin_csv.money(description="amount deleted", ordering="total_payments_deleted_minor")
     def deleted_amount(self, day):
-        return str(Money(day.total_payments_deleted_minor, day.currency))
+        return Money(day.total_payments_deleted_minor, day.currency)
 
     def get_urls(self):
         return [
@@ -166,6 +167,6 @@ class CampaignDailySpendAdmin(LocalDays, ProjectAdmin, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-    @admin.display(description="discounts", ordering="total_discounts_minor")
+    @admin_csv.money(description="discounts", ordering="total_discounts_minor")
     def discounts(self, row):
-        return str(Money(row.total_discounts_minor, row.currency))
+        return Money(row.total_discounts_minor, row.currency)

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count
 from django.utils.html import format_html
 
+from core import admin_csv
 from core.admin import ProjectAdmin
 from core.admin_actions import apply_to_each, confirmation_page, confirmed
 from core.forms import AmountInMinorUnitsField
@@ -174,9 +175,9 @@ class PaymentAdmin(ProjectAdmin, admin.ModelAdmin):
             return None
         return format_html('<span class="nowrap">{}</span>', payment.ride.reference)
 
-    @admin.display(description="amount", ordering="amount_minor")
+    @admin_csv.money(description="amount", ordering="amount_minor")
     def amount_display(self, payment):
-        return str(Money(payment.amount_minor, payment.currency))
+        return Money(payment.amount_minor, payment.currency)
 
     def _apply(self, request, queryset, change, verb):
         apply_to_each(

@@ -2,6 +2,7 @@
 
 import csv
 import io
+from decimal import Decimal
 
 import pytest
 from django.apps import apps
@@ -60,8 +61,22 @@ def test_export_uses_display_methods_and_related_objects(operator_client):
 def test_export_strips_html_from_display_columns(finance_client):
     PaymentFactory(reference="INV-9", amount_minor=1250)
     _, rows = export(finance_client, "/admin/payments/payment/", select_across="1", index="0")
-    assert rows[0][:3] == ["Reference", "Amount", "Status"]
-    assert rows[1][:3] == ["INV-9", "$12.50", "registered"]
+    assert rows[0][:4] == ["Reference", "Amount", "Amount currency", "Status"]
+    assert rows[1][:4] == ["INV-9", "12.50", "USD", "registered"]
+
+
+def test_export_gives_amounts_as_numbers_a_spreadsheet_adds_up_per_currency(finance_client):
+    """Finance sums a day's payments in a spreadsheet: "$1,250.00" is text to it."""
+    amounts = [("USD", 125_000), ("USD", 1), ("EUR", 99_999), ("GBP", 5)]
+    for n, (currency, minor) in enumerate(amounts):
+        PaymentFactory(reference=f"SUM-{n}", amount_minor=minor, currency=currency)
+    _, rows = export(finance_client, "/admin/payments/payment/", select_across="1", index="0")
+    amount, currency = rows[0].index("Amount"), rows[0].index("Amount currency")
+
+    totals = {}
+    for row in rows[1:]:
+        totals[row[currency]] = totals.get(row[currency], 0) + Decimal(row[amount])
+    assert totals == {"USD": Decimal("1250.01"), "EUR": Decimal("999.99"), "GBP": Decimal("0.05")}
 
 
 def test_export_of_a_filtered_list_across_pages_takes_every_matching_row(operator_client):

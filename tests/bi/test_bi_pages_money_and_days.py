@@ -54,9 +54,12 @@ def test_the_list_shows_a_days_payment_money_per_currency_and_whose_day(
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     by_currency = {row["Currency"]: row for row in rows}
     assert by_currency["EUR"]["\ufeffLocal day"] == "2026-11-01"
-    assert by_currency["EUR"]["Amount registered"] == "€999.99"
-    assert by_currency["EUR"]["Amount deleted"] == "€19.99"
-    assert by_currency["USD"]["Amount verified"] == "$12.50"
+    # Numbers a spreadsheet adds up, each with its currency.
+    assert by_currency["EUR"]["Amount registered"] == "999.99"
+    assert by_currency["EUR"]["Amount registered currency"] == "EUR"
+    assert by_currency["EUR"]["Amount deleted"] == "19.99"
+    assert by_currency["USD"]["Amount verified"] == "12.50"
+    assert by_currency["USD"]["Amount verified currency"] == "USD"
 
 
 def test_the_dashboard_shows_the_money_verified_and_whose_days(
