@@ -52,6 +52,8 @@ ALLOWED_HOSTS = env.list(
 # The site's address for links in e-mails (the receipt page), e.g. "https://rides.example.com"
 # or a stage's API Gateway URL with its stage ("https://abc.execute-api...amazonaws.com/dev").
 # Default: the custom domain, else `make run`'s address locally; empty: e-mails carry no link.
+# A stage without a custom domain gets its API Gateway URL from `make deploy`, which sets it
+# in the function's configuration once the API exists (deploy/stage.py).
 SITE_URL = env(
     "SITE_URL",
     default=f"https://{CUSTOM_DOMAIN}"
