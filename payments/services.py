@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.models import canonical_email
 from accounts.selectors import user_by_email
+from core.actors import actor_label
 from core.exceptions import Conflict, DomainError
 from core.money import Money
 from core.observability import count_metric
@@ -16,12 +17,6 @@ from organizations.models import Organization
 from organizations.services import organization_acted_for
 from payments import events, selectors
 from payments.models import Payment, Subscription
-
-
-def actor_label(actor) -> str:
-    """Who did it, as the audit trail shows it: an e-mail or `service:<name>`."""
-    return getattr(actor, "email", None) or str(actor)
-
 
 # A ride's charges (its fare, and any fee) have references of this form, made by the ride
 # service when the ride ends; nobody else may register one, or a payment registered

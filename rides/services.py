@@ -10,6 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.actors import actor_label
 from core.exceptions import Conflict, DomainError, ServiceUnavailable
 from core.geo import KM_PER_DEGREE_LATITUDE, bounding_box, haversine_km
 from core.money import apply_multiplier
@@ -584,7 +585,7 @@ def set_unicorns_on_duty(unicorns, on_duty: bool, by) -> list[Unicorn]:
         return []
     now = timezone.now()
     to_change.update(on_duty=on_duty, updated_at=now)
-    actor = getattr(by, "email", None) or str(by)
+    actor = actor_label(by)
     for unicorn in changed:
         unicorn.on_duty, unicorn.updated_at = on_duty, now
         emit(
@@ -598,10 +599,6 @@ def set_unicorns_on_duty(unicorns, on_duty: bool, by) -> list[Unicorn]:
 
 RIDE_FEE_WAIVED = "rides.RideFeeWaived"
 UNICORN_FREED = "rides.UnicornFreed"
-
-
-def _actor(by) -> str:
-    return getattr(by, "email", None) or str(by)
 
 
 def waive_cancellation_fee(*, ride: Ride, by) -> Ride:
@@ -632,7 +629,8 @@ def waive_cancellation_fee(*, ride: Ride, by) -> Ride:
         ride.save(update_fields=["cancellation_fee_minor"])
         if fee is not None and fee.status == fee.Status.REGISTERED:
             payment_services.delete_payment(payment=fee, actor=by)
-        emit(RIDE_FEE_WAIVED, {**ride_event_data(ride), "waived_minor": waived, "by": _actor(by)})
+        waived_data = {"waived_minor": waived, "by": actor_label(by)}
+        emit(RIDE_FEE_WAIVED, {**ride_event_data(ride), **waived_data})
     return ride
 
 
@@ -652,5 +650,6 @@ def free_stuck_unicorn(*, unicorn: Unicorn, by) -> Unicorn:
                 "cancel or complete that ride, which frees the unicorn."
             )
         _free_unicorn(unicorn)
-        emit(UNICORN_FREED, {"unicorn_id": unicorn.pk, "unicorn": unicorn.name, "by": _actor(by)})
+        freed = {"unicorn_id": unicorn.pk, "unicorn": unicorn.name, "by": actor_label(by)}
+        emit(UNICORN_FREED, freed)
     return unicorn
