@@ -70,19 +70,18 @@ class PaymentListAdmin(ProjectAdmin, OrganizationScoped, admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False if obj is not None else super().has_change_permission(request, obj)
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         """A failed list's page, where its failure is told, offers "Re-run this list" (the
         list's action on it alone) to who may run it."""
-        payment_list = self.get_object(request, object_id)
         offered = []
         if (
-            payment_list is not None
-            and payment_list.status == PaymentList.Status.FAILED
+            obj is not None
+            and obj.status == PaymentList.Status.FAILED
             and super().has_change_permission(request)
         ):
             offered.append(("rerun_failed_lists", "Re-run this list"))
-        extra_context = {**(extra_context or {}), "object_actions": offered}
-        return super().change_view(request, object_id, form_url, extra_context)
+        context["object_actions"] = offered
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_urls(self):
         upload = path(

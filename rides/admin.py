@@ -233,18 +233,17 @@ class RideAdmin(ProjectAdmin, admin.ModelAdmin):
             for name, section in super().get_fieldsets(request, obj)
         ]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         """The ride's page offers what may be done to it now, for who may (the list's
         actions on this one ride: each asks first)."""
-        ride = self.get_object(request, object_id)
         offered = []
-        if ride is not None and super().has_change_permission(request):
-            if ride.is_active:
+        if obj is not None and super().has_change_permission(request):
+            if obj.is_active:
                 offered.append(("cancel_selected_rides", "Cancel this ride"))
-            elif ride.cancellation_fee_minor:
+            elif obj.cancellation_fee_minor:
                 offered.append(("waive_fees", "Waive its fee"))
-        extra_context = {**(extra_context or {}), "object_actions": offered}
-        return super().change_view(request, object_id, form_url, extra_context)
+        context["object_actions"] = offered
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def changelist_view(self, request, extra_context=None):
         # What time has made true (arrivals, no-shows) is recorded before the list shows it.
