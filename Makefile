@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup migrate seed lint format lock bench load lockwaits package deploy rollback operator destroy clean
+.PHONY: run test setup migrate seed lint format lock bench load lockwaits package deploy rollback operator destroy unlock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -108,6 +108,13 @@ operator: setup
 destroy: setup
 	@test -n "$(STAGE)" || { echo "make destroy STAGE=<name>"; exit 2; }
 	$(BIN)/python deploy/stage.py destroy $(STAGE) $(if $(filter $(STAGE),$(CONFIRM)),--yes)
+
+# A stage's lock left by a command that stopped without releasing it (killed, its machine
+# gone): names who holds it and asks for the stage's name first (or CONFIRM=<stage>). A lock
+# unrenewed for 10 minutes is taken over by the next command anyway.
+unlock: setup
+	@test -n "$(STAGE)" || { echo "make unlock STAGE=<name>"; exit 2; }
+	$(BIN)/python deploy/stage.py unlock $(STAGE) $(if $(filter $(STAGE),$(CONFIRM)),--yes)
 
 clean:
 	rm -rf $(VENV) .venv-lambda build dist .pytest_cache

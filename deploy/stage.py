@@ -7,6 +7,7 @@
     python deploy/stage.py operator STAGE --email ADDRESS  # the first operator (asks a password)
     python deploy/stage.py manage STAGE "COMMAND"   # a management command inside the function
     python deploy/stage.py invoke STAGE FUNCTION    # e.g. events.aws.relay_on_schedule
+    python deploy/stage.py unlock STAGE [--yes]     # remove a stopped command's lock
 
 Credentials and region come from the environment, as the AWS CLI takes them (AWS_PROFILE,
 AWS_ACCESS_KEY_ID..., AWS_REGION or AWS_DEFAULT_REGION; AWS_ENDPOINT_URL for an emulator).
@@ -36,6 +37,7 @@ deploy:
 """
 
 import argparse
+import datetime
 import hashlib
 import json
 import os
@@ -43,8 +45,10 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -581,6 +585,141 @@ def record_site_url(aws, stage: str, rendered: dict) -> None:
     say(f"SITE_URL={url} (the receipt e-mail's links), version {version}")
 
 
+# --- API Gateway's own answers ----------------------------------------------------------
+#
+# When API Gateway answers instead of the function (502 "Internal server error" when it
+# crashed, 504 "Endpoint request timed out", 429 when the stage is throttled, 403 "Missing
+# Authentication Token" for a path the API has no route for), its body is {"message": ...}.
+# Each of those gateway responses gets two templates, keyed by content type:
+# - application/json: {"detail": "<a sentence>"}, the API's own error shape (what
+#   frontend/static/frontend/js/api.js shows as it is), for the pages' fetch() calls (they
+#   send Accept: application/json) and the API's other callers;
+# - text/html: a small page with the same sentence and a link home (no script, nothing
+#   fetched from elsewhere), for a browser loading a page (Accept: text/html, ...).
+# Which one API Gateway answers with, AWS documents for its (VTL) mapping templates only:
+# the one keyed by the request's Accept header (its MIME type; a header listing several:
+# "API Gateway only honors the first Accept media type", says its binary-support page),
+# application/json without an Accept header, the first template when none matches. The
+# gateway responses' templates are keyed by content type too, but their pages say neither
+# how one is chosen nor that the answer's Content-Type follows it; the one documented way
+# to set it is responseParameters, one value per response type. So every one of these
+# answers says Content-Type: text/html, whichever body: a browser shows the page (or, if
+# API Gateway picked the JSON one, the sentence in it), and the pages' JavaScript parses the
+# body whatever its Content-Type (api.js readJson). docs/deploy.md, "API Gateway's own
+# answers".
+GATEWAY_TROUBLE = "Wild Rydes is having trouble right now. Please try again in a moment."
+GATEWAY_BUSY = "Wild Rydes is very busy right now. Please try again in a moment."
+GATEWAY_REFUSED = "Wild Rydes could not take this request. Please start again from the home page."
+GATEWAY_NO_PAGE = "There is no page at this address on Wild Rydes."
+# response type -> (status it answers with, None: API Gateway's own; the sentence)
+GATEWAY_RESPONSES = {
+    "DEFAULT_5XX": (None, GATEWAY_TROUBLE),  # 502, 504, 500: the function failed or is slow
+    "DEFAULT_4XX": (None, GATEWAY_REFUSED),
+    "THROTTLED": (None, GATEWAY_BUSY),  # 429
+    "QUOTA_EXCEEDED": (None, GATEWAY_BUSY),  # 429
+    "MISSING_AUTHENTICATION_TOKEN": ("404", GATEWAY_NO_PAGE),  # a path with no route: 403
+}
+GATEWAY_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Wild Rydes</title>
+<style>
+body{{margin:0;font:18px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
+color:#2a1840;background:#fffafc}}
+main{{max-width:32rem;margin:15vh auto 0;padding:0 1.5rem}}
+h1{{font-size:1.5rem;margin:0 0 .75rem}}
+a{{color:#9e1249;font-weight:600}}
+</style>
+</head>
+<body>
+<main>
+<h1>Wild Rydes</h1>
+<p>{sentence}</p>
+<p><a href="{home}">Go to the Wild Rydes home page</a></p>
+</main>
+</body>
+</html>
+"""
+
+
+def gateway_responses(home: str) -> dict:
+    """What each of API Gateway's own answers says (put_gateway_response's arguments)."""
+    import html
+
+    # Gateway response templates substitute $context... and $stageVariables...: no "$" here.
+    home = html.escape(home.replace("$", "%24"), quote=True)
+    wanted = {}
+    for response_type, (status, sentence) in GATEWAY_RESPONSES.items():
+        response = {
+            "responseParameters": {
+                "gatewayresponse.header.Content-Type": "'text/html; charset=utf-8'",
+                "gatewayresponse.header.Cache-Control": "'no-store'",
+                "gatewayresponse.header.X-Content-Type-Options": "'nosniff'",
+            },
+            "responseTemplates": {
+                "application/json": json.dumps({"detail": sentence}),
+                "text/html": GATEWAY_PAGE.format(sentence=html.escape(sentence), home=home),
+            },
+        }
+        if status:
+            response["statusCode"] = status
+        wanted[response_type] = response
+    return wanted
+
+
+def site_url(aws, stage: str, baked: dict) -> str:
+    """The stage's home page: its SITE_URL, its custom domain, or its API Gateway URL."""
+    lam = aws.client("lambda")
+    configured = lam.get_function_configuration(FunctionName=function_name(stage))
+    variables = {**configured.get("Environment", {}).get("Variables", {}), **baked}
+    if variables.get("SITE_URL"):
+        return variables["SITE_URL"].rstrip("/") + "/"
+    if variables.get("WILDRYDES_CUSTOM_DOMAIN"):
+        return f"https://{variables['WILDRYDES_CUSTOM_DOMAIN']}/"
+    return api_url(aws, stage) + "/"
+
+
+def rendered_environment(settings_file: Path) -> dict:
+    [rendered] = json.loads(settings_file.read_text()).values()
+    return rendered.get("environment_variables", {})
+
+
+def rest_api_id(aws, stage: str) -> str:
+    """The REST API Zappa's stack made for the stage (its resource `Api`)."""
+    cloudformation = aws.client("cloudformation")
+    return cloudformation.describe_stack_resource(
+        StackName=function_name(stage), LogicalResourceId="Api"
+    )["StackResourceDetail"]["PhysicalResourceId"]
+
+
+def apply_gateway_responses(aws, stage: str, home: str) -> bool:
+    """The stage's API answers its own errors as gateway_responses says; a change is deployed
+    to the stage (API Gateway serves an API's changes once deployed). Unchanged: nothing is
+    written, no deployment. True when something changed."""
+    apigateway = aws.client("apigateway")
+    api = rest_api_id(aws, stage)
+    changed = []
+    for response_type, wanted in gateway_responses(home).items():
+        try:
+            current = apigateway.get_gateway_response(restApiId=api, responseType=response_type)
+        except apigateway.exceptions.NotFoundException:
+            current = {}
+        # (Only a status of ours is compared: AWS may report a type's own status, 429...)
+        if all(current.get(key) == value for key, value in wanted.items()):
+            continue
+        apigateway.put_gateway_response(restApiId=api, responseType=response_type, **wanted)
+        changed.append(response_type)
+    if not changed:
+        return False
+    apigateway.create_deployment(
+        restApiId=api, stageName=stage, description="Wild Rydes: API Gateway's own answers"
+    )
+    say(f'API Gateway\'s own answers (a page, or {{"detail": ...}}): {", ".join(changed)}')
+    return True
+
+
 def collect_static(environment: dict, python: Path = LAMBDA_VENV / "bin" / "python") -> None:
     """collectstatic to the stage's bucket, run here with the stage's settings (`environment`:
     its Zappa environment_variables) and the package's own dependencies (.venv-lambda, which
@@ -657,41 +796,70 @@ def user() -> str:
         return "someone"
 
 
+class LockLost(SystemExit):
+    """The stage's lock is no longer this command's: it was taken over (it went unrenewed
+    past its lapse: this machine asleep or cut off) or removed (`make unlock`)."""
+
+
 class DeployLock:
     """One command that changes a stage at a time (`make deploy`, `rollback`, `operator`,
     `destroy`, `deploy/stage.py manage`), from any machine: an object in the stage's Zappa
     bucket, written only if there is none (S3's conditional write), removed at the end. It
-    names the command holding it, so the one refused says what it waits for."""
+    names the command holding it, so the one refused says what it waits for.
+
+    Its holder renews it while it works (every tenth of its lapse, a write conditional on the
+    ETag of its own last one); a lock unrenewed for longer than its lapse (`ttl_seconds` in
+    it, DEPLOY_LOCK_TTL_SECONDS when written, 10 minutes by default) belonged to a command
+    that stopped without releasing it (killed, crashed, its machine gone) and the next
+    command takes it over, with a write conditional on the ETag it read: of two takers, S3
+    lets one write; the other reads the new lock, fresh, and is refused. Ages are S3's own
+    (its Date against the object's Last-Modified), never two machines' clocks compared."""
 
     def __init__(self, aws, stage: str, account: str, command: str = "deploy"):
         self.s3, self.stage, self.command = aws.client("s3"), stage, command
         self.bucket = f"{APP}-{stage}-zappa-{account}"
         self.token = uuid.uuid4().hex
         self.held = False
+        self.etag = None  # of this command's last write of the lock
+        self.body: dict = {}
+        self.lost: LockLost | None = None  # set by a renewal that found the lock not ours
+        self.ttl = lock_ttl_seconds()
+        self._writing = threading.Lock()  # a renewal at a time (the heartbeat, ensure_held)
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
 
-    def holder(self) -> dict | None:
+    def read(self) -> "LockState | None":
+        """The lock as S3 has it (None: there is none), with its age by S3's clock."""
         from botocore.exceptions import ClientError
 
         try:
-            body = self.s3.get_object(Bucket=self.bucket, Key=DEPLOY_LOCK)["Body"].read()
+            found = self.s3.get_object(Bucket=self.bucket, Key=DEPLOY_LOCK)
         except ClientError as error:
             if error.response["Error"]["Code"] in ("NoSuchKey", "NoSuchBucket", "404"):
                 return None
             raise
+        body = found["Body"].read()
         try:
-            return json.loads(body)
+            holder = json.loads(body)
         except ValueError:
-            return {}
+            holder = {}
+        if not isinstance(holder, dict):
+            holder = {}
+        return LockState(holder, found["ETag"], lock_age(found))
 
-    def busy(self, holder: dict, doing: str) -> str:
-        # A lock written before it named its command (or by hand) was a deploy's.
-        running = LOCKED_COMMANDS.get(holder.get("command"), LOCKED_COMMANDS["deploy"])
+    def holder(self) -> dict | None:
+        found = self.read()
+        return None if found is None else found.holder
+
+    def busy(self, found: "LockState", doing: str) -> str:
+        holder = found.holder
         return (
-            f"Another `{running} STAGE={self.stage}` is running: started by"
+            f"Another `{running_command(holder)} STAGE={self.stage}` is running: started by"
             f" {holder.get('by', 'someone')} at {holder.get('started', '?')} (pid"
-            f" {holder.get('pid', '?')}). Wait for it to finish, then {doing} again. If it was"
-            f" interrupted and nothing is changing {self.stage}, remove its lock: aws s3 rm"
-            f" s3://{self.bucket}/{DEPLOY_LOCK}"
+            f" {holder.get('pid', '?')}), last heard from {ago(found.age)}. Wait for it to"
+            f" finish, then {doing} again. If it was stopped (killed, its machine off), its"
+            f" lock lapses {duration(found.ttl)} after it was last heard from and the next"
+            f" command takes it over; to remove it now: make unlock STAGE={self.stage}"
         )
 
     def acquire(self) -> None:
@@ -701,36 +869,151 @@ class DeployLock:
 
         if self.held:
             return
-        body = {
+        self.body = {
             "by": f"{user()}@{socket.gethostname()}",
             "pid": os.getpid(),
             "started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
             "token": self.token,
             "command": self.command,
+            "ttl_seconds": self.ttl,
+            "renewals": 0,
         }
-        for _ in range(3):
+        found = None
+        for _ in range(5):
             try:
-                self.s3.put_object(
-                    Bucket=self.bucket, Key=DEPLOY_LOCK, Body=json.dumps(body), IfNoneMatch="*"
-                )
+                written = self.s3.put_object(
+                    Bucket=self.bucket, Key=DEPLOY_LOCK, Body=json.dumps(self.body),
+                    IfNoneMatch="*",
+                )  # fmt: skip
             except ClientError as error:
                 code = error.response["Error"]["Code"]
                 if code == "NoSuchBucket":
                     return
-                if code not in ("PreconditionFailed", "ConditionalRequestConflict"):
+                if code not in CONDITION_FAILED:
                     raise
-                holder = self.holder()
-                if holder is None:  # released between the two calls: try again
+                found = self.read()
+                if found is None:  # released between the two calls: try again
                     continue
-                raise SystemExit(self.busy(holder, "run yours")) from None
-            self.held = True
+                if not found.lapsed:
+                    raise SystemExit(self.busy(found, "run yours")) from None
+                if self.take_over(found):
+                    return
+                continue  # renewed, or taken by another command meanwhile: read it again
+            self.hold(written["ETag"])
             return
-        raise SystemExit(self.busy({}, "run yours"))
+        raise SystemExit(self.busy(found or LockState({}, "", 0.0), "run yours"))
+
+    def take_over(self, found: "LockState") -> bool:
+        """The lapsed lock `found` replaced by this command's, if S3 still has that very one."""
+        from botocore.exceptions import ClientError
+
+        try:
+            written = self.s3.put_object(
+                Bucket=self.bucket, Key=DEPLOY_LOCK, Body=json.dumps(self.body),
+                IfMatch=found.etag,
+            )  # fmt: skip
+        except ClientError as error:
+            if error.response["Error"]["Code"] not in (*CONDITION_FAILED, "NoSuchKey", "404"):
+                raise
+            return False
+        holder = found.holder
+        say(
+            f"The `{running_command(holder)} STAGE={self.stage}` started by"
+            f" {holder.get('by', 'someone')} (pid {holder.get('pid', '?')}) at"
+            f" {holder.get('started', '?')} stopped {ago(found.age)} without releasing the"
+            " stage; taking it over."
+        )
+        self.hold(written["ETag"])
+        return True
+
+    def hold(self, etag: str) -> None:
+        self.held, self.etag, self.lost = True, etag, None
+        self._stop.clear()
+        self._heartbeat = threading.Thread(target=self._renew_until_stopped, daemon=True)
+        self._heartbeat.start()
+
+    def _renew_until_stopped(self) -> None:
+        while not self._stop.wait(renewal_interval(self.ttl)):
+            try:
+                self.renew()
+            except LockLost:
+                return  # said by ensure_held, at the command's next step
+            except Exception:  # noqa: S112 (S3 out of reach a moment: the next one tries)
+                continue
+
+    def renew(self) -> None:
+        """The lock written again (its age back to 0), only if it is still this command's."""
+        from botocore.exceptions import ClientError
+
+        with self._writing:
+            if self.lost is not None:
+                raise self.lost
+            if not self.held:
+                return
+            body = {**self.body, "renewals": self.body.get("renewals", 0) + 1}
+            try:
+                written = self.s3.put_object(
+                    Bucket=self.bucket, Key=DEPLOY_LOCK, Body=json.dumps(body), IfMatch=self.etag
+                )
+            except ClientError as error:
+                code = error.response["Error"]["Code"]
+                if code not in (*CONDITION_FAILED, "NoSuchKey", "404", "NoSuchBucket"):
+                    raise
+                self.lost = LockLost(self.lost_sentence())
+                raise self.lost from None
+            self.body, self.etag = body, written["ETag"]
+
+    def lost_sentence(self) -> str:
+        found = self.read()
+        now = (
+            f"`{running_command(found.holder)}` started by {found.holder.get('by', 'someone')}"
+            f" holds it now"
+            if found
+            else "nobody holds it now (removed with `make unlock`)"
+        )
+        return (
+            f"This `{LOCKED_COMMANDS.get(self.command, self.command)} STAGE={self.stage}` lost"
+            f" the stage's lock ({now}): it went unrenewed for over {duration(self.ttl)} (this"
+            " machine asleep or offline?) or was removed. It stops here; what it did so far"
+            f" stays. Check the stage, then run it again."
+        )
+
+    def ensure_held(self) -> None:
+        """Before a step that changes the stage: the lock renewed now, or the command stops
+        (it was taken over meanwhile, or removed)."""
+        if self.held:
+            self.renew()
+
+    def stop_renewing(self) -> None:
+        self._stop.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join()
+            self._heartbeat = None
 
     def release(self) -> None:
-        if self.held and (self.holder() or {}).get("token") == self.token:
-            self.s3.delete_object(Bucket=self.bucket, Key=DEPLOY_LOCK)
+        self.stop_renewing()
+        if self.held and self.lost is None and self.etag:
+            self.remove(self.etag)  # only its own last write, never a lock that replaced it
         self.held = False
+
+    def remove(self, etag: str) -> bool:
+        """The lock deleted if S3 still has the one of this ETag; False if not (renewed,
+        taken over, removed). Where S3 has no conditional delete, read and compared first."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.s3.delete_object(Bucket=self.bucket, Key=DEPLOY_LOCK, IfMatch=etag)
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            if code in (*CONDITION_FAILED, "NoSuchKey", "404", "NoSuchBucket"):
+                return False
+            if code != "NotImplemented":
+                raise
+            found = self.read()
+            if found is None or found.etag != etag:
+                return False
+            self.s3.delete_object(Bucket=self.bucket, Key=DEPLOY_LOCK)
+        return True
 
     def __enter__(self) -> "DeployLock":
         self.acquire()
@@ -738,6 +1021,86 @@ class DeployLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+# S3's answers to a conditional write whose condition does not hold (409: another
+# conditional write to the same key at the same moment).
+CONDITION_FAILED = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
+DEFAULT_LOCK_TTL_SECONDS = 600
+# A lock without ttl_seconds was written by a deploy/stage.py that did not renew it (or by
+# hand): it lapses once longer than any such command could run (a stack's creation is
+# waited for up to an hour, then the package, migrations, a canary's bake).
+UNRENEWED_LOCK_TTL_SECONDS = 3 * 3600
+
+
+@dataclass
+class LockState:
+    holder: dict
+    etag: str
+    age: float  # seconds since it was last written, by S3's clock
+
+    @property
+    def ttl(self) -> float:
+        try:
+            return float(self.holder["ttl_seconds"])
+        except (KeyError, TypeError, ValueError):
+            return float(UNRENEWED_LOCK_TTL_SECONDS)
+
+    @property
+    def lapsed(self) -> bool:
+        return self.age > self.ttl
+
+
+def lock_ttl_seconds() -> float:
+    """How long a lock may go unrenewed before another command takes it over:
+    DEPLOY_LOCK_TTL_SECONDS (the tests shorten it), 10 minutes by default."""
+    value = os.environ.get("DEPLOY_LOCK_TTL_SECONDS", "")
+    try:
+        ttl = float(value) if value else DEFAULT_LOCK_TTL_SECONDS
+    except ValueError:
+        raise SystemExit(
+            f"DEPLOY_LOCK_TTL_SECONDS={value!r} is not a number of seconds (default"
+            f" {DEFAULT_LOCK_TTL_SECONDS})."
+        ) from None
+    if ttl <= 0:
+        raise SystemExit("DEPLOY_LOCK_TTL_SECONDS must be more than 0 seconds.")
+    return ttl
+
+
+def renewal_interval(ttl: float) -> float:
+    """Nine renewals may be missed (S3 out of reach a moment) before the lock lapses."""
+    return ttl / 10
+
+
+def lock_age(answer: dict) -> float:
+    """Seconds since the object was last written, by S3's clock: its Date header against the
+    object's Last-Modified (this machine's clock where an answer has no Date)."""
+    from email.utils import parsedate_to_datetime
+
+    headers = answer.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    try:
+        now = parsedate_to_datetime(headers["date"])
+    except (KeyError, TypeError, ValueError):
+        now = datetime.datetime.now(datetime.UTC)
+    return max(0.0, (now - answer["LastModified"]).total_seconds())
+
+
+def running_command(holder: dict) -> str:
+    # A lock written before it named its command (or by hand) was a deploy's.
+    return LOCKED_COMMANDS.get(holder.get("command"), LOCKED_COMMANDS["deploy"])
+
+
+def duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 120:
+        return f"{seconds} second{'' if seconds == 1 else 's'}"
+    if seconds < 2 * 3600:
+        return f"{round(seconds / 60)} minutes"
+    return f"{round(seconds / 3600)} hours"
+
+
+def ago(seconds: float) -> str:
+    return f"{duration(seconds)} ago"
 
 
 # What each command holding the lock is called in the sentence of the one it refuses.
@@ -811,11 +1174,14 @@ def deploy_locked(aws, lock, stage, account, canary, bake_minutes, poll_seconds)
     name = function_name(stage)
     first = not function_exists(lam, name)
     previous = None if first else (current_alias(lam, name) or {}).get("FunctionVersion")
+    lock.ensure_held()  # still this command's (a build can take minutes)
     zappa("deploy" if first else "update", stage, "-z", str(zip_file), settings_file=settings_file)
     record_site_url(aws, stage, json.loads(settings_file.read_text())[stage])
     if partial_batch_responses.main([stage, "--settings", str(settings_file)]) != 0:
         return 1
     reserve_concurrency(aws, name, int(outputs["FunctionConcurrency"]))
+    apply_gateway_responses(aws, stage, site_url(aws, stage, rendered_environment(settings_file)))
+    lock.ensure_held()
     zappa("manage", stage, "migrate --noinput", settings_file=settings_file)
     rendered = json.loads(settings_file.read_text())[stage]
     environment = {**rendered["environment_variables"], "AWS_REGION": rendered["aws_region"]}
@@ -826,6 +1192,7 @@ def deploy_locked(aws, lock, stage, account, canary, bake_minutes, poll_seconds)
     baking = canary and previous and previous != version
     if baking and not bake(aws, stage, previous, version, canary, bake_minutes, poll_seconds):
         return 1
+    lock.ensure_held()
     promote(lam, name, version)
     say(f"{name}:{ALIAS} -> version {version}")
     print(f"\n{stage} is at {api_url(aws, stage)}/", flush=True)
@@ -959,13 +1326,13 @@ def destroy(stage: str, confirmed: bool) -> int:
     left_buckets = [bucket for bucket in buckets if bucket_exists(s3, bucket)]
     if not (has_function or has_stack or left_buckets):
         raise SystemExit(f"Nothing deleted. {no_stage_here(aws, stage)}")
-    with DeployLock(aws, stage, account, "destroy"):
-        destroy_locked(aws, stage, account, buckets, has_function, has_stack)
+    with DeployLock(aws, stage, account, "destroy") as lock:
+        destroy_locked(aws, lock, stage, account, buckets, has_function, has_stack)
     say(f"{stage} destroyed")
     return 0
 
 
-def destroy_locked(aws, stage, account, buckets, has_function, has_stack) -> None:
+def destroy_locked(aws, lock, stage, account, buckets, has_function, has_stack) -> None:
     s3 = aws.client("s3")
     cloudformation = aws.client("cloudformation")
     if has_function:
@@ -975,6 +1342,9 @@ def destroy_locked(aws, stage, account, buckets, has_function, has_stack) -> Non
         # Not --remove-logs: the function's log group is the stack's (deleted with it), and
         # the API's execution logs are off, so Zappa printed a traceback for that group.
         zappa("undeploy", stage, "--yes", settings_file=settings_file)
+    # The lock goes with the Zappa bucket: no renewal may write it back into the bucket
+    # being emptied (nor can another command take it: it finds no bucket).
+    lock.stop_renewing()
     if has_stack:
         empty_bucket(s3, buckets[0])
         say(f"deleting the stack {stack_name(stage)} (the database leaves a final snapshot)")
@@ -982,7 +1352,6 @@ def destroy_locked(aws, stage, account, buckets, has_function, has_stack) -> Non
         wait_for_deletion(cloudformation, stage)
     # The files bucket is kept by the stack (DeletionPolicy Retain) so an update can never
     # lose uploads; destroying the stage removes it (and what an interrupted destroy left).
-    # (The lock goes with the Zappa bucket.)
     for bucket in buckets:
         empty_bucket(s3, bucket)
 
@@ -1065,6 +1434,48 @@ def operator(stage: str, email: str) -> int:
     with stage_lock(aws, stage, "operator"):
         zappa("manage", stage, command, settings_file=settings_file, echo=False)
     say(f"{email} can sign in at {api_url(aws, stage)}/admin/")
+    return 0
+
+
+def unlock(stage: str, confirmed: bool) -> int:
+    """`make unlock STAGE=...`: the stage's lock removed, once its holder is named and the
+    removal confirmed (typing the stage's name, or --yes as CONFIRM=<stage> gives). Only if
+    S3 still has the lock that was shown: one renewed or taken over meanwhile is left."""
+    aws = session()
+    lock = DeployLock(aws, stage, account_of(aws), "unlock")
+    found = lock.read()
+    if found is None:
+        say(f"Nothing to unlock: no command holds the stage {stage}.")
+        return 0
+    holder = found.holder
+    print(
+        f"The stage {stage} is held by `{running_command(holder)} STAGE={stage}`, started by"
+        f" {holder.get('by', 'someone')} (pid {holder.get('pid', '?')}) at"
+        f" {holder.get('started', '?')}, last heard from {ago(found.age)}."
+    )
+    if found.lapsed:
+        print(f"It stopped without releasing it (its lock lapsed after {duration(found.ttl)}).")
+    else:
+        print(
+            "It is most likely still running (it renews its lock while it works): removing"
+            " its lock lets another command change the stage at the same time. Remove it only"
+            f" if you know it stopped (otherwise it lapses {duration(found.ttl)} after it was"
+            " last heard from)."
+        )
+    if not confirmed:
+        if not sys.stdin.isatty():
+            raise SystemExit(
+                f"Nothing removed. Run `make unlock STAGE={stage} CONFIRM={stage}` to remove it."
+            )
+        if input(f"Type the stage's name ({stage}) to remove its lock: ").strip() != stage:
+            raise SystemExit("Nothing removed.")
+    if not lock.remove(found.etag):
+        raise SystemExit(
+            f"Nothing removed: the lock of {stage} changed since it was read (its command"
+            f" renewed it, so it is running, or another took it over). Run `make unlock"
+            f" STAGE={stage}` again to see who holds it now."
+        )
+    say(f"{stage} unlocked: the next command on it goes ahead.")
     return 0
 
 
@@ -1166,11 +1577,14 @@ CREDENTIALS_REFUSED = {
 }
 
 
+COMMANDS = ["deploy", "rollback", "destroy", "settings", "operator", "manage", "invoke", "unlock"]
+
+
 def run_command(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "command",
-        choices=["deploy", "rollback", "destroy", "settings", "operator", "manage", "invoke"],
+        choices=COMMANDS,
     )
     parser.add_argument("stage")
     parser.add_argument("argument", nargs="?", default="", help="manage: COMMAND, invoke: FUNCTION")
@@ -1199,6 +1613,8 @@ def run_command(argv: list[str]) -> int:
         return destroy(args.stage, args.yes)
     if args.command == "operator":
         return operator(args.stage, args.email)
+    if args.command == "unlock":
+        return unlock(args.stage, args.yes)
     if args.command in ("manage", "invoke"):
         return zappa_command(args.stage, args.command, args.argument)
     if args.offline:

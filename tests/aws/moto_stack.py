@@ -81,6 +81,31 @@ def _list_moto_modules_once() -> None:
         )
 
 
+def _conditional_writes_one_at_a_time() -> None:
+    """S3 applies a conditional write (If-None-Match, If-Match) atomically: of two at once on
+    one key, one fails. moto checks the condition, then writes, in each request's thread, so
+    two at once could both pass. Here moto's object PUTs and DELETEs run one at a time (the
+    stage lock's tests race real processes and threads on one key)."""
+    import threading
+
+    from moto.s3.responses import S3Response
+
+    if getattr(S3Response.put_object, "one_at_a_time", False):
+        return
+    guard = threading.Lock()
+
+    def serialized(original):
+        def one_at_a_time(self):
+            with guard:
+                return original(self)
+
+        one_at_a_time.one_at_a_time = True
+        return one_at_a_time
+
+    for name in ("put_object", "delete_object"):
+        setattr(S3Response, name, serialized(getattr(S3Response, name)))
+
+
 @contextmanager
 def moto_server(account: str = MOTO_DEFAULT_ACCOUNT):
     """moto in a thread of this process, on 127.0.0.1 and a free port; yields its URL.
@@ -91,6 +116,7 @@ def moto_server(account: str = MOTO_DEFAULT_ACCOUNT):
     from moto.server import ThreadedMotoServer
 
     _list_moto_modules_once()
+    _conditional_writes_one_at_a_time()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     previous = os.environ.get("MOTO_ACCOUNT_ID")
     if account != MOTO_DEFAULT_ACCOUNT:

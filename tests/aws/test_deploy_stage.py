@@ -244,6 +244,19 @@ def test_make_deploy_runs_the_whole_stage_against_moto_and_the_real_package(
             # receipt through API Gateway under /ci/: sign-in redirect, page, static files,
             # cookies and a CSRF-checked POST all under the stage's prefix.
             url = stages.api_url(aws, STAGE)
+            # API Gateway's own answers (the function crashed, timed out, the stage
+            # throttled): a page linking the stage's home, or the API's {"detail": ...}.
+            assert "API Gateway's own answers (a page, or" in printed
+            apigateway = aws.client("apigateway")
+            answer = apigateway.get_gateway_response(
+                restApiId=stages.rest_api_id(aws, STAGE), responseType="DEFAULT_5XX"
+            )
+            trouble = "Wild Rydes is having trouble right now. Please try again in a moment."
+            assert json.loads(answer["responseTemplates"]["application/json"]) == {
+                "detail": trouble
+            }
+            assert trouble in answer["responseTemplates"]["text/html"]
+            assert f'<a href="{url}/">' in answer["responseTemplates"]["text/html"]
             for qualifier in ("$LATEST", "live"):  # the queues' trigger, the API's alias
                 configuration = lam.get_function_configuration(
                     FunctionName=function, Qualifier=qualifier
@@ -341,6 +354,7 @@ def test_make_deploy_runs_the_whole_stage_against_moto_and_the_real_package(
             assert "promoting" in printed
             # Nothing changed since the first deploy: no static file uploaded again.
             assert "static files unchanged since they were collected" in printed
+            assert "API Gateway's own answers" not in printed  # unchanged: no API deployment
             assert "deploy.lock" not in str(s3.list_objects_v2(Bucket=zappa_bucket))
 
             # A canary whose bake sees an alarm fire: back on the old version by itself.

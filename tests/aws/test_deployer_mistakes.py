@@ -191,7 +191,10 @@ def test_a_second_deploy_of_a_stage_waits_for_the_first_one(stages, aws):
         second.acquire()
     said = exited.value.code
     assert said.startswith("Another `make deploy STAGE=demo` is running: started by ")
-    assert f"aws s3 rm s3://wildrydes-demo-zappa-{account}/deploy.lock" in said
+    # S3's clock counts whole seconds: written this second or the last.
+    assert re.search(r"last heard from [01] seconds? ago\. Wait for it to finish, then run", said)
+    assert "its lock lapses 10 minutes after it was last heard from" in said
+    assert said.endswith("to remove it now: make unlock STAGE=demo")
     with pytest.raises(SystemExit, match="Another `make deploy STAGE=demo` is running"):
         stages.destroy("demo", confirmed=True)  # nor is a deploying stage destroyed
     assert s3.head_bucket(Bucket=f"wildrydes-demo-zappa-{account}")
@@ -383,7 +386,7 @@ def test_rollback_operator_and_manage_wait_for_the_command_changing_the_stage(
             [sentence] = said.strip().splitlines()  # one sentence, no traceback
             assert sentence.startswith(f"Another `{running} STAGE=demo` is running: started by")
             assert "Wait for it to finish, then run yours again." in sentence
-            assert "aws s3 rm s3://wildrydes-demo-zappa-" in sentence
+            assert sentence.endswith("to remove it now: make unlock STAGE=demo")
             assert "zappa" not in out  # nothing run in the function
         assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "3"
         holder.stdin.close()
@@ -438,3 +441,272 @@ def test_a_canary_interrupted_puts_every_request_back_on_the_version_it_served(
     alias = lam.get_alias(FunctionName=name, Name="live")
     assert alias["FunctionVersion"] == "3"
     assert not alias.get("RoutingConfig", {}).get("AdditionalVersionWeights")
+
+
+# --- a lock its command left behind ----------------------------------------------------
+
+
+def lock_in_s3(aws, account: str) -> dict:
+    body = aws.client("s3").get_object(Bucket=f"wildrydes-demo-zappa-{account}", Key="deploy.lock")
+    return json.loads(body["Body"].read())
+
+
+def wait_until_lapsed(stages, aws, account: str, timeout: float = 30) -> None:
+    """Until S3 counts the stage's lock as older than its lapse (polled, S3's whole seconds)."""
+    import time
+
+    reader = stages.DeployLock(aws, "demo", account)
+    deadline = time.monotonic() + timeout
+    while not (found := reader.read()).lapsed:
+        assert time.monotonic() < deadline, found
+        time.sleep(0.25)
+
+
+def test_a_killed_command_s_lock_is_taken_over_once_it_lapses(stages, aws, released_stage):
+    """`kill -9` of a command holding the stage: its lock stays. While its holder lives it
+    renews it (a command refused well after the lapse), once killed the next command is
+    refused until the lock lapses (2 s here), then takes it over, saying whose it was."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    lam, name = released_stage
+    account = stages.account_of(aws)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_THE_LOCK, str(STAGE_PY), "deploy"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "DEPLOY_LOCK_TTL_SECONDS": "2"},
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        held = lock_in_s3(aws, account)
+        assert held["ttl_seconds"] == 2 and held["pid"] == holder.pid
+        time.sleep(3)  # past its lapse, renewed all along
+        refused_one = stage_py("rollback", "demo")
+        out, said = refused_one.communicate(timeout=120)
+        assert refused_one.returncode == 1, out
+        assert said.startswith("Another `make deploy STAGE=demo` is running: started by")
+        assert lock_in_s3(aws, account)["renewals"] > held["renewals"]
+        os.kill(holder.pid, signal.SIGKILL)  # no `finally`, no release
+        assert holder.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        holder.kill()
+    assert lock_in_s3(aws, account)["token"] == held["token"]  # left behind
+    wait_until_lapsed(stages, aws, account)
+    taker = stage_py("rollback", "demo")
+    out, said = taker.communicate(timeout=120)
+    assert taker.returncode == 0, said
+    took = re.search(
+        r"==> The `make deploy STAGE=demo` started by (\S+) \(pid (\d+)\) at (.+ UTC) stopped"
+        r" (\d+) seconds ago without releasing the stage; taking it over\.",
+        out,
+    )
+    assert took, out
+    assert took.groups()[:3] == (held["by"], str(holder.pid), held["started"])
+    assert int(took[4]) >= 2
+    assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "2"  # was 3
+    listed = aws.client("s3").list_objects_v2(Bucket=f"wildrydes-demo-zappa-{account}")
+    assert "deploy.lock" not in str(listed)  # the taker released it
+
+
+def test_two_commands_taking_over_a_lapsed_lock_at_once_one_wins(stages, aws, monkeypatch):
+    """Four commands find the same lapsed lock at the same moment: S3's write conditional on
+    the ETag they read lets one of them take it; the others read its new lock and wait."""
+    import threading
+
+    account = stages.account_of(aws)
+    bucket = f"wildrydes-demo-zappa-{account}"
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    gone = {"by": "carol@gone", "pid": 7, "started": "2026-12-07 14:02:11 UTC", "token": "x"}
+    s3.put_object(Bucket=bucket, Key="deploy.lock", Body=json.dumps({**gone, "ttl_seconds": 1}))
+    wait_until_lapsed(stages, aws, account)
+    takers = [stages.DeployLock(aws, "demo", account) for _ in range(4)]
+    start = threading.Barrier(len(takers))
+    outcomes = {}
+
+    def take(lock):
+        start.wait()
+        try:
+            lock.acquire()
+            outcomes[lock.token] = "held"
+        except SystemExit as refused:
+            outcomes[lock.token] = refused.code
+
+    threads = [threading.Thread(target=take, args=(lock,)) for lock in takers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    [winner] = [lock for lock in takers if outcomes[lock.token] == "held"]
+    assert lock_in_s3(aws, account)["token"] == winner.token
+    for lock in takers:
+        if lock is not winner:
+            assert outcomes[lock.token].startswith("Another `make deploy STAGE=demo` is running")
+            assert "carol@gone" not in outcomes[lock.token]  # the winner's, not the dead one's
+    winner.release()
+    assert "deploy.lock" not in str(s3.list_objects_v2(Bucket=bucket))
+
+
+def test_a_command_whose_lock_was_taken_over_stops_at_its_next_step(stages, aws, monkeypatch):
+    """A holder that went quiet past its lapse (its machine asleep) and comes back finds the
+    stage taken: its next step stops with a sentence, and it leaves the new lock alone."""
+    monkeypatch.setenv("DEPLOY_LOCK_TTL_SECONDS", "1")
+    account = stages.account_of(aws)
+    aws.client("s3").create_bucket(Bucket=f"wildrydes-demo-zappa-{account}")
+    asleep = stages.DeployLock(aws, "demo", account, "rollback")
+    asleep.acquire()
+    asleep.stop_renewing()  # asleep: no renewal
+    wait_until_lapsed(stages, aws, account)
+    taker = stages.DeployLock(aws, "demo", account)
+    taker.acquire()
+    with pytest.raises(SystemExit) as stopped:
+        asleep.ensure_held()
+    said = stopped.value.code
+    assert said.startswith("This `make rollback STAGE=demo` lost the stage's lock (`make deploy`")
+    assert "It stops here" in said
+    asleep.release()
+    assert lock_in_s3(aws, account)["token"] == taker.token
+    taker.ensure_held()  # renewed: still its own
+    taker.release()
+
+
+def test_make_unlock_names_the_holder_and_removes_only_what_it_showed(
+    stages, aws, monkeypatch, capsys
+):
+    account = stages.account_of(aws)
+    s3 = aws.client("s3")
+    bucket = f"wildrydes-demo-zappa-{account}"
+    s3.create_bucket(Bucket=bucket)
+    assert stages.main(["unlock", "demo"]) == 0
+    assert "Nothing to unlock: no command holds the stage demo." in capsys.readouterr().out
+    gone = {"by": "dave@ci", "pid": 99, "started": "2026-12-07 14:02:11 UTC", "command": "destroy"}
+    s3.put_object(Bucket=bucket, Key="deploy.lock", Body=json.dumps({**gone, "ttl_seconds": 600}))
+    # Not a terminal, no CONFIRM: said, nothing removed.
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    said = refused(stages, ["unlock", "demo"])
+    assert said == "Nothing removed. Run `make unlock STAGE=demo CONFIRM=demo` to remove it."
+    printed = capsys.readouterr().out
+    assert "The stage demo is held by `make destroy STAGE=demo`, started by dave@ci (pid 99)" in (
+        printed
+    )
+    assert "It is most likely still running" in printed
+    # Renewed between the look and the removal: left.
+    real_read = stages.DeployLock.read
+
+    def renewed_meanwhile(lock):
+        found = real_read(lock)
+        s3.put_object(Bucket=bucket, Key="deploy.lock", Body=json.dumps({**gone, "renewals": 1}))
+        return found
+
+    monkeypatch.setattr(stages.DeployLock, "read", renewed_meanwhile)
+    said = refused(stages, ["unlock", "demo", "--yes"])
+    assert said.startswith("Nothing removed: the lock of demo changed since it was read")
+    monkeypatch.setattr(stages.DeployLock, "read", real_read)
+    assert lock_in_s3(aws, account)["renewals"] == 1
+    assert stages.main(["unlock", "demo", "--yes"]) == 0
+    assert "demo unlocked" in capsys.readouterr().out
+    assert "deploy.lock" not in str(s3.list_objects_v2(Bucket=bucket))
+
+
+# --- API Gateway's own answers --------------------------------------------------------
+
+
+def zappa_like_api(aws, stage: str) -> str:
+    """Zappa's stack for the stage, as far as its REST API goes (the logical id `Api`, a
+    method), deployed to the stage; the API's id."""
+    template = {
+        "Resources": {
+            "Api": {
+                "Type": "AWS::ApiGateway::RestApi",
+                "Properties": {"Name": f"wildrydes-{stage}"},
+            },
+            "ANY0": {
+                "Type": "AWS::ApiGateway::Method",
+                "Properties": {
+                    "RestApiId": {"Ref": "Api"},
+                    "ResourceId": {"Fn::GetAtt": ["Api", "RootResourceId"]},
+                    "HttpMethod": "ANY",
+                    "AuthorizationType": "NONE",
+                    "Integration": {
+                        "Type": "AWS_PROXY",
+                        "IntegrationHttpMethod": "POST",
+                        "Uri": f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/"
+                        f"arn:aws:lambda:us-east-1:123456789012:function:wildrydes-{stage}:live"
+                        "/invocations",
+                    },
+                },
+            },
+        }
+    }
+    cloudformation = aws.client("cloudformation")
+    cloudformation.create_stack(StackName=f"wildrydes-{stage}", TemplateBody=json.dumps(template))
+    api = cloudformation.describe_stack_resource(
+        StackName=f"wildrydes-{stage}", LogicalResourceId="Api"
+    )
+    api_id = api["StackResourceDetail"]["PhysicalResourceId"]
+    aws.client("apigateway").create_deployment(restApiId=api_id, stageName=stage)
+    return api_id
+
+
+def test_api_gateway_answers_its_own_errors_with_a_page_or_the_api_s_shape(stages, aws):
+    """What a rider's browser gets when API Gateway answers instead of the function (502,
+    504, 429, a path with no route): a page with a sentence and a link home, not
+    {"message": "Internal server error"}; the pages' fetch() calls get {"detail": ...}."""
+    from html.parser import HTMLParser
+
+    apigateway = aws.client("apigateway")
+    api = zappa_like_api(aws, "demo")
+    home = "https://abc123.execute-api.us-east-1.amazonaws.com/demo/"
+    deployments = len(apigateway.get_deployments(restApiId=api)["items"])
+    assert stages.apply_gateway_responses(aws, "demo", home)
+    assert len(apigateway.get_deployments(restApiId=api)["items"]) == deployments + 1
+    trouble = "Wild Rydes is having trouble right now. Please try again in a moment."
+    busy = "Wild Rydes is very busy right now. Please try again in a moment."
+    refusal = "Wild Rydes could not take this request. Please start again from the home page."
+    said = {
+        "DEFAULT_5XX": (None, trouble),
+        "THROTTLED": (None, busy),
+        "QUOTA_EXCEEDED": (None, busy),
+        "DEFAULT_4XX": (None, refusal),
+        "MISSING_AUTHENTICATION_TOKEN": ("404", "There is no page at this address on Wild Rydes."),
+    }
+
+    class Page(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags, self.links, self.text = [], [], []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append(tag)
+            attrs = dict(attrs)
+            assert not any(name.startswith("on") for name in attrs), (tag, attrs)
+            assert "src" not in attrs, (tag, attrs)  # nothing fetched from anywhere
+            if tag == "a":
+                self.links.append(attrs["href"])
+
+        def handle_data(self, data):
+            self.text.append(data.strip())
+
+    for response_type, (status, sentence) in said.items():
+        answer = apigateway.get_gateway_response(restApiId=api, responseType=response_type)
+        assert answer.get("statusCode") == status
+        templates = answer["responseTemplates"]
+        assert set(templates) == {"application/json", "text/html"}
+        assert json.loads(templates["application/json"]) == {"detail": sentence}
+        assert "$" not in templates["text/html"]  # API Gateway would substitute it
+        page = Page()
+        page.feed(templates["text/html"])
+        assert sentence in page.text
+        assert page.links == [home]
+        assert not {"script", "link", "img", "iframe", "object", "form"} & set(page.tags)
+        headers = answer["responseParameters"]
+        assert headers["gatewayresponse.header.Content-Type"] == "'text/html; charset=utf-8'"
+        assert headers["gatewayresponse.header.Cache-Control"] == "'no-store'"
+    # A redeploy that changes nothing writes nothing and deploys nothing.
+    assert not stages.apply_gateway_responses(aws, "demo", home)
+    assert len(apigateway.get_deployments(restApiId=api)["items"]) == deployments + 1
