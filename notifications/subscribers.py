@@ -9,6 +9,7 @@ and writes the notifications, each with its ride if it has one, with one `bulk_c
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
+from django.utils import dateformat, timezone
 
 from core.money import Money
 from events.registry import refuse_unknown_types
@@ -24,10 +25,26 @@ VERBS = {
 
 
 def payment_message(event_type: str, data: dict, *, unicorn: str | None = None) -> str:
-    """ "Payment of $12.50 registered for your ride with Shadowfax"."""
+    """ "Payment of $12.50 registered for your ride with Shadowfax"; a fee an operator
+    waived says so (waived_message)."""
     money = Money(data["amount_minor"], data["currency"])
+    if event_type == "payments.PaymentDeleted" and data.get("deletion_reason") == "fee_waived":
+        return waived_message(money, data, unicorn=unicorn)
     message = f"Payment of {money} {VERBS[event_type]}"
     return f"{message} for your ride with {unicorn}" if unicorn else message
+
+
+def waived_message(money: Money, data: dict, *, unicorn: str | None) -> str:
+    """ "Your $5.00 fee for the ride with Rocinante on 7 December was waived. You owe
+    nothing for it." The day is the fee's (when it was charged: the ride's cancellation or
+    no-show), in the service area's time; not the day it was waived."""
+    ride = f"the ride with {unicorn}" if unicorn else "your ride"
+    if data.get("registered_at"):
+        charged = timezone.localtime(
+            datetime.fromisoformat(data["registered_at"]), timezone.get_default_timezone()
+        )
+        ride += f" on {dateformat.format(charged, 'j F')}"
+    return f"Your {money} fee for {ride} was waived. You owe nothing for it."
 
 
 def handle_batch(envelopes: list[dict]) -> None:

@@ -8,6 +8,7 @@ from django.utils.html import format_html
 
 from core import admin_csv
 from core.admin import ProjectAdmin
+from core.admin_cells import cut
 from core.admin_actions import apply_to_each, confirmation_page, confirmed
 from core.forms import AmountInMinorUnitsField
 from core.money import Money
@@ -108,18 +109,19 @@ class SubscriptionAdmin(ProjectAdmin, OrganizationScoped, admin.ModelAdmin):
 
 @admin.register(Payment)
 class PaymentAdmin(ProjectAdmin, admin.ModelAdmin):
+    # Who registered a payment is on its page: the list fits 1280 px with both sidebars open.
     list_display = [
         "reference_display",
         "amount_display",
-        "status",
+        "status_display",
         "ride_reference",
-        "payer_email",
+        "payer_email_cut",
         "registered_at",
-        "registered_by",
         "organization",
     ]
     list_filter = [
-        "status", "currency", "registered_at", ("organization", admin.RelatedOnlyFieldListFilter)
+        "status", "deletion_reason", "currency", "registered_at",
+        ("organization", admin.RelatedOnlyFieldListFilter),
     ]  # fmt: skip
     search_fields = ["reference", "payer_email", "=id"]
     search_help_text = (
@@ -131,9 +133,9 @@ class PaymentAdmin(ProjectAdmin, admin.ModelAdmin):
     # Every field is an audit fact: payments change only through the payment services. The
     # amount as people read it, with its currency ("$6.25", not "Amount minor: 625").
     fields = readonly_fields = [
-        "id", "reference", "amount_display", "status", "ride", "payer", "payer_email",
+        "id", "reference", "amount_display", "status_display", "ride", "payer", "payer_email",
         "organization", "payment_list_id", "registered_at", "registered_by", "verified_at",
-        "verified_by", "deleted_at", "deleted_by",
+        "verified_by", "deleted_at", "deleted_by", "deletion_display",
     ]  # fmt: skip
     actions = ["verify_selected", "delete_selected_payments"]
 
@@ -168,6 +170,27 @@ class PaymentAdmin(ProjectAdmin, admin.ModelAdmin):
         # A ride's charge is "ride-<uuid>-fee", 46 characters without a space: it may wrap
         # anywhere, so that amount, status and ride stay in view (a phone showed only it).
         return format_html('<span style="{}">{}</span>', WRAPS_ANYWHERE, payment.reference)
+
+    @admin.display(description="status", ordering="status")
+    def status_display(self, payment):
+        """ "deleted (waived)" for a fee an operator forgave: not money taken back."""
+        if payment.deletion_reason == Payment.DeletionReason.FEE_WAIVED:
+            return f"{payment.get_status_display()} (waived)"
+        return payment.get_status_display()
+
+    @admin.display(description="deletion reason")
+    def deletion_display(self, payment):
+        """Why it was deleted, and by whom, in a sentence finance can act on."""
+        if payment.deletion_reason == Payment.DeletionReason.FEE_WAIVED:
+            return (
+                f"Fee waived by {payment.deleted_by}: the ride's fee was forgiven; the rider "
+                "owes nothing for it."
+            )
+        return None  # nothing to add ("-"): deleted by whoever is named, or not deleted
+
+    @admin.display(description="payer", ordering="payer_email")
+    def payer_email_cut(self, payment):
+        return cut(payment.payer_email)
 
     @admin.display(description="ride", ordering="ride__reference")
     def ride_reference(self, payment):

@@ -30,5 +30,19 @@ MOMENTS = {
 }
 
 
+def deletion_data(payment: Payment) -> dict:
+    """What PaymentDeleted adds to payment_data: why (`deletion_reason`: "fee_waived" when
+    an operator forgave a ride's fee, None for a plain deletion) and when the payment was
+    registered (the day of the charge it takes back). Added fields: a subscriber reads an
+    event written before them, which has neither, as a plain deletion."""
+    return {
+        "deletion_reason": payment.deletion_reason or None,
+        "registered_at": payment.registered_at.isoformat(),
+    }
+
+
 def emit_payment_event(event_type: str, payment: Payment) -> None:
-    emit(event_type, payment_data(payment), occurred_at=getattr(payment, MOMENTS[event_type]))
+    data = payment_data(payment)
+    if event_type == PAYMENT_DELETED:
+        data |= deletion_data(payment)
+    emit(event_type, data, occurred_at=getattr(payment, MOMENTS[event_type]))

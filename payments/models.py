@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 from organizations.models import Organization
 
@@ -73,6 +74,11 @@ class Payment(models.Model):
         VERIFIED = "verified", "verified"
         DELETED = "deleted", "deleted"
 
+    class DeletionReason(models.TextChoices):
+        """Why a payment was deleted, when it was not simply taken back (empty then)."""
+
+        FEE_WAIVED = "fee_waived", "fee waived"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     reference = models.CharField(max_length=64, unique=True)
     amount_minor = models.PositiveBigIntegerField()
@@ -96,12 +102,24 @@ class Payment(models.Model):
     payment_list_id = models.BigIntegerField(
         null=True, blank=True, db_index=True, help_text="The payment list it was imported from."
     )
-    registered_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Given by the change that registers it (a ride's fare: the ride's completed_at, one
+    # clock reading, so both fall on the same day), else the moment of the INSERT.
+    registered_at = models.DateTimeField(default=timezone.now, editable=False, db_index=True)
     registered_by = models.CharField(max_length=120)
     verified_at = models.DateTimeField(null=True, blank=True)
     verified_by = models.CharField(max_length=120, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     deleted_by = models.CharField(max_length=120, blank=True)
+    deletion_reason = models.CharField(
+        max_length=20,
+        blank=True,
+        default="",
+        # The database's own default too: payment lists INSERT their payments in SQL.
+        db_default="",
+        choices=DeletionReason.choices,
+        help_text="Why it was deleted, if not simply taken back: fee waived, an operator "
+        "forgave the ride's fee (the rider owes nothing for it).",
+    )
 
     class Meta:
         ordering = ["-registered_at"]

@@ -44,7 +44,6 @@ def _check_reference_is_free(reference: str) -> None:
         raise Conflict(duplicate_reference_sentence(reference))
 
 
-@transaction.atomic
 @transaction.atomic  # the payment and its event together
 def register_payment(
     *,
@@ -135,7 +134,8 @@ def paying_organization(*, user, service_key=None, chosen=None) -> Organization 
 
 
 def _register(*, amount_minor, currency, reference, actor, ride, payer, payer_email="",
-              organization=None, payment_id=None) -> Payment:  # fmt: skip
+              organization=None, payment_id=None, at=None) -> Payment:  # fmt: skip
+    """`at`: the moment it is registered (default: now)."""
     _check_reference_is_free(reference)
     try:
         with transaction.atomic():  # a savepoint: the caller's transaction stays usable
@@ -150,6 +150,7 @@ def _register(*, amount_minor, currency, reference, actor, ride, payer, payer_em
                 payer_email=canonical_email(payer_email or (payer.email if payer else "")),
                 organization=organization,
                 registered_by=actor_label(actor),
+                registered_at=at or timezone.now(),
             )
     except IntegrityError:  # registered by someone else since the check above
         if payment_id is not None and (done := Payment.objects.filter(id=payment_id).first()):
@@ -168,9 +169,12 @@ def ride_charge_reference(ride, kind: str = "fare") -> str:
 
 
 @transaction.atomic
-def register_ride_charge(*, ride, actor, amount_minor: int, currency: str, kind: str) -> Payment:
+def register_ride_charge(
+    *, ride, actor, amount_minor: int, currency: str, kind: str, at=None
+) -> Payment:
     """A charge of a ride (its fare, a cancellation fee), registered exactly once per kind:
-    for the rides service only (its reference is reserved, see `reserved_reference_sentence`)."""
+    for the rides service only (its reference is reserved, see `reserved_reference_sentence`).
+    `at`: the moment of the ride's change that charges it (default: now)."""
     reference = ride_charge_reference(ride, kind)
     existing = Payment.objects.filter(reference=reference).first()
     if existing is not None:
@@ -182,14 +186,17 @@ def register_ride_charge(*, ride, actor, amount_minor: int, currency: str, kind:
         ride=ride,
         payer=ride.rider,
         actor=actor,
+        at=at,
     )
 
 
 def register_fare_payment(*, ride, actor) -> Payment:
-    """The fare of a completed ride, registered exactly once (its reference is the ride)."""
+    """The fare of a completed ride, registered exactly once (its reference is the ride),
+    at the ride's completion: one clock reading, so a ride completed at 23:59:59.999 has
+    its fare registered (and in BI) on that day, not on the next."""
     return register_ride_charge(
         ride=ride, actor=actor, amount_minor=ride.fare_minor, currency=ride.fare_currency,
-        kind="fare",
+        kind="fare", at=ride.completed_at,
     )  # fmt: skip
 
 
@@ -211,8 +218,9 @@ def verify_payment(*, payment: Payment, actor) -> Payment:
 
 
 @transaction.atomic
-def delete_payment(*, payment: Payment, actor) -> Payment:
-    """Mark the payment deleted; the row stays for the audit trail."""
+def delete_payment(*, payment: Payment, actor, reason: str = "") -> Payment:
+    """Mark the payment deleted; the row stays for the audit trail. `reason`: a
+    Payment.DeletionReason when it is not a plain deletion (kept, and in the event)."""
     payment = _locked(payment)
     if payment.status == Payment.Status.VERIFIED:
         raise Conflict("A verified payment cannot be deleted.")
@@ -221,9 +229,16 @@ def delete_payment(*, payment: Payment, actor) -> Payment:
     payment.status = Payment.Status.DELETED
     payment.deleted_at = timezone.now()
     payment.deleted_by = actor_label(actor)
-    payment.save(update_fields=["status", "deleted_at", "deleted_by"])
+    payment.deletion_reason = reason
+    payment.save(update_fields=["status", "deleted_at", "deleted_by", "deletion_reason"])
     events.emit_payment_event(events.PAYMENT_DELETED, payment)
     return payment
+
+
+def waive_ride_fee(*, payment: Payment, actor) -> Payment:
+    """A ride's fee an operator forgave (rides.services.waive_cancellation_fee): deleted,
+    with the reason, so the payment's page and its event say it was waived, and by whom."""
+    return delete_payment(payment=payment, actor=actor, reason=Payment.DeletionReason.FEE_WAIVED)
 
 
 class SubscriptionLimitExceeded(DomainError):

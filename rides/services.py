@@ -603,8 +603,8 @@ UNICORN_FREED = "rides.UnicornFreed"
 
 def waive_cancellation_fee(*, ride: Ride, by) -> Ride:
     """An operator forgives the fee of a ride the rider cancelled after the arrival or did
-    not board (expired): the ride's fee becomes none and its fee payment is deleted (kept
-    for the audit, payments.services.delete_payment). Once: a ride without a fee is
+    not board (expired): the ride's fee becomes none and its fee payment is deleted as
+    waived (kept for the audit, payments.services.waive_ride_fee). Once: a ride without a fee is
     refused, as is a fee finance already verified as paid (theirs to refund)."""
     ride = settle_ride(_current(ride))
     with transaction.atomic():
@@ -628,7 +628,7 @@ def waive_cancellation_fee(*, ride: Ride, by) -> Ride:
         ride.cancellation_fee_minor = 0
         ride.save(update_fields=["cancellation_fee_minor"])
         if fee is not None and fee.status == fee.Status.REGISTERED:
-            payment_services.delete_payment(payment=fee, actor=by)
+            payment_services.waive_ride_fee(payment=fee, actor=by)
         waived_data = {"waived_minor": waived, "by": actor_label(by)}
         emit(RIDE_FEE_WAIVED, {**ride_event_data(ride), **waived_data})
     return ride

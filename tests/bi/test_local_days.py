@@ -11,8 +11,10 @@ import pytest
 from django.db import connection
 
 from bi import selectors
+from events.models import OutboxEvent
 from payment_lists.services import submit_payment_list
 from payments import services as payments
+from payments.events import PAYMENT_REGISTERED
 from payments.models import Payment
 from rides.models import Ride
 from tests.bi.days import bi_per_day, counts_per_day, local_day, payments_per_day, ride_for
@@ -88,6 +90,15 @@ def test_a_ride_completed_at_23_59_59_999_counts_with_its_fare_that_evening(
     assert counts_per_day(*days, "rides_completed") == {date(2026, 3, 7): 1}
     figures = {d.day: d.minor("USD", "revenue_minor") for d in selectors.daily_figures(*days)}
     assert figures[date(2026, 3, 7)] == ride.fare_minor
+    # The fare payment is registered at the completion (one clock reading, though the clock
+    # moved on between the ride's row and the payment's): finance's registered payments of
+    # the 7th, in the payments table and in BI, hold the fare; the 8th has nothing.
+    fare = Payment.objects.get(pk=ride.fare_payment.pk)
+    assert fare.registered_at == ride.completed_at
+    assert payments_per_day("registered_at") == {(date(2026, 3, 7), "USD"): (1, ride.fare_minor)}
+    assert bi_per_day(*days, "registered") == {(date(2026, 3, 7), "USD"): ride.fare_minor}
+    registered = OutboxEvent.objects.get(type=PAYMENT_REGISTERED)
+    assert registered.occurred_at == ride.completed_at
 
 
 def test_the_days_clocks_change_count_every_event_once_and_add_up_to_the_cent(
