@@ -9,6 +9,9 @@
     python deploy/stage.py invoke STAGE FUNCTION    # e.g. events.aws.relay_on_schedule
     python deploy/stage.py unlock STAGE [--yes]     # remove a stopped command's lock
 
+Each command that changes a stage holds its lock (DeployLock), renewed while it works; one
+left by a command that stopped without releasing it lapses and is taken over.
+
 Credentials and region come from the environment, as the AWS CLI takes them (AWS_PROFILE,
 AWS_ACCESS_KEY_ID..., AWS_REGION or AWS_DEFAULT_REGION; AWS_ENDPOINT_URL for an emulator).
 
@@ -25,7 +28,8 @@ deploy:
     inputs or the settings changed) and runs `zappa deploy` the first time,
     `zappa update` after;
  4. applies what Zappa cannot set: partial batch responses on the SQS event sources, the
-    reserved concurrency the database proxy can serve;
+    reserved concurrency the database proxy can serve, API Gateway's own answers (a page or
+    {"detail": ...} instead of {"message": "Internal server error"}: apply_gateway_responses);
  5. migrates (`zappa manage`, i.e. inside the function) and collects the static files to the
     stage's bucket from this machine (the zip carries none: collect_static), unless they
     were collected from the same inputs (collect_static_if_changed);

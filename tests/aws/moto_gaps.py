@@ -145,6 +145,10 @@ def install() -> None:
     resource_map = parsing.ResourceMap
     if not getattr(resource_map._delete_resource, "tolerates_gone", False):
         resource_map._delete_resource = _delete_if_there(resource_map._delete_resource)
+    # The list too: a stack made in this process before this module was imported (another
+    # test's) cached the model classes without the ones above (AWS::RDS::DBProxy: "NoneType
+    # has no attribute has_cfn_attr" on the stack's outputs).
+    parsing.get_model_list.cache_clear()
     parsing.get_model_map.cache_clear()
     parsing.get_name_type_map.cache_clear()
 
