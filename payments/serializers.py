@@ -61,7 +61,15 @@ class RiderPaymentSerializer(serializers.ModelSerializer):
             "registered_at",
             "verified_at",
             "deleted_at",
+            "deletion_reason",
         ]
+        extra_kwargs = {
+            "deletion_reason": {
+                "help_text": "Why it was deleted, if not simply taken back: fee_waived, an "
+                "operator forgave the ride's fee (the rider owes nothing for it). Empty "
+                "otherwise."
+            }
+        }
 
     def get_amount(self, payment) -> str:
         return Money(payment.amount_minor, payment.currency).as_api()["amount"]

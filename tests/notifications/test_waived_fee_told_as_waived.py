@@ -76,6 +76,12 @@ def test_the_rider_reads_that_the_fee_was_waived_and_they_owe_nothing(
     assert event.data["deletion_reason"] == "fee_waived"
     assert event.data["payment_id"] == str(fee_of(ride).pk)
 
+    # The rider's payments (the API) say so too, not only "deleted".
+    paid = client_for(ride.rider).get("/api/payments/").json()["results"]
+    assert [(p["amount"], p["status"], p["deletion_reason"]) for p in paid] == [
+        ("5.00", "deleted", "fee_waived")
+    ]
+
 
 def test_finance_sees_on_the_payment_that_it_was_waived_and_by_whom(
     clock, operator, finance, django_capture_on_commit_callbacks
