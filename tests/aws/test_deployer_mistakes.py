@@ -191,8 +191,8 @@ def test_a_second_deploy_of_a_stage_waits_for_the_first_one(stages, aws):
         second.acquire()
     said = exited.value.code
     assert said.startswith("Another `make deploy STAGE=demo` is running: started by ")
-    # S3's clock counts whole seconds: written this second or the last.
-    assert re.search(r"last heard from [01] seconds? ago\. Wait for it to finish, then run", said)
+    # S3's clock counts whole seconds (and a busy machine may take one or two between them).
+    assert re.search(r"last heard from [0-9] seconds? ago\. Wait for it to finish, then run", said)
     assert "its lock lapses 10 minutes after it was last heard from" in said
     assert said.endswith("to remove it now: make unlock STAGE=demo")
     with pytest.raises(SystemExit, match="Another `make deploy STAGE=demo` is running"):
@@ -465,7 +465,8 @@ def wait_until_lapsed(stages, aws, account: str, timeout: float = 30) -> None:
 def test_a_killed_command_s_lock_is_taken_over_once_it_lapses(stages, aws, released_stage):
     """`kill -9` of a command holding the stage: its lock stays. While its holder lives it
     renews it (a command refused well after the lapse), once killed the next command is
-    refused until the lock lapses (2 s here), then takes it over, saying whose it was."""
+    refused until the lock lapses (4 s here: renewed every 0.4 s, so a holder starved of CPU
+    for 3 s on a busy machine still keeps it), then takes it over, saying whose it was."""
     import os
     import signal
     import subprocess
@@ -479,13 +480,13 @@ def test_a_killed_command_s_lock_is_taken_over_once_it_lapses(stages, aws, relea
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "DEPLOY_LOCK_TTL_SECONDS": "2"},
+        env={**os.environ, "DEPLOY_LOCK_TTL_SECONDS": "4"},
     )
     try:
         assert holder.stdout.readline().strip() == "held"
         held = lock_in_s3(aws, account)
-        assert held["ttl_seconds"] == 2 and held["pid"] == holder.pid
-        time.sleep(3)  # past its lapse, renewed all along
+        assert held["ttl_seconds"] == 4 and held["pid"] == holder.pid
+        time.sleep(5)  # past its lapse, renewed all along
         refused_one = stage_py("rollback", "demo")
         out, said = refused_one.communicate(timeout=120)
         assert refused_one.returncode == 1, out
@@ -507,7 +508,7 @@ def test_a_killed_command_s_lock_is_taken_over_once_it_lapses(stages, aws, relea
     )
     assert took, out
     assert took.groups()[:3] == (held["by"], str(holder.pid), held["started"])
-    assert int(took[4]) >= 2
+    assert int(took[4]) >= 4
     assert lam.get_alias(FunctionName=name, Name="live")["FunctionVersion"] == "2"  # was 3
     listed = aws.client("s3").list_objects_v2(Bucket=f"wildrydes-demo-zappa-{account}")
     assert "deploy.lock" not in str(listed)  # the taker released it
