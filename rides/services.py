@@ -374,15 +374,18 @@ def _cancellation_fee_minor() -> int:
     return int(settings.RIDE_CANCELLATION_FEE * 100)
 
 
-def _charge_fee(ride: Ride):
+def _charge_fee(ride: Ride, at=None):
+    """The ride's fee, if any, registered once (reference ride-<id>-fee); `at`: the moment
+    of the change that charges it (a cancellation's cancelled_at), else now."""
     if not ride.cancellation_fee_minor:
         return None
-    return payment_services.register_ride_charge(  # reference ride-<id>-fee, once
+    return payment_services.register_ride_charge(
         ride=ride,
         actor="service:rides",
         amount_minor=ride.cancellation_fee_minor,
         currency=ride.fare_currency,
         kind="fee",
+        at=at,
     )
 
 
@@ -442,7 +445,8 @@ def cancel_ride(*, ride: Ride, by) -> Ride:
             update_fields=["status", "cancelled_at", "cancelled_by", "cancellation_fee_minor"]
         )
         _free_unicorn(ride.unicorn, latitude=where.latitude, longitude=where.longitude)
-        ride.fare_payment = _charge_fee(ride)
+        # At the cancellation: one clock reading, so the fee is on the cancellation's day.
+        ride.fare_payment = _charge_fee(ride, at=now)
         emit(RIDE_CANCELLED, {**ride_event_data(ride), "by_operator": operator})
     return ride
 

@@ -16,10 +16,11 @@ from payment_lists.services import submit_payment_list
 from payments import services as payments
 from payments.events import PAYMENT_REGISTERED
 from payments.models import Payment
+from rides import services as rides
 from rides.models import Ride
 from tests.bi.days import bi_per_day, counts_per_day, local_day, payments_per_day, ride_for
 from tests.conftest import client_for
-from tests.factories import SubscriptionFactory, UserFactory
+from tests.factories import SubscriptionFactory, UnicornFactory, UserFactory
 from tests.payment_lists.lists import csv_file
 
 pytestmark = pytest.mark.django_db
@@ -99,6 +100,32 @@ def test_a_ride_completed_at_23_59_59_999_counts_with_its_fare_that_evening(
     assert bi_per_day(*days, "registered") == {(date(2026, 3, 7), "USD"): ride.fare_minor}
     registered = OutboxEvent.objects.get(type=PAYMENT_REGISTERED)
     assert registered.occurred_at == ride.completed_at
+
+
+def test_a_fee_of_a_ride_cancelled_at_23_59_59_999_is_that_evening_s(
+    clock, django_capture_on_commit_callbacks
+):
+    """The rider cancels after the unicorn arrived, at 23:59:59.999: the fee payment is
+    registered at the cancellation (one clock reading), so finance finds it on the 7th."""
+    rider = UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        UnicornFactory()
+        clock.set(datetime(2026, 3, 7, 23, 58))
+        ride = rides.request_ride(rider=rider, pickup=rides.Point(47.6062, -122.3321))
+        clock.set(datetime(2026, 3, 7, 23, 59, 30))
+        Ride.objects.filter(pk=ride.pk).update(arrives_at=clock.moment)
+        ride = rides.settle_ride(Ride.objects.get(pk=ride.pk))  # the unicorn has arrived
+        clock.set(datetime(2026, 3, 7, 23, 59, 59, 999000))
+        ride = rides.cancel_ride(ride=ride, by=rider)
+    assert ride.cancellation_fee_minor == 500
+    assert local_day(ride.cancelled_at) == date(2026, 3, 7)
+
+    fee = Payment.objects.get()
+    assert fee.registered_at == ride.cancelled_at
+    assert payments_per_day("registered_at") == {(date(2026, 3, 7), "USD"): (1, 500)}
+    assert bi_per_day(date(2026, 3, 6), date(2026, 3, 9), "registered") == {
+        (date(2026, 3, 7), "USD"): 500
+    }
 
 
 def test_the_days_clocks_change_count_every_event_once_and_add_up_to_the_cent(
