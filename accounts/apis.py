@@ -64,7 +64,7 @@ class ConfirmApi(_PublicApi):
     )
     def post(self, request):
         data = self.valid_data(serializers.ConfirmSerializer, request)
-        services.confirm_email(email=data["email"], code=data["code"])
+        services.confirm_email(**data)
         return Response({"detail": "Your e-mail is confirmed. You can sign in."})
 
 

@@ -76,13 +76,6 @@ def _count_one_sql() -> str:
     )
 
 
-def peek_attempts(key: str, *, period: float) -> int:
-    """The count in the current window, without counting."""
-    since = timezone.now() - timedelta(seconds=period)
-    counter = AttemptCounter.objects.filter(key=key, window_start__gt=since).first()
-    return counter.count if counter else 0
-
-
 def forget_attempts(key: str) -> None:
     AttemptCounter.objects.filter(key=key).delete()
 

@@ -214,6 +214,10 @@ class ConfirmationCode(models.Model):
 
     Only its hash is stored. Wrong guesses are not counted here but per purpose and
     e-mail address (`accounts.throttles.count_attempt`), so a new code brings no new tries.
+
+    The same e-mail carries a link with a long secret (`link_hash`, its hash only): it has
+    the code's expiry, dies with the code (used, or replaced by a newer e-mail), and works
+    even when the address's wrong-code tries are used up, since it cannot be guessed.
     """
 
     class Purpose(models.TextChoices):
@@ -223,6 +227,7 @@ class ConfirmationCode(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="codes")
     purpose = models.CharField(max_length=16, choices=Purpose.choices, default=Purpose.CONFIRM)
     code_hash = models.CharField(max_length=64)
+    link_hash = models.CharField(max_length=64, blank=True, default="")
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -46,8 +46,41 @@ class CodeField(serializers.RegexField):
         return super().to_internal_value(data)
 
 
-def _code_field():
-    return CodeField()
+class LinkTokenField(serializers.RegexField):
+    """The secret of the e-mailed link (its fragment's `token`): 43 base64url characters."""
+
+    def __init__(self, **kwargs):
+        incomplete = (
+            "This link is not complete. Open it from the e-mail again, or type the code instead."
+        )
+        kwargs.setdefault("error_messages", {"invalid": incomplete, "blank": incomplete})
+        super().__init__(r"^[A-Za-z0-9_-]{43}$", **kwargs)
+
+
+class CodeOrLinkSerializer(serializers.Serializer):
+    """The 6-digit `code` of the e-mail, or its link's `token` instead (the page the link
+    opens sends it). Without a token, the code is required as it always was."""
+
+    code = CodeField()
+    token = LinkTokenField(
+        required=False,
+        write_only=True,
+        help_text="Instead of `code`: the `token` in the fragment of the e-mailed link "
+        "(#email=...&token=...). It works even when the address's code tries are used up.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        data = kwargs.get("data")
+        if hasattr(data, "get") and data.get("token") is not None:
+            self.fields["code"].required = False
+
+    def validate(self, attrs):
+        if "code" in attrs and "token" in attrs:
+            raise serializers.ValidationError(
+                {"token": ["Send the code or the link's token, not both."]}
+            )
+        return attrs
 
 
 class RegisterSerializer(serializers.Serializer):
@@ -62,9 +95,8 @@ class RegisteredSerializer(serializers.Serializer):
     email_sent = serializers.BooleanField()
 
 
-class ConfirmSerializer(serializers.Serializer):
+class ConfirmSerializer(CodeOrLinkSerializer):
     email = CanonicalEmailField()
-    code = _code_field()
 
 
 class ResendSerializer(serializers.Serializer):
@@ -99,9 +131,8 @@ class PasswordResetSerializer(serializers.Serializer):
     email = CanonicalEmailField()
 
 
-class PasswordResetConfirmSerializer(serializers.Serializer):
+class PasswordResetConfirmSerializer(CodeOrLinkSerializer):
     email = CanonicalEmailField()
-    code = _code_field()
     new_password = _password_field()
 
 

@@ -12,6 +12,16 @@ is current: asking for a new code brings no new tries. The count is taken before
 is compared, so concurrent guesses can't exceed the limit either. New codes asked for
 (resend, password reset) are counted per address too, so nobody can have a person's inbox
 filled with them.
+
+Those 5 guesses are spent by whoever types codes for the address, the person or not: anyone
+who knows a rider's e-mail could otherwise keep them from confirming or resetting for a day.
+So the e-mail also carries a link, `SITE_URL/<page>/#email=...&token=...`, whose token is 32
+random bytes (stored as a hash, on the code's row: same expiry, dies with the code). The
+token rides in the URL's fragment, which browsers send to no server (nor in Referer): the
+page's script posts it as `token` instead of `code`. A right token works whatever the count
+(256 bits cannot be guessed in 5 tries or 5 billion); a wrong one is counted like a wrong
+code and refused with one sentence, whether it was used, expired, replaced or never sent.
+An e-mail is sent even when the codes are locked: its link is the way out.
 """
 
 import hashlib
@@ -20,9 +30,11 @@ import logging
 import math
 import secrets
 import time
+import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import quote, urlencode
 
 from django.conf import settings
 from django.contrib.auth import (
@@ -36,6 +48,8 @@ from django.contrib.auth import (
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -93,6 +107,15 @@ def _hash_code(code: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), code.encode(), hashlib.sha256).hexdigest()
 
 
+def _hash_link(token: str) -> str:
+    message = f"link:{token}".encode("utf-8", "surrogatepass")
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _new_link_token() -> str:
+    return secrets.token_urlsafe(32)  # 32 random bytes: 43 characters of base64url
+
+
 def _new_code() -> str:
     return f"{secrets.randbelow(10**6):06d}"
 
@@ -136,36 +159,71 @@ _SUBJECTS = {
     Purpose.CONFIRM: "Your Wild Rydes code: {code}",
     Purpose.RESET: "Your Wild Rydes password reset code: {code}",
 }
-_BODIES = {
-    Purpose.CONFIRM: (
-        "Welcome to Wild Rydes!\n\nYour confirmation code is {code}.\nIt works for {ttl} minutes.\n"
-    ),
-    Purpose.RESET: (
-        "Someone (we hope you) asked to reset the password of your Wild Rydes account.\n\n"
-        "Your reset code is {code}.\nIt works for {ttl} minutes.\n\n"
-        "If it was not you, ignore this e-mail: your password stays as it is.\n"
-    ),
-}
+_PAGES = {Purpose.CONFIRM: "frontend:verify", Purpose.RESET: "frontend:reset-password"}
 
 
-def _issue_code(user: User, purpose: str) -> str:
-    """Store a new code for `user` and `purpose` (an earlier one stops working)."""
-    code = _new_code()
+@dataclass(frozen=True)
+class IssuedCode:
+    """What the e-mail carries: the code to type and the link's token (plain, only here)."""
+
+    code: str
+    token: str
+
+
+def _issue_code(user: User, purpose: str) -> IssuedCode:
+    """Store a new code and link token for `user` and `purpose` (earlier ones stop working)."""
+    issued = IssuedCode(code=_new_code(), token=_new_link_token())
     ConfirmationCode.objects.update_or_create(
         user=user,
         purpose=purpose,
-        defaults={"code_hash": _hash_code(code), "expires_at": timezone.now() + _code_ttl()},
+        defaults={
+            "code_hash": _hash_code(issued.code),
+            "link_hash": _hash_link(issued.token),
+            "expires_at": timezone.now() + _code_ttl(),
+        },
     )
-    return code
+    return issued
 
 
-def _mail_code(user: User, purpose: str, code: str) -> bool:
-    """E-mail the code; False (logged) when the mail service refuses or fails."""
-    ttl = settings.CONFIRMATION_CODE_TTL_MINUTES
+def _code_link(purpose: str, email: str, token: str) -> str | None:
+    """The e-mail's link to the page that uses the token, absolute (SITE_URL), the address
+    and the token in its fragment; None where the site's address is not known."""
+    if not settings.SITE_URL:
+        return None
+    # SITE_URL holds a stage's prefix; reverse() would add the one the last request set.
+    path = reverse(_PAGES[purpose]).removeprefix(get_script_prefix())
+    fragment = urlencode({"email": email, "token": token}, quote_via=quote)
+    return f"{settings.SITE_URL.rstrip('/')}/{path}#{fragment}"
+
+
+def _one_line(text: str) -> str:
+    """Typed text on one line of a plain-text e-mail: control characters and line breaks
+    become spaces, so it cannot add lines (a fake code, a fake link)."""
+    cleaned = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text)
+    return " ".join(cleaned.split())
+
+
+def _code_email(user: User, purpose: str, issued: IssuedCode) -> dict:
+    """The e-mail's subject and text: plain text only, as every e-mail of the project (no
+    HTML part a mail client would render); the link percent-encodes the address."""
+    context = {
+        "purpose": purpose,
+        "code": issued.code,
+        "link": _code_link(purpose, user.email, issued.token),
+        "ttl": settings.CONFIRMATION_CODE_TTL_MINUTES,
+        "email": _one_line(user.email),
+    }
+    return {
+        "subject": _SUBJECTS[purpose].format(code=issued.code),
+        "message": render_to_string("accounts/email/code.txt", context).strip() + "\n",
+    }
+
+
+def _mail_code(user: User, purpose: str, issued: IssuedCode) -> bool:
+    """E-mail the code and link; False (logged) when the mail service refuses or fails."""
     try:
         send_mail(
-            subject=_SUBJECTS[purpose].format(code=code),
-            message=_BODIES[purpose].format(code=code, ttl=ttl),
+            **_code_email(user, purpose, issued),
             from_email=None,
             recipient_list=[user.email],
         )
@@ -198,11 +256,12 @@ def _count_code_request(email: str) -> None:
         )
 
 
-def _codes_locked(purpose: str, email: str) -> bool:
-    from accounts.attempts import peek_attempts
-
-    used = peek_attempts(_attempts_key(purpose, email), period=_code_attempts_window_seconds())
-    return used >= _max_code_attempts()
+def _locked_sentence(retry_after: float) -> str:
+    """The way out of a lockout: the e-mailed link works whatever the count."""
+    return (
+        "Use the link in the e-mail we sent (or ask for a new e-mail), or type a code "
+        f"again in {_in_words(retry_after)}."
+    )
 
 
 def _check_code(*, purpose: str, email: str, code: str) -> ConfirmationCode:
@@ -216,8 +275,7 @@ def _check_code(*, purpose: str, email: str, code: str) -> ConfirmationCode:
     attempt = count_attempt(key, limit=_max_code_attempts(), period=_code_attempts_window_seconds())
     if not attempt.allowed:
         raise AccountError(
-            "This code was tried too many times. "
-            f"Ask for a new code in {_in_words(attempt.retry_after)}."
+            f"Too many wrong codes for this address. {_locked_sentence(attempt.retry_after)}"
         )
     pending = (
         ConfirmationCode.objects.select_related("user")
@@ -235,14 +293,58 @@ def _check_code(*, purpose: str, email: str, code: str) -> ConfirmationCode:
     left = attempt.left
     if not left:
         raise AccountError(
-            "That code is not right, and it has now been tried too many times. "
-            f"Ask for a new code in {_in_words(attempt.retry_after)}."
+            "That code is not right, and that was the last try for this address. "
+            f"{_locked_sentence(attempt.retry_after)}"
         )
     tries = f"{left} {'try' if left == 1 else 'tries'} left."
     # The same sentence whether or not the address has an account or a pending code.
     if purpose == Purpose.CONFIRM:
         raise AccountError(f"That code is not right. {tries}")
     raise AccountError(f"That code is not right or has expired. {tries}")
+
+
+_LINK_REFUSED = {
+    Purpose.CONFIRM: (
+        "This link no longer works: it was already used, it has expired, or a newer e-mail "
+        "replaced it. If you confirmed already, sign in; if not, ask for a new code."
+    ),
+    Purpose.RESET: (
+        "This link no longer works: it was already used, it has expired, or a newer e-mail "
+        "replaced it. Ask for a new e-mail."
+    ),
+}
+
+
+def _check_link(*, purpose: str, email: str, token: str) -> ConfirmationCode:
+    """The pending code row if `token` is its link's; else AccountError, one sentence
+    whatever the reason (used, expired, replaced, never sent, no account).
+
+    Counted like a code guess, before the comparison, but never refused for the count: the
+    token is 256 random bits, which no number of guesses finds, and the rider whose code
+    tries someone else used up gets in with it. The row is read by address, the same for a
+    right and a wrong token, and the hashes compared in constant time."""
+    email = canonical_email(email)
+    key = _attempts_key(purpose, email)
+    count_attempt(key, limit=_max_code_attempts(), period=_code_attempts_window_seconds())
+    pending = (
+        ConfirmationCode.objects.select_related("user")
+        .filter(user__email=email, user__is_active=True, purpose=purpose)
+        .first()
+    )
+    expected = pending.link_hash if pending is not None else ""
+    if not expected:  # no row, or one from before links: compare with a hash all the same
+        expected = _hash_link(_new_link_token())
+    matches = hmac.compare_digest(expected, _hash_link(token))
+    if matches and pending.expires_at > timezone.now():
+        forget_attempts(key)
+        return pending
+    raise AccountError(_LINK_REFUSED[purpose])
+
+
+def _check_code_or_link(*, purpose: str, email: str, code: str = "", token: str = ""):
+    if token:
+        return _check_link(purpose=purpose, email=email, token=token)
+    return _check_code(purpose=purpose, email=email, code=code)
 
 
 # --- sign-up and confirmation ---------------------------------------------------------
@@ -275,35 +377,37 @@ def register_rider(*, email: str, password: str, full_name: str = "") -> Registr
     try:
         with transaction.atomic():
             user = User.objects.create_user(email=email, password=password, full_name=full_name)
-            code = _issue_code(user, Purpose.CONFIRM)
+            issued = _issue_code(user, Purpose.CONFIRM)
     except IntegrityError:  # the same e-mail signed up at the same moment
         if User.objects.filter(email=email).exists():
             raise taken from None
         raise
-    return Registration(user=user, email_sent=_mail_code(user, Purpose.CONFIRM, code))
+    return Registration(user=user, email_sent=_mail_code(user, Purpose.CONFIRM, issued))
 
 
 def send_confirmation_code(user: User) -> bool:
     """(Re)issue the sign-up code and e-mail it; an earlier code stops working."""
     with transaction.atomic():
-        code = _issue_code(user, Purpose.CONFIRM)
-    return _mail_code(user, Purpose.CONFIRM, code)
+        issued = _issue_code(user, Purpose.CONFIRM)
+    return _mail_code(user, Purpose.CONFIRM, issued)
 
 
 def resend_confirmation_code(*, email: str) -> None:
-    """Send a fresh code to an unconfirmed account; silent otherwise (no account probing,
-    in the answer or its timing)."""
+    """Send a fresh code and link to an unconfirmed account, even while its codes are locked
+    (the link is the way out); silent otherwise (no account probing, in the answer or its
+    timing)."""
     email = canonical_email(email)
     _count_code_request(email)
     with _no_faster_than(settings.ACCOUNT_ANSWER_FLOOR_SECONDS):
         user = User.objects.filter(email=email, email_confirmed_at=None, is_active=True).first()
-        if user is not None and not _codes_locked(Purpose.CONFIRM, email):
+        if user is not None:
             send_confirmation_code(user)
 
 
-def confirm_email(*, email: str, code: str) -> User:
-    """Confirm the account if the code matches, is fresh and the address has tries left."""
-    pending = _check_code(purpose=Purpose.CONFIRM, email=email, code=code)
+def confirm_email(*, email: str, code: str = "", token: str = "") -> User:
+    """Confirm the account if the code matches, is fresh and the address has tries left; or
+    if the token is the e-mailed link's and fresh."""
+    pending = _check_code_or_link(purpose=Purpose.CONFIRM, email=email, code=code, token=token)
     user = pending.user
     with transaction.atomic():
         user.email_confirmed_at = timezone.now()
@@ -389,27 +493,28 @@ def sign_out_everywhere(*, request) -> None:
 
 
 def request_password_reset(*, email: str) -> None:
-    """E-mail a reset code if an active account has this address. Whatever the address,
-    the caller learns nothing: same answer, and no faster or slower."""
+    """E-mail a reset code and link if an active account has this address, even while its
+    codes are locked (the link is the way out). Whatever the address, the caller learns
+    nothing: same answer, and no faster or slower."""
     email = canonical_email(email)
     _count_code_request(email)
     with _no_faster_than(settings.ACCOUNT_ANSWER_FLOOR_SECONDS):
         user = User.objects.filter(email=email, is_active=True).first()
-        if user is None or _codes_locked(Purpose.RESET, email):
+        if user is None:
             _hash_code(_new_code())
             return
         with transaction.atomic():
-            code = _issue_code(user, Purpose.RESET)
-        _mail_code(user, Purpose.RESET, code)
+            issued = _issue_code(user, Purpose.RESET)
+        _mail_code(user, Purpose.RESET, issued)
 
 
-def reset_password(*, email: str, code: str, new_password: str) -> User:
-    """Set a new password with a reset code. Every token and session of the account ends;
-    the address is confirmed (the code reached it)."""
+def reset_password(*, email: str, new_password: str, code: str = "", token: str = "") -> User:
+    """Set a new password with a reset code, or the e-mailed link's token. Every token and
+    session of the account ends; the address is confirmed (the code reached it)."""
     email = canonical_email(email)
     candidate = User.objects.filter(email=email).first() or User(email=email)
     _validate_new_password(new_password, candidate, field="new_password")
-    pending = _check_code(purpose=Purpose.RESET, email=email, code=code)
+    pending = _check_code_or_link(purpose=Purpose.RESET, email=email, code=code, token=token)
     user = pending.user
     with transaction.atomic():
         user.set_password(new_password)

@@ -1,5 +1,12 @@
 // Password reset: ask for a code by e-mail, then set a new password with it. The first
 // answer is the same whether or not an account has the address.
+//
+// The e-mail also carries a link, /reset-password/#email=...&token=...: its token sits in the
+// URL's fragment, which the browser sends to no server and puts in no Referer. Opened so, the
+// page takes the token out of the address bar at once, asks only for the new password, and
+// sends the token instead of a code. The link works even when too many wrong codes were typed
+// for the address (by the rider or by someone else); refused (used, expired, replaced), the
+// page says so and offers the code and a new e-mail.
 
 (() => {
   "use strict";
@@ -8,37 +15,97 @@
 
   const ask = document.querySelector("[data-reset-request-form]");
   const confirm = document.querySelector("[data-reset-confirm-form]");
+  const codeField = confirm.querySelector("[data-code-field]");
+  const emailInput = confirm.elements.namedItem("email");
+
+  // The e-mailed link's address and token, read once and wiped from the URL (history, a
+  // copied address, a screenshot keep no secret).
+  function takeLink() {
+    const params = new URLSearchParams(window.location.hash.slice(1));
+    if (!params.has("token")) return null;
+    window.history.replaceState(window.history.state, "", window.location.pathname + window.location.search);
+    return { email: params.get("email") ?? "", token: params.get("token") };
+  }
+
+  let linkToken = null;
+
+  function showLinkMode(on) {
+    for (const element of document.querySelectorAll("[data-code-lede], [data-code-only]")) element.hidden = on;
+    document.querySelector("[data-link-lede]").hidden = !on;
+    ask.hidden = on;
+    codeField.hidden = on;
+    confirm.elements.namedItem("code").disabled = on; // not checked, not sent
+    // The address the link is for is said in the lede; its field stays in the form (sent, and
+    // the username a password manager saves the new password for), out of sight.
+    confirm.querySelector("[data-email-field]").hidden = on && Boolean(emailInput.value);
+  }
+
+  const link = takeLink();
+  if (link) {
+    linkToken = link.token;
+    emailInput.value = link.email;
+    ask.elements.namedItem("email").value = link.email;
+    document.querySelector("[data-link-email]").textContent = link.email;
+    showLinkMode(true);
+    confirm.elements.namedItem("new_password").focus();
+  }
+
+  function leaveLinkMode() {
+    linkToken = null;
+    showLinkMode(false);
+  }
 
   wireForm(ask, {
     action: ({ email }) => api.post(ask.dataset.apiUrl, { email }),
     success: (answer, { status, button }) => {
       setBusy(button, false);
       announce(status, answer.detail, "success");
-      confirm.elements.namedItem("email").value = ask.elements.namedItem("email").value.trim();
+      emailInput.value = ask.elements.namedItem("email").value.trim();
       confirm.elements.namedItem("code").focus();
     },
   });
 
+  const USED = (error) => error.status === 400 && /^(That code is not right|This link no longer works)/.test(error.message);
+  const send = afterLostTry(
+    ({ email, code, new_password }) =>
+      api.post(confirm.dataset.apiUrl, linkToken !== null ? { email, token: linkToken, new_password } : { email, code, new_password }),
+    { key: (values) => `${values.email}\n${linkToken ?? values.code}`, spent: USED },
+  );
+
   wireForm(confirm, {
-    action: afterLostTry(({ email, code, new_password }) => api.post(confirm.dataset.apiUrl, { email, code, new_password })),
-    fieldFor: () => "code", // a wrong, expired or used-up code: said on the code field
+    action: async (values) => {
+      try {
+        return await send(values);
+      } catch (error) {
+        // The link refused (used, expired, replaced, incomplete): said in the form's status,
+        // with the code field and the request for a new e-mail back. A weak new password is
+        // said on its field, and the link stays.
+        if (linkToken !== null && error.status === 400 && !error.fields?.new_password) {
+          leaveLinkMode();
+          error.fromLink = true;
+        }
+        throw error;
+      }
+    },
+    fieldFor: (error) => (error.fromLink ? null : "code"), // a wrong, expired or used-up code: said on the code field
     success: (answer, { status, button }) => {
-      const link = document.createElement("a");
+      const signIn = document.createElement("a");
       const next = new URL(confirm.dataset.nextUrl, window.location.href);
-      next.searchParams.set("email", confirm.elements.namedItem("email").value.trim());
-      link.href = next.pathname + next.search;
+      next.searchParams.set("email", emailInput.value.trim());
+      signIn.href = next.pathname + next.search;
       if (answer?.lostTry) {
         // The code was used by the try whose answer was lost: most likely that one set it.
         setBusy(button, false);
         announce(status, "Your first try may have set your new password before its answer was lost, which used up the code.", "info");
-        link.textContent = "Sign in with it to check";
-        status.append(" ", link, ".");
+        signIn.textContent = "Sign in with it to check";
+        status.append(" ", signIn, ".");
         return;
       }
+      setBusy(button, false);
       for (const control of confirm.querySelectorAll("input, button")) control.disabled = true;
       announce(status, answer.detail, "success");
-      link.textContent = "Sign in";
-      status.append(" ", link);
+      signIn.textContent = "Sign in";
+      status.append(" ", signIn);
     },
   });
 })();

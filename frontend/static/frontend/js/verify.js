@@ -1,3 +1,9 @@
+// Confirm the e-mail address with the 6-digit code, or with the e-mail's link,
+// /verify/#email=...&token=...: its token sits in the URL's fragment, which the browser sends
+// to no server and puts in no Referer. Opened so, the page takes the token out of the address
+// bar and sends it at once instead of a code; refused (used, expired, replaced), it says so
+// and the code field is back.
+
 (() => {
   "use strict";
 
@@ -14,10 +20,45 @@
   } = window.WildRydes;
 
   const form = document.querySelector("[data-verify-form]");
+  const codeInput = form.elements.namedItem("code");
+
+  function takeLink() {
+    const params = new URLSearchParams(window.location.hash.slice(1));
+    if (!params.has("token")) return null;
+    window.history.replaceState(window.history.state, "", window.location.pathname + window.location.search);
+    return { email: params.get("email") ?? "", token: params.get("token") };
+  }
+
+  let linkToken = null;
+
+  function showLinkMode(on) {
+    document.querySelector("[data-code-lede]").hidden = on;
+    document.querySelector("[data-link-lede]").hidden = !on;
+    form.querySelector("[data-code-field]").hidden = on;
+    codeInput.disabled = on; // not checked, not sent
+  }
+
+  const USED = (error) => error.status === 400 && /^(That code is not right|This link no longer works)/.test(error.message);
+  const send = afterLostTry(
+    ({ email, code }) => api.post(form.dataset.apiUrl, linkToken !== null ? { email, token: linkToken } : { email, code }),
+    { key: (values) => `${values.email}\n${linkToken ?? values.code}`, spent: USED },
+  );
 
   const { status } = wireForm(form, {
-    action: afterLostTry(({ email, code }) => api.post(form.dataset.apiUrl, { email, code })),
-    fieldFor: () => "code", // a wrong, expired or used-up code: said on the code field
+    action: async (values) => {
+      try {
+        return await send(values);
+      } catch (error) {
+        // The link refused: said in the form's status, with the code field back.
+        if (linkToken !== null && error.status === 400) {
+          linkToken = null;
+          showLinkMode(false);
+          error.fromLink = true;
+        }
+        throw error;
+      }
+    },
+    fieldFor: (error) => (error.fromLink ? null : "code"), // a wrong, expired or used-up code: said on the code field
     success: (answer, { button }) => {
       const next = new URL(form.dataset.nextUrl, window.location.href);
       next.searchParams.set("email", formValues(form).email);
@@ -44,12 +85,20 @@
     try {
       const answer = await api.post(form.dataset.resendUrl, { email: formValues(form).email });
       announce(status, answer.detail, "success");
-      form.elements.namedItem("code").value = "";
-      form.elements.namedItem("code").focus();
+      codeInput.value = "";
+      codeInput.focus();
     } catch (error) {
       showError(form, status, error);
     } finally {
       setBusy(resend, false);
     }
   });
+
+  const link = takeLink();
+  if (link) {
+    linkToken = link.token;
+    form.elements.namedItem("email").value = link.email;
+    showLinkMode(true);
+    form.requestSubmit();
+  }
 })();
