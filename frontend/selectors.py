@@ -36,6 +36,7 @@ class Receipt:
     payment_status: str
     distance_km: float | None
     minimum_fare: bool = False  # the trip was short: it cost the minimum (the flat fare)
+    waived_fee: Money | None = None  # the fee an operator forgave (the rider owes nothing)
 
     @property
     def base_fare_label(self) -> str:
@@ -67,6 +68,7 @@ def receipt_for(*, user, ride_id) -> Receipt:
             currency,
         )
     fee_minor = getattr(ride, "cancellation_fee_minor", 0) or 0
+    waived_fee = None
     payment = (
         Payment.objects.filter(ride_id=ride.id, deleted_at__isnull=True)
         .order_by("-registered_at")
@@ -80,6 +82,9 @@ def receipt_for(*, user, ride_id) -> Receipt:
         charged = Money(fee_minor, currency)
     elif ride.status in CHARGED_WHEN_ENDED:
         charged, label = None, "Not charged"
+        waived_fee = _waived_fee(ride)
+        if waived_fee:
+            label = "Fee waived"
     else:
         charged, label = None, "When the ride ends"
     distance, minimum_fare = None, False
@@ -106,4 +111,17 @@ def receipt_for(*, user, ride_id) -> Receipt:
         ),
         distance_km=distance,
         minimum_fare=minimum_fare,
+        waived_fee=waived_fee,
     )
+
+
+def _waived_fee(ride: Ride) -> Money | None:
+    """The fee of `ride` an operator waived (its payment kept, deleted as waived), if any."""
+    from payments.models import Payment  # read-only, as in receipt_for
+
+    waived = (
+        Payment.objects.filter(ride_id=ride.id, deletion_reason=Payment.DeletionReason.FEE_WAIVED)
+        .values_list("amount_minor", "currency")
+        .first()
+    )
+    return Money(*waived) if waived else None

@@ -186,3 +186,20 @@ def test_the_time_of_a_ride_names_its_zone_in_the_hour_the_clocks_go_back(
     client.force_login(rider)
 
     assert shown in receipt_of(client, ride).content.decode()
+
+
+def test_a_fee_an_operator_waived_is_told_as_waived(client, rider, operator):
+    from rides import services as rides
+    from tests.factories import UnicornFactory, arrive_now
+
+    ride = RideFactory(rider=rider, unicorn=UnicornFactory(is_available=False))
+    arrive_now(ride)
+    ride = rides.cancel_ride(ride=ride, by=rider)
+    rides.waive_cancellation_fee(ride=ride, by=operator)
+    client.force_login(rider)
+
+    page = receipt_of(client, ride).content.decode()
+
+    assert "Fee waived" in page
+    assert "The $5.00 fee was waived: you owe nothing for this ride." in page
+    assert "Cancellation fee" not in page
