@@ -106,16 +106,15 @@ class ServiceKeyAdmin(ProjectAdmin, OrganizationScoped, APIKeyModelAdmin):
     """
 
     form = ServiceKeyForm
+    # When and by whom a key was made are on its page: the list fits 1280 px.
     list_display = [
         "prefix",
         "name",
         "service",
         "organization",
         "scopes_column",
-        "created",
         "expiry_date",
         "revoked",
-        "created_by",
     ]
     list_filter = [
         "revoked", "service", "created", ("organization", admin.RelatedOnlyFieldListFilter)

@@ -1,9 +1,11 @@
 """A site-wide admin action: export the selected rows of any change list as CSV.
 
 The columns are the change list's own (`list_display`, as the ModelAdmin gives them for this
-request), with the same headers. Text cells are neutralised against CSV formula injection;
-HTML from display methods (links, progress bars) is reduced to its text. Registered for
-every ModelAdmin by core/admin.py; a ModelAdmin with `actions = None` has no actions at all.
+request), with the same headers; or the ModelAdmin's `csv_columns`, when its list shows
+together what a spreadsheet wants apart (BI's counts and amounts). Text cells are
+neutralised against CSV formula injection; HTML from display methods (links, progress bars)
+is reduced to its text. Registered for every ModelAdmin by core/admin.py; a ModelAdmin with
+`actions = None` has no actions at all.
 """
 
 import csv
@@ -55,7 +57,8 @@ def money(description: str, **kwargs):
 
 
 def columns(model_admin, request) -> list:
-    return [name for name in model_admin.get_list_display(request) if name != "action_checkbox"]
+    names = getattr(model_admin, "csv_columns", None) or model_admin.get_list_display(request)
+    return [name for name in names if name != "action_checkbox"]
 
 
 def _is_money(name, model_admin) -> bool:

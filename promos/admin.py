@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from core.admin import ProjectAdmin
+from core.admin_cells import cut
 from core.forms import AmountInMinorUnitsField
 from core.money import Money
 from promos import selectors
@@ -100,7 +101,7 @@ class CampaignAdmin(ProjectAdmin, admin.ModelAdmin):
 class DiscountAwardAdmin(ProjectAdmin, admin.ModelAdmin):
     list_display = [
         "created_at",
-        "username",
+        "rider",
         "campaign",
         "multiplier",
         "outcome",
@@ -116,6 +117,10 @@ class DiscountAwardAdmin(ProjectAdmin, admin.ModelAdmin):
         {"fare_minor": "fare", "discount_minor": "discount"}.get(f.name, f.name)
         for f in DiscountAward._meta.fields
     ]
+
+    @admin.display(description="rider", ordering="username")
+    def rider(self, award):
+        return cut(award.username)
 
     @admin.display(description="discount", ordering="discount_minor")
     def discount(self, award):

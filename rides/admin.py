@@ -10,6 +10,7 @@ from django.utils.timesince import timesince
 
 from core.admin import ProjectAdmin
 from core.admin_actions import apply_to_each, confirmation_page, confirmed
+from core.admin_cells import cut
 from core.money import Money
 from payments.selectors import payments_managed_by
 from rides import lifecycle, selectors, services
@@ -191,8 +192,9 @@ class ActiveFilter(admin.SimpleListFilter):
 
 @admin.register(Ride)
 class RideAdmin(ProjectAdmin, admin.ModelAdmin):
-    # Short columns, so status, unicorn, rider, fare and age fit at 1280 px.
-    list_display = ["reference", "status", "unicorn", "rider", "fare_display", "age"]
+    # Short columns, so status, unicorn, rider, fare and age fit at 1280 px with both
+    # sidebars open: the unicorn's name wraps, the rider's e-mail is cut (its title whole).
+    list_display = ["reference", "status", "unicorn", "rider_email", "fare_display", "age"]
     list_display_links = ["reference"]
     # No filter by unicorn: with a large fleet its sidebar would list every unicorn.
     # Search by the unicorn's name instead.
@@ -328,6 +330,10 @@ class RideAdmin(ProjectAdmin, admin.ModelAdmin):
             return "None"
         return str(Money(ride.cancellation_fee_minor, ride.fare_currency))
 
+    @admin.display(description="rider", ordering="rider__email")
+    def rider_email(self, ride):
+        return cut(ride.rider.email)
+
     @admin.display(description="fare", ordering="fare_minor")
     def fare_display(self, ride):
         if ride.status in (Ride.Status.CANCELLED, Ride.Status.EXPIRED):
@@ -338,7 +344,8 @@ class RideAdmin(ProjectAdmin, admin.ModelAdmin):
 
     @admin.display(description="age", ordering="-requested_at")
     def age(self, ride):
-        return timesince(ride.requested_at, depth=1).replace("0\xa0minutes", "new")
+        age = timesince(ride.requested_at, depth=1)
+        return "new" if age == "0\xa0minutes" else age  # "10 minutes" read "1new"
 
     @admin.action(description="Cancel selected rides (free of charge)", permissions=["change"])
     def cancel_selected_rides(self, request, queryset):
@@ -449,11 +456,11 @@ def _payments_seen_by(user, ride) -> list:
 
 @admin.register(UnicornApplication)
 class UnicornApplicationAdmin(ProjectAdmin, admin.ModelAdmin):
+    # The gender is on the application's page (and a filter): the list fits 1280 px.
     list_display = [
         "name",
         "color",
-        "gender",
-        "email",
+        "email_cut",
         "status",
         "submitted_at",
         "decided_at",
@@ -468,6 +475,10 @@ class UnicornApplicationAdmin(ProjectAdmin, admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # applications come from the public "apply" page
+
+    @admin.display(description="e-mail", ordering="email")
+    def email_cut(self, application):
+        return cut(application.email)
 
     def _decide(self, request, queryset, decide, verb):
         apply_to_each(

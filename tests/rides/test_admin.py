@@ -158,11 +158,24 @@ def test_the_ride_list_shows_short_columns_and_no_uuid(operator_browser, rider):
     page = operator_browser.get("/admin/rides/ride/")
     html = page.content.decode()
     assert page.context["cl"].list_display[1:] == [
-        "reference", "status", "unicorn", "rider", "fare_display", "age",
+        "reference", "status", "unicorn", "rider_email", "fare_display", "age",
     ]  # fmt: skip
     assert ride.reference in html
     assert f">{ride.id}<" not in html  # the id is only an attribute, never a cell
     assert "not charged" in html
+    # The rider's e-mail is cut where its column ends (admin-site.css); the title holds it.
+    assert f'<span class="cut" title="{rider.email}">{rider.email}</span>' in html
+
+
+def test_a_ride_requested_ten_minutes_ago_is_ten_minutes_old(operator_browser):
+    """The age column turned "10 minutes" into "1new" (it replaced "0 minutes" inside it)."""
+    for minutes, age in [(0, "new"), (10, "10\xa0minutes"), (20, "20\xa0minutes")]:
+        ride = RideFactory()
+        Ride.objects.filter(pk=ride.pk).update(
+            requested_at=timezone.now() - timezone.timedelta(minutes=minutes, seconds=5)
+        )
+        html = operator_browser.get("/admin/rides/ride/", {"q": ride.reference}).content
+        assert f'<td class="field-age">{age}</td>' in html.decode(), minutes
 
 
 def test_rides_needing_attention(operator_browser):
