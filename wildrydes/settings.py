@@ -243,6 +243,9 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", default="America/Los_Angeles")
 USE_I18N = True
 USE_TZ = True
+# A time in the admin and on the server's pages says its zone: "7 Dec 2026, 10:39 PST"
+# (Django's own "Dec. 7, 2026, 10:39 a.m." names none, and wraps into three lines in a list).
+FORMAT_MODULE_PATH = ["wildrydes.formats"]
 
 # --- Static and media files -----------------------------------------------------------
 STATIC_URL = env("DJANGO_STATIC_URL", default="/static/")
