@@ -347,6 +347,26 @@ def _check_code_or_link(*, purpose: str, email: str, code: str = "", token: str 
     return _check_code(purpose=purpose, email=email, code=code)
 
 
+_CODE_TAKEN = {
+    Purpose.CONFIRM: "This code no longer works: it was just used. If it was you, sign in.",
+    Purpose.RESET: (
+        "This code no longer works: it was just used. If it was not you, ask for a new e-mail."
+    ),
+}
+
+
+def _take(pending: ConfirmationCode, *, by_link: bool) -> None:
+    """Use the checked code row up, inside the transaction that acts on it: only the request
+    that deletes it goes on. Another request that passed the check with the same code or
+    link at the same moment (or a row replaced by a newer e-mail, or deleted with a closed
+    account, since the check) is refused with the sentence of what it brought."""
+    taken, _ = ConfirmationCode.objects.filter(
+        pk=pending.pk, code_hash=pending.code_hash, link_hash=pending.link_hash
+    ).delete()
+    if not taken:
+        raise AccountError((_LINK_REFUSED if by_link else _CODE_TAKEN)[pending.purpose])
+
+
 # --- sign-up and confirmation ---------------------------------------------------------
 
 
@@ -410,9 +430,9 @@ def confirm_email(*, email: str, code: str = "", token: str = "") -> User:
     pending = _check_code_or_link(purpose=Purpose.CONFIRM, email=email, code=code, token=token)
     user = pending.user
     with transaction.atomic():
+        _take(pending, by_link=bool(token))
         user.email_confirmed_at = timezone.now()
         user.save(update_fields=["email_confirmed_at"])
-        pending.delete()
     return user
 
 
@@ -517,6 +537,7 @@ def reset_password(*, email: str, new_password: str, code: str = "", token: str 
     pending = _check_code_or_link(purpose=Purpose.RESET, email=email, code=code, token=token)
     user = pending.user
     with transaction.atomic():
+        _take(pending, by_link=bool(token))
         user.set_password(new_password)
         if user.email_confirmed_at is None:
             user.email_confirmed_at = timezone.now()
