@@ -202,11 +202,18 @@ def test_no_admin_page_is_wider_than_a_laptop_with_the_sidebar_open(page, sign_i
                 cut = page.locator("#result_list .cut", has_text="margaret")
                 shown.append(cut.first.get_attribute("title") if cut.count() else "")
                 shown.append(page.locator('img[src="x"]').count())
+                # An everyday address is read whole: only a long one is cut.
+                shown.append(
+                    page.locator("#result_list .cut", has_text="rider@example.com").first.evaluate(
+                        "cell => cell.scrollWidth > cell.clientWidth"
+                    )
+                )
             if path == "/admin/payments/payment/":
                 shown.append(page.locator("#result_list").inner_text())
     assert not too_wide, "wider than the window:\n" + "\n".join(too_wide)
     # The long values were there, whole or in a cut cell's title, and the hostile one as text.
-    rides, rider_title, images, payments = shown
+    rides, rider_title, images, everyday_address_cut, payments = shown
     assert LONG_UNICORN in rides and HOSTILE in rides and images == 0
+    assert not everyday_address_cut, "rider@example.com shown as 'rider@example.c…'"
     assert rider_title == LONG_EMAIL
     assert LONG_ORGANIZATION in payments and "margaret" in payments
