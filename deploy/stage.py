@@ -44,6 +44,7 @@ import argparse
 import datetime
 import hashlib
 import json
+import math
 import os
 import re
 import socket
@@ -845,11 +846,11 @@ class DeployLock:
         body = found["Body"].read()
         try:
             holder = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past Python's depth
             holder = {}
         if not isinstance(holder, dict):
             holder = {}
-        return LockState(holder, found["ETag"], lock_age(found))
+        return LockState(readable_holder(holder), found["ETag"], lock_age(found))
 
     def holder(self) -> dict | None:
         found = self.read()
@@ -1045,10 +1046,17 @@ class LockState:
 
     @property
     def ttl(self) -> float:
+        """Its `ttl_seconds`; a lapse no command writes (missing, not a number, 0 or less,
+        NaN, infinite: a lock made or edited by hand) counts as UNRENEWED_LOCK_TTL_SECONDS, so it
+        neither lapses at once nor stops the sentences that tell it."""
+        value = self.holder.get("ttl_seconds")
         try:
-            return float(self.holder["ttl_seconds"])
-        except (KeyError, TypeError, ValueError):
+            ttl = float(value) if not isinstance(value, bool) else math.nan
+        except (TypeError, ValueError, OverflowError):
+            ttl = math.nan
+        if not math.isfinite(ttl) or ttl <= 0:
             return float(UNRENEWED_LOCK_TTL_SECONDS)
+        return ttl
 
     @property
     def lapsed(self) -> bool:
@@ -1091,7 +1099,30 @@ def lock_age(answer: dict) -> float:
 
 def running_command(holder: dict) -> str:
     # A lock written before it named its command (or by hand) was a deploy's.
-    return LOCKED_COMMANDS.get(holder.get("command"), LOCKED_COMMANDS["deploy"])
+    command = holder.get("command")
+    return LOCKED_COMMANDS.get(command if isinstance(command, str) else "deploy", "make deploy")
+
+
+# What a lock's sentences show of its holder, and at most how much of each.
+SHOWN_HOLDER_FIELDS = ("by", "started", "pid", "command")
+SHOWN_HOLDER_LENGTH = 120
+
+
+def readable_holder(holder: dict) -> dict:
+    """A lock's holder as its sentences show it: the fields they name as one line of text,
+    control characters (a terminal's escape sequences, line breaks) as "?", each cut to
+    SHOWN_HOLDER_LENGTH characters: a lock written by hand says no more than a command's."""
+    readable = dict(holder)
+    for key in SHOWN_HOLDER_FIELDS:
+        if key not in readable:
+            continue
+        value = readable[key]
+        text = value if isinstance(value, str) else json.dumps(value)
+        text = "".join("?" if ord(c) < 32 or 127 <= ord(c) < 160 else c for c in text)
+        if len(text) > SHOWN_HOLDER_LENGTH:
+            text = text[: SHOWN_HOLDER_LENGTH - 1] + "…"
+        readable[key] = text
+    return readable
 
 
 def duration(seconds: float) -> str:
