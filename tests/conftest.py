@@ -313,6 +313,20 @@ def low_sign_in_limits(monkeypatch):
     )
 
 
+@pytest.fixture
+def generous_sign_in_limits(monkeypatch):
+    """Sign-in limits no test reaches (1000 a minute per client address and per e-mail
+    address), for tests about something else than those limits."""
+    from accounts.throttles import AuthAttemptsPerAddress, AuthAttemptsPerEmail
+
+    monkeypatch.setattr(
+        AuthAttemptsPerAddress, "THROTTLE_RATES", {"auth_address": "1000/minute"}, raising=False
+    )
+    monkeypatch.setattr(
+        AuthAttemptsPerEmail, "THROTTLE_RATES", {"auth_email": "1000/minute"}, raising=False
+    )
+
+
 def client_for(user) -> APIClient:
     """An API client that sends `user`'s token, as a real rider app does."""
     client = APIClient()

@@ -14,7 +14,6 @@ import pytest
 from django.core import mail
 from rest_framework.test import APIClient
 
-from accounts.throttles import AuthAttemptsPerAddress, AuthAttemptsPerEmail
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,14 +22,8 @@ NEW_PASSWORD = "a-brand-new-secret-77"
 
 
 @pytest.fixture(autouse=True)
-def _generous_sign_in_rates(monkeypatch, settings):
+def _generous_sign_in_rates(generous_sign_in_limits, settings):
     """The per-address and per-e-mail request rates are not what these tests are about."""
-    monkeypatch.setattr(
-        AuthAttemptsPerAddress, "THROTTLE_RATES", {"auth_address": "1000/minute"}, raising=False
-    )
-    monkeypatch.setattr(
-        AuthAttemptsPerEmail, "THROTTLE_RATES", {"auth_email": "1000/minute"}, raising=False
-    )
     settings.ACCOUNT_ANSWER_FLOOR_SECONDS = 0  # the floor's own tests are in test_self_service
     settings.CONFIRMATION_CODE_MAILS_PER_HOUR = 5  # the default
 

@@ -22,7 +22,6 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import ConfirmationCode
-from accounts.throttles import AuthAttemptsPerAddress, AuthAttemptsPerEmail
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,14 +41,8 @@ A_WRONG_TOKEN = "x" * 43  # the shape of a token (43 base64url characters), not 
 
 
 @pytest.fixture(autouse=True)
-def _site_and_rates(monkeypatch, settings):
+def _site_and_rates(generous_sign_in_limits, settings):
     """The per-address and per-e-mail request rates are not what these tests are about."""
-    monkeypatch.setattr(
-        AuthAttemptsPerAddress, "THROTTLE_RATES", {"auth_address": "1000/minute"}, raising=False
-    )
-    monkeypatch.setattr(
-        AuthAttemptsPerEmail, "THROTTLE_RATES", {"auth_email": "1000/minute"}, raising=False
-    )
     settings.ACCOUNT_ANSWER_FLOOR_SECONDS = 0  # the floor's own tests are in test_self_service
     settings.SITE_URL = "https://rides.example.com"
 

@@ -23,7 +23,6 @@ from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import ConfirmationCode, User
-from accounts.throttles import AuthAttemptsPerAddress, AuthAttemptsPerEmail
 from tests.concurrency import all_at_once
 from tests.factories import UserFactory
 
@@ -35,13 +34,7 @@ LINK_REFUSED = (
 
 
 @pytest.fixture(autouse=True)
-def _setup(monkeypatch, settings):
-    monkeypatch.setattr(
-        AuthAttemptsPerAddress, "THROTTLE_RATES", {"auth_address": "1000/minute"}, raising=False
-    )
-    monkeypatch.setattr(
-        AuthAttemptsPerEmail, "THROTTLE_RATES", {"auth_email": "1000/minute"}, raising=False
-    )
+def _setup(generous_sign_in_limits, monkeypatch, settings):
     settings.ACCOUNT_ANSWER_FLOOR_SECONDS = 0
     settings.SITE_URL = "https://rides.example.com"
     # Both requests pass the check before either goes on: the race, every time.
