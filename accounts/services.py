@@ -549,14 +549,16 @@ def reset_password(*, email: str, new_password: str, code: str = "", token: str 
 
 
 def change_password(*, request, user: User, current_password: str, new_password: str) -> str:
-    """Change the password; every other token and session ends. Returns the new token; the
-    session this request came with (if any) stays signed in."""
+    """Change the password; every other token and session ends, and a pending reset link or
+    code. Returns the new token; the session this request came with (if any) stays signed in."""
     if not user.check_password(current_password):
         raise _field_error("current_password", ["That is not your current password."])
     _validate_new_password(new_password, user, field="new_password")
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password"])
+        # A reset link or code asked for before is for the password that was: it ends.
+        ConfirmationCode.objects.filter(user=user, purpose=Purpose.RESET).delete()
         key = _new_token(user)
     if request.session.get(SESSION_KEY):
         update_session_auth_hash(request, user)
