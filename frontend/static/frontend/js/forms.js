@@ -187,8 +187,18 @@
     };
   }
 
+  // The e-mailed link's address and token (`#email=...&token=...`), read once and wiped from
+  // the URL, so history, a copied address or a screenshot keep no secret; null without one.
+  function takeEmailedLink() {
+    const params = new URLSearchParams(window.location.hash.slice(1));
+    if (!params.has("token")) return null;
+    window.history.replaceState(window.history.state, "", window.location.pathname + window.location.search);
+    return { email: params.get("email") ?? "", token: params.get("token") };
+  }
+
   window.WildRydes = Object.assign(window.WildRydes || {}, {
     afterLostTry,
+    takeEmailedLink,
     formValues,
     checkFields,
     clearFieldErrors,

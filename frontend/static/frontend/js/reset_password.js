@@ -11,21 +11,12 @@
 (() => {
   "use strict";
 
-  const { afterLostTry, api, wireForm, announce, setBusy } = window.WildRydes;
+  const { afterLostTry, api, wireForm, announce, setBusy, takeEmailedLink } = window.WildRydes;
 
   const ask = document.querySelector("[data-reset-request-form]");
   const confirm = document.querySelector("[data-reset-confirm-form]");
   const codeField = confirm.querySelector("[data-code-field]");
   const emailInput = confirm.elements.namedItem("email");
-
-  // The e-mailed link's address and token, read once and wiped from the URL (history, a
-  // copied address, a screenshot keep no secret).
-  function takeLink() {
-    const params = new URLSearchParams(window.location.hash.slice(1));
-    if (!params.has("token")) return null;
-    window.history.replaceState(window.history.state, "", window.location.pathname + window.location.search);
-    return { email: params.get("email") ?? "", token: params.get("token") };
-  }
 
   let linkToken = null;
 
@@ -40,7 +31,7 @@
     confirm.querySelector("[data-email-field]").hidden = on && Boolean(emailInput.value);
   }
 
-  const link = takeLink();
+  const link = takeEmailedLink();
   if (link) {
     linkToken = link.token;
     emailInput.value = link.email;

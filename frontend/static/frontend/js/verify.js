@@ -17,17 +17,11 @@
     announce,
     clearAnnouncement,
     setBusy,
+    takeEmailedLink,
   } = window.WildRydes;
 
   const form = document.querySelector("[data-verify-form]");
   const codeInput = form.elements.namedItem("code");
-
-  function takeLink() {
-    const params = new URLSearchParams(window.location.hash.slice(1));
-    if (!params.has("token")) return null;
-    window.history.replaceState(window.history.state, "", window.location.pathname + window.location.search);
-    return { email: params.get("email") ?? "", token: params.get("token") };
-  }
 
   let linkToken = null;
 
@@ -94,7 +88,7 @@
     }
   });
 
-  const link = takeLink();
+  const link = takeEmailedLink();
   if (link) {
     linkToken = link.token;
     form.elements.namedItem("email").value = link.email;
