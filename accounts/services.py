@@ -250,7 +250,7 @@ def _count_code_request(email: str) -> None:
     if not attempt.allowed:
         raise TooManyCodes(
             f"A new code for this address was asked for {limit} times in the last hour. "
-            "Use the code in the newest e-mail, or try again in "
+            "Use the link or the code in the newest e-mail, or try again in "
             f"{_in_words(attempt.retry_after)}.",
             attempt.retry_after,
         )

@@ -46,8 +46,8 @@ def test_password_reset_mails_to_one_address_stop_at_five_an_hour():
     wait = int(refused["Retry-After"])
     assert 3000 < wait <= 3600
     assert refused.json()["detail"] == (
-        "A new code for this address was asked for 5 times in the last hour. Use the code "
-        "in the newest e-mail, or try again in 60 minutes."
+        "A new code for this address was asked for 5 times in the last hour. Use the link "
+        "or the code in the newest e-mail, or try again in 60 minutes."
     )
     assert len(mail.outbox) == 5
     # The newest code e-mailed still resets the password.
