@@ -81,3 +81,25 @@ def test_a_locked_out_rider_sets_a_new_password_with_the_emailed_link(
     expect(form.get_by_label("Reset code")).to_be_visible()
     screenshot(page, "recovery-link-desktop-used")
     assert Client().login(email="locked@example.com", password=password)
+
+
+def test_a_link_opened_in_a_tab_already_on_the_page_is_read(
+    new_page, live_server, mailoutbox, settings
+):
+    """Pasted into the tab that shows the reset page, the link changes only the fragment (no
+    new page load): the page still reads it."""
+    settings.SITE_URL = live_server.url
+    settings.ACCOUNT_ANSWER_FLOOR_SECONDS = 0
+    UserFactory(email="pasted@example.com")
+    assert api("/api/auth/password/reset/", {"email": "pasted@example.com"}) == 202
+    link = LINK.search(mailoutbox[-1].body).group(0)
+    page = new_page(viewport=PHONE)
+    page.goto(f"{live_server.url}/reset-password/")
+    expect(page.locator("[data-reset-request-form]")).to_be_visible()
+
+    page.goto(link)
+
+    expect(page.locator("[data-link-lede]")).to_have_text(
+        "You opened the link from your e-mail. Choose a new password for pasted@example.com."
+    )
+    assert "token" not in page.url

@@ -189,7 +189,11 @@
 
   // The e-mailed link's address and token (`#email=...&token=...`), read once and wiped from
   // the URL, so history, a copied address or a screenshot keep no secret; null without one.
+  // A newer link opened in the same tab changes only the fragment: the page starts again.
   function takeEmailedLink() {
+    window.addEventListener("hashchange", () => {
+      if (new URLSearchParams(window.location.hash.slice(1)).has("token")) window.location.reload();
+    });
     const params = new URLSearchParams(window.location.hash.slice(1));
     if (!params.has("token")) return null;
     window.history.replaceState(window.history.state, "", window.location.pathname + window.location.search);
