@@ -53,7 +53,7 @@ from django.db.models import Exists, Max, OuterRef, Q, Sum
 from django.utils import timezone
 
 from core.csvsafe import neutralise
-from core.observability import count_metric
+from core.observability import count_metric, timed
 from events.outbox import emit, emit_rows
 from payment_lists import fastpath
 from payment_lists import rows as csv_rows
@@ -636,7 +636,8 @@ def _import_all(payload: dict, payment_list: PaymentList) -> dict:
             if not _deadlock(error) or attempt == DEADLOCK_ATTEMPTS:
                 raise
             logger.warning("List %s: deadlock on import, trying again", payment_list.pk)
-    _clear_staged(payment_list)
+    with timed("clear staged rows"):
+        _clear_staged(payment_list)
     return _output(payload, done=True)
 
 
@@ -658,8 +659,10 @@ def _import(payment_list: PaymentList) -> None:
         raise Stale(f"List #{payment_list.pk} is no longer this run's to import.")
     if locked.step_holder != payment_list.holder or locked.step_done != VERIFY:
         raise ClaimLost(f"List #{payment_list.pk}: another copy of ImportList took it over.")
-    imported = _insert_payments(payment_list)
-    _insert_payment_events(payment_list)
+    with timed("insert payments"):
+        imported = _insert_payments(payment_list)
+    with timed("insert events"):
+        _insert_payment_events(payment_list)
     _mark(
         payment_list,
         status=PaymentList.Status.IMPORTED,
