@@ -2,6 +2,8 @@
 base of every project ModelAdmin (its change list filters only what its page offers; an
 autocomplete field redraws a value it cannot read as an error, not a 500)."""
 
+import re
+
 from django.contrib import admin
 from django.contrib.admin.filters import ListFilter
 from django.contrib.admin.utils import get_fields_from_path
@@ -24,6 +26,18 @@ RELATED_LOOKUPS = ("", "exact", "in")
 # into a range a year, a month or a day long; from 9999 on that range ends after the last
 # date Python knows (ValueError/OverflowError: a 500), so a year stops at 9998.
 DATE_HIERARCHY_PARTS = {"year": range(1, 9999), "month": range(1, 13), "day": range(1, 32)}
+
+# A ride's reference as a rider quotes it: "WR-7K3Q9P", "wr-7k3q9p" or "7K3Q9P".
+_RIDE_REFERENCE = re.compile(r"(WR-)?[0-9A-Z]{6}")
+
+
+def quoted_ride_reference(search_term: str) -> str | None:
+    """The ride reference ("WR-7K3Q9P") an admin search term quotes, with or without "WR-";
+    None if it quotes none (the rides and payments searches look it up by the index)."""
+    term = search_term.strip().upper()
+    if not _RIDE_REFERENCE.fullmatch(term):
+        return None
+    return term if term.startswith("WR-") else f"WR-{term}"
 
 
 class ProjectAdmin:

@@ -1,5 +1,3 @@
-import re
-
 from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
@@ -7,7 +5,7 @@ from django.db.models import Count
 from django.utils.html import format_html
 
 from core import admin_csv
-from core.admin import ProjectAdmin
+from core.admin import ProjectAdmin, quoted_ride_reference
 from core.admin_actions import apply_to_each, confirmation_page, confirmed
 from core.admin_cells import cut
 from core.forms import AmountInMinorUnitsField
@@ -19,8 +17,6 @@ from payments.models import Payment, Subscription, SubscriptionLimit
 from payments.selectors import payments_managed_by
 
 WRAPS_ANYWHERE = "overflow-wrap: anywhere; display: inline-block; min-width: 12ch"
-# A ride's reference as riders quote it (rides.models.new_reference).
-RIDE_REFERENCE = re.compile(r"(WR-)?[0-9A-Z]{6}")
 
 
 class SubscriptionInline(admin.TabularInline):
@@ -157,9 +153,8 @@ class PaymentAdmin(ProjectAdmin, admin.ModelAdmin):
         """The reference a rider quotes (WR-7K3Q9P, with or without "WR-") finds the ride's
         payments, its fare and any fee: their own references are "ride-<id>", which nobody
         reads out. Anything else is searched as before."""
-        term = search_term.strip().upper()
-        if RIDE_REFERENCE.fullmatch(term):
-            reference = term if term.startswith("WR-") else f"WR-{term}"
+        reference = quoted_ride_reference(search_term)
+        if reference:
             found = queryset.filter(ride__reference=reference)
             if found.exists():
                 return found, False

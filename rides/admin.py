@@ -1,5 +1,3 @@
-import re
-
 from django.contrib import admin, messages
 from django.db.models import OuterRef, Subquery
 from django.urls import reverse
@@ -8,7 +6,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 
-from core.admin import ProjectAdmin
+from core.admin import ProjectAdmin, quoted_ride_reference
 from core.admin_actions import apply_to_each, confirmation_page, confirmed
 from core.admin_cells import cut
 from core.money import Money
@@ -254,9 +252,8 @@ class RideAdmin(ProjectAdmin, admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         """A reference finds its ride through the unique index (with or without "WR-")."""
-        term = search_term.strip().upper()
-        if REFERENCE.fullmatch(term):
-            reference = term if term.startswith("WR-") else f"WR-{term}"
+        reference = quoted_ride_reference(search_term)
+        if reference:
             found = queryset.filter(reference=reference)
             if found.exists():
                 return found, False
@@ -399,9 +396,6 @@ def _ride_line(ride) -> str:
 
 def _count(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
-REFERENCE = re.compile(r"(WR-)?[0-9A-Z]{6}")
 
 
 def _point(latitude, longitude) -> str:
