@@ -96,3 +96,20 @@ def test_with_no_unicorn_free_a_rider_on_a_ride_still_hears_of_that_ride(rider_a
     assert response.status_code == 409
     assert f"You already have a ride ({ride.reference})" in response.json()["detail"]
     assert Ride.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_reference_already_taken_books_the_ride_under_a_new_one(rider_api, monkeypatch):
+    """References are 6 random letters: with a million rides, about one booking in 900
+    draws one that is taken. The rider still gets the ride (and one discount), once."""
+    UnicornFactory.create_batch(2)
+    CampaignFactory(tiers=[("0.50", 1)], budget_minor=10_000)
+    taken = RideFactory(status=Ride.Status.COMPLETED).reference
+    draws = iter([taken, "WR-FRESH2"])
+    monkeypatch.setattr("rides.services.new_reference", lambda: next(draws))
+    response = rider_api.post("/api/rides/", {"pickup": SEATTLE}, HTTP_IDEMPOTENCY_KEY="k1")
+    assert response.status_code == 201
+    assert response.json()["reference"] == "WR-FRESH2"
+    assert Ride.objects.filter(reference="WR-FRESH2").count() == 1
+    assert DiscountAward.objects.filter(ride_id=response.json()["id"]).count() == 1
+    assert Unicorn.objects.filter(is_available=False).count() == 2  # the old ride's, and this
