@@ -73,9 +73,19 @@
     return `${Math.round((1 - value) * 100)}% off`;
   }
 
+  // Times as the receipts and e-mails give them: the service area's clock, its zone named
+  // ("7 Dec 2026, 13:17 PST"), whatever zone the rider's device is set to.
+  const timeZone = document.documentElement.dataset.timeZone || undefined;
+  const dateAndTime = new Intl.DateTimeFormat("en-GB", {
+    day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone,
+  });
+  const zoneName = new Intl.DateTimeFormat("en-US", { timeZone, timeZoneName: "short" });
+
   function formatDateTime(iso) {
     if (!iso) return "";
-    return new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso));
+    const moment = new Date(iso);
+    const zone = zoneName.formatToParts(moment).find((part) => part.type === "timeZoneName");
+    return `${dateAndTime.format(moment)}${zone ? ` ${zone.value}` : ""}`;
   }
 
   function formatPoint(point) {
