@@ -1,7 +1,9 @@
 // Confirm the e-mail address with the 6-digit code, or with the e-mail's link,
 // /verify/#email=...&token=...: its token sits in the URL's fragment, which the browser sends
 // to no server and puts in no Referer. Opened so, the page takes the token out of the address
-// bar and sends it at once instead of a code; refused (used, expired, replaced), it says so
+// bar and sends it instead of a code when the rider presses Confirm: never by itself, since
+// mail scanners open links and run their scripts, and an address someone else signed up
+// with would be confirmed without its owner. Refused (used, expired, replaced), it says so
 // and the code field is back.
 
 (() => {
@@ -30,6 +32,9 @@
     document.querySelector("[data-link-lede]").hidden = !on;
     form.querySelector("[data-code-field]").hidden = on;
     codeInput.disabled = on; // not checked, not sent
+    // The address is said in the lede; its field stays in the form (sent), out of sight.
+    form.querySelector("[data-email-field]").hidden = on && Boolean(form.elements.namedItem("email").value);
+    form.querySelector("[data-resend]").hidden = on; // the link is the new code's e-mail
   }
 
   const USED = (error) => error.status === 400 && /^(That code is not right|This link no longer works)/.test(error.message);
@@ -92,7 +97,8 @@
   if (link) {
     linkToken = link.token;
     form.elements.namedItem("email").value = link.email;
+    document.querySelector("[data-link-email]").textContent = link.email;
     showLinkMode(true);
-    form.requestSubmit();
+    form.querySelector("button[type=submit]").focus();
   }
 })();
