@@ -51,7 +51,8 @@
     if (!money) return "—";
     const amount = Number(money.amount);
     try {
-      return new Intl.NumberFormat(undefined, { style: "currency", currency: money.currency }).format(amount);
+      // In the page's language, as the receipts and e-mails write it ("$12.50"), not the phone's.
+      return new Intl.NumberFormat(document.documentElement.lang || "en", { style: "currency", currency: money.currency }).format(amount);
     } catch {
       return `${money.amount} ${money.currency}`;
     }
