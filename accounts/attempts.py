@@ -80,6 +80,11 @@ def forget_attempts(key: str) -> None:
     AttemptCounter.objects.filter(key=key).delete()
 
 
+def forget_attempts_starting(prefix: str) -> None:
+    """Forget every counter whose key starts with `prefix` (an e-mail's per-client ones)."""
+    AttemptCounter.objects.filter(key__startswith=prefix).delete()
+
+
 def _maybe_sweep(now) -> None:
     if random.randrange(_SWEEP_ONE_IN) == 0:  # noqa: S311 (housekeeping, not security)
         AttemptCounter.objects.filter(window_start__lt=now - timedelta(days=7)).delete()

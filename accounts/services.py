@@ -53,10 +53,16 @@ from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from accounts.attempts import attempt_key, count_attempt, forget_attempts
+from accounts.attempts import (
+    attempt_key,
+    count_attempt,
+    forget_attempts,
+    forget_attempts_starting,
+)
 from accounts.authentication import token_ttl
 from accounts.models import PAYMENT_SCOPES, ConfirmationCode, ServiceKey, User, canonical_email
 from accounts.signals import account_closed, account_closing
+from accounts.throttles import from_client_key_prefix
 from core import idempotency
 from core.exceptions import DomainError
 from organizations.selectors import acts_for
@@ -502,6 +508,7 @@ def clear_attempt_limits(user: User) -> None:
         _code_mails_key(user.email),
     ):
         forget_attempts(key)
+    forget_attempts_starting(from_client_key_prefix(user.email))
 
 
 def sign_out_everywhere(*, request) -> None:

@@ -1,9 +1,24 @@
 """Slow down password, token and confirmation-code guessing.
 
-Two limits per endpoint: per client address, and per e-mail address tried (so guesses
-spread over many addresses still hit the account's limit). The e-mail is counted in its
-canonical form (`accounts.models.canonical_email`), the same form the database stores and
-matches exactly, so dotless-i, full-width or upper-case spellings spend the same account's budget.
+Limits per endpoint: per client address, and per e-mail address tried, which is two
+counts (`AuthAttemptsPerEmail`): the e-mail from this client address (strict: 10 a minute),
+then the e-mail from all clients together (looser: 50 a minute), counted only for a try the
+first let through. So a host that knows a rider's e-mail spends only its own budget for it
+and the rider signs in from their phone meanwhile (the per-e-mail limit used to count every
+try from anyone: 10 wrong passwords a minute from one host kept the rider out for as long
+as it went on), while guesses spread over many hosts still hit the account's limit. One
+host counts at most twice its own limit in any period towards the all-clients limit (two
+of its windows can overlap one of that limit's), out of reach of the default.
+
+Every try is counted, before the password is checked (a failure-only count would have to
+count after the check, and concurrent tries could slip past it); a rider's own sign-ins
+spend their own budget, far from its limit. A right password is not let past the
+all-clients limit for a client that has not failed: every fresh host of a spread-out
+guesser is such a client, so that would give it one uncounted guess per host.
+
+The e-mail is counted in its canonical form (`accounts.models.canonical_email`), the same
+form the database stores and matches exactly, so dotless-i, full-width or upper-case
+spellings spend the same account's budget.
 
 The address is REMOTE_ADDR, never the raw X-Forwarded-For: on AWS, Zappa sets REMOTE_ADDR
 to the client address API Gateway saw, while the start of the header is whatever the
@@ -20,6 +35,7 @@ read-then-write cache history. Rates come from REST_FRAMEWORK["DEFAULT_THROTTLE_
 (see README).
 """
 
+import hashlib
 import ipaddress
 import math
 
@@ -38,9 +54,12 @@ class CountedRateThrottle(SimpleRateThrottle):
     def identity(self, request) -> str | None:
         raise NotImplementedError
 
+    def key(self, identity) -> str:
+        return attempt_key(self.scope, identity)
+
     def get_cache_key(self, request, view):
         ident = self.identity(request)
-        return None if ident is None else attempt_key(self.scope, ident)
+        return None if ident is None else self.key(ident)
 
     def allow_request(self, request, view):
         return self.allow(self.identity(request))
@@ -50,7 +69,7 @@ class CountedRateThrottle(SimpleRateThrottle):
         self._retry_after = None
         if self.rate is None or identity is None:
             return True
-        key = attempt_key(self.scope, identity)
+        key = self.key(identity)
         attempt = count_attempt(key, limit=self.num_requests, period=self.duration)
         if attempt.allowed:
             return True
@@ -99,20 +118,62 @@ def email_of(request) -> str | None:
     return email or None
 
 
-class AuthAttemptsPerEmail(CountedRateThrottle):
-    scope = "auth_email"
+class AuthAttemptsPerEmailFromClient(CountedRateThrottle):
+    """Tries at one e-mail address from one client address (AUTH_THROTTLE_RATE_PER_EMAIL);
+    counted by `AuthAttemptsPerEmail`, first. The identity is (e-mail, client address)."""
+
+    scope = "auth_email_client"
 
     def identity(self, request):
+        email = email_of(request)
+        return None if email is None else (email, client_address(request))
+
+    def key(self, identity) -> str:
+        """The e-mail's prefix (`from_client_key_prefix`), then the client's hash: 123
+        characters, and all of an e-mail's counters found (and cleared) by the prefix."""
+        email, client = identity
+        digest = hashlib.sha256(client.encode("utf-8", "surrogatepass")).hexdigest()
+        return from_client_key_prefix(email) + digest[:40]
+
+
+def from_client_key_prefix(email: str) -> str:
+    """What every per-client counter of a canonical e-mail's key starts with."""
+    return attempt_key(AuthAttemptsPerEmailFromClient.scope, email) + ":"
+
+
+class AuthAttemptsPerEmail(CountedRateThrottle):
+    """Tries at one e-mail address: from this client address (`AuthAttemptsPerEmailFromClient`),
+    then, if that allowed the try, from all clients together (this scope,
+    AUTH_THROTTLE_RATE_PER_EMAIL_ALL_CLIENTS). A try one client's budget refuses is not
+    counted in the all-clients one, so no single host can spend it for everyone."""
+
+    scope = "auth_email"
+
+    def email(self, request) -> str | None:
         return email_of(request)
 
-
-class AuthAttemptsPerAccount(CountedRateThrottle):
-    """For a signed-in person's password checks (change, delete): their account's e-mail,
-    the same budget as sign-in guesses on that address."""
-
-    scope = "auth_email"
-
     def identity(self, request):
+        return self.email(request)
+
+    def allow_request(self, request, view):
+        return self.allow_email(self.email(request), client_address(request))
+
+    def allow_email(self, email: str | None, client: str) -> bool:
+        """Count one try at `email` from `client`; False once either budget is spent."""
+        if email is None:
+            return self.allow(None)
+        from_client = AuthAttemptsPerEmailFromClient()
+        if not from_client.allow((email, client)):
+            self._retry_after = from_client.wait()
+            return False
+        return self.allow(email)
+
+
+class AuthAttemptsPerAccount(AuthAttemptsPerEmail):
+    """For a signed-in person's password checks (change, delete): their account's e-mail,
+    the same budgets as sign-in guesses on that address."""
+
+    def email(self, request):
         user = request.user
         if user is None or not getattr(user, "is_authenticated", False):
             return None
@@ -169,16 +230,18 @@ AUTH_THROTTLES = [AuthAttemptsPerAddress, AuthAttemptsPerEmail]
 
 def count_sign_in(request, email) -> int | None:
     """Count a sign-in that does not come through the API (the admin's sign-in page) in the
-    API's own budgets: per client address and per canonical e-mail. None while both allow
-    it; else the seconds to wait (both are counted either way, as DRF counts them)."""
+    API's own budgets: per client address and per canonical e-mail (from this client, then
+    from all). None while they allow it; else the seconds to wait (the address and the
+    e-mail are both counted either way, as DRF counts them)."""
     waits = []
     per_email = canonical_email(email) if isinstance(email, str) else ""
-    for throttle, identity in (
-        (AuthAttemptsPerAddress(), client_address(request)),
-        (AuthAttemptsPerEmail(), per_email or None),
-    ):
-        if not throttle.allow(identity):
-            waits.append(throttle.wait())
+    client = client_address(request)
+    per_address = AuthAttemptsPerAddress()
+    if not per_address.allow(client):
+        waits.append(per_address.wait())
+    per_email_throttle = AuthAttemptsPerEmail()
+    if not per_email_throttle.allow_email(per_email or None, client):
+        waits.append(per_email_throttle.wait())
     return math.ceil(max(waits)) if waits else None
 
 

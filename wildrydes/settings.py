@@ -349,7 +349,11 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "promo_draws": env("PROMO_DRAW_THROTTLE_RATE", default="600/minute"),
         "auth_address": env("AUTH_THROTTLE_RATE_PER_ADDRESS", default="30/minute"),
-        "auth_email": env("AUTH_THROTTLE_RATE_PER_EMAIL", default="10/minute"),
+        # Tries at one e-mail from one client address, then from all clients together
+        # (counted only when the first allows: keep it above twice the first, so no single
+        # host can reach it and keep the rider out). README "Limits", accounts/throttles.py.
+        "auth_email_client": env("AUTH_THROTTLE_RATE_PER_EMAIL", default="10/minute") or None,
+        "auth_email": env("AUTH_THROTTLE_RATE_PER_EMAIL_ALL_CLIENTS", default="50/minute") or None,
         # Writes per caller (429 with Retry-After beyond; an empty value: no limit). The
         # anonymous unicorn applications count per client address, the rest per user or
         # service key. See README "Limits" and docs/security.md.
