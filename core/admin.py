@@ -1,15 +1,17 @@
 """Site-wide admin pieces: every change list can be exported as CSV; ProjectAdmin, the
-base of every project ModelAdmin (its change list filters only what its page offers; an
-autocomplete field redraws a value it cannot read as an error, not a 500)."""
+base of every project ModelAdmin (its change list filters only what its page offers, and
+says so when it cannot use a filter's value; an autocomplete field redraws a value it
+cannot read as an error, not a 500)."""
 
 import re
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.filters import ListFilter
 from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models.constants import LOOKUP_SEP
+from django.http import HttpResponseRedirect
 
 from core.admin_csv import export_as_csv
 
@@ -26,6 +28,11 @@ RELATED_LOOKUPS = ("", "exact", "in")
 # into a range a year, a month or a day long; from 9999 on that range ends after the last
 # date Python knows (ValueError/OverflowError: a 500), so a year stops at 9998.
 DATE_HIERARCHY_PARTS = {"year": range(1, 9999), "month": range(1, 13), "day": range(1, 32)}
+
+FILTER_VALUE_NOT_USED = (
+    "The address asked this list for a filter value it does not know (an old bookmark or an "
+    "edited address?), so it shows everything. Choose a filter on the right instead."
+)
 
 # A ride's reference as a rider quotes it: "WR-7K3Q9P", "wr-7k3q9p" or "7K3Q9P".
 _RIDE_REFERENCE = re.compile(r"(WR-)?[0-9A-Z]{6}")
@@ -56,6 +63,22 @@ class ProjectAdmin:
     An autocomplete field (autocomplete_fields) whose posted value is not a key at all
     (`organization=abc`) redraws the form with its error; Django's widget looked the value
     up as it was and raised ValueError (a 500)."""
+
+    def changelist_view(self, request, extra_context=None):
+        """Django answers a filter value it cannot use (a status it does not know, a date
+        that is not one: an old bookmark, a hand-edited address) with a redirect to `?e=1`
+        and the whole list, saying nothing; and `?e=1` with such a value again with a page
+        titled "Database error" that blames the database installation. Here the whole list
+        says why it is whole, and `?e=1` with filters is the list asked for without `e`."""
+        from django.contrib.admin.views.main import ERROR_FLAG  # as Django's own view does
+
+        if ERROR_FLAG in request.GET and request.method == "GET":
+            if len(request.GET) > 1:
+                query = request.GET.copy()
+                del query[ERROR_FLAG]
+                return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
+            messages.warning(request, FILTER_VALUE_NOT_USED)
+        return super().changelist_view(request, extra_context)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
