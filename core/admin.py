@@ -31,7 +31,7 @@ DATE_HIERARCHY_PARTS = {"year": range(1, 9999), "month": range(1, 13), "day": ra
 
 FILTER_VALUE_NOT_USED = (
     "The address asked this list for a filter value it does not know (an old bookmark or an "
-    "edited address?), so it shows everything. Choose a filter on the right instead."
+    "edited address?), so it shows everything. Choose one of its filters instead."
 )
 
 # A ride's reference as a rider quotes it: "WR-7K3Q9P", "wr-7k3q9p" or "7K3Q9P".
