@@ -2,7 +2,7 @@
 Python Lambda handler that does the same database insert.
 
     .venv/bin/python bench/lambda_bench.py [--rebuild] [--cold-runs 5] [--requests 1000]
-        [--databases sqlite postgres]
+        [--databases sqlite postgres] [--package build/other.zip]
 
 `main()` prints a table and returns the figures as a dict (bench/run.py records them).
 
@@ -10,18 +10,19 @@ Python Lambda handler that does the same database insert.
   zipped and unzipped.
 - Cold start, the headline: each function started as Lambda starts one. A fresh bare
   interpreter runs the runtime's bootstrap, AWS's own runtime interface client
-  (awslambdaric, as in Lambda's python3.12 runtime), which imports the handler (INIT) and
-  asks a Runtime API for its first event; the Runtime API is RuntimeApi below, on loopback
-  (GET .../invocation/next, POST .../invocation/{id}/response). Timed from the spawn to the
-  first answer posted back, so the runtime's start-up, INIT and the first invoke are all
-  in, the same way for both handlers; CPU time (user + system of the whole process, read
-  when it is killed waiting for its next event) is the figure the goal is judged on, wall
-  time is shown too. The first request is `POST /api/unicorn-applications/` (one INSERT) as
-  an API Gateway proxy event; median of several runs, interleaved. For scale, the same for
-  Django alone (the package's Django, no app, no DRF, no Zappa, one view doing the same
-  INSERT): the floor of any Django function.
+  (awslambdaric, as in Lambda's python3.12 runtime), which imports the handler (INIT: the
+  function's, zappa_settings.json's lambda_handler, wildrydes.aws_lambda, which hands each
+  event on to Zappa's handler.py) and asks a Runtime API for its first event; the Runtime
+  API is RuntimeApi below, on loopback (GET .../invocation/next, POST .../invocation/{id}/
+  response). Timed from the spawn to the first answer posted back, so the runtime's
+  start-up, INIT and the first invoke are all in, the same way for both handlers; CPU time
+  (user + system of the whole process, read when it is killed waiting for its next event)
+  is the figure the goal is judged on, wall time is shown too. The first request is
+  `POST /api/unicorn-applications/` (one INSERT) as an API Gateway proxy event; median of
+  several runs, interleaved. For scale, the same for Django alone (the package's Django, no
+  app, no DRF, no Zappa, one view doing the same INSERT): the floor of any Django function.
 - Cold start in-process, as measured before (kept, reported apart): a bare interpreter
-  that sees only the unzipped package and the runtime's boto3 imports Zappa's handler.py
+  that sees only the unzipped package and the runtime's boto3 imports the same handler
   and serves the same first request, timed inside the process from before the import, so
   the interpreter's and the runtime's start-up are left out of both sides (which makes the
   bare side a few ms). The same again without the package's bytecode shows what compiling
@@ -277,8 +278,8 @@ started, cpu_started = time.perf_counter(), time.process_time()
 if os.environ.get("BENCH_EAGER_BOTO3"):
     import boto3  # what Zappa's own zappa.utilities does without the package's lazy patch
 if kind == "django":
-    import handler
-    handle = handler.lambda_handler
+    import handler  # Zappa's, for the warm comparison below
+    from wildrydes.aws_lambda import lambda_handler as handle  # the function's handler
 else:
     import bare_handler
     handle = bare_handler.handler
@@ -363,7 +364,9 @@ def child_env() -> dict:
     }
 
 
-def package(rebuild: bool) -> Path:
+def package(rebuild: bool, zip_path: Path = PACKAGE) -> Path:
+    if zip_path != PACKAGE:  # another build (--package), e.g. to compare two
+        return zip_path
     if rebuild or not PACKAGE.exists():
         # package.sh keeps a zip newer than its sources; --rebuild means a new one.
         env = {**os.environ, "PACKAGE_REBUILD": "1"} if rebuild else None
@@ -575,7 +578,7 @@ def run_runtime(kind: str, task: Path, runtime: Path, env: dict, requests: int) 
         "AWS_LAMBDA_RUNTIME_API": api.address,
         "LAMBDA_TASK_ROOT": str(task),
         "_HANDLER": {
-            "django": "handler.lambda_handler",
+            "django": "wildrydes.aws_lambda.lambda_handler",  # zappa_settings' lambda_handler
             "bare": "bare_handler.handler",
             "floor": "floor_handler.handler",
         }[kind],
@@ -718,8 +721,10 @@ def summarize(under_runtime: dict, runs: dict, warm: dict, requests: int) -> dic
     return figures
 
 
-def measure(cold_runs: int, requests: int, rebuild: bool, databases=DATABASES) -> dict:
-    zip_path = package(rebuild)
+def measure(
+    cold_runs: int, requests: int, rebuild: bool, databases=DATABASES, zip_path: Path = PACKAGE
+) -> dict:
+    zip_path = package(rebuild, zip_path)
     with zipfile.ZipFile(zip_path) as zf:
         entries = zf.infolist()
     figures = {
@@ -924,6 +929,9 @@ def main(argv: list[str] | None = None) -> dict:
         "--databases", nargs="+", choices=DATABASES, default=list(DATABASES),
         help="PostgreSQL (the production database) is the headline when measured",
     )  # fmt: skip
+    parser.add_argument(
+        "--package", type=Path, default=PACKAGE, help="measure this zip instead (not rebuilt)"
+    )
     options = parser.parse_args(argv)
     databases = [name for name in DATABASES if name in options.databases]
     if "postgres" in databases and not pgcluster.available():
@@ -935,7 +943,9 @@ def main(argv: list[str] | None = None) -> dict:
         databases.remove("postgres")
     if not databases:
         parser.error("no database left to measure")
-    figures = measure(options.cold_runs, options.requests, options.rebuild, databases)
+    figures = measure(
+        options.cold_runs, options.requests, options.rebuild, databases, options.package.resolve()
+    )
     print(table(figures))
     return figures
 
