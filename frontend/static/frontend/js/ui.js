@@ -76,11 +76,24 @@
 
   // Times as the receipts and e-mails give them: the service area's clock, its zone named
   // ("7 Dec 2026, 13:17 PST"), whatever zone the rider's device is set to.
-  const timeZone = document.documentElement.dataset.timeZone || undefined;
-  const dateAndTime = new Intl.DateTimeFormat("en-GB", {
-    day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone,
-  });
-  const zoneName = new Intl.DateTimeFormat("en-US", { timeZone, timeZoneName: "short" });
+  // A zone this browser does not know (an older phone's time-zone data, a name added since)
+  // throws a RangeError, which here would stop every script on every page: the phone's own
+  // clock is used instead, still named, so the time read is right.
+  function timeFormats(timeZone) {
+    return [
+      new Intl.DateTimeFormat("en-GB", {
+        day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone,
+      }),
+      new Intl.DateTimeFormat("en-US", { timeZone, timeZoneName: "short" }),
+    ];
+  }
+  let dateAndTime;
+  let zoneName;
+  try {
+    [dateAndTime, zoneName] = timeFormats(document.documentElement.dataset.timeZone || undefined);
+  } catch {
+    [dateAndTime, zoneName] = timeFormats(undefined);
+  }
 
   function formatDateTime(iso) {
     if (!iso) return "";
