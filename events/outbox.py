@@ -1,12 +1,14 @@
 """The outbox: a change's events are written in the change's own transaction.
 
 Nothing leaves before the commit, and a rollback leaves nothing to publish. Once the
-transaction commits, the events are handed on (`events.relay.publish_after_commit`);
-whatever that misses (a process that died right after its commit, SNS out of reach) is
+transaction commits, the events are handed on (`events.relay.publish_after_commit`; of a
+set-based `emit_rows`, one batch: `events.relay.relay_after_commit`); whatever that leaves
+(the rest of a large set, a process that died right after its commit, SNS out of reach) is
 the scheduled relay's.
 """
 
 import json
+import uuid
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, router, transaction
@@ -49,14 +51,17 @@ def emit_rows(
     `data_sql` is an SQL JSON object (the event's data, built by the database) and
     `occurred_at_sql` the moment of the row's change (as `emit`'s `occurred_at`); the row
     is the one `emit` writes, with a version-7 id (this moment's milliseconds, then random)
-    made by the database. Once the transaction commits, a relay pass publishes them
-    (`events.relay.relay_after_commit`); what that pass leaves is the scheduled relay's.
-    Returns how many were written.
+    made by the database. Once the transaction commits, one batch of them is handed on
+    (`events.relay.relay_after_commit`: all of a small set); the rest is the scheduled
+    relay's. Returns how many were written.
     """
-    transaction.on_commit(relay.relay_after_commit, robust=True)
     db = connections[router.db_for_write(OutboxEvent)]
     quote = db.ops.quote_name
     prefix = uuid7().hex[:12]  # the v7 timestamp: this moment, shared by the batch
+    # Every id this call writes lies between these two (any other written in the same
+    # millisecond too, which is as much the relay's to hand on).
+    first, last = (uuid.UUID(prefix + fill * 20) for fill in "0f")
+    transaction.on_commit(lambda: relay.relay_after_commit(first, last), robust=True)
     if db.vendor == "postgresql":
         # "tttttttt-tttt-7" + the random rest of a v4 uuid (its variant bits included).
         new_id = f"('{prefix[:8]}-{prefix[8:]}-7' || substr(gen_random_uuid()::text, 16))::uuid"

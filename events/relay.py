@@ -2,12 +2,14 @@
 or to SNS (`events.sns`) when EVENTS_SNS_TOPIC_ARN is set, whose SQS queues feed
 `events.aws`.
 
-Right after the commit that wrote them (`publish_after_commit`), in the committing thread
-before its caller goes on, unless `settings.EVENTS_DELIVERY` is "relay"; and by the relay
-(`relay_events`: `manage.py relay_events --loop` beside a local server, a schedule on AWS),
-which publishes whatever is still unpublished (a process that died after its commit, SNS
-out of reach, "relay" mode) and retries the deliveries that are due. An event stays
-unpublished until it has been handed on: at least once.
+Right after the commit that wrote them, in the committing thread before its caller goes
+on, unless `settings.EVENTS_DELIVERY` is "relay": the event `emit` wrote
+(`publish_after_commit`), or of a set the database wrote (`emit_rows`), one batch
+(`relay_after_commit`). And by the relay (`relay_events`: `manage.py relay_events --loop`
+beside a local server, a schedule on AWS), which publishes whatever is still unpublished
+(the rest of a set of more than a batch, a process that died after its commit, SNS out of
+reach, "relay" mode) and retries the deliveries that are due. An event stays unpublished
+until it has been handed on: at least once.
 """
 
 import logging
@@ -31,11 +33,18 @@ def publish_after_commit(event: OutboxEvent) -> None:
         publish_events([event.pk], written=event)
 
 
-def relay_after_commit() -> None:
+def relay_after_commit(first, last) -> None:
     """The outbox's after-commit hook for a set of events written by the database
-    (`emit_rows`): a relay pass, within the relay's time budget."""
+    (`emit_rows`, their ids between `first` and `last`): ONE batch of them handed on, at
+    most RELAY_BATCH, so a small set goes out at once, as `emit`'s event does. The rest of
+    a larger set is the scheduled relay's, as are the deliveries due for a retry: a
+    relay pass here would keep the committing thread (a payment list's ImportList) up to
+    EVENTS_RELAY_SECONDS, doing what the schedule does anyway. The set's own events, not
+    the oldest unpublished: a set committed behind the rest of a large one still goes out
+    at once."""
     if settings.EVENTS_DELIVERY != "relay":
-        relay_events()
+        written = OutboxEvent.objects.filter(pk__range=(first, last), published_at__isnull=True)
+        publish_events(written.order_by("pk").values_list("pk", flat=True)[:RELAY_BATCH])
 
 
 def publish_events(event_ids, *, written: OutboxEvent | None = None) -> int:

@@ -621,7 +621,14 @@ verify_subscription = _one_copy_at_a_time(VERIFY, _verify)
 
 def _import_all(payload: dict, payment_list: PaymentList) -> dict:
     """Import the whole list in one transaction (see the module's docstring); then clear
-    its staged rows. Returns done: the state machine's ImportList loop ends at once."""
+    its staged rows. Returns done: the state machine's ImportList loop ends at once.
+
+    Once it commits, the outbox hands on one batch of the list's PaymentRegistered events
+    (events.relay.relay_after_commit: all of a list of up to RELAY_BATCH rows), then its
+    PaymentListImported, and the submitter's mail goes. The payers of a larger list beyond
+    that batch are told by the scheduled relay (events.aws.relay_on_schedule; locally
+    `manage.py relay_events --loop`), not by this step: a relay pass here kept it (and the
+    submitter's mail) up to EVENTS_RELAY_SECONDS for what the schedule publishes anyway."""
     for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
         try:
             with transaction.atomic():

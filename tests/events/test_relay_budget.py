@@ -1,5 +1,8 @@
 """A scheduled relay pass drains whatever backlog it can within its time, batch after
-batch, instead of a fixed batch per pass."""
+batch, instead of a fixed batch per pass. The hook after the commit of a set of events
+written by the database (events.outbox.emit_rows: a payment list's) is no relay pass: it
+hands on one batch of the set's own events, and leaves the rest, and the retries, to the
+schedule."""
 
 import types
 from unittest import mock
@@ -12,6 +15,7 @@ from events import aws, relay, sns
 from events.models import Delivery, OutboxEvent
 from notifications.models import Notification
 from payments import services as payments
+from tests.events.sets import written_by_the_database
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -94,6 +98,81 @@ def test_due_retries_are_all_taken_in_one_pass(batches_of_three):
     assert (result["retried"], result["delivered"]) == (5, 5)
     assert not Delivery.objects.filter(status=Delivery.Status.PENDING).exists()
     assert Notification.objects.count() == 5  # each rider told once all the same
+
+
+def test_after_its_commit_a_set_written_by_the_database_goes_out_one_batch_at_most(
+    batches_of_three, django_capture_on_commit_callbacks
+):
+    rider = UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        written = written_by_the_database(8, payer=rider)
+
+    assert unpublished() == 5  # one batch went: the rest is the scheduled relay's
+    told = set(Notification.objects.values_list("event_id", flat=True))
+    assert len(told) == 3
+    assert told == set(OutboxEvent.objects.filter(published_at__isnull=False).values_list(
+        "id", flat=True))  # fmt: skip
+    assert relay.relay_events()["published"] == 5
+    assert relay.relay_events()["published"] == 0
+    assert sorted(e.data["payment_id"] for e in OutboxEvent.objects.all()) == sorted(written)
+    assert Notification.objects.filter(user=rider).count() == 8  # each payment told once
+    assert len(set(Notification.objects.values_list("event_id", flat=True))) == 8
+
+
+def test_a_set_of_one_batch_goes_out_whole_after_its_commit(
+    batches_of_three, django_capture_on_commit_callbacks
+):
+    rider = UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        written_by_the_database(3, payer=rider)
+
+    assert unpublished() == 0
+    assert Notification.objects.filter(user=rider).count() == 3
+    assert relay.relay_events()["published"] == 0
+
+
+def test_the_batch_after_the_commit_is_the_sets_own_not_an_older_backlog(
+    batches_of_three, django_capture_on_commit_callbacks
+):
+    """A small set committed behind an older backlog (the rest of a large list, an SNS
+    outage) still goes out at once; the backlog is left to the relay, as it was."""
+    old = backlog(4)
+    rider = UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        written_by_the_database(2, payer=rider)
+
+    assert Notification.objects.filter(user=rider).count() == 2
+    left = OutboxEvent.objects.filter(published_at__isnull=True)
+    assert sorted(e.data["payment_id"] for e in left) == sorted(str(p.id) for p in old)
+
+
+def test_the_hook_after_a_sets_commit_retries_no_delivery(
+    batches_of_three, django_capture_on_commit_callbacks
+):
+    """Due retries are the scheduled relay's: the committing thread is not kept for them."""
+    backlog(2)
+    relay.relay_events()
+    for event in OutboxEvent.objects.all():
+        Delivery.objects.create(
+            event=event, subscriber="notifications", status=Delivery.Status.PENDING,
+            next_attempt_at=timezone.now(),
+        )  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=True):
+        written_by_the_database(1, payer=UserFactory())
+
+    assert Delivery.objects.filter(status=Delivery.Status.PENDING).count() == 2
+    assert relay.relay_events() == {"published": 0, "retried": 2, "delivered": 2}
+
+
+def test_in_relay_mode_a_set_waits_for_the_relay(
+    batches_of_three, django_capture_on_commit_callbacks, settings
+):
+    settings.EVENTS_DELIVERY = "relay"
+    with django_capture_on_commit_callbacks(execute=True):
+        written_by_the_database(4, payer=UserFactory())
+
+    assert unpublished() == 4
+    assert relay.relay_events()["published"] == 4
 
 
 def test_on_lambda_the_pass_ends_before_the_invocation_times_out(settings):

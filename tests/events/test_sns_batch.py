@@ -21,6 +21,7 @@ from events.models import OutboxEvent, ProcessedEvent
 from notifications.models import Notification
 from payments import services as payments
 from tests.aws.moto_stack import moto_server, reset
+from tests.events.sets import written_by_the_database
 from tests.events.test_aws_fanout import REGION, Fanout
 from tests.factories import UserFactory
 
@@ -277,6 +278,26 @@ def test_one_event_just_committed_is_one_publish_call(
     assert (
         json.loads(json.loads(message["Body"])["Message"]) == OutboxEvent.objects.get().envelope()
     )
+
+
+def test_a_set_written_by_the_database_publishes_one_batch_after_its_commit(
+    queues, sns_calls, django_capture_on_commit_callbacks, monkeypatch
+):
+    """On AWS the hook after a payment list's commit runs in the step's Lambda: it publishes
+    one batch of the list's events (RELAY_BATCH, here 12), not a relay pass; the scheduled
+    relay publishes the rest, each event once."""
+    monkeypatch.setattr(relay, "RELAY_BATCH", 12)
+    with django_capture_on_commit_callbacks(execute=True):
+        written = written_by_the_database(25, payer=UserFactory())
+
+    assert sns_calls.calls == {"PublishBatch": 2}  # 10 + 2
+    assert OutboxEvent.objects.filter(published_at__isnull=True).count() == 13
+    assert relay.relay_events()["published"] == 13
+    assert relay.relay_events()["published"] == 0
+    # and the relay's batches: 12 (10 + 2), then 1 (one event is one Publish)
+    assert sns_calls.calls == {"PublishBatch": 4, "Publish": 1}
+    sent = [json.loads(json.loads(m["Body"])["Message"]) for m in received(queues, "bi")]
+    assert sorted(envelope["data"]["payment_id"] for envelope in sent) == sorted(written)
 
 
 def test_an_event_too_big_for_sns_is_not_sent_and_the_pass_goes_on(queues, sns_calls):

@@ -115,7 +115,8 @@ def test_a_lists_events_are_delivered_as_soon_as_it_commits(
     organization, django_capture_on_commit_callbacks, rider
 ):
     """No relay run needed: the payer is told and BI counts the payments once the list
-    commits, like any payment registered through the API."""
+    commits, like any payment registered through the API (a list of up to one relay batch:
+    the rest of a larger one is the scheduled relay's, test_events_after_import)."""
     from bi.models import DailyAggregate
     from notifications.models import Notification
 
