@@ -158,6 +158,10 @@ def django_db_setup(django_db_setup, request, django_db_blocker):
     yield
 
 
+# How long a transactional test's flush waits on PostgreSQL for another connection's
+# transaction that is still writing (see _flush_keeps_content_types_and_permissions).
+FLUSH_LOCK_TIMEOUT = "60s"
+
 # What the migrations and their post_migrate handlers write, that no test is about.
 KEPT_BY_THE_FLUSH = ("auth_permission", "django_content_type")
 PERMISSIONS_HANDLER = "django.contrib.auth.management.create_permissions"  # its dispatch_uid
@@ -182,7 +186,15 @@ def _flush_keeps_content_types_and_permissions():
     for tables that hold a few rows, DELETE ~2 ms (111 flushes of tests/events, rides,
     promos, payments... 3.4 s with TRUNCATE, 0.2 s with DELETE; server CPU 10.7 -> 8.5 s,
     2026-12-06). Sequence resets (reset_sequences) keep Django's TRUNCATE ... RESTART
-    IDENTITY."""
+    IDENTITY.
+
+    DELETE does not wait, as TRUNCATE does, for a transaction still open on another
+    connection (a test's thread, child process or live server finishing a request): it
+    skips the rows that transaction has not committed yet, and they were left behind for
+    the next tests once it committed (tests/test_isolation.py). So the flush first locks
+    the tables against writers (SHARE ROW EXCLUSIVE: readers go on), which waits for those
+    transactions to end, as TRUNCATE's lock did; a writer still open after
+    FLUSH_LOCK_TIMEOUT fails the flush, naming the lock, instead of hanging the run."""
     from django.contrib.contenttypes.management import create_contenttypes
     from django.core.management.commands import flush as flush_command
     from django.db import connection, connections
@@ -200,11 +212,12 @@ def _flush_keeps_content_types_and_permissions():
             return sql_flush(
                 self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
             )
-        deletes = " ".join(
-            f"DELETE FROM {self.quote_name(table)};"  # noqa: S608 (Django's own table names)
-            for table in tables
-        )
-        return [f"SET CONSTRAINTS ALL DEFERRED; {deletes}"]
+        names = [self.quote_name(table) for table in tables]
+        deletes = " ".join(f"DELETE FROM {name};" for name in names)  # noqa: S608 (Django's)
+        return [
+            f"SET CONSTRAINTS ALL DEFERRED; SET LOCAL lock_timeout = '{FLUSH_LOCK_TIMEOUT}'; "
+            f"LOCK TABLE {', '.join(names)} IN SHARE ROW EXCLUSIVE MODE; {deletes}"
+        ]
 
     def fingerprint(db):
         with connections[db].cursor() as cursor:
