@@ -1,7 +1,8 @@
 """A test leaves nothing committed for the next ones (tests/conftest.py): the flush of a
-transactional test waits for another connection still writing (rows left by an earlier
-test are the next tests' on that worker: a count that is off, a ride reference already
-taken)."""
+transactional test waits for another connection still writing, and the check after each
+test that used the test database finds rows committed behind its back (rows left by an
+earlier test are the next tests' on that worker: a count that is off, a ride reference
+already taken)."""
 
 import threading
 
@@ -11,6 +12,7 @@ from django.db import connection, transaction
 
 from rides.models import Ride
 from tests.admin import bulk
+from tests.conftest import committed_rows, rows_left_behind
 
 
 def writing_on_another_connection(rides: int):
@@ -47,3 +49,15 @@ def test_the_flush_waits_for_a_transaction_still_writing_and_empties_its_rows_to
         commit.set()
         thread.join(30)
     assert Ride.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_committed_through_another_connection_are_counted_as_left_behind():
+    """What the check after each test (tests/conftest.py) counts: a `db` test whose thread
+    committed these rides fails at its teardown, naming the tables."""
+    before = committed_rows()
+    commit, thread = writing_on_another_connection(2)
+    commit.set()
+    thread.join(30)
+    left = rows_left_behind(before, committed_rows())
+    assert left == {"rides_ride": 2, "accounts_user": 2, "rides_unicorn": 2}
