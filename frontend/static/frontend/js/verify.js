@@ -12,6 +12,7 @@
   const {
     afterLostTry,
     api,
+    checkFields,
     clearFieldErrors,
     formValues,
     showError,
@@ -27,14 +28,25 @@
 
   let linkToken = null;
 
+  const submit = form.querySelector("button[type=submit]");
+
   function showLinkMode(on) {
     document.querySelector("[data-code-lede]").hidden = on;
     document.querySelector("[data-link-lede]").hidden = !on;
     form.querySelector("[data-code-field]").hidden = on;
     codeInput.disabled = on; // not checked, not sent
-    // The address is said in the lede; its field stays in the form (sent), out of sight.
-    form.querySelector("[data-email-field]").hidden = on && Boolean(form.elements.namedItem("email").value);
+    // The address is said in the lede; its field stays in the form (sent), out of sight,
+    // unless the link brought none or one the form refuses (an edited link): then the field
+    // is there to type it in, its error beside it, never "check the highlighted fields"
+    // with nothing to see.
+    const email = form.elements.namedItem("email").value;
+    const usable = Boolean(email) && !checkFields(form).email;
+    form.querySelector("[data-email-field]").hidden = on && usable;
+    if (on && !usable) document.querySelector("[data-link-sentence]").textContent = "Enter your e-mail address and press Confirm.";
     form.querySelector("[data-resend]").hidden = on; // the link is the new code's e-mail
+    // The focus lands on Confirm: a screen reader reads it what pressing it does.
+    if (on) submit.setAttribute("aria-describedby", "link-lede");
+    else submit.removeAttribute("aria-describedby");
   }
 
   const USED = (error) => error.status === 400 && /^(That code is not right|This link no longer works)/.test(error.message);
@@ -99,6 +111,6 @@
     form.elements.namedItem("email").value = link.email;
     document.querySelector("[data-link-email]").textContent = link.email;
     showLinkMode(true);
-    form.querySelector("button[type=submit]").focus();
+    submit.focus();
   }
 })();
