@@ -84,14 +84,19 @@ def test_an_event_that_cannot_go_out_is_left_to_the_next_pass_and_the_rest_go(
     assert len(set(sent)) == 7
 
 
-def test_due_retries_are_all_taken_in_one_pass(batches_of_three):
-    backlog(5)
+def deliveries_due_again(count: int) -> None:
+    """`count` published events, each with a notifications delivery due for a retry now."""
+    backlog(count)
     relay.relay_events()
     for event in OutboxEvent.objects.all():
         Delivery.objects.create(
             event=event, subscriber="notifications", status=Delivery.Status.PENDING,
             next_attempt_at=timezone.now(),
         )  # fmt: skip
+
+
+def test_due_retries_are_all_taken_in_one_pass(batches_of_three):
+    deliveries_due_again(5)
 
     result = relay.relay_events()
 
@@ -150,13 +155,7 @@ def test_the_hook_after_a_sets_commit_retries_no_delivery(
     batches_of_three, django_capture_on_commit_callbacks
 ):
     """Due retries are the scheduled relay's: the committing thread is not kept for them."""
-    backlog(2)
-    relay.relay_events()
-    for event in OutboxEvent.objects.all():
-        Delivery.objects.create(
-            event=event, subscriber="notifications", status=Delivery.Status.PENDING,
-            next_attempt_at=timezone.now(),
-        )  # fmt: skip
+    deliveries_due_again(2)
     with django_capture_on_commit_callbacks(execute=True):
         written_by_the_database(1, payer=UserFactory())
 
