@@ -398,16 +398,17 @@ def low_sign_in_limits(monkeypatch):
 
 @pytest.fixture
 def generous_sign_in_limits(monkeypatch):
-    """Sign-in limits no test reaches (1000 a minute per client address and per e-mail
-    address), for tests about something else than those limits."""
-    from accounts.throttles import AuthAttemptsPerAddress, AuthAttemptsPerEmail
+    """Sign-in limits no test reaches (1000 a minute per client address, per e-mail from a
+    client and per e-mail from all), for tests about something else than those limits."""
+    from accounts.throttles import (
+        AuthAttemptsPerAddress,
+        AuthAttemptsPerEmail,
+        AuthAttemptsPerEmailFromClient,
+    )
 
-    monkeypatch.setattr(
-        AuthAttemptsPerAddress, "THROTTLE_RATES", {"auth_address": "1000/minute"}, raising=False
-    )
-    monkeypatch.setattr(
-        AuthAttemptsPerEmail, "THROTTLE_RATES", {"auth_email": "1000/minute"}, raising=False
-    )
+    for throttle in (AuthAttemptsPerAddress, AuthAttemptsPerEmail, AuthAttemptsPerEmailFromClient):
+        rates = {throttle.scope: "1000/minute"}
+        monkeypatch.setattr(throttle, "THROTTLE_RATES", rates, raising=False)
 
 
 def client_for(user) -> APIClient:

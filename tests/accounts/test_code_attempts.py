@@ -10,7 +10,7 @@ from rest_framework.test import APIClient
 from accounts import services
 from accounts.attempts import attempt_key, count_attempt
 from accounts.models import AttemptCounter, User
-from accounts.throttles import AuthAttemptsPerEmail, AuthAttemptsPerEmailFromClient
+from accounts.throttles import AuthAttemptsPerEmail
 from tests.concurrency import all_at_once
 from tests.factories import UserFactory
 
@@ -19,14 +19,8 @@ LOCKED = "Too many wrong codes for this address. Use the link in the e-mail we s
 
 
 @pytest.fixture(autouse=True)
-def _generous_rates(generous_sign_in_limits, monkeypatch):
+def _generous_rates(generous_sign_in_limits):
     """The per-address and per-e-mail rates are not what these tests are about."""
-    monkeypatch.setattr(
-        AuthAttemptsPerEmailFromClient,
-        "THROTTLE_RATES",
-        {"auth_email_client": "1000/minute"},
-        raising=False,
-    )
 
 
 def last_code() -> str:
