@@ -67,6 +67,12 @@ def lock_out(email: str, path: str = RESET_CONFIRM) -> None:
         assert attacker.post(path, body).status_code == 400
 
 
+def emailed_reset_link(email: str = "rider@example.com") -> str:
+    """Ask for a reset e-mail for `email`; its link."""
+    APIClient().post(RESET, {"email": email})
+    return link_in(mail.outbox[-1])
+
+
 def reset_with_link(link: str, password: str = NEW_PASSWORD):
     email = parse_qs(urlsplit(link).fragment)["email"][0]
     body = {"email": email, "token": token_of(link), "new_password": password}
@@ -115,8 +121,7 @@ def test_an_unconfirmed_rider_locked_out_by_wrong_guesses_confirms_with_the_emai
 
 def test_a_used_link_is_refused_and_changes_nothing():
     UserFactory(email="rider@example.com")
-    APIClient().post(RESET, {"email": "rider@example.com"})
-    link = link_in(mail.outbox[-1])
+    link = emailed_reset_link()
     assert reset_with_link(link).status_code == 200
 
     again = reset_with_link(link, password="someone-elses-choice-99")
@@ -128,8 +133,7 @@ def test_a_used_link_is_refused_and_changes_nothing():
 
 def test_an_expired_link_is_refused_and_changes_nothing():
     UserFactory(email="rider@example.com")
-    APIClient().post(RESET, {"email": "rider@example.com"})
-    link = link_in(mail.outbox[-1])
+    link = emailed_reset_link()
     assert "The link and the code work once, within 15 minutes." in mail.outbox[-1].body
     ConfirmationCode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
 
@@ -142,10 +146,8 @@ def test_an_expired_link_is_refused_and_changes_nothing():
 
 def test_a_link_replaced_by_a_newer_email_is_refused_and_the_newer_one_works():
     UserFactory(email="rider@example.com")
-    APIClient().post(RESET, {"email": "rider@example.com"})
-    older = link_in(mail.outbox[-1])
-    APIClient().post(RESET, {"email": "rider@example.com"})
-    newer = link_in(mail.outbox[-1])
+    older = emailed_reset_link()
+    newer = emailed_reset_link()
 
     refused = reset_with_link(older, password="an-older-choice-of-mine-1")
     assert refused.status_code == 400
