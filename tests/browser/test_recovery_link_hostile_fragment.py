@@ -46,3 +46,15 @@ def test_a_hostile_fragment_is_text_and_runs_nothing(new_page, live_server):
     )
     expect(form.get_by_label("Reset code")).to_be_visible()
     assert dialogs == []
+
+
+def test_a_link_whose_address_the_form_refuses_shows_the_field_to_type_it(new_page):
+    """As on the sign-up link's page: never "check the highlighted fields" with the field
+    out of sight."""
+    page = new_page(viewport=PHONE)
+    page.goto("/reset-password/#email=%3Cscript%3Ealert(1)%3C%2Fscript%3E&token=x")
+    form = page.locator("[data-reset-confirm-form]")
+    expect(form.get_by_label("E-mail", exact=True)).to_be_visible()
+    page.goto("about:blank")
+    page.goto("/reset-password/#email=rider%40example.com&token=x")
+    expect(form.get_by_label("E-mail", exact=True)).to_be_hidden()

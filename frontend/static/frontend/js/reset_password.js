@@ -11,7 +11,7 @@
 (() => {
   "use strict";
 
-  const { afterLostTry, api, wireForm, announce, setBusy, takeEmailedLink } = window.WildRydes;
+  const { afterLostTry, api, wireForm, announce, setBusy, takeEmailedLink, linkAddressUsable } = window.WildRydes;
 
   const ask = document.querySelector("[data-reset-request-form]");
   const confirm = document.querySelector("[data-reset-confirm-form]");
@@ -28,7 +28,7 @@
     confirm.elements.namedItem("code").disabled = on; // not checked, not sent
     // The address the link is for is said in the lede; its field stays in the form (sent, and
     // the username a password manager saves the new password for), out of sight.
-    confirm.querySelector("[data-email-field]").hidden = on && Boolean(emailInput.value);
+    confirm.querySelector("[data-email-field]").hidden = on && linkAddressUsable(confirm);
   }
 
   const link = takeEmailedLink();

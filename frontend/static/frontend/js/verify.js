@@ -12,7 +12,6 @@
   const {
     afterLostTry,
     api,
-    checkFields,
     clearFieldErrors,
     formValues,
     showError,
@@ -21,6 +20,7 @@
     clearAnnouncement,
     setBusy,
     takeEmailedLink,
+    linkAddressUsable,
   } = window.WildRydes;
 
   const form = document.querySelector("[data-verify-form]");
@@ -35,12 +35,8 @@
     document.querySelector("[data-link-lede]").hidden = !on;
     form.querySelector("[data-code-field]").hidden = on;
     codeInput.disabled = on; // not checked, not sent
-    // The address is said in the lede; its field stays in the form (sent), out of sight,
-    // unless the link brought none or one the form refuses (an edited link): then the field
-    // is there to type it in, its error beside it, never "check the highlighted fields"
-    // with nothing to see.
-    const email = form.elements.namedItem("email").value;
-    const usable = Boolean(email) && !checkFields(form).email;
+    // The address is said in the lede; its field stays in the form (sent), out of sight.
+    const usable = linkAddressUsable(form);
     form.querySelector("[data-email-field]").hidden = on && usable;
     if (on && !usable) document.querySelector("[data-link-sentence]").textContent = "Enter your e-mail address and press Confirm.";
     form.querySelector("[data-resend]").hidden = on; // the link is the new code's e-mail
