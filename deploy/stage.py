@@ -47,6 +47,7 @@ import json
 import math
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -285,7 +286,26 @@ def write_settings(stage: str, rendered: dict) -> Path:
 
 def run(*command: str, env: dict | None = None, echo: bool = True) -> None:
     say(" ".join(command) if echo else f"{command[0]} {command[1]} ...")
-    subprocess.run(command, cwd=ROOT, check=True, env={**os.environ, **(env or {})})  # noqa: S603
+    subprocess.run(  # noqa: S603
+        dies_with_this_command(command), cwd=ROOT, check=True, env={**os.environ, **(env or {})}
+    )
+
+
+# util-linux's setpriv: on Linux, the child gets SIGKILL when this command dies.
+SETPRIV = shutil.which("setpriv")
+
+
+def dies_with_this_command(command) -> list[str]:
+    """`command`, set to be killed with this command where the system can (Linux).
+
+    A `kill -9` of a command ends its lock's renewal, and the lock lapses; a zappa it had
+    started would go on changing the stage while the next command takes the lock over. The
+    parent-death signal is the kernel's, so it holds for `kill -9` too. Elsewhere (macOS)
+    the child lives on, as it always did there. (`subprocess`'s preexec_fn could set it
+    too, but is not safe beside the lock's heartbeat thread.)"""
+    if SETPRIV is None:
+        return list(command)
+    return [SETPRIV, "--pdeathsig", "KILL", "--", *command]
 
 
 def zappa(*arguments: str, settings_file: Path, echo: bool = True) -> None:
@@ -738,7 +758,7 @@ def collect_static(environment: dict, python: Path = LAMBDA_VENV / "bin" / "pyth
         env.pop(name, None)
     say("collecting the static files to the stage's bucket")
     command = [str(python), "manage.py", "collectstatic", "--noinput", "-v0"]
-    subprocess.run(command, cwd=ROOT, env=env, check=True)  # noqa: S603
+    subprocess.run(dies_with_this_command(command), cwd=ROOT, env=env, check=True)  # noqa: S603
 
 
 STATIC_MANIFEST = "static/staticfiles.json"  # S3ManifestStaticStorage's, location "static"
@@ -1536,7 +1556,8 @@ def main(argv: list[str]) -> int:
     except KeyboardInterrupt:
         raise SystemExit("Interrupted.") from None
     except subprocess.CalledProcessError as error:
-        step = " ".join(Path(part).name if os.sep in part else part for part in error.cmd[:3])
+        command = error.cmd[4:] if error.cmd[0] == SETPRIV else error.cmd  # dies_with_this_command
+        step = " ".join(Path(part).name if os.sep in part else part for part in command[:3])
         raise SystemExit(
             f"`{step} ...` failed (exit {error.returncode}): its own output above says why."
             " Fix that and run it again (a deploy picks up where it stopped)."
