@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.encoding import punycode
 from rest_framework_api_key.models import AbstractAPIKey
 
 
@@ -94,6 +95,21 @@ def is_deliverable(email: str) -> bool:
         and not domain.startswith("[")
         and _delivered_domain(domain) is not None
     )
+
+
+def mail_address(email: str) -> str:
+    """The address as the mail service is given it: the domain in its ASCII form
+    (anna@xn--bcher-kva.example), as Django's mail writes it in the To header; the kept,
+    readable form (anna@bücher.example) stays in the text. Amazon SES takes 7-bit ASCII
+    addresses only (no SMTPUTF8: a Unicode domain must come in Punycode), and django-ses
+    hands it the recipients as they are given."""
+    local, at, domain = (email or "").rpartition("@")
+    if not at or domain.isascii():
+        return email
+    try:
+        return f"{local}@{punycode(domain)}"
+    except UnicodeError:  # no mail reaches it (is_deliverable): the service says so
+        return email
 
 
 class UserManager(BaseUserManager):

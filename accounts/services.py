@@ -60,7 +60,14 @@ from accounts.attempts import (
     forget_attempts_starting,
 )
 from accounts.authentication import token_ttl
-from accounts.models import PAYMENT_SCOPES, ConfirmationCode, ServiceKey, User, canonical_email
+from accounts.models import (
+    PAYMENT_SCOPES,
+    ConfirmationCode,
+    ServiceKey,
+    User,
+    canonical_email,
+    mail_address,
+)
 from accounts.signals import account_closed, account_closing
 from accounts.throttles import from_client_key_prefix
 from core import idempotency
@@ -231,7 +238,7 @@ def _mail_code(user: User, purpose: str, issued: IssuedCode) -> bool:
         send_mail(
             **_code_email(user, purpose, issued),
             from_email=None,
-            recipient_list=[user.email],
+            recipient_list=[mail_address(user.email)],
         )
     except Exception:  # any backend error: SES refusal, network, SMTP
         logger.exception("Could not e-mail the %s code to user %s", purpose, user.pk)
