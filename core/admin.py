@@ -69,15 +69,25 @@ class ProjectAdmin:
         that is not one: an old bookmark, a hand-edited address) with a redirect to `?e=1`
         and the whole list, saying nothing; and `?e=1` with such a value again with a page
         titled "Database error" that blames the database installation. Here the whole list
-        says why it is whole, and `?e=1` with filters is the list asked for without `e`."""
+        says why it is whole, and `?e=1` with filters is the list asked for without `e`.
+
+        Only for who may see the list: anyone else gets Django's answer (403, or the sign-in
+        page), as without `e`, and no warning left in their session for their next page. An
+        action posted to such an address (a form's `?e=1&...`) is read without `e`: a value
+        the list cannot use sends the person to the whole list, the action not run."""
         from django.contrib.admin.views.main import ERROR_FLAG  # as Django's own view does
 
-        if ERROR_FLAG in request.GET and request.method == "GET":
-            if len(request.GET) > 1:
-                query = request.GET.copy()
-                del query[ERROR_FLAG]
-                return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
-            messages.warning(request, FILTER_VALUE_NOT_USED)
+        if ERROR_FLAG not in request.GET or not self.has_view_or_change_permission(request):
+            return super().changelist_view(request, extra_context)
+        if len(request.GET) == 1:
+            if request.method == "GET":
+                messages.warning(request, FILTER_VALUE_NOT_USED)
+            return super().changelist_view(request, extra_context)
+        query = request.GET.copy()
+        del query[ERROR_FLAG]
+        if request.method == "GET":
+            return HttpResponseRedirect(f"{request.path}?{query.urlencode()}")
+        request.GET = query
         return super().changelist_view(request, extra_context)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
