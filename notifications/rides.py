@@ -160,6 +160,10 @@ def receipt_text(data: dict) -> str:
     ):
         if data.get(key):
             lines.append(f"{label}: {_when(data[key])}")
+    if data.get("pickup_place"):
+        lines.append(f"From: {data['pickup_place']}")
+    if data.get("dropoff_place"):
+        lines.append(f"To: {data['dropoff_place']}")
     if data.get("distance_km") is not None:
         lines.append(f"Distance: {data['distance_km']:.2f} km")
     lines.append(f"Fare before discount: {_money(data, 'base_fare_minor')}")

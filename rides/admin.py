@@ -11,7 +11,7 @@ from core.admin_actions import apply_to_each, confirmation_page, confirmed
 from core.admin_cells import cut
 from core.money import Money
 from payments.selectors import payments_managed_by
-from rides import lifecycle, selectors, services
+from rides import lifecycle, places, selectors, services
 from rides.models import ACTIVE_STATUSES, Ride, Unicorn, UnicornApplication
 
 
@@ -278,15 +278,15 @@ class RideAdmin(ProjectAdmin, admin.ModelAdmin):
             ((line,) for line in seen),
         )
 
-    @admin.display(description="pickup (lat, lon)")
+    @admin.display(description="pickup")
     def pickup(self, ride):
-        return _point(ride.pickup_latitude, ride.pickup_longitude)
+        return _place(ride.pickup_latitude, ride.pickup_longitude)
 
-    @admin.display(description="drop-off (lat, lon)")
+    @admin.display(description="drop-off")
     def dropoff(self, ride):
         if not ride.has_dropoff:
             return "None (flat fare)"
-        return _point(ride.dropoff_latitude, ride.dropoff_longitude)
+        return _place(ride.dropoff_latitude, ride.dropoff_longitude)
 
     @admin.display(description="trip distance")
     def trip_distance(self, ride):
@@ -400,6 +400,13 @@ def _count(count: int, noun: str) -> str:
 
 def _point(latitude, longitude) -> str:
     return f"{latitude:.5f}, {longitude:.5f}"
+
+
+def _place(latitude, longitude) -> str:
+    """Capitol Hill (47.62530, -122.32220); the coordinates alone where no place is near."""
+    place = places.place_near(latitude, longitude)
+    point = _point(latitude, longitude)
+    return f"{place} ({point})" if place else point
 
 
 def distance_in_words(metres: int) -> str:

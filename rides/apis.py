@@ -12,7 +12,7 @@ from core.idempotency import SCHEMA_PARAMETER as IDEMPOTENCY_KEY
 from core.idempotency import respond_once
 from core.observability import timed, timing_marks
 from payments.selectors import fare_payment_ids
-from rides import fares, lifecycle, selectors, services
+from rides import fares, lifecycle, places, selectors, services
 from rides.models import Ride
 from rides.serializers import (
     EstimateQuerySerializer,
@@ -124,7 +124,13 @@ def _estimate(pickup, dropoff) -> dict:
     fare = fares.estimate_fare(pickup.as_tuple(), dropoff.as_tuple() if dropoff else None)
     km = selectors.nearest_free_unicorn_km(latitude=pickup.latitude, longitude=pickup.longitude)
     eta = lifecycle.wall_seconds_for(km) if km is not None else None
-    return {"fare": fare.as_api(), "distance_km": distance, "eta_seconds": eta}
+    return {
+        "fare": fare.as_api(),
+        "distance_km": distance,
+        "eta_seconds": eta,
+        "pickup_place": places.place_near(*pickup.as_tuple()),
+        "dropoff_place": places.place_near(*dropoff.as_tuple()) if dropoff else None,
+    }
 
 
 class FareEstimateApi(APIView):

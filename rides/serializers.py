@@ -6,13 +6,21 @@ from rest_framework import serializers
 from core.money import Money
 from core.serializers import CoordinateField, OneLineTextField
 from payments.selectors import fare_payment_ids
-from rides import lifecycle
+from rides import lifecycle, places
 from rides.models import ACTIVE_STATUSES, Ride, Unicorn
 
 
 class PointSerializer(serializers.Serializer):
     latitude = CoordinateField(limit=90)
     longitude = CoordinateField(limit=180)
+
+
+class PlaceSerializer(PointSerializer):
+    place = serializers.CharField(
+        allow_null=True,
+        help_text="The neighbourhood or town the point lies in, approximately "
+        '("Capitol Hill"); null where none is near.',
+    )
 
 
 class RideRequestSerializer(serializers.Serializer):
@@ -61,6 +69,10 @@ def _iso(moment):
 
 def _point(latitude, longitude):
     return {"latitude": latitude, "longitude": longitude}
+
+
+def _place(latitude, longitude):
+    return {**_point(latitude, longitude), "place": places.place_near(latitude, longitude)}
 
 
 class RideSerializer(serializers.ModelSerializer):
@@ -182,13 +194,13 @@ class RideSerializer(serializers.ModelSerializer):
             "start": _point(ride.unicorn_start_latitude, ride.unicorn_start_longitude),
         }
 
-    def get_pickup(self, ride) -> PointSerializer:
-        return _point(ride.pickup_latitude, ride.pickup_longitude)
+    def get_pickup(self, ride) -> PlaceSerializer:
+        return _place(ride.pickup_latitude, ride.pickup_longitude)
 
-    def get_dropoff(self, ride) -> PointSerializer(allow_null=True):
+    def get_dropoff(self, ride) -> PlaceSerializer(allow_null=True):
         if not ride.has_dropoff:
             return None
-        return _point(ride.dropoff_latitude, ride.dropoff_longitude)
+        return _place(ride.dropoff_latitude, ride.dropoff_longitude)
 
     def get_fare(self, ride) -> MoneySerializer:
         if ride.status in (Ride.Status.CANCELLED, Ride.Status.EXPIRED):
@@ -247,6 +259,12 @@ class FareEstimateSerializer(serializers.Serializer):
     distance_km = serializers.FloatField(allow_null=True)
     eta_seconds = serializers.IntegerField(
         allow_null=True, help_text="Real seconds for the nearest free unicorn; null: none free."
+    )
+    pickup_place = serializers.CharField(
+        allow_null=True, help_text="The place the pickup lies in, as a ride names it; or null."
+    )
+    dropoff_place = serializers.CharField(
+        allow_null=True, help_text="The place the drop-off lies in; null without one, or none near."
     )
 
 

@@ -56,8 +56,8 @@ def test_the_ride_page_shows_money_durations_distances_and_points_in_words(opera
     assert "Discount: Unicorn Launch Week: 50% off (\N{MINUS SIGN}$6.25)" in text
     assert "Fare: $6.25" in text
     assert "Cancellation fee: None" in text
-    assert "Pickup (lat, lon): 47.60622, -122.33208" in text
-    assert "Drop-off (lat, lon): 47.60710, -122.33036" in text
+    assert "Pickup: Downtown Seattle (47.60622, -122.33208)" in text
+    assert "Drop-off: Downtown Seattle (47.60710, -122.33036)" in text
     assert "Distance to the pickup: 165 m" in text
     assert "Time to the pickup: 3 minutes 20 seconds (at dispatch)" in text
     for raw in ("Base fare minor", "Fare minor", "Eta seconds", "Distance to pickup m",

@@ -87,6 +87,7 @@ def test_a_rider_requests_watches_the_unicorn_come_boards_and_gets_the_receipt(
     open_ride_page(page)
     expect(page.locator(".wr-marker-nearby")).to_have_count(1)  # the free unicorn, before
     set_pickup_at_the_centre(page)
+    expect(page.locator("[data-pickup-text]")).to_have_text("Downtown Seattle")
     request = page.get_by_role("button", name="Request a unicorn")
     assert_in_view_without_scrolling(page, request, page.locator("[data-estimate-amount]"))
     screenshot(page, f"journey-1-pickup-and-estimate-{size}")
@@ -138,6 +139,7 @@ def test_a_rider_requests_watches_the_unicorn_come_boards_and_gets_the_receipt(
     expect(page.locator(".receipt-total")).to_contain_text("Fare charged")
     expect(page.locator(".receipt-total")).to_contain_text("$12.50")
     expect(page.locator("#receipt-map .wr-marker-pickup")).to_be_visible()
+    expect(page.locator(".receipt-route")).to_contain_text("Downtown Seattle")
     screenshot(page, f"journey-6-receipt-{size}")
 
     page.get_by_role("link", name="All your rides").click()
@@ -146,6 +148,7 @@ def test_a_rider_requests_watches_the_unicorn_come_boards_and_gets_the_receipt(
     expect(row).to_contain_text("Shadowfax")
     expect(row).to_contain_text("Completed")
     expect(row).to_contain_text("$12.50")
+    expect(row).to_contain_text("From Downtown Seattle")  # its place, not its coordinates
     screenshot(page, f"journey-7-history-{size}")
 
 

@@ -40,6 +40,8 @@ def test_the_receipt_email_reads_like_the_receipt_page(
 
     lines = receipt.body.splitlines()
     assert f"Ride: {ride.reference}" in lines
+    assert "From: Downtown Seattle" in lines  # 47.6062, -122.3321, the factory's pickup
+    assert "To: First Hill" in lines  # 47.6162, -122.3321: 1.1 km north
     assert "Requested: 7 December 2026, 02:46 PST" in lines  # 10:46 UTC, Seattle's winter
     assert any(line.startswith("Completed: ") and line.endswith(" PST") for line in lines)
     assert "Fare before discount: $12.50" in lines

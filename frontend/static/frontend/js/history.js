@@ -41,9 +41,10 @@
   }
 
   function trip(ride) {
-    // A place never breaks between its two numbers (a no-break space): a narrow column wraps
-    // at the arrow, between the pickup and the drop-off.
-    const point = (p) => `${p.latitude.toFixed(3)},\u00a0${p.longitude.toFixed(3)}`;
+    // A point by the place it lies in ("Capitol Hill"), or by its coordinates where no place
+    // is near; coordinates never break between their two numbers (a no-break space): a
+    // narrow column wraps at the arrow, between the pickup and the drop-off.
+    const point = (p) => p.place || `${p.latitude.toFixed(3)},\u00a0${p.longitude.toFixed(3)}`;
     const distance = ride.distance_km != null ? `${Number(ride.distance_km).toFixed(2)} km` : ride.dropoff ? "" : "Flat fare";
     const route = ride.dropoff ? `${point(ride.pickup)} → ${point(ride.dropoff)}` : `From ${point(ride.pickup)}`;
     return [distance || "—", route];

@@ -133,8 +133,10 @@
     else clearAnnouncement(ui.mapMessage);
   }
 
+  // By the place it lies in once the estimate has named it (the pin says exactly where);
+  // by its coordinates before, or where no place is near.
   function describePoint(point) {
-    return `${point.latitude.toFixed(4)}, ${point.longitude.toFixed(4)}`;
+    return point.place || `${point.latitude.toFixed(4)}, ${point.longitude.toFixed(4)}`;
   }
 
   function countdown(seconds) {
@@ -288,6 +290,10 @@
       state.estimateLost = false;
       if (state.advanceToDropoff && !state.dropoff && mode() === "pickup") setMode("dropoff");
       state.advanceToDropoff = false;
+      // The places the estimate names the points by (the points are still these: seq).
+      if (estimate.pickup_place) state.pickup.place = estimate.pickup_place;
+      if (state.dropoff && estimate.dropoff_place) state.dropoff.place = estimate.dropoff_place;
+      renderTrip();
       ui.estimateAmount.textContent = formatMoney(estimate.fare);
       const parts = [estimate.distance_km == null ? "Flat fare, no drop-off" : `${estimate.distance_km} km trip`];
       if (Number.isFinite(estimate.eta_seconds)) {
@@ -419,7 +425,10 @@
   }
 
   function tripBody() {
-    return state.dropoff ? { pickup: state.pickup, dropoff: state.dropoff } : { pickup: state.pickup };
+    // The coordinates only: a place's name is the server's to give.
+    const coordinates = ({ latitude, longitude }) => ({ latitude, longitude });
+    const pickup = coordinates(state.pickup);
+    return state.dropoff ? { pickup, dropoff: coordinates(state.dropoff) } : { pickup };
   }
 
   async function requestRide() {
