@@ -15,6 +15,7 @@ from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.urls import get_script_prefix, reverse
 
+from accounts.models import mail_address
 from core.money import Money
 from core.observability import count_metric
 from core.times import local_when
@@ -190,7 +191,7 @@ def send_receipt(email: str, data: dict) -> None:
         "subject": f"Your Wild Rydes receipt {data['reference']}",
         "message": receipt_text(data),
         "from_email": settings.DEFAULT_FROM_EMAIL,
-        "recipient_list": [email],
+        "recipient_list": [mail_address(email)],  # SES: ASCII addresses only
     }
     transaction.on_commit(lambda: _mail_receipt(data["reference"], message), robust=True)
 

@@ -52,6 +52,7 @@ from django.db import DatabaseError, IntegrityError, OperationalError, connectio
 from django.db.models import Exists, Max, OuterRef, Q, Sum
 from django.utils import timezone
 
+from accounts.models import mail_address
 from core.csvsafe import neutralise
 from core.observability import count_metric, timed
 from events.outbox import emit, emit_rows
@@ -849,7 +850,7 @@ def _list_event_data(payment_list: PaymentList) -> dict:
 def _tell_submitter(payment_list: PaymentList, subject: str, body: str) -> None:
     if not payment_list.submitter_email:
         return
-    recipient = [payment_list.submitter_email]
+    recipient = [mail_address(payment_list.submitter_email)]  # SES: ASCII addresses only
     transaction.on_commit(
         lambda: send_mail(subject, body, None, recipient, fail_silently=True), robust=True
     )
