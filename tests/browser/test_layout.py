@@ -201,8 +201,13 @@ def test_places_and_labels_never_break_inside_a_word_or_a_place(new_page, sign_i
     '-122.327'); on a desktop the ride page's 'Drop-off' broke into 'Drop-' / 'off' once the
     drop-off and its Remove button filled the line."""
     rider = UserFactory()
-    RideFactory(
-        rider=rider, status="completed", dropoff_latitude=47.6162, dropoff_longitude=-122.3421
+    RideFactory(  # on the Sound, far from every named place: the route in coordinates
+        rider=rider,
+        status="completed",
+        pickup_latitude=47.6000,
+        pickup_longitude=-122.4600,
+        dropoff_latitude=47.6200,
+        dropoff_longitude=-122.4700,
     )
     phone = new_page(PHONE)
     sign_in(phone, rider)

@@ -66,6 +66,7 @@
     fare: $("[data-ride-fare]"),
     discount: $("[data-ride-discount]"),
     reference: $("[data-ride-reference]"),
+    trip: $("[data-ride-trip]"),
     board: $("[data-board]"),
     complete: $("[data-complete]"),
     cancel: $("[data-cancel]"),
@@ -589,6 +590,9 @@
     root.querySelector("[data-fare-label]").textContent = ended && feeCharged(ride) ? "Fee" : "Fare";
     ui.discount.textContent = W.describeDiscount(ride.discount_multiplier);
     ui.reference.textContent = ride.reference ?? "";
+    // Where it goes, by the places the ride names (none near: the map says it).
+    const [from, to] = [ride.pickup?.place, ride.dropoff?.place];
+    ui.trip.textContent = from ? ` · ${to ? `${from} → ${to}` : `from ${from}`}` : "";
     ui.reference.parentElement.hidden = !ride.reference;
     ui.receipt.href = withId(root.dataset.receiptUrl, ride.id);
 
