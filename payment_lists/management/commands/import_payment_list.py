@@ -6,6 +6,7 @@ from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from events.models import OutboxEvent
 from organizations.models import Organization
 from payment_lists import runs, selectors, workflow
 from payment_lists.models import PaymentList
@@ -59,6 +60,18 @@ class Command(BaseCommand):
                 f"Not imported ({payment_list.failed_step}): {payment_list.failure_reason}"
             )
         self.stdout.write(self.style.SUCCESS(f"Imported {payment_list.rows_imported} payments."))
+        self._say_what_waits_for_the_relay()
+
+    def _say_what_waits_for_the_relay(self) -> None:
+        """The import hands on one batch of its events (events.relay.relay_after_commit);
+        the rest waits for the relay, which nothing runs beside this command on its own."""
+        waiting = OutboxEvent.objects.filter(published_at__isnull=True).count()
+        if waiting:
+            self.stdout.write(
+                f"{waiting} events wait for the relay to tell the payers and BI: it runs beside"
+                " `make run` (every 5 seconds) and on AWS (every minute); or run"
+                " `manage.py relay_events` now."
+            )
 
     def _watch(self, list_id: int, stop: threading.Event) -> None:
         try:
