@@ -11,7 +11,7 @@ from rest_framework_api_key.models import APIKey
 
 from accounts import services
 from accounts.admin_forms import ServiceKeyForm, scopes_display
-from accounts.models import PAYMENT_SCOPES, Scope, ServiceKey, User
+from accounts.models import PAYMENT_SCOPES, Scope, ServiceKey, User, readable_domains
 from core.admin import ProjectAdmin
 from organizations.admin import OrganizationScoped
 
@@ -39,6 +39,17 @@ class UserAdmin(ProjectAdmin, BaseUserAdmin):
     date_hierarchy = "date_joined"
     readonly_fields = ["last_login", "date_joined", "email_confirmed_at"]
     actions = ["sign_out_everywhere", "clear_attempt_limits"]
+
+    def get_search_results(self, request, queryset, search_term):
+        """Also by the address as mail logs and bounces name it (anna@xn--bcher-kva.example),
+        for the one kept and shown (anna@bücher.example)."""
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        readable = readable_domains(search_term)
+        if readable != search_term:
+            more, more_duplicates = super().get_search_results(request, queryset, readable)
+            found, duplicates = found | more, duplicates or more_duplicates
+        return found, duplicates
+
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         (_("Personal info"), {"fields": ("full_name",)}),

@@ -112,6 +112,23 @@ def mail_address(email: str) -> str:
         return email
 
 
+_ACE_LABEL = re.compile(r"\bxn--[a-z0-9-]+", re.IGNORECASE | re.ASCII)
+
+
+def readable_domains(text: str) -> str:
+    """`text` (an address, a domain or part of one) with each xn-- label in the letters it
+    spells: an address as a mail log or a bounce names it (anna@xn--bcher-kva.example) as
+    accounts keep it (anna@bücher.example). A label that spells nothing stays as it is."""
+
+    def spelled(label):
+        try:
+            return label.group(0).lower().encode("ascii").decode("idna")
+        except UnicodeError:
+            return label.group(0)
+
+    return _ACE_LABEL.sub(spelled, text)
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
