@@ -42,6 +42,7 @@ deploy:
 
 import argparse
 import datetime
+import functools
 import hashlib
 import json
 import math
@@ -301,11 +302,23 @@ def dies_with_this_command(command) -> list[str]:
     A `kill -9` of a command ends its lock's renewal, and the lock lapses; a zappa it had
     started would go on changing the stage while the next command takes the lock over. The
     parent-death signal is the kernel's, so it holds for `kill -9` too. Elsewhere (macOS)
-    the child lives on, as it always did there. (`subprocess`'s preexec_fn could set it
-    too, but is not safe beside the lock's heartbeat thread.)"""
-    if SETPRIV is None:
+    the child lives on, as it always did there, and so it does where setpriv predates
+    `--pdeathsig` (util-linux before 2.33: Amazon Linux 2, Ubuntu 18.04). (`subprocess`'s
+    preexec_fn could set it too, but is not safe beside the lock's heartbeat thread.)"""
+    if SETPRIV is None or not _has_pdeathsig(SETPRIV):
         return list(command)
     return [SETPRIV, "--pdeathsig", "KILL", "--", *command]
+
+
+@functools.cache
+def _has_pdeathsig(setpriv: str) -> bool:
+    """Whether this setpriv takes `--pdeathsig`, asked once (an older one refuses it, exit 1,
+    and every step would fail with it); said when it does not."""
+    probe = [setpriv, "--pdeathsig", "KILL", "--", sys.executable, "-c", ""]
+    if subprocess.run(probe, capture_output=True, check=False).returncode == 0:  # noqa: S603
+        return True
+    say(f"{setpriv} takes no --pdeathsig: a step outlives this command if it is killed")
+    return False
 
 
 def zappa(*arguments: str, settings_file: Path, echo: bool = True) -> None:
