@@ -75,7 +75,10 @@ PLACES = (
 
 
 def place_near(latitude: float, longitude: float) -> str | None:
-    """The name of the place nearest to the point, if one lies within PLACE_RADIUS_KM."""
+    """The name of the place nearest to the point, if one lies within PLACE_RADIUS_KM;
+    None for a point on no map (an infinite or NaN coordinate: math.cos refuses infinity)."""
+    if not (math.isfinite(latitude) and math.isfinite(longitude)):
+        return None
     # Flat-Earth distances: within a few kilometres they differ from the great circle's by
     # far less than a place's own size.
     km_per_degree_longitude = KM_PER_DEGREE_LATITUDE * math.cos(math.radians(latitude))

@@ -1,0 +1,78 @@
+"""Places named from odd and hostile input: a coordinate no float holds, a place a client
+makes up. Nothing answers 500, and a place is only ever the server's."""
+
+import math
+
+import pytest
+
+from rides.models import Ride
+from rides.places import place_near
+from tests.factories import UnicornFactory
+
+CAPITOL_HILL = {"latitude": 47.6253, "longitude": -122.3222}
+FREMONT = {"latitude": 47.6510, "longitude": -122.3500}
+
+
+@pytest.mark.parametrize(
+    "latitude, longitude",
+    [
+        (math.inf, -122.3222),
+        (-math.inf, -122.3222),
+        (47.6253, math.inf),
+        (math.nan, -122.3222),
+        (47.6253, math.nan),
+        (1e308, -1e308),
+        (90.0, -122.3222),
+    ],
+)
+def test_a_point_no_map_holds_has_no_place_and_raises_nothing(latitude, longitude):
+    # A stored row the API never wrote (PostgreSQL keeps 'Infinity'), read by the admin's
+    # ride page, the receipt page, the ride answer or the RideCompleted event.
+    assert place_near(latitude, longitude) is None
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["inf", "-Infinity", "nan", "1e400", "0x10", "47,6"])
+def test_the_estimate_refuses_a_coordinate_that_is_no_number_of_degrees(rider_api, value):
+    answer = rider_api.get(
+        "/api/rides/estimate/", {"pickup_latitude": value, "pickup_longitude": "-122.3"}
+    )
+    assert answer.status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_place_sent_by_a_client_is_neither_kept_nor_echoed(rider_api):
+    UnicornFactory()
+    body = {
+        "pickup": {**CAPITOL_HILL, "place": "<b>Buckingham Palace</b>"},
+        "dropoff": {**FREMONT, "place": "Free ride\r\nTo: anywhere"},
+    }
+
+    created = rider_api.post("/api/rides/", body, format="json")
+
+    assert created.status_code == 201, created.content
+    ride = created.json()
+    assert ride["pickup"] == {**CAPITOL_HILL, "place": "Capitol Hill"}
+    assert ride["dropoff"] == {**FREMONT, "place": "Fremont"}
+    again = rider_api.get(f"/api/rides/{ride['id']}/").content.decode()
+    assert "Buckingham" not in again and "anywhere" not in again
+
+
+@pytest.mark.django_db
+def test_a_retry_that_adds_a_place_books_no_second_ride(rider_api):
+    UnicornFactory()
+    headers = {"HTTP_IDEMPOTENCY_KEY": "c0ffee00-0000-4000-8000-000000000001"}
+    body = {"pickup": CAPITOL_HILL, "dropoff": FREMONT}
+    first = rider_api.post("/api/rides/", body, format="json", **headers)
+    assert first.status_code == 201
+
+    retry = rider_api.post(
+        "/api/rides/",
+        {"pickup": {**CAPITOL_HILL, "place": "Fremont"}, "dropoff": FREMONT},
+        format="json",
+        **headers,
+    )
+
+    assert retry.status_code == 422  # a different body: the key's first answer is not given
+    assert Ride.objects.count() == 1
+    assert "Fremont" not in retry.json()["detail"]
