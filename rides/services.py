@@ -312,14 +312,16 @@ def _transition_due(ride: Ride, now) -> Ride:
     if ride.status == Ride.Status.ASSIGNED and ride.arrives_at <= now:
         ride.status, ride.arrived_at = Ride.Status.ARRIVED, ride.arrives_at
         ride.save(update_fields=["status", "arrived_at"])
-        emit(RIDE_ARRIVED, ride_event_data(ride))
+        emit(RIDE_ARRIVED, ride_event_data(ride), occurred_at=ride.arrived_at)
     if ride.status == Ride.Status.ARRIVED and lifecycle.boarding_deadline(ride) <= now:
         ride.status, ride.expired_at = Ride.Status.EXPIRED, lifecycle.boarding_deadline(ride)
         ride.cancellation_fee_minor = _cancellation_fee_minor()
         ride.save(update_fields=["status", "expired_at", "cancellation_fee_minor"])
         _free_unicorn(ride.unicorn, latitude=ride.pickup_latitude, longitude=ride.pickup_longitude)
-        ride.fare_payment = _charge_fee(ride)
-        emit(RIDE_EXPIRED, ride_event_data(ride))
+        # When time made it so, not when someone noticed: the receipt's, finance's and
+        # BI's day of the no-show (the sweep may come after midnight).
+        ride.fare_payment = _charge_fee(ride, at=ride.expired_at)
+        emit(RIDE_EXPIRED, ride_event_data(ride), occurred_at=ride.expired_at)
         count_metric("RidesExpired")
     return ride
 

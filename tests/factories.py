@@ -156,11 +156,10 @@ class PaymentFactory(factory.django.DjangoModelFactory):
 
 
 def arrive_now(ride) -> None:
-    """Move `ride`'s clock on: its unicorn reached the pickup a moment ago (not persisted:
-    the next read or action observes the arrival, as in real time)."""
-    Ride.objects.filter(pk=ride.pk).update(
-        arrives_at=timezone.now() - timezone.timedelta(seconds=1)
-    )
+    """Move `ride`'s clock on: its unicorn reaches the pickup now (not persisted: the next
+    read or action observes the arrival, as in real time). Now, not a second ago: the
+    arrival is an event of that moment, never before the booking that sent the unicorn."""
+    Ride.objects.filter(pk=ride.pk).update(arrives_at=timezone.now())
 
 
 def ride_in_progress(**kwargs) -> Ride:

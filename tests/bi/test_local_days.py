@@ -17,8 +17,16 @@ from payments import services as payments
 from payments.events import PAYMENT_REGISTERED
 from payments.models import Payment
 from rides import services as rides
+from rides.lifecycle import boarding_window
 from rides.models import Ride
-from tests.bi.days import bi_per_day, counts_per_day, local_day, payments_per_day, ride_for
+from tests.bi.days import (
+    SEATTLE,
+    bi_per_day,
+    counts_per_day,
+    local_day,
+    payments_per_day,
+    ride_for,
+)
 from tests.conftest import client_for
 from tests.factories import SubscriptionFactory, UnicornFactory, UserFactory
 from tests.payment_lists.lists import csv_file
@@ -126,6 +134,35 @@ def test_a_fee_of_a_ride_cancelled_at_23_59_59_999_is_that_evening_s(
     assert bi_per_day(date(2026, 3, 6), date(2026, 3, 9), "registered") == {
         (date(2026, 3, 7), "USD"): 500
     }
+
+
+def test_a_no_show_fee_is_the_day_of_the_no_show_not_of_whoever_noticed_it(
+    clock, django_capture_on_commit_callbacks
+):
+    """The boarding window ends at 23:59:59 and nobody looks at the ride until the sweep
+    after midnight: the ride expired, and its fee was due, on the 7th. Before, the fee was
+    registered (and in BI, and on the receipt) at the moment it was noticed, the 8th."""
+    rider = UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        UnicornFactory()
+        clock.set(datetime(2026, 3, 7, 23, 40))
+        ride = rides.request_ride(rider=rider, pickup=rides.Point(47.6062, -122.3321))
+        deadline = datetime(2026, 3, 7, 23, 59, 59, tzinfo=SEATTLE)
+        Ride.objects.filter(pk=ride.pk).update(arrives_at=deadline - boarding_window())
+        clock.set(datetime(2026, 3, 8, 0, 4))  # the sweep, five minutes later
+        rides.settle_due_rides()
+    ride = Ride.objects.get(pk=ride.pk)
+    assert ride.status == Ride.Status.EXPIRED
+    assert ride.expired_at == deadline
+
+    fee = Payment.objects.get()
+    assert fee.registered_at == ride.expired_at
+    assert payments_per_day("registered_at") == {(date(2026, 3, 7), "USD"): (1, 500)}
+    assert bi_per_day(date(2026, 3, 6), date(2026, 3, 9), "registered") == {
+        (date(2026, 3, 7), "USD"): 500
+    }
+    expired = OutboxEvent.objects.get(type=rides.RIDE_EXPIRED)
+    assert expired.occurred_at == ride.expired_at
 
 
 def test_the_days_clocks_change_count_every_event_once_and_add_up_to_the_cent(
