@@ -325,11 +325,18 @@ FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _test_settings():
+def _test_settings(tmp_path_factory):
     """The settings every test runs with, set once for the whole run (a test changes them
     with the `settings` fixture or override_settings, undone at its end as before):
     - the plain static storage: unit tests render templates without a collectstatic
       manifest (tests/browser sets the manifest storage back);
+    - an empty STATIC_ROOT, as in CI's fresh clone: not the checkout's staticfiles/, which
+      `make run` fills (collectstatic, 773 files). WhiteNoise's middleware lists every file
+      of STATIC_ROOT each time it is built, and it is built for every test client's first
+      request: ~0.04 CPU-s a client (tests/accounts/test_a_guesser_cannot_lock_a_rider_out.py,
+      13 tests, ~400 clients: 15.4 -> 2.8 CPU-s).
+      No test serves files from there (they fail in CI, where it is missing); the browser
+      tests serve their own collectstatic (tests/browser/conftest.py);
     - events delivered inline: tests read the subscribers' rows right after the commit, so
       events are delivered before the caller goes on (the default; a test environment may
       say otherwise);
@@ -347,6 +354,7 @@ def _test_settings():
             **settings.STORAGES,
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
         },
+        STATIC_ROOT=tmp_path_factory.mktemp("static-root"),
         EVENTS_DELIVERY="inline",
         ACCOUNT_ANSWER_FLOOR_SECONDS=0,
         PASSWORD_HASHERS=FAST_PASSWORD_HASHERS,
