@@ -187,18 +187,20 @@
     };
   }
 
-  // The e-mailed link's address and token (`#email=...&token=...`), read once and wiped from
-  // the URL, so history, a copied address or a screenshot keep no secret; null without one.
-  // A newer link opened in the same tab changes only the fragment: the page starts again.
   // Whether the address an e-mailed link put in `form`'s e-mail field can be sent as it is.
   // The link pages hide that field (the address is said in their lede) only then: a link
   // with no address, or one edited into something the form refuses, keeps the field there
   // to type it in, its error beside it, never "check the highlighted fields" with nothing
-  // to see.
+  // to see. An address whose domain is in another script (anna@bücher.example) is usable:
+  // the server takes it as the link writes it. (The browser's own check refuses it when a
+  // script sets it, validity.typeMismatch, while typed it becomes xn--: not that one.)
   function linkAddressUsable(form) {
     return Boolean(form.elements.namedItem("email").value) && !checkFields(form).email;
   }
 
+  // The e-mailed link's address and token (`#email=...&token=...`), read once and wiped from
+  // the URL, so history, a copied address or a screenshot keep no secret; null without one.
+  // A newer link opened in the same tab changes only the fragment: the page starts again.
   function takeEmailedLink() {
     window.addEventListener("hashchange", () => {
       if (new URLSearchParams(window.location.hash.slice(1)).has("token")) window.location.reload();
