@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core import mail
+from rest_framework.test import APIClient
 
 from accounts.models import User, mail_address
 from tests.factories import UserFactory
@@ -93,3 +94,22 @@ def test_the_locmem_outbox_sees_the_same_recipient(api, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     api.post("/api/auth/register/", {"email": "anna@bücher.example", "password": GOOD_PASSWORD})
     assert mail.outbox[-1].recipients() == ["anna@xn--bcher-kva.example"]
+
+
+def test_every_spelling_of_the_domain_spends_one_budget_of_new_codes(
+    generous_sign_in_limits, settings
+):
+    """The code-mail limit and the sign-in limits key on the kept form: the Unicode domain in
+    any case and its xn-- form are one address (accounts.throttles counts canonical_email)."""
+    settings.ACCOUNT_ANSWER_FLOOR_SECONDS = 0
+    settings.CONFIRMATION_CODE_MAILS_PER_HOUR = 3
+    UserFactory(email="anna@bücher.example")
+    spellings = ["anna@bücher.example", "ANNA@BÜCHER.EXAMPLE", "anna@xn--bcher-kva.example"]
+    statuses = [
+        APIClient(REMOTE_ADDR=f"198.51.100.{n}")
+        .post("/api/auth/password/reset/", {"email": spelling})
+        .status_code
+        for n, spelling in enumerate([*spellings, "Anna@Xn--Bcher-Kva.Example"])
+    ]
+    assert statuses == [202, 202, 202, 429]
+    assert len(mail.outbox) == 3
