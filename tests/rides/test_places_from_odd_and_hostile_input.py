@@ -76,3 +76,20 @@ def test_a_retry_that_adds_a_place_books_no_second_ride(rider_api):
     assert retry.status_code == 422  # a different body: the key's first answer is not given
     assert Ride.objects.count() == 1
     assert "Fremont" not in retry.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_the_estimate_names_places_itself_whatever_the_body_says(rider_api):
+    body = {
+        "pickup": {**CAPITOL_HILL, "place": "<script>alert(1)</script>"},
+        "dropoff": {**FREMONT, "place": "Paris"},
+        "pickup_place": "Paris",
+    }
+
+    answer = rider_api.post("/api/rides/estimate/", body, format="json")
+
+    assert answer.status_code == 200
+    assert (answer.json()["pickup_place"], answer.json()["dropoff_place"]) == (
+        "Capitol Hill",
+        "Fremont",
+    )
