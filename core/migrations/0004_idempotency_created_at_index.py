@@ -2,14 +2,20 @@
 
 from django.db import migrations, models
 
+from core.migration_operations import AddIndexWithoutBlockingWrites
+
 
 class Migration(migrations.Migration):
+    # CREATE INDEX CONCURRENTLY cannot run in a transaction: the ride requests that write
+    # core_idempotencyrecord go on while a stage's existing records are indexed.
+    atomic = False
+
     dependencies = [
         ("core", "0003_idempotency_claim_lease"),
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexWithoutBlockingWrites(
             model_name="idempotencyrecord",
             index=models.Index(fields=["created_at"], name="idempotency_created_idx"),
         ),
