@@ -7,7 +7,8 @@ import pytest
 
 from rides.models import Ride
 from rides.places import place_near
-from tests.factories import UnicornFactory
+from rides.services import ride_completed_data
+from tests.factories import RideFactory, UnicornFactory
 
 CAPITOL_HILL = {"latitude": 47.6253, "longitude": -122.3222}
 FREMONT = {"latitude": 47.6510, "longitude": -122.3500}
@@ -93,3 +94,16 @@ def test_the_estimate_names_places_itself_whatever_the_body_says(rider_api):
         "Capitol Hill",
         "Fremont",
     )
+
+
+@pytest.mark.django_db
+def test_a_stored_ride_at_infinity_still_has_its_receipt_and_admin_page(
+    client, rider, admin_client
+):
+    ride = RideFactory(rider=rider, status=Ride.Status.COMPLETED, pickup_latitude=math.inf)
+    ride.refresh_from_db()  # PostgreSQL and SQLite both keep it
+    client.force_login(rider)
+
+    assert client.get(f"/history/{ride.id}/").status_code == 200
+    assert admin_client.get(f"/admin/rides/ride/{ride.id}/change/").status_code == 200
+    assert ride_completed_data(ride)["pickup_place"] is None
