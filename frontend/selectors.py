@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 
 from core.geo import haversine_km
 from core.money import Money, apply_multiplier
-from rides import fares, places
+from rides import fares
 from rides import selectors as ride_selectors
 from rides.models import Ride, Unicorn
 
@@ -43,16 +43,6 @@ class Receipt:
         if not self.ride.has_dropoff:
             return "Flat fare"
         return "Minimum fare" if self.minimum_fare else "Fare for the distance"
-
-    @property
-    def pickup_place(self) -> str | None:
-        return places.place_near(self.ride.pickup_latitude, self.ride.pickup_longitude)
-
-    @property
-    def dropoff_place(self) -> str | None:
-        if not self.ride.has_dropoff:
-            return None
-        return places.place_near(self.ride.dropoff_latitude, self.ride.dropoff_longitude)
 
     @property
     def is_active(self) -> bool:

@@ -11,7 +11,7 @@ from core.admin_actions import apply_to_each, confirmation_page, confirmed
 from core.admin_cells import cut
 from core.money import Money
 from payments.selectors import payments_managed_by
-from rides import lifecycle, places, selectors, services
+from rides import lifecycle, selectors, services
 from rides.models import ACTIVE_STATUSES, Ride, Unicorn, UnicornApplication
 
 
@@ -280,13 +280,13 @@ class RideAdmin(ProjectAdmin, admin.ModelAdmin):
 
     @admin.display(description="pickup")
     def pickup(self, ride):
-        return _place(ride.pickup_latitude, ride.pickup_longitude)
+        return _named(ride.pickup_place, ride.pickup_latitude, ride.pickup_longitude)
 
     @admin.display(description="drop-off")
     def dropoff(self, ride):
         if not ride.has_dropoff:
             return "None (flat fare)"
-        return _place(ride.dropoff_latitude, ride.dropoff_longitude)
+        return _named(ride.dropoff_place, ride.dropoff_latitude, ride.dropoff_longitude)
 
     @admin.display(description="trip distance")
     def trip_distance(self, ride):
@@ -402,9 +402,8 @@ def _point(latitude, longitude) -> str:
     return f"{latitude:.5f}, {longitude:.5f}"
 
 
-def _place(latitude, longitude) -> str:
+def _named(place: str | None, latitude, longitude) -> str:
     """Capitol Hill (47.62530, -122.32220); the coordinates alone where no place is near."""
-    place = places.place_near(latitude, longitude)
     point = _point(latitude, longitude)
     return f"{place} ({point})" if place else point
 

@@ -6,6 +6,7 @@ from django.db import models
 
 from core.validators import validate_one_line
 from promos.models import CAMPAIGN_MAX_LENGTH, LABEL_MAX_LENGTH
+from rides.places import place_near
 
 
 class Unicorn(models.Model):
@@ -141,6 +142,17 @@ class Ride(models.Model):
     @property
     def has_dropoff(self) -> bool:
         return self.dropoff_latitude is not None
+
+    @property
+    def pickup_place(self) -> str | None:
+        """The place riders know the pickup by ("Capitol Hill"), if one is near."""
+        return place_near(self.pickup_latitude, self.pickup_longitude)
+
+    @property
+    def dropoff_place(self) -> str | None:
+        if not self.has_dropoff:
+            return None
+        return place_near(self.dropoff_latitude, self.dropoff_longitude)
 
     @property
     def is_active(self) -> bool:

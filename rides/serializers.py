@@ -6,7 +6,7 @@ from rest_framework import serializers
 from core.money import Money
 from core.serializers import CoordinateField, OneLineTextField
 from payments.selectors import fare_payment_ids
-from rides import lifecycle, places
+from rides import lifecycle
 from rides.models import ACTIVE_STATUSES, Ride, Unicorn
 
 
@@ -69,10 +69,6 @@ def _iso(moment):
 
 def _point(latitude, longitude):
     return {"latitude": latitude, "longitude": longitude}
-
-
-def _place(latitude, longitude):
-    return {**_point(latitude, longitude), "place": places.place_near(latitude, longitude)}
 
 
 class RideSerializer(serializers.ModelSerializer):
@@ -195,12 +191,15 @@ class RideSerializer(serializers.ModelSerializer):
         }
 
     def get_pickup(self, ride) -> PlaceSerializer:
-        return _place(ride.pickup_latitude, ride.pickup_longitude)
+        return {**_point(ride.pickup_latitude, ride.pickup_longitude), "place": ride.pickup_place}
 
     def get_dropoff(self, ride) -> PlaceSerializer(allow_null=True):
         if not ride.has_dropoff:
             return None
-        return _place(ride.dropoff_latitude, ride.dropoff_longitude)
+        return {
+            **_point(ride.dropoff_latitude, ride.dropoff_longitude),
+            "place": ride.dropoff_place,
+        }
 
     def get_fare(self, ride) -> MoneySerializer:
         if ride.status in (Ride.Status.CANCELLED, Ride.Status.EXPIRED):

@@ -18,7 +18,7 @@ from core.observability import count_metric, timed
 from events.outbox import emit
 from payments import services as payment_services
 from promos import client as promo_client
-from rides import fares, lifecycle, places
+from rides import fares, lifecycle
 from rides.models import ACTIVE_STATUSES, Ride, Unicorn, UnicornApplication, new_reference
 
 # Search near first: most requests find a unicorn in the smallest box.
@@ -527,12 +527,11 @@ def ride_completed_data(ride: Ride) -> dict:
     """A ride event's data, and what the receipt adds: the payment, and the places of the
     trip by name (coarse on purpose: events carry no coordinates)."""
     payment = getattr(ride, "fare_payment", None)
-    dropoff = (ride.dropoff_latitude, ride.dropoff_longitude) if ride.has_dropoff else None
     return {
         **ride_event_data(ride),
         "payment_id": str(payment.pk) if payment is not None else None,
-        "pickup_place": places.place_near(ride.pickup_latitude, ride.pickup_longitude),
-        "dropoff_place": places.place_near(*dropoff) if dropoff else None,
+        "pickup_place": ride.pickup_place,
+        "dropoff_place": ride.dropoff_place,
     }
 
 

@@ -592,7 +592,7 @@
     ui.reference.textContent = ride.reference ?? "";
     // Where it goes, by the places the ride names (none near: the map says it).
     const [from, to] = [ride.pickup?.place, ride.dropoff?.place];
-    ui.trip.textContent = from ? ` · ${to ? `${from} → ${to}` : `from ${from}`}` : "";
+    ui.trip.textContent = from && to ? ` · ${from} → ${to}` : from ? ` · from ${from}` : to ? ` · to ${to}` : "";
     ui.reference.parentElement.hidden = !ride.reference;
     ui.receipt.href = withId(root.dataset.receiptUrl, ride.id);
 
