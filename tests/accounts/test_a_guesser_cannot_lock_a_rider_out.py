@@ -23,6 +23,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import AttemptCounter
+from tests.accounts.limits import assert_refused_with_a_sentence
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -46,22 +47,12 @@ def a_minute_passes() -> None:
     AttemptCounter.objects.update(window_start=F("window_start") - timedelta(seconds=61))
 
 
-def assert_refused(response) -> None:
-    assert response.status_code == 429
-    wait = int(response["Retry-After"])
-    assert 0 < wait <= 60
-    unit = "second" if wait == 1 else "seconds"
-    assert response.json() == {
-        "detail": f"Too many tries in a short time. Try again in {wait} {unit}."
-    }
-
-
 def test_the_rider_signs_in_while_an_attacker_guesses_from_another_address():
     rider = UserFactory(email="rider@example.com")
 
     codes = [guess(rider.email, n).status_code for n in range(10)]
     assert codes == [400] * 10  # wrong password
-    assert_refused(guess(rider.email, 10))  # the 11th in the minute: still refused
+    assert_refused_with_a_sentence(guess(rider.email, 10))  # the 11th in the minute: still refused
     for n in range(11, 40):  # the attacker keeps going
         assert guess(rider.email, n).status_code == 429
 
@@ -85,7 +76,7 @@ def test_the_right_password_from_the_attackers_address_is_refused_too():
     rider = UserFactory(email="rider@example.com")
     for n in range(10):
         guess(rider.email, n)
-    assert_refused(sign_in(rider.email, address=ATTACKER))
+    assert_refused_with_a_sentence(sign_in(rider.email, address=ATTACKER))
 
 
 SPELLINGS = [
@@ -104,7 +95,7 @@ def test_no_spelling_of_the_address_buys_the_attacker_a_fresh_budget():
     codes = [guess(SPELLINGS[n % len(SPELLINGS)], n).status_code for n in range(10)]
     assert codes == [400] * 10
     for n, spelling in enumerate(SPELLINGS):
-        assert_refused(guess(spelling, 100 + n))
+        assert_refused_with_a_sentence(guess(spelling, 100 + n))
     assert sign_in(rider.email).status_code == 200
 
 
@@ -143,8 +134,8 @@ def test_guessing_from_many_addresses_is_slowed_by_the_limit_for_all_clients():
     rider = UserFactory(email="rider@example.com")
     codes = [guess(rider.email, n, address=f"10.66.{n}.1").status_code for n in range(50)]
     assert codes == [400] * 50
-    assert_refused(guess(rider.email, 50, address="10.66.50.1"))
-    assert_refused(sign_in(rider.email))
+    assert_refused_with_a_sentence(guess(rider.email, 50, address="10.66.50.1"))
+    assert_refused_with_a_sentence(sign_in(rider.email))
 
     a_minute_passes()
     assert sign_in(rider.email).status_code == 200
@@ -181,7 +172,7 @@ def test_the_admin_sign_in_page_keeps_the_staff_member_in_too():
     operator = UserFactory(email="operator@example.com", is_staff=True)
     for n in range(10):
         guess(operator.email, n)
-    assert_refused(guess(operator.email, 10))
+    assert_refused_with_a_sentence(guess(operator.email, 10))
     browser = Client(REMOTE_ADDR=RIDERS_PHONE)
     response = browser.post(
         "/admin/login/?next=/admin/",
@@ -210,7 +201,7 @@ def test_an_operator_clears_the_limits_a_rider_spent_from_their_own_phone(client
     rider = UserFactory(email="rider@example.com")
     for n in range(11):
         guess(rider.email, n, address=RIDERS_PHONE)
-    assert_refused(sign_in(rider.email))
+    assert_refused_with_a_sentence(sign_in(rider.email))
 
     client.force_login(UserFactory(is_staff=True, is_superuser=True))
     client.post(

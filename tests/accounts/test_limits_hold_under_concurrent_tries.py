@@ -28,6 +28,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import AttemptCounter
 from accounts.throttles import AuthAttemptsPerAddress, AuthAttemptsPerEmailFromClient
+from tests.accounts.limits import assert_refused_with_a_sentence
 from tests.concurrency import all_at_once
 from tests.factories import PASSWORD, UnicornFactory, UserFactory
 
@@ -47,16 +48,6 @@ def limit(scope: str) -> int:
 def wrong_password(email: str, address: str = ATTACKER):
     body = {"email": email, "password": "not-the-password"}
     return APIClient(REMOTE_ADDR=address).post(TOKEN, body)
-
-
-def assert_refused_with_a_sentence(response) -> None:
-    assert response.status_code == 429
-    wait = int(response["Retry-After"])
-    assert 0 < wait <= 60
-    unit = "second" if wait == 1 else "seconds"
-    assert response.json() == {
-        "detail": f"Too many tries in a short time. Try again in {wait} {unit}."
-    }
 
 
 def let_through(responses) -> int:
