@@ -89,14 +89,14 @@ class CountedRateThrottle(SimpleRateThrottle):
         return self._retry_after
 
 
-def client_address(request) -> str:
+def client_address(request, *, ipv6_prefix: int = 64) -> str:
     """REMOTE_ADDR as the per-address limits count it.
 
-    An IPv6 address counts as its /64 network: that is one subscriber's network, inside
-    which a host picks any of 2**64 addresses at will (privacy addresses), so counting
-    single addresses would give a caller a fresh limit per request. An IPv4-mapped IPv6
-    address (::ffff:203.0.113.7) is its IPv4 address; a zone (%eth0) is dropped; other
-    text (not an address) is counted as written.
+    An IPv6 address counts as its /64 network (`ipv6_prefix`): inside it a host picks any
+    of 2**64 addresses at will (privacy addresses), so counting single addresses would
+    give a caller a fresh limit per request. An IPv4-mapped IPv6 address
+    (::ffff:203.0.113.7) is its IPv4 address; a zone (%eth0) is dropped; other text (not an
+    address) is counted as written.
     """
     raw = request.META.get("REMOTE_ADDR") or ""
     try:
@@ -106,7 +106,7 @@ def client_address(request) -> str:
     if address.version == 6:
         if address.ipv4_mapped is not None:
             return str(address.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+        return str(ipaddress.ip_network(f"{address}/{ipv6_prefix}", strict=False))
     return str(address)
 
 
@@ -127,15 +127,28 @@ def email_of(request) -> str | None:
     return email or None
 
 
+# A home's IPv6: its router is delegated a /56 (256 networks of /64). Counted per /64, one
+# subscriber spent the all-clients limit of an e-mail alone (5 of its networks x 10 tries).
+SUBSCRIBER_IPV6_PREFIX = 56
+
+
+def subscriber_address(request) -> str:
+    """`client_address`, an IPv6 client counted as its subscriber's /56: for the tries at
+    one e-mail from one client, so one subscriber spends at most that limit of the e-mail's
+    all-clients one, as one IPv4 address does. Only there: the limits per address alone
+    keep the /64, where a /56 of a mobile network would put strangers in one budget."""
+    return client_address(request, ipv6_prefix=SUBSCRIBER_IPV6_PREFIX)
+
+
 class AuthAttemptsPerEmailFromClient(CountedRateThrottle):
-    """Tries at one e-mail address from one client address (AUTH_THROTTLE_RATE_PER_EMAIL);
-    counted by `AuthAttemptsPerEmail`, first. The identity is (e-mail, client address)."""
+    """Tries at one e-mail address from one client (AUTH_THROTTLE_RATE_PER_EMAIL); counted
+    by `AuthAttemptsPerEmail`, first. The identity is (e-mail, `subscriber_address`)."""
 
     scope = "auth_email_client"
 
     def identity(self, request):
         email = email_of(request)
-        return None if email is None else (email, client_address(request))
+        return None if email is None else (email, subscriber_address(request))
 
     def key(self, identity) -> str:
         """The e-mail's prefix (`from_client_key_prefix`), then the client's hash: 123
@@ -165,7 +178,7 @@ class AuthAttemptsPerEmail(CountedRateThrottle):
         return self.email(request)
 
     def allow_request(self, request, view):
-        return self.allow_email(self.email(request), client_address(request))
+        return self.allow_email(self.email(request), subscriber_address(request))
 
     def allow_email(self, email: str | None, client: str) -> bool:
         """Count one try at `email` from `client`; False once either budget is spent."""
@@ -249,7 +262,7 @@ def count_sign_in(request, email) -> int | None:
     if not per_address.allow(client):
         waits.append(per_address.wait())
     per_email_throttle = AuthAttemptsPerEmail()
-    if not per_email_throttle.allow_email(per_email or None, client):
+    if not per_email_throttle.allow_email(per_email or None, subscriber_address(request)):
         waits.append(per_email_throttle.wait())
     return math.ceil(max(waits)) if waits else None
 

@@ -104,10 +104,12 @@ def test_no_spelling_of_the_address_buys_the_attacker_a_fresh_budget():
     [
         # An IPv6 host picks any address in its /64 (privacy addresses): one budget.
         [f"2001:db8:1:2::{n:x}" for n in range(1, 12)],
+        # A home's IPv6 subscriber: 256 networks of /64 in its delegated /56, one budget.
+        [f"2001:db8:1:2{n:02x}::1" for n in range(11)],
         # An IPv4 address, and the same address IPv4-mapped.
         ["192.0.2.9", "::ffff:192.0.2.9"] * 6,
     ],
-    ids=["ipv6-one-network", "ipv4-mapped"],
+    ids=["ipv6-one-network", "ipv6-one-subscriber", "ipv4-mapped"],
 )
 def test_another_address_of_the_same_host_buys_no_fresh_budget(addresses):
     rider = UserFactory(email="rider@example.com")
