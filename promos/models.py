@@ -85,6 +85,12 @@ class Campaign(models.Model):
         if self.currency not in settings.PAYMENT_CURRENCIES:  # the project's one list
             known = ", ".join(settings.PAYMENT_CURRENCIES)
             errors["currency"] = f"Unknown currency {typed!r}; use one of {known}."
+        elif (awarded_in := self._awarded_in_another_currency()) is not None:
+            errors["currency"] = (
+                f"This campaign has awarded discounts in {awarded_in}: they and its spending "
+                f"would read as {self.currency}. End it and start another campaign in "
+                f"{self.currency}."
+            )
         geofence = [self.center_latitude, self.center_longitude, self.radius_km]
         if any(v is not None for v in geofence) and None in geofence:
             errors.setdefault(NON_FIELD_ERRORS, []).append(
@@ -94,6 +100,17 @@ class Campaign(models.Model):
             errors.setdefault(NON_FIELD_ERRORS, []).append("The campaign must end after it starts.")
         if errors:
             raise ValidationError(errors)
+
+
+    def _awarded_in_another_currency(self) -> str | None:
+        """The currency this campaign had when it awarded discounts, if the form changes it:
+        awards and spent budget are amounts in it (the admin shows them in the campaign's)."""
+        if self._state.adding:
+            return None
+        stored = Campaign.objects.filter(pk=self.pk).values_list("currency", flat=True).first()
+        if stored is None or stored == self.currency or not self.awards.exists():
+            return None
+        return stored
 
 
 class BudgetSlice(models.Model):

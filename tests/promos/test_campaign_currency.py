@@ -129,3 +129,61 @@ def test_a_budget_that_is_not_an_amount_is_refused_with_a_sentence(typed):
     assert page.status_code == 200
     assert page.context["adminform"].form.errors["budget_minor"]
     assert not Campaign.objects.exists()
+
+
+def change_currency(campaign, currency: str):
+    """An operator's save of the campaign's admin page with only the currency changed."""
+    client = Client()
+    client.force_login(OperatorFactory())
+    url = reverse("admin:promos_campaign_change", args=[campaign.pk])
+    form = client.get(url).context["adminform"].form
+    tiers = list(campaign.tiers.order_by("pk"))
+    data = {
+        name: value
+        for name, value in form.initial.items()
+        if value is not None and not isinstance(value, (list, tuple))
+    }
+    starts = timezone.localtime(campaign.starts_at)
+    data.update({
+        "starts_at_0": starts.strftime("%Y-%m-%d"), "starts_at_1": starts.strftime("%H:%M:%S"),
+        "is_active": "on", "currency": currency,
+        "budget_minor": f"{campaign.budget_minor / 100:.2f}" if campaign.budget_minor else "",
+        "tiers-TOTAL_FORMS": str(len(tiers)), "tiers-INITIAL_FORMS": str(len(tiers)),
+        "tiers-MIN_NUM_FORMS": "1", "tiers-MAX_NUM_FORMS": "1000",
+    })  # fmt: skip
+    data.pop("ends_at", None)
+    for n, tier in enumerate(tiers):
+        data.update({f"tiers-{n}-id": str(tier.pk), f"tiers-{n}-campaign": str(campaign.pk),
+                     f"tiers-{n}-multiplier": str(tier.multiplier),
+                     f"tiers-{n}-weight": str(tier.weight)})  # fmt: skip
+    return client.post(url, data)
+
+
+def test_a_campaign_that_has_awarded_discounts_keeps_its_currency():
+    """Its awards and spent budget are amounts in dollars, shown in the campaign's currency:
+    switched to euros, the $6.25 a rider was given would read as €6.25."""
+    campaign = CampaignFactory(budget_minor=1000, tiers=[("0.50", 1)])
+    draw_discount(
+        username="rider@example.com", latitude=DEMO_CITY[0], longitude=DEMO_CITY[1],
+        fare_minor=1250,
+    )  # fmt: skip
+
+    answer = change_currency(campaign, "EUR")
+
+    assert answer.status_code == 200  # the form again, with the sentence beside the field
+    assert answer.context["adminform"].form.errors["currency"] == [
+        "This campaign has awarded discounts in USD: they and its spending would read as EUR."
+        " End it and start another campaign in EUR."
+    ]
+    campaign.refresh_from_db()
+    assert campaign.currency == "USD" and budget_spent_minor(campaign.pk) == 625
+
+
+def test_a_campaign_that_has_awarded_nothing_may_change_currency():
+    campaign = CampaignFactory(budget_minor=1000, tiers=[("0.50", 1)])
+
+    answer = change_currency(campaign, "EUR")
+
+    assert answer.status_code == 302, answer.context["adminform"].form.errors
+    campaign.refresh_from_db()
+    assert campaign.currency == "EUR"
