@@ -90,18 +90,26 @@ def read_key(request) -> str | None:
 
 
 def respond_once(
-    *, request, owner: str, scope: str, action: Callable[[uuid.UUID], Response]
+    *,
+    request,
+    owner: str,
+    scope: str,
+    action: Callable[[uuid.UUID], Response],
+    payload=None,
 ) -> Response:
     """Run `action(resource_id)` once per (owner, scope, key); replay its answer for a retry.
 
     `resource_id` is the id the action gives the row it creates; it is the same on every
     retry with the same key, and the action returns the row it finds under it instead of
     creating a second one. Without a key the action runs once with a fresh id.
+
+    `payload`: what makes two requests the same one (the body as validated, without the
+    keys the endpoint ignores); the body as sent when not given.
     """
     key = read_key(request)
     if key is None:
         return action(uuid.uuid4())
-    fingerprint = _fingerprint(request.data)
+    fingerprint = _fingerprint(request.data if payload is None else payload)
     claim = _claim(owner=owner, scope=scope, key=key, fingerprint=fingerprint)
     if isinstance(claim, Response):
         return claim

@@ -83,7 +83,11 @@ class RideListCreateApi(ListAPIView):
             return Response(RideSerializer(ride).data, status=status.HTTP_201_CREATED)
 
         return respond_once(
-            request=request, owner=f"user:{request.user.pk}", scope="rides.create", action=book
+            request=request,
+            owner=f"user:{request.user.pk}",
+            scope="rides.create",
+            action=book,
+            payload=data,  # the trip: a retry echoing the answer's `place` back is the same
         )
 
 

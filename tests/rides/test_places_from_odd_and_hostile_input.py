@@ -60,7 +60,10 @@ def test_a_place_sent_by_a_client_is_neither_kept_nor_echoed(rider_api):
 
 
 @pytest.mark.django_db
-def test_a_retry_that_adds_a_place_books_no_second_ride(rider_api):
+def test_a_retry_that_adds_a_place_replays_the_ride_with_the_servers_places(rider_api):
+    """A retry that sends a `place` (an API client echoing the answer's pickup back, or
+    one that lies) is the same trip: the first answer again, never a second ride, and the
+    places stay the server's. Another trip under the key is a different request."""
     UnicornFactory()
     headers = {"HTTP_IDEMPOTENCY_KEY": "c0ffee00-0000-4000-8000-000000000001"}
     body = {"pickup": CAPITOL_HILL, "dropoff": FREMONT}
@@ -74,9 +77,13 @@ def test_a_retry_that_adds_a_place_books_no_second_ride(rider_api):
         **headers,
     )
 
-    assert retry.status_code == 422  # a different body: the key's first answer is not given
+    assert retry.status_code == 201
+    assert retry["Idempotent-Replayed"] == "true"
+    assert retry.json()["id"] == first.json()["id"]
+    assert retry.json()["pickup"]["place"] == "Capitol Hill"
     assert Ride.objects.count() == 1
-    assert "Fremont" not in retry.json()["detail"]
+    elsewhere = {"pickup": CAPITOL_HILL, "dropoff": {"latitude": 47.6615, "longitude": -122.334}}
+    assert rider_api.post("/api/rides/", elsewhere, format="json", **headers).status_code == 422
 
 
 @pytest.mark.django_db
