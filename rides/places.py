@@ -10,7 +10,7 @@ went, the coordinates say exactly where.
 
 import math
 
-from core.geo import KM_PER_DEGREE_LATITUDE
+from core.geo import haversine_km
 
 PLACE_RADIUS_KM = 2.0
 
@@ -79,14 +79,5 @@ def place_near(latitude: float, longitude: float) -> str | None:
     None for a point on no map (an infinite or NaN coordinate: math.cos refuses infinity)."""
     if not (math.isfinite(latitude) and math.isfinite(longitude)):
         return None
-    # Flat-Earth distances: within a few kilometres they differ from the great circle's by
-    # far less than a place's own size.
-    km_per_degree_longitude = KM_PER_DEGREE_LATITUDE * math.cos(math.radians(latitude))
-    best, best_km2 = None, PLACE_RADIUS_KM**2
-    for name, place_latitude, place_longitude in PLACES:
-        north = (place_latitude - latitude) * KM_PER_DEGREE_LATITUDE
-        east = (place_longitude - longitude) * km_per_degree_longitude
-        km2 = north * north + east * east
-        if km2 <= best_km2:
-            best, best_km2 = name, km2
-    return best
+    km, name = min((haversine_km(latitude, longitude, lat, lon), name) for name, lat, lon in PLACES)
+    return name if km <= PLACE_RADIUS_KM else None
